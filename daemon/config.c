@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+#include <ini.h>
+/* The libc network headers go before the kernel ones, which defer to them. */
+#include <netinet/in.h>
+#include <linux/netfilter.h>
+
+#include "nfqd/policy.h"
+#include "nfqd/queue.h"
+#include "nfqd/transport.h"
+
+#include "config.h"
+
+enum key {
+	KEY_QUEUES,
+	KEY_COPY_RANGE,
+	KEY_MAX_LEN,
+	KEY_FAIL_OPEN,
+	KEY_TRANSPORT,
+	KEY_BATCH,
+	KEY_RECV_BUFFER,
+	KEY_DEFAULT,
+	KEY_RULE,
+	KEY_CONTROL,
+	KEY_MAX
+};
+
+struct parse;
+typedef int key_parser(struct parse *p, const char *value);
+
+struct key_def {
+	const char *section;
+	const char *name;
+	key_parser *parse;
+	bool repeatable;
+};
+
+struct parse {
+	struct config *c;
+	const char *file;
+	FILE *stream;
+	unsigned int line;     /* line being read */
+	unsigned int err_line; /* line of the first error, 0 when none */
+	char err[512];
+	unsigned int set_on[KEY_MAX]; /* line where each key was set */
+	char *linebuf;
+	size_t linecap;
+};
+
+static const char *const sections[] = { "queue", "policy", "daemon" };
+
+/* The first error wins: later ones are often consequences of it. */
+static int fail(struct parse *p, unsigned int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct parse *p, unsigned int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->err_line)
+		return 0;
+	p->err_line = line ? line : 1;
+	va_start(ap, fmt);
+	vsnprintf(p->err, sizeof(p->err), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+static int parse_uint(const char *s, unsigned long min, unsigned long max, unsigned long *out,
+		      const char **why)
+{
+	char *end;
+	unsigned long v;
+
+	if (!isdigit((unsigned char)s[0])) {
+		*why = "is not a number";
+		return -EINVAL;
+	}
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*end != '\0') {
+		*why = "is not a number";
+		return -EINVAL;
+	}
+	if (errno == ERANGE || v < min || v > max) {
+		*why = "is out of range";
+		return -ERANGE;
+	}
+	*out = v;
+	return 0;
+}
+
+static int number(struct parse *p, const char *key, const char *value, unsigned long min,
+		  unsigned long max, unsigned long *out)
+{
+	const char *why;
+	int r = parse_uint(value, min, max, out, &why);
+
+	if (r == -ERANGE)
+		return fail(p, p->line, "%s: '%s' is out of range (%lu..%lu)", key, value, min,
+			    max);
+	if (r < 0)
+		return fail(p, p->line, "%s: '%s' is not a number", key, value);
+	return 1;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int config_parse_queues(const char *s, uint16_t *out, unsigned int *n, const char **why)
+{
+	uint8_t seen[65536 / 8] = { 0 };
+	unsigned int count = 0;
+	const char *tok = s;
+
+	if (*s == '\0') {
+		*why = "is empty";
+		return -EINVAL;
+	}
+	while (*tok) {
+		unsigned long lo, hi;
+		char *end;
+
+		if (!isdigit((unsigned char)*tok)) {
+			*why = "is not a queue number, range (0-3) or list (0,2,5)";
+			return -EINVAL;
+		}
+		lo = strtoul(tok, &end, 10);
+		hi = lo;
+		if (*end == '-') {
+			if (!isdigit((unsigned char)end[1])) {
+				*why = "is not a queue number, range (0-3) or list (0,2,5)";
+				return -EINVAL;
+			}
+			hi = strtoul(end + 1, &end, 10);
+		}
+		if (*end != ',' && *end != '\0') {
+			*why = "is not a queue number, range (0-3) or list (0,2,5)";
+			return -EINVAL;
+		}
+		if (lo > 65535 || hi > 65535) {
+			*why = "names a queue above 65535";
+			return -ERANGE;
+		}
+		if (lo > hi) {
+			*why = "has a range whose start is above its end";
+			return -EINVAL;
+		}
+		for (unsigned long q = lo; q <= hi; q++) {
+			if (seen[q / 8] & (1u << (q % 8))) {
+				*why = "lists a queue twice";
+				return -EINVAL;
+			}
+			if (count == CONFIG_MAX_QUEUES) {
+				*why = "lists more than 256 queues";
+				return -E2BIG;
+			}
+			seen[q / 8] |= (uint8_t)(1u << (q % 8));
+			count++;
+		}
+		tok = *end == ',' ? end + 1 : end;
+		if (*end == ',' && *tok == '\0') {
+			*why = "ends with a comma";
+			return -EINVAL;
+		}
+	}
+	*n = 0;
+	for (unsigned int q = 0; q < 65536 && *n < count; q++)
+		if (seen[q / 8] & (1u << (q % 8)))
+			out[(*n)++] = (uint16_t)q;
+	return 0;
+}
+
+void config_format_queues(const struct config *c, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (unsigned int i = 0; i < c->n_queues && off < len;) {
+		unsigned int j = i;
+		int r;
+
+		while (j + 1 < c->n_queues && c->queues[j + 1] == c->queues[j] + 1)
+			j++;
+		if (j == i)
+			r = snprintf(buf + off, len - off, "%s%u", off ? "," : "", c->queues[i]);
+		else
+			r = snprintf(buf + off, len - off, "%s%u-%u", off ? "," : "", c->queues[i],
+				     c->queues[j]);
+		if (r < 0)
+			break;
+		off += (size_t)r;
+		i = j + 1;
+	}
+}
+
+static int key_queues(struct parse *p, const char *v)
+{
+	const char *why;
+
+	if (config_parse_queues(v, p->c->queues, &p->c->n_queues, &why) < 0)
+		return fail(p, p->line, "queues: '%s' %s", v, why);
+	return 1;
+}
+
+static int key_copy_range(struct parse *p, const char *v)
+{
+	unsigned long n;
+
+	if (!number(p, "copy-range", v, CONFIG_COPY_RANGE_MIN, NFQD_COPY_RANGE_MAX, &n))
+		return 0;
+	p->c->copy_range = (uint32_t)n;
+	return 1;
+}
+
+static int key_max_len(struct parse *p, const char *v)
+{
+	unsigned long n;
+
+	if (!number(p, "max-len", v, 1, CONFIG_MAX_LEN_MAX, &n))
+		return 0;
+	p->c->max_len = (uint32_t)n;
+	return 1;
+}
+
+static int key_fail_open(struct parse *p, const char *v)
+{
+	if (parse_bool(v, &p->c->fail_open) < 0)
+		return fail(p, p->line, "fail-open: '%s' is not yes or no", v);
+	return 1;
+}
+
+static int key_transport(struct parse *p, const char *v)
+{
+	if (!nfqd_transport_known(v) || strlen(v) >= sizeof(p->c->transport))
+		return fail(p, p->line, "transport: unknown transport '%s' (this build has: %s)", v,
+			    nfqd_transport_names());
+	strcpy(p->c->transport, v);
+	return 1;
+}
+
+static int key_batch(struct parse *p, const char *v)
+{
+	unsigned long n;
+
+	if (!number(p, "batch", v, 1, NFQD_TRANSPORT_BATCH_MAX, &n))
+		return 0;
+	p->c->batch = (unsigned int)n;
+	return 1;
+}
+
+static int key_recv_buffer(struct parse *p, const char *v)
+{
+	unsigned long n;
+
+	if (strcmp(v, "auto") == 0) {
+		p->c->recv_buffer = 0;
+		return 1;
+	}
+	if (!isdigit((unsigned char)v[0]))
+		return fail(p, p->line, "recv-buffer: '%s' is not 'auto' or a number of bytes", v);
+	if (!number(p, "recv-buffer", v, CONFIG_RECV_BUFFER_MIN, CONFIG_RECV_BUFFER_MAX, &n))
+		return 0;
+	p->c->recv_buffer = (uint32_t)n;
+	return 1;
+}
+
+static int key_default(struct parse *p, const char *v)
+{
+	struct nfqd_policy_error perr;
+	uint32_t verdict;
+
+	if (nfqd_policy_parse_verdict(v, &verdict, &perr) < 0)
+		return fail(p, p->line, "default: %s", perr.msg);
+	nfqd_policy_set_default(p->c->policy, verdict);
+	return 1;
+}
+
+static int key_rule(struct parse *p, const char *v)
+{
+	struct nfqd_policy_error perr;
+	int r = nfqd_policy_add_rule(p->c->policy, v, &perr);
+
+	if (r == -ENOMEM)
+		return fail(p, p->line, "rule '%s': out of memory", v);
+	if (r < 0)
+		return fail(p, p->line, "rule '%s': %s", v, perr.msg);
+	return 1;
+}
+
+static int key_control(struct parse *p, const char *v)
+{
+	if (v[0] != '/')
+		return fail(p, p->line, "control: '%s' is not an absolute path", v);
+	if (strlen(v) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return fail(p, p->line, "control: '%s' is longer than a socket path may be (%zu)",
+			    v, sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+	free(p->c->control);
+	p->c->control = strdup(v);
+	if (!p->c->control)
+		return fail(p, p->line, "control: out of memory");
+	return 1;
+}
+
+static const struct key_def keys[KEY_MAX] = {
+	[KEY_QUEUES] = { "queue", "queues", key_queues, false },
+	[KEY_COPY_RANGE] = { "queue", "copy-range", key_copy_range, false },
+	[KEY_MAX_LEN] = { "queue", "max-len", key_max_len, false },
+	[KEY_FAIL_OPEN] = { "queue", "fail-open", key_fail_open, false },
+	[KEY_TRANSPORT] = { "queue", "transport", key_transport, false },
+	[KEY_BATCH] = { "queue", "batch", key_batch, false },
+	[KEY_RECV_BUFFER] = { "queue", "recv-buffer", key_recv_buffer, false },
+	[KEY_DEFAULT] = { "policy", "default", key_default, false },
+	[KEY_RULE] = { "policy", "rule", key_rule, true },
+	[KEY_CONTROL] = { "daemon", "control", key_control, false },
+};
+
+/* libinih strips ';' comments after a blank; '#' is this file format's comment too. */
+static void strip_comment(char *v)
+{
+	char *end;
+
+	for (char *s = v; *s; s++) {
+		if (*s == '#' && (s == v || isblank((unsigned char)s[-1]))) {
+			*s = '\0';
+			break;
+		}
+	}
+	end = v + strlen(v);
+	while (end > v && isspace((unsigned char)end[-1]))
+		*--end = '\0';
+}
+
+static int handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse *p = user;
+	char v[256];
+
+	if (p->err_line)
+		return 1;
+	snprintf(v, sizeof(v), "%s", value);
+	strip_comment(v);
+
+	if (section[0] == '\0')
+		return fail(p, p->line,
+			    "'%s' is outside any section; put it under [queue], [policy] or "
+			    "[daemon]",
+			    name);
+
+	for (int k = 0; k < KEY_MAX; k++) {
+		if (strcmp(keys[k].section, section) != 0 || strcmp(keys[k].name, name) != 0)
+			continue;
+		if (v[0] == '\0')
+			return fail(p, p->line, "%s: missing value", name);
+		if (!keys[k].repeatable && p->set_on[k])
+			return fail(p, p->line, "%s: set again (first set on line %u)", name,
+				    p->set_on[k]);
+		p->set_on[k] = p->line;
+		return keys[k].parse(p, v);
+	}
+	return fail(p, p->line, "unknown key '%s' in [%s]", name, section);
+}
+
+/* Section headers are checked here, on their own line: libinih does not report them. */
+static void check_section(struct parse *p, const char *line)
+{
+	const char *s = line, *e;
+	char name[64];
+	size_t len;
+
+	while (isblank((unsigned char)*s))
+		s++;
+	if (*s != '[')
+		return;
+	e = strchr(s, ']');
+	if (!e)
+		return; /* libinih reports the syntax error */
+	len = (size_t)(e - s - 1);
+	if (len >= sizeof(name))
+		len = sizeof(name) - 1;
+	memcpy(name, s + 1, len);
+	name[len] = '\0';
+	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
+		if (strcmp(name, sections[i]) == 0)
+			return;
+	fail(p, p->line, "unknown section [%s] (known: [queue], [policy], [daemon])", name);
+}
+
+/* libinih's reader callback: one line at a time, so that the handler knows the line number,
+ * and no line silently cut at libinih's buffer size. */
+static char *reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	ssize_t n = getline(&p->linebuf, &p->linecap, p->stream);
+
+	if (n < 0)
+		return NULL;
+	p->line++;
+	if (n >= num) {
+		fail(p, p->line, "line is longer than %d characters", num - 2);
+		snprintf(str, (size_t)num, "\n");
+		return str;
+	}
+	check_section(p, p->linebuf);
+	memcpy(str, p->linebuf, (size_t)n + 1);
+	return str;
+}
+
+static struct config *config_new(void)
+{
+	struct config *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->queues[0] = 0;
+	c->n_queues = 1;
+	c->copy_range = 128;
+	c->max_len = 8192;
+	c->fail_open = false;
+	strcpy(c->transport, "auto");
+	c->batch = 64;
+	c->recv_buffer = 0;
+	c->control = strdup(CONFIG_DEFAULT_CONTROL);
+	if (!c->control || nfqd_policy_new(&c->policy) < 0) {
+		config_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	nfqd_policy_free(c->policy);
+	free(c->control);
+	free(c->path);
+	free(c);
+}
+
+static int load_stream(struct config **out, const char *name, FILE *f, char *err, size_t errlen)
+{
+	struct parse p = { .file = name, .stream = f };
+	int r;
+
+	p.c = config_new();
+	if (!p.c) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		return -ENOMEM;
+	}
+	p.c->path = strdup(name);
+
+	r = ini_parse_stream(reader, &p, handler, &p);
+	free(p.linebuf);
+	if (r > 0 && (!p.err_line || (unsigned int)r < p.err_line)) {
+		/* libinih found a line that is neither a section, a key = value, nor a comment */
+		p.err_line = (unsigned int)r;
+		snprintf(p.err, sizeof(p.err),
+			 "syntax error: expected '[section]' or 'key = value'");
+	} else if (r < 0) {
+		snprintf(err, errlen, "%s: cannot read the file", name);
+		config_free(p.c);
+		return -EIO;
+	}
+	if (p.err_line) {
+		snprintf(err, errlen, "%s:%u: %s", name, p.err_line, p.err);
+		config_free(p.c);
+		return -EINVAL;
+	}
+	if (!p.c->path) {
+		snprintf(err, errlen, "%s: out of memory", name);
+		config_free(p.c);
+		return -ENOMEM;
+	}
+	*out = p.c;
+	return 0;
+}
+
+int config_load(struct config **out, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	int r;
+
+	if (!f) {
+		r = -errno;
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-r));
+		return r;
+	}
+	r = load_stream(out, path, f, err, errlen);
+	fclose(f);
+	return r;
+}
+
+int config_load_string(struct config **out, const char *name, const char *text, char *err,
+		       size_t errlen)
+{
+	/* fmemopen() refuses an empty buffer; an empty file is valid (all defaults). */
+	FILE *f = fmemopen((void *)(text[0] ? text : "\n"), text[0] ? strlen(text) : 1, "r");
+	int r;
+
+	if (!f) {
+		r = -errno;
+		snprintf(err, errlen, "%s: %s", name, strerror(-r));
+		return r;
+	}
+	r = load_stream(out, name, f, err, errlen);
+	fclose(f);
+	return r;
+}

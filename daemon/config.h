@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * nfqd.conf: an INI file read with libinih.
+ *
+ *	[queue]   queues, copy-range, max-len, fail-open, transport, batch, recv-buffer
+ *	[policy]  default, rule (repeated; in order)
+ *	[daemon]  control
+ *
+ * Comments start with '#' or ';', at the start of a line or after a blank. Every error names the
+ * file, the line and the offending word; a file with any error is refused whole.
+ */
+#ifndef NFQD_DAEMON_CONFIG_H
+#define NFQD_DAEMON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_DEFAULT_PATH    "/etc/nfqd/nfqd.conf"
+#define CONFIG_DEFAULT_CONTROL "/run/nfqd/control.sock"
+#define CONFIG_MAX_QUEUES      256
+#define CONFIG_COPY_RANGE_MIN  64
+#define CONFIG_MAX_LEN_MAX     1048576
+#define CONFIG_RECV_BUFFER_MIN 256
+#define CONFIG_RECV_BUFFER_MAX (1u << 20)
+
+struct nfqd_policy;
+
+struct config {
+	char *path;			    /* the file read */
+	uint16_t queues[CONFIG_MAX_QUEUES]; /* ascending, no duplicates */
+	unsigned int n_queues;
+	uint32_t copy_range;	    /* 128 */
+	uint32_t max_len;	    /* 8192 */
+	bool fail_open;		    /* false */
+	char transport[16];	    /* "auto" */
+	unsigned int batch;	    /* 64 */
+	uint32_t recv_buffer;	    /* 0: sized for the copy range */
+	struct nfqd_policy *policy; /* default accept, no rules */
+	char *control;		    /* control socket path */
+};
+
+/*
+ * Read and validate the file at path. Returns 0 and *out (free with config_free), or -errno
+ * with err holding one line "FILE:LINE: what is wrong" (or "FILE: ..." when no line applies).
+ */
+int config_load(struct config **out, const char *path, char *err, size_t errlen);
+
+/* Parse an INI text as if it were the file `name` (for tests and --check of stdin). */
+int config_load_string(struct config **out, const char *name, const char *text, char *err,
+		       size_t errlen);
+
+void config_free(struct config *c);
+
+/*
+ * Parse a queue list: "3", "0-3", "0,2,5", "0-3,8". Fills out[] ascending, *n entries.
+ * Returns 0, or -EINVAL with why (a static string) explaining.
+ */
+int config_parse_queues(const char *s, uint16_t *out, unsigned int *n, const char **why);
+
+/* Format a queue list compactly ("0-3,8") into buf. */
+void config_format_queues(const struct config *c, char *buf, size_t len);
+
+#endif /* NFQD_DAEMON_CONFIG_H */

@@ -1,0 +1,423 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * nfqd: the daemon. Reads the config, binds every queue, starts one pinned worker per queue,
+ * answers the control socket, and on SIGTERM/SIGINT drains every queue and exits 0.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <getopt.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+/* The libc network headers go before the kernel ones, which defer to them. */
+#include <netinet/in.h>
+#include <linux/netfilter.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "nfqd/policy.h"
+#include "nfqd/queue.h"
+#include "nfqd/stats.h"
+#include "nfqd/transport.h"
+
+#include "config.h"
+#include "control.h"
+#include "log.h"
+#include "strbuf.h"
+#include "worker.h"
+
+#ifndef NFQD_VERSION
+#define NFQD_VERSION "0"
+#endif
+
+struct daemon {
+	struct config *cfg;
+	struct worker *workers;
+	unsigned int n_workers;
+	struct worker_shared shared;
+	sd_event *ev;
+	struct control *ctl;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: nfqd [-c FILE] [--check]\n"
+		"Netfilter queue verdict daemon: reads packets from iptables NFQUEUE rules,\n"
+		"classifies them by the rules in the config and returns verdicts in batches.\n"
+		"\n"
+		"  -c, --config FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+		"      --check        validate the configuration and exit: 0 when valid,\n"
+		"                     1 with FILE:LINE: what is wrong\n"
+		"  -v, --verbose      log debug messages too\n"
+		"  -h, --help         show this help\n"
+		"  -V, --version      show the version\n"
+		"\n"
+		"Runs in the foreground and logs to stderr (systemd style); stop it with SIGTERM.\n"
+		"Counters: nfqctl -s SOCKET stats\n");
+}
+
+static const char *verdict_word(uint32_t v)
+{
+	return v == NF_ACCEPT ? "accept" : "drop";
+}
+
+static char *stats_json(struct daemon *d)
+{
+	struct nfqd_counters total = { { 0 } };
+	struct strbuf b = { 0 };
+
+	strbuf_printf(&b, "{\"version\":");
+	strbuf_json_string(&b, NFQD_VERSION);
+	strbuf_printf(&b, ",\"queues\":[");
+	for (unsigned int i = 0; i < d->n_workers; i++) {
+		const struct worker *w = &d->workers[i];
+		struct nfqd_counters c;
+		struct nfqd_queue_kstats ks;
+
+		worker_counters(w, &c);
+		for (int k = 0; k < NFQD_CTR_MAX; k++)
+			total.v[k] += c.v[k];
+		strbuf_printf(&b, "%s{\"queue\":%u", i ? "," : "", nfqd_queue_num(w->queue));
+		for (int k = 0; k < NFQD_CTR_MAX; k++)
+			strbuf_printf(&b, ",\"%s\":%llu", nfqd_counter_name(k),
+				      (unsigned long long)c.v[k]);
+		strbuf_printf(&b, ",\"transport\":");
+		strbuf_json_string(&b, nfqd_transport_name(w->transport));
+		strbuf_printf(&b, ",\"cpu\":%d,\"rcvbuf\":%u", w->cpu, nfqd_queue_rcvbuf(w->queue));
+		if (nfqd_queue_kstats(nfqd_queue_num(w->queue), &ks) == 0)
+			strbuf_printf(&b,
+				      ",\"kernel\":{\"queued\":%u,\"full_dropped\":%u,"
+				      "\"user_dropped\":%u,\"last_id\":%u}",
+				      ks.queued, ks.full_dropped, ks.user_dropped, ks.last_id);
+		strbuf_printf(&b, "}");
+	}
+	strbuf_printf(&b, "],\"total\":{");
+	for (int k = 0; k < NFQD_CTR_MAX; k++)
+		strbuf_printf(&b, "%s\"%s\":%llu", k ? "," : "", nfqd_counter_name(k),
+			      (unsigned long long)total.v[k]);
+	strbuf_printf(&b, "}}");
+	return strbuf_steal(&b);
+}
+
+static char *on_command(void *user, const char *cmd)
+{
+	struct daemon *d = user;
+	struct strbuf b = { 0 };
+
+	if (strcmp(cmd, "stats") == 0)
+		return stats_json(d);
+	strbuf_printf(&b, "{\"error\":");
+	if (cmd[0] == '\0') {
+		strbuf_json_string(&b, "empty request; commands: stats");
+	} else {
+		char msg[CONTROL_REQUEST_MAX + 64];
+
+		snprintf(msg, sizeof(msg), "unknown command '%s'; commands: stats", cmd);
+		strbuf_json_string(&b, msg);
+	}
+	strbuf_printf(&b, "}");
+	return strbuf_steal(&b);
+}
+
+static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	(void)s;
+	(void)userdata;
+	log_info("SIG%s received; draining the queues", sigabbrev_np((int)si->ssi_signo));
+	sd_event_exit(sd_event_source_get_event(s), 0);
+	return 0;
+}
+
+static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	(void)s;
+	(void)si;
+	(void)userdata;
+	log_notice("SIGHUP received: this version cannot reload its configuration; restart nfqd "
+		   "to apply a new one");
+	return 0;
+}
+
+static int on_fatal(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	uint64_t v;
+
+	(void)revents;
+	(void)userdata;
+	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
+		log_error("cannot read the worker failure event: %s", strerror(errno));
+	sd_event_exit(sd_event_source_get_event(s), 1);
+	return 0;
+}
+
+/* CPUs this process may run on, in order, for round-robin pinning. */
+static int allowed_cpus(int *cpus, int max)
+{
+	cpu_set_t set;
+	int n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == -1)
+		return 0;
+	for (int c = 0; c < CPU_SETSIZE && n < max; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[n++] = c;
+	return n;
+}
+
+static void log_final(const struct worker *w)
+{
+	struct nfqd_counters c;
+
+	nfqd_counters_read(&c, &w->counters, NULL);
+	if (!w->final.kstats_ok) {
+		log_info("queue %u: final: received=%llu accepted=%llu dropped=%llu "
+			 "truncated=%llu errors=%llu enobufs=%llu",
+			 nfqd_queue_num(w->queue), (unsigned long long)c.v[NFQD_CTR_RECEIVED],
+			 (unsigned long long)c.v[NFQD_CTR_ACCEPTED],
+			 (unsigned long long)c.v[NFQD_CTR_DROPPED],
+			 (unsigned long long)c.v[NFQD_CTR_TRUNCATED],
+			 (unsigned long long)c.v[NFQD_CTR_ERRORS],
+			 (unsigned long long)w->final.drops);
+		return;
+	}
+	/* kernel_last_id counts every packet the queue took: each was received by nfqd or lost
+	 * to a full socket buffer (enobufs); kernel_queued is what was left without a verdict. */
+	log_info("queue %u: final: received=%llu accepted=%llu dropped=%llu truncated=%llu "
+		 "errors=%llu enobufs=%llu swept=%u kernel_last_id=%u kernel_queued=%u "
+		 "kernel_full_dropped=%u kernel_user_dropped=%u",
+		 nfqd_queue_num(w->queue), (unsigned long long)c.v[NFQD_CTR_RECEIVED],
+		 (unsigned long long)c.v[NFQD_CTR_ACCEPTED],
+		 (unsigned long long)c.v[NFQD_CTR_DROPPED],
+		 (unsigned long long)c.v[NFQD_CTR_TRUNCATED],
+		 (unsigned long long)c.v[NFQD_CTR_ERRORS], (unsigned long long)w->final.drops,
+		 w->final.swept, w->final.kstats.last_id, w->final.kstats.queued,
+		 w->final.kstats.full_dropped, w->final.kstats.user_dropped);
+}
+
+static void stop_workers(struct daemon *d)
+{
+	atomic_store(&d->shared.stop, 1);
+	for (unsigned int i = 0; i < d->n_workers; i++)
+		worker_wake(&d->workers[i]);
+	for (unsigned int i = 0; i < d->n_workers; i++)
+		worker_join(&d->workers[i]);
+}
+
+static int block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	signal(SIGPIPE, SIG_IGN);
+	return -pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+static int setup_events(struct daemon *d)
+{
+	int r = sd_event_new(&d->ev);
+
+	if (r < 0)
+		return r;
+	r = sd_event_add_signal(d->ev, NULL, SIGTERM, on_stop_signal, d);
+	if (r >= 0)
+		r = sd_event_add_signal(d->ev, NULL, SIGINT, on_stop_signal, d);
+	if (r >= 0)
+		r = sd_event_add_signal(d->ev, NULL, SIGHUP, on_hup, d);
+	if (r >= 0)
+		r = sd_event_add_io(d->ev, NULL, d->shared.fatal_fd, EPOLLIN, on_fatal, d);
+	return r;
+}
+
+static int run(struct config *cfg)
+{
+	struct daemon d = { .cfg = cfg };
+	char err[512];
+	char qlist[512];
+	int cpus[CPU_SETSIZE];
+	int n_cpus;
+	int r, status = 1;
+	bool sem = false;
+
+	d.shared.fatal_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (d.shared.fatal_fd == -1) {
+		log_error("cannot create an eventfd: %s", strerror(errno));
+		return 1;
+	}
+	r = block_signals();
+	if (r == 0)
+		r = setup_events(&d);
+	if (r < 0) {
+		log_error("cannot set up the event loop: %s", strerror(-r));
+		goto out;
+	}
+
+	config_format_queues(cfg, qlist, sizeof(qlist));
+	log_info("version %s starting: queues %s, copy-range %u, max-len %u, fail-open %s, "
+		 "transport %s, batch %u; policy: %u rule%s, default %s",
+		 NFQD_VERSION, qlist, cfg->copy_range, cfg->max_len, cfg->fail_open ? "yes" : "no",
+		 cfg->transport, cfg->batch, nfqd_policy_rule_count(cfg->policy),
+		 nfqd_policy_rule_count(cfg->policy) == 1 ? "" : "s",
+		 verdict_word(nfqd_policy_default(cfg->policy)));
+	for (unsigned int i = 0; i < nfqd_policy_rule_count(cfg->policy); i++)
+		log_info("rule %u: %s", i + 1, nfqd_policy_rule_text(cfg->policy, i));
+
+	d.workers = calloc(cfg->n_queues, sizeof(*d.workers));
+	if (!d.workers) {
+		log_error("out of memory");
+		goto out;
+	}
+	for (unsigned int i = 0; i < cfg->n_queues; i++) {
+		r = worker_init(&d.workers[i], i, cfg->queues[i], cfg, &d.shared, err, sizeof(err));
+		d.n_workers = i + 1;
+		if (r < 0) {
+			log_error("%s", err);
+			goto out;
+		}
+	}
+
+	r = control_open(&d.ctl, d.ev, cfg->control, on_command, &d, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+
+	if (sem_init(&d.shared.started, 0, 0) == -1) {
+		log_error("cannot create a semaphore: %s", strerror(errno));
+		goto out;
+	}
+	sem = true;
+	n_cpus = allowed_cpus(cpus, CPU_SETSIZE);
+	for (unsigned int i = 0; i < d.n_workers; i++) {
+		int cpu = n_cpus > 0 ? cpus[i % (unsigned int)n_cpus] : -1;
+
+		r = worker_start(&d.workers[i], cpu);
+		if (r < 0) {
+			log_error("queue %u: cannot start its worker thread: %s", cfg->queues[i],
+				  strerror(-r));
+			for (unsigned int j = i; j < d.n_workers; j++)
+				d.workers[j].start_err = r;
+			break;
+		}
+	}
+	/* Every started worker posts once, whether its queue started or not. */
+	for (unsigned int i = 0; i < d.n_workers; i++)
+		if (d.workers[i].running)
+			while (sem_wait(&d.shared.started) == -1 && errno == EINTR)
+				;
+
+	for (unsigned int i = 0; i < d.n_workers; i++) {
+		if (d.workers[i].start_err < 0) {
+			if (d.workers[i].running)
+				log_error("queue %u: cannot start the queue: %s", cfg->queues[i],
+					  strerror(-d.workers[i].start_err));
+			goto stop;
+		}
+		log_info("queue %u: bound, worker on cpu %d, transport %s, receive buffer %u bytes",
+			 cfg->queues[i], d.workers[i].cpu,
+			 nfqd_transport_name(d.workers[i].transport),
+			 nfqd_queue_rcvbuf(d.workers[i].queue));
+	}
+
+	sd_notifyf(0, "READY=1\nSTATUS=Serving queues %s", qlist);
+	log_info("ready: serving queues %s, control socket %s", qlist, cfg->control);
+
+	r = sd_event_loop(d.ev);
+	status = r == 0 ? 0 : 1;
+	sd_notify(0, "STOPPING=1\nSTATUS=Draining the queues");
+
+stop:
+	stop_workers(&d);
+	for (unsigned int i = 0; i < d.n_workers; i++)
+		if (d.workers[i].start_err == 0)
+			log_final(&d.workers[i]);
+out:
+	stop_workers(&d);
+	control_close(d.ctl);
+	for (unsigned int i = 0; i < d.n_workers; i++)
+		worker_destroy(&d.workers[i]);
+	free(d.workers);
+	if (sem)
+		sem_destroy(&d.shared.started);
+	sd_event_unref(d.ev);
+	close(d.shared.fatal_fd);
+	if (status == 0)
+		log_info("stopped");
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' }, { "check", no_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },	    { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },	    { NULL, 0, NULL, 0 },
+	};
+	const char *path = CONFIG_DEFAULT_PATH;
+	bool check = false;
+	struct config *cfg;
+	char err[1024];
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:vhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'C':
+			check = true;
+			break;
+		case 'v':
+			log_set_level(LOG_DEBUG);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("nfqd %s\n", NFQD_VERSION);
+			return 0;
+		case ':':
+			fprintf(stderr, "nfqd: option '%s' needs an argument\n", argv[optind - 1]);
+			fprintf(stderr, "Try 'nfqd --help'.\n");
+			return 1;
+		default:
+			fprintf(stderr, "nfqd: unknown option '%s'\n", argv[optind - 1]);
+			fprintf(stderr, "Try 'nfqd --help'.\n");
+			return 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "nfqd: unexpected argument '%s'\n", argv[optind]);
+		fprintf(stderr, "Try 'nfqd --help'.\n");
+		return 1;
+	}
+
+	if (config_load(&cfg, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nfqd: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		char qlist[512];
+
+		config_format_queues(cfg, qlist, sizeof(qlist));
+		printf("%s: configuration ok: queues %s, %u rule%s, default %s\n", path, qlist,
+		       nfqd_policy_rule_count(cfg->policy),
+		       nfqd_policy_rule_count(cfg->policy) == 1 ? "" : "s",
+		       verdict_word(nfqd_policy_default(cfg->policy)));
+		config_free(cfg);
+		return 0;
+	}
+
+	c = run(cfg);
+	config_free(cfg);
+	return c;
+}

@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+/* The libc network headers go before the kernel ones, which defer to them. */
+#include <netinet/in.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+#include <libmnl/libmnl.h>
+
+#include "nfqd/packet.h"
+#include "nfqd/policy.h"
+#include "nfqd/queue.h"
+#include "nfqd/stats.h"
+#include "nfqd/transport.h"
+#include "nfqd/verdict.h"
+
+#include "config.h"
+#include "log.h"
+#include "worker.h"
+
+/* A blocked receive wakes this often to look at the stop flag, in case the wake-up signal
+ * came just before it blocked. */
+#define RECV_TIMEOUT_MS 200
+
+/* Longest the shutdown drain may take; a frozen queue holds at most max-len packets, which
+ * drain in tens of milliseconds. */
+#define DRAIN_MS	500
+
+#define PACKET_MSG_TYPE ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET)
+
+static const char *verdict_name(uint32_t v)
+{
+	return v == NF_ACCEPT ? "accept" : "drop";
+}
+
+int worker_init(struct worker *w, unsigned int index, uint16_t queue, const struct config *c,
+		struct worker_shared *shared, char *err, size_t errlen)
+{
+	struct nfqd_queue_config qc = {
+		.num = queue,
+		.copy_range = c->copy_range,
+		.max_len = c->max_len,
+		.fail_open = c->fail_open,
+		.gso = true,
+	};
+	struct nfqd_transport_params tp = {
+		.batch = c->batch,
+		.msg_size = c->recv_buffer ? c->recv_buffer : nfqd_queue_msg_size(c->copy_range),
+		.timeout_ms = RECV_TIMEOUT_MS,
+	};
+	const char *why = NULL;
+	int r;
+
+	memset(w, 0, sizeof(*w));
+	w->index = index;
+	w->cpu = -1;
+	w->policy = c->policy;
+	w->shared = shared;
+	w->fail_verdict = c->fail_open ? NF_ACCEPT : NF_DROP;
+
+	r = nfqd_queue_open(&w->queue, &qc);
+	if (r == -EBUSY) {
+		struct nfqd_queue_kstats ks;
+		char owner[64] = "";
+
+		if (nfqd_queue_kstats(queue, &ks) == 0)
+			snprintf(owner, sizeof(owner), " (netlink port %u)", ks.portid);
+		snprintf(err, errlen,
+			 "queue %u is already bound by another process%s; is another nfqd "
+			 "running?",
+			 queue, owner);
+		return r;
+	}
+	if (r == -EPERM) {
+		snprintf(err, errlen,
+			 "queue %u: permission denied binding the queue: nfqd needs "
+			 "CAP_NET_ADMIN",
+			 queue);
+		return r;
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "queue %u: cannot bind the queue: %s", queue, strerror(-r));
+		return r;
+	}
+
+	r = nfqd_transport_open(&w->transport, c->transport, nfqd_queue_fd(w->queue), &tp, &why);
+	if (r < 0) {
+		snprintf(err, errlen, "queue %u: transport '%s' cannot work here: %s", queue,
+			 c->transport, why ? why : strerror(-r));
+		return r;
+	}
+
+	r = nfqd_batcher_new(&w->batcher, queue, c->batch, NFQD_BATCHER_ORDERED);
+	if (r < 0) {
+		snprintf(err, errlen, "queue %u: cannot set up the verdict batcher: %s", queue,
+			 strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+void worker_destroy(struct worker *w)
+{
+	nfqd_batcher_free(w->batcher);
+	nfqd_transport_close(w->transport);
+	nfqd_queue_free(w->queue);
+	w->batcher = NULL;
+	w->transport = NULL;
+	w->queue = NULL;
+}
+
+void worker_counters(const struct worker *w, struct nfqd_counters *out)
+{
+	uint64_t drops;
+
+	nfqd_counters_read(out, &w->counters, NULL);
+	if (w->queue && nfqd_queue_drops(w->queue, &drops) == 0)
+		out->v[NFQD_CTR_ENOBUFS] = drops;
+}
+
+static void fatal(struct worker *w, const char *what, int err)
+{
+	uint64_t one = 1;
+
+	log_error("queue %u: %s: %s; stopping", nfqd_queue_num(w->queue), what, strerror(-err));
+	if (write(w->shared->fatal_fd, &one, sizeof(one)) == -1)
+		log_error("queue %u: cannot tell the main thread: %s", nfqd_queue_num(w->queue),
+			  strerror(errno));
+}
+
+static void commit(struct worker *w, const struct nfqd_counters *acc)
+{
+	for (int c = 0; c < NFQD_CTR_MAX; c++)
+		if (acc->v[c])
+			nfqd_counter_add(&w->counters, c, acc->v[c]);
+}
+
+/* Send every verdict the batcher holds, in one send. */
+static void flush(struct worker *w, struct nfqd_counters *acc)
+{
+	struct nfqd_batch_stats st;
+	const void *buf;
+	size_t len;
+	int r;
+
+	nfqd_batcher_build(w->batcher, &buf, &len, &st);
+	if (len == 0)
+		return;
+	r = nfqd_transport_send(w->transport, buf, len);
+	if (r < 0) {
+		unsigned long sup;
+
+		acc->v[NFQD_CTR_ERRORS]++;
+		/* The packets of this send are still queued; the next build with a higher id
+		 * sweeps them with the fail-side verdict. */
+		nfqd_batcher_sweep(w->batcher, w->fail_verdict, 0);
+		if (ratelimit_ok(&w->rl_io, &sup))
+			log_error("queue %u: cannot send %u verdicts: %s; they get the fail-side "
+				  "verdict (%s) with the next batch (%lu similar messages "
+				  "suppressed)",
+				  nfqd_queue_num(w->queue), st.verdicts, strerror(-r),
+				  verdict_name(w->fail_verdict), sup);
+		return;
+	}
+	acc->v[NFQD_CTR_SENDS]++;
+	acc->v[NFQD_CTR_VERDICT_MSGS] += st.messages;
+	acc->v[NFQD_CTR_BATCH_MSGS] += st.batch_messages;
+}
+
+static void add_verdict(struct worker *w, const struct nfqd_verdict *v, struct nfqd_counters *acc)
+{
+	int r = nfqd_batcher_add(w->batcher, v);
+
+	if (r == -ENOSPC) {
+		flush(w, acc);
+		r = nfqd_batcher_add(w->batcher, v);
+	}
+	if (r < 0) {
+		unsigned long sup;
+
+		acc->v[NFQD_CTR_ERRORS]++;
+		nfqd_batcher_sweep(w->batcher, w->fail_verdict, 0);
+		if (ratelimit_ok(&w->rl_packet, &sup))
+			log_error("queue %u: packet %u: verdict refused by the batcher: %s (%lu "
+				  "similar messages suppressed)",
+				  nfqd_queue_num(w->queue), v->id, strerror(-r), sup);
+	}
+}
+
+static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, size_t avail,
+			  struct nfqd_counters *acc)
+{
+	struct nfqd_packet pkt;
+	struct nfqd_decision d;
+	struct nfqd_verdict v = { 0 };
+
+	acc->v[NFQD_CTR_RECEIVED]++;
+	if (nfqd_packet_parse(&pkt, nlh, avail) < 0) {
+		unsigned long sup;
+
+		/* No id, so no verdict of its own: the next batch ends with a sweep over it. */
+		acc->v[NFQD_CTR_ERRORS]++;
+		nfqd_batcher_sweep(w->batcher, w->fail_verdict, 0);
+		if (ratelimit_ok(&w->rl_packet, &sup))
+			log_warning("queue %u: a packet message without a readable id (%zu bytes); "
+				    "it gets the fail-side verdict (%s) (%lu similar messages "
+				    "suppressed)",
+				    nfqd_queue_num(w->queue), avail, verdict_name(w->fail_verdict),
+				    sup);
+		return;
+	}
+	if (pkt.flags & NFQD_PKT_MSG_TRUNC)
+		acc->v[NFQD_CTR_TRUNCATED]++;
+	if (pkt.flags & NFQD_PKT_MALFORMED)
+		acc->v[NFQD_CTR_MALFORMED]++;
+	if (pkt.flags & NFQD_PKT_GSO)
+		acc->v[NFQD_CTR_GSO]++;
+
+	nfqd_policy_eval(w->policy, &pkt, &d);
+	v.id = pkt.id;
+	v.verdict = d.verdict;
+	if (d.verdict == NF_ACCEPT)
+		acc->v[NFQD_CTR_ACCEPTED]++;
+	else
+		acc->v[NFQD_CTR_DROPPED]++;
+	add_verdict(w, &v, acc);
+}
+
+static void handle_error(struct worker *w, const struct nlmsghdr *nlh, struct nfqd_counters *acc)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	unsigned long sup;
+
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e))) {
+		acc->v[NFQD_CTR_ERRORS]++;
+		return;
+	}
+	/* Success answers to the queue's start and freeze requests. */
+	if (e->error == 0)
+		return;
+	/* A sweep that found every packet already given its verdict. */
+	if (e->error == -ENOENT && nlh->nlmsg_seq == nfqd_batcher_sweep_seq())
+		return;
+	acc->v[NFQD_CTR_ERRORS]++;
+	if (ratelimit_ok(&w->rl_kernel, &sup))
+		log_error("queue %u: the kernel refused a message (type 0x%x, seq %u): %s (%lu "
+			  "similar messages suppressed)",
+			  nfqd_queue_num(w->queue), e->msg.nlmsg_type, nlh->nlmsg_seq,
+			  strerror(-e->error), sup);
+}
+
+static void handle_batch(struct worker *w, const struct nfqd_rx_msg *msgs, int n,
+			 struct nfqd_counters *acc)
+{
+	for (int i = 0; i < n; i++) {
+		const struct nlmsghdr *nlh = msgs[i].data;
+		int len = (int)msgs[i].len;
+
+		if (msgs[i].flags & NFQD_RX_TRUNC) {
+			/* The kernel sends one packet message per datagram; a cut one still has
+			 * its id at the front. */
+			if ((size_t)len >= sizeof(*nlh) && nlh->nlmsg_type == PACKET_MSG_TYPE)
+				handle_packet(w, nlh, (size_t)len, acc);
+			else
+				acc->v[NFQD_CTR_ERRORS]++;
+			continue;
+		}
+		while (mnl_nlmsg_ok(nlh, len)) {
+			if (nlh->nlmsg_type == PACKET_MSG_TYPE)
+				handle_packet(w, nlh, nlh->nlmsg_len, acc);
+			else if (nlh->nlmsg_type == NLMSG_ERROR)
+				handle_error(w, nlh, acc);
+			else if (nlh->nlmsg_type != NLMSG_NOOP && nlh->nlmsg_type != NLMSG_DONE)
+				acc->v[NFQD_CTR_ERRORS]++;
+			nlh = mnl_nlmsg_next(nlh, &len);
+		}
+		if (len > 0)
+			acc->v[NFQD_CTR_ERRORS]++;
+	}
+}
+
+/* One receive, its verdicts sent. Returns what the receive returned. */
+static int step(struct worker *w, unsigned int flags)
+{
+	struct nfqd_counters acc = { { 0 } };
+	const struct nfqd_rx_msg *msgs;
+	int n = nfqd_transport_recv(w->transport, &msgs, flags);
+
+	if (n <= 0)
+		return n;
+	acc.v[NFQD_CTR_BATCHES] = 1;
+	handle_batch(w, msgs, n, &acc);
+	nfqd_transport_release(w->transport);
+	/* Never hold a verdict back waiting for more packets. */
+	flush(w, &acc);
+	commit(w, &acc);
+	return n;
+}
+
+static int recv_error_is_fatal(int err)
+{
+	return err == -EBADF || err == -ENOTSOCK || err == -EFAULT || err == -EINVAL;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Freeze the queue and give every packet in it a verdict. Once the freeze request has been
+ * handled (the kernel does it inside send()), no packet enters the queue, and every packet in it
+ * has its message in the socket: reading until the socket is empty reaches them all.
+ */
+static void drain(struct worker *w)
+{
+	struct nfqd_counters acc = { { 0 } };
+	long long deadline = now_ms() + DRAIN_MS;
+	uint16_t num = nfqd_queue_num(w->queue);
+	int r = nfqd_queue_freeze(w->queue);
+
+	if (r < 0)
+		log_error("queue %u: cannot freeze the queue for the drain: %s", num, strerror(-r));
+	for (;;) {
+		r = step(w, NFQD_RECV_NOWAIT);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			log_error("queue %u: receive failed during the drain: %s", num,
+				  strerror(-r));
+			break;
+		}
+		if (now_ms() > deadline) {
+			log_warning("queue %u: drain took over %d ms; sweeping the rest", num,
+				    DRAIN_MS);
+			break;
+		}
+	}
+
+	w->final.kstats_ok = nfqd_queue_kstats(num, &w->final.kstats) == 0;
+	if (w->final.kstats_ok && w->final.kstats.queued > 0) {
+		w->final.swept = w->final.kstats.queued;
+		nfqd_batcher_sweep(w->batcher, w->fail_verdict, 1);
+		flush(w, &acc);
+		commit(w, &acc);
+		log_warning("queue %u: %u packets still queued after the drain got the fail-side "
+			    "verdict (%s)",
+			    num, w->final.swept, verdict_name(w->fail_verdict));
+	}
+	(void)nfqd_queue_drops(w->queue, &w->final.drops);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	sigset_t wake;
+	int r;
+
+	/* The main thread blocks every signal it handles; a worker takes only the wake-up. */
+	sigemptyset(&wake);
+	sigaddset(&wake, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+
+	r = nfqd_queue_start(w->queue);
+	w->start_err = r < 0 ? r : 0;
+	sem_post(&w->shared->started);
+	if (w->start_err < 0)
+		return NULL;
+
+	while (!atomic_load_explicit(&w->shared->stop, memory_order_relaxed)) {
+		r = step(w, 0);
+		if (r >= 0)
+			continue;
+		nfqd_counter_add(&w->counters, NFQD_CTR_ERRORS, 1);
+		if (recv_error_is_fatal(r)) {
+			fatal(w, "cannot receive", r);
+			break;
+		}
+		unsigned long sup;
+		if (ratelimit_ok(&w->rl_io, &sup))
+			log_error("queue %u: receive failed: %s (%lu similar messages suppressed)",
+				  nfqd_queue_num(w->queue), strerror(-r), sup);
+		/* Do not spin on an error that repeats. */
+		usleep(1000);
+	}
+	drain(w);
+	return NULL;
+}
+
+static void wake_handler(int sig)
+{
+	(void)sig;
+}
+
+/* Without SA_RESTART, so that the signal ends a blocking receive with EINTR. */
+static void install_wake_handler(void)
+{
+	struct sigaction sa = { .sa_handler = wake_handler };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+}
+
+int worker_start(struct worker *w, int cpu)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_attr_t attr;
+	int r;
+
+	pthread_once(&once, install_wake_handler);
+
+	r = pthread_attr_init(&attr);
+	if (r)
+		return -r;
+	if (cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		r = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+		if (r) {
+			pthread_attr_destroy(&attr);
+			return -r;
+		}
+	}
+	r = pthread_create(&w->thread, &attr, worker_main, w);
+	pthread_attr_destroy(&attr);
+	if (r)
+		return -r;
+	w->cpu = cpu;
+	w->running = true;
+	return 0;
+}
+
+void worker_wake(struct worker *w)
+{
+	if (w->running)
+		pthread_kill(w->thread, SIGUSR1);
+}
+
+void worker_join(struct worker *w)
+{
+	if (!w->running)
+		return;
+	pthread_join(w->thread, NULL);
+	w->running = false;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Workers: one thread per queue, pinned to a CPU, sharing nothing on the hot path but the
+ * read-only policy. A worker reads a batch, classifies every packet, and sends all the batch's
+ * verdicts in one send before it reads again.
+ */
+#ifndef NFQD_DAEMON_WORKER_H
+#define NFQD_DAEMON_WORKER_H
+
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nfqd/queue.h"
+#include "nfqd/stats.h"
+#include "log.h"
+
+struct config;
+struct nfqd_policy;
+struct nfqd_queue;
+struct nfqd_transport;
+struct nfqd_batcher;
+
+/* What all workers share with the main thread. */
+struct worker_shared {
+	atomic_int stop; /* set by the main thread: drain and exit */
+	int fatal_fd;	 /* eventfd a worker writes when it cannot go on */
+	sem_t started;	 /* posted by each worker once its queue takes packets (or failed to) */
+};
+
+/* The last word on a queue, taken by its worker after the drain. */
+struct worker_final {
+	bool kstats_ok;
+	struct nfqd_queue_kstats kstats; /* the kernel's counters before the unbind */
+	uint64_t drops;			 /* messages lost to a full socket buffer */
+	uint32_t swept;			 /* packets left queued, given the fail-side verdict */
+};
+
+struct worker {
+	struct nfqd_counters counters; /* first: on its own cache line */
+	unsigned int index;
+	int cpu; /* pinned to this CPU, -1 when not pinned */
+	pthread_t thread;
+	bool running;
+	int start_err; /* 0, or -errno when the queue could not be started */
+	struct nfqd_queue *queue;
+	struct nfqd_transport *transport;
+	struct nfqd_batcher *batcher;
+	const struct nfqd_policy *policy;
+	uint32_t fail_verdict; /* NF_ACCEPT with fail-open, else NF_DROP */
+	struct worker_shared *shared;
+	struct worker_final final;
+	struct ratelimit rl_kernel, rl_packet, rl_io;
+};
+
+/*
+ * Bind the queue and open its transport and batcher. Returns 0, or -errno with err holding one
+ * line that names the queue and what is wrong.
+ */
+int worker_init(struct worker *w, unsigned int index, uint16_t queue, const struct config *c,
+		struct worker_shared *shared, char *err, size_t errlen);
+
+/* Start the worker's thread, pinned to cpu (-1: not pinned). Returns 0 or -errno. */
+int worker_start(struct worker *w, int cpu);
+
+/* Interrupt a blocking receive so that the worker sees the stop flag now. */
+void worker_wake(struct worker *w);
+
+/* Wait for the thread to end. */
+void worker_join(struct worker *w);
+
+/* Unbind the queue and free what worker_init() opened; safe on a zeroed or failed worker. */
+void worker_destroy(struct worker *w);
+
+/*
+ * A snapshot of the worker's counters, with enobufs read from the socket. Safe from any
+ * thread while the worker runs.
+ */
+void worker_counters(const struct worker *w, struct nfqd_counters *out);
+
+#endif /* NFQD_DAEMON_WORKER_H */

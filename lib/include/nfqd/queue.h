@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One nfnetlink_queue instance: its netlink socket, binding and configuration.
+ *
+ * A queue is opened frozen (kernel max-len 0: packets that reach it meanwhile take the fail
+ * side, exactly as when no process is bound) and starts taking packets with
+ * nfqd_queue_start(), once a reader is ready. nfqd_queue_freeze() stops new packets again so
+ * that the packets already queued can be drained and given their verdicts before unbinding:
+ * every packet that entered the queue then gets nfqd's verdict, none the kernel's flush.
+ *
+ * Start and freeze are asynchronous: the kernel's answer arrives on the socket among packet
+ * messages, as an NLMSG_ERROR carrying the request's sequence number (error 0 is success).
+ */
+#ifndef NFQD_QUEUE_H
+#define NFQD_QUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Limits of the kernel. */
+#define NFQD_COPY_RANGE_MAX 65531 /* 0xffff minus an attribute header */
+
+struct nfqd_queue_config {
+	uint16_t num;	     /* queue number */
+	uint32_t copy_range; /* bytes of each packet copied to user space, 1..NFQD_COPY_RANGE_MAX */
+	uint32_t max_len;    /* kernel queue length, >= 1 */
+	bool fail_open;	     /* queue or socket full: the kernel accepts (else drops) */
+	bool gso;	     /* NFQA_CFG_F_GSO: GSO packets queued whole, not segmented */
+	uint32_t rcvbuf;     /* socket receive buffer, bytes; 0: sized so max_len messages fit */
+};
+
+/* One line of /proc/net/netfilter/nfnetlink_queue (the kernel's view of a queue). */
+struct nfqd_queue_kstats {
+	uint32_t portid; /* netlink port of the bound socket */
+	uint32_t queued; /* packets waiting for a verdict now */
+	uint32_t copy_mode;
+	uint32_t copy_range;
+	uint32_t full_dropped; /* dropped because the queue was full (fail-closed) */
+	uint32_t user_dropped; /* dropped because the socket buffer was full (fail-closed) */
+	uint32_t last_id;      /* id of the last packet queued */
+};
+
+struct nfqd_queue;
+
+/*
+ * Open a netlink socket, size its receive buffer (SO_RCVBUFFORCE, falling back to SO_RCVBUF),
+ * set NETLINK_NO_ENOBUFS (losses are counted by nfqd_queue_drops(), not reported as errors)
+ * and NETLINK_CAP_ACK, bind the queue with copy range, flags (fail-open, GSO) and max-len 0.
+ *
+ * Returns 0 and *out, or: -EBUSY when another socket has the queue bound, -EPERM without
+ * CAP_NET_ADMIN, -EOPNOTSUPP when the kernel refuses a flag, -EINVAL for a bad config, or
+ * another -errno from the socket calls. Must be called in the network namespace of the queue.
+ */
+int nfqd_queue_open(struct nfqd_queue **out, const struct nfqd_queue_config *cfg);
+
+/*
+ * Unbind the queue (every packet still queued is dropped by the kernel) and close the socket.
+ * NULL is accepted.
+ */
+void nfqd_queue_free(struct nfqd_queue *q);
+
+/* Let packets in: set max-len to the configured value. Returns the request's sequence number
+ * (> 0), or -errno when it could not be sent. */
+int nfqd_queue_start(struct nfqd_queue *q);
+
+/* Stop new packets (max-len 0; they take the fail side). Returns the request's sequence number
+ * (> 0): once its answer is read, every packet that entered the queue has been delivered to the
+ * socket before it. Or -errno. */
+int nfqd_queue_freeze(struct nfqd_queue *q);
+
+/* The socket, for the transport. Owned by the queue. */
+int nfqd_queue_fd(const struct nfqd_queue *q);
+
+/* Queue number, netlink port id, and the receive buffer the kernel granted (bytes). */
+uint16_t nfqd_queue_num(const struct nfqd_queue *q);
+uint32_t nfqd_queue_portid(const struct nfqd_queue *q);
+uint32_t nfqd_queue_rcvbuf(const struct nfqd_queue *q);
+
+/* The configuration the queue was opened with. */
+const struct nfqd_queue_config *nfqd_queue_config(const struct nfqd_queue *q);
+
+/*
+ * Messages the kernel could not deliver because the receive buffer was full, since the socket
+ * was opened (SO_MEMINFO drops). Safe to call from any thread. Returns 0 or -errno.
+ */
+int nfqd_queue_drops(const struct nfqd_queue *q, uint64_t *drops);
+
+/*
+ * Read the kernel's line for queue `num` from /proc/net/netfilter/nfnetlink_queue of the
+ * caller's network namespace. Returns 0, -ENOENT when the queue is not bound, or -errno.
+ */
+int nfqd_queue_kstats(uint16_t num, struct nfqd_queue_kstats *ks);
+
+/*
+ * Receive buffer needed for one message of a queue with this copy range: the packet bytes plus
+ * room for every attribute the kernel may add.
+ */
+size_t nfqd_queue_msg_size(uint32_t copy_range);
+
+/*
+ * The receive buffer that holds max_len messages of this copy range, in the kernel's
+ * accounting (measured: 832 bytes a message at copy range 128, 2304 at 1500).
+ */
+uint64_t nfqd_queue_rcvbuf_for(uint32_t copy_range, uint32_t max_len);
+
+#endif /* NFQD_QUEUE_H */

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Per-worker counters. Each set has exactly one writer (its worker thread) and any number of
+ * readers (the control socket). Writes are plain relaxed stores of the writer's own value, so
+ * the hot path takes no lock and issues no locked instruction; readers see each counter whole,
+ * though not a snapshot consistent across counters.
+ */
+#ifndef NFQD_STATS_H
+#define NFQD_STATS_H
+
+#include <stdint.h>
+
+enum nfqd_counter {
+	NFQD_CTR_RECEIVED,     /* packet messages read from the queue */
+	NFQD_CTR_ACCEPTED,     /* verdicts NF_ACCEPT given */
+	NFQD_CTR_DROPPED,      /* verdicts NF_DROP given */
+	NFQD_CTR_BATCHES,      /* receive calls that returned messages */
+	NFQD_CTR_VERDICT_MSGS, /* verdict messages sent (single and batch) */
+	NFQD_CTR_BATCH_MSGS,   /* of which NFQNL_MSG_VERDICT_BATCH */
+	NFQD_CTR_SENDS,	       /* send calls that carried verdicts */
+	NFQD_CTR_TRUNCATED,    /* messages cut by the receive buffer (still given a verdict) */
+	NFQD_CTR_MALFORMED,    /* packets with malformed headers (classified with what is known) */
+	NFQD_CTR_GSO,	       /* GSO packets (up to 64 KiB) */
+	NFQD_CTR_ERRORS,       /* errors: failed sends, kernel error answers, unreadable messages */
+	NFQD_CTR_ENOBUFS, /* messages the kernel could not deliver: socket receive buffer full */
+	NFQD_CTR_MAX
+};
+
+/* A worker's counters, on a cache line of their own. */
+struct nfqd_counters {
+	uint64_t v[NFQD_CTR_MAX];
+} __attribute__((aligned(64)));
+
+/* Add n to counter c. Only the owning worker calls this. */
+static inline void nfqd_counter_add(struct nfqd_counters *cs, enum nfqd_counter c, uint64_t n)
+{
+	__atomic_store_n(&cs->v[c], cs->v[c] + n, __ATOMIC_RELAXED);
+}
+
+/* Set counter c to n (for counters read from the kernel). Only the owning worker calls this. */
+static inline void nfqd_counter_set(struct nfqd_counters *cs, enum nfqd_counter c, uint64_t n)
+{
+	__atomic_store_n(&cs->v[c], n, __ATOMIC_RELAXED);
+}
+
+/* Read counter c; safe from any thread. */
+static inline uint64_t nfqd_counter_get(const struct nfqd_counters *cs, enum nfqd_counter c)
+{
+	return __atomic_load_n(&cs->v[c], __ATOMIC_RELAXED);
+}
+
+/* The counter's name as it appears in JSON ("received", "verdict_msgs", ...); NULL if c is out
+ * of range. */
+const char *nfqd_counter_name(enum nfqd_counter c);
+
+/* Copy every counter of src into dst with nfqd_counter_get(), and add dst into sum if not
+ * NULL. */
+void nfqd_counters_read(struct nfqd_counters *dst, const struct nfqd_counters *src,
+			struct nfqd_counters *sum);
+
+#endif /* NFQD_STATS_H */

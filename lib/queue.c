@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+/* The libc network headers go before the kernel ones, which defer to them. */
+#include <netinet/in.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_queue.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <libmnl/libmnl.h>
+#include <libnetfilter_queue/libnetfilter_queue.h>
+
+#include "nfqd/queue.h"
+
+/* Attribute room besides the packet bytes: packet header, marks, ifindexes, hardware address,
+ * timestamp, skb info, cap len, uid/gid, conntrack nest, vlan and L2 header. */
+#define MSG_HEADROOM 1024
+
+/* The kernel answers configuration requests while handling send(); this only guards against a
+ * kernel that never does. */
+#define ACK_TIMEOUT_MS 2000
+
+struct nfqd_queue {
+	struct mnl_socket *nl;
+	struct nfqd_queue_config cfg;
+	uint32_t portid;
+	uint32_t rcvbuf;
+	uint32_t seq;
+};
+
+size_t nfqd_queue_msg_size(uint32_t copy_range)
+{
+	if (copy_range > NFQD_COPY_RANGE_MAX)
+		copy_range = NFQD_COPY_RANGE_MAX;
+	return ((size_t)copy_range + MSG_HEADROOM + 7) & ~(size_t)7;
+}
+
+uint64_t nfqd_queue_rcvbuf_for(uint32_t copy_range, uint32_t max_len)
+{
+	/* The kernel charges a message its skb's true size: the data rounded up to the slab size
+	 * plus the skb and shared-info structures. Twice the message size bounds that for every
+	 * copy range (measured 832 bytes for a 1152-byte message size at copy range 128). */
+	return (uint64_t)max_len * 2 * nfqd_queue_msg_size(copy_range);
+}
+
+static int set_rcvbuf(struct nfqd_queue *q, uint64_t want)
+{
+	int fd = mnl_socket_get_fd(q->nl);
+	int val, got;
+	socklen_t len = sizeof(got);
+
+	/* The kernel doubles the value it is given (sk_rcvbuf = 2 * val) and caps it at INT_MAX. */
+	if (want / 2 > INT_MAX / 2)
+		val = INT_MAX / 2;
+	else
+		val = (int)(want / 2);
+	if (val < 4096)
+		val = 4096;
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &val, sizeof(val)) == -1) {
+		if (errno != EPERM)
+			return -errno;
+		/* Without CAP_NET_ADMIN the value is capped by net.core.rmem_max. */
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &val, sizeof(val)) == -1)
+			return -errno;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == -1)
+		return -errno;
+	q->rcvbuf = (uint32_t)got;
+	return 0;
+}
+
+static int set_netlink_opt(struct mnl_socket *nl, int opt)
+{
+	int one = 1;
+
+	if (mnl_socket_setsockopt(nl, opt, &one, sizeof(one)) == -1)
+		return -errno;
+	return 0;
+}
+
+/* Read messages until the answer to `seq` arrives; return its error (0, or -errno). Only used
+ * while the queue is frozen, when no packet message can arrive. */
+static int wait_ack(struct nfqd_queue *q, uint32_t seq)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	int fd = mnl_socket_get_fd(q->nl);
+
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int r = poll(&pfd, 1, ACK_TIMEOUT_MS);
+
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return -ETIMEDOUT;
+
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == -1) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		int len = (int)n;
+		while (mnl_nlmsg_ok(nlh, len)) {
+			if (nlh->nlmsg_type == NLMSG_ERROR && nlh->nlmsg_seq == seq) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+				if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+					return -EBADMSG;
+				return e->error;
+			}
+			nlh = mnl_nlmsg_next(nlh, &len);
+		}
+	}
+}
+
+static struct nlmsghdr *config_msg(struct nfqd_queue *q, char *buf, uint32_t *seq)
+{
+	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->cfg.num);
+
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	/* Sequence numbers of configuration requests stay below 2^31, apart from the verdict
+	 * batcher's sweep marker. */
+	q->seq = (q->seq % 0x7fffffffu) + 1;
+	nlh->nlmsg_seq = q->seq;
+	*seq = q->seq;
+	return nlh;
+}
+
+static int send_msg(struct nfqd_queue *q, const struct nlmsghdr *nlh)
+{
+	if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) == -1)
+		return -errno;
+	return 0;
+}
+
+/* Tell "another process has this queue" from "no privilege": the kernel answers EPERM to both
+ * when binding. */
+static int bind_error(const struct nfqd_queue *q, int err)
+{
+	struct nfqd_queue_kstats ks;
+
+	if (err == -EPERM && nfqd_queue_kstats(q->cfg.num, &ks) == 0 && ks.portid != q->portid)
+		return -EBUSY;
+	return err;
+}
+
+static int bind_queue(struct nfqd_queue *q)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq, flags = 0;
+	const uint32_t mask = NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO;
+	struct nlmsghdr *nlh = config_msg(q, buf, &seq);
+	int err;
+
+	if (q->cfg.fail_open)
+		flags |= NFQA_CFG_F_FAIL_OPEN;
+	if (q->cfg.gso)
+		flags |= NFQA_CFG_F_GSO;
+
+	/* One message: the kernel applies bind, copy mode, max-len and flags in that order, so no
+	 * packet can be queued before the queue is fully configured (max-len 0 keeps it shut). */
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_BIND);
+	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)q->cfg.copy_range);
+	nfq_nlmsg_cfg_put_qmaxlen(nlh, 0);
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(mask));
+
+	err = send_msg(q, nlh);
+	if (err < 0)
+		return err;
+	err = wait_ack(q, seq);
+	if (err < 0)
+		return bind_error(q, err);
+	return 0;
+}
+
+static int set_maxlen(struct nfqd_queue *q, uint32_t max_len)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq;
+	struct nlmsghdr *nlh = config_msg(q, buf, &seq);
+	int err;
+
+	nfq_nlmsg_cfg_put_qmaxlen(nlh, max_len);
+	err = send_msg(q, nlh);
+	if (err < 0)
+		return err;
+	return (int)seq;
+}
+
+int nfqd_queue_start(struct nfqd_queue *q)
+{
+	return set_maxlen(q, q->cfg.max_len);
+}
+
+int nfqd_queue_freeze(struct nfqd_queue *q)
+{
+	return set_maxlen(q, 0);
+}
+
+int nfqd_queue_open(struct nfqd_queue **out, const struct nfqd_queue_config *cfg)
+{
+	struct nfqd_queue *q;
+	int err;
+
+	if (cfg->copy_range == 0 || cfg->copy_range > NFQD_COPY_RANGE_MAX || cfg->max_len == 0)
+		return -EINVAL;
+
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->cfg = *cfg;
+
+	q->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!q->nl) {
+		err = -errno;
+		goto err_free;
+	}
+	err = set_rcvbuf(q, cfg->rcvbuf ? cfg->rcvbuf
+					: nfqd_queue_rcvbuf_for(cfg->copy_range, cfg->max_len));
+	if (err < 0)
+		goto err_close;
+	err = set_netlink_opt(q->nl, NETLINK_NO_ENOBUFS);
+	if (err < 0)
+		goto err_close;
+	/* Error answers to verdicts carry only the header, not the whole request. */
+	err = set_netlink_opt(q->nl, NETLINK_CAP_ACK);
+	if (err < 0)
+		goto err_close;
+	if (mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) == -1) {
+		err = -errno;
+		goto err_close;
+	}
+	q->portid = mnl_socket_get_portid(q->nl);
+
+	err = bind_queue(q);
+	if (err < 0)
+		goto err_close;
+
+	*out = q;
+	return 0;
+
+err_close:
+	mnl_socket_close(q->nl);
+err_free:
+	free(q);
+	return err;
+}
+
+void nfqd_queue_free(struct nfqd_queue *q)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	if (!q)
+		return;
+	/* Closing the socket would destroy the instance too; the explicit unbind makes it happen
+	 * now rather than when the last reference to the socket goes. */
+	nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, q->cfg.num);
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_UNBIND);
+	(void)send_msg(q, nlh);
+	mnl_socket_close(q->nl);
+	free(q);
+}
+
+int nfqd_queue_fd(const struct nfqd_queue *q)
+{
+	return mnl_socket_get_fd(q->nl);
+}
+
+uint16_t nfqd_queue_num(const struct nfqd_queue *q)
+{
+	return q->cfg.num;
+}
+
+uint32_t nfqd_queue_portid(const struct nfqd_queue *q)
+{
+	return q->portid;
+}
+
+uint32_t nfqd_queue_rcvbuf(const struct nfqd_queue *q)
+{
+	return q->rcvbuf;
+}
+
+const struct nfqd_queue_config *nfqd_queue_config(const struct nfqd_queue *q)
+{
+	return &q->cfg;
+}
+
+int nfqd_queue_drops(const struct nfqd_queue *q, uint64_t *drops)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+
+	if (getsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_MEMINFO, mi, &len) == -1)
+		return -errno;
+	if (len < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))
+		return -EOPNOTSUPP;
+	*drops = mi[SK_MEMINFO_DROPS];
+	return 0;
+}
+
+int nfqd_queue_kstats(uint16_t num, struct nfqd_queue_kstats *ks)
+{
+	/* The calling thread's namespace; /proc/net follows the main thread's. */
+	FILE *f = fopen("/proc/thread-self/net/netfilter/nfnetlink_queue", "re");
+	char line[256];
+	int err = -ENOENT;
+
+	if (!f)
+		f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned int n, portid, queued, mode, range, full, user, last;
+
+		if (sscanf(line, "%u %u %u %u %u %u %u %u", &n, &portid, &queued, &mode, &range,
+			   &full, &user, &last) != 8)
+			continue;
+		if (n != num)
+			continue;
+		*ks = (struct nfqd_queue_kstats){
+			.portid = portid,
+			.queued = queued,
+			.copy_mode = mode,
+			.copy_range = range,
+			.full_dropped = full,
+			.user_dropped = user,
+			.last_id = last,
+		};
+		err = 0;
+		break;
+	}
+	fclose(f);
+	return err;
+}

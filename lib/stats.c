@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <stddef.h>
+
+#include "nfqd/stats.h"
+
+static const char *const counter_names[NFQD_CTR_MAX] = {
+	[NFQD_CTR_RECEIVED] = "received",
+	[NFQD_CTR_ACCEPTED] = "accepted",
+	[NFQD_CTR_DROPPED] = "dropped",
+	[NFQD_CTR_BATCHES] = "batches",
+	[NFQD_CTR_VERDICT_MSGS] = "verdict_msgs",
+	[NFQD_CTR_BATCH_MSGS] = "batch_msgs",
+	[NFQD_CTR_SENDS] = "sends",
+	[NFQD_CTR_TRUNCATED] = "truncated",
+	[NFQD_CTR_MALFORMED] = "malformed",
+	[NFQD_CTR_GSO] = "gso",
+	[NFQD_CTR_ERRORS] = "errors",
+	[NFQD_CTR_ENOBUFS] = "enobufs",
+};
+
+const char *nfqd_counter_name(enum nfqd_counter c)
+{
+	if ((unsigned int)c >= NFQD_CTR_MAX)
+		return NULL;
+	return counter_names[c];
+}
+
+void nfqd_counters_read(struct nfqd_counters *dst, const struct nfqd_counters *src,
+			struct nfqd_counters *sum)
+{
+	for (int c = 0; c < NFQD_CTR_MAX; c++) {
+		dst->v[c] = nfqd_counter_get(src, c);
+		if (sum)
+			sum->v[c] += dst->v[c];
+	}
+}

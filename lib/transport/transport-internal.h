@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#ifndef NFQD_TRANSPORT_INTERNAL_H
+#define NFQD_TRANSPORT_INTERNAL_H
+
+#include "nfqd/transport.h"
+
+/*
+ * A backend. open() allocates the backend's own state, which starts with struct nfqd_transport
+ * so that the generic layer can reach the operations.
+ */
+struct nfqd_transport_ops {
+	const char *name;
+	/* 0 when the backend can work on this kernel, else -errno with *why set. */
+	int (*probe)(const char **why);
+	int (*open)(struct nfqd_transport **out, int fd, const struct nfqd_transport_params *p,
+		    const char **why);
+	void (*close)(struct nfqd_transport *t);
+	int (*recv)(struct nfqd_transport *t, const struct nfqd_rx_msg **msgs, unsigned int flags);
+	void (*release)(struct nfqd_transport *t); /* may be NULL */
+	int (*send)(struct nfqd_transport *t, const void *buf, size_t len);
+};
+
+struct nfqd_transport {
+	const struct nfqd_transport_ops *ops;
+};
+
+extern const struct nfqd_transport_ops nfqd_transport_mmsg;
+
+#endif /* NFQD_TRANSPORT_INTERNAL_H */

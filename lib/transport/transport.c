@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "transport-internal.h"
+
+/* In order of preference for "auto". Measured (KERNEL-NOTES section 5): recvmmsg with batched
+ * verdicts is as fast as any ring on current kernels, and works everywhere. */
+static const struct nfqd_transport_ops *const backends[] = {
+	&nfqd_transport_mmsg,
+};
+
+#define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))
+
+static const struct nfqd_transport_ops *find(const char *name)
+{
+	for (size_t i = 0; i < N_BACKENDS; i++)
+		if (strcmp(backends[i]->name, name) == 0)
+			return backends[i];
+	return NULL;
+}
+
+int nfqd_transport_known(const char *name)
+{
+	return strcmp(name, "auto") == 0 || find(name) != NULL;
+}
+
+const char *nfqd_transport_names(void)
+{
+	return "auto, mmsg";
+}
+
+static int params_ok(const struct nfqd_transport_params *p)
+{
+	return p->batch >= 1 && p->batch <= NFQD_TRANSPORT_BATCH_MAX && p->msg_size >= 64 &&
+	       p->msg_size <= (1u << 20) && p->timeout_ms >= 1;
+}
+
+int nfqd_transport_open(struct nfqd_transport **out, const char *name, int fd,
+			const struct nfqd_transport_params *p, const char **why)
+{
+	const char *reason = NULL;
+	int err = -ENOENT;
+
+	if (!params_ok(p))
+		return -EINVAL;
+
+	if (strcmp(name, "auto") != 0) {
+		const struct nfqd_transport_ops *ops = find(name);
+
+		if (!ops)
+			return -ENOENT;
+		err = ops->probe(&reason);
+		if (err == 0)
+			err = ops->open(out, fd, p, &reason);
+		if (err < 0 && why)
+			*why = reason;
+		return err;
+	}
+
+	for (size_t i = 0; i < N_BACKENDS; i++) {
+		err = backends[i]->probe(&reason);
+		if (err == 0)
+			err = backends[i]->open(out, fd, p, &reason);
+		if (err == 0)
+			return 0;
+	}
+	if (why)
+		*why = reason;
+	return err;
+}
+
+void nfqd_transport_close(struct nfqd_transport *t)
+{
+	if (t)
+		t->ops->close(t);
+}
+
+const char *nfqd_transport_name(const struct nfqd_transport *t)
+{
+	return t->ops->name;
+}
+
+int nfqd_transport_recv(struct nfqd_transport *t, const struct nfqd_rx_msg **msgs,
+			unsigned int flags)
+{
+	return t->ops->recv(t, msgs, flags);
+}
+
+void nfqd_transport_release(struct nfqd_transport *t)
+{
+	if (t->ops->release)
+		t->ops->release(t);
+}
+
+int nfqd_transport_send(struct nfqd_transport *t, const void *buf, size_t len)
+{
+	return t->ops->send(t, buf, len);
+}

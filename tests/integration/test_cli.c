@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The command lines of nfqd and nfqctl: exit statuses and messages an operator reads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <cmocka.h>
+
+#include "netns.h"
+
+/* Run a shell command, capture stdout and stderr together; return the exit status. */
+static int run(char *out, size_t len, const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+	FILE *p;
+	size_t n;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	strncat(cmd, " 2>&1", sizeof(cmd) - strlen(cmd) - 1);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static char tmpconf[64];
+
+static const char *write_conf(const char *text)
+{
+	int fd;
+
+	snprintf(tmpconf, sizeof(tmpconf), "/tmp/nfqd-cli-XXXXXX");
+	fd = mkstemp(tmpconf);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return tmpconf;
+}
+
+static void test_check_of_a_valid_config_exits_0_and_summarises_it(void **state)
+{
+	char out[4096];
+	const char *f = write_conf("[queue]\nqueues = 0-3\n[policy]\ndefault = drop\n"
+				   "rule = accept proto tcp dport 22\n");
+
+	(void)state;
+	assert_int_equal(run(out, sizeof(out), "%s --check -c %s", nfqd_bin(), f), 0);
+	assert_non_null(strstr(out, "configuration ok: queues 0-3, 1 rule, default drop"));
+	unlink(f);
+}
+
+static void test_check_of_a_bad_config_exits_1_with_file_line_and_word(void **state)
+{
+	char out[4096], want[256];
+	const char *f = write_conf("[queue]\nqueues = 0\n[policy]\nrule = dorp src 192.0.2.1\n");
+
+	(void)state;
+	assert_int_equal(run(out, sizeof(out), "%s --check -c %s", nfqd_bin(), f), 1);
+	snprintf(want, sizeof(want),
+		 "nfqd: %s:4: rule 'dorp src 192.0.2.1': unknown verdict 'dorp'\n", f);
+	assert_string_equal(out, want);
+	unlink(f);
+}
+
+static void test_nfqd_refuses_to_start_on_a_bad_config(void **state)
+{
+	char out[4096];
+	const char *f = write_conf("[queue]\ncopy-range = 10\n");
+
+	(void)state;
+	assert_int_equal(run(out, sizeof(out), "%s -c %s", nfqd_bin(), f), 1);
+	assert_non_null(strstr(out, ":2: copy-range: '10' is out of range (64..65531)"));
+	unlink(f);
+}
+
+static void test_missing_config_file_is_named(void **state)
+{
+	char out[4096];
+
+	(void)state;
+	assert_int_equal(run(out, sizeof(out), "%s --check -c /nonexistent.conf", nfqd_bin()), 1);
+	assert_string_equal(out,
+			    "nfqd: /nonexistent.conf: cannot open: No such file or directory\n");
+}
+
+static void test_bad_command_lines_are_refused_with_a_reason(void **state)
+{
+	char out[4096];
+
+	(void)state;
+	assert_int_equal(run(out, sizeof(out), "%s --bogus", nfqd_bin()), 1);
+	assert_non_null(strstr(out, "nfqd: unknown option '--bogus'"));
+	assert_int_equal(run(out, sizeof(out), "%s -c", nfqd_bin()), 1);
+	assert_non_null(strstr(out, "nfqd: option '-c' needs an argument"));
+	assert_int_equal(run(out, sizeof(out), "%s extra", nfqd_bin()), 1);
+	assert_non_null(strstr(out, "nfqd: unexpected argument 'extra'"));
+}
+
+static void test_help_and_version(void **state)
+{
+	char out[4096];
+
+	(void)state;
+	assert_int_equal(run(out, sizeof(out), "%s --help", nfqd_bin()), 0);
+	assert_non_null(strstr(out, "--check"));
+	assert_int_equal(run(out, sizeof(out), "%s --version", nfqd_bin()), 0);
+	assert_true(strncmp(out, "nfqd ", 5) == 0);
+	assert_int_equal(run(out, sizeof(out), "%s --help", nfqctl_bin()), 0);
+	assert_non_null(strstr(out, "stats"));
+}
+
+static void test_shipped_config_passes_check(void **state)
+{
+	char out[4096];
+
+	(void)state;
+	assert_int_equal(run(out, sizeof(out), "%s --check -c " NFQD_SOURCE_DIR "/conf/nfqd.conf",
+			     nfqd_bin()),
+			 0);
+}
+
+static void test_nfqctl_usage_errors(void **state)
+{
+	char out[4096];
+
+	(void)state;
+	assert_int_equal(run(out, sizeof(out), "%s", nfqctl_bin()), 2);
+	assert_non_null(strstr(out, "nfqctl: missing command"));
+	assert_int_equal(run(out, sizeof(out), "%s frobnicate", nfqctl_bin()), 2);
+	assert_non_null(strstr(out, "nfqctl: unknown command 'frobnicate' (commands: stats)"));
+	assert_int_equal(run(out, sizeof(out), "%s stats stats", nfqctl_bin()), 2);
+	assert_non_null(strstr(out, "one command at a time"));
+}
+
+static void test_nfqctl_without_a_daemon_says_so(void **state)
+{
+	char out[4096];
+
+	(void)state;
+	assert_int_equal(run(out, sizeof(out), "%s -s /tmp/nfqd-no-such.sock stats", nfqctl_bin()),
+			 1);
+	assert_string_equal(out, "nfqctl: cannot connect to /tmp/nfqd-no-such.sock: No such file "
+				 "or directory (is nfqd running?)\n");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_check_of_a_valid_config_exits_0_and_summarises_it),
+		cmocka_unit_test(test_check_of_a_bad_config_exits_1_with_file_line_and_word),
+		cmocka_unit_test(test_nfqd_refuses_to_start_on_a_bad_config),
+		cmocka_unit_test(test_missing_config_file_is_named),
+		cmocka_unit_test(test_bad_command_lines_are_refused_with_a_reason),
+		cmocka_unit_test(test_help_and_version),
+		cmocka_unit_test(test_shipped_config_passes_check),
+		cmocka_unit_test(test_nfqctl_usage_errors),
+		cmocka_unit_test(test_nfqctl_without_a_daemon_says_so),
+	};
+
+	return cmocka_run_group_tests_name("command lines", tests, NULL, NULL);
+}

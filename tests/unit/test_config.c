@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Config file parsing: defaults, every key, comments, and every error with FILE:LINE. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <netinet/in.h>
+#include <linux/netfilter.h>
+
+#include "nfqd/policy.h"
+#include "config.h"
+
+static struct config *load_ok(const char *text)
+{
+	struct config *c = NULL;
+	char err[1024] = "";
+	int r = config_load_string(&c, "t.conf", text, err, sizeof(err));
+
+	if (r != 0)
+		fail_msg("expected success, got %d: %s", r, err);
+	return c;
+}
+
+/* Load text expecting failure; assert the exact message. */
+static void load_err(const char *text, const char *want)
+{
+	struct config *c = NULL;
+	char err[1024] = "";
+	int r = config_load_string(&c, "t.conf", text, err, sizeof(err));
+
+	assert_true(r < 0);
+	assert_null(c);
+	assert_string_equal(err, want);
+}
+
+static void test_empty_file_gives_documented_defaults(void **state)
+{
+	struct config *c = load_ok("");
+
+	(void)state;
+	assert_int_equal(c->n_queues, 1);
+	assert_int_equal(c->queues[0], 0);
+	assert_int_equal(c->copy_range, 128);
+	assert_int_equal(c->max_len, 8192);
+	assert_false(c->fail_open);
+	assert_string_equal(c->transport, "auto");
+	assert_int_equal(c->batch, 64);
+	assert_int_equal(c->recv_buffer, 0);
+	assert_string_equal(c->control, "/run/nfqd/control.sock");
+	assert_int_equal(nfqd_policy_rule_count(c->policy), 0);
+	assert_int_equal(nfqd_policy_default(c->policy), NF_ACCEPT);
+	config_free(c);
+}
+
+static void test_every_key_is_read(void **state)
+{
+	struct config *c = load_ok("[queue]\n"
+				   "queues = 2-4\n"
+				   "copy-range = 1500\n"
+				   "max-len = 100\n"
+				   "fail-open = yes\n"
+				   "transport = mmsg\n"
+				   "batch = 32\n"
+				   "recv-buffer = 4096\n"
+				   "[policy]\n"
+				   "default = drop\n"
+				   "rule = accept proto tcp dport 22\n"
+				   "rule = drop src 192.0.2.0/24\n"
+				   "[daemon]\n"
+				   "control = /tmp/x.sock\n");
+
+	(void)state;
+	assert_int_equal(c->n_queues, 3);
+	assert_int_equal(c->queues[0], 2);
+	assert_int_equal(c->queues[2], 4);
+	assert_int_equal(c->copy_range, 1500);
+	assert_int_equal(c->max_len, 100);
+	assert_true(c->fail_open);
+	assert_string_equal(c->transport, "mmsg");
+	assert_int_equal(c->batch, 32);
+	assert_int_equal(c->recv_buffer, 4096);
+	assert_int_equal(nfqd_policy_default(c->policy), NF_DROP);
+	assert_int_equal(nfqd_policy_rule_count(c->policy), 2);
+	/* rules keep the order of the file */
+	assert_string_equal(nfqd_policy_rule_text(c->policy, 0), "accept proto tcp dport 22");
+	assert_string_equal(nfqd_policy_rule_text(c->policy, 1), "drop src 192.0.2.0/24");
+	assert_string_equal(c->control, "/tmp/x.sock");
+	config_free(c);
+}
+
+static void test_comments_hash_and_semicolon_inline_and_full_line(void **state)
+{
+	struct config *c = load_ok("# a comment\n"
+				   "; another\n"
+				   "[queue]   # the queue section\n"
+				   "queues = 0-3          # a number, a range, or a list\n"
+				   "copy-range = 256 ; bytes\n"
+				   "[policy]\n"
+				   "rule = drop proto udp dport 5001   # no DNS over 5001\n");
+
+	(void)state;
+	assert_int_equal(c->n_queues, 4);
+	assert_int_equal(c->copy_range, 256);
+	assert_string_equal(nfqd_policy_rule_text(c->policy, 0), "drop proto udp dport 5001");
+	config_free(c);
+}
+
+static void test_booleans_accept_usual_spellings(void **state)
+{
+	const char *yes[] = { "yes", "true", "on", "1", "YES" };
+	const char *no[] = { "no", "false", "off", "0", "No" };
+	char text[128];
+
+	(void)state;
+	for (size_t i = 0; i < 5; i++) {
+		struct config *c;
+
+		snprintf(text, sizeof(text), "[queue]\nfail-open = %s\n", yes[i]);
+		c = load_ok(text);
+		assert_true(c->fail_open);
+		config_free(c);
+		snprintf(text, sizeof(text), "[queue]\nfail-open = %s\n", no[i]);
+		c = load_ok(text);
+		assert_false(c->fail_open);
+		config_free(c);
+	}
+}
+
+static void test_recv_buffer_auto(void **state)
+{
+	struct config *c = load_ok("[queue]\nrecv-buffer = auto\n");
+
+	(void)state;
+	assert_int_equal(c->recv_buffer, 0);
+	config_free(c);
+}
+
+static void test_queue_lists(void **state)
+{
+	uint16_t q[CONFIG_MAX_QUEUES];
+	unsigned int n = 0;
+	const char *why = NULL;
+
+	(void)state;
+	assert_int_equal(config_parse_queues("7", q, &n, &why), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(q[0], 7);
+	assert_int_equal(config_parse_queues("0,2,5", q, &n, &why), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(q[2], 5);
+	/* sorted whatever the order written */
+	assert_int_equal(config_parse_queues("9,0-2", q, &n, &why), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(q[0], 0);
+	assert_int_equal(q[3], 9);
+	assert_int_equal(config_parse_queues("65535", q, &n, &why), 0);
+	assert_int_equal(q[0], 65535);
+	assert_int_equal(config_parse_queues("0-255", q, &n, &why), 0);
+	assert_int_equal(n, 256);
+}
+
+static void test_queue_list_errors(void **state)
+{
+	static const struct {
+		const char *in;
+		const char *why;
+	} cases[] = {
+		{ "", "is empty" },
+		{ "a", "is not a queue number, range (0-3) or list (0,2,5)" },
+		{ "0-", "is not a queue number, range (0-3) or list (0,2,5)" },
+		{ "-1", "is not a queue number, range (0-3) or list (0,2,5)" },
+		{ "1 2", "is not a queue number, range (0-3) or list (0,2,5)" },
+		{ "3-1", "has a range whose start is above its end" },
+		{ "1,1", "lists a queue twice" },
+		{ "0-3,2", "lists a queue twice" },
+		{ "70000", "names a queue above 65535" },
+		{ "0,", "ends with a comma" },
+		{ "0-256", "lists more than 256 queues" },
+	};
+	uint16_t q[CONFIG_MAX_QUEUES];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned int n = 0;
+		const char *why = NULL;
+
+		assert_true(config_parse_queues(cases[i].in, q, &n, &why) < 0);
+		assert_string_equal(why, cases[i].why);
+	}
+}
+
+static void test_format_queues_compacts_ranges(void **state)
+{
+	struct config *c = load_ok("[queue]\nqueues = 0-3,5,7-8\n");
+	char buf[64];
+
+	(void)state;
+	config_format_queues(c, buf, sizeof(buf));
+	assert_string_equal(buf, "0-3,5,7-8");
+	config_free(c);
+}
+
+static void test_errors_name_file_line_and_word(void **state)
+{
+	(void)state;
+	load_err("[queue]\ncopyrange = 5\n", "t.conf:2: unknown key 'copyrange' in [queue]");
+	load_err("[queu]\nqueues = 1\n",
+		 "t.conf:1: unknown section [queu] (known: [queue], [policy], [daemon])");
+	load_err("queues = 1\n",
+		 "t.conf:1: 'queues' is outside any section; put it under [queue], [policy] or "
+		 "[daemon]");
+	load_err("[queue]\nqueues 1\n",
+		 "t.conf:2: syntax error: expected '[section]' or 'key = value'");
+	load_err("[queue]\ncopy-range = 128\n\ncopy-range = 256\n",
+		 "t.conf:4: copy-range: set again (first set on line 2)");
+	load_err("[queue]\ncopy-range =\n", "t.conf:2: copy-range: missing value");
+	load_err("[queue]\ncopy-range = # nothing\n", "t.conf:2: copy-range: missing value");
+	load_err("[queue]\ncopy-range = 20\n",
+		 "t.conf:2: copy-range: '20' is out of range (64..65531)");
+	load_err("[queue]\ncopy-range = 65532\n",
+		 "t.conf:2: copy-range: '65532' is out of range (64..65531)");
+	load_err("[queue]\ncopy-range = 1k\n", "t.conf:2: copy-range: '1k' is not a number");
+	load_err("[queue]\ncopy-range = -5\n", "t.conf:2: copy-range: '-5' is not a number");
+	load_err("[queue]\nmax-len = 0\n", "t.conf:2: max-len: '0' is out of range (1..1048576)");
+	load_err("[queue]\nmax-len = 99999999999999999999999\n",
+		 "t.conf:2: max-len: '99999999999999999999999' is out of range (1..1048576)");
+	load_err("[queue]\nfail-open = maybe\n", "t.conf:2: fail-open: 'maybe' is not yes or no");
+	load_err("[queue]\ntransport = uring\n",
+		 "t.conf:2: transport: unknown transport 'uring' (this build has: auto, mmsg)");
+	load_err("[queue]\nbatch = 0\n", "t.conf:2: batch: '0' is out of range (1..1024)");
+	load_err("[queue]\nbatch = 1025\n", "t.conf:2: batch: '1025' is out of range (1..1024)");
+	load_err("[queue]\nrecv-buffer = big\n",
+		 "t.conf:2: recv-buffer: 'big' is not 'auto' or a number of bytes");
+	load_err("[queue]\nrecv-buffer = 100\n",
+		 "t.conf:2: recv-buffer: '100' is out of range (256..1048576)");
+	load_err("[queue]\nqueues = 3-1\n",
+		 "t.conf:2: queues: '3-1' has a range whose start is above its end");
+	load_err("[policy]\ndefault = acept\n", "t.conf:2: default: unknown verdict 'acept'");
+	load_err("[policy]\nrule = accept proto tcp\nrule = dorp src 192.0.2.1\n",
+		 "t.conf:3: rule 'dorp src 192.0.2.1': unknown verdict 'dorp'");
+	load_err("[policy]\nrule = drop dprt 53\n",
+		 "t.conf:2: rule 'drop dprt 53': unknown match 'dprt'");
+	load_err("[daemon]\ncontrol = run/x.sock\n",
+		 "t.conf:2: control: 'run/x.sock' is not an absolute path");
+	load_err("[daemon]\nunknown = 1\n", "t.conf:2: unknown key 'unknown' in [daemon]");
+}
+
+static void test_first_error_wins(void **state)
+{
+	(void)state;
+	load_err("[queue]\nbatch = 0\nmax-len = 0\n",
+		 "t.conf:2: batch: '0' is out of range (1..1024)");
+	/* a syntax error before a bad value is reported first */
+	load_err("[queue]\nnonsense\nbatch = 0\n",
+		 "t.conf:2: syntax error: expected '[section]' or 'key = value'");
+}
+
+static void test_overlong_line_is_an_error_not_a_cut(void **state)
+{
+	char text[512];
+
+	(void)state;
+	snprintf(text, sizeof(text), "[policy]\nrule = drop proto udp%*s dport 5001\n", 250, "");
+	load_err(text, "t.conf:2: line is longer than 198 characters");
+}
+
+static void test_rules_may_repeat_but_other_keys_may_not(void **state)
+{
+	struct config *c = load_ok("[policy]\nrule = drop proto udp\nrule = drop proto udp\n");
+
+	(void)state;
+	assert_int_equal(nfqd_policy_rule_count(c->policy), 2);
+	config_free(c);
+	load_err("[policy]\ndefault = drop\ndefault = accept\n",
+		 "t.conf:3: default: set again (first set on line 2)");
+}
+
+static void test_missing_file_is_named(void **state)
+{
+	struct config *c = NULL;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(config_load(&c, "/nonexistent/nfqd.conf", err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "/nonexistent/nfqd.conf: cannot open: No such file or directory");
+}
+
+static void test_shipped_example_config_is_valid(void **state)
+{
+	struct config *c = NULL;
+	char err[1024] = "";
+
+	(void)state;
+	if (config_load(&c, NFQD_SOURCE_DIR "/conf/nfqd.conf", err, sizeof(err)) != 0)
+		fail_msg("conf/nfqd.conf: %s", err);
+	/* the example documents the defaults: it must load to exactly them */
+	assert_int_equal(c->n_queues, 1);
+	assert_int_equal(c->copy_range, 128);
+	assert_int_equal(c->max_len, 8192);
+	assert_false(c->fail_open);
+	assert_int_equal(c->batch, 64);
+	config_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_empty_file_gives_documented_defaults),
+		cmocka_unit_test(test_every_key_is_read),
+		cmocka_unit_test(test_comments_hash_and_semicolon_inline_and_full_line),
+		cmocka_unit_test(test_booleans_accept_usual_spellings),
+		cmocka_unit_test(test_recv_buffer_auto),
+		cmocka_unit_test(test_queue_lists),
+		cmocka_unit_test(test_queue_list_errors),
+		cmocka_unit_test(test_format_queues_compacts_ranges),
+		cmocka_unit_test(test_errors_name_file_line_and_word),
+		cmocka_unit_test(test_first_error_wins),
+		cmocka_unit_test(test_overlong_line_is_an_error_not_a_cut),
+		cmocka_unit_test(test_rules_may_repeat_but_other_keys_may_not),
+		cmocka_unit_test(test_missing_file_is_named),
+		cmocka_unit_test(test_shipped_example_config_is_valid),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

@@ -1,0 +1,1047 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Unit tests of the policy: rule parsing, error messages, canonical text, limits and evaluation
+ * against packet views built here (not by the packet parser).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <nfqd/packet.h>
+#include <nfqd/policy.h>
+
+#include <linux/netfilter.h>
+
+#define L3  (NFQD_PKT_HAS_ID | NFQD_PKT_HAS_PAYLOAD | NFQD_PKT_HAS_L3)
+#define L3P (L3 | NFQD_PKT_HAS_PROTO)
+#define L4  (L3P | NFQD_PKT_HAS_PORTS)
+
+/* A view as the packet parser would leave it: fields without their flag are zero. */
+static struct nfqd_packet make_pkt(uint32_t flags, const char *src, const char *dst, uint8_t proto,
+				   uint16_t sport, uint16_t dport)
+{
+	struct nfqd_packet pkt;
+
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.flags = flags;
+	if (flags & NFQD_PKT_HAS_L3) {
+		int af = strchr(src, ':') ? AF_INET6 : AF_INET;
+
+		pkt.l3 = af == AF_INET ? 4 : 6;
+		assert_int_equal(inet_pton(af, src, &pkt.src), 1);
+		assert_int_equal(inet_pton(af, dst, &pkt.dst), 1);
+	}
+	if (flags & NFQD_PKT_HAS_PROTO)
+		pkt.l4_proto = proto;
+	if (flags & NFQD_PKT_HAS_PORTS) {
+		pkt.sport = sport;
+		pkt.dport = dport;
+	}
+	return pkt;
+}
+
+static struct nfqd_packet tcp(const char *src, const char *dst, uint16_t sport, uint16_t dport)
+{
+	return make_pkt(L4, src, dst, IPPROTO_TCP, sport, dport);
+}
+
+static struct nfqd_packet udp(const char *src, const char *dst, uint16_t sport, uint16_t dport)
+{
+	return make_pkt(L4, src, dst, IPPROTO_UDP, sport, dport);
+}
+
+static struct nfqd_policy *new_policy(void)
+{
+	struct nfqd_policy *p = NULL;
+
+	assert_int_equal(nfqd_policy_new(&p), 0);
+	assert_non_null(p);
+	return p;
+}
+
+static void add(struct nfqd_policy *p, const char *text)
+{
+	struct nfqd_policy_error err;
+	int r = nfqd_policy_add_rule(p, text, &err);
+
+	if (r != 0)
+		fail_msg("rule '%s': %d %s (word %u)", text, r, err.msg, err.word);
+}
+
+/* Whether a one-rule policy "drop TERMS" (default accept) matches the packet. */
+static bool matches(const char *terms, const struct nfqd_packet *pkt)
+{
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_decision d = { .verdict = 99, .rule = 99 };
+	char text[512];
+
+	snprintf(text, sizeof(text), "drop %s", terms);
+	add(p, text);
+	nfqd_policy_eval(p, pkt, &d);
+	nfqd_policy_free(p);
+	if (d.rule == 0) {
+		assert_int_equal(d.verdict, NF_DROP);
+		return true;
+	}
+	assert_int_equal(d.rule, -1);
+	assert_int_equal(d.verdict, NF_ACCEPT);
+	return false;
+}
+
+static void assert_match(const char *terms, const struct nfqd_packet *pkt, bool expect)
+{
+	if (matches(terms, pkt) != expect)
+		fail_msg("'%s' should %smatch", terms, expect ? "" : "not ");
+}
+
+/* The canonical text of a rule. */
+static char *canonical(const char *text)
+{
+	struct nfqd_policy *p = new_policy();
+	char *s;
+
+	add(p, text);
+	s = strdup(nfqd_policy_rule_text(p, 0));
+	assert_non_null(s);
+	nfqd_policy_free(p);
+	return s;
+}
+
+static void assert_canonical(const char *text, const char *expect)
+{
+	char *s = canonical(text);
+
+	assert_string_equal(s, expect);
+	free(s);
+}
+
+/*
+ * Adding text to a policy holding one rule fails with ret, the message and the word; the policy
+ * is as it was.
+ */
+static void assert_rule_error(const char *text, int ret, unsigned int word, const char *msg)
+{
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_policy_error err;
+	struct nfqd_packet pkt = tcp("192.0.2.1", "198.51.100.1", 1234, 22);
+	struct nfqd_decision d;
+	int r;
+
+	add(p, "accept proto tcp dport 22");
+	assert_int_equal(nfqd_policy_set_default(p, NF_DROP), 0);
+	memset(&err, 0x55, sizeof(err));
+	r = nfqd_policy_add_rule(p, text, &err);
+	if (r != ret || err.word != word || strcmp(err.msg, msg) != 0)
+		fail_msg("rule '%s':\n got %d word %u '%s'\nwant %d word %u '%s'",
+			 text ? text : "(null)", r, err.word, err.msg, ret, word, msg);
+	assert_int_equal(nfqd_policy_rule_count(p), 1);
+	assert_string_equal(nfqd_policy_rule_text(p, 0), "accept proto tcp dport 22");
+	assert_null(nfqd_policy_rule_text(p, 1));
+	assert_int_equal(nfqd_policy_default(p), NF_DROP);
+	nfqd_policy_eval(p, &pkt, &d);
+	assert_int_equal(d.rule, 0);
+	pkt.dport = 23;
+	nfqd_policy_eval(p, &pkt, &d);
+	assert_int_equal(d.rule, -1);
+	assert_int_equal(d.verdict, NF_DROP);
+	nfqd_policy_free(p);
+}
+
+static void test_new_policy_is_empty_and_accepts_by_default(void **state)
+{
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_packet pkt = tcp("192.0.2.1", "198.51.100.1", 1, 2);
+	struct nfqd_decision d;
+
+	(void)state;
+	assert_int_equal(nfqd_policy_rule_count(p), 0);
+	assert_int_equal(nfqd_policy_default(p), NF_ACCEPT);
+	nfqd_policy_eval(p, &pkt, &d);
+	assert_int_equal(d.verdict, NF_ACCEPT);
+	assert_int_equal(d.rule, -1);
+	nfqd_policy_free(p);
+	nfqd_policy_free(NULL);
+}
+
+static void test_default_verdict_is_settable_and_used_when_no_rule_matches(void **state)
+{
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_packet pkt = tcp("192.0.2.1", "198.51.100.1", 1, 2);
+	struct nfqd_decision d;
+
+	(void)state;
+	add(p, "accept dport 22");
+	assert_int_equal(nfqd_policy_set_default(p, NF_DROP), 0);
+	assert_int_equal(nfqd_policy_default(p), NF_DROP);
+	nfqd_policy_eval(p, &pkt, &d);
+	assert_int_equal(d.verdict, NF_DROP);
+	assert_int_equal(d.rule, -1);
+
+	assert_int_equal(nfqd_policy_set_default(p, NF_ACCEPT), 0);
+	nfqd_policy_eval(p, &pkt, &d);
+	assert_int_equal(d.verdict, NF_ACCEPT);
+	assert_int_equal(d.rule, -1);
+
+	/* only accept and drop are verdicts a policy gives */
+	assert_int_equal(nfqd_policy_set_default(p, NF_QUEUE), -EINVAL);
+	assert_int_equal(nfqd_policy_set_default(p, 0x12345678), -EINVAL);
+	assert_int_equal(nfqd_policy_default(p), NF_ACCEPT);
+	nfqd_policy_free(p);
+}
+
+static void test_parse_verdict_knows_accept_and_drop_only(void **state)
+{
+	struct nfqd_policy_error err;
+	uint32_t v = 77;
+
+	(void)state;
+	assert_int_equal(nfqd_policy_parse_verdict("accept", &v, &err), 0);
+	assert_int_equal(v, NF_ACCEPT);
+	assert_int_equal(nfqd_policy_parse_verdict("drop", &v, NULL), 0);
+	assert_int_equal(v, NF_DROP);
+
+	v = 77;
+	assert_int_equal(nfqd_policy_parse_verdict("dorp", &v, &err), -EINVAL);
+	assert_string_equal(err.msg, "unknown verdict 'dorp'");
+	assert_int_equal(err.word, 0);
+	assert_int_equal(v, 77);
+	assert_int_equal(nfqd_policy_parse_verdict("ACCEPT", &v, &err), -EINVAL);
+	assert_string_equal(err.msg, "unknown verdict 'ACCEPT'");
+	assert_int_equal(nfqd_policy_parse_verdict("accept ", &v, &err), -EINVAL);
+	assert_string_equal(err.msg, "unknown verdict 'accept '");
+	assert_int_equal(nfqd_policy_parse_verdict("", &v, &err), -EINVAL);
+	assert_string_equal(err.msg, "missing verdict: expected accept or drop");
+	assert_int_equal(nfqd_policy_parse_verdict(NULL, &v, &err), -EINVAL);
+	assert_string_equal(err.msg, "missing verdict: expected accept or drop");
+	assert_int_equal(nfqd_policy_parse_verdict("queue", &v, NULL), -EINVAL);
+	assert_int_equal(v, 77);
+}
+
+static void test_proto_matches_each_name_and_number_and_misses_others(void **state)
+{
+	static const struct {
+		const char *word;
+		uint8_t num;
+	} protos[] = {
+		{ "tcp", 6 },	     { "udp", 17 },	 { "icmp", 1 },	  { "icmpv6", 58 },
+		{ "ipv6-icmp", 58 }, { "udplite", 136 }, { "sctp", 132 }, { "dccp", 33 },
+		{ "gre", 47 },	     { "esp", 50 },	 { "ah", 51 },	  { "0", 0 },
+		{ "255", 255 },	     { "99", 99 },	 { "006", 6 },
+	};
+	char terms[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+		struct nfqd_packet hit4 =
+			make_pkt(L3P, "192.0.2.1", "192.0.2.2", protos[i].num, 0, 0);
+		struct nfqd_packet hit6 =
+			make_pkt(L3P, "2001:db8::1", "2001:db8::2", protos[i].num, 0, 0);
+		struct nfqd_packet miss =
+			make_pkt(L3P, "192.0.2.1", "192.0.2.2", (uint8_t)(protos[i].num + 1), 0, 0);
+
+		snprintf(terms, sizeof(terms), "proto %s", protos[i].word);
+		assert_match(terms, protos[i].num == 58 ? &hit6 : &hit4, true);
+		if (protos[i].num != 1 && protos[i].num != 58)
+			assert_match(terms, &hit6, true);
+		assert_match(terms, &miss, false);
+		snprintf(terms, sizeof(terms), "not proto %s", protos[i].word);
+		assert_match(terms, &hit4, false);
+		assert_match(terms, &miss, true);
+	}
+}
+
+static void test_proto_is_printed_by_name_when_it_has_one(void **state)
+{
+	(void)state;
+	assert_canonical("drop proto 6", "drop proto tcp");
+	assert_canonical("drop proto 17", "drop proto udp");
+	assert_canonical("drop proto 1", "drop proto icmp");
+	assert_canonical("drop proto ipv6-icmp", "drop proto icmpv6");
+	assert_canonical("drop proto 58", "drop proto icmpv6");
+	assert_canonical("drop proto 136", "drop proto udplite");
+	assert_canonical("drop proto 132", "drop proto sctp");
+	assert_canonical("drop proto 33", "drop proto dccp");
+	assert_canonical("drop proto 47", "drop proto gre");
+	assert_canonical("drop proto 50", "drop proto esp");
+	assert_canonical("drop proto 51", "drop proto ah");
+	assert_canonical("drop proto 0", "drop proto 0");
+	assert_canonical("drop proto 099", "drop proto 99");
+	assert_canonical("drop proto 255", "drop proto 255");
+}
+
+static void test_src_and_dst_ipv4_hit_and_miss(void **state)
+{
+	struct nfqd_packet pkt = tcp("192.0.2.1", "198.51.100.7", 1000, 80);
+
+	(void)state;
+	assert_match("src 192.0.2.1", &pkt, true);
+	assert_match("src 192.0.2.0/24", &pkt, true);
+	assert_match("src 192.0.2.2", &pkt, false);
+	assert_match("src 198.51.100.7", &pkt, false);
+	assert_match("dst 198.51.100.7", &pkt, true);
+	assert_match("dst 198.51.100.0/24", &pkt, true);
+	assert_match("dst 192.0.2.1", &pkt, false);
+	assert_match("src 192.0.2.0/24 dst 198.51.100.0/24", &pkt, true);
+	assert_match("src 192.0.2.0/24 dst 198.51.101.0/24", &pkt, false);
+}
+
+static void test_src_and_dst_ipv6_hit_and_miss(void **state)
+{
+	struct nfqd_packet pkt = tcp("2001:db8::1", "2001:db8:ffff::7", 1000, 80);
+
+	(void)state;
+	assert_match("src 2001:db8::1", &pkt, true);
+	assert_match("src 2001:db8::/32", &pkt, true);
+	assert_match("src 2001:db8::2", &pkt, false);
+	assert_match("src 2001:db8:ffff::7", &pkt, false);
+	assert_match("dst 2001:db8:ffff::7", &pkt, true);
+	assert_match("dst 2001:db8:ffff::/48", &pkt, true);
+	assert_match("dst 2001:db8:fffe::/48", &pkt, false);
+	assert_match("src 2001:db8::/64 dst 2001:db8:ffff::/64", &pkt, true);
+}
+
+static void test_address_matches_its_own_family_only_even_negated(void **state)
+{
+	struct nfqd_packet v4 = tcp("192.0.2.1", "192.0.2.2", 1, 2);
+	struct nfqd_packet v6 = tcp("2001:db8::1", "2001:db8::2", 1, 2);
+	/* an IPv4-mapped address is an IPv6 address: it never matches an IPv4 packet */
+	struct nfqd_packet mapped = tcp("::ffff:192.0.2.1", "::ffff:192.0.2.2", 1, 2);
+
+	(void)state;
+	assert_match("src 0.0.0.0/0", &v4, true);
+	assert_match("src 0.0.0.0/0", &v6, false);
+	assert_match("not src 10.0.0.0/8", &v4, true);
+	assert_match("not src 10.0.0.0/8", &v6, false);
+	assert_match("src ::/0", &v6, true);
+	assert_match("src ::/0", &v4, false);
+	assert_match("not dst fc00::/7", &v6, true);
+	assert_match("not dst fc00::/7", &v4, false);
+	assert_match("src ::ffff:192.0.2.1", &mapped, true);
+	assert_match("src ::ffff:192.0.2.1", &v4, false);
+	assert_match("src 192.0.2.1", &mapped, false);
+}
+
+struct prefix_case {
+	const char *prefix;
+	const char *addr;
+	bool hit;
+};
+
+static void check_prefixes(const struct prefix_case *c, size_t n)
+{
+	char terms[128];
+
+	for (size_t i = 0; i < n; i++) {
+		bool v6 = strchr(c[i].addr, ':') != NULL;
+		const char *other = v6 ? "2001:db8::99" : "203.0.113.99";
+		struct nfqd_packet as_src = tcp(c[i].addr, other, 1, 2);
+		struct nfqd_packet as_dst = tcp(other, c[i].addr, 1, 2);
+
+		snprintf(terms, sizeof(terms), "src %s", c[i].prefix);
+		if (matches(terms, &as_src) != c[i].hit)
+			fail_msg("'%s' on source %s should %smatch", terms, c[i].addr,
+				 c[i].hit ? "" : "not ");
+		snprintf(terms, sizeof(terms), "dst %s", c[i].prefix);
+		if (matches(terms, &as_dst) != c[i].hit)
+			fail_msg("'%s' on destination %s should %smatch", terms, c[i].addr,
+				 c[i].hit ? "" : "not ");
+		snprintf(terms, sizeof(terms), "not src %s", c[i].prefix);
+		if (matches(terms, &as_src) == c[i].hit)
+			fail_msg("'%s' on source %s should %smatch", terms, c[i].addr,
+				 c[i].hit ? "not " : "");
+	}
+}
+
+static void test_ipv4_prefixes_0_1_7_24_32_cover_exactly_their_range(void **state)
+{
+	static const struct prefix_case cases[] = {
+		{ "0.0.0.0/0", "0.0.0.0", true },
+		{ "0.0.0.0/0", "255.255.255.255", true },
+		{ "128.0.0.0/1", "128.0.0.0", true },
+		{ "128.0.0.0/1", "255.255.255.255", true },
+		{ "128.0.0.0/1", "127.255.255.255", false },
+		{ "0.0.0.0/1", "127.255.255.255", true },
+		{ "0.0.0.0/1", "128.0.0.0", false },
+		{ "10.0.0.0/7", "10.0.0.0", true },
+		{ "10.0.0.0/7", "11.255.255.255", true },
+		{ "10.0.0.0/7", "9.255.255.255", false },
+		{ "10.0.0.0/7", "12.0.0.0", false },
+		{ "192.0.2.0/24", "192.0.2.0", true },
+		{ "192.0.2.0/24", "192.0.2.255", true },
+		{ "192.0.2.0/24", "192.0.1.255", false },
+		{ "192.0.2.0/24", "192.0.3.0", false },
+		{ "192.0.2.0/24", "64.0.2.0", false },
+		{ "192.0.2.1/32", "192.0.2.1", true },
+		{ "192.0.2.1/32", "192.0.2.0", false },
+		{ "192.0.2.1/32", "192.0.2.3", false },
+		{ "192.0.2.1", "192.0.2.1", true },
+		{ "192.0.2.1", "193.0.2.1", false },
+	};
+
+	(void)state;
+	check_prefixes(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_ipv6_prefixes_0_1_7_64_127_128_cover_exactly_their_range(void **state)
+{
+	static const struct prefix_case cases[] = {
+		{ "::/0", "::", true },
+		{ "::/0", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", true },
+		{ "8000::/1", "8000::", true },
+		{ "8000::/1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", true },
+		{ "8000::/1", "7fff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", false },
+		{ "fc00::/7", "fc00::", true },
+		{ "fc00::/7", "fdff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", true },
+		{ "fc00::/7", "fbff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", false },
+		{ "fc00::/7", "fe00::", false },
+		{ "2001:db8:0:1::/64", "2001:db8:0:1::", true },
+		{ "2001:db8:0:1::/64", "2001:db8:0:1:ffff:ffff:ffff:ffff", true },
+		{ "2001:db8:0:1::/64", "2001:db8:0:0:ffff:ffff:ffff:ffff", false },
+		{ "2001:db8:0:1::/64", "2001:db8:0:2::", false },
+		{ "2001:db8:0:1::/64", "2001:db9:0:1::", false },
+		{ "2001:db8::2/127", "2001:db8::2", true },
+		{ "2001:db8::2/127", "2001:db8::3", true },
+		{ "2001:db8::2/127", "2001:db8::1", false },
+		{ "2001:db8::2/127", "2001:db8::4", false },
+		{ "2001:db8::2/127", "3001:db8::2", false },
+		{ "2001:db8::1/128", "2001:db8::1", true },
+		{ "2001:db8::1/128", "2001:db8::", false },
+		{ "2001:db8::1/128", "2001:db8::3", false },
+		{ "2001:db8::1/128", "2001:db8:0:1::1", false },
+	};
+
+	(void)state;
+	check_prefixes(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
+static void test_port_ranges_are_inclusive_at_both_ends(void **state)
+{
+	struct nfqd_packet pkt = tcp("192.0.2.1", "192.0.2.2", 0, 0);
+	static const struct {
+		uint16_t port;
+		bool hit;
+	} range[] = { { 0, false },   { 999, false },  { 1000, true },	{ 1500, true },
+		      { 2000, true }, { 2001, false }, { 65535, false } };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(range) / sizeof(range[0]); i++) {
+		pkt.sport = range[i].port;
+		pkt.dport = 7;
+		assert_match("sport 1000-2000", &pkt, range[i].hit);
+		assert_match("not sport 1000-2000", &pkt, !range[i].hit);
+		pkt.sport = 7;
+		pkt.dport = range[i].port;
+		assert_match("dport 1000-2000", &pkt, range[i].hit);
+		assert_match("not dport 1000-2000", &pkt, !range[i].hit);
+	}
+
+	pkt.sport = 0;
+	pkt.dport = 65535;
+	assert_match("sport 0", &pkt, true);
+	assert_match("sport 1", &pkt, false);
+	assert_match("dport 65535", &pkt, true);
+	assert_match("dport 65534", &pkt, false);
+	assert_match("sport 0-65535 dport 0-65535", &pkt, true);
+	assert_match("dport 65535-65535", &pkt, true);
+	assert_match("sport 0-0", &pkt, true);
+}
+
+static void test_ports_match_on_every_protocol_that_has_them(void **state)
+{
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_UDPLITE, IPPROTO_SCTP,
+					  IPPROTO_DCCP };
+	static const char *const names[] = { "tcp", "udp", "udplite", "sctp", "dccp" };
+	char terms[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(protos) / sizeof(protos[0]); i++) {
+		struct nfqd_packet pkt =
+			make_pkt(L4, "2001:db8::1", "2001:db8::2", protos[i], 5, 53);
+
+		snprintf(terms, sizeof(terms), "proto %s dport 53", names[i]);
+		assert_match(terms, &pkt, true);
+		snprintf(terms, sizeof(terms), "proto %s dport 54", names[i]);
+		assert_match(terms, &pkt, false);
+	}
+}
+
+static void test_not_negates_the_next_match_only(void **state)
+{
+	struct nfqd_packet pkt = udp("192.0.2.1", "192.0.2.2", 1234, 53);
+
+	(void)state;
+	assert_match("not proto tcp", &pkt, true);
+	assert_match("not proto udp", &pkt, false);
+	assert_match("not proto tcp dport 53", &pkt, true);
+	assert_match("not proto tcp dport 54", &pkt, false);
+	assert_match("proto udp not dport 53", &pkt, false);
+	assert_match("proto udp not dport 54", &pkt, true);
+	assert_match("not src 192.0.2.1", &pkt, false);
+	assert_match("not src 192.0.2.0/31 not dst 10.0.0.0/8", &pkt, false);
+	assert_match("not src 10.0.0.0/8 not dst 10.0.0.0/8", &pkt, true);
+	assert_match("not sport 1-1023", &pkt, true);
+}
+
+static void test_all_terms_of_a_rule_must_match(void **state)
+{
+	struct nfqd_packet pkt = tcp("192.0.2.1", "198.51.100.7", 40000, 443);
+
+	(void)state;
+	assert_match("proto tcp src 192.0.2.0/24 dst 198.51.100.7 sport 1024-65535 dport 443", &pkt,
+		     true);
+	assert_match("proto udp src 192.0.2.0/24 dst 198.51.100.7 sport 1024-65535 dport 443", &pkt,
+		     false);
+	assert_match("proto tcp src 192.0.3.0/24 dst 198.51.100.7 sport 1024-65535 dport 443", &pkt,
+		     false);
+	assert_match("proto tcp src 192.0.2.0/24 dst 198.51.100.8 sport 1024-65535 dport 443", &pkt,
+		     false);
+	assert_match("proto tcp src 192.0.2.0/24 dst 198.51.100.7 sport 1-1023 dport 443", &pkt,
+		     false);
+	assert_match("proto tcp src 192.0.2.0/24 dst 198.51.100.7 sport 1024-65535 dport 80", &pkt,
+		     false);
+}
+
+static void test_rule_without_terms_matches_every_packet(void **state)
+{
+	struct nfqd_packet none;
+
+	(void)state;
+	memset(&none, 0, sizeof(none));
+	assert_match("", &none, true);
+	none = tcp("2001:db8::1", "2001:db8::2", 1, 2);
+	assert_match("", &none, true);
+}
+
+static void test_first_matching_rule_wins(void **state)
+{
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_packet ssh = tcp("192.0.2.1", "192.0.2.2", 40000, 22);
+	struct nfqd_packet web = tcp("192.0.2.1", "192.0.2.2", 40000, 80);
+	struct nfqd_packet dns = udp("192.0.2.1", "192.0.2.2", 40000, 53);
+	struct nfqd_packet v6 = udp("2001:db8::1", "2001:db8::2", 40000, 53);
+	struct nfqd_decision d;
+
+	(void)state;
+	add(p, "accept dport 22");
+	add(p, "drop proto tcp");
+	add(p, "accept dport 22 proto tcp");
+	add(p, "drop src 0.0.0.0/0");
+	assert_int_equal(nfqd_policy_rule_count(p), 4);
+
+	nfqd_policy_eval(p, &ssh, &d);
+	assert_int_equal(d.rule, 0);
+	assert_int_equal(d.verdict, NF_ACCEPT);
+	nfqd_policy_eval(p, &web, &d);
+	assert_int_equal(d.rule, 1);
+	assert_int_equal(d.verdict, NF_DROP);
+	nfqd_policy_eval(p, &dns, &d);
+	assert_int_equal(d.rule, 3);
+	assert_int_equal(d.verdict, NF_DROP);
+	nfqd_policy_eval(p, &v6, &d);
+	assert_int_equal(d.rule, -1);
+	assert_int_equal(d.verdict, NF_ACCEPT);
+	nfqd_policy_free(p);
+}
+
+static void test_unknown_ports_of_a_later_fragment_match_neither_plain_nor_negated(void **state)
+{
+	struct nfqd_packet frag = make_pkt(L3P | NFQD_PKT_FRAGMENT | NFQD_PKT_FRAG_LATER,
+					   "192.0.2.1", "192.0.2.2", IPPROTO_UDP, 0, 0);
+
+	(void)state;
+	assert_match("dport 0-65535", &frag, false);
+	assert_match("not dport 0-65535", &frag, false);
+	assert_match("dport 0", &frag, false);
+	assert_match("not dport 80", &frag, false);
+	assert_match("sport 0", &frag, false);
+	assert_match("not sport 80", &frag, false);
+	assert_match("proto udp not dport 80", &frag, false);
+	/* what the fragment does tell is still matched */
+	assert_match("proto udp", &frag, true);
+	assert_match("src 192.0.2.1 proto udp", &frag, true);
+}
+
+static void test_unknown_l3_and_proto_match_neither_plain_nor_negated(void **state)
+{
+	struct nfqd_packet none;
+	struct nfqd_packet noproto =
+		make_pkt(L3 | NFQD_PKT_TRUNC_L3, "192.0.2.1", "192.0.2.2", 0, 0, 0);
+
+	(void)state;
+	memset(&none, 0, sizeof(none));
+	none.flags = NFQD_PKT_HAS_ID | NFQD_PKT_BAD_L3;
+	assert_match("src 0.0.0.0/0", &none, false);
+	assert_match("not src 0.0.0.0/0", &none, false);
+	assert_match("not src 10.0.0.0/8", &none, false);
+	assert_match("dst ::/0", &none, false);
+	assert_match("not dst 2001:db8::/32", &none, false);
+	assert_match("proto 0", &none, false);
+	assert_match("not proto tcp", &none, false);
+	assert_match("not dport 80", &none, false);
+
+	/* a view with l3 set to something that is neither 4 nor 6 has no address of either */
+	none.flags |= NFQD_PKT_HAS_L3;
+	none.l3 = 5;
+	assert_match("src 0.0.0.0/0", &none, false);
+	assert_match("not src 0.0.0.0/0", &none, false);
+	assert_match("not src ::/0", &none, false);
+
+	assert_match("proto 0", &noproto, false);
+	assert_match("not proto tcp", &noproto, false);
+	assert_match("src 192.0.2.1", &noproto, true);
+}
+
+static void test_canonical_text_normalises_blanks_addresses_and_ranges(void **state)
+{
+	(void)state;
+	assert_canonical("drop  src 192.0.2.0/24\tproto udp   dport 5000-5001 ",
+			 "drop src 192.0.2.0/24 proto udp dport 5000-5001");
+	assert_canonical("\t accept", "accept");
+	assert_canonical("accept src 192.0.2.1/32", "accept src 192.0.2.1");
+	assert_canonical("accept src 0.0.0.0/0", "accept src 0.0.0.0/0");
+	assert_canonical("accept dst 2001:DB8:0:0:0::1/128", "accept dst 2001:db8::1");
+	assert_canonical("accept dst 2001:0db8:0000::/32", "accept dst 2001:db8::/32");
+	assert_canonical("accept dst ::/0", "accept dst ::/0");
+	assert_canonical("accept src 10.0.0.0/08", "accept src 10.0.0.0/8");
+	assert_canonical("accept dport 80-80", "accept dport 80");
+	assert_canonical("accept dport 0080", "accept dport 80");
+	assert_canonical("accept sport 00-065535", "accept sport 0-65535");
+	assert_canonical("drop not proto tcp not   dport 22", "drop not proto tcp not dport 22");
+	assert_canonical("drop src ::ffff:192.0.2.1", "drop src ::ffff:192.0.2.1");
+}
+
+static void test_canonical_text_parses_back_to_itself(void **state)
+{
+	static const char *const rules[] = {
+		"accept",
+		"drop proto tcp",
+		"drop proto 253",
+		"drop proto ipv6-icmp dst fe80::/10",
+		"drop proto icmp src 10.0.0.0/8",
+		"accept src 192.0.2.0/24 proto udp dport 5000-5001",
+		"accept not src 192.0.2.1/32 not dst 198.51.100.0/31 sport 0 dport 65535",
+		"drop src 2001:db8::/127 dst ::1 not proto sctp",
+		"drop\tsrc 128.0.0.0/1 dst 0.0.0.0/0 proto 6 sport 1-1023 not dport 0-1023",
+		"drop dst fc00::/7 src 2001:db8:0:1::/64 proto dccp",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		char *once = canonical(rules[i]);
+		char *twice = canonical(once);
+
+		assert_string_equal(once, twice);
+		free(once);
+		free(twice);
+	}
+}
+
+static void test_rule_text_out_of_range_is_null(void **state)
+{
+	struct nfqd_policy *p = new_policy();
+
+	(void)state;
+	assert_null(nfqd_policy_rule_text(p, 0));
+	add(p, "drop dport 1");
+	add(p, "accept");
+	assert_string_equal(nfqd_policy_rule_text(p, 0), "drop dport 1");
+	assert_string_equal(nfqd_policy_rule_text(p, 1), "accept");
+	assert_null(nfqd_policy_rule_text(p, 2));
+	assert_null(nfqd_policy_rule_text(p, 0xffffffffu));
+	assert_null(nfqd_policy_rule_text(NULL, 0));
+	nfqd_policy_free(p);
+}
+
+static void test_empty_rule_is_refused(void **state)
+{
+	(void)state;
+	assert_rule_error("", -EINVAL, 0, "empty rule: expected a verdict (accept, drop)");
+	assert_rule_error(" \t  ", -EINVAL, 0, "empty rule: expected a verdict (accept, drop)");
+	assert_rule_error(NULL, -EINVAL, 0, "empty rule: expected a verdict (accept, drop)");
+}
+
+static void test_unknown_verdict_is_refused_at_word_1(void **state)
+{
+	(void)state;
+	assert_rule_error("dorp src 10.0.0.0/8", -EINVAL, 1, "unknown verdict 'dorp'");
+	assert_rule_error("  Drop", -EINVAL, 1, "unknown verdict 'Drop'");
+	assert_rule_error("not accept", -EINVAL, 1, "unknown verdict 'not'");
+	assert_rule_error("proto tcp", -EINVAL, 1, "unknown verdict 'proto'");
+}
+
+static void test_unknown_match_is_refused_with_its_position(void **state)
+{
+	(void)state;
+	assert_rule_error("drop proto tcp dprt 80", -EINVAL, 4, "unknown match 'dprt'");
+	assert_rule_error("drop\t \tdprt 80", -EINVAL, 2, "unknown match 'dprt'");
+	assert_rule_error("drop not dprt 80", -EINVAL, 3, "unknown match 'dprt'");
+	assert_rule_error("accept dport 22 accept", -EINVAL, 4, "unknown match 'accept'");
+	assert_rule_error("accept Proto tcp", -EINVAL, 2, "unknown match 'Proto'");
+}
+
+static void test_missing_argument_is_refused_at_the_match_word(void **state)
+{
+	(void)state;
+	assert_rule_error("drop dport", -EINVAL, 2, "dport: missing port after 'dport'");
+	assert_rule_error("drop proto tcp sport  ", -EINVAL, 4,
+			  "sport: missing port after 'sport'");
+	assert_rule_error("drop proto", -EINVAL, 2, "proto: missing protocol after 'proto'");
+	assert_rule_error("drop src", -EINVAL, 2, "src: missing address after 'src'");
+	assert_rule_error("accept not dst", -EINVAL, 3, "dst: missing address after 'dst'");
+}
+
+static void test_not_twice_or_at_the_end_is_refused(void **state)
+{
+	(void)state;
+	assert_rule_error("drop not", -EINVAL, 2, "missing match after 'not'");
+	assert_rule_error("drop proto tcp not \t", -EINVAL, 4, "missing match after 'not'");
+	assert_rule_error("drop not not proto tcp", -EINVAL, 3,
+			  "unexpected 'not' after 'not': expected a match");
+	assert_rule_error("drop dport not", -EINVAL, 3,
+			  "bad port 'not' after 'dport': expected a port 0-65535 or a range LO-HI");
+}
+
+static void test_bad_port_is_refused_with_the_word_quoted(void **state)
+{
+	static const char *const junk[] = { "http", "-1",  "+80",  "80-",    "-80", "1-2-3",
+					    "0x50", "80a", "1--2", "70000x", "-" };
+	char text[64], msg[128];
+
+	(void)state;
+	assert_rule_error("drop dport 70000", -EINVAL, 3,
+			  "bad port '70000' after 'dport': must be 0-65535");
+	assert_rule_error("drop dport 65536", -EINVAL, 3,
+			  "bad port '65536' after 'dport': must be 0-65535");
+	assert_rule_error("drop dport 99999999999999999999999", -EINVAL, 3,
+			  "bad port '99999999999999999999999' after 'dport': must be 0-65535");
+	assert_rule_error("drop sport 1-70000", -EINVAL, 3,
+			  "bad port '1-70000' after 'sport': must be 0-65535");
+	assert_rule_error("drop not sport 70000-1", -EINVAL, 4,
+			  "bad port '70000-1' after 'sport': must be 0-65535");
+	assert_rule_error("drop dport 90-80", -EINVAL, 3,
+			  "bad port range '90-80' after 'dport': 90 is above 80");
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		snprintf(text, sizeof(text), "drop proto udp dport %s", junk[i]);
+		snprintf(msg, sizeof(msg),
+			 "bad port '%s' after 'dport': expected a port 0-65535 or a range LO-HI",
+			 junk[i]);
+		assert_rule_error(text, -EINVAL, 5, msg);
+	}
+	/* a blank ends the word: "8 0" is port 8, then a word that is no match */
+	assert_rule_error("drop dport 8 0", -EINVAL, 4, "unknown match '0'");
+}
+
+static void test_bad_protocol_is_refused_with_the_word_quoted(void **state)
+{
+	(void)state;
+	assert_rule_error("drop proto 256", -EINVAL, 3,
+			  "bad protocol '256' after 'proto': must be 0-255");
+	assert_rule_error("drop not proto tcpp", -EINVAL, 4,
+			  "bad protocol 'tcpp' after 'proto': expected tcp, udp, icmp, icmpv6, "
+			  "udplite, sctp, dccp, gre, esp, ah or a number 0-255");
+	assert_rule_error("drop proto TCP", -EINVAL, 3,
+			  "bad protocol 'TCP' after 'proto': expected tcp, udp, icmp, icmpv6, "
+			  "udplite, sctp, dccp, gre, esp, ah or a number 0-255");
+	assert_rule_error("drop proto -1", -EINVAL, 3,
+			  "bad protocol '-1' after 'proto': expected tcp, udp, icmp, icmpv6, "
+			  "udplite, sctp, dccp, gre, esp, ah or a number 0-255");
+}
+
+static void test_bad_address_or_prefix_length_is_refused(void **state)
+{
+	static const char *const bad[] = {
+		"10.0.0.256",
+		"10.0.0",
+		"010.0.0.1",
+		"fe80::1%eth0",
+		"2001:db8::g",
+		"1::2::3",
+		"localhost",
+		"/24",
+		"10.0.0.0.0",
+		"1111:2222:3333:4444:5555:6666:7777:8888:9999",
+		"0000000000000000000000000000000000000000000000000000000000000000000000::1",
+	};
+	char text[256], msg[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "drop src %s", bad[i]);
+		snprintf(msg, sizeof(msg),
+			 "bad address '%s' after 'src': expected an IPv4 or IPv6 address[/LEN]",
+			 bad[i]);
+		assert_rule_error(text, -EINVAL, 3, msg);
+	}
+	assert_rule_error("drop proto tcp dst 10.0.0.0/33", -EINVAL, 5,
+			  "bad prefix length in '10.0.0.0/33' after 'dst': must be 0-32");
+	assert_rule_error("drop dst 2001:db8::/129", -EINVAL, 3,
+			  "bad prefix length in '2001:db8::/129' after 'dst': must be 0-128");
+	assert_rule_error("drop src 10.0.0.0/", -EINVAL, 3,
+			  "bad prefix length in '10.0.0.0/' after 'src': must be 0-32");
+	assert_rule_error("drop src 10.0.0.0/-8", -EINVAL, 3,
+			  "bad prefix length in '10.0.0.0/-8' after 'src': must be 0-32");
+	assert_rule_error("drop src 10.0.0.0/+8", -EINVAL, 3,
+			  "bad prefix length in '10.0.0.0/+8' after 'src': must be 0-32");
+	assert_rule_error("drop src 10.0.0.0/8x", -EINVAL, 3,
+			  "bad prefix length in '10.0.0.0/8x' after 'src': must be 0-32");
+	assert_rule_error("drop src 10.0.0.0/8/8", -EINVAL, 3,
+			  "bad prefix length in '10.0.0.0/8/8' after 'src': must be 0-32");
+	assert_rule_error("drop src ::/0x10", -EINVAL, 3,
+			  "bad prefix length in '::/0x10' after 'src': must be 0-128");
+}
+
+static void test_host_bits_beyond_the_prefix_are_refused_with_a_suggestion(void **state)
+{
+	(void)state;
+	assert_rule_error("drop src 192.0.2.1/24", -EINVAL, 3,
+			  "src '192.0.2.1/24': host bits set; did you mean 192.0.2.0/24?");
+	assert_rule_error("drop proto tcp not dst 10.1.2.3/7", -EINVAL, 6,
+			  "dst '10.1.2.3/7': host bits set; did you mean 10.0.0.0/7?");
+	assert_rule_error("drop src 1.2.3.4/0", -EINVAL, 3,
+			  "src '1.2.3.4/0': host bits set; did you mean 0.0.0.0/0?");
+	assert_rule_error("drop dst 2001:db8::1/64", -EINVAL, 3,
+			  "dst '2001:db8::1/64': host bits set; did you mean 2001:db8::/64?");
+	assert_rule_error("drop dst 2001:db8::1/127", -EINVAL, 3,
+			  "dst '2001:db8::1/127': host bits set; did you mean 2001:db8::/127?");
+	assert_rule_error("drop src fdff::/7", -EINVAL, 3,
+			  "src 'fdff::/7': host bits set; did you mean fc00::/7?");
+}
+
+static void test_src_and_dst_of_different_families_are_refused(void **state)
+{
+	(void)state;
+	assert_rule_error(
+		"drop src 192.0.2.1 dst 2001:db8::1", -EINVAL, 5,
+		"dst '2001:db8::1' is IPv6 but src 192.0.2.1 is IPv4: no packet can match "
+		"both");
+	assert_rule_error("drop not dst 2001:db8::/32 proto tcp not src 10.0.0.0/8", -EINVAL, 9,
+			  "src '10.0.0.0/8' is IPv4 but dst 2001:db8::/32 is IPv6: no packet can "
+			  "match both");
+	assert_rule_error(
+		"drop src 10.0.0.0/8 src ::/0", -EINVAL, 5,
+		"src '::/0' is IPv6 but src 10.0.0.0/8 is IPv4: no packet can match both");
+}
+
+static void test_icmp_with_ipv6_and_icmpv6_with_ipv4_are_refused_suggesting_the_other(void **state)
+{
+	(void)state;
+	assert_rule_error("drop src 2001:db8::1 proto icmp", -EINVAL, 5,
+			  "proto 'icmp' is IPv4 only but src 2001:db8::1 is IPv6; did you mean "
+			  "icmpv6?");
+	assert_rule_error("drop proto icmp dst 2001:db8::/32", -EINVAL, 5,
+			  "dst '2001:db8::/32' is IPv6 but proto icmp is IPv4 only; did you mean "
+			  "proto icmpv6?");
+	assert_rule_error("drop proto icmpv6 not src 192.0.2.0/24", -EINVAL, 6,
+			  "src '192.0.2.0/24' is IPv4 but proto icmpv6 is IPv6 only; did you mean "
+			  "proto icmp?");
+	assert_rule_error("drop dst 10.0.0.1 proto 58", -EINVAL, 5,
+			  "proto '58' is IPv6 only but dst 10.0.0.1 is IPv4; did you mean icmp?");
+	assert_rule_error("drop dst 10.0.0.1 proto ipv6-icmp", -EINVAL, 5,
+			  "proto 'ipv6-icmp' is IPv6 only but dst 10.0.0.1 is IPv4; did you mean "
+			  "icmp?");
+}
+
+static void test_negated_icmp_with_either_family_is_accepted(void **state)
+{
+	struct nfqd_packet v6 = make_pkt(L3P, "2001:db8::1", "2001:db8::2", IPPROTO_ICMPV6, 0, 0);
+	struct nfqd_packet v4 = make_pkt(L3P, "192.0.2.1", "192.0.2.2", IPPROTO_ICMP, 0, 0);
+
+	(void)state;
+	assert_match("not proto icmp src 2001:db8::1", &v6, true);
+	assert_match("not proto icmpv6 src 192.0.2.1", &v4, true);
+	assert_match("src 2001:db8::1 not proto icmpv6", &v6, false);
+	assert_match("proto icmp src 192.0.2.1", &v4, true);
+	assert_match("proto icmpv6 src 2001:db8::1", &v6, true);
+}
+
+static void test_ports_with_a_protocol_without_ports_are_refused(void **state)
+{
+	(void)state;
+	assert_rule_error("drop proto icmp dport 53", -EINVAL, 5,
+			  "dport '53' needs ports but proto icmp has none (only tcp, udp, udplite, "
+			  "sctp, dccp have ports)");
+	assert_rule_error("drop proto 99 not sport 1-2", -EINVAL, 6,
+			  "sport '1-2' needs ports but proto 99 has none (only tcp, udp, udplite, "
+			  "sctp, dccp have ports)");
+	assert_rule_error("drop sport 1-1023 proto gre", -EINVAL, 5,
+			  "proto 'gre' has no ports but sport 1-1023 needs them (only tcp, udp, "
+			  "udplite, sctp, dccp have ports)");
+	assert_rule_error(
+		"drop dport 500 src 10.0.0.0/8 proto 50", -EINVAL, 7,
+		"proto '50' has no ports but dport 500 needs them (only tcp, udp, udplite, "
+		"sctp, dccp have ports)");
+}
+
+static void test_two_different_positive_protocols_are_refused(void **state)
+{
+	struct nfqd_packet pkt = tcp("192.0.2.1", "192.0.2.2", 1, 2);
+
+	(void)state;
+	assert_rule_error("drop proto tcp proto udp", -EINVAL, 5,
+			  "proto 'udp' contradicts proto tcp: no packet can match both");
+	assert_match("proto tcp proto 6", &pkt, true);
+	assert_match("proto tcp not proto udp", &pkt, true);
+}
+
+static void test_sixteen_terms_pass_and_the_seventeenth_is_e2big(void **state)
+{
+	struct nfqd_packet pkt = tcp("192.0.2.1", "192.0.2.2", 1, 80);
+	struct nfqd_policy *p;
+	char text[1024];
+	size_t len;
+
+	(void)state;
+	len = (size_t)snprintf(text, sizeof(text), "drop");
+	for (int i = 0; i < 16; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, " not dport %d", 1000 + i);
+	p = new_policy();
+	add(p, text);
+	assert_int_equal(nfqd_policy_rule_count(p), 1);
+	assert_string_equal(nfqd_policy_rule_text(p, 0), text);
+	assert_match(text + 5, &pkt, true);
+	nfqd_policy_free(p);
+
+	snprintf(text + len, sizeof(text) - len, " dport 80");
+	/* 1 verdict + 16 terms of 3 words: the 17th term starts at word 50 */
+	assert_rule_error(text, -E2BIG, 50, "too many matches at 'dport': at most 16 per rule");
+	snprintf(text + len, sizeof(text) - len, " not dport 80");
+	assert_rule_error(text, -E2BIG, 50, "too many matches at 'not': at most 16 per rule");
+}
+
+static void test_4096_rules_pass_and_the_4097th_is_e2big_leaving_the_policy_unchanged(void **state)
+{
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_packet pkt = tcp("2001:db8::1", "2001:db8::2", 1, 4095);
+	struct nfqd_policy_error err;
+	struct nfqd_decision d;
+	char text[64];
+
+	(void)state;
+	for (unsigned int i = 0; i < 4096; i++) {
+		snprintf(text, sizeof(text), "%s dport %u", i % 2 ? "accept" : "drop", i);
+		add(p, text);
+	}
+	assert_int_equal(nfqd_policy_rule_count(p), 4096);
+	assert_int_equal(nfqd_policy_add_rule(p, "drop", &err), -E2BIG);
+	assert_string_equal(err.msg, "too many rules: at most 4096 per policy");
+	assert_int_equal(err.word, 0);
+	assert_int_equal(nfqd_policy_add_rule(p, "drop", NULL), -E2BIG);
+	assert_int_equal(nfqd_policy_rule_count(p), 4096);
+	assert_string_equal(nfqd_policy_rule_text(p, 4095), "accept dport 4095");
+	assert_null(nfqd_policy_rule_text(p, 4096));
+
+	nfqd_policy_eval(p, &pkt, &d);
+	assert_int_equal(d.rule, 4095);
+	assert_int_equal(d.verdict, NF_ACCEPT);
+	pkt.dport = 4094;
+	nfqd_policy_eval(p, &pkt, &d);
+	assert_int_equal(d.rule, 4094);
+	assert_int_equal(d.verdict, NF_DROP);
+	pkt.dport = 4096;
+	nfqd_policy_eval(p, &pkt, &d);
+	assert_int_equal(d.rule, -1);
+	nfqd_policy_free(p);
+}
+
+static void test_failed_add_leaves_rules_texts_and_decisions_unchanged(void **state)
+{
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_packet a = tcp("192.0.2.1", "192.0.2.2", 1, 22);
+	struct nfqd_packet b = udp("192.0.2.1", "192.0.2.2", 1, 53);
+	struct nfqd_decision d;
+
+	(void)state;
+	add(p, "accept dport 22");
+	add(p, "drop proto udp");
+	assert_int_equal(nfqd_policy_add_rule(p, "drop proto tcp dport 99999", NULL), -EINVAL);
+	assert_int_equal(nfqd_policy_add_rule(p, "drop src 10.0.0.1/8", NULL), -EINVAL);
+	assert_int_equal(nfqd_policy_add_rule(p, "", NULL), -EINVAL);
+	assert_int_equal(nfqd_policy_rule_count(p), 2);
+	assert_string_equal(nfqd_policy_rule_text(p, 0), "accept dport 22");
+	assert_string_equal(nfqd_policy_rule_text(p, 1), "drop proto udp");
+	assert_null(nfqd_policy_rule_text(p, 2));
+	nfqd_policy_eval(p, &a, &d);
+	assert_int_equal(d.rule, 0);
+	nfqd_policy_eval(p, &b, &d);
+	assert_int_equal(d.rule, 1);
+
+	/* a rule added after a refused one is evaluated at the next index */
+	add(p, "drop proto tcp");
+	a.dport = 80;
+	nfqd_policy_eval(p, &a, &d);
+	assert_int_equal(d.rule, 2);
+	assert_int_equal(d.verdict, NF_DROP);
+	nfqd_policy_free(p);
+}
+
+static void test_successful_add_clears_the_error(void **state)
+{
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_policy_error err;
+
+	(void)state;
+	memset(&err, 0x55, sizeof(err));
+	assert_int_equal(nfqd_policy_add_rule(p, "accept", &err), 0);
+	assert_int_equal(err.word, 0);
+	assert_string_equal(err.msg, "");
+	nfqd_policy_free(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_policy_is_empty_and_accepts_by_default),
+		cmocka_unit_test(test_default_verdict_is_settable_and_used_when_no_rule_matches),
+		cmocka_unit_test(test_parse_verdict_knows_accept_and_drop_only),
+		cmocka_unit_test(test_proto_matches_each_name_and_number_and_misses_others),
+		cmocka_unit_test(test_proto_is_printed_by_name_when_it_has_one),
+		cmocka_unit_test(test_src_and_dst_ipv4_hit_and_miss),
+		cmocka_unit_test(test_src_and_dst_ipv6_hit_and_miss),
+		cmocka_unit_test(test_address_matches_its_own_family_only_even_negated),
+		cmocka_unit_test(test_ipv4_prefixes_0_1_7_24_32_cover_exactly_their_range),
+		cmocka_unit_test(test_ipv6_prefixes_0_1_7_64_127_128_cover_exactly_their_range),
+		cmocka_unit_test(test_port_ranges_are_inclusive_at_both_ends),
+		cmocka_unit_test(test_ports_match_on_every_protocol_that_has_them),
+		cmocka_unit_test(test_not_negates_the_next_match_only),
+		cmocka_unit_test(test_all_terms_of_a_rule_must_match),
+		cmocka_unit_test(test_rule_without_terms_matches_every_packet),
+		cmocka_unit_test(test_first_matching_rule_wins),
+		cmocka_unit_test(
+			test_unknown_ports_of_a_later_fragment_match_neither_plain_nor_negated),
+		cmocka_unit_test(test_unknown_l3_and_proto_match_neither_plain_nor_negated),
+		cmocka_unit_test(test_canonical_text_normalises_blanks_addresses_and_ranges),
+		cmocka_unit_test(test_canonical_text_parses_back_to_itself),
+		cmocka_unit_test(test_rule_text_out_of_range_is_null),
+		cmocka_unit_test(test_empty_rule_is_refused),
+		cmocka_unit_test(test_unknown_verdict_is_refused_at_word_1),
+		cmocka_unit_test(test_unknown_match_is_refused_with_its_position),
+		cmocka_unit_test(test_missing_argument_is_refused_at_the_match_word),
+		cmocka_unit_test(test_not_twice_or_at_the_end_is_refused),
+		cmocka_unit_test(test_bad_port_is_refused_with_the_word_quoted),
+		cmocka_unit_test(test_bad_protocol_is_refused_with_the_word_quoted),
+		cmocka_unit_test(test_bad_address_or_prefix_length_is_refused),
+		cmocka_unit_test(test_host_bits_beyond_the_prefix_are_refused_with_a_suggestion),
+		cmocka_unit_test(test_src_and_dst_of_different_families_are_refused),
+		cmocka_unit_test(
+			test_icmp_with_ipv6_and_icmpv6_with_ipv4_are_refused_suggesting_the_other),
+		cmocka_unit_test(test_negated_icmp_with_either_family_is_accepted),
+		cmocka_unit_test(test_ports_with_a_protocol_without_ports_are_refused),
+		cmocka_unit_test(test_two_different_positive_protocols_are_refused),
+		cmocka_unit_test(test_sixteen_terms_pass_and_the_seventeenth_is_e2big),
+		cmocka_unit_test(
+			test_4096_rules_pass_and_the_4097th_is_e2big_leaving_the_policy_unchanged),
+		cmocka_unit_test(test_failed_add_leaves_rules_texts_and_decisions_unchanged),
+		cmocka_unit_test(test_successful_add_clears_the_error),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
