@@ -254,7 +254,7 @@ static int ports_parse(struct nfqd_term *t, const char *arg, struct nfqd_policy_
 	const char *name = nfqd_match_table[t->kind].name;
 	const char *end = arg + strlen(arg);
 	const char *dash = strchr(arg, '-');
-	unsigned long lo, hi;
+	unsigned long lo = 0, hi = 0;
 	int r;
 
 	r = parse_uint(arg, dash ? dash : end, 65535, &lo);
