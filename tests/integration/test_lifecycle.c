@@ -44,7 +44,7 @@ test_sigterm_under_flood_exits_0_within_a_second_leaving_no_packet_unverdicted(v
 	free(json);
 	/* Let the queue fill up to max-len behind a stopped nfqd, so that the shutdown meets
 	 * thousands of queued packets, not the few a keeping-up reader leaves. */
-	assert_int_equal(kill(it->d.pid, SIGSTOP), 0);
+	assert_int_equal(nfqd_pause(&it->d), 0);
 	usleep(300 * 1000);
 	{
 		unsigned int queued = 0, last = 0;
@@ -134,7 +134,7 @@ static void overflow(struct itest *it, const char *config, uint64_t want_sink_st
 
 	assert_true(sink >= 0);
 	itest_nfqd(it, config);
-	assert_int_equal(kill(it->d.pid, SIGSTOP), 0);
+	assert_int_equal(nfqd_pause(&it->d), 0);
 	assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, 5000, 100, 64, 1, 10, 1000), 100);
 	assert_int_equal(udp_sink_count(sink, 300, 5000), want_sink_stopped);
 	assert_int_equal(kill(it->d.pid, SIGCONT), 0);

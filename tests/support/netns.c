@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -395,6 +396,50 @@ int nfqd_stop(struct nfqd_proc *p, int sig, int timeout_ms, int *status, long *e
 	kill(p->pid, SIGKILL);
 	waitpid(p->pid, NULL, 0);
 	p->pid = -1;
+	return -1;
+}
+
+/* Whether every thread of pid is in the stopped state ('T' in /proc/PID/task/TID/stat). */
+static bool all_threads_stopped(pid_t pid)
+{
+	char path[320];
+	DIR *d;
+	struct dirent *e;
+	bool stopped = true;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while (stopped && (e = readdir(d))) {
+		char stat[512];
+		const char *paren;
+		FILE *f;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid, e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		/* "TID (comm) STATE ...": the state follows the last parenthesis */
+		if (fgets(stat, sizeof(stat), f) && (paren = strrchr(stat, ')')))
+			stopped = paren[1] == ' ' && paren[2] == 'T';
+		fclose(f);
+	}
+	closedir(d);
+	return stopped;
+}
+
+int nfqd_pause(struct nfqd_proc *p)
+{
+	if (p->pid <= 0 || kill(p->pid, SIGSTOP) == -1)
+		return -1;
+	for (int i = 0; i < 500; i++) {
+		if (all_threads_stopped(p->pid))
+			return 0;
+		usleep(2000);
+	}
 	return -1;
 }
 

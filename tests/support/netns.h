@@ -71,6 +71,10 @@ int nfqd_start(struct nfqd_proc *p, const char *ns, const char *config, int time
  */
 int nfqd_stop(struct nfqd_proc *p, int sig, int timeout_ms, int *status, long *elapsed_ms);
 
+/* Stop nfqd with SIGSTOP and wait until every one of its threads is stopped (a signal takes
+ * effect asynchronously). Returns 0, or -1 when it did not stop within a second. */
+int nfqd_pause(struct nfqd_proc *p);
+
 /* Kill (if running) and remove the private directory. Safe to call twice. */
 void nfqd_cleanup(struct nfqd_proc *p);
 
