@@ -18,12 +18,14 @@
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_queue.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 
 #include <nfqd/packet.h>
 
 #define NFQD_PKT_META_FLAGS                                                                        \
 	(NFQD_PKT_HAS_ID | NFQD_PKT_HAS_MARK | NFQD_PKT_HAS_UIDGID | NFQD_PKT_HAS_PAYLOAD |        \
-	 NFQD_PKT_GSO | NFQD_PKT_MSG_TRUNC | NFQD_PKT_PAYLOAD_TRUNC | NFQD_PKT_BAD_ATTR)
+	 NFQD_PKT_GSO | NFQD_PKT_MSG_TRUNC | NFQD_PKT_PAYLOAD_TRUNC | NFQD_PKT_BAD_ATTR |          \
+	 NFQD_PKT_HAS_HWADDR | NFQD_PKT_HAS_CTMARK)
 
 #define IPV4_HDRLEN	  20
 #define IPV4_MF		  0x2000
@@ -400,6 +402,27 @@ struct attr_state {
 	uint32_t claimed_payload_len;
 };
 
+/*
+ * The connmark from the conntrack nest: CTA_MARK when present, else 0 (the kernel leaves a zero
+ * mark out). A malformed nest yields no connmark rather than a wrong one.
+ */
+static void take_ct_mark(struct nfqd_packet *pkt, const struct nlattr *ct)
+{
+	const struct nlattr *a;
+	uint32_t mark = 0;
+
+	mnl_attr_for_each_nested (a, ct) {
+		if (mnl_attr_get_type(a) != CTA_MARK)
+			continue;
+		if (mnl_attr_get_payload_len(a) != sizeof(uint32_t))
+			return;
+		mark = get_be32(mnl_attr_get_payload(a));
+	}
+	/* mnl_attr_for_each_nested stops at the first attribute that does not fit */
+	pkt->ct_mark = mark;
+	pkt->flags |= NFQD_PKT_HAS_CTMARK;
+}
+
 /* Takes one well-formed attribute into the view; false when its contents are malformed. */
 static bool take_attr(struct nfqd_packet *pkt, struct attr_state *st, const struct nlattr *attr)
 {
@@ -458,9 +481,22 @@ static bool take_attr(struct nfqd_packet *pkt, struct attr_state *st, const stru
 		st->have_gid = true;
 		return true;
 	case NFQA_CT:
-		/* The conntrack module parses the nest; it only has to be a whole attribute. */
 		pkt->ct = attr;
+		take_ct_mark(pkt, attr);
 		return true;
+	case NFQA_HWADDR: {
+		uint16_t alen;
+
+		if (mnl_attr_get_payload_len(attr) < sizeof(struct nfqnl_msg_packet_hw))
+			return false;
+		alen = get_be16(p + offsetof(struct nfqnl_msg_packet_hw, hw_addrlen));
+		if (alen == 0 || alen > sizeof(pkt->hwaddr))
+			return true;
+		memcpy(pkt->hwaddr, p + offsetof(struct nfqnl_msg_packet_hw, hw_addr), alen);
+		pkt->hwaddr_len = (uint8_t)alen;
+		pkt->flags |= NFQD_PKT_HAS_HWADDR;
+		return true;
+	}
 	case NFQA_CT_INFO:
 		return attr_be32(attr, &pkt->ct_info);
 	case NFQA_PAYLOAD:

@@ -34,9 +34,10 @@
 	 NFQD_PKT_GSO | NFQD_PKT_MSG_TRUNC | NFQD_PKT_PAYLOAD_TRUNC | NFQD_PKT_BAD_ATTR |          \
 	 NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_FRAGMENT | NFQD_PKT_FRAG_LATER |          \
 	 NFQD_PKT_BAD_L3 | NFQD_PKT_TRUNC_L3 | NFQD_PKT_HAS_PORTS | NFQD_PKT_HAS_ICMP |            \
-	 NFQD_PKT_HAS_TCP_FLAGS | NFQD_PKT_BAD_L4 | NFQD_PKT_TRUNC_L4)
+	 NFQD_PKT_HAS_TCP_FLAGS | NFQD_PKT_BAD_L4 | NFQD_PKT_TRUNC_L4 | NFQD_PKT_HAS_HWADDR |      \
+	 NFQD_PKT_HAS_CTMARK)
 
-#define L3L4_FLAGS (ALL_FLAGS & ~0xffu)
+#define L3L4_FLAGS (ALL_FLAGS & ~(0xffu | NFQD_PKT_HAS_HWADDR | NFQD_PKT_HAS_CTMARK))
 
 #define L4_FLAGS                                                                                   \
 	(NFQD_PKT_HAS_PORTS | NFQD_PKT_HAS_ICMP | NFQD_PKT_HAS_TCP_FLAGS | NFQD_PKT_BAD_L4 |       \
@@ -191,6 +192,15 @@ static void check_view(const struct nfqd_packet *p, const uint8_t *buf, size_t s
 		assert_int_equal(p->gid, 0);
 	}
 	assert_int_equal(!!(f & NFQD_PKT_GSO), !!(p->skb_info & NFQA_SKB_GSO));
+	/* the parser takes a connmark only from a conntrack nest */
+	if (f & NFQD_PKT_HAS_CTMARK)
+		assert_non_null(p->ct);
+	else
+		assert_int_equal(p->ct_mark, 0);
+	if (f & NFQD_PKT_HAS_HWADDR)
+		assert_true(p->hwaddr_len >= 1 && p->hwaddr_len <= 8);
+	else
+		assert_int_equal(p->hwaddr_len, 0);
 	if (p->ct) {
 		const uint8_t *ct = (const uint8_t *)p->ct;
 
@@ -1610,7 +1620,10 @@ static void test_all_metadata_reads_back(void **state)
 	assert_int_equal(v.ret, 0);
 	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_HAS_MARK | NFQD_PKT_HAS_UIDGID |
 					      NFQD_PKT_HAS_PAYLOAD | NFQD_PKT_HAS_L3 |
-					      NFQD_PKT_HAS_PROTO | NFQD_PKT_HAS_PORTS);
+					      NFQD_PKT_HAS_PROTO | NFQD_PKT_HAS_PORTS |
+					      NFQD_PKT_HAS_CTMARK);
+	/* the connmark comes out of the conntrack nest */
+	assert_int_equal(v.pkt.ct_mark, 0x42);
 	assert_int_equal(v.pkt.id, 0xfffffffe);
 	assert_int_equal(v.pkt.queue, 65535);
 	assert_int_equal(v.pkt.hook, NF_INET_POST_ROUTING);
@@ -1668,6 +1681,68 @@ static void test_unknown_attributes_are_skipped(void **state)
 	assert_int_equal(v.ret, 0);
 	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_HAS_MARK);
 	assert_int_equal(v.pkt.mark, 5);
+	view_free(&v);
+}
+
+static void test_hardware_address_is_read_within_its_length(void **state)
+{
+	static const uint8_t mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
+	struct nfqnl_msg_packet_hw hw;
+	struct nlmsghdr *nlh;
+	struct buf msg;
+	struct view v;
+
+	(void)state;
+	memset(&hw, 0, sizeof(hw));
+	hw.hw_addrlen = htons(6);
+	memcpy(hw.hw_addr, mac, sizeof(mac));
+	nlh = pb_nfq_begin(msg.b, sizeof(msg.b), NFPROTO_IPV4, 0);
+	put_packet_hdr(nlh, 7);
+	mnl_attr_put(nlh, NFQA_HWADDR, sizeof(hw), &hw);
+	view_msg(&v, msg.b, nlh->nlmsg_len);
+	assert_int_equal(v.ret, 0);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_HAS_HWADDR);
+	assert_int_equal(v.pkt.hwaddr_len, 6);
+	assert_memory_equal(v.pkt.hwaddr, mac, 6);
+	view_free(&v);
+
+	/* a claimed length beyond the 8 bytes of the field is not taken */
+	hw.hw_addrlen = htons(9);
+	nlh = pb_nfq_begin(msg.b, sizeof(msg.b), NFPROTO_IPV4, 0);
+	put_packet_hdr(nlh, 8);
+	mnl_attr_put(nlh, NFQA_HWADDR, sizeof(hw), &hw);
+	view_msg(&v, msg.b, nlh->nlmsg_len);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID);
+	assert_int_equal(v.pkt.hwaddr_len, 0);
+	view_free(&v);
+
+	/* too short for the structure: malformed */
+	nlh = pb_nfq_begin(msg.b, sizeof(msg.b), NFPROTO_IPV4, 0);
+	put_packet_hdr(nlh, 9);
+	mnl_attr_put(nlh, NFQA_HWADDR, 4, &hw);
+	view_msg(&v, msg.b, nlh->nlmsg_len);
+	assert_true(v.pkt.flags & NFQD_PKT_BAD_ATTR);
+	assert_false(v.pkt.flags & NFQD_PKT_HAS_HWADDR);
+	view_free(&v);
+}
+
+static void test_conntrack_nest_without_mark_gives_connmark_zero(void **state)
+{
+	struct nlmsghdr *nlh;
+	struct nlattr *nest;
+	struct buf msg;
+	struct view v;
+
+	(void)state;
+	nlh = pb_nfq_begin(msg.b, sizeof(msg.b), NFPROTO_IPV4, 0);
+	put_packet_hdr(nlh, 10);
+	nest = mnl_attr_nest_start(nlh, NFQA_CT);
+	mnl_attr_put_u32(nlh, CTA_STATUS, htonl(8));
+	mnl_attr_nest_end(nlh, nest);
+	view_msg(&v, msg.b, nlh->nlmsg_len);
+	assert_int_equal(v.ret, 0);
+	assert_true(v.pkt.flags & NFQD_PKT_HAS_CTMARK);
+	assert_int_equal(v.pkt.ct_mark, 0);
 	view_free(&v);
 }
 
@@ -2220,6 +2295,8 @@ int main(void)
 		cmocka_unit_test(test_all_metadata_reads_back),
 		cmocka_unit_test(test_uid_without_gid_is_not_uidgid),
 		cmocka_unit_test(test_unknown_attributes_are_skipped),
+		cmocka_unit_test(test_hardware_address_is_read_within_its_length),
+		cmocka_unit_test(test_conntrack_nest_without_mark_gives_connmark_zero),
 		cmocka_unit_test(test_wrong_message_type_is_ebadmsg),
 		cmocka_unit_test(test_too_short_buffers_are_ebadmsg),
 		cmocka_unit_test(test_message_without_packet_hdr_is_ebadmsg_but_filled),

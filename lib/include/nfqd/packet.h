@@ -27,6 +27,12 @@ union nfqd_addr {
 	uint32_t w[4];
 };
 
+/* A side of a packet: where an address, a port or a set element's dimension is taken from. */
+enum nfqd_dir {
+	NFQD_DIR_SRC = 1,
+	NFQD_DIR_DST = 2,
+};
+
 /* Facts known about the packet, and what went wrong while learning them (nfqd_packet.flags). */
 enum nfqd_packet_flag {
 	/* nfqueue metadata */
@@ -46,6 +52,11 @@ enum nfqd_packet_flag {
 	NFQD_PKT_FRAG_LATER = 1u << 11, /* a non-first fragment: it carries no L4 header */
 	NFQD_PKT_BAD_L3 = 1u << 12,	/* malformed IP header or extension header chain */
 	NFQD_PKT_TRUNC_L3 = 1u << 13,	/* IP header or extension chain cut short */
+
+	/* more nfqueue metadata */
+	NFQD_PKT_HAS_HWADDR = 1u << 14, /* hwaddr/hwaddr_len valid (NFQA_HWADDR: source MAC) */
+	NFQD_PKT_HAS_CTMARK = 1u << 15, /* ct_mark valid: the connmark (from NFQA_CT, or set by
+					   the caller from a mark the generated rules restored) */
 
 	/* L4 */
 	NFQD_PKT_HAS_PORTS = 1u << 16, /* sport and dport valid (tcp, udp, udplite, sctp, dccp) */
@@ -80,7 +91,10 @@ struct nfqd_packet {
 	uint32_t uid, gid;	 /* socket owner, with NFQD_PKT_HAS_UIDGID */
 	uint32_t ct_info;	 /* NFQA_CT_INFO, valid when ct != NULL */
 	const struct nlattr *ct; /* NFQA_CT nest (conntrack), or NULL */
-	const uint8_t *payload;	 /* the packet from its IP header, payload_len bytes of it */
+	uint32_t ct_mark;  /* the connmark, with NFQD_PKT_HAS_CTMARK (CTA_MARK; 0 if absent) */
+	uint8_t hwaddr[8]; /* source hardware address, with NFQD_PKT_HAS_HWADDR */
+	uint8_t hwaddr_len;
+	const uint8_t *payload; /* the packet from its IP header, payload_len bytes of it */
 	uint32_t payload_len;
 	uint32_t packet_len; /* the packet's full length (NFQA_CAP_LEN, else the length the
 			      * payload attribute claims, even if the read cut it; 0 without one) */

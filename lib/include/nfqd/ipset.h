@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ipset membership from a process, without keeping any copy of a set's contents: the kernel
+ * sends no notification of `ipset add/del/swap/flush`, so every answer comes from asking it.
+ *
+ * - nfqd_ipset_info() reads a set's header (type, family) with IPSET_CMD_HEADER.
+ * - nfqd_ipset_elem_from_packet() builds the element a packet presents to a set, exactly as the
+ *   kernel's set match (xt_set, `-m set --match-set NAME DIRS`) would build it, so that asking
+ *   the kernel with IPSET_CMD_TEST gives the answer the kernel's own rule would give.
+ * - A batch collects the tests of one received batch of packets, one per distinct (set,
+ *   element), and runs them with one send(): many IPSET_CMD_TEST messages, one answer each.
+ * - nfqd_ipset_list_members() reads the member sets of a list:set, for the caller to test each.
+ *
+ * Messages are built with libmnl; NETLINK_CAP_ACK keeps error answers short.
+ */
+#ifndef NFQD_IPSET_H
+#define NFQD_IPSET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nfqd/packet.h"
+
+#define NFQD_IPSET_NAME_MAX 32 /* IPSET_MAXNAMELEN, NUL included */
+#define NFQD_IPSET_DIMS_MAX 3  /* dimensions of the element types supported */
+
+/* How an element is built for a set type (from the type name). */
+enum nfqd_ipset_kind {
+	NFQD_IPSET_IP,		 /* hash:ip, bitmap:ip: address */
+	NFQD_IPSET_NET,		 /* hash:net: address (the kernel tests every stored prefix) */
+	NFQD_IPSET_IP_PORT,	 /* hash:ip,port: address, protocol and port */
+	NFQD_IPSET_NET_PORT,	 /* hash:net,port */
+	NFQD_IPSET_IP_PORT_IP,	 /* hash:ip,port,ip: address, protocol and port, address */
+	NFQD_IPSET_IP_PORT_NET,	 /* hash:ip,port,net */
+	NFQD_IPSET_NET_NET,	 /* hash:net,net: address, address */
+	NFQD_IPSET_NET_PORT_NET, /* hash:net,port,net */
+	NFQD_IPSET_IP_MARK,	 /* hash:ip,mark: address and the packet mark */
+	NFQD_IPSET_MAC,		 /* hash:mac: source MAC */
+	NFQD_IPSET_IP_MAC,	 /* hash:ip,mac, bitmap:ip,mac: address and source MAC */
+	NFQD_IPSET_PORT,	 /* bitmap:port: port */
+	NFQD_IPSET_LIST,	 /* list:set: test each member set */
+	NFQD_IPSET_KIND_MAX
+};
+
+/* A set's header, as the kernel reports it. */
+struct nfqd_ipset_info {
+	char name[NFQD_IPSET_NAME_MAX];
+	char type[NFQD_IPSET_NAME_MAX]; /* "hash:ip,port" */
+	uint8_t family;			/* NFPROTO_IPV4, NFPROTO_IPV6, or NFPROTO_UNSPEC */
+	uint8_t dims;			/* dimensions of an element, 1..NFQD_IPSET_DIMS_MAX */
+	uint8_t kind;			/* enum nfqd_ipset_kind */
+	uint8_t revision;
+};
+
+/* An element to test. Addresses in network order; port and mark in host order. */
+enum nfqd_ipset_elem_flag {
+	NFQD_ELEM_IP = 1u << 0,
+	NFQD_ELEM_PORT = 1u << 1, /* port and proto */
+	NFQD_ELEM_IP2 = 1u << 2,
+	NFQD_ELEM_MAC = 1u << 3,
+	NFQD_ELEM_MARK = 1u << 4,
+};
+
+struct nfqd_ipset_elem {
+	uint8_t family; /* 4 or 6 (0 for an element without an address) */
+	uint8_t flags;	/* enum nfqd_ipset_elem_flag */
+	uint8_t proto;
+	uint8_t mac[6];
+	uint16_t port;
+	uint32_t mark;
+	union nfqd_addr ip;
+	union nfqd_addr ip2;
+};
+
+struct nfqd_ipset;
+struct nfqd_ipset_batch;
+
+/*
+ * Open a netlink socket for ipset requests (one per thread that uses it). Returns 0 and *out, or
+ * -errno. Must be called in the network namespace of the sets.
+ */
+int nfqd_ipset_open(struct nfqd_ipset **out);
+
+/* Close; NULL is accepted. */
+void nfqd_ipset_close(struct nfqd_ipset *s);
+
+/*
+ * Read the header of set `name`. Returns 0 and *info; -ENOENT when there is no such set;
+ * -EPROTONOSUPPORT (with *info filled) when elements of its type cannot be built from a packet
+ * (hash:net,iface, ...); or -errno.
+ */
+int nfqd_ipset_info(struct nfqd_ipset *s, const char *name, struct nfqd_ipset_info *info);
+
+/* The kind of a type name ("hash:ip,port"), its dimensions in *dims; -EPROTONOSUPPORT when
+ * nfqd cannot build elements of that type. Pure. */
+int nfqd_ipset_kind_of(const char *type, uint8_t *dims);
+
+/*
+ * The member sets of list:set `name`, in order, into names[0..max). Returns how many there are
+ * (may exceed max: only max are written), -ENOENT when there is no such set, or -errno.
+ */
+int nfqd_ipset_list_members(struct nfqd_ipset *s, const char *name,
+			    char (*names)[NFQD_IPSET_NAME_MAX], unsigned int max);
+
+/*
+ * Build the element that packet `pkt` presents to a set described by `info`, taking dimension i
+ * from side dirs[i] (NFQD_DIR_SRC or NFQD_DIR_DST; info->dims entries). Follows the kernel's set
+ * match: a port dimension takes the TCP/UDP/UDP-Lite/SCTP port, ICMP/ICMPv6 type and code
+ * (type << 8 | code), or port 0 for other protocols; a MAC dimension takes the source MAC
+ * (NFQA_HWADDR) and exists only for the source side. Pure.
+ *
+ * Returns 1 with *e filled; 0 when the kernel's match would not match this packet whatever the
+ * set holds (family differs from the set's, a port dimension on a non-first fragment of a port
+ * protocol, no MAC); -ENODATA when the view lacks a fact the kernel would have read (a header
+ * cut by the copy range); -EINVAL for a list:set (test its members) or bad dirs.
+ */
+int nfqd_ipset_elem_from_packet(const struct nfqd_ipset_info *info, const uint8_t *dirs,
+				const struct nfqd_packet *pkt, struct nfqd_ipset_elem *e);
+
+/*
+ * Encode one IPSET_CMD_TEST request for element e in set `set` into buf, with nlmsg_seq seq.
+ * Returns the message length, or -ENOSPC when len is too small. Pure.
+ */
+int nfqd_ipset_put_test(void *buf, size_t len, uint32_t seq, const char *set,
+			const struct nfqd_ipset_elem *e);
+
+/* A batch of up to `capacity` distinct tests. Allocates everything here. Returns 0 or -errno. */
+int nfqd_ipset_batch_new(struct nfqd_ipset_batch **out, unsigned int capacity);
+
+void nfqd_ipset_batch_free(struct nfqd_ipset_batch *b);
+
+/* Forget every test (before the next received batch). */
+void nfqd_ipset_batch_reset(struct nfqd_ipset_batch *b);
+
+/*
+ * Add a test of element e in set `set` (a string the caller keeps alive until reset), or find
+ * the same test added before: returns its index (>= 0), or -ENOSPC when the batch is full.
+ */
+int nfqd_ipset_batch_add(struct nfqd_ipset_batch *b, const char *set,
+			 const struct nfqd_ipset_elem *e);
+
+/* Number of distinct tests in the batch. */
+unsigned int nfqd_ipset_batch_count(const struct nfqd_ipset_batch *b);
+
+/*
+ * Run every test of the batch: all requests in one send() (more only when they exceed the
+ * socket's send limit), then one answer per request. Returns 0 when every test has a result,
+ * or -errno when the exchange itself failed (then every result is that error).
+ */
+int nfqd_ipset_batch_run(struct nfqd_ipset *s, struct nfqd_ipset_batch *b);
+
+/*
+ * Result of test i: 1 member, 0 not a member, or -errno from the kernel (-ENOENT: the set does
+ * not exist; -IPSET_ERR_* values for other refusals, such as a type that changed).
+ */
+int nfqd_ipset_batch_result(const struct nfqd_ipset_batch *b, unsigned int i);
+
+#endif /* NFQD_IPSET_H */
