@@ -28,6 +28,10 @@ enum key {
 	KEY_RECV_BUFFER,
 	KEY_DEFAULT,
 	KEY_RULE,
+	KEY_FLOW_CACHE,
+	KEY_ON_SET_ERROR,
+	KEY_SET_LOOKUP,
+	KEY_MARK_BITS,
 	KEY_CONTROL,
 	KEY_MAX
 };
@@ -56,6 +60,9 @@ struct parse {
 
 static const char *const sections[] = { "queue", "policy", "daemon" };
 
+/* err_line of an error about the file as a whole */
+#define NO_LINE 0xffffffffu
+
 /* The first error wins: later ones are often consequences of it. */
 static int fail(struct parse *p, unsigned int line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -66,7 +73,7 @@ static int fail(struct parse *p, unsigned int line, const char *fmt, ...)
 
 	if (p->err_line)
 		return 0;
-	p->err_line = line ? line : 1;
+	p->err_line = line ? line : NO_LINE;
 	va_start(ap, fmt);
 	vsnprintf(p->err, sizeof(p->err), fmt, ap);
 	va_end(ap);
@@ -301,12 +308,80 @@ static int key_default(struct parse *p, const char *v)
 static int key_rule(struct parse *p, const char *v)
 {
 	struct nfqd_policy_error perr;
-	int r = nfqd_policy_add_rule(p->c->policy, v, &perr);
+	unsigned int n = nfqd_policy_rule_count(p->c->policy);
+	unsigned int *lines;
+	int r;
 
+	lines = realloc(p->c->rule_lines, (n + 1) * sizeof(*lines));
+	if (!lines)
+		return fail(p, p->line, "rule '%s': out of memory", v);
+	p->c->rule_lines = lines;
+	r = nfqd_policy_add_rule(p->c->policy, v, &perr);
 	if (r == -ENOMEM)
 		return fail(p, p->line, "rule '%s': out of memory", v);
 	if (r < 0)
 		return fail(p, p->line, "rule '%s': %s", v, perr.msg);
+	lines[n] = p->line;
+	return 1;
+}
+
+static int key_flow_cache(struct parse *p, const char *v)
+{
+	if (strcmp(v, "off") == 0)
+		p->c->flow_cache = false;
+	else if (strcmp(v, "connmark") == 0)
+		p->c->flow_cache = true;
+	else
+		return fail(p, p->line, "flow-cache: '%s' is not off or connmark", v);
+	return 1;
+}
+
+static int key_on_set_error(struct parse *p, const char *v)
+{
+	struct nfqd_policy_error perr;
+	uint32_t verdict;
+
+	if (nfqd_policy_parse_verdict(v, &verdict, &perr) < 0)
+		return fail(p, p->line, "on-set-error: '%s' is not drop or accept", v);
+	nfqd_policy_set_on_set_error(p->c->policy, verdict);
+	return 1;
+}
+
+static const char *const set_lookup_names[SET_LOOKUP_MAX] = {
+	[SET_LOOKUP_AUTO] = "auto",
+	[SET_LOOKUP_TEST] = "test",
+	[SET_LOOKUP_MARK] = "mark",
+};
+
+const char *config_set_lookup_name(enum set_lookup s)
+{
+	return (unsigned int)s < SET_LOOKUP_MAX ? set_lookup_names[s] : "?";
+}
+
+static int key_set_lookup(struct parse *p, const char *v)
+{
+	for (int i = 0; i < SET_LOOKUP_MAX; i++) {
+		if (strcmp(v, set_lookup_names[i]) == 0) {
+			p->c->set_lookup = (enum set_lookup)i;
+			return 1;
+		}
+	}
+	return fail(p, p->line, "set-lookup: '%s' is not auto, test or mark", v);
+}
+
+static int key_mark_bits(struct parse *p, const char *v)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(v, &end, 0);
+	if (!isdigit((unsigned char)v[0]) || *end != '\0' || errno == ERANGE || n > 0xffffffffull)
+		return fail(p, p->line, "mark-bits: '%s' is not a 32-bit mask (e.g. 0xff000000)",
+			    v);
+	if (n == 0)
+		return fail(p, p->line, "mark-bits: '%s' leaves nfqd no bit", v);
+	p->c->mark_bits = (uint32_t)n;
 	return 1;
 }
 
@@ -334,6 +409,10 @@ static const struct key_def keys[KEY_MAX] = {
 	[KEY_RECV_BUFFER] = { "queue", "recv-buffer", key_recv_buffer, false },
 	[KEY_DEFAULT] = { "policy", "default", key_default, false },
 	[KEY_RULE] = { "policy", "rule", key_rule, true },
+	[KEY_FLOW_CACHE] = { "policy", "flow-cache", key_flow_cache, false },
+	[KEY_ON_SET_ERROR] = { "policy", "on-set-error", key_on_set_error, false },
+	[KEY_SET_LOOKUP] = { "policy", "set-lookup", key_set_lookup, false },
+	[KEY_MARK_BITS] = { "policy", "mark-bits", key_mark_bits, false },
 	[KEY_CONTROL] = { "daemon", "control", key_control, false },
 };
 
@@ -428,6 +507,55 @@ static char *reader(char *str, int num, void *stream)
 	return str;
 }
 
+/* First rule (0-based) whose masks overlap bits, from the policy's per-kind first rules. */
+static int overlap_rule(uint32_t mask, uint32_t bits, int rule)
+{
+	return (mask & bits) ? rule : -1;
+}
+
+/*
+ * Checks that need the whole file: nfqd's mark bits must fit in mark-bits, and the rules' own
+ * mark bits must stay clear of them and of each other (on kernels without NFQA_CT the generated
+ * rules restore the connmark into the packet mark bits that `ct mark` rules read).
+ */
+static void finish(struct parse *p)
+{
+	struct config *c = p->c;
+	struct nfqd_policy_marks m;
+	unsigned int n_lookups = nfqd_policy_lookup_count(c->policy);
+	char why[256];
+	int r;
+
+	r = nfqd_markplan_make(&c->plan, c->mark_bits, c->flow_cache,
+			       c->set_lookup != SET_LOOKUP_TEST, n_lookups, why, sizeof(why));
+	if (r < 0) {
+		fail(p, p->set_on[KEY_MARK_BITS], "%s", why);
+		return;
+	}
+
+	nfqd_policy_marks(c->policy, &m);
+	r = overlap_rule(m.meta_mask, c->plan.all, m.meta_rule);
+	if (r < 0)
+		r = overlap_rule(m.ct_mask, c->plan.all, m.ct_rule);
+	if (r < 0)
+		r = overlap_rule(m.set_mask, c->plan.all, m.set_rule);
+	if (r >= 0) {
+		fail(p, c->rule_lines[r],
+		     "rule '%s': its mark bits overlap nfqd's own (0x%08x, inside mark-bits "
+		     "0x%08x); move them or change mark-bits",
+		     nfqd_policy_rule_text(c->policy, (unsigned int)r), c->plan.all, c->mark_bits);
+		return;
+	}
+	if (m.meta_mask & m.ct_mask) {
+		r = m.meta_rule > m.ct_rule ? m.meta_rule : m.ct_rule;
+		fail(p, c->rule_lines[r],
+		     "rule '%s': meta mark and ct mark rules use the same bits 0x%08x; the "
+		     "connmark is restored into those packet mark bits when the kernel gives no "
+		     "conntrack data",
+		     nfqd_policy_rule_text(c->policy, (unsigned int)r), m.meta_mask & m.ct_mask);
+	}
+}
+
 static struct config *config_new(void)
 {
 	struct config *c = calloc(1, sizeof(*c));
@@ -442,6 +570,9 @@ static struct config *config_new(void)
 	strcpy(c->transport, "auto");
 	c->batch = 64;
 	c->recv_buffer = 0;
+	c->flow_cache = false;
+	c->set_lookup = SET_LOOKUP_AUTO;
+	c->mark_bits = 0xff000000u;
 	c->control = strdup(CONFIG_DEFAULT_CONTROL);
 	if (!c->control || nfqd_policy_new(&c->policy) < 0) {
 		config_free(c);
@@ -455,6 +586,7 @@ void config_free(struct config *c)
 	if (!c)
 		return;
 	nfqd_policy_free(c->policy);
+	free(c->rule_lines);
 	free(c->control);
 	free(c->path);
 	free(c);
@@ -483,6 +615,13 @@ static int load_stream(struct config **out, const char *name, FILE *f, char *err
 		snprintf(err, errlen, "%s: cannot read the file", name);
 		config_free(p.c);
 		return -EIO;
+	}
+	if (!p.err_line)
+		finish(&p);
+	if (p.err_line == NO_LINE) {
+		snprintf(err, errlen, "%s: %s", name, p.err);
+		config_free(p.c);
+		return -EINVAL;
 	}
 	if (p.err_line) {
 		snprintf(err, errlen, "%s:%u: %s", name, p.err_line, p.err);

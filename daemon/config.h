@@ -3,7 +3,8 @@
  * nfqd.conf: an INI file read with libinih.
  *
  *	[queue]   queues, copy-range, max-len, fail-open, transport, batch, recv-buffer
- *	[policy]  default, rule (repeated; in order)
+ *	[policy]  default, rule (repeated; in order), flow-cache, on-set-error, set-lookup,
+ *	          mark-bits
  *	[daemon]  control
  *
  * Comments start with '#' or ';', at the start of a line or after a blank. Every error names the
@@ -24,7 +25,18 @@
 #define CONFIG_RECV_BUFFER_MIN 256
 #define CONFIG_RECV_BUFFER_MAX (1u << 20)
 
+#include "nfqd/markplan.h"
+
 struct nfqd_policy;
+
+/* How set lookups are answered (the worker chooses per packet with SET_LOOKUP_AUTO). */
+enum set_lookup {
+	SET_LOOKUP_AUTO, /* kernel mark bits when the packet went through the generated rules,
+			    else IPSET_CMD_TEST */
+	SET_LOOKUP_TEST, /* always IPSET_CMD_TEST */
+	SET_LOOKUP_MARK, /* only the kernel's mark bits (generated rules required) */
+	SET_LOOKUP_MAX
+};
 
 struct config {
 	char *path;			    /* the file read */
@@ -37,8 +49,16 @@ struct config {
 	unsigned int batch;	    /* 64 */
 	uint32_t recv_buffer;	    /* 0: sized for the copy range */
 	struct nfqd_policy *policy; /* default accept, no rules */
+	unsigned int *rule_lines;   /* line of each rule in the file */
+	bool flow_cache;	    /* flow-cache = connmark */
+	enum set_lookup set_lookup; /* auto */
+	uint32_t mark_bits;	    /* 0xff000000 */
+	struct nfqd_markplan plan;  /* nfqd's mark bits, from the above */
 	char *control;		    /* control socket path */
 };
+
+/* "auto", "test", "mark". */
+const char *config_set_lookup_name(enum set_lookup s);
 
 /*
  * Read and validate the file at path. Returns 0 and *out (free with config_free), or -errno

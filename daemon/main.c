@@ -19,6 +19,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "nfqd/ipset.h"
 #include "nfqd/policy.h"
 #include "nfqd/queue.h"
 #include "nfqd/stats.h"
@@ -26,7 +27,9 @@
 
 #include "config.h"
 #include "control.h"
+#include "ifwatch.h"
 #include "log.h"
+#include "rules.h"
 #include "strbuf.h"
 #include "worker.h"
 
@@ -36,6 +39,8 @@
 
 struct daemon {
 	struct config *cfg;
+	struct nfqd_ipset_info *infos; /* the set of each lookup, read at start */
+	struct ifwatch *ifwatch;
 	struct worker *workers;
 	unsigned int n_workers;
 	struct worker_shared shared;
@@ -47,6 +52,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: nfqd [-c FILE] [--check]\n"
+		"       nfqd rules [-c FILE] [--ipv6]\n"
 		"Netfilter queue verdict daemon: reads packets from iptables NFQUEUE rules,\n"
 		"classifies them by the rules in the config and returns verdicts in batches.\n"
 		"\n"
@@ -56,6 +62,11 @@ static void usage(FILE *f)
 		"  -v, --verbose      log debug messages too\n"
 		"  -h, --help         show this help\n"
 		"  -V, --version      show the version\n"
+		"\n"
+		"nfqd rules prints the iptables-restore --noflush script (ip6tables-restore with\n"
+		"--ipv6) that defines chain NFQD with what the configuration needs in front of "
+		"its\n"
+		"NFQUEUE rule: set lookups in mark bits, the flow cache, the connmark restore.\n"
 		"\n"
 		"Runs in the foreground and logs to stderr (systemd style); stop it with SIGTERM.\n"
 		"Counters: nfqctl -s SOCKET stats\n");
@@ -88,13 +99,42 @@ static char *stats_json(struct daemon *d)
 				      (unsigned long long)c.v[k]);
 		strbuf_printf(&b, ",\"transport\":");
 		strbuf_json_string(&b, nfqd_transport_name(w->transport));
-		strbuf_printf(&b, ",\"cpu\":%d,\"rcvbuf\":%u", w->cpu, nfqd_queue_rcvbuf(w->queue));
+		strbuf_printf(&b, ",\"cpu\":%d,\"rcvbuf\":%u,\"conntrack\":%s", w->cpu,
+			      nfqd_queue_rcvbuf(w->queue), w->conntrack ? "true" : "false");
 		if (nfqd_queue_kstats(nfqd_queue_num(w->queue), &ks) == 0)
 			strbuf_printf(&b,
 				      ",\"kernel\":{\"queued\":%u,\"full_dropped\":%u,"
 				      "\"user_dropped\":%u,\"last_id\":%u}",
 				      ks.queued, ks.full_dropped, ks.user_dropped, ks.last_id);
 		strbuf_printf(&b, "}");
+	}
+	strbuf_printf(&b, "],\"set_lookup\":");
+	strbuf_json_string(&b, config_set_lookup_name(d->cfg->set_lookup));
+	strbuf_printf(&b, ",\"flow_cache\":%s,\"lookups\":[",
+		      d->cfg->flow_cache ? "true" : "false");
+	for (unsigned int l = 0; l < nfqd_policy_lookup_count(d->cfg->policy); l++) {
+		const struct nfqd_set_lookup *lk = nfqd_policy_lookup(d->cfg->policy, l);
+		struct lookup_counters sum = { 0 }, one;
+
+		for (unsigned int i = 0; i < d->n_workers; i++) {
+			worker_lookup_counters(&d->workers[i], l, &one);
+			sum.by_mark += one.by_mark;
+			sum.by_test += one.by_test;
+			sum.member += one.member;
+			sum.failed += one.failed;
+		}
+		strbuf_printf(&b, "%s{\"lookup\":", l ? "," : "");
+		strbuf_json_string(&b, lk->text);
+		strbuf_printf(&b, ",\"set\":");
+		strbuf_json_string(&b, lk->set);
+		strbuf_printf(&b, ",\"type\":");
+		strbuf_json_string(&b, d->infos[l].type);
+		strbuf_printf(&b,
+			      ",\"mark_bit\":\"0x%08x\",\"by_mark\":%llu,\"by_test\":%llu,"
+			      "\"members\":%llu,\"failed\":%llu}",
+			      l < d->cfg->plan.n_set_bits ? d->cfg->plan.set_bit[l] : 0,
+			      (unsigned long long)sum.by_mark, (unsigned long long)sum.by_test,
+			      (unsigned long long)sum.member, (unsigned long long)sum.failed);
 	}
 	strbuf_printf(&b, "],\"total\":{");
 	for (int k = 0; k < NFQD_CTR_MAX; k++)
@@ -167,6 +207,126 @@ static int allowed_cpus(int *cpus, int max)
 		if (CPU_ISSET(c, &set))
 			cpus[n++] = c;
 	return n;
+}
+
+/* The first rule (1-based, for messages) that reads lookup l. */
+static unsigned int rule_of_lookup(const struct config *c, unsigned int l)
+{
+	for (unsigned int r = 0; r < nfqd_policy_rule_count(c->policy); r++)
+		if (nfqd_policy_rule_lookups(c->policy, r) & (1u << l))
+			return r;
+	return 0;
+}
+
+/*
+ * Read the header of every set the rules name. A missing set, or one whose elements cannot be
+ * built from packets, is a start-up error naming the set and the rule. Returns 0 and *out
+ * (malloc'd, one per lookup), or -errno with err filled.
+ */
+static int read_sets(const struct config *c, struct nfqd_ipset_info **out, char *err, size_t errlen)
+{
+	unsigned int n = nfqd_policy_lookup_count(c->policy);
+	struct nfqd_ipset_info *infos = calloc(n ? n : 1, sizeof(*infos));
+	struct nfqd_ipset *s = NULL;
+	int r = 0;
+
+	if (!infos) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (n) {
+		r = nfqd_ipset_open(&s);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot talk to ipset: %s", strerror(-r));
+			goto out;
+		}
+	}
+	for (unsigned int l = 0; l < n; l++) {
+		const struct nfqd_set_lookup *lk = nfqd_policy_lookup(c->policy, l);
+		unsigned int rule = rule_of_lookup(c, l);
+		const char *text = nfqd_policy_rule_text(c->policy, rule);
+
+		r = nfqd_ipset_info(s, lk->set, &infos[l]);
+		if (r == -ENOENT) {
+			snprintf(err, errlen,
+				 "%s:%u: rule '%s': set '%s' does not exist (create it first, e.g. "
+				 "ipset create %s hash:ip)",
+				 c->path, c->rule_lines[rule], text, lk->set, lk->set);
+			goto out;
+		}
+		if (r == -EPROTONOSUPPORT) {
+			snprintf(err, errlen,
+				 "%s:%u: rule '%s': set '%s' is of type %s, whose elements cannot "
+				 "be "
+				 "built from a packet",
+				 c->path, c->rule_lines[rule], text, lk->set, infos[l].type);
+			goto out;
+		}
+		if (r < 0) {
+			snprintf(err, errlen, "%s:%u: rule '%s': cannot read set '%s': %s", c->path,
+				 c->rule_lines[rule], text, lk->set, strerror(-r));
+			goto out;
+		}
+		if (!lk->side && lk->ndirs < infos[l].dims && infos[l].kind != NFQD_IPSET_LIST) {
+			snprintf(err, errlen,
+				 "%s:%u: rule '%s': set '%s' (%s) has %u dimensions but the rule "
+				 "gives %u sides",
+				 c->path, c->rule_lines[rule], text, lk->set, infos[l].type,
+				 infos[l].dims, lk->ndirs);
+			r = -EINVAL;
+			goto out;
+		}
+	}
+	r = 0;
+out:
+	nfqd_ipset_close(s);
+	if (r < 0)
+		free(infos);
+	else
+		*out = infos;
+	return r;
+}
+
+/* Say how every set lookup is answered, and what the flow cache and ct marks rely on. */
+static void log_methods(const struct daemon *d)
+{
+	const struct config *c = d->cfg;
+	bool conntrack = d->n_workers && d->workers[0].conntrack;
+	struct nfqd_policy_marks pm;
+
+	for (unsigned int l = 0; l < nfqd_policy_lookup_count(c->policy); l++) {
+		const struct nfqd_set_lookup *lk = nfqd_policy_lookup(c->policy, l);
+		unsigned int rule = rule_of_lookup(c, l);
+		const char *how;
+		char bit[64] = "";
+
+		if (l < c->plan.n_set_bits)
+			snprintf(bit, sizeof(bit), " (mark bit 0x%08x)", c->plan.set_bit[l]);
+		if (c->set_lookup == SET_LOOKUP_TEST)
+			how = "by IPSET_CMD_TEST, one per distinct element of each batch";
+		else if (c->set_lookup == SET_LOOKUP_MARK)
+			how = "only by the kernel's mark bits set by the generated rules";
+		else
+			how = "by the kernel's mark bits when the packet went through the "
+			      "generated "
+			      "rules, else by IPSET_CMD_TEST";
+		log_info("rule %u '%s': %s (%s set %s) answered %s%s", rule + 1,
+			 nfqd_policy_rule_text(c->policy, rule), lk->text, d->infos[l].type,
+			 lk->set, how, bit);
+	}
+	nfqd_policy_marks(c->policy, &pm);
+	if (pm.ct_mask || c->flow_cache)
+		log_info("conntrack: %s",
+			 conntrack ? "the kernel gives NFQA_CT: ct marks are read "
+				     "from it and flow verdicts stamped with it"
+				   : "the kernel gives no NFQA_CT: ct marks are read "
+				     "from the packet mark the generated rules "
+				     "restored, flow verdicts handed back with "
+				     "NF_REPEAT for them to save");
+	if (c->flow_cache)
+		log_info("flow cache: connmark bits 0x%08x (accept) 0x%08x (drop); needs the rules "
+			 "of `nfqd rules` loaded",
+			 c->plan.flow_accept, c->plan.flow_drop);
 }
 
 static void log_final(const struct worker *w)
@@ -270,13 +430,20 @@ static int run(struct config *cfg)
 	for (unsigned int i = 0; i < nfqd_policy_rule_count(cfg->policy); i++)
 		log_info("rule %u: %s", i + 1, nfqd_policy_rule_text(cfg->policy, i));
 
+	r = read_sets(cfg, &d.infos, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+
 	d.workers = calloc(cfg->n_queues, sizeof(*d.workers));
 	if (!d.workers) {
 		log_error("out of memory");
 		goto out;
 	}
 	for (unsigned int i = 0; i < cfg->n_queues; i++) {
-		r = worker_init(&d.workers[i], i, cfg->queues[i], cfg, &d.shared, err, sizeof(err));
+		r = worker_init(&d.workers[i], i, cfg->queues[i], cfg, d.infos, &d.shared, err,
+				sizeof(err));
 		d.n_workers = i + 1;
 		if (r < 0) {
 			log_error("%s", err);
@@ -289,6 +456,12 @@ static int run(struct config *cfg)
 		log_error("%s", err);
 		goto out;
 	}
+	r = ifwatch_open(&d.ifwatch, d.ev, cfg->policy, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	log_methods(&d);
 
 	if (sem_init(&d.shared.started, 0, 0) == -1) {
 		log_error("cannot create a semaphore: %s", strerror(errno));
@@ -342,9 +515,11 @@ stop:
 out:
 	stop_workers(&d);
 	control_close(d.ctl);
+	ifwatch_close(d.ifwatch);
 	for (unsigned int i = 0; i < d.n_workers; i++)
 		worker_destroy(&d.workers[i]);
 	free(d.workers);
+	free(d.infos);
 	if (sem)
 		sem_destroy(&d.shared.started);
 	sd_event_unref(d.ev);
@@ -352,6 +527,61 @@ out:
 	if (status == 0)
 		log_info("stopped");
 	return status;
+}
+
+/* `nfqd rules [-c FILE] [--ipv6]`: print the generated rules. */
+static int main_rules(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "ipv6", no_argument, NULL, '6' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = CONFIG_DEFAULT_PATH;
+	struct nfqd_ipset_info *infos = NULL;
+	bool ipv6 = false;
+	struct config *cfg;
+	char err[1024];
+	int c, r;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":c:h6", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			path = optarg;
+			break;
+		case '6':
+			ipv6 = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "nfqd rules: option '%s' needs an argument\n",
+				argv[optind - 1]);
+			return 1;
+		default:
+			fprintf(stderr, "nfqd rules: unknown option '%s'\n", argv[optind - 1]);
+			return 1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "nfqd rules: unexpected argument '%s'\n", argv[optind]);
+		return 1;
+	}
+	if (config_load(&cfg, path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "nfqd: %s\n", err);
+		return 1;
+	}
+	r = read_sets(cfg, &infos, err, sizeof(err));
+	if (r == 0)
+		r = rules_generate(cfg, infos, ipv6, stdout, err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "nfqd rules: %s\n", err);
+	free(infos);
+	config_free(cfg);
+	return r < 0 ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -367,6 +597,8 @@ int main(int argc, char **argv)
 	char err[1024];
 	int c;
 
+	if (argc > 1 && strcmp(argv[1], "rules") == 0)
+		return main_rules(argc - 1, argv + 1);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":c:vhV", opts, NULL)) != -1) {
 		switch (c) {

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,8 +16,10 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libmnl/libmnl.h>
 
+#include "nfqd/markplan.h"
 #include "nfqd/packet.h"
 #include "nfqd/policy.h"
+#include "nfqd/setlookup.h"
 #include "nfqd/queue.h"
 #include "nfqd/stats.h"
 #include "nfqd/transport.h"
@@ -41,9 +44,29 @@ static const char *verdict_name(uint32_t v)
 	return v == NF_ACCEPT ? "accept" : "drop";
 }
 
-int worker_init(struct worker *w, unsigned int index, uint16_t queue, const struct config *c,
-		struct worker_shared *shared, char *err, size_t errlen)
+static void add_verdict(struct worker *w, const struct nfqd_verdict *v, struct nfqd_counters *acc);
+
+/* reach[i] = the lookups rules 0..i read: what an evaluation that stops at rule i may read. */
+static int make_reach(struct worker *w, const struct nfqd_policy *p)
 {
+	unsigned int n = nfqd_policy_rule_count(p);
+	uint32_t acc = 0;
+
+	w->reach = calloc(n ? n : 1, sizeof(*w->reach));
+	if (!w->reach)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < n; i++) {
+		acc |= nfqd_policy_rule_lookups(p, i);
+		w->reach[i] = acc;
+	}
+	return 0;
+}
+
+int worker_init(struct worker *w, unsigned int index, uint16_t queue, const struct config *c,
+		const struct nfqd_ipset_info *infos, struct worker_shared *shared, char *err,
+		size_t errlen)
+{
+	struct nfqd_policy_marks pm;
 	struct nfqd_queue_config qc = {
 		.num = queue,
 		.copy_range = c->copy_range,
@@ -65,6 +88,14 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 	w->policy = c->policy;
 	w->shared = shared;
 	w->fail_verdict = c->fail_open ? NF_ACCEPT : NF_DROP;
+	w->plan = c->plan;
+	w->set_lookup = c->set_lookup;
+	w->flow_cache = c->flow_cache;
+	w->n_lookups = nfqd_policy_lookup_count(c->policy);
+	nfqd_policy_marks(c->policy, &pm);
+	w->ct_mask = pm.ct_mask;
+	/* Conntrack data costs room in every message: ask only when something reads it. */
+	qc.conntrack = pm.ct_mask != 0 || c->flow_cache;
 
 	r = nfqd_queue_open(&w->queue, &qc);
 	if (r == -EBUSY) {
@@ -90,6 +121,7 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 		snprintf(err, errlen, "queue %u: cannot bind the queue: %s", queue, strerror(-r));
 		return r;
 	}
+	w->conntrack = nfqd_queue_has_conntrack(w->queue);
 
 	r = nfqd_transport_open(&w->transport, c->transport, nfqd_queue_fd(w->queue), &tp, &why);
 	if (r < 0) {
@@ -104,11 +136,38 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 			 strerror(-r));
 		return r;
 	}
+
+	w->cap = c->batch;
+	w->pkts = calloc(w->cap, sizeof(*w->pkts));
+	w->answers = calloc(w->cap, sizeof(*w->answers));
+	w->by_test = calloc(w->cap, sizeof(*w->by_test));
+	if (!w->pkts || !w->answers || !w->by_test || make_reach(w, c->policy) < 0) {
+		snprintf(err, errlen, "queue %u: out of memory", queue);
+		return -ENOMEM;
+	}
+	if (w->n_lookups && c->set_lookup != SET_LOOKUP_MARK) {
+		r = nfqd_setlookup_new(&w->setlookup, c->policy, infos, w->cap);
+		if (r < 0) {
+			snprintf(err, errlen, "queue %u: cannot set up set lookups: %s", queue,
+				 strerror(-r));
+			return r;
+		}
+	}
 	return 0;
 }
 
 void worker_destroy(struct worker *w)
 {
+	nfqd_setlookup_free(w->setlookup);
+	free(w->reach);
+	free(w->by_test);
+	free(w->answers);
+	free(w->pkts);
+	w->setlookup = NULL;
+	w->reach = NULL;
+	w->by_test = NULL;
+	w->answers = NULL;
+	w->pkts = NULL;
 	nfqd_batcher_free(w->batcher);
 	nfqd_transport_close(w->transport);
 	nfqd_queue_free(w->queue);
@@ -124,6 +183,22 @@ void worker_counters(const struct worker *w, struct nfqd_counters *out)
 	nfqd_counters_read(out, &w->counters, NULL);
 	if (w->queue && nfqd_queue_drops(w->queue, &drops) == 0)
 		out->v[NFQD_CTR_ENOBUFS] = drops;
+}
+
+void worker_lookup_counters(const struct worker *w, unsigned int i, struct lookup_counters *out)
+{
+	const struct lookup_counters *c = &w->lookups[i];
+
+	out->by_mark = __atomic_load_n(&c->by_mark, __ATOMIC_RELAXED);
+	out->by_test = __atomic_load_n(&c->by_test, __ATOMIC_RELAXED);
+	out->member = __atomic_load_n(&c->member, __ATOMIC_RELAXED);
+	out->failed = __atomic_load_n(&c->failed, __ATOMIC_RELAXED);
+}
+
+/* Single-writer update of a lookup counter, as nfqd_counter_add(). */
+static void lookup_add(uint64_t *c, uint64_t n)
+{
+	__atomic_store_n(c, *c + n, __ATOMIC_RELAXED);
 }
 
 static void fatal(struct worker *w, const char *what, int err)
@@ -196,14 +271,195 @@ static void add_verdict(struct worker *w, const struct nfqd_verdict *v, struct n
 }
 
 static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, size_t avail,
+			  struct nfqd_counters *acc);
+
+/* Log a change of state of a lookup's set, once for all workers. */
+static void log_set_state(struct worker *w, unsigned int i, int err)
+{
+	const struct nfqd_set_lookup *l = nfqd_policy_lookup(w->policy, i);
+	int old = atomic_exchange(&w->shared->set_state[i], err);
+
+	if (old == err)
+		return;
+	if (err == 0)
+		log_notice("set '%s' (%s) answers again: its rules work as written", l->set,
+			   l->text);
+	else if (err == -ENOENT)
+		log_warning("set '%s' (%s) does not exist: its rules give the on-set-error verdict "
+			    "(%s) until it is back",
+			    l->set, l->text, verdict_name(nfqd_policy_on_set_error(w->policy)));
+	else
+		log_warning("set '%s' (%s) cannot be tested: %s; its rules give the on-set-error "
+			    "verdict (%s)",
+			    l->set, l->text, err > -4096 ? strerror(-err) : "refused by ipset",
+			    verdict_name(nfqd_policy_on_set_error(w->policy)));
+}
+
+/* The set lookups evaluation may read for packet pkt: those of the rules up to the first that
+ * matches with every set answer unknown (a set term never ends the walk earlier than that). */
+static uint32_t reachable_lookups(const struct worker *w, const struct nfqd_packet *pkt)
+{
+	struct nfqd_decision d;
+	unsigned int n = nfqd_policy_rule_count(w->policy);
+
+	nfqd_policy_eval(w->policy, pkt, NULL, &d);
+	if (n == 0)
+		return 0;
+	return w->reach[d.rule >= 0 ? (unsigned int)d.rule : n - 1];
+}
+
+/* Answers from the kernel's mark bits, or tests registered for the exchange. */
+static void prepare(struct worker *w, unsigned int i, bool *tests, struct nfqd_counters *acc)
+{
+	struct nfqd_packet *pkt = &w->pkts[i];
+	bool marked = (pkt->mark & w->plan.marker) != 0;
+	uint32_t need;
+
+	memset(&w->answers[i], 0, sizeof(w->answers[i]));
+	w->by_test[i] = 0;
+	if (marked) {
+		acc->v[NFQD_CTR_MARKED]++;
+		/* Without NFQA_CT the generated rules restored the connmark bits the ct mark
+		 * rules read into the packet mark. */
+		if (!w->conntrack && w->ct_mask) {
+			pkt->ct_mark = pkt->mark & w->ct_mask;
+			pkt->flags |= NFQD_PKT_HAS_CTMARK;
+		}
+	}
+	if (!w->n_lookups)
+		return;
+	if (marked && w->set_lookup != SET_LOOKUP_TEST && w->plan.n_set_bits) {
+		nfqd_markplan_answers(&w->plan, pkt->mark, &w->answers[i]);
+		for (unsigned int l = 0; l < w->n_lookups; l++)
+			lookup_add(&w->lookups[l].by_mark, 1);
+		return;
+	}
+	if (w->set_lookup == SET_LOOKUP_MARK) {
+		if (!atomic_exchange(&w->shared->unmarked_logged, 1))
+			log_warning(
+				"set-lookup = mark, but packets arrive without nfqd's marker: "
+				"their set rules cannot match; load the rules of `nfqd rules` or "
+				"use set-lookup = auto");
+		return;
+	}
+	need = reachable_lookups(w, pkt);
+	if (!need)
+		return;
+	nfqd_setlookup_add(w->setlookup, i, pkt, need);
+	w->by_test[i] = 1;
+	*tests = true;
+}
+
+/*
+ * The verdict for a decision: nfqd's own mark bits cleared, the rule's set-mark applied, and, for
+ * the flow cache, the verdict stamped into the connmark (NFQA_CT where the kernel takes it, else
+ * handed back with NF_REPEAT for the generated rules to save).
+ */
+static void make_verdict(struct worker *w, const struct nfqd_packet *pkt,
+			 const struct nfqd_decision *d, bool by_test, struct nfqd_verdict *v,
+			 struct nfqd_counters *acc)
+{
+	const struct nfqd_markplan *m = &w->plan;
+	uint32_t mark = pkt->mark & ~m->all;
+	bool marked = (pkt->mark & m->marker) != 0;
+
+	memset(v, 0, sizeof(*v));
+	v->id = pkt->id;
+	v->verdict = d->verdict;
+	if (d->flags & NFQD_DECISION_SET_MARK)
+		mark = (mark & ~d->mark_mask) | d->mark;
+
+	if (w->flow_cache && marked && (d->verdict == NF_ACCEPT || d->verdict == NF_DROP) &&
+	    !(d->flags & (NFQD_DECISION_PER_PACKET | NFQD_DECISION_SET_FAILED)) &&
+	    (d->lookups_read == 0 || !by_test) && !(pkt->mark & m->flow)) {
+		/* The memberships the verdict was decided with: the chain compares them with
+		 * the current ones for every later packet of the flow. */
+		uint32_t stamp = (d->verdict == NF_ACCEPT ? m->flow_accept : m->flow_drop) |
+				 (pkt->mark & m->sets);
+
+		if (w->conntrack) {
+			v->flags |= NFQD_VERDICT_F_CTMARK;
+			v->ctmark = stamp;
+			v->ctmark_mask = m->flow | m->sets;
+		} else {
+			v->verdict = NF_REPEAT;
+			mark |= stamp;
+		}
+		acc->v[NFQD_CTR_STAMPED]++;
+	}
+	if (mark != pkt->mark) {
+		v->flags |= NFQD_VERDICT_F_MARK;
+		v->mark = mark;
+	}
+}
+
+/* Classify the packets parsed so far and hand their verdicts to the batcher. */
+static void classify(struct worker *w, struct nfqd_counters *acc)
+{
+	bool tests = false;
+
+	if (w->n_pkts == 0)
+		return;
+	if (w->setlookup)
+		nfqd_setlookup_begin(w->setlookup);
+	for (unsigned int i = 0; i < w->n_pkts; i++)
+		prepare(w, i, &tests, acc);
+	if (tests) {
+		int r = nfqd_setlookup_run(w->setlookup);
+
+		if (r > 0)
+			acc->v[NFQD_CTR_SET_TESTS] += (uint64_t)r;
+		for (unsigned int l = 0; l < w->n_lookups; l++)
+			log_set_state(w, l, nfqd_setlookup_state(w->setlookup, l)->err);
+	}
+
+	for (unsigned int i = 0; i < w->n_pkts; i++) {
+		const struct nfqd_packet *pkt = &w->pkts[i];
+		struct nfqd_set_answers *ans = &w->answers[i];
+		struct nfqd_decision d;
+		struct nfqd_verdict v;
+
+		if (w->by_test[i]) {
+			nfqd_setlookup_answers(w->setlookup, i, ans);
+			for (unsigned int l = 0; l < w->n_lookups; l++)
+				if ((ans->known | ans->failed) & (1u << l))
+					lookup_add(&w->lookups[l].by_test, 1);
+		}
+		nfqd_policy_eval(w->policy, pkt, ans, &d);
+		for (unsigned int l = 0; l < w->n_lookups; l++) {
+			uint32_t bit = 1u << l;
+
+			if (!(d.lookups_read & bit))
+				continue;
+			if (ans->known & ans->member & bit)
+				lookup_add(&w->lookups[l].member, 1);
+			if (ans->failed & bit)
+				lookup_add(&w->lookups[l].failed, 1);
+		}
+		if (d.flags & NFQD_DECISION_SET_FAILED)
+			acc->v[NFQD_CTR_SET_FAILED]++;
+		make_verdict(w, pkt, &d, w->by_test[i], &v, acc);
+		if ((d.verdict & NF_VERDICT_MASK) == NF_QUEUE)
+			acc->v[NFQD_CTR_QUEUED]++;
+		else if (d.verdict == NF_ACCEPT)
+			acc->v[NFQD_CTR_ACCEPTED]++;
+		else
+			acc->v[NFQD_CTR_DROPPED]++;
+		add_verdict(w, &v, acc);
+	}
+	w->n_pkts = 0;
+}
+
+static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, size_t avail,
 			  struct nfqd_counters *acc)
 {
-	struct nfqd_packet pkt;
-	struct nfqd_decision d;
-	struct nfqd_verdict v = { 0 };
+	struct nfqd_packet *pkt;
 
 	acc->v[NFQD_CTR_RECEIVED]++;
-	if (nfqd_packet_parse(&pkt, nlh, avail) < 0) {
+	if (w->n_pkts == w->cap)
+		classify(w, acc);
+	pkt = &w->pkts[w->n_pkts];
+	if (nfqd_packet_parse(pkt, nlh, avail) < 0) {
 		unsigned long sup;
 
 		/* No id, so no verdict of its own: the next batch ends with a sweep over it. */
@@ -217,21 +473,13 @@ static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, size_t a
 				    sup);
 		return;
 	}
-	if (pkt.flags & NFQD_PKT_MSG_TRUNC)
+	if (pkt->flags & NFQD_PKT_MSG_TRUNC)
 		acc->v[NFQD_CTR_TRUNCATED]++;
-	if (pkt.flags & NFQD_PKT_MALFORMED)
+	if (pkt->flags & NFQD_PKT_MALFORMED)
 		acc->v[NFQD_CTR_MALFORMED]++;
-	if (pkt.flags & NFQD_PKT_GSO)
+	if (pkt->flags & NFQD_PKT_GSO)
 		acc->v[NFQD_CTR_GSO]++;
-
-	nfqd_policy_eval(w->policy, &pkt, &d);
-	v.id = pkt.id;
-	v.verdict = d.verdict;
-	if (d.verdict == NF_ACCEPT)
-		acc->v[NFQD_CTR_ACCEPTED]++;
-	else
-		acc->v[NFQD_CTR_DROPPED]++;
-	add_verdict(w, &v, acc);
+	w->n_pkts++;
 }
 
 static void handle_error(struct worker *w, const struct nlmsghdr *nlh, struct nfqd_counters *acc)
@@ -298,6 +546,8 @@ static int step(struct worker *w, unsigned int flags)
 		return n;
 	acc.v[NFQD_CTR_BATCHES] = 1;
 	handle_batch(w, msgs, n, &acc);
+	/* The views point into the receive buffers: classify before handing them back. */
+	classify(w, &acc);
 	nfqd_transport_release(w->transport);
 	/* Never hold a verdict back waiting for more packets. */
 	flush(w, &acc);

@@ -14,6 +14,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nfqd/ipset.h"
+#include "nfqd/markplan.h"
+#include "nfqd/policy.h"
 #include "nfqd/queue.h"
 #include "nfqd/stats.h"
 #include "log.h"
@@ -29,6 +32,8 @@ struct worker_shared {
 	atomic_int stop; /* set by the main thread: drain and exit */
 	int fatal_fd;	 /* eventfd a worker writes when it cannot go on */
 	sem_t started;	 /* posted by each worker once its queue takes packets (or failed to) */
+	atomic_int set_state[NFQD_POLICY_MAX_LOOKUPS]; /* last logged state of each lookup's set */
+	atomic_int unmarked_logged; /* "set-lookup = mark but no marker" said once */
 };
 
 /* The last word on a queue, taken by its worker after the drain. */
@@ -39,8 +44,17 @@ struct worker_final {
 	uint32_t swept;			 /* packets left queued, given the fail-side verdict */
 };
 
+/* Counters of one set lookup in one worker (single writer, like nfqd_counters). */
+struct lookup_counters {
+	uint64_t by_mark; /* answered by the kernel's mark bits */
+	uint64_t by_test; /* answered by IPSET_CMD_TEST */
+	uint64_t member;  /* answers "member" */
+	uint64_t failed;  /* answers that failed (set missing, kernel refusal) */
+};
+
 struct worker {
 	struct nfqd_counters counters; /* first: on its own cache line */
+	struct lookup_counters lookups[NFQD_POLICY_MAX_LOOKUPS];
 	unsigned int index;
 	int cpu; /* pinned to this CPU, -1 when not pinned */
 	pthread_t thread;
@@ -52,6 +66,21 @@ struct worker {
 	const struct nfqd_policy *policy;
 	uint32_t fail_verdict; /* NF_ACCEPT with fail-open, else NF_DROP */
 	struct worker_shared *shared;
+
+	/* classification of a received batch */
+	unsigned int cap;		  /* packets per classification round */
+	struct nfqd_packet *pkts;	  /* views of the round's packets */
+	struct nfqd_set_answers *answers; /* their set answers */
+	uint8_t *by_test;		  /* 1: answers come from IPSET_CMD_TEST */
+	unsigned int n_pkts;
+	struct nfqd_setlookup *setlookup; /* NULL when no lookup is ever tested */
+	unsigned int n_lookups;
+	uint32_t *reach; /* reach[i]: lookups rules 0..i read */
+	struct nfqd_markplan plan;
+	int set_lookup; /* enum set_lookup */
+	bool flow_cache;
+	uint32_t ct_mask; /* bits `ct mark` rules read */
+	bool conntrack;	  /* NFQA_CT from the kernel */
 	struct worker_final final;
 	struct ratelimit rl_kernel, rl_packet, rl_io;
 };
@@ -61,7 +90,8 @@ struct worker {
  * line that names the queue and what is wrong.
  */
 int worker_init(struct worker *w, unsigned int index, uint16_t queue, const struct config *c,
-		struct worker_shared *shared, char *err, size_t errlen);
+		const struct nfqd_ipset_info *infos, struct worker_shared *shared, char *err,
+		size_t errlen);
 
 /* Start the worker's thread, pinned to cpu (-1: not pinned). Returns 0 or -errno. */
 int worker_start(struct worker *w, int cpu);
@@ -80,5 +110,8 @@ void worker_destroy(struct worker *w);
  * thread while the worker runs.
  */
 void worker_counters(const struct worker *w, struct nfqd_counters *out);
+
+/* A snapshot of lookup i's counters in this worker; safe from any thread. */
+void worker_lookup_counters(const struct worker *w, unsigned int i, struct lookup_counters *out);
 
 #endif /* NFQD_DAEMON_WORKER_H */

@@ -34,6 +34,7 @@ struct nfqd_queue {
 	uint32_t portid;
 	uint32_t rcvbuf;
 	uint32_t seq;
+	bool conntrack; /* NFQA_CFG_F_CONNTRACK granted */
 };
 
 size_t nfqd_queue_msg_size(uint32_t copy_range)
@@ -157,11 +158,11 @@ static int bind_error(const struct nfqd_queue *q, int err)
 	return err;
 }
 
-static int bind_queue(struct nfqd_queue *q)
+static int bind_queue_flags(struct nfqd_queue *q, bool conntrack)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	uint32_t seq, flags = 0;
-	const uint32_t mask = NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO;
+	const uint32_t mask = NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO | NFQA_CFG_F_CONNTRACK;
 	struct nlmsghdr *nlh = config_msg(q, buf, &seq);
 	int err;
 
@@ -169,6 +170,8 @@ static int bind_queue(struct nfqd_queue *q)
 		flags |= NFQA_CFG_F_FAIL_OPEN;
 	if (q->cfg.gso)
 		flags |= NFQA_CFG_F_GSO;
+	if (conntrack)
+		flags |= NFQA_CFG_F_CONNTRACK;
 
 	/* One message: the kernel applies bind, copy mode, max-len and flags in that order, so no
 	 * packet can be queued before the queue is fully configured (max-len 0 keeps it shut). */
@@ -185,6 +188,34 @@ static int bind_queue(struct nfqd_queue *q)
 	if (err < 0)
 		return bind_error(q, err);
 	return 0;
+}
+
+/*
+ * The kernel checks the flags before it binds, so a refused NFQA_CFG_F_CONNTRACK leaves the
+ * queue unbound and the bind can be tried again without it. EAGAIN means the kernel has just
+ * loaded its conntrack glue: ask once more.
+ */
+static int bind_queue(struct nfqd_queue *q)
+{
+	int err;
+
+	if (!q->cfg.conntrack)
+		return bind_queue_flags(q, false);
+	err = bind_queue_flags(q, true);
+	if (err == -EAGAIN)
+		err = bind_queue_flags(q, true);
+	if (err == 0) {
+		q->conntrack = true;
+		return 0;
+	}
+	if (err != -EOPNOTSUPP)
+		return err;
+	return bind_queue_flags(q, false);
+}
+
+bool nfqd_queue_has_conntrack(const struct nfqd_queue *q)
+{
+	return q->conntrack;
 }
 
 static int set_maxlen(struct nfqd_queue *q, uint32_t max_len)

@@ -7,6 +7,7 @@ static const char *const counter_names[NFQD_CTR_MAX] = {
 	[NFQD_CTR_RECEIVED] = "received",
 	[NFQD_CTR_ACCEPTED] = "accepted",
 	[NFQD_CTR_DROPPED] = "dropped",
+	[NFQD_CTR_QUEUED] = "queued",
 	[NFQD_CTR_BATCHES] = "batches",
 	[NFQD_CTR_VERDICT_MSGS] = "verdict_msgs",
 	[NFQD_CTR_BATCH_MSGS] = "batch_msgs",
@@ -16,6 +17,10 @@ static const char *const counter_names[NFQD_CTR_MAX] = {
 	[NFQD_CTR_GSO] = "gso",
 	[NFQD_CTR_ERRORS] = "errors",
 	[NFQD_CTR_ENOBUFS] = "enobufs",
+	[NFQD_CTR_MARKED] = "marked",
+	[NFQD_CTR_STAMPED] = "stamped",
+	[NFQD_CTR_SET_TESTS] = "set_tests",
+	[NFQD_CTR_SET_FAILED] = "set_failed",
 };
 
 const char *nfqd_counter_name(enum nfqd_counter c)

@@ -38,10 +38,11 @@
  * mark and a conntrack nest with the connmark; a batch at most the header and a mark; a sweep
  * only the header.
  */
-#define MSG_HDR_LEN	   (MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg)))
-#define ATTR_U32_LEN	   (MNL_ATTR_HDRLEN + MNL_ALIGN(sizeof(uint32_t)))
-#define ATTR_VHDR_LEN	   (MNL_ATTR_HDRLEN + MNL_ALIGN(sizeof(struct nfqnl_msg_verdict_hdr)))
-#define SINGLE_MAX_LEN	   (MSG_HDR_LEN + ATTR_VHDR_LEN + ATTR_U32_LEN + MNL_ATTR_HDRLEN + ATTR_U32_LEN)
+#define MSG_HDR_LEN   (MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg)))
+#define ATTR_U32_LEN  (MNL_ATTR_HDRLEN + MNL_ALIGN(sizeof(uint32_t)))
+#define ATTR_VHDR_LEN (MNL_ATTR_HDRLEN + MNL_ALIGN(sizeof(struct nfqnl_msg_verdict_hdr)))
+#define SINGLE_MAX_LEN                                                                             \
+	(MSG_HDR_LEN + ATTR_VHDR_LEN + ATTR_U32_LEN + MNL_ATTR_HDRLEN + 2 * ATTR_U32_LEN)
 #define BATCH_MAX_LEN	   (MSG_HDR_LEN + ATTR_VHDR_LEN + ATTR_U32_LEN)
 #define SWEEP_LEN	   (MSG_HDR_LEN + ATTR_VHDR_LEN)
 #define SWEEP_ALL_MESSAGES 3u
@@ -368,8 +369,11 @@ static void put_single(struct nfqd_batcher *b, struct emit *e, const struct nfqd
 	if (v->flags & NFQD_VERDICT_F_MARK)
 		nfq_nlmsg_verdict_put_mark(nlh, v->mark);
 	if (v->flags & NFQD_VERDICT_F_CTMARK) {
+		/* With the mask the kernel changes only those connmark bits, leaving the rest to
+		 * other users of the connmark. */
 		nest = mnl_attr_nest_start(nlh, NFQA_CT);
 		mnl_attr_put_u32(nlh, CTA_MARK, htonl(v->ctmark));
+		mnl_attr_put_u32(nlh, CTA_MARK_MASK, htonl(v->ctmark_mask));
 		mnl_attr_nest_end(nlh, nest);
 	}
 	e->len += nlh->nlmsg_len;

@@ -7,6 +7,10 @@
  * the rule to possibly match, and a slice of the policy's flat array of terms. A term is a kind
  * (a row of nfqd_match_table), a negation and the kind's arguments. Adding a match kind is
  * adding an enum value, a union member and a table row.
+ *
+ * Terms that name something the caller resolves (a set lookup, an interface) refer to a row of
+ * a policy-level table (struct nfqd_policy_refs) by index, so that the caller answers each
+ * distinct lookup once per packet and keeps each interface index current in one place.
  */
 #ifndef NFQD_POLICY_INTERNAL_H
 #define NFQD_POLICY_INTERNAL_H
@@ -21,14 +25,20 @@
 #define NFQD_POLICY_MAX_RULES 4096u /* rules per policy */
 #define NFQD_RULE_MAX_TERMS   16u   /* terms per rule */
 #define NFQD_TERM_TEXT_MAX    128u  /* canonical text of one term's argument, with its NUL */
+#define NFQD_MATCH_NAME_MAX   32u   /* full name of a match kind ("ct mark"), with its NUL */
+#define NFQD_SET_NAME_MAX     31u   /* ipset's IPSET_MAXNAMELEN less the NUL */
+#define NFQD_IFNAME_MAX	      15u   /* IFNAMSIZ less the NUL */
+#define NFQD_LOOKUP_TEXT_MAX  64u   /* "set @" NAME " src,dst,dst", with its NUL */
 
 /*
  * Facts of a packet as one 64-bit mask: the nfqd_packet flags in the low 32 bits, facts derived
  * from other fields of the view above them. A rule keeps the facts it needs in the same form, so
  * that one mask test rejects a packet every term of the rule would have to refuse.
  */
-#define NFQD_FACT_IPV4 (1ull << 32) /* NFQD_PKT_HAS_L3 and l3 == 4 */
-#define NFQD_FACT_IPV6 (1ull << 33) /* NFQD_PKT_HAS_L3 and l3 == 6 */
+#define NFQD_FACT_IPV4	 (1ull << 32) /* NFQD_PKT_HAS_L3 and l3 == 4 */
+#define NFQD_FACT_IPV6	 (1ull << 33) /* NFQD_PKT_HAS_L3 and l3 == 6 */
+#define NFQD_FACT_INDEV	 (1ull << 34) /* indev != 0 */
+#define NFQD_FACT_OUTDEV (1ull << 35) /* outdev != 0 */
 
 /* The facts the view establishes, in the form of nfqd_rule.need. */
 static inline uint64_t nfqd_packet_facts(const struct nfqd_packet *pkt)
@@ -41,6 +51,10 @@ static inline uint64_t nfqd_packet_facts(const struct nfqd_packet *pkt)
 		else if (pkt->l3 == 6)
 			facts |= NFQD_FACT_IPV6;
 	}
+	if (pkt->indev)
+		facts |= NFQD_FACT_INDEV;
+	if (pkt->outdev)
+		facts |= NFQD_FACT_OUTDEV;
 	return facts;
 }
 
@@ -51,6 +65,13 @@ enum nfqd_match_kind {
 	NFQD_MATCH_DST,
 	NFQD_MATCH_SPORT,
 	NFQD_MATCH_DPORT,
+	NFQD_MATCH_SRC_SET, /* src @SET: reached through the parse of NFQD_MATCH_SRC */
+	NFQD_MATCH_DST_SET, /* dst @SET: reached through the parse of NFQD_MATCH_DST */
+	NFQD_MATCH_SET,	    /* set @SET DIRS */
+	NFQD_MATCH_CT_MARK,
+	NFQD_MATCH_META_MARK,
+	NFQD_MATCH_IIF,
+	NFQD_MATCH_OIF,
 	NFQD_MATCH_MAX,
 };
 
@@ -68,6 +89,27 @@ struct nfqd_port_range {
 	uint16_t hi;
 };
 
+/* A set membership test; what makes it distinct is everything but lookup. */
+struct nfqd_set_ref {
+	char name[NFQD_SET_NAME_MAX + 1];
+	uint8_t side;	 /* enum nfqd_dir for every dimension, or 0: see dirs */
+	uint8_t ndirs;	 /* with side 0: explicit sides in dirs (1..3) */
+	uint8_t dirs[3]; /* per dimension; with a side, that side in every entry */
+	uint8_t lookup;	 /* index in nfqd_policy_refs.lookups, set when the term is bound */
+};
+
+/* A mark comparison, or the mark a set-mark action writes: value has no bits outside mask. */
+struct nfqd_mark {
+	uint32_t value;
+	uint32_t mask;
+};
+
+/* An interface by name. */
+struct nfqd_iface_ref {
+	char name[NFQD_IFNAME_MAX + 1];
+	uint8_t index; /* in nfqd_policy_refs.ifaces, set when the term is bound */
+};
+
 /* One compiled term of a rule. */
 struct nfqd_term {
 	uint8_t kind; /* enum nfqd_match_kind */
@@ -76,30 +118,66 @@ struct nfqd_term {
 		uint8_t proto;		      /* NFQD_MATCH_PROTO */
 		struct nfqd_prefix prefix;    /* NFQD_MATCH_SRC, NFQD_MATCH_DST */
 		struct nfqd_port_range ports; /* NFQD_MATCH_SPORT, NFQD_MATCH_DPORT */
+		struct nfqd_set_ref set;      /* NFQD_MATCH_SRC_SET, _DST_SET, _SET */
+		struct nfqd_mark mark;	      /* NFQD_MATCH_CT_MARK, NFQD_MATCH_META_MARK */
+		struct nfqd_iface_ref iface;  /* NFQD_MATCH_IIF, NFQD_MATCH_OIF */
 	} arg;
 };
 
 /* One compiled rule. */
 struct nfqd_rule {
-	uint64_t need;	  /* facts (NFQD_PKT_HAS_*, NFQD_FACT_*) every packet it matches has */
-	uint32_t verdict; /* NF_ACCEPT or NF_DROP */
-	uint32_t first;	  /* index of its first term in nfqd_policy.terms */
+	uint64_t need;	     /* facts (NFQD_PKT_HAS_*, NFQD_FACT_*) every packet it matches has */
+	uint32_t verdict;    /* NF_ACCEPT, NF_DROP or NF_QUEUE_NR(n) */
+	uint32_t loop_queue; /* n of a `queue n` verdict, UINT32_MAX otherwise: the rule does not
+				match packets read from that queue */
+	uint32_t flags;	     /* NFQD_DECISION_* its verdict always carries */
+	struct nfqd_mark set_mark; /* with NFQD_DECISION_SET_MARK in flags */
+	uint32_t lookups;	   /* bit i: a term reads lookup i */
+	uint32_t first;		   /* index of its first term in nfqd_policy.terms */
 	uint32_t nterms;
 	char *text; /* canonical text, owned */
 };
 
-/* What one term requires of a packet, whether it is negated or not. */
+/* One distinct set lookup of a policy. */
+struct nfqd_lookup_entry {
+	struct nfqd_set_lookup pub; /* what nfqd_policy_lookup() gives; points into this entry */
+	struct nfqd_set_ref ref;
+	char text[NFQD_LOOKUP_TEXT_MAX];
+};
+
+/*
+ * The policy-level tables terms refer to by index. Rows are added as rules are compiled, in
+ * order of first use, and removed again when the rule that added them is refused.
+ */
+struct nfqd_policy_refs {
+	struct nfqd_lookup_entry lookups[NFQD_POLICY_MAX_LOOKUPS];
+	unsigned int nlookups;
+	char ifaces[NFQD_POLICY_MAX_IFACES][NFQD_IFNAME_MAX + 1];
+	unsigned int nifaces;
+	/*
+	 * NFQD_POLICY_MAX_IFACES indexes, 0 for an interface that does not exist now. Allocated
+	 * apart from the policy: it is the one part of a shared, const policy that changes, read
+	 * and written with relaxed atomics.
+	 */
+	uint32_t *ifindex;
+};
+
+/* What one term requires of a packet, whether it is negated or not, and what it reads. */
 struct nfqd_need {
 	uint64_t facts; /* facts the term reads: without them it neither matches nor matches negated
 			 */
 	uint8_t family; /* 4 or 6 when the term reads an address of that family only, else 0 */
 	int proto;	/* protocol a positive proto term requires, -1 otherwise */
 	bool ports;	/* the term reads ports */
+	uint32_t lookups;   /* bit of the set lookup the term reads */
+	bool meta_mark;	    /* the term reads the packet mark ... */
+	bool ct_mark;	    /* ... or the connmark ... */
+	uint32_t mark_mask; /* ... these bits of it */
 };
 
 /*
  * What the terms of a rule compiled so far require, to refuse a term that contradicts an
- * earlier one (a rule that could never match is a mistake worth saying so).
+ * earlier one (a rule that could never match is a mistake worth saying so), and what they read.
  */
 struct nfqd_rule_scope {
 	uint64_t facts;			     /* union of the terms' facts: nfqd_rule.need */
@@ -108,26 +186,62 @@ struct nfqd_rule_scope {
 	const struct nfqd_term *ports_term;  /* first term reading ports, or NULL */
 	uint8_t family;			     /* the family of family_term */
 	uint8_t proto;			     /* the protocol of proto_term */
+	uint32_t lookups;		     /* union of the terms' lookups: nfqd_rule.lookups */
+	bool meta_mark, ct_mark;	     /* some term reads the packet mark, the connmark */
+	uint32_t meta_mask, ct_mask;	     /* union of the bits they read */
+};
+
+/* enum nfqd_term_result: the outcome of one term for one packet */
+enum nfqd_term_result {
+	NFQD_TERM_MISS = 0,
+	NFQD_TERM_HIT = 1,
+	NFQD_TERM_UNKNOWN, /* the fact is unknown: neither matches nor matches negated */
+	NFQD_TERM_FAILED,  /* the set lookup failed: evaluation stops with on-set-error */
+};
+
+/* The state of one evaluation: its inputs, and what the terms reached so far have read. */
+struct nfqd_eval {
+	const struct nfqd_packet *pkt;
+	const struct nfqd_set_answers *ans; /* never NULL: no answer is all zero */
+	const uint32_t *ifindex;	    /* nfqd_policy_refs.ifindex */
+	uint32_t flags;			    /* NFQD_DECISION_PER_PACKET once a mark was read */
+	uint32_t lookups_read;
+	int failed_lookup; /* with NFQD_TERM_FAILED: the lookup */
 };
 
 /* A kind of match: one row of nfqd_match_table. */
 struct nfqd_match_ops {
-	const char *name;    /* the word that starts it: "dport" */
-	const char *argname; /* what its argument is, for "missing port after 'dport'" */
+	const char *name;   /* the word that starts it: "dport", "ct" */
+	const char *sub;    /* the second word of a two-word name ("mark" of "ct mark"), or NULL */
+	bool variant;	    /* reached only by the parse of the row of the same name, which
+			       turns into this kind on the form of its argument */
+	unsigned int nargs; /* argument words: 1 or 2 */
+	const char *argname[2]; /* what they are, for "missing port after 'dport'" */
 
 	/*
-	 * Parse the argument word into t->arg (t->kind and t->negate are set). Returns 0, or
-	 * -EINVAL with err->msg filled (the caller sets err->word).
+	 * Parse argument word argi (0-based) into t->arg (t->kind and t->negate are set; the parse
+	 * of word 0 may change t->kind to a variant of the same name). Returns 0, or -EINVAL with
+	 * err->msg filled (the caller sets err->word).
 	 */
-	int (*parse)(struct nfqd_term *t, const char *arg, struct nfqd_policy_error *err);
+	int (*parse)(struct nfqd_term *t, unsigned int argi, const char *arg,
+		     struct nfqd_policy_error *err);
 
 	/*
-	 * Whether the packet matches t, ignoring t->negate. Called only for packets that have
-	 * every fact of the term's need (the rule's mask test guarantees it), so it only compares.
+	 * Optional: enter what the term names into the policy's tables and keep the row's index
+	 * in t->arg. Returns 0, or -E2BIG with err->msg filled when a table is full (the caller
+	 * sets err->word and removes the rows of a refused rule).
 	 */
-	bool (*eval)(const struct nfqd_term *t, const struct nfqd_packet *pkt);
+	int (*bind)(struct nfqd_term *t, struct nfqd_policy_refs *refs,
+		    struct nfqd_policy_error *err);
 
-	/* Write the argument in canonical form; returns what snprintf() returns. */
+	/*
+	 * Whether the packet matches t, ignoring t->negate: enum nfqd_term_result. Called only
+	 * for packets that have every fact of the term's need (the rule's mask test guarantees
+	 * it). Records what it reads in e.
+	 */
+	int (*eval)(const struct nfqd_term *t, struct nfqd_eval *e);
+
+	/* Write the arguments in canonical form; returns what snprintf() returns. */
 	int (*format)(const struct nfqd_term *t, char *buf, size_t size);
 
 	/* What the term requires of a packet. */
@@ -137,19 +251,33 @@ struct nfqd_match_ops {
 /* The match kinds, indexed by enum nfqd_match_kind. */
 extern const struct nfqd_match_ops nfqd_match_table[NFQD_MATCH_MAX];
 
-/* The kind whose name is word, or -ENOENT. */
-int nfqd_match_lookup(const char *word);
+/*
+ * The kind named word (sub NULL: the first row of that name, which may want a second word), or
+ * word sub; -ENOENT when there is none.
+ */
+int nfqd_match_lookup(const char *word, const char *sub);
+
+/* The full name of a kind, for messages: "dport", "ct mark". */
+const char *nfqd_match_name(const struct nfqd_match_ops *k, char *buf, size_t size);
+
+/* The kinds whose name starts with word, for a message: "ct mark". */
+const char *nfqd_match_names_of(const char *word, char *buf, size_t size);
 
 /* Whether the packet matches the term, negation applied; the need of the term is met. */
-static inline bool nfqd_match_eval(const struct nfqd_term *t, const struct nfqd_packet *pkt)
+static inline int nfqd_match_eval(const struct nfqd_term *t, struct nfqd_eval *e)
 {
-	return nfqd_match_table[t->kind].eval(t, pkt) != t->negate;
+	int r = nfqd_match_table[t->kind].eval(t, e);
+
+	/* unknown and failed stay so negated: nothing is concluded from them */
+	if (r == NFQD_TERM_MISS || r == NFQD_TERM_HIT)
+		return r ^ t->negate;
+	return r;
 }
 
 /*
- * Add the parsed term t, whose argument word was arg, to the scope of its rule. Returns 0, or
- * -EINVAL with err->msg filled when t contradicts an earlier term (the caller sets err->word).
- * t must stay valid as long as the scope is used.
+ * Add the parsed term t, whose last argument word was arg, to the scope of its rule. Returns 0,
+ * or -EINVAL with err->msg filled when t contradicts an earlier term (the caller sets
+ * err->word). t must stay valid as long as the scope is used.
  */
 int nfqd_match_scope_add(struct nfqd_rule_scope *s, const struct nfqd_term *t, const char *arg,
 			 struct nfqd_policy_error *err);
@@ -159,5 +287,21 @@ int nfqd_match_scope_add(struct nfqd_rule_scope *s, const struct nfqd_term *t, c
  * -ENAMETOOLONG when it does not fit in size.
  */
 int nfqd_match_format(const struct nfqd_term *t, char *buf, size_t size);
+
+/*
+ * Parse a decimal number of at most max with no sign, blank or other junk; s ends at end.
+ * Returns 0, -EINVAL when it is not a number, -ERANGE when it is above max.
+ */
+int nfqd_parse_uint(const char *s, const char *end, unsigned long max, unsigned long *out);
+
+/*
+ * Parse "V[/M]" (each hex 0x... or decimal, 32-bit; M defaults to 0xffffffff) for the words
+ * `after` ("ct mark", "set-mark"). Returns 0, or -EINVAL with err->msg filled.
+ */
+int nfqd_mark_parse(struct nfqd_mark *m, const char *arg, const char *after,
+		    struct nfqd_policy_error *err);
+
+/* Write a mark in canonical form: "0x10/0xf0", the mask left out when it is 0xffffffff. */
+int nfqd_mark_format(const struct nfqd_mark *m, char *buf, size_t size);
 
 #endif /* NFQD_POLICY_INTERNAL_H */

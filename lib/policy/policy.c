@@ -3,7 +3,8 @@
  * Policy: the rule list, its compiler from text and its evaluator.
  *
  * Rules are compiled one at a time into a private array of terms, checked, and only then
- * appended, so that a refused rule leaves the policy as it was.
+ * appended, so that a refused rule leaves the policy as it was. The rows a refused rule added to
+ * the policy's tables of set lookups and interfaces are removed again.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -16,17 +17,26 @@
 
 #include <linux/netfilter.h>
 
-/* Longest canonical rule: a verdict and NFQD_RULE_MAX_TERMS terms of "not NAME ARG". */
-#define RULE_TEXT_MAX (32u + NFQD_RULE_MAX_TERMS * (NFQD_TERM_TEXT_MAX + 32u))
+/*
+ * Longest canonical rule: a verdict, NFQD_RULE_MAX_TERMS terms of "not NAME ARG" and a
+ * set-mark action.
+ */
+#define RULE_TEXT_MAX (32u + NFQD_RULE_MAX_TERMS * (NFQD_TERM_TEXT_MAX + 32u) + 32u)
+
+/* Queue numbers of the `queue N` verdict: the 16 bits NF_QUEUE_NR() has room for. */
+#define QUEUE_NUM_MAX 65535u
 
 struct nfqd_policy {
 	uint32_t default_verdict;
+	uint32_t on_set_error;
 	struct nfqd_rule *rules;
 	unsigned int nrules;
 	unsigned int rules_cap;
 	struct nfqd_term *terms; /* every rule's terms, each rule a contiguous slice */
 	unsigned int nterms;
 	unsigned int terms_cap;
+	struct nfqd_policy_marks marks;
+	struct nfqd_policy_refs refs;
 };
 
 struct nfqd_verdict_name {
@@ -85,7 +95,20 @@ int nfqd_policy_new(struct nfqd_policy **out)
 
 	if (!p)
 		return -ENOMEM;
+	/*
+	 * Allocated whole now: the index table is written while workers evaluate, so it never
+	 * moves once the policy is shared.
+	 */
+	p->refs.ifindex = calloc(NFQD_POLICY_MAX_IFACES, sizeof(*p->refs.ifindex));
+	if (!p->refs.ifindex) {
+		free(p);
+		return -ENOMEM;
+	}
 	p->default_verdict = NF_ACCEPT;
+	p->on_set_error = NF_DROP;
+	p->marks.meta_rule = -1;
+	p->marks.ct_rule = -1;
+	p->marks.set_rule = -1;
 	*out = p;
 	return 0;
 }
@@ -98,6 +121,7 @@ void nfqd_policy_free(struct nfqd_policy *p)
 		free(p->rules[i].text);
 	free(p->rules);
 	free(p->terms);
+	free(p->refs.ifindex);
 	free(p);
 }
 
@@ -126,6 +150,17 @@ static const char *verdict_name(uint32_t verdict)
 	return NULL;
 }
 
+/* A rule's verdict as written: "accept", "queue 3". */
+static const char *verdict_text(uint32_t verdict, char *buf, size_t size)
+{
+	const char *name = verdict_name(verdict);
+
+	if (name)
+		return name;
+	snprintf(buf, size, "queue %u", verdict >> 16);
+	return buf;
+}
+
 int nfqd_policy_set_default(struct nfqd_policy *p, uint32_t verdict)
 {
 	if (!verdict_name(verdict))
@@ -139,22 +174,174 @@ uint32_t nfqd_policy_default(const struct nfqd_policy *p)
 	return p->default_verdict;
 }
 
-/* Parse the terms after the verdict into terms[], their count into *n and the facts needed. */
-static int compile_terms(struct rule_words *w, struct nfqd_term *terms, unsigned int *n,
-			 uint64_t *need, struct nfqd_policy_error *err)
+int nfqd_policy_set_on_set_error(struct nfqd_policy *p, uint32_t verdict)
 {
-	struct nfqd_rule_scope scope = { 0 };
+	if (!verdict_name(verdict))
+		return -EINVAL;
+	p->on_set_error = verdict;
+	return 0;
+}
+
+uint32_t nfqd_policy_on_set_error(const struct nfqd_policy *p)
+{
+	return p->on_set_error;
+}
+
+/* The verdict word (already read) and, for `queue`, its number. */
+static int compile_verdict(struct rule_words *w, const char *word, struct nfqd_rule *rule,
+			   struct nfqd_policy_error *err)
+{
+	unsigned int vpos = w->pos;
+	unsigned long num;
+	char *arg;
+	int r;
+
+	rule->loop_queue = UINT32_MAX;
+	if (strcmp(word, "queue") != 0) {
+		r = nfqd_policy_parse_verdict(word, &rule->verdict, err);
+		if (r < 0)
+			err->word = vpos;
+		return r;
+	}
+
+	arg = words_next(w);
+	if (!arg)
+		return fail(err, -EINVAL, vpos, "queue: missing queue number after 'queue'");
+	r = nfqd_parse_uint(arg, arg + strlen(arg), QUEUE_NUM_MAX, &num);
+	if (r == -ERANGE)
+		return fail(err, -EINVAL, w->pos,
+			    "bad queue number '%s' after 'queue': must be 0-%u", arg,
+			    QUEUE_NUM_MAX);
+	if (r < 0)
+		return fail(err, -EINVAL, w->pos,
+			    "bad queue number '%s' after 'queue': expected a number 0-%u", arg,
+			    QUEUE_NUM_MAX);
+	/* NF_QUEUE_NR() shifts a signed int: 65535 << 16 would overflow it */
+	rule->verdict = ((uint32_t)num << 16) | NF_QUEUE;
+	rule->loop_queue = (uint32_t)num;
+	/* the next queue's classifier may decide otherwise for the flow's other packets */
+	rule->flags |= NFQD_DECISION_PER_PACKET;
+	return 0;
+}
+
+/* The set-mark action (its word already read). */
+static int compile_set_mark(struct rule_words *w, struct nfqd_rule *rule,
+			    struct nfqd_policy_error *err)
+{
+	unsigned int kpos = w->pos;
+	char verdict[32];
+	char *arg;
+	int r;
+
+	if (rule->verdict != NF_ACCEPT)
+		return fail(err, -EINVAL, kpos,
+			    "unexpected 'set-mark' in a %s rule: set-mark is allowed only with "
+			    "accept",
+			    verdict_text(rule->verdict, verdict, sizeof(verdict)));
+	if (rule->flags & NFQD_DECISION_SET_MARK)
+		return fail(err, -EINVAL, kpos,
+			    "unexpected second 'set-mark': at most one per rule");
+	arg = words_next(w);
+	if (!arg)
+		return fail(err, -EINVAL, kpos, "set-mark: missing value after 'set-mark'");
+	r = nfqd_mark_parse(&rule->set_mark, arg, "set-mark", err);
+	if (r < 0) {
+		err->word = w->pos;
+		return r;
+	}
+	rule->flags |= NFQD_DECISION_SET_MARK | NFQD_DECISION_PER_PACKET;
+	return 0;
+}
+
+/*
+ * Parse one match (its first word, after any `not`, already read) into t, entering what it
+ * names into the policy's tables, and add it to the rule's scope.
+ */
+static int compile_term(struct nfqd_policy *p, struct rule_words *w, char *word, bool negate,
+			struct nfqd_term *t, struct nfqd_rule_scope *scope,
+			struct nfqd_policy_error *err)
+{
+	const struct nfqd_match_ops *k;
+	unsigned int prevpos, arg0pos = 0;
+	const char *prev;
+	char name[NFQD_MATCH_NAME_MAX];
+	char *arg = NULL;
+	int kind, r;
+
+	kind = nfqd_match_lookup(word, NULL);
+	if (kind < 0)
+		return fail(err, -EINVAL, w->pos, "unknown match '%s'", word);
+	prev = word;
+	prevpos = w->pos;
+	if (nfqd_match_table[kind].sub) {
+		char *sub = words_next(w);
+
+		if (!sub)
+			return fail(err, -EINVAL, prevpos, "%s: missing '%s' after '%s'", word,
+				    nfqd_match_table[kind].sub, word);
+		kind = nfqd_match_lookup(word, sub);
+		if (kind < 0)
+			return fail(err, -EINVAL, w->pos, "unknown match '%s %s': expected %s",
+				    word, sub, nfqd_match_names_of(word, name, sizeof(name)));
+		prev = sub;
+		prevpos = w->pos;
+	}
+
+	memset(t, 0, sizeof(*t));
+	t->kind = (uint8_t)kind;
+	t->negate = negate;
+	/* the parse of the first argument may turn the term into a variant (src @SET) */
+	for (unsigned int i = 0; i < nfqd_match_table[t->kind].nargs; i++) {
+		k = &nfqd_match_table[t->kind];
+		arg = words_next(w);
+		if (!arg)
+			return fail(err, -EINVAL, prevpos, "%s: missing %s after '%s'",
+				    nfqd_match_name(k, name, sizeof(name)), k->argname[i], prev);
+		if (i == 0)
+			arg0pos = w->pos;
+		r = k->parse(t, i, arg, err);
+		if (r < 0) {
+			err->word = w->pos;
+			return r;
+		}
+		prev = arg;
+		prevpos = w->pos;
+	}
+
+	k = &nfqd_match_table[t->kind];
+	if (k->bind) {
+		r = k->bind(t, &p->refs, err);
+		if (r < 0) {
+			err->word = arg0pos;
+			return r;
+		}
+	}
+	r = nfqd_match_scope_add(scope, t, arg, err);
+	if (r < 0)
+		err->word = w->pos;
+	return r;
+}
+
+/* Parse the items after the verdict: terms into terms[] (their count into *n), actions into
+ * rule. */
+static int compile_items(struct nfqd_policy *p, struct rule_words *w, struct nfqd_rule *rule,
+			 struct nfqd_term *terms, unsigned int *n, struct nfqd_rule_scope *scope,
+			 struct nfqd_policy_error *err)
+{
 	unsigned int count = 0;
 	char *word;
+	int r;
 
 	while ((word = words_next(w))) {
-		struct nfqd_term *t = &terms[count];
-		const struct nfqd_match_ops *k;
-		unsigned int kpos;
 		bool negate = false;
-		char *arg;
-		int kind, r;
 
+		/* an action is no match: it does not count against the terms of a rule */
+		if (strcmp(word, "set-mark") == 0) {
+			r = compile_set_mark(w, rule, err);
+			if (r < 0)
+				return r;
+			continue;
+		}
 		if (count == NFQD_RULE_MAX_TERMS)
 			return fail(err, -E2BIG, w->pos,
 				    "too many matches at '%s': at most %u per rule", word,
@@ -167,41 +354,30 @@ static int compile_terms(struct rule_words *w, struct nfqd_term *terms, unsigned
 			if (strcmp(word, "not") == 0)
 				return fail(err, -EINVAL, w->pos,
 					    "unexpected 'not' after 'not': expected a match");
+			if (strcmp(word, "set-mark") == 0)
+				return fail(err, -EINVAL, w->pos,
+					    "unexpected 'set-mark' after 'not': an action cannot "
+					    "be negated");
 		}
-		kind = nfqd_match_lookup(word);
-		if (kind < 0)
-			return fail(err, -EINVAL, w->pos, "unknown match '%s'", word);
-		k = &nfqd_match_table[kind];
-		kpos = w->pos;
-		arg = words_next(w);
-		if (!arg)
-			return fail(err, -EINVAL, kpos, "%s: missing %s after '%s'", k->name,
-				    k->argname, k->name);
-
-		memset(t, 0, sizeof(*t));
-		t->kind = (uint8_t)kind;
-		t->negate = negate;
-		r = k->parse(t, arg, err);
-		if (r == 0)
-			r = nfqd_match_scope_add(&scope, t, arg, err);
-		if (r < 0) {
-			err->word = w->pos;
+		r = compile_term(p, w, word, negate, &terms[count], scope, err);
+		if (r < 0)
 			return r;
-		}
 		count++;
 	}
 	*n = count;
-	*need = scope.facts;
 	return 0;
 }
 
-static int format_rule(uint32_t verdict, const struct nfqd_term *terms, unsigned int n, char **out)
+/* The canonical text: the verdict, the terms in their order, then the action. */
+static int format_rule(const struct nfqd_rule *rule, const struct nfqd_term *terms, unsigned int n,
+		       char **out)
 {
-	char buf[RULE_TEXT_MAX];
+	char buf[RULE_TEXT_MAX], verdict[32];
 	size_t len;
 	int r;
 
-	len = (size_t)snprintf(buf, sizeof(buf), "%s", verdict_name(verdict));
+	len = (size_t)snprintf(buf, sizeof(buf), "%s",
+			       verdict_text(rule->verdict, verdict, sizeof(verdict)));
 	for (unsigned int i = 0; i < n; i++) {
 		if (len + 1 >= sizeof(buf))
 			return -ENAMETOOLONG;
@@ -210,6 +386,15 @@ static int format_rule(uint32_t verdict, const struct nfqd_term *terms, unsigned
 		if (r < 0)
 			return r;
 		len += (size_t)r;
+	}
+	if (rule->flags & NFQD_DECISION_SET_MARK) {
+		r = snprintf(buf + len, sizeof(buf) - len, " set-mark ");
+		if (r < 0 || (size_t)r >= sizeof(buf) - len)
+			return -ENAMETOOLONG;
+		len += (size_t)r;
+		r = nfqd_mark_format(&rule->set_mark, buf + len, sizeof(buf) - len);
+		if (r < 0 || (size_t)r >= sizeof(buf) - len)
+			return -ENAMETOOLONG;
 	}
 	*out = strdup(buf);
 	return *out ? 0 : -ENOMEM;
@@ -242,9 +427,43 @@ static int reserve(struct nfqd_policy *p, unsigned int n)
 	return 0;
 }
 
+/* Remove the table rows added after the first nlookups lookups and nifaces interfaces. */
+static void refs_truncate(struct nfqd_policy_refs *refs, unsigned int nlookups,
+			  unsigned int nifaces)
+{
+	memset(&refs->lookups[nlookups], 0, (refs->nlookups - nlookups) * sizeof(refs->lookups[0]));
+	refs->nlookups = nlookups;
+	memset(&refs->ifaces[nifaces], 0, (refs->nifaces - nifaces) * sizeof(refs->ifaces[0]));
+	refs->nifaces = nifaces;
+}
+
+/* Record which bits of which marks rule i reads and writes. */
+static void marks_add(struct nfqd_policy_marks *m, const struct nfqd_rule_scope *scope,
+		      const struct nfqd_rule *rule, int i)
+{
+	if (scope->meta_mark) {
+		m->meta_mask |= scope->meta_mask;
+		if (m->meta_rule < 0)
+			m->meta_rule = i;
+	}
+	if (scope->ct_mark) {
+		m->ct_mask |= scope->ct_mask;
+		if (m->ct_rule < 0)
+			m->ct_rule = i;
+	}
+	if (rule->flags & NFQD_DECISION_SET_MARK) {
+		m->set_mask |= rule->set_mark.mask;
+		if (m->set_rule < 0)
+			m->set_rule = i;
+	}
+}
+
 int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_policy_error *err)
 {
 	struct nfqd_term terms[NFQD_RULE_MAX_TERMS];
+	unsigned int nlookups = p->refs.nlookups;
+	unsigned int nifaces = p->refs.nifaces;
+	struct nfqd_rule_scope scope = { 0 };
 	struct nfqd_policy_error ignored;
 	struct nfqd_rule rule = { 0 };
 	struct rule_words w;
@@ -267,18 +486,18 @@ int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_po
 
 	word = words_next(&w);
 	if (!word) {
-		r = fail(err, -EINVAL, 0, "empty rule: expected a verdict (accept, drop)");
+		r = fail(err, -EINVAL, 0, "empty rule: expected a verdict (accept, drop, queue N)");
 		goto out;
 	}
-	r = nfqd_policy_parse_verdict(word, &rule.verdict, err);
-	if (r < 0) {
-		err->word = w.pos;
-		goto out;
-	}
-	r = compile_terms(&w, terms, &n, &rule.need, err);
+	r = compile_verdict(&w, word, &rule, err);
 	if (r < 0)
 		goto out;
-	r = format_rule(rule.verdict, terms, n, &rule.text);
+	r = compile_items(p, &w, &rule, terms, &n, &scope, err);
+	if (r < 0)
+		goto out;
+	rule.need = scope.facts;
+	rule.lookups = scope.lookups;
+	r = format_rule(&rule, terms, n, &rule.text);
 	if (r < 0)
 		goto out;
 	r = reserve(p, n);
@@ -290,6 +509,7 @@ int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_po
 	if (n)
 		memcpy(&p->terms[p->nterms], terms, n * sizeof(terms[0]));
 	p->nterms += n;
+	marks_add(&p->marks, &scope, &rule, (int)p->nrules);
 	p->rules[p->nrules++] = rule;
 	free(copy);
 	return 0;
@@ -297,6 +517,7 @@ int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_po
 out_text:
 	free(rule.text);
 out:
+	refs_truncate(&p->refs, nlookups, nifaces);
 	free(copy);
 	return r;
 }
@@ -313,30 +534,101 @@ const char *nfqd_policy_rule_text(const struct nfqd_policy *p, unsigned int i)
 	return p->rules[i].text;
 }
 
-void nfqd_policy_eval(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
-		      struct nfqd_decision *d)
+unsigned int nfqd_policy_lookup_count(const struct nfqd_policy *p)
 {
+	return p->refs.nlookups;
+}
+
+const struct nfqd_set_lookup *nfqd_policy_lookup(const struct nfqd_policy *p, unsigned int i)
+{
+	if (!p || i >= p->refs.nlookups)
+		return NULL;
+	return &p->refs.lookups[i].pub;
+}
+
+uint32_t nfqd_policy_rule_lookups(const struct nfqd_policy *p, unsigned int i)
+{
+	if (!p || i >= p->nrules)
+		return 0;
+	return p->rules[i].lookups;
+}
+
+unsigned int nfqd_policy_iface_count(const struct nfqd_policy *p)
+{
+	return p->refs.nifaces;
+}
+
+const char *nfqd_policy_iface_name(const struct nfqd_policy *p, unsigned int i)
+{
+	if (!p || i >= p->refs.nifaces)
+		return NULL;
+	return p->refs.ifaces[i];
+}
+
+void nfqd_policy_iface_set_index(const struct nfqd_policy *p, unsigned int i, uint32_t ifindex)
+{
+	if (!p || i >= p->refs.nifaces)
+		return;
+	/* workers read it with a relaxed load: an index stands alone, nothing else is ordered */
+	__atomic_store_n(&p->refs.ifindex[i], ifindex, __ATOMIC_RELAXED);
+}
+
+void nfqd_policy_marks(const struct nfqd_policy *p, struct nfqd_policy_marks *m)
+{
+	*m = p->marks;
+}
+
+/* Fill every field of *d: the verdict of rule i (-1: a verdict not from a rule). */
+static void decide(struct nfqd_decision *d, uint32_t verdict, int i, uint32_t flags,
+		   const struct nfqd_mark *mark, const struct nfqd_eval *e)
+{
+	d->verdict = verdict;
+	d->rule = i;
+	d->flags = flags;
+	d->mark = mark ? mark->value : 0;
+	d->mark_mask = mark ? mark->mask : 0;
+	d->lookups_read = e->lookups_read;
+	d->failed_lookup = -1;
+}
+
+void nfqd_policy_eval(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
+		      const struct nfqd_set_answers *ans, struct nfqd_decision *d)
+{
+	static const struct nfqd_set_answers none;
+	struct nfqd_eval e = {
+		.pkt = pkt,
+		.ans = ans ? ans : &none,
+		.ifindex = p->refs.ifindex,
+		.failed_lookup = -1,
+	};
 	uint64_t facts = nfqd_packet_facts(pkt);
 
 	for (unsigned int i = 0; i < p->nrules; i++) {
 		const struct nfqd_rule *r = &p->rules[i];
-		unsigned int j;
+		int res = NFQD_TERM_HIT;
 
+		/* a packet read from queue N handed back to queue N would loop */
+		if ((uint32_t)pkt->queue == r->loop_queue)
+			continue;
 		/*
 		 * Every term reads facts the rule's mask holds, and a term whose fact is unknown
 		 * matches neither plain nor negated: past this test the terms only compare.
 		 */
 		if ((facts & r->need) != r->need)
 			continue;
-		for (j = 0; j < r->nterms; j++)
-			if (!nfqd_match_eval(&p->terms[r->first + j], pkt))
-				break;
-		if (j == r->nterms) {
-			d->verdict = r->verdict;
-			d->rule = (int)i;
+		for (unsigned int j = 0; j < r->nterms && res == NFQD_TERM_HIT; j++)
+			res = nfqd_match_eval(&p->terms[r->first + j], &e);
+		if (res == NFQD_TERM_FAILED) {
+			decide(d, p->on_set_error, (int)i, e.flags | NFQD_DECISION_SET_FAILED, NULL,
+			       &e);
+			d->failed_lookup = e.failed_lookup;
+			return;
+		}
+		if (res == NFQD_TERM_HIT) {
+			decide(d, r->verdict, (int)i, e.flags | r->flags,
+			       (r->flags & NFQD_DECISION_SET_MARK) ? &r->set_mark : NULL, &e);
 			return;
 		}
 	}
-	d->verdict = p->default_verdict;
-	d->rule = -1;
+	decide(d, p->default_verdict, -1, e.flags, NULL, &e);
 }

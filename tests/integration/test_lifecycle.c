@@ -172,9 +172,11 @@ static void test_fail_open_no_lets_the_kernel_drop_what_a_full_queue_cannot_hold
 
 static void test_stats_document_lists_every_counter_per_queue_and_in_total(void **state)
 {
-	static const char *const keys[] = { "received",	    "accepted",	  "dropped", "batches",
-					    "verdict_msgs", "batch_msgs", "sends",   "truncated",
-					    "malformed",    "gso",	  "errors",  "enobufs" };
+	static const char *const keys[] = {
+		"received",   "accepted", "dropped",   "queued",    "batches",	  "verdict_msgs",
+		"batch_msgs", "sends",	  "truncated", "malformed", "gso",	  "errors",
+		"enobufs",    "marked",	  "stamped",   "set_tests", "set_failed",
+	};
 	struct itest *it = *state;
 	char *json;
 

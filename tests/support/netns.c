@@ -563,6 +563,28 @@ uint64_t final_get(const char *log, unsigned int queue, const char *key)
 	return strtoull(hit + strlen(pat), NULL, 10);
 }
 
+int nfqd_rules_load(const char *ns, const char *config, bool ipv6)
+{
+	char path[] = "/tmp/nfqd-rules-XXXXXX";
+	int fd = mkstemp(path);
+	int r;
+
+	if (fd < 0)
+		return -1;
+	if (write(fd, config, strlen(config)) != (ssize_t)strlen(config)) {
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	/* the generator's own failure must not hide behind the pipe */
+	r = ns_sh(ns, "rules=$(%s rules -c %s%s) && printf '%%s\\n' \"$rules\" | %s --noflush",
+		  nfqd_bin(), path, ipv6 ? " --ipv6" : "",
+		  ipv6 ? "ip6tables-restore" : "iptables-restore");
+	unlink(path);
+	return r;
+}
+
 int kernel_queue_line(const char *ns, unsigned int num, unsigned int *queued, unsigned int *last_id)
 {
 	int h = ns_enter(ns);

@@ -100,6 +100,12 @@ uint64_t final_get(const char *log, unsigned int queue, const char *key);
 int kernel_queue_line(const char *ns, unsigned int num, unsigned int *queued,
 		      unsigned int *last_id);
 
+/*
+ * Load the rules `nfqd rules` generates for config (ip6tables with ipv6) into namespace ns with
+ * iptables-restore --noflush, as an operator would. Returns the pipeline's exit status.
+ */
+int nfqd_rules_load(const char *ns, const char *config, bool ipv6);
+
 /* Paths of the binaries under test, from the build. */
 const char *nfqd_bin(void);
 const char *nfqctl_bin(void);

@@ -86,7 +86,7 @@ static bool matches(const char *terms, const struct nfqd_packet *pkt)
 
 	snprintf(text, sizeof(text), "drop %s", terms);
 	add(p, text);
-	nfqd_policy_eval(p, pkt, &d);
+	nfqd_policy_eval(p, pkt, NULL, &d);
 	nfqd_policy_free(p);
 	if (d.rule == 0) {
 		assert_int_equal(d.verdict, NF_DROP);
@@ -133,6 +133,7 @@ static void assert_rule_error(const char *text, int ret, unsigned int word, cons
 	struct nfqd_policy *p = new_policy();
 	struct nfqd_policy_error err;
 	struct nfqd_packet pkt = tcp("192.0.2.1", "198.51.100.1", 1234, 22);
+	struct nfqd_policy_marks m;
 	struct nfqd_decision d;
 	int r;
 
@@ -147,10 +148,16 @@ static void assert_rule_error(const char *text, int ret, unsigned int word, cons
 	assert_string_equal(nfqd_policy_rule_text(p, 0), "accept proto tcp dport 22");
 	assert_null(nfqd_policy_rule_text(p, 1));
 	assert_int_equal(nfqd_policy_default(p), NF_DROP);
-	nfqd_policy_eval(p, &pkt, &d);
+	/* nothing a refused rule named stays in the policy's tables */
+	assert_int_equal(nfqd_policy_lookup_count(p), 0);
+	assert_int_equal(nfqd_policy_iface_count(p), 0);
+	nfqd_policy_marks(p, &m);
+	assert_int_equal(m.meta_mask | m.ct_mask | m.set_mask, 0);
+	assert_int_equal(m.meta_rule & m.ct_rule & m.set_rule, -1);
+	nfqd_policy_eval(p, &pkt, NULL, &d);
 	assert_int_equal(d.rule, 0);
 	pkt.dport = 23;
-	nfqd_policy_eval(p, &pkt, &d);
+	nfqd_policy_eval(p, &pkt, NULL, &d);
 	assert_int_equal(d.rule, -1);
 	assert_int_equal(d.verdict, NF_DROP);
 	nfqd_policy_free(p);
@@ -165,7 +172,7 @@ static void test_new_policy_is_empty_and_accepts_by_default(void **state)
 	(void)state;
 	assert_int_equal(nfqd_policy_rule_count(p), 0);
 	assert_int_equal(nfqd_policy_default(p), NF_ACCEPT);
-	nfqd_policy_eval(p, &pkt, &d);
+	nfqd_policy_eval(p, &pkt, NULL, &d);
 	assert_int_equal(d.verdict, NF_ACCEPT);
 	assert_int_equal(d.rule, -1);
 	nfqd_policy_free(p);
@@ -182,12 +189,12 @@ static void test_default_verdict_is_settable_and_used_when_no_rule_matches(void 
 	add(p, "accept dport 22");
 	assert_int_equal(nfqd_policy_set_default(p, NF_DROP), 0);
 	assert_int_equal(nfqd_policy_default(p), NF_DROP);
-	nfqd_policy_eval(p, &pkt, &d);
+	nfqd_policy_eval(p, &pkt, NULL, &d);
 	assert_int_equal(d.verdict, NF_DROP);
 	assert_int_equal(d.rule, -1);
 
 	assert_int_equal(nfqd_policy_set_default(p, NF_ACCEPT), 0);
-	nfqd_policy_eval(p, &pkt, &d);
+	nfqd_policy_eval(p, &pkt, NULL, &d);
 	assert_int_equal(d.verdict, NF_ACCEPT);
 	assert_int_equal(d.rule, -1);
 
@@ -537,16 +544,16 @@ static void test_first_matching_rule_wins(void **state)
 	add(p, "drop src 0.0.0.0/0");
 	assert_int_equal(nfqd_policy_rule_count(p), 4);
 
-	nfqd_policy_eval(p, &ssh, &d);
+	nfqd_policy_eval(p, &ssh, NULL, &d);
 	assert_int_equal(d.rule, 0);
 	assert_int_equal(d.verdict, NF_ACCEPT);
-	nfqd_policy_eval(p, &web, &d);
+	nfqd_policy_eval(p, &web, NULL, &d);
 	assert_int_equal(d.rule, 1);
 	assert_int_equal(d.verdict, NF_DROP);
-	nfqd_policy_eval(p, &dns, &d);
+	nfqd_policy_eval(p, &dns, NULL, &d);
 	assert_int_equal(d.rule, 3);
 	assert_int_equal(d.verdict, NF_DROP);
-	nfqd_policy_eval(p, &v6, &d);
+	nfqd_policy_eval(p, &v6, NULL, &d);
 	assert_int_equal(d.rule, -1);
 	assert_int_equal(d.verdict, NF_ACCEPT);
 	nfqd_policy_free(p);
@@ -664,9 +671,11 @@ static void test_rule_text_out_of_range_is_null(void **state)
 static void test_empty_rule_is_refused(void **state)
 {
 	(void)state;
-	assert_rule_error("", -EINVAL, 0, "empty rule: expected a verdict (accept, drop)");
-	assert_rule_error(" \t  ", -EINVAL, 0, "empty rule: expected a verdict (accept, drop)");
-	assert_rule_error(NULL, -EINVAL, 0, "empty rule: expected a verdict (accept, drop)");
+	assert_rule_error("", -EINVAL, 0, "empty rule: expected a verdict (accept, drop, queue N)");
+	assert_rule_error(" \t  ", -EINVAL, 0,
+			  "empty rule: expected a verdict (accept, drop, queue N)");
+	assert_rule_error(NULL, -EINVAL, 0,
+			  "empty rule: expected a verdict (accept, drop, queue N)");
 }
 
 static void test_unknown_verdict_is_refused_at_word_1(void **state)
@@ -939,15 +948,15 @@ static void test_4096_rules_pass_and_the_4097th_is_e2big_leaving_the_policy_unch
 	assert_string_equal(nfqd_policy_rule_text(p, 4095), "accept dport 4095");
 	assert_null(nfqd_policy_rule_text(p, 4096));
 
-	nfqd_policy_eval(p, &pkt, &d);
+	nfqd_policy_eval(p, &pkt, NULL, &d);
 	assert_int_equal(d.rule, 4095);
 	assert_int_equal(d.verdict, NF_ACCEPT);
 	pkt.dport = 4094;
-	nfqd_policy_eval(p, &pkt, &d);
+	nfqd_policy_eval(p, &pkt, NULL, &d);
 	assert_int_equal(d.rule, 4094);
 	assert_int_equal(d.verdict, NF_DROP);
 	pkt.dport = 4096;
-	nfqd_policy_eval(p, &pkt, &d);
+	nfqd_policy_eval(p, &pkt, NULL, &d);
 	assert_int_equal(d.rule, -1);
 	nfqd_policy_free(p);
 }
@@ -969,15 +978,15 @@ static void test_failed_add_leaves_rules_texts_and_decisions_unchanged(void **st
 	assert_string_equal(nfqd_policy_rule_text(p, 0), "accept dport 22");
 	assert_string_equal(nfqd_policy_rule_text(p, 1), "drop proto udp");
 	assert_null(nfqd_policy_rule_text(p, 2));
-	nfqd_policy_eval(p, &a, &d);
+	nfqd_policy_eval(p, &a, NULL, &d);
 	assert_int_equal(d.rule, 0);
-	nfqd_policy_eval(p, &b, &d);
+	nfqd_policy_eval(p, &b, NULL, &d);
 	assert_int_equal(d.rule, 1);
 
 	/* a rule added after a refused one is evaluated at the next index */
 	add(p, "drop proto tcp");
 	a.dport = 80;
-	nfqd_policy_eval(p, &a, &d);
+	nfqd_policy_eval(p, &a, NULL, &d);
 	assert_int_equal(d.rule, 2);
 	assert_int_equal(d.verdict, NF_DROP);
 	nfqd_policy_free(p);
@@ -994,6 +1003,1102 @@ static void test_successful_add_clears_the_error(void **state)
 	assert_int_equal(err.word, 0);
 	assert_string_equal(err.msg, "");
 	nfqd_policy_free(p);
+}
+
+/* Issue 3: queue verdicts, set lookups, marks, interfaces, set-mark. */
+
+#define QUEUE_NR(n) (((uint32_t)(n) << 16) | NF_QUEUE)
+
+/* A policy of the given rules, NULL-terminated. */
+static struct nfqd_policy *policy_of(const char *const *rules)
+{
+	struct nfqd_policy *p = new_policy();
+
+	for (; *rules; rules++)
+		add(p, *rules);
+	return p;
+}
+
+/* Evaluate into a decision filled with junk first, so that every field is seen written. */
+static void eval(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
+		 const struct nfqd_set_answers *ans, struct nfqd_decision *d)
+{
+	memset(d, 0x55, sizeof(*d));
+	nfqd_policy_eval(p, pkt, ans, d);
+}
+
+static void assert_decision(const struct nfqd_decision *d, uint32_t verdict, int rule,
+			    uint32_t flags, uint32_t lookups_read)
+{
+	if (d->verdict != verdict || d->rule != rule || d->flags != flags ||
+	    d->lookups_read != lookups_read)
+		fail_msg(
+			"decision: got verdict %#x rule %d flags %#x read %#x, want %#x %d %#x %#x",
+			d->verdict, d->rule, d->flags, d->lookups_read, verdict, rule, flags,
+			lookups_read);
+	if (!(flags & NFQD_DECISION_SET_MARK)) {
+		assert_int_equal(d->mark, 0);
+		assert_int_equal(d->mark_mask, 0);
+	}
+	if (!(flags & NFQD_DECISION_SET_FAILED))
+		assert_int_equal(d->failed_lookup, -1);
+}
+
+static struct nfqd_set_answers answers(uint32_t known, uint32_t member, uint32_t failed)
+{
+	return (struct nfqd_set_answers){ .known = known, .member = member, .failed = failed };
+}
+
+/*
+ * Whether the one-rule policy "drop TERMS" matches, with these answers; the lookups it read
+ * into *read.
+ */
+static bool matches_with(const char *terms, const struct nfqd_packet *pkt,
+			 const struct nfqd_set_answers *ans, uint32_t *read)
+{
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_decision d;
+	char text[512];
+
+	snprintf(text, sizeof(text), "drop %s", terms);
+	add(p, text);
+	eval(p, pkt, ans, &d);
+	nfqd_policy_free(p);
+	assert_true(d.rule == 0 || d.rule == -1);
+	assert_int_equal(d.verdict, d.rule == 0 ? NF_DROP : NF_ACCEPT);
+	assert_int_equal(d.failed_lookup, -1);
+	if (read)
+		*read = d.lookups_read;
+	return d.rule == 0;
+}
+
+static void assert_match_with(const char *terms, const struct nfqd_packet *pkt,
+			      struct nfqd_set_answers ans, bool expect)
+{
+	if (matches_with(terms, pkt, &ans, NULL) != expect)
+		fail_msg("'%s' with known %#x member %#x should %smatch", terms, ans.known,
+			 ans.member, expect ? "" : "not ");
+}
+
+static void test_queue_verdict_is_nf_queue_nr_and_per_packet(void **state)
+{
+	static const char *const rules[] = { "queue 3 proto udp dport 53", "queue 0 proto tcp",
+					     "queue 65535 src 10.0.0.0/8", NULL };
+	struct nfqd_policy *p = policy_of(rules);
+	struct nfqd_packet dns = udp("192.0.2.1", "192.0.2.2", 1000, 53);
+	struct nfqd_packet ntp = udp("192.0.2.1", "192.0.2.2", 1000, 123);
+	struct nfqd_packet web = tcp("192.0.2.1", "192.0.2.2", 1000, 80);
+	struct nfqd_packet ten = udp("10.1.2.3", "192.0.2.2", 1000, 123);
+	struct nfqd_decision d;
+
+	(void)state;
+	/* read from a queue none of the rules hands packets to */
+	dns.queue = ntp.queue = web.queue = ten.queue = 9;
+	eval(p, &dns, NULL, &d);
+	assert_decision(&d, QUEUE_NR(3), 0, NFQD_DECISION_PER_PACKET, 0);
+	assert_int_equal(d.verdict, 0x00030003);
+	eval(p, &web, NULL, &d);
+	assert_decision(&d, NF_QUEUE, 1, NFQD_DECISION_PER_PACKET, 0);
+	eval(p, &ten, NULL, &d);
+	assert_decision(&d, 0xffff0003u, 2, NFQD_DECISION_PER_PACKET, 0);
+	eval(p, &ntp, NULL, &d);
+	assert_decision(&d, NF_ACCEPT, -1, 0, 0);
+	assert_string_equal(nfqd_policy_rule_text(p, 0), "queue 3 proto udp dport 53");
+	assert_string_equal(nfqd_policy_rule_text(p, 2), "queue 65535 src 10.0.0.0/8");
+	nfqd_policy_free(p);
+
+	assert_canonical("queue\t007  dport 53", "queue 7 dport 53");
+	assert_canonical("queue 0", "queue 0");
+}
+
+static void test_queue_rule_never_matches_a_packet_from_its_own_queue(void **state)
+{
+	static const char *const rules[] = { "queue 3 proto tcp src @a", "queue 4 proto tcp",
+					     "drop proto tcp", NULL };
+	struct nfqd_policy *p = policy_of(rules);
+	struct nfqd_packet pkt = tcp("192.0.2.1", "192.0.2.2", 1000, 80);
+	struct nfqd_set_answers a = answers(1, 1, 0);
+	struct nfqd_decision d;
+
+	(void)state;
+	pkt.queue = 0;
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, QUEUE_NR(3), 0, NFQD_DECISION_PER_PACKET, 1);
+	/* skipped before its terms: its lookup is not read, and the next rule decides */
+	pkt.queue = 3;
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, QUEUE_NR(4), 1, NFQD_DECISION_PER_PACKET, 0);
+	pkt.queue = 4;
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, QUEUE_NR(3), 0, NFQD_DECISION_PER_PACKET, 1);
+	/* a failed lookup in a skipped rule is not reached either */
+	a = answers(0, 0, 1);
+	pkt.queue = 3;
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, QUEUE_NR(4), 1, NFQD_DECISION_PER_PACKET, 0);
+	nfqd_policy_free(p);
+
+	p = new_policy();
+	add(p, "queue 0");
+	pkt.queue = 0;
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_ACCEPT, -1, 0, 0);
+	pkt.queue = 65535;
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_QUEUE, 0, NFQD_DECISION_PER_PACKET, 0);
+	nfqd_policy_free(p);
+}
+
+static void test_queue_is_a_rule_verdict_only(void **state)
+{
+	struct nfqd_policy *p = new_policy();
+	uint32_t v = 77;
+
+	(void)state;
+	assert_int_equal(nfqd_policy_parse_verdict("queue", &v, NULL), -EINVAL);
+	assert_int_equal(nfqd_policy_parse_verdict("queue 3", &v, NULL), -EINVAL);
+	assert_int_equal(v, 77);
+	assert_int_equal(nfqd_policy_set_default(p, QUEUE_NR(3)), -EINVAL);
+	assert_int_equal(nfqd_policy_set_on_set_error(p, QUEUE_NR(3)), -EINVAL);
+	assert_int_equal(nfqd_policy_default(p), NF_ACCEPT);
+	assert_int_equal(nfqd_policy_on_set_error(p), NF_DROP);
+	nfqd_policy_free(p);
+}
+
+static void test_bad_queue_number_is_refused(void **state)
+{
+	(void)state;
+	assert_rule_error("queue", -EINVAL, 1, "queue: missing queue number after 'queue'");
+	assert_rule_error("  queue \t", -EINVAL, 1, "queue: missing queue number after 'queue'");
+	assert_rule_error("queue 65536", -EINVAL, 2,
+			  "bad queue number '65536' after 'queue': must be 0-65535");
+	assert_rule_error("queue 99999999999999999999", -EINVAL, 2,
+			  "bad queue number '99999999999999999999' after 'queue': must be 0-65535");
+	assert_rule_error("queue -1", -EINVAL, 2,
+			  "bad queue number '-1' after 'queue': expected a number 0-65535");
+	assert_rule_error("queue 0x3", -EINVAL, 2,
+			  "bad queue number '0x3' after 'queue': expected a number 0-65535");
+	assert_rule_error("queue proto tcp", -EINVAL, 2,
+			  "bad queue number 'proto' after 'queue': expected a number 0-65535");
+	assert_rule_error("queue 3 dprt 5", -EINVAL, 3, "unknown match 'dprt'");
+	assert_rule_error("Queue 3", -EINVAL, 1, "unknown verdict 'Queue'");
+}
+
+static void test_on_set_error_defaults_to_drop_and_is_settable(void **state)
+{
+	struct nfqd_policy *p = new_policy();
+
+	(void)state;
+	assert_int_equal(nfqd_policy_on_set_error(p), NF_DROP);
+	assert_int_equal(nfqd_policy_set_on_set_error(p, NF_ACCEPT), 0);
+	assert_int_equal(nfqd_policy_on_set_error(p), NF_ACCEPT);
+	assert_int_equal(nfqd_policy_set_on_set_error(p, 0x12345678), -EINVAL);
+	assert_int_equal(nfqd_policy_on_set_error(p), NF_ACCEPT);
+	assert_int_equal(nfqd_policy_set_on_set_error(p, NF_DROP), 0);
+	assert_int_equal(nfqd_policy_on_set_error(p), NF_DROP);
+	/* the default verdict is a separate setting */
+	assert_int_equal(nfqd_policy_default(p), NF_ACCEPT);
+	nfqd_policy_free(p);
+}
+
+static void check_lookup(const struct nfqd_policy *p, unsigned int i, const char *set, uint8_t side,
+			 uint8_t ndirs, const uint8_t *dirs, const char *text)
+{
+	const struct nfqd_set_lookup *l = nfqd_policy_lookup(p, i);
+
+	assert_non_null(l);
+	assert_string_equal(l->set, set);
+	assert_int_equal(l->side, side);
+	assert_int_equal(l->ndirs, ndirs);
+	for (unsigned int j = 0; j < ndirs; j++)
+		assert_int_equal(l->dirs[j], dirs[j]);
+	assert_string_equal(l->text, text);
+}
+
+static void test_set_lookups_are_distinct_by_name_and_sides_in_order_of_first_use(void **state)
+{
+	static const char *const rules[] = {
+		"drop src @blocklist",		      /* 0: lookup 0 */
+		"accept dst @allow proto tcp",	      /* 1: lookup 1 */
+		"drop not src @blocklist proto udp",  /* 2: lookup 0 again */
+		"drop set @svc src,dst",	      /* 3: lookup 2 */
+		"accept set @svc src,dst dst @allow", /* 4: lookups 2 and 1 */
+		"drop set @svc dst,src",	      /* 5: lookup 3 */
+		"drop set @blocklist src",	      /* 6: lookup 4, apart from src @blocklist */
+		"drop dst @blocklist not src @blocklist", /* 7: lookups 5 and 0 */
+		"drop set @svc src,dst,dst",		  /* 8: lookup 6 */
+		"accept proto tcp",			  /* 9: none */
+		"drop set @Blocklist src",		  /* 10: names are case-sensitive */
+		NULL,
+	};
+	static const uint8_t sd[] = { NFQD_DIR_SRC, NFQD_DIR_DST };
+	static const uint8_t ds[] = { NFQD_DIR_DST, NFQD_DIR_SRC };
+	static const uint8_t s[] = { NFQD_DIR_SRC };
+	static const uint8_t sdd[] = { NFQD_DIR_SRC, NFQD_DIR_DST, NFQD_DIR_DST };
+	static const uint32_t rule_lookups[] = { 0x1,  0x2,  0x1,  0x4, 0x6, 0x8,
+						 0x10, 0x21, 0x40, 0x0, 0x80 };
+	struct nfqd_policy *p = policy_of(rules);
+	const struct nfqd_set_lookup *l;
+
+	(void)state;
+	assert_int_equal(nfqd_policy_lookup_count(p), 8);
+	check_lookup(p, 0, "blocklist", NFQD_DIR_SRC, 0, NULL, "src @blocklist");
+	check_lookup(p, 1, "allow", NFQD_DIR_DST, 0, NULL, "dst @allow");
+	check_lookup(p, 2, "svc", 0, 2, sd, "set @svc src,dst");
+	check_lookup(p, 3, "svc", 0, 2, ds, "set @svc dst,src");
+	check_lookup(p, 4, "blocklist", 0, 1, s, "set @blocklist src");
+	check_lookup(p, 5, "blocklist", NFQD_DIR_DST, 0, NULL, "dst @blocklist");
+	check_lookup(p, 6, "svc", 0, 3, sdd, "set @svc src,dst,dst");
+	check_lookup(p, 7, "Blocklist", 0, 1, s, "set @Blocklist src");
+	assert_null(nfqd_policy_lookup(p, 8));
+	assert_null(nfqd_policy_lookup(p, 0xffffffffu));
+
+	/* a side lookup gives its side for every dimension, for a caller that reads dirs only */
+	l = nfqd_policy_lookup(p, 5);
+	assert_int_equal(l->dirs[0], NFQD_DIR_DST);
+	assert_int_equal(l->dirs[2], NFQD_DIR_DST);
+
+	for (unsigned int i = 0; i < sizeof(rule_lookups) / sizeof(rule_lookups[0]); i++)
+		if (nfqd_policy_rule_lookups(p, i) != rule_lookups[i])
+			fail_msg("rule %u reads lookups %#x, want %#x", i,
+				 nfqd_policy_rule_lookups(p, i), rule_lookups[i]);
+	assert_int_equal(nfqd_policy_rule_lookups(p, 11), 0);
+	assert_int_equal(nfqd_policy_rule_lookups(p, 0xffffffffu), 0);
+	nfqd_policy_free(p);
+
+	p = new_policy();
+	assert_int_equal(nfqd_policy_lookup_count(p), 0);
+	assert_null(nfqd_policy_lookup(p, 0));
+	nfqd_policy_free(p);
+}
+
+static void test_set_term_hit_miss_negation_and_unknown_answers(void **state)
+{
+	struct nfqd_packet pkt = tcp("192.0.2.1", "192.0.2.2", 1000, 80);
+	uint32_t read = 0;
+
+	(void)state;
+	assert_match_with("src @x", &pkt, answers(1, 1, 0), true);
+	assert_match_with("src @x", &pkt, answers(1, 0, 0), false);
+	assert_match_with("not src @x", &pkt, answers(1, 1, 0), false);
+	assert_match_with("not src @x", &pkt, answers(1, 0, 0), true);
+	assert_match_with("dst @x", &pkt, answers(1, 1, 0), true);
+	assert_match_with("set @x src,dst", &pkt, answers(1, 1, 0), true);
+	assert_match_with("not set @x src,dst", &pkt, answers(1, 1, 0), false);
+
+	/* unanswered: neither plain nor negated, even if a member bit is set without known */
+	assert_match_with("src @x", &pkt, answers(0, 0, 0), false);
+	assert_match_with("not src @x", &pkt, answers(0, 0, 0), false);
+	assert_match_with("src @x", &pkt, answers(0, 1, 0), false);
+	assert_match_with("not src @x", &pkt, answers(0, 1, 0), false);
+	/* another lookup's answer says nothing of this one */
+	assert_match_with("not src @x", &pkt, answers(2, 2, 0), false);
+	assert_match_with("src @x", &pkt, answers(~1u, ~0u, 0), false);
+
+	/* no answers at all: unknown, but the lookup was read */
+	assert_false(matches_with("src @x", &pkt, NULL, &read));
+	assert_int_equal(read, 1);
+	assert_false(matches_with("not dst @x", &pkt, NULL, &read));
+	assert_int_equal(read, 1);
+
+	/* the other terms of the rule still count */
+	assert_match_with("src @x proto tcp dport 80", &pkt, answers(1, 1, 0), true);
+	assert_match_with("src @x proto tcp dport 81", &pkt, answers(1, 1, 0), false);
+	assert_match_with("src @x not dst @y", &pkt, answers(3, 1, 0), true);
+	assert_match_with("src @x not dst @y", &pkt, answers(3, 3, 0), false);
+	assert_match_with("src @x not dst @y", &pkt, answers(1, 1, 0), false);
+}
+
+static void test_set_terms_need_no_packet_facts_and_carry_no_family(void **state)
+{
+	struct nfqd_packet none, v6 = udp("2001:db8::1", "2001:db8::2", 1, 2);
+
+	(void)state;
+	memset(&none, 0, sizeof(none));
+	none.flags = NFQD_PKT_HAS_ID | NFQD_PKT_BAD_L3;
+	/* the caller answers for a packet a set cannot hold; the policy takes the answer */
+	assert_match_with("src @x", &none, answers(1, 1, 0), true);
+	assert_match_with("not set @x src,dst", &none, answers(1, 0, 0), true);
+
+	assert_match_with("proto icmp src @x", &v6, answers(1, 1, 0), false);
+	assert_match_with("proto udp src @x", &v6, answers(1, 1, 0), true);
+	assert_match_with("src 2001:db8::/32 dst @v4only", &v6, answers(1, 0, 0), false);
+	assert_canonical("drop proto icmp src @x", "drop proto icmp src @x");
+	assert_canonical("drop proto icmpv6 not dst @x src 2001:db8::/32",
+			 "drop proto icmpv6 not dst @x src 2001:db8::/32");
+}
+
+static void test_failed_lookup_ends_evaluation_with_on_set_error_when_reached(void **state)
+{
+	static const char *const rules[] = {
+		"accept proto udp src @a", /* 0: lookup 0, not reached by a tcp packet */
+		"accept dst @b dport 22",  /* 1: lookup 1 */
+		"drop src @c",		   /* 2: lookup 2 */
+		"accept not src @d",	   /* 3: lookup 3 */
+		NULL,
+	};
+	struct nfqd_policy *p = policy_of(rules);
+	struct nfqd_packet pkt = tcp("192.0.2.1", "192.0.2.2", 1000, 80);
+	struct nfqd_set_answers a;
+	struct nfqd_decision d;
+
+	(void)state;
+	/* a failure in a rule whose earlier term does not match is never reported */
+	a = answers(0xe, 0, 0x1);
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, NF_ACCEPT, 3, 0, 0xe);
+
+	/* reached: the evaluation stops there, with what it read so far */
+	a = answers(0x1, 0, 0x2);
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, NF_DROP, 1, NFQD_DECISION_SET_FAILED, 0x2);
+	assert_int_equal(d.failed_lookup, 1);
+	assert_int_equal(d.mark, 0);
+	assert_int_equal(d.mark_mask, 0);
+
+	a = answers(0x3, 0, 0x4);
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, NF_DROP, 2, NFQD_DECISION_SET_FAILED, 0x6);
+	assert_int_equal(d.failed_lookup, 2);
+
+	/* negated, it fails all the same; and the verdict is the on-set-error one */
+	assert_int_equal(nfqd_policy_set_on_set_error(p, NF_ACCEPT), 0);
+	a = answers(0x7, 0, 0x8);
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, NF_ACCEPT, 3, NFQD_DECISION_SET_FAILED, 0xe);
+	assert_int_equal(d.failed_lookup, 3);
+
+	/* failed wins over a known bit set for the same lookup */
+	a = answers(0xf, 0xf, 0x4);
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, NF_ACCEPT, 2, NFQD_DECISION_SET_FAILED, 0x6);
+	assert_int_equal(d.failed_lookup, 2);
+
+	/* an earlier rule that matches decides before a failed lookup is reached */
+	pkt.dport = 22;
+	a = answers(0x2, 0x2, 0xc);
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, NF_ACCEPT, 1, 0, 0x2);
+	nfqd_policy_free(p);
+}
+
+static void test_failed_lookup_after_a_missing_term_of_the_same_rule_is_not_reached(void **state)
+{
+	static const char *const rules[] = {
+		"drop dport 22 src @a", /* a term before the set term misses */
+		"drop src @b dport 22", /* the set term comes first: reached */
+		NULL,
+	};
+	struct nfqd_policy *p = policy_of(rules);
+	struct nfqd_packet pkt = tcp("192.0.2.1", "192.0.2.2", 1000, 80);
+	struct nfqd_packet frag = make_pkt(L3P | NFQD_PKT_FRAGMENT | NFQD_PKT_FRAG_LATER,
+					   "192.0.2.1", "192.0.2.2", IPPROTO_TCP, 0, 0);
+	struct nfqd_set_answers a = answers(0, 0, 0x3);
+	struct nfqd_decision d;
+
+	(void)state;
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, NF_DROP, 1, NFQD_DECISION_SET_FAILED, 0x2);
+	assert_int_equal(d.failed_lookup, 1);
+
+	/* a rule that needs a fact the packet lacks is not evaluated at all */
+	eval(p, &frag, &a, &d);
+	assert_decision(&d, NF_ACCEPT, -1, 0, 0);
+	nfqd_policy_free(p);
+}
+
+static void test_lookups_read_covers_every_rule_evaluated(void **state)
+{
+	static const char *const rules[] = {
+		"drop src @a dport 22",	  /* 0: lookup 0 */
+		"drop proto udp dst @d",  /* 1: lookup 1, not reached by tcp */
+		"drop dst @b not src @a", /* 2: lookups 2, 0 */
+		"accept set @c src,dst",  /* 3: lookup 3 */
+		NULL,
+	};
+	struct nfqd_policy *p = policy_of(rules);
+	struct nfqd_packet pkt = tcp("192.0.2.1", "192.0.2.2", 1000, 80);
+	struct nfqd_set_answers a;
+	struct nfqd_decision d;
+
+	(void)state;
+	a = answers(0xf, 0, 0);
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, NF_ACCEPT, -1, 0, 0xd);
+
+	/* rule 0 reads a and misses on dport; rule 2 reads b, misses: c decides */
+	a = answers(0xf, 0x9, 0);
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, NF_ACCEPT, 3, 0, 0xd);
+
+	/* rule 2: b is a member, a is not: it matches before c is read */
+	a = answers(0xf, 0x4, 0);
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, NF_DROP, 2, 0, 0x5);
+
+	/* a rule's second set term is not read when its first misses */
+	a = answers(0xf, 0x0, 0);
+	pkt.dport = 22;
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, NF_ACCEPT, -1, 0, 0xd);
+	a = answers(0xf, 0x1, 0);
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, NF_DROP, 0, 0, 0x1);
+
+	/* nothing answered: every set term reached is read, none matches */
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_ACCEPT, -1, 0, 0xd);
+	nfqd_policy_free(p);
+}
+
+static void test_32_lookups_pass_and_the_33rd_is_e2big_leaving_the_policy_unchanged(void **state)
+{
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_packet pkt = tcp("192.0.2.1", "192.0.2.2", 1000, 80);
+	struct nfqd_set_answers a = answers(~0u, 1u << 31, 0);
+	struct nfqd_policy_error err;
+	struct nfqd_decision d;
+	char text[128];
+
+	(void)state;
+	for (unsigned int i = 0; i < 16; i++) {
+		snprintf(text, sizeof(text), "drop src @s%u not dst @s%u", i, i);
+		add(p, text);
+		snprintf(text, sizeof(text), "drop dst @s%u", i);
+		add(p, text);
+	}
+	assert_int_equal(nfqd_policy_lookup_count(p), 32);
+	assert_string_equal(nfqd_policy_lookup(p, 31)->text, "dst @s15");
+
+	/* the 33rd distinct lookup is refused with its word; a known one is still fine */
+	assert_int_equal(nfqd_policy_add_rule(p, "drop proto tcp src @s0 set @s0 src", &err),
+			 -E2BIG);
+	assert_string_equal(err.msg, "too many set lookups at '@s0': at most 32 per policy");
+	assert_int_equal(err.word, 7);
+	assert_int_equal(nfqd_policy_add_rule(p, "drop not src @new", &err), -E2BIG);
+	assert_string_equal(err.msg, "too many set lookups at '@new': at most 32 per policy");
+	assert_int_equal(err.word, 4);
+	assert_int_equal(nfqd_policy_rule_count(p), 32);
+	assert_int_equal(nfqd_policy_lookup_count(p), 32);
+	add(p, "accept src @s3 dst @s15");
+	assert_int_equal(nfqd_policy_rule_lookups(p, 32), (1u << 6) | (1u << 31));
+
+	/* lookup 31 is bit 31 */
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, NF_DROP, 31, 0, 0xffffffffu);
+	nfqd_policy_free(p);
+}
+
+static void test_refused_rule_removes_the_lookups_and_interfaces_it_added(void **state)
+{
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_packet pkt = tcp("192.0.2.1", "192.0.2.2", 1000, 80);
+	struct nfqd_set_answers a = answers(0x3, 0x2, 0);
+	struct nfqd_decision d;
+
+	(void)state;
+	add(p, "drop src @a iif eth0");
+	assert_int_equal(nfqd_policy_add_rule(p, "drop src @new dst @a iif new0 dport 99999", NULL),
+			 -EINVAL);
+	assert_int_equal(nfqd_policy_add_rule(p, "drop oif new1 set @n2 src,dst set-mark 1", NULL),
+			 -EINVAL);
+	assert_int_equal(nfqd_policy_lookup_count(p), 1);
+	assert_null(nfqd_policy_lookup(p, 1));
+	assert_int_equal(nfqd_policy_iface_count(p), 1);
+	assert_null(nfqd_policy_iface_name(p, 1));
+
+	/* the next rule's rows take the places the refused one had */
+	add(p, "accept dst @b oif eth1");
+	assert_int_equal(nfqd_policy_lookup_count(p), 2);
+	assert_string_equal(nfqd_policy_lookup(p, 1)->text, "dst @b");
+	assert_string_equal(nfqd_policy_iface_name(p, 1), "eth1");
+	nfqd_policy_iface_set_index(p, 1, 7);
+	pkt.outdev = 7;
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, NF_ACCEPT, 1, 0, 0x2);
+	nfqd_policy_free(p);
+}
+
+static void test_bad_set_names_and_sides_are_refused(void **state)
+{
+	static const char *const bad[] = { "src,foo", "SRC",	"src,",	   ",src", "src,,dst",
+					   "s",	      "srcdst", "src;dst", "," };
+	char name31[40], name32[40], text[128], msg[256];
+
+	(void)state;
+	assert_rule_error("drop src @", -EINVAL, 3,
+			  "bad set '@' after 'src': missing the name after '@'");
+	assert_rule_error("drop proto tcp not dst @", -EINVAL, 6,
+			  "bad set '@' after 'dst': missing the name after '@'");
+	assert_rule_error("drop set @ src", -EINVAL, 3,
+			  "bad set '@' after 'set': missing the name after '@'");
+	assert_rule_error("drop dst @a/b", -EINVAL, 3,
+			  "bad set '@a/b' after 'dst': '/' is not allowed in a set name (only "
+			  "letters, digits, '_', '.' and '-')");
+	assert_rule_error("drop src @@x", -EINVAL, 3,
+			  "bad set '@@x' after 'src': '@' is not allowed in a set name (only "
+			  "letters, digits, '_', '.' and '-')");
+	assert_rule_error("drop src @a,b", -EINVAL, 3,
+			  "bad set '@a,b' after 'src': ',' is not allowed in a set name (only "
+			  "letters, digits, '_', '.' and '-')");
+	assert_rule_error("drop set blocklist src", -EINVAL, 3,
+			  "bad set 'blocklist' after 'set': expected @NAME");
+
+	memset(name31, 'n', 31);
+	name31[31] = '\0';
+	memset(name32, 'n', 32);
+	name32[32] = '\0';
+	snprintf(text, sizeof(text), "drop src @%s", name32);
+	snprintf(msg, sizeof(msg),
+		 "bad set '@%s' after 'src': the name is longer than 31 characters", name32);
+	assert_rule_error(text, -EINVAL, 3, msg);
+	snprintf(text, sizeof(text), "drop set @%s dst,dst,dst", name31);
+	assert_canonical(text, text);
+	assert_canonical("drop src @A-Z_a.z-09", "drop src @A-Z_a.z-09");
+
+	assert_rule_error("drop set", -EINVAL, 2, "set: missing @NAME after 'set'");
+	assert_rule_error("drop set @x", -EINVAL, 3, "set: missing sides after '@x'");
+	assert_rule_error("drop not set @x \t", -EINVAL, 4, "set: missing sides after '@x'");
+	assert_rule_error("drop set @x src,src,dst,dst", -EINVAL, 4,
+			  "bad sides 'src,src,dst,dst' after '@x': at most 3 (a set has at most "
+			  "3 dimensions)");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "drop set @x %s", bad[i]);
+		snprintf(msg, sizeof(msg),
+			 "bad sides '%s' after '@x': expected src or dst for each dimension, "
+			 "comma-separated (src,dst)",
+			 bad[i]);
+		assert_rule_error(text, -EINVAL, 4, msg);
+	}
+	/* a blank ends the sides: what follows is the next match */
+	assert_rule_error("drop set @x src dst", -EINVAL, 5, "dst: missing address after 'dst'");
+}
+
+static void test_meta_mark_compares_the_masked_packet_mark(void **state)
+{
+	struct nfqd_packet pkt = tcp("192.0.2.1", "192.0.2.2", 1000, 80);
+	struct nfqd_set_answers none = answers(0, 0, 0);
+
+	(void)state;
+	pkt.mark = 0x1234;
+	pkt.flags |= NFQD_PKT_HAS_MARK;
+	assert_match_with("meta mark 0x1234", &pkt, none, true);
+	assert_match_with("meta mark 4660", &pkt, none, true);
+	assert_match_with("meta mark 0x1235", &pkt, none, false);
+	assert_match_with("meta mark 0x34/0xff", &pkt, none, true);
+	assert_match_with("meta mark 0x35/0xff", &pkt, none, false);
+	assert_match_with("not meta mark 0x35/0xff", &pkt, none, true);
+	assert_match_with("not meta mark 0x34/0xff", &pkt, none, false);
+	assert_match_with("meta mark 0x1000/0xf000", &pkt, none, true);
+	assert_match_with("meta mark 0/0", &pkt, none, true);
+	assert_match_with("meta mark 0x0/0x8000", &pkt, none, true);
+
+	/* the kernel leaves a zero mark out: it is 0, and known */
+	pkt.mark = 0;
+	pkt.flags &= ~(uint32_t)NFQD_PKT_HAS_MARK;
+	assert_match_with("meta mark 0", &pkt, none, true);
+	assert_match_with("not meta mark 0x1/0x1", &pkt, none, true);
+	assert_match_with("meta mark 0x1/0x1", &pkt, none, false);
+
+	pkt.mark = 0xffffffff;
+	assert_match_with("meta mark 0xffffffff", &pkt, none, true);
+	assert_match_with("meta mark 4294967295", &pkt, none, true);
+	assert_match_with("meta mark 0x80000000/0x80000000", &pkt, none, true);
+}
+
+static void test_ct_mark_compares_the_connmark_and_is_unknown_without_one(void **state)
+{
+	struct nfqd_packet pkt = tcp("192.0.2.1", "192.0.2.2", 1000, 80);
+	struct nfqd_set_answers none = answers(0, 0, 0);
+
+	(void)state;
+	/* no connmark: neither matches, whatever the value */
+	assert_match_with("ct mark 0", &pkt, none, false);
+	assert_match_with("not ct mark 0", &pkt, none, false);
+	assert_match_with("not ct mark 0x10/0xf0", &pkt, none, false);
+	assert_match_with("ct mark 0/0", &pkt, none, false);
+
+	pkt.flags |= NFQD_PKT_HAS_CTMARK;
+	pkt.ct_mark = 0x10;
+	assert_match_with("ct mark 0x10/0xf0", &pkt, none, true);
+	assert_match_with("ct mark 16", &pkt, none, true);
+	assert_match_with("ct mark 0x20/0xf0", &pkt, none, false);
+	assert_match_with("not ct mark 0x20/0xf0", &pkt, none, true);
+	assert_match_with("ct mark 0", &pkt, none, false);
+	pkt.ct_mark = 0;
+	assert_match_with("ct mark 0", &pkt, none, true);
+	assert_match_with("not ct mark 0x10/0xf0", &pkt, none, true);
+
+	/* the packet mark and the connmark are different things */
+	pkt.mark = 0x10;
+	assert_match_with("ct mark 0x10", &pkt, none, false);
+	assert_match_with("meta mark 0x10 ct mark 0", &pkt, none, true);
+}
+
+static void test_reading_a_mark_makes_the_decision_per_packet(void **state)
+{
+	static const char *const rules[] = {
+		"drop proto udp meta mark 0x1", /* 0: reached only by udp */
+		"drop ct mark 0x2",		/* 1: reached only with a connmark */
+		"accept dport 22",		/* 2 */
+		"drop not meta mark 0x4/0x4",	/* 3 */
+		NULL,
+	};
+	struct nfqd_policy *p = policy_of(rules);
+	struct nfqd_packet pkt = tcp("192.0.2.1", "192.0.2.2", 1000, 22);
+	struct nfqd_decision d;
+
+	(void)state;
+	/* decided before any mark is read */
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_ACCEPT, 2, 0, 0);
+
+	/* a connmark rule read and missed: the decision of a later rule depends on it */
+	pkt.flags |= NFQD_PKT_HAS_CTMARK;
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_ACCEPT, 2, NFQD_DECISION_PER_PACKET, 0);
+	pkt.ct_mark = 2;
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_DROP, 1, NFQD_DECISION_PER_PACKET, 0);
+
+	/* the default after a mark was read */
+	pkt.flags &= ~(uint32_t)NFQD_PKT_HAS_CTMARK;
+	pkt.dport = 80;
+	pkt.mark = 4;
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_ACCEPT, -1, NFQD_DECISION_PER_PACKET, 0);
+	pkt.mark = 0;
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_DROP, 3, NFQD_DECISION_PER_PACKET, 0);
+
+	/* udp reaches the meta mark of rule 0 */
+	pkt = udp("192.0.2.1", "192.0.2.2", 1000, 22);
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_ACCEPT, 2, NFQD_DECISION_PER_PACKET, 0);
+	nfqd_policy_free(p);
+}
+
+static void test_bad_marks_are_refused_with_the_word_quoted(void **state)
+{
+	static const char *const junk[] = { "x",    "0x",  "0x/1",  "1/",  "/1",  "-1",
+					    "+1",   "0xg", "1/2/3", "1.5", "0b1", "0x1/",
+					    "1/0x", "1e3", "0x-1",  "/" };
+	char text[128], msg[256];
+
+	(void)state;
+	assert_rule_error("drop ct mark 0x11/0x10", -EINVAL, 4,
+			  "ct mark '0x11/0x10': value 0x11 has bits outside mask 0x10");
+	assert_rule_error("drop not meta mark 3/1", -EINVAL, 5,
+			  "meta mark '3/1': value 0x3 has bits outside mask 0x1");
+	assert_rule_error("drop meta mark 1/0", -EINVAL, 4,
+			  "meta mark '1/0': value 0x1 has bits outside mask 0x0");
+	assert_rule_error("drop meta mark 0x100000000", -EINVAL, 4,
+			  "bad mark '0x100000000' after 'meta mark': must be at most 0xffffffff");
+	assert_rule_error("drop ct mark 4294967296", -EINVAL, 4,
+			  "bad mark '4294967296' after 'ct mark': must be at most 0xffffffff");
+	assert_rule_error("drop ct mark 1/0x1ffffffff", -EINVAL, 4,
+			  "bad mark '1/0x1ffffffff' after 'ct mark': must be at most 0xffffffff");
+	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
+		snprintf(text, sizeof(text), "drop proto tcp meta mark %s", junk[i]);
+		snprintf(msg, sizeof(msg),
+			 "bad mark '%s' after 'meta mark': expected VALUE[/MASK], in hex (0x...) "
+			 "or decimal",
+			 junk[i]);
+		assert_rule_error(text, -EINVAL, 6, msg);
+	}
+
+	assert_rule_error("drop ct", -EINVAL, 2, "ct: missing 'mark' after 'ct'");
+	assert_rule_error("drop not meta", -EINVAL, 3, "meta: missing 'mark' after 'meta'");
+	assert_rule_error("drop ct state new", -EINVAL, 3,
+			  "unknown match 'ct state': expected ct mark");
+	assert_rule_error("drop meta 0x1", -EINVAL, 3,
+			  "unknown match 'meta 0x1': expected meta mark");
+	assert_rule_error("drop ct mark", -EINVAL, 3, "ct mark: missing value after 'mark'");
+	assert_rule_error("drop not meta mark", -EINVAL, 4,
+			  "meta mark: missing value after 'mark'");
+	assert_rule_error("drop mark 1", -EINVAL, 2, "unknown match 'mark'");
+}
+
+static void test_marks_are_printed_in_hex_with_a_full_mask_left_out(void **state)
+{
+	(void)state;
+	assert_canonical("accept ct mark 16/240", "accept ct mark 0x10/0xf0");
+	assert_canonical("accept ct mark 0x10/0xf0", "accept ct mark 0x10/0xf0");
+	assert_canonical("accept meta mark 0X1F/0XFF", "accept meta mark 0x1f/0xff");
+	assert_canonical("accept meta mark 0x0000001f", "accept meta mark 0x1f");
+	assert_canonical("accept meta mark 0xffffffff/0xffffffff", "accept meta mark 0xffffffff");
+	assert_canonical("accept meta mark 4294967295", "accept meta mark 0xffffffff");
+	assert_canonical("accept meta mark 0", "accept meta mark 0x0");
+	assert_canonical("accept meta mark 0/0", "accept meta mark 0x0/0x0");
+	assert_canonical("accept not ct mark 007", "accept not ct mark 0x7");
+	assert_canonical("accept set-mark 256/0x100", "accept set-mark 0x100/0x100");
+	assert_canonical("accept set-mark 1/0xFFFFFFFF", "accept set-mark 0x1");
+}
+
+static void test_policy_marks_are_the_union_of_the_masks_and_the_first_rules(void **state)
+{
+	static const char *const rules[] = {
+		"accept proto tcp",			     /* 0 */
+		"drop meta mark 0x1/0xf",		     /* 1 */
+		"drop ct mark 0x100/0x100",		     /* 2 */
+		"drop not meta mark 0x10/0xf0",		     /* 3 */
+		"accept set-mark 0x1000/0xf000",	     /* 4 */
+		"accept ct mark 0/0x20000 set-mark 0x1/0x1", /* 5 */
+		NULL,
+	};
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_policy_marks m;
+
+	(void)state;
+	memset(&m, 0x55, sizeof(m));
+	nfqd_policy_marks(p, &m);
+	assert_int_equal(m.meta_mask, 0);
+	assert_int_equal(m.ct_mask, 0);
+	assert_int_equal(m.set_mask, 0);
+	assert_int_equal(m.meta_rule, -1);
+	assert_int_equal(m.ct_rule, -1);
+	assert_int_equal(m.set_rule, -1);
+	nfqd_policy_free(p);
+
+	p = policy_of(rules);
+	/* refused rules change nothing */
+	assert_int_equal(nfqd_policy_add_rule(p, "accept meta mark 0x1/0x1000000 dport x", NULL),
+			 -EINVAL);
+	assert_int_equal(nfqd_policy_add_rule(p, "drop set-mark 0x1", NULL), -EINVAL);
+	nfqd_policy_marks(p, &m);
+	assert_int_equal(m.meta_mask, 0xff);
+	assert_int_equal(m.meta_rule, 1);
+	assert_int_equal(m.ct_mask, 0x20100);
+	assert_int_equal(m.ct_rule, 2);
+	assert_int_equal(m.set_mask, 0xf001);
+	assert_int_equal(m.set_rule, 4);
+
+	add(p, "accept set-mark 0x2");
+	nfqd_policy_marks(p, &m);
+	assert_int_equal(m.set_mask, 0xffffffff);
+	assert_int_equal(m.set_rule, 4);
+	nfqd_policy_free(p);
+
+	/* a zero mask still says which rule reads the mark first */
+	p = new_policy();
+	add(p, "accept meta mark 0/0");
+	nfqd_policy_marks(p, &m);
+	assert_int_equal(m.meta_mask, 0);
+	assert_int_equal(m.meta_rule, 0);
+	assert_int_equal(m.ct_rule, -1);
+	nfqd_policy_free(p);
+}
+
+static void test_set_mark_is_applied_with_accept_and_makes_the_decision_per_packet(void **state)
+{
+	static const char *const rules[] = {
+		"accept not src @blocklist set-mark 0x100/0x100",
+		"accept set-mark 7 dport 22",
+		"drop",
+		NULL,
+	};
+	struct nfqd_policy *p = policy_of(rules);
+	struct nfqd_packet pkt = tcp("192.0.2.1", "192.0.2.2", 1000, 22);
+	struct nfqd_set_answers a = answers(1, 0, 0);
+	struct nfqd_decision d;
+
+	(void)state;
+	assert_string_equal(nfqd_policy_rule_text(p, 0),
+			    "accept not src @blocklist set-mark 0x100/0x100");
+	assert_string_equal(nfqd_policy_rule_text(p, 1), "accept dport 22 set-mark 0x7");
+
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, NF_ACCEPT, 0, NFQD_DECISION_SET_MARK | NFQD_DECISION_PER_PACKET, 1);
+	assert_int_equal(d.mark, 0x100);
+	assert_int_equal(d.mark_mask, 0x100);
+
+	a = answers(1, 1, 0);
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, NF_ACCEPT, 1, NFQD_DECISION_SET_MARK | NFQD_DECISION_PER_PACKET, 1);
+	assert_int_equal(d.mark, 7);
+	assert_int_equal(d.mark_mask, 0xffffffff);
+
+	/* a rule that does not match sets no mark */
+	pkt.dport = 80;
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, NF_DROP, 2, 0, 1);
+	nfqd_policy_free(p);
+
+	/* set-mark goes after the matches, wherever it was written */
+	assert_canonical("accept set-mark 0x1 proto tcp not dport 22",
+			 "accept proto tcp not dport 22 set-mark 0x1");
+	assert_canonical("accept set-mark 0x1", "accept set-mark 0x1");
+}
+
+static void test_set_mark_is_refused_other_than_once_with_accept(void **state)
+{
+	(void)state;
+	assert_rule_error("drop set-mark 0x1", -EINVAL, 2,
+			  "unexpected 'set-mark' in a drop rule: set-mark is allowed only with "
+			  "accept");
+	assert_rule_error("queue 3 proto tcp set-mark 0x1", -EINVAL, 5,
+			  "unexpected 'set-mark' in a queue 3 rule: set-mark is allowed only with "
+			  "accept");
+	assert_rule_error("accept set-mark 1 proto tcp set-mark 2", -EINVAL, 6,
+			  "unexpected second 'set-mark': at most one per rule");
+	assert_rule_error("accept set-mark 1 set-mark 1", -EINVAL, 4,
+			  "unexpected second 'set-mark': at most one per rule");
+	assert_rule_error("accept set-mark", -EINVAL, 2,
+			  "set-mark: missing value after 'set-mark'");
+	assert_rule_error("accept proto udp set-mark \t", -EINVAL, 4,
+			  "set-mark: missing value after 'set-mark'");
+	assert_rule_error("accept set-mark 0x3/0x1", -EINVAL, 3,
+			  "set-mark '0x3/0x1': value 0x3 has bits outside mask 0x1");
+	assert_rule_error("accept set-mark x", -EINVAL, 3,
+			  "bad mark 'x' after 'set-mark': expected VALUE[/MASK], in hex (0x...) or "
+			  "decimal");
+	assert_rule_error("accept set-mark 0x100000000", -EINVAL, 3,
+			  "bad mark '0x100000000' after 'set-mark': must be at most 0xffffffff");
+	assert_rule_error("accept not set-mark 1", -EINVAL, 3,
+			  "unexpected 'set-mark' after 'not': an action cannot be negated");
+	assert_rule_error("accept set-mark 1 not", -EINVAL, 4, "missing match after 'not'");
+}
+
+static void test_set_mark_does_not_count_against_the_terms_of_a_rule(void **state)
+{
+	struct nfqd_packet pkt = tcp("192.0.2.1", "192.0.2.2", 1, 80);
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_decision d;
+	char text[1024];
+	size_t len;
+
+	(void)state;
+	len = (size_t)snprintf(text, sizeof(text), "accept");
+	for (int i = 0; i < 16; i++)
+		len += (size_t)snprintf(text + len, sizeof(text) - len, " not dport %d", 1000 + i);
+	snprintf(text + len, sizeof(text) - len, " set-mark 0xffffffff/0xffffffff");
+	add(p, text);
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_ACCEPT, 0, NFQD_DECISION_SET_MARK | NFQD_DECISION_PER_PACKET, 0);
+	assert_int_equal(d.mark, 0xffffffff);
+	assert_int_equal(d.mark_mask, 0xffffffff);
+	nfqd_policy_free(p);
+}
+
+static void test_interfaces_are_named_once_and_matched_by_their_current_index(void **state)
+{
+	static const char *const rules[] = {
+		"drop iif eth0 proto udp", /* 0 */
+		"drop oif eth1",	   /* 1 */
+		"accept iif eth1",	   /* 2 */
+		"drop not oif eth0",	   /* 3 */
+		NULL,
+	};
+	struct nfqd_policy *p = policy_of(rules);
+	struct nfqd_packet pkt = udp("192.0.2.1", "192.0.2.2", 1000, 80);
+	struct nfqd_decision d;
+
+	(void)state;
+	assert_int_equal(nfqd_policy_iface_count(p), 2);
+	assert_string_equal(nfqd_policy_iface_name(p, 0), "eth0");
+	assert_string_equal(nfqd_policy_iface_name(p, 1), "eth1");
+	assert_null(nfqd_policy_iface_name(p, 2));
+	assert_null(nfqd_policy_iface_name(p, 0xffffffffu));
+
+	/* no interface exists yet: nothing matches by name; `not oif` matches a known outdev */
+	pkt.indev = 2;
+	pkt.outdev = 3;
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_DROP, 3, 0, 0);
+
+	nfqd_policy_iface_set_index(p, 0, 2);
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_DROP, 0, 0, 0);
+
+	/* the index moves (the interface was recreated): the next evaluation follows it */
+	nfqd_policy_iface_set_index(p, 0, 3);
+	nfqd_policy_iface_set_index(p, 1, 2);
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_ACCEPT, 2, 0, 0);
+	pkt.outdev = 2;
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_DROP, 1, 0, 0);
+
+	/* gone again */
+	nfqd_policy_iface_set_index(p, 0, 0);
+	nfqd_policy_iface_set_index(p, 1, 0);
+	pkt.outdev = 3;
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_DROP, 3, 0, 0);
+
+	/* out of range is ignored */
+	nfqd_policy_iface_set_index(p, 2, 3);
+	nfqd_policy_iface_set_index(p, 0xffffffffu, 3);
+	nfqd_policy_free(p);
+}
+
+static void test_unknown_interfaces_of_a_packet_match_neither_plain_nor_negated(void **state)
+{
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_packet pkt = tcp("192.0.2.1", "192.0.2.2", 1000, 80);
+	struct nfqd_decision d;
+
+	(void)state;
+	add(p, "drop oif lo");
+	add(p, "queue 1 not oif lo");
+	add(p, "drop iif lo");
+	add(p, "accept not iif lo");
+	nfqd_policy_iface_set_index(p, 0, 1);
+
+	/* no outdev (input path), no indev (locally generated): both unknown */
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_ACCEPT, -1, 0, 0);
+	assert_int_equal(nfqd_policy_set_default(p, NF_DROP), 0);
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_DROP, -1, 0, 0);
+
+	pkt.indev = 1;
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_DROP, 2, 0, 0);
+	pkt.indev = 5;
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_ACCEPT, 3, 0, 0);
+	pkt.indev = 0;
+	pkt.outdev = 5;
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, QUEUE_NR(1), 1, NFQD_DECISION_PER_PACKET, 0);
+	pkt.outdev = 1;
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_DROP, 0, 0, 0);
+
+	/* index 0: the interface does not exist now; `not` matches a known interface only */
+	nfqd_policy_iface_set_index(p, 0, 0);
+	pkt.indev = 1;
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, QUEUE_NR(1), 1, NFQD_DECISION_PER_PACKET, 0);
+	pkt.outdev = 0;
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_ACCEPT, 3, 0, 0);
+	nfqd_policy_free(p);
+}
+
+static void test_64_interfaces_pass_and_the_65th_is_e2big(void **state)
+{
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_packet pkt = tcp("192.0.2.1", "192.0.2.2", 1000, 80);
+	struct nfqd_policy_error err;
+	struct nfqd_decision d;
+	char text[64];
+
+	(void)state;
+	for (unsigned int i = 0; i < 64; i++) {
+		snprintf(text, sizeof(text), "drop %s if%u", i % 2 ? "oif" : "iif", i);
+		add(p, text);
+	}
+	assert_int_equal(nfqd_policy_iface_count(p), 64);
+	assert_string_equal(nfqd_policy_iface_name(p, 63), "if63");
+	assert_int_equal(nfqd_policy_add_rule(p, "drop proto tcp not iif if64", &err), -E2BIG);
+	assert_string_equal(err.msg, "too many interfaces at 'if64': at most 64 per policy");
+	assert_int_equal(err.word, 6);
+	assert_int_equal(nfqd_policy_iface_count(p), 64);
+	assert_int_equal(nfqd_policy_rule_count(p), 64);
+	add(p, "accept iif if63 oif if0");
+
+	nfqd_policy_iface_set_index(p, 63, 9);
+	nfqd_policy_iface_set_index(p, 0, 8);
+	pkt.indev = 9;
+	pkt.outdev = 8;
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_ACCEPT, 64, 0, 0);
+	pkt.outdev = 9;
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_DROP, 63, 0, 0);
+	nfqd_policy_free(p);
+}
+
+static void test_bad_interface_names_are_refused(void **state)
+{
+	(void)state;
+	assert_rule_error("drop iif", -EINVAL, 2, "iif: missing interface after 'iif'");
+	assert_rule_error("drop not oif ", -EINVAL, 3, "oif: missing interface after 'oif'");
+	assert_rule_error("drop iif abcdefghijklmnop", -EINVAL, 3,
+			  "bad interface 'abcdefghijklmnop' after 'iif': longer than 15 "
+			  "characters");
+	assert_canonical("drop iif abcdefghijklmno", "drop iif abcdefghijklmno");
+	assert_rule_error("drop oif a/b", -EINVAL, 3,
+			  "bad interface 'a/b' after 'oif': '/' is not allowed in an interface "
+			  "name");
+	assert_rule_error("drop iif eth0:1", -EINVAL, 3,
+			  "bad interface 'eth0:1' after 'iif': ':' is not allowed in an interface "
+			  "name");
+	assert_rule_error("drop iif eth\n0", -EINVAL, 3,
+			  "bad interface 'eth\n0' after 'iif': control characters and blanks are "
+			  "not allowed in an interface name");
+	assert_rule_error("drop iif .", -EINVAL, 3,
+			  "bad interface '.' after 'iif': not an interface name");
+	assert_rule_error("drop oif ..", -EINVAL, 3,
+			  "bad interface '..' after 'oif': not an interface name");
+	assert_rule_error("drop iif eth+", -EINVAL, 3,
+			  "bad interface 'eth+' after 'iif': wildcards are not supported, name one "
+			  "interface");
+	assert_canonical("drop iif br-lan.10", "drop iif br-lan.10");
+	assert_canonical("drop oif ...", "drop oif ...");
+	assert_canonical("drop oif a+b", "drop oif a+b");
+}
+
+static void test_every_decision_field_is_written_on_every_path(void **state)
+{
+	static const char *const rules[] = { "accept dport 22", "drop src @a", NULL };
+	struct nfqd_policy *p = policy_of(rules);
+	struct nfqd_packet pkt = tcp("192.0.2.1", "192.0.2.2", 1000, 22);
+	struct nfqd_set_answers a = answers(0, 0, 1);
+	struct nfqd_decision d;
+
+	(void)state;
+	/* eval() fills d with 0x55 first: assert_decision checks mark, mask and failed_lookup */
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_ACCEPT, 0, 0, 0);
+	pkt.dport = 80;
+	eval(p, &pkt, NULL, &d);
+	assert_decision(&d, NF_ACCEPT, -1, 0, 1);
+	eval(p, &pkt, &a, &d);
+	assert_decision(&d, NF_DROP, 1, NFQD_DECISION_SET_FAILED, 1);
+	assert_int_equal(d.failed_lookup, 0);
+	assert_int_equal(d.mark, 0);
+	assert_int_equal(d.mark_mask, 0);
+	nfqd_policy_free(p);
+}
+
+static void test_new_items_in_canonical_text_parse_back_to_themselves(void **state)
+{
+	static const char *const rules[] = {
+		"accept not src @blocklist set-mark 0x100/0x100",
+		"queue 3 proto udp dport 53",
+		"accept ct mark 0x10/0xf0",
+		"drop  set @svc   src,dst,dst\tproto tcp",
+		"queue 65535 not dst @x iif eth0 not oif wg0",
+		"accept meta mark 0/0 ct mark 4294967295 set-mark 1/1",
+		"accept set-mark 0x8000/0xc000 src 10.0.0.0/8 not ct mark 0x1/0x1",
+		"drop proto icmp src @x dst @y set @z dst",
+		"queue 0",
+	};
+	static const char *const expect[] = {
+		"accept not src @blocklist set-mark 0x100/0x100",
+		"queue 3 proto udp dport 53",
+		"accept ct mark 0x10/0xf0",
+		"drop set @svc src,dst,dst proto tcp",
+		"queue 65535 not dst @x iif eth0 not oif wg0",
+		"accept meta mark 0x0/0x0 ct mark 0xffffffff set-mark 0x1/0x1",
+		"accept src 10.0.0.0/8 not ct mark 0x1/0x1 set-mark 0x8000/0xc000",
+		"drop proto icmp src @x dst @y set @z dst",
+		"queue 0",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		char *once = canonical(rules[i]);
+		char *twice = canonical(once);
+
+		assert_string_equal(once, expect[i]);
+		assert_string_equal(twice, once);
+		free(once);
+		free(twice);
+	}
 }
 
 int main(void)
@@ -1041,6 +2146,40 @@ int main(void)
 			test_4096_rules_pass_and_the_4097th_is_e2big_leaving_the_policy_unchanged),
 		cmocka_unit_test(test_failed_add_leaves_rules_texts_and_decisions_unchanged),
 		cmocka_unit_test(test_successful_add_clears_the_error),
+		cmocka_unit_test(test_queue_verdict_is_nf_queue_nr_and_per_packet),
+		cmocka_unit_test(test_queue_rule_never_matches_a_packet_from_its_own_queue),
+		cmocka_unit_test(test_queue_is_a_rule_verdict_only),
+		cmocka_unit_test(test_bad_queue_number_is_refused),
+		cmocka_unit_test(test_on_set_error_defaults_to_drop_and_is_settable),
+		cmocka_unit_test(
+			test_set_lookups_are_distinct_by_name_and_sides_in_order_of_first_use),
+		cmocka_unit_test(test_set_term_hit_miss_negation_and_unknown_answers),
+		cmocka_unit_test(test_set_terms_need_no_packet_facts_and_carry_no_family),
+		cmocka_unit_test(test_failed_lookup_ends_evaluation_with_on_set_error_when_reached),
+		cmocka_unit_test(
+			test_failed_lookup_after_a_missing_term_of_the_same_rule_is_not_reached),
+		cmocka_unit_test(test_lookups_read_covers_every_rule_evaluated),
+		cmocka_unit_test(
+			test_32_lookups_pass_and_the_33rd_is_e2big_leaving_the_policy_unchanged),
+		cmocka_unit_test(test_refused_rule_removes_the_lookups_and_interfaces_it_added),
+		cmocka_unit_test(test_bad_set_names_and_sides_are_refused),
+		cmocka_unit_test(test_meta_mark_compares_the_masked_packet_mark),
+		cmocka_unit_test(test_ct_mark_compares_the_connmark_and_is_unknown_without_one),
+		cmocka_unit_test(test_reading_a_mark_makes_the_decision_per_packet),
+		cmocka_unit_test(test_bad_marks_are_refused_with_the_word_quoted),
+		cmocka_unit_test(test_marks_are_printed_in_hex_with_a_full_mask_left_out),
+		cmocka_unit_test(test_policy_marks_are_the_union_of_the_masks_and_the_first_rules),
+		cmocka_unit_test(
+			test_set_mark_is_applied_with_accept_and_makes_the_decision_per_packet),
+		cmocka_unit_test(test_set_mark_is_refused_other_than_once_with_accept),
+		cmocka_unit_test(test_set_mark_does_not_count_against_the_terms_of_a_rule),
+		cmocka_unit_test(test_interfaces_are_named_once_and_matched_by_their_current_index),
+		cmocka_unit_test(
+			test_unknown_interfaces_of_a_packet_match_neither_plain_nor_negated),
+		cmocka_unit_test(test_64_interfaces_pass_and_the_65th_is_e2big),
+		cmocka_unit_test(test_bad_interface_names_are_refused),
+		cmocka_unit_test(test_every_decision_field_is_written_on_every_path),
+		cmocka_unit_test(test_new_items_in_canonical_text_parse_back_to_themselves),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,6 +43,7 @@ struct sim_pkt {
 	uint32_t mark;
 	bool has_ctmark;
 	uint32_t ctmark;
+	uint32_t ctmark_mask;
 	bool by_sweep;
 };
 
@@ -123,7 +124,8 @@ static void sim_deliver(struct sim_pkt *p, uint32_t verdict, const struct nlattr
 	}
 	if (ctmark) {
 		p->has_ctmark = true;
-		p->ctmark = *ctmark;
+		p->ctmark = ctmark[0];
+		p->ctmark_mask = ctmark[1];
 	}
 	p->by_sweep = sweep;
 }
@@ -157,23 +159,26 @@ static int attr_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
+/* The conntrack nest of a verdict: CTA_MARK and CTA_MARK_MASK, nothing else, each once. */
 static int ct_cb(const struct nlattr *attr, void *data)
 {
 	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(attr);
 
-	if (mnl_attr_get_type(attr) != CTA_MARK || mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+	if ((type != CTA_MARK && type != CTA_MARK_MASK) ||
+	    mnl_attr_validate(attr, MNL_TYPE_U32) < 0 || tb[type])
 		return MNL_CB_ERROR;
-	*tb = attr;
+	tb[type] = attr;
 	return MNL_CB_OK;
 }
 
 static void sim_msg(struct sim *s, const struct nlmsghdr *nlh)
 {
 	const struct nlattr *tb[NFQA_MAX + 1] = { NULL };
-	const struct nlattr *ctm = NULL;
+	const struct nlattr *ctm[CTA_MAX + 1] = { NULL };
 	const struct nfqnl_msg_verdict_hdr *vh;
 	const struct nfgenmsg *nfg;
-	uint32_t verdict, id, ctmark = 0, low;
+	uint32_t verdict, id, ctmark[2] = { 0, 0 }, low;
 	bool sweep, found = false;
 	unsigned int i;
 
@@ -206,11 +211,14 @@ static void sim_msg(struct sim *s, const struct nlmsghdr *nlh)
 		return;
 	}
 	if (tb[NFQA_CT]) {
-		if (mnl_attr_parse_nested(tb[NFQA_CT], ct_cb, &ctm) < 0 || !ctm) {
+		/* both: without the mask the kernel would overwrite the whole connmark */
+		if (mnl_attr_parse_nested(tb[NFQA_CT], ct_cb, ctm) < 0 || !ctm[CTA_MARK] ||
+		    !ctm[CTA_MARK_MASK]) {
 			sim_error(s, "malformed NFQA_CT");
 			return;
 		}
-		ctmark = ntohl(mnl_attr_get_u32(ctm));
+		ctmark[0] = ntohl(mnl_attr_get_u32(ctm[CTA_MARK]));
+		ctmark[1] = ntohl(mnl_attr_get_u32(ctm[CTA_MARK_MASK]));
 	}
 	vh = mnl_attr_get_payload(tb[NFQA_VERDICT_HDR]);
 	verdict = ntohl(vh->verdict);
@@ -234,7 +242,7 @@ static void sim_msg(struct sim *s, const struct nlmsghdr *nlh)
 		for (i = s->head; i < s->n; i++) {
 			if (s->pkt[i].queued && s->pkt[i].id == id) {
 				sim_deliver(&s->pkt[i], verdict, tb[NFQA_MARK],
-					    tb[NFQA_CT] ? &ctmark : NULL, false);
+					    tb[NFQA_CT] ? ctmark : NULL, false);
 				found = true;
 				break;
 			}
@@ -377,6 +385,8 @@ static const char *fate_error(const struct sim_pkt *p, const struct nfqd_verdict
 		return "mark set or not set wrongly";
 	if (p->has_mark && p->mark != v->mark)
 		return "wrong mark";
+	if (p->has_ctmark && p->ctmark_mask != v->ctmark_mask)
+		return "wrong connmark mask";
 	if (p->has_ctmark != !!(v->flags & F_CT))
 		return "connmark set or not set wrongly";
 	if (p->has_ctmark && p->ctmark != v->ctmark)
@@ -429,7 +439,10 @@ static const struct nfqd_verdict classes[] = {
 	{ .verdict = NF_DROP },
 	{ .verdict = NF_ACCEPT, .flags = F_MARK, .mark = 7 },
 	{ .verdict = NF_QUEUE_NR(3) },
-	{ .verdict = NF_ACCEPT, .flags = F_CT, .ctmark = 0x55 }, /* never batchable */
+	{ .verdict = NF_ACCEPT,
+	  .flags = F_CT,
+	  .ctmark = 0x55,
+	  .ctmark_mask = 0xff }, /* never batchable */
 };
 
 #define NCLASSES_BATCHABLE 4
@@ -978,6 +991,8 @@ static void test_connmark_verdicts_are_singles_carrying_the_nest_and_break_runs(
 	p = sim_find(&sim, 202);
 	assert_true(p->has_ctmark);
 	assert_int_equal(p->ctmark, 0x55);
+	/* the mask travels with it: only those connmark bits change */
+	assert_int_equal(p->ctmark_mask, 0xff);
 	/* runs: the connmark breaks the run of accepts */
 	assert_int_equal(build_string(b, "AAAC DDDD", &st), 3);
 	/* all connmarks: all singles, even with the same verdict and connmark */

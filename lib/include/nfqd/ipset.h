@@ -21,8 +21,9 @@
 
 #include "nfqd/packet.h"
 
-#define NFQD_IPSET_NAME_MAX 32 /* IPSET_MAXNAMELEN, NUL included */
-#define NFQD_IPSET_DIMS_MAX 3  /* dimensions of the element types supported */
+#define NFQD_IPSET_NAME_MAX  32	  /* IPSET_MAXNAMELEN, NUL included */
+#define NFQD_IPSET_DIMS_MAX  3	  /* dimensions of the element types supported */
+#define NFQD_IPSET_BATCH_MAX 4096 /* tests in one batch, at most */
 
 /* How an element is built for a set type (from the type name). */
 enum nfqd_ipset_kind {
@@ -48,7 +49,7 @@ struct nfqd_ipset_info {
 	char type[NFQD_IPSET_NAME_MAX]; /* "hash:ip,port" */
 	uint8_t family;			/* NFPROTO_IPV4, NFPROTO_IPV6, or NFPROTO_UNSPEC */
 	uint8_t dims;			/* dimensions of an element, 1..NFQD_IPSET_DIMS_MAX */
-	uint8_t kind;			/* enum nfqd_ipset_kind */
+	uint8_t kind;			/* enum nfqd_ipset_kind (_MAX: not supported) */
 	uint8_t revision;
 };
 
@@ -86,8 +87,9 @@ void nfqd_ipset_close(struct nfqd_ipset *s);
 
 /*
  * Read the header of set `name`. Returns 0 and *info; -ENOENT when there is no such set;
- * -EPROTONOSUPPORT (with *info filled) when elements of its type cannot be built from a packet
- * (hash:net,iface, ...); or -errno.
+ * -EPROTONOSUPPORT (with *info filled, kind NFQD_IPSET_KIND_MAX and dims 0) when elements of its
+ * type cannot be built from a packet (hash:net,iface, ...); -EINVAL or -ENAMETOOLONG for a name
+ * that cannot be a set's; or -errno.
  */
 int nfqd_ipset_info(struct nfqd_ipset *s, const char *name, struct nfqd_ipset_info *info);
 
@@ -97,7 +99,8 @@ int nfqd_ipset_kind_of(const char *type, uint8_t *dims);
 
 /*
  * The member sets of list:set `name`, in order, into names[0..max). Returns how many there are
- * (may exceed max: only max are written), -ENOENT when there is no such set, or -errno.
+ * (may exceed max: only max are written), -ENOENT when there is no such set, -EINVAL when it is
+ * not a list:set, or -errno.
  */
 int nfqd_ipset_list_members(struct nfqd_ipset *s, const char *name,
 			    char (*names)[NFQD_IPSET_NAME_MAX], unsigned int max);
@@ -106,25 +109,30 @@ int nfqd_ipset_list_members(struct nfqd_ipset *s, const char *name,
  * Build the element that packet `pkt` presents to a set described by `info`, taking dimension i
  * from side dirs[i] (NFQD_DIR_SRC or NFQD_DIR_DST; info->dims entries). Follows the kernel's set
  * match: a port dimension takes the TCP/UDP/UDP-Lite/SCTP port, ICMP/ICMPv6 type and code
- * (type << 8 | code), or port 0 for other protocols; a MAC dimension takes the source MAC
- * (NFQA_HWADDR) and exists only for the source side. Pure.
+ * (type << 8 | code), or port 0 for other protocols (bitmap:port: TCP and UDP only); a MAC
+ * dimension on the source side takes the source MAC (NFQA_HWADDR). Pure.
  *
  * Returns 1 with *e filled; 0 when the kernel's match would not match this packet whatever the
  * set holds (family differs from the set's, a port dimension on a non-first fragment of a port
- * protocol, no MAC); -ENODATA when the view lacks a fact the kernel would have read (a header
- * cut by the copy range); -EINVAL for a list:set (test its members) or bad dirs.
+ * protocol, no MAC header or an all-zero MAC); -ENODATA when the view lacks a fact the kernel
+ * would have read (a header cut by the copy range; the destination MAC of a packet that has a
+ * MAC header, which the kernel matches but the queue does not deliver); -EINVAL for a list:set
+ * (test its members), an info whose dims do not fit its kind, or bad dirs.
  */
 int nfqd_ipset_elem_from_packet(const struct nfqd_ipset_info *info, const uint8_t *dirs,
 				const struct nfqd_packet *pkt, struct nfqd_ipset_elem *e);
 
 /*
  * Encode one IPSET_CMD_TEST request for element e in set `set` into buf, with nlmsg_seq seq.
- * Returns the message length, or -ENOSPC when len is too small. Pure.
+ * Returns the message length, -ENOSPC when len is too small, -EINVAL for an empty name or an
+ * element without flags or with an address of no family, -ENAMETOOLONG for a name of
+ * NFQD_IPSET_NAME_MAX bytes or more. Pure.
  */
 int nfqd_ipset_put_test(void *buf, size_t len, uint32_t seq, const char *set,
 			const struct nfqd_ipset_elem *e);
 
-/* A batch of up to `capacity` distinct tests. Allocates everything here. Returns 0 or -errno. */
+/* A batch of up to `capacity` (1..NFQD_IPSET_BATCH_MAX) distinct tests. Allocates everything
+ * here. Returns 0, -EINVAL for a capacity out of range, or -ENOMEM. */
 int nfqd_ipset_batch_new(struct nfqd_ipset_batch **out, unsigned int capacity);
 
 void nfqd_ipset_batch_free(struct nfqd_ipset_batch *b);
@@ -134,7 +142,9 @@ void nfqd_ipset_batch_reset(struct nfqd_ipset_batch *b);
 
 /*
  * Add a test of element e in set `set` (a string the caller keeps alive until reset), or find
- * the same test added before: returns its index (>= 0), or -ENOSPC when the batch is full.
+ * the same test added before (same `set` pointer, same element): returns its index (>= 0),
+ * -ENOSPC when the batch is full, or the errors of nfqd_ipset_put_test() for a bad name or
+ * element.
  */
 int nfqd_ipset_batch_add(struct nfqd_ipset_batch *b, const char *set,
 			 const struct nfqd_ipset_elem *e);
@@ -144,14 +154,19 @@ unsigned int nfqd_ipset_batch_count(const struct nfqd_ipset_batch *b);
 
 /*
  * Run every test of the batch: all requests in one send() (more only when they exceed the
- * socket's send limit), then one answer per request. Returns 0 when every test has a result,
- * or -errno when the exchange itself failed (then every result is that error).
+ * socket's send limit, or the answers its receive buffer holds), then one answer per request.
+ * Returns 0 when every test has a result, or -errno when the exchange itself failed (then every
+ * result is that error).
  */
 int nfqd_ipset_batch_run(struct nfqd_ipset *s, struct nfqd_ipset_batch *b);
 
 /*
  * Result of test i: 1 member, 0 not a member, or -errno from the kernel (-ENOENT: the set does
- * not exist; -IPSET_ERR_* values for other refusals, such as a type that changed).
+ * not exist; -IPSET_ERR_* values for other refusals). An element of the wrong shape for its set
+ * (a set recreated with another type) is refused with -IPSET_ERR_PROTOCOL when it carries an
+ * attribute the type does not take, but answered "not a member" when it lacks one or has the
+ * other family: only nfqd_ipset_info() tells such a change reliably. -EAGAIN before the batch
+ * has run, -EINVAL for i out of range.
  */
 int nfqd_ipset_batch_result(const struct nfqd_ipset_batch *b, unsigned int i);
 

@@ -5,27 +5,39 @@
  *
  * Rule syntax (words separated by blanks):
  *
- *	rule    := VERDICT term*
- *	VERDICT := accept | drop
- *	term    := [not] MATCH
- *	MATCH   := proto PROTO          tcp, udp, icmp, icmpv6, udplite, sctp, dccp, gre, esp, ah,
- *	                                or a number 0-255
- *	         | src ADDR[/LEN]       IPv4 or IPv6 address or prefix; matches that family only
+ *	rule    := VERDICT item*
+ *	VERDICT := accept | drop | queue N   N: queue number 0-65535
+ *	item    := [not] MATCH | ACTION
+ *	MATCH   := proto PROTO         tcp, udp, icmp, icmpv6, udplite, sctp, dccp, gre, esp, ah,
+ *	                               or a number 0-255
+ *	         | src ADDR[/LEN]      IPv4 or IPv6 address or prefix; matches that family only
  *	         | dst ADDR[/LEN]
- *	         | sport PORT[-PORT]    a port or an inclusive range; matches only packets whose
- *	         | dport PORT[-PORT]    ports are known (tcp, udp, udplite, sctp, dccp, first
- *fragment)
+ *	         | sport PORT[-PORT]   a port or an inclusive range; matches only packets whose
+ *	         | dport PORT[-PORT]   ports are known (tcp, udp, udplite, sctp, dccp, first
+ *	                               fragment)
+ *	         | src @SET            ipset membership, every dimension of the element taken
+ *	         | dst @SET            from the source (destination) side of the packet
+ *	         | set @SET DIRS       explicit sides per dimension, as iptables: src,dst[,dst]
+ *	         | ct mark V[/M]       connmark & M == V (M defaults to 0xffffffff)
+ *	         | meta mark V[/M]     packet mark & M == V
+ *	         | iif NAME            input interface
+ *	         | oif NAME            output interface
+ *	ACTION  := set-mark V[/M]      with an accept verdict: packet mark = (mark & ~M) | V
  *
- * All terms of a rule must match (AND). A term on a fact the packet view could not establish
- * (ports of a non-first fragment, a truncated header) does not match, and `not` of it does not
- * match either: nothing is concluded from what is unknown.
+ * All matches of a rule must hold (AND). A match on a fact the packet view could not establish
+ * (ports of a non-first fragment, a truncated header, a connmark nobody provided, a set lookup
+ * not answered) does not match, and `not` of it does not match either: nothing is concluded from
+ * what is unknown. A `queue N` rule never matches a packet read from queue N (no loops).
+ *
+ * Set lookups are not done here: the policy lists the distinct (set, sides) lookups its rules
+ * need (nfqd_policy_lookup()), the caller answers them for each packet (from the kernel's mark
+ * bits or from IPSET_CMD_TEST), and evaluation reads the answers. Interfaces are matched by
+ * index; the caller keeps the name-to-index table current (nfqd_policy_iface_set_index()).
  *
  * The compiled form is a flat array of terms per rule, each a kind from a table of match kinds
- * (name, parser, evaluator) with its arguments; new kinds (sets, marks, interfaces) and actions
- * after the verdict are added to the tables without changing the rule grammar.
- *
- * A compiled policy is immutable and shared read-only by every worker; evaluation allocates
- * nothing and takes no lock.
+ * (name, parser, evaluator) with its arguments. A compiled policy is shared read-only by every
+ * worker, except for the interface indexes, which are read and written atomically; evaluation
+ * allocates nothing and takes no lock.
  */
 #ifndef NFQD_POLICY_H
 #define NFQD_POLICY_H
@@ -35,27 +47,69 @@
 struct nfqd_packet;
 struct nfqd_policy;
 
+#define NFQD_POLICY_MAX_LOOKUPS 32 /* distinct (set, sides) lookups per policy */
+#define NFQD_POLICY_MAX_IFACES	64 /* distinct interface names per policy */
+
 /* Why a rule (or a verdict word) was refused. */
 struct nfqd_policy_error {
 	unsigned int word; /* 1-based index of the offending word in the rule, 0 when none */
 	char msg[256];	   /* what is wrong, quoting the offending word: "unknown verdict 'dorp'" */
 };
 
-/* The outcome of evaluating a packet. */
-struct nfqd_decision {
-	uint32_t verdict; /* NF_ACCEPT or NF_DROP */
-	int rule;	  /* 0-based index of the rule that matched, -1 for the default */
+/* One set lookup the policy needs. */
+struct nfqd_set_lookup {
+	const char *set;  /* set name (without '@'), owned by the policy */
+	uint8_t side;	  /* enum nfqd_dir (packet.h) for every dimension, or 0: see dirs */
+	uint8_t ndirs;	  /* with side 0: number of explicit sides in dirs (1..3) */
+	uint8_t dirs[3];  /* with side 0: NFQD_DIR_SRC / NFQD_DIR_DST per dimension */
+	const char *text; /* as written in canonical rules: "src @blocklist", "set @x src,dst" */
 };
 
-/* Create an empty policy with default verdict NF_ACCEPT. Returns 0 and *out, or -ENOMEM. */
+/* The answers to one packet's lookups: bit i of each mask is lookup i. */
+struct nfqd_set_answers {
+	uint32_t known;	 /* answered */
+	uint32_t member; /* answered, and the packet is a member */
+	uint32_t failed; /* could not be answered: the set is missing or the kernel refused */
+};
+
+/* enum nfqd_decision_flag */
+enum nfqd_decision_flag {
+	NFQD_DECISION_SET_MARK = 1u << 0,   /* apply mark/mark_mask (set-mark action) */
+	NFQD_DECISION_SET_FAILED = 1u << 1, /* a lookup the decision needed failed: the verdict is
+					      the on-set-error one, failed_lookup says which */
+	NFQD_DECISION_PER_PACKET = 1u << 2, /* the verdict may differ for other packets of the flow:
+					       it read the packet mark or the connmark, has an
+					       action, or hands the packet to another queue */
+};
+
+/* The outcome of evaluating a packet. */
+struct nfqd_decision {
+	uint32_t verdict;      /* NF_ACCEPT, NF_DROP or NF_QUEUE_NR(n) */
+	int rule;	       /* 0-based index of the rule that matched, -1 for the default */
+	uint32_t flags;	       /* enum nfqd_decision_flag */
+	uint32_t mark;	       /* with NFQD_DECISION_SET_MARK: value ... */
+	uint32_t mark_mask;    /* ... and mask to apply to the packet mark */
+	uint32_t lookups_read; /* bit i: the evaluation read the answer to lookup i */
+	int failed_lookup;     /* with NFQD_DECISION_SET_FAILED: the lookup index, else -1 */
+};
+
+/* The mark bits a policy reads and writes, to keep them apart from nfqd's own bits. */
+struct nfqd_policy_marks {
+	uint32_t meta_mask;		  /* bits `meta mark` terms read */
+	uint32_t ct_mask;		  /* bits `ct mark` terms read */
+	uint32_t set_mask;		  /* bits `set-mark` actions write */
+	int meta_rule, ct_rule, set_rule; /* first rule using each, -1 when none */
+};
+
+/* Create an empty policy: default verdict NF_ACCEPT, on-set-error NF_DROP. 0 or -ENOMEM. */
 int nfqd_policy_new(struct nfqd_policy **out);
 
 /* Free a policy; NULL is accepted. */
 void nfqd_policy_free(struct nfqd_policy *p);
 
 /*
- * Parse a verdict word ("accept", "drop") into NF_ACCEPT/NF_DROP. Returns 0, or -EINVAL with
- * err (if not NULL) saying why.
+ * Parse a verdict word for `default` or `on-set-error` ("accept", "drop") into NF_ACCEPT or
+ * NF_DROP. Returns 0, or -EINVAL with err (if not NULL) saying why.
  */
 int nfqd_policy_parse_verdict(const char *word, uint32_t *verdict, struct nfqd_policy_error *err);
 
@@ -64,6 +118,13 @@ int nfqd_policy_set_default(struct nfqd_policy *p, uint32_t verdict);
 
 /* The default verdict. */
 uint32_t nfqd_policy_default(const struct nfqd_policy *p);
+
+/* Set the verdict for a packet whose decision needs a lookup that failed (NF_ACCEPT or
+ * NF_DROP). Returns 0 or -EINVAL. */
+int nfqd_policy_set_on_set_error(struct nfqd_policy *p, uint32_t verdict);
+
+/* The on-set-error verdict. */
+uint32_t nfqd_policy_on_set_error(const struct nfqd_policy *p);
 
 /*
  * Parse and compile one rule and append it after the existing ones. Returns 0; -EINVAL with
@@ -83,11 +144,30 @@ unsigned int nfqd_policy_rule_count(const struct nfqd_policy *p);
  */
 const char *nfqd_policy_rule_text(const struct nfqd_policy *p, unsigned int i);
 
+/* Number of distinct set lookups, and lookup i (NULL if out of range), in order of first use. */
+unsigned int nfqd_policy_lookup_count(const struct nfqd_policy *p);
+const struct nfqd_set_lookup *nfqd_policy_lookup(const struct nfqd_policy *p, unsigned int i);
+
+/* Bit mask of the lookups rule i reads (0 if i is out of range). */
+uint32_t nfqd_policy_rule_lookups(const struct nfqd_policy *p, unsigned int i);
+
+/* Number of distinct interface names, and name i (NULL if out of range). */
+unsigned int nfqd_policy_iface_count(const struct nfqd_policy *p);
+const char *nfqd_policy_iface_name(const struct nfqd_policy *p, unsigned int i);
+
+/* Set the index of interface name i (0: no such interface now). Safe while workers evaluate. */
+void nfqd_policy_iface_set_index(const struct nfqd_policy *p, unsigned int i, uint32_t ifindex);
+
+/* The mark bits the rules read and write. */
+void nfqd_policy_marks(const struct nfqd_policy *p, struct nfqd_policy_marks *m);
+
 /*
  * Classify one packet: fills *d with the verdict of the first rule that matches, or the
- * default. Pure: reads only the policy and the view.
+ * default. ans holds the answers to the policy's lookups for this packet (NULL: none answered).
+ * A rule whose set term needs a failed lookup (and whose earlier terms all matched) ends the
+ * evaluation with the on-set-error verdict. Pure: reads only the policy, the view and ans.
  */
 void nfqd_policy_eval(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
-		      struct nfqd_decision *d);
+		      const struct nfqd_set_answers *ans, struct nfqd_decision *d);
 
 #endif /* NFQD_POLICY_H */

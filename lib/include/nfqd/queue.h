@@ -27,6 +27,8 @@ struct nfqd_queue_config {
 	uint32_t max_len;    /* kernel queue length, >= 1 */
 	bool fail_open;	     /* queue or socket full: the kernel accepts (else drops) */
 	bool gso;	     /* NFQA_CFG_F_GSO: GSO packets queued whole, not segmented */
+	bool conntrack;	     /* ask for NFQA_CFG_F_CONNTRACK (conntrack data in each message,
+				connmark in verdicts); kernels without it are used without */
 	uint32_t rcvbuf;     /* socket receive buffer, bytes; 0: sized so max_len messages fit */
 };
 
@@ -76,6 +78,10 @@ int nfqd_queue_fd(const struct nfqd_queue *q);
 uint16_t nfqd_queue_num(const struct nfqd_queue *q);
 uint32_t nfqd_queue_portid(const struct nfqd_queue *q);
 uint32_t nfqd_queue_rcvbuf(const struct nfqd_queue *q);
+
+/* Whether the kernel gives conntrack data (NFQA_CT) in this queue's messages and takes a
+ * connmark in verdicts: asked for and supported (CONFIG_NETFILTER_NETLINK_GLUE_CT). */
+bool nfqd_queue_has_conntrack(const struct nfqd_queue *q);
 
 /* The configuration the queue was opened with. */
 const struct nfqd_queue_config *nfqd_queue_config(const struct nfqd_queue *q);

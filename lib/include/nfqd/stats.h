@@ -14,6 +14,7 @@ enum nfqd_counter {
 	NFQD_CTR_RECEIVED,     /* packet messages read from the queue */
 	NFQD_CTR_ACCEPTED,     /* verdicts NF_ACCEPT given */
 	NFQD_CTR_DROPPED,      /* verdicts NF_DROP given */
+	NFQD_CTR_QUEUED,       /* packets handed to another queue (queue N) */
 	NFQD_CTR_BATCHES,      /* receive calls that returned messages */
 	NFQD_CTR_VERDICT_MSGS, /* verdict messages sent (single and batch) */
 	NFQD_CTR_BATCH_MSGS,   /* of which NFQNL_MSG_VERDICT_BATCH */
@@ -22,7 +23,11 @@ enum nfqd_counter {
 	NFQD_CTR_MALFORMED,    /* packets with malformed headers (classified with what is known) */
 	NFQD_CTR_GSO,	       /* GSO packets (up to 64 KiB) */
 	NFQD_CTR_ERRORS,       /* errors: failed sends, kernel error answers, unreadable messages */
-	NFQD_CTR_ENOBUFS, /* messages the kernel could not deliver: socket receive buffer full */
+	NFQD_CTR_ENOBUFS,    /* messages the kernel could not deliver: socket receive buffer full */
+	NFQD_CTR_MARKED,     /* packets that came through nfqd's generated rules (marker bit) */
+	NFQD_CTR_STAMPED,    /* flow verdicts stamped into the connmark (flow cache) */
+	NFQD_CTR_SET_TESTS,  /* IPSET_CMD_TEST requests sent */
+	NFQD_CTR_SET_FAILED, /* decisions that took the on-set-error verdict */
 	NFQD_CTR_MAX
 };
 

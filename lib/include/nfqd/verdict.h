@@ -25,7 +25,8 @@
 /* enum nfqd_verdict_flag: what a verdict carries besides the verdict itself */
 enum nfqd_verdict_flag {
 	NFQD_VERDICT_F_MARK = 1u << 0,	 /* set the packet mark to .mark (NFQA_MARK) */
-	NFQD_VERDICT_F_CTMARK = 1u << 1, /* set the connmark to .ctmark (NFQA_CT{CTA_MARK}) */
+	NFQD_VERDICT_F_CTMARK = 1u << 1, /* set the connmark bits .ctmark_mask to .ctmark
+					    (NFQA_CT{CTA_MARK, CTA_MARK_MASK}) */
 };
 
 /* One packet's verdict. verdict is NF_ACCEPT, NF_DROP, NF_REPEAT or NF_QUEUE_NR(n). */
@@ -35,6 +36,7 @@ struct nfqd_verdict {
 	uint32_t flags; /* enum nfqd_verdict_flag */
 	uint32_t mark;
 	uint32_t ctmark;
+	uint32_t ctmark_mask; /* with NFQD_VERDICT_F_CTMARK: the connmark bits to change */
 };
 
 /* enum nfqd_batcher_flag: how the batcher may encode (nfqd_batcher_new flags) */

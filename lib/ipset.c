@@ -1,0 +1,1298 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ipset membership over raw nfnetlink messages (libmnl).
+ *
+ * Every answer comes from the kernel: nothing here remembers what a set holds. The element a
+ * packet presents to a set is built the way the kernel's set match builds it from the skb
+ * (each type's kadt and ip_set_getport.c), and then asked with IPSET_CMD_TEST, which runs the
+ * type's uadt. Where the two kernel paths differ in what they accept, the difference is noted
+ * at the place that handles it.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+/* The libc network headers go before the kernel ones, which defer to them. */
+#include <netinet/in.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/ipset/ip_set.h>
+#include <linux/netlink.h>
+#include <libmnl/libmnl.h>
+
+#include "nfqd/ipset.h"
+
+/* The kernel answers every request while it handles our send(); this only guards against a
+ * kernel that never does. */
+#define ANSWER_TIMEOUT_MS 2000
+
+/* Receive buffer: a dump message is at most 32 KiB (netlink caps its dump skbs there). The same
+ * buffer holds RECV_SLOTS acknowledgements of RECV_SLOT bytes for recvmmsg(). */
+#define RECV_BUF   65536
+#define RECV_SLOT  1024
+#define RECV_SLOTS (RECV_BUF / RECV_SLOT)
+
+/* What one acknowledgement costs in the receive buffer (skb truesize: measured 832 bytes on
+ * 6.18 for a 36-byte NETLINK_CAP_ACK error message); the margin covers other kernels. */
+#define ACK_TRUESIZE 1024
+
+/* netlink_sendmsg() refuses a message longer than the send buffer minus this. */
+#define SNDBUF_SLACK 32
+
+#define ATTR_SIZE(n) MNL_ALIGN(MNL_ATTR_HDRLEN + (n))
+#define MSG_HEAD     (MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg)))
+#define IP_NEST_MAX  (MNL_ATTR_HDRLEN + ATTR_SIZE(16))
+
+/* The longest TEST request: every attribute an element can carry, the longest set name. */
+#define TEST_MSG_MAX                                                                               \
+	(MSG_HEAD + ATTR_SIZE(1) + ATTR_SIZE(IPSET_MAXNAMELEN) + MNL_ATTR_HDRLEN +                 \
+	 2 * IP_NEST_MAX + ATTR_SIZE(2) + ATTR_SIZE(1) + ATTR_SIZE(6) + ATTR_SIZE(4))
+
+#define IPSET_MSG(cmd) ((NFNL_SUBSYS_IPSET << 8) | (cmd))
+
+/* Result of a test added to a batch that has not run yet. */
+#define RESULT_PENDING (-EAGAIN)
+
+/* Protocols whose headers the kernel reads as ports (ip_set_get_ip4_port, get_port). */
+#ifndef IPPROTO_UDPLITE
+#define IPPROTO_UDPLITE 136
+#endif
+#define IPV6_NEXTHDR_NONE 59
+
+struct nfqd_ipset {
+	struct mnl_socket *nl;
+	uint32_t portid;
+	uint32_t seq;
+	size_t send_max;      /* longest send() the socket takes */
+	unsigned int ack_max; /* acknowledgements the receive buffer holds */
+	uint8_t *rbuf;	      /* RECV_BUF bytes */
+	struct mmsghdr msgs[RECV_SLOTS];
+	struct iovec iov[RECV_SLOTS];
+	struct sockaddr_nl from[RECV_SLOTS];
+};
+
+struct batch_entry {
+	const char *set;
+	struct nfqd_ipset_elem e; /* canonical: fields the flags do not name are zero */
+	uint32_t hash;
+	uint32_t off; /* of its request in buf */
+	int result;
+};
+
+struct batch_slot {
+	uint32_t gen; /* the slot is used when this equals the batch's gen */
+	uint32_t idx;
+};
+
+struct nfqd_ipset_batch {
+	unsigned int capacity;
+	unsigned int count;
+	uint32_t gen;
+	uint32_t mask; /* slots - 1 */
+	struct batch_slot *slots;
+	struct batch_entry *entries;
+	uint8_t *buf;
+	size_t used;
+};
+
+/* ---- the kind table ---- */
+
+enum dim_what {
+	DIM_ADDR,  /* the address of the side dirs[i] names */
+	DIM_PORT,  /* protocol and port (TCP/UDP/UDP-Lite/SCTP port, ICMP type and code) */
+	DIM_ADDR2, /* the address of the side dirs[i] names, as the second address */
+	DIM_MARK,  /* the packet mark; the side is ignored, as in the kernel */
+	DIM_MAC,   /* the MAC address of the side dirs[i] names */
+	DIM_BPORT, /* bitmap:port: a TCP or UDP port, no protocol */
+	DIM_NONE,
+};
+
+struct kind_desc {
+	uint8_t dims;
+	uint8_t what[NFQD_IPSET_DIMS_MAX];
+};
+
+static const struct kind_desc kinds[NFQD_IPSET_KIND_MAX] = {
+	[NFQD_IPSET_IP] = { 1, { DIM_ADDR } },
+	[NFQD_IPSET_NET] = { 1, { DIM_ADDR } },
+	[NFQD_IPSET_IP_PORT] = { 2, { DIM_ADDR, DIM_PORT } },
+	[NFQD_IPSET_NET_PORT] = { 2, { DIM_ADDR, DIM_PORT } },
+	[NFQD_IPSET_IP_PORT_IP] = { 3, { DIM_ADDR, DIM_PORT, DIM_ADDR2 } },
+	[NFQD_IPSET_IP_PORT_NET] = { 3, { DIM_ADDR, DIM_PORT, DIM_ADDR2 } },
+	[NFQD_IPSET_NET_NET] = { 2, { DIM_ADDR, DIM_ADDR2 } },
+	[NFQD_IPSET_NET_PORT_NET] = { 3, { DIM_ADDR, DIM_PORT, DIM_ADDR2 } },
+	[NFQD_IPSET_IP_MARK] = { 2, { DIM_ADDR, DIM_MARK } },
+	[NFQD_IPSET_MAC] = { 1, { DIM_MAC } },
+	[NFQD_IPSET_IP_MAC] = { 2, { DIM_ADDR, DIM_MAC } },
+	[NFQD_IPSET_PORT] = { 1, { DIM_BPORT } },
+	/* The kernel's list:set type has one dimension; its members are tested instead. */
+	[NFQD_IPSET_LIST] = { 1, { DIM_NONE } },
+};
+
+static const struct {
+	const char *name;
+	enum nfqd_ipset_kind kind;
+} type_names[] = {
+	{ "hash:ip", NFQD_IPSET_IP },
+	{ "bitmap:ip", NFQD_IPSET_IP },
+	{ "hash:net", NFQD_IPSET_NET },
+	{ "hash:ip,port", NFQD_IPSET_IP_PORT },
+	{ "hash:net,port", NFQD_IPSET_NET_PORT },
+	{ "hash:ip,port,ip", NFQD_IPSET_IP_PORT_IP },
+	{ "hash:ip,port,net", NFQD_IPSET_IP_PORT_NET },
+	{ "hash:net,net", NFQD_IPSET_NET_NET },
+	{ "hash:net,port,net", NFQD_IPSET_NET_PORT_NET },
+	{ "hash:ip,mark", NFQD_IPSET_IP_MARK },
+	{ "hash:mac", NFQD_IPSET_MAC },
+	{ "hash:ip,mac", NFQD_IPSET_IP_MAC },
+	{ "bitmap:ip,mac", NFQD_IPSET_IP_MAC },
+	{ "bitmap:port", NFQD_IPSET_PORT },
+	{ "list:set", NFQD_IPSET_LIST },
+};
+
+int nfqd_ipset_kind_of(const char *type, uint8_t *dims)
+{
+	size_t i;
+
+	if (!type)
+		return -EINVAL;
+	for (i = 0; i < sizeof(type_names) / sizeof(type_names[0]); i++) {
+		if (strcmp(type, type_names[i].name) == 0) {
+			if (dims)
+				*dims = kinds[type_names[i].kind].dims;
+			return (int)type_names[i].kind;
+		}
+	}
+	return -EPROTONOSUPPORT;
+}
+
+/* ---- the element a packet presents ---- */
+
+static uint16_t get_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* Bytes of the L4 header the kernel reads to take a port (the whole header struct: it takes
+ * nothing from a shorter one), 0 for protocols it takes port 0 for. */
+static unsigned int kernel_l4_size(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return 20;
+	case IPPROTO_SCTP:
+		return 12;
+	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		return 8;
+	default:
+		return 0;
+	}
+}
+
+static bool is_icmp(uint8_t proto)
+{
+	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+}
+
+/* The port the kernel reads from an L4 header: ICMP and ICMPv6 give type << 8 | code whatever
+ * the family of the packet carrying them, whatever the side. */
+static uint16_t l4_port(uint8_t proto, const uint8_t *l4, bool src)
+{
+	if (is_icmp(proto))
+		return (uint16_t)(l4[0] << 8 | l4[1]);
+	return get_be16(src ? l4 : l4 + 2);
+}
+
+/* An IPv4 non-first fragment: the kernel fails the port protocols (and ICMP) and takes port 0
+ * for every other protocol. */
+static int later_fragment_v4(uint8_t proto, uint8_t *out_proto, uint16_t *port)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_SCTP:
+	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+	case IPPROTO_ICMP:
+		return 0;
+	default:
+		*out_proto = proto;
+		*port = 0;
+		return 1;
+	}
+}
+
+/*
+ * The kernel's port lookup (ip_set_get_ip4_port / ip_set_get_ip6_port) redone on the packet's
+ * own bytes. The view's parse is not enough for it: the kernel walks IPv6 extension headers
+ * with ipv6_skip_exthdr(), which stops at mobility, HIP and shim6 headers (taking them as the
+ * protocol) and fails at no-next-header, and it takes nothing from an L4 header shorter than
+ * its struct. Returns 1, 0 when the kernel fails the lookup, -ENODATA when the bytes it would
+ * read were not received.
+ */
+static int port_from_payload(const struct nfqd_packet *pkt, bool src, uint8_t *proto,
+			     uint16_t *port)
+{
+	const uint8_t *p = pkt->payload;
+	size_t len = pkt->payload_len;
+	size_t plen = pkt->packet_len > len ? pkt->packet_len : len;
+	size_t off, end, hs;
+	uint8_t nh;
+
+	if (pkt->l3 == 4) {
+		size_t tot;
+
+		if (len < 20)
+			return -ENODATA;
+		off = (size_t)(p[0] & 0x0f) * 4;
+		if (off < 20)
+			return -ENODATA;
+		tot = get_be16(p + 2);
+		/* A total length of 0 is a GSO packet too big to state it. */
+		end = tot && tot < plen ? tot : plen;
+		nh = p[9];
+		if (nh == 0)
+			return 0;
+		if (get_be16(p + 6) & 0x1fff)
+			return later_fragment_v4(nh, proto, port);
+	} else {
+		size_t pl;
+
+		if (len < 40)
+			return -ENODATA;
+		pl = get_be16(p + 4);
+		end = pl && 40 + pl < plen ? 40 + pl : plen;
+		nh = p[6];
+		off = 40;
+		for (;;) {
+			size_t hlen;
+
+			switch (nh) {
+			case IPPROTO_HOPOPTS:
+			case IPPROTO_ROUTING:
+			case IPPROTO_FRAGMENT:
+			case IPPROTO_AH:
+			case IPPROTO_DSTOPTS:
+				break;
+			case IPV6_NEXTHDR_NONE:
+				return 0;
+			default:
+				goto l4;
+			}
+			if (off + (nh == IPPROTO_FRAGMENT ? 4 : 2) > end)
+				return 0;
+			if (off + (nh == IPPROTO_FRAGMENT ? 4 : 2) > len)
+				return -ENODATA;
+			if (nh == IPPROTO_FRAGMENT) {
+				/* Unlike IPv4, every protocol fails on a non-first fragment. */
+				if (get_be16(p + off + 2) & 0xfff8)
+					return 0;
+				hlen = 8;
+			} else if (nh == IPPROTO_AH) {
+				hlen = ((size_t)p[off + 1] + 2) * 4;
+			} else {
+				hlen = ((size_t)p[off + 1] + 1) * 8;
+			}
+			nh = p[off];
+			off += hlen;
+		}
+	}
+l4:
+	*proto = nh;
+	*port = 0;
+	hs = kernel_l4_size(nh);
+	if (hs == 0)
+		return 1;
+	if (off + hs > end)
+		return 0;
+	if (off + (is_icmp(nh) ? 2 : 4) > len)
+		return -ENODATA;
+	*port = l4_port(nh, p + off, src);
+	return 1;
+}
+
+/* The same from the view's fields, for a view that carries no packet bytes. */
+static int port_from_view(const struct nfqd_packet *pkt, bool src, uint8_t *proto, uint16_t *port)
+{
+	uint8_t nh = pkt->l4_proto;
+
+	if (!(pkt->flags & NFQD_PKT_HAS_PROTO))
+		return -ENODATA;
+	if (pkt->l3 == 4 && nh == 0)
+		return 0;
+	if (pkt->flags & NFQD_PKT_FRAG_LATER)
+		return pkt->l3 == 6 ? 0 : later_fragment_v4(nh, proto, port);
+	if (pkt->l3 == 6 && nh == IPV6_NEXTHDR_NONE)
+		return 0;
+
+	*proto = nh;
+	*port = 0;
+	switch (nh) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+	case IPPROTO_SCTP:
+		if (!(pkt->flags & NFQD_PKT_HAS_PORTS))
+			return -ENODATA;
+		*port = src ? pkt->sport : pkt->dport;
+		return 1;
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		/* The view reads ICMP only in IPv4 and ICMPv6 only in IPv6. */
+		if (!(pkt->flags & NFQD_PKT_HAS_ICMP) || (nh == IPPROTO_ICMP) != (pkt->l3 == 4))
+			return -ENODATA;
+		*port = (uint16_t)(pkt->icmp_type << 8 | pkt->icmp_code);
+		return 1;
+	default:
+		/* DCCP included: the kernel takes no port from it. */
+		return 1;
+	}
+}
+
+static int packet_port(const struct nfqd_packet *pkt, bool src, uint8_t *proto, uint16_t *port)
+{
+	if (!(pkt->flags & NFQD_PKT_HAS_L3))
+		return -ENODATA;
+	if ((pkt->flags & NFQD_PKT_HAS_PAYLOAD) && pkt->payload)
+		return port_from_payload(pkt, src, proto, port);
+	return port_from_view(pkt, src, proto, port);
+}
+
+/*
+ * The port dimension of the hash types. The kernel stores and tests elements from a process
+ * with port 0 for every protocol but TCP, UDP, UDP-Lite, SCTP and the family's own ICMP. The
+ * match reads a port for two more (ICMPv6 in IPv4, ICMP in IPv6): such an element with a
+ * non-zero port is in no set filled with `ipset add`, and asking for it would test the port-0
+ * element instead. So: no match.
+ */
+static int hash_port(const struct nfqd_packet *pkt, bool src, struct nfqd_ipset_elem *e)
+{
+	int r = packet_port(pkt, src, &e->proto, &e->port);
+
+	if (r <= 0)
+		return r;
+	switch (e->proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_UDPLITE:
+	case IPPROTO_SCTP:
+		break;
+	default:
+		if (e->port != 0 && e->proto != (pkt->l3 == 4 ? IPPROTO_ICMP : IPPROTO_ICMPV6))
+			return 0;
+	}
+	e->flags |= NFQD_ELEM_PORT;
+	return 1;
+}
+
+/* bitmap:port takes a TCP or UDP port only (ip_set_get_ip_port) and has no protocol. */
+static int bitmap_port(const struct nfqd_packet *pkt, bool src, struct nfqd_ipset_elem *e)
+{
+	uint8_t proto = 0;
+	int r = packet_port(pkt, src, &proto, &e->port);
+
+	if (r <= 0)
+		return r;
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return 0;
+	e->proto = 0;
+	e->flags |= NFQD_ELEM_PORT;
+	return 1;
+}
+
+/*
+ * The kernel reads a MAC address from the Ethernet header: the source or the destination, as
+ * the side says, and fails without an Ethernet header or on an all-zero address. The queue
+ * delivers only the source (NFQA_HWADDR, present exactly when there is a link-layer header).
+ */
+static int packet_mac(const struct nfqd_packet *pkt, bool src, struct nfqd_ipset_elem *e)
+{
+	static const uint8_t zero[6];
+
+	if (!(pkt->flags & NFQD_PKT_HAS_HWADDR) || pkt->hwaddr_len != 6)
+		return 0;
+	if (!src)
+		return -ENODATA;
+	if (memcmp(pkt->hwaddr, zero, 6) == 0)
+		return 0;
+	memcpy(e->mac, pkt->hwaddr, 6);
+	e->flags |= NFQD_ELEM_MAC;
+	return 1;
+}
+
+static int packet_addr(const struct nfqd_packet *pkt, bool src, union nfqd_addr *a)
+{
+	const union nfqd_addr *from = src ? &pkt->src : &pkt->dst;
+
+	if (!(pkt->flags & NFQD_PKT_HAS_L3))
+		return -ENODATA;
+	memset(a, 0, sizeof(*a));
+	memcpy(a->b, from->b, pkt->l3 == 4 ? 4 : 16);
+	return 1;
+}
+
+/* The packet's family as NFPROTO_*, or 0 when it is unknown. */
+static uint8_t packet_family(const struct nfqd_packet *pkt)
+{
+	if (pkt->flags & NFQD_PKT_HAS_L3)
+		return pkt->l3 == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
+	if (pkt->family == NFPROTO_IPV4 || pkt->family == NFPROTO_IPV6)
+		return pkt->family;
+	return 0;
+}
+
+int nfqd_ipset_elem_from_packet(const struct nfqd_ipset_info *info, const uint8_t *dirs,
+				const struct nfqd_packet *pkt, struct nfqd_ipset_elem *e)
+{
+	const struct kind_desc *k;
+	bool unknown = false;
+	uint8_t fam;
+	unsigned int i;
+
+	if (!info || !dirs || !pkt || !e || info->kind >= NFQD_IPSET_KIND_MAX ||
+	    info->kind == NFQD_IPSET_LIST)
+		return -EINVAL;
+	k = &kinds[info->kind];
+	if (info->dims != k->dims)
+		return -EINVAL;
+	for (i = 0; i < k->dims; i++)
+		if (dirs[i] != NFQD_DIR_SRC && dirs[i] != NFQD_DIR_DST)
+			return -EINVAL;
+
+	memset(e, 0, sizeof(*e));
+
+	/* The kernel's match fails a set of the other family before reading the packet. */
+	fam = packet_family(pkt);
+	if (info->family != NFPROTO_UNSPEC) {
+		if (fam == 0)
+			unknown = true;
+		else if (fam != info->family)
+			return 0;
+	}
+
+	/* The kernel fails at the first dimension it cannot take; a failure in any dimension
+	 * decides, whatever the others would have been. */
+	for (i = 0; i < k->dims; i++) {
+		bool src = dirs[i] == NFQD_DIR_SRC;
+		int r = 1;
+
+		switch (k->what[i]) {
+		case DIM_ADDR:
+			r = packet_addr(pkt, src, &e->ip);
+			if (r > 0)
+				e->flags |= NFQD_ELEM_IP;
+			break;
+		case DIM_ADDR2:
+			r = packet_addr(pkt, src, &e->ip2);
+			if (r > 0)
+				e->flags |= NFQD_ELEM_IP2;
+			break;
+		case DIM_PORT:
+			r = hash_port(pkt, src, e);
+			break;
+		case DIM_BPORT:
+			r = bitmap_port(pkt, src, e);
+			break;
+		case DIM_MARK:
+			e->mark = (pkt->flags & NFQD_PKT_HAS_MARK) ? pkt->mark : 0;
+			e->flags |= NFQD_ELEM_MARK;
+			break;
+		case DIM_MAC:
+			r = packet_mac(pkt, src, e);
+			break;
+		default:
+			return -EINVAL;
+		}
+		if (r == 0) {
+			memset(e, 0, sizeof(*e));
+			return 0;
+		}
+		if (r < 0)
+			unknown = true;
+	}
+	if (unknown) {
+		memset(e, 0, sizeof(*e));
+		return -ENODATA;
+	}
+	if (e->flags & (NFQD_ELEM_IP | NFQD_ELEM_IP2))
+		e->family = pkt->l3;
+	return 1;
+}
+
+/* ---- TEST requests ---- */
+
+static int check_name(const char *set)
+{
+	size_t n;
+
+	if (!set)
+		return -EINVAL;
+	n = strnlen(set, IPSET_MAXNAMELEN);
+	if (n == 0)
+		return -EINVAL;
+	if (n >= IPSET_MAXNAMELEN)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Copy the fields of e its flags name into *c, all else zero: two equal tests compare equal
+ * whatever the caller left in unused fields. */
+static int canonical(const struct nfqd_ipset_elem *e, struct nfqd_ipset_elem *c)
+{
+	const uint8_t known =
+		NFQD_ELEM_IP | NFQD_ELEM_PORT | NFQD_ELEM_IP2 | NFQD_ELEM_MAC | NFQD_ELEM_MARK;
+	size_t alen;
+
+	if (!e || !e->flags || (e->flags & ~known))
+		return -EINVAL;
+	memset(c, 0, sizeof(*c));
+	c->flags = e->flags;
+	if (e->flags & (NFQD_ELEM_IP | NFQD_ELEM_IP2)) {
+		if (e->family != 4 && e->family != 6)
+			return -EINVAL;
+		c->family = e->family;
+		alen = e->family == 4 ? 4 : 16;
+		if (e->flags & NFQD_ELEM_IP)
+			memcpy(c->ip.b, e->ip.b, alen);
+		if (e->flags & NFQD_ELEM_IP2)
+			memcpy(c->ip2.b, e->ip2.b, alen);
+	}
+	if (e->flags & NFQD_ELEM_PORT) {
+		c->port = e->port;
+		c->proto = e->proto;
+	}
+	if (e->flags & NFQD_ELEM_MAC)
+		memcpy(c->mac, e->mac, 6);
+	if (e->flags & NFQD_ELEM_MARK)
+		c->mark = e->mark;
+	return 0;
+}
+
+static struct nlmsghdr *put_request(void *buf, uint8_t cmd, uint16_t flags, uint32_t seq)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nfgenmsg *nfg;
+
+	nlh->nlmsg_type = IPSET_MSG(cmd);
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = seq;
+	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+	/* ipset ignores the family of a request; this is what the ipset tool sends. */
+	nfg->nfgen_family = NFPROTO_IPV4;
+	nfg->version = NFNETLINK_V0;
+	nfg->res_id = 0;
+	return nlh;
+}
+
+static bool put_addr(struct nlmsghdr *nlh, size_t len, uint16_t type, uint8_t family,
+		     const union nfqd_addr *a)
+{
+	struct nlattr *nest = mnl_attr_nest_start_check(nlh, len, type);
+
+	if (!nest)
+		return false;
+	if (family == 4) {
+		if (!mnl_attr_put_check(nlh, len, IPSET_ATTR_IPADDR_IPV4 | NLA_F_NET_BYTEORDER, 4,
+					a->b))
+			return false;
+	} else if (!mnl_attr_put_check(nlh, len, IPSET_ATTR_IPADDR_IPV6 | NLA_F_NET_BYTEORDER, 16,
+				       a->b)) {
+		return false;
+	}
+	mnl_attr_nest_end(nlh, nest);
+	return true;
+}
+
+/* Write the request for canonical element c; name checked. */
+static int put_test(void *buf, size_t len, uint32_t seq, const char *set,
+		    const struct nfqd_ipset_elem *c)
+{
+	struct nlmsghdr *nlh;
+	struct nlattr *data;
+	uint16_t port = htons(c->port);
+	uint32_t mark = htonl(c->mark);
+
+	if (len < MSG_HEAD)
+		return -ENOSPC;
+	/* libmnl leaves the padding of attributes unwritten: no stale byte goes out. */
+	memset(buf, 0, len < TEST_MSG_MAX ? len : TEST_MSG_MAX);
+	nlh = put_request(buf, IPSET_CMD_TEST, NLM_F_ACK, seq);
+	if (!mnl_attr_put_u8_check(nlh, len, IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL) ||
+	    !mnl_attr_put_strz_check(nlh, len, IPSET_ATTR_SETNAME, set))
+		return -ENOSPC;
+	data = mnl_attr_nest_start_check(nlh, len, IPSET_ATTR_DATA);
+	if (!data)
+		return -ENOSPC;
+	if ((c->flags & NFQD_ELEM_IP) && !put_addr(nlh, len, IPSET_ATTR_IP, c->family, &c->ip))
+		return -ENOSPC;
+	if (c->flags & NFQD_ELEM_PORT) {
+		if (!mnl_attr_put_check(nlh, len, IPSET_ATTR_PORT | NLA_F_NET_BYTEORDER, 2, &port))
+			return -ENOSPC;
+		/* bitmap:port has no protocol: its element carries none. */
+		if (c->proto && !mnl_attr_put_u8_check(nlh, len, IPSET_ATTR_PROTO, c->proto))
+			return -ENOSPC;
+	}
+	if ((c->flags & NFQD_ELEM_IP2) && !put_addr(nlh, len, IPSET_ATTR_IP2, c->family, &c->ip2))
+		return -ENOSPC;
+	if ((c->flags & NFQD_ELEM_MAC) &&
+	    !mnl_attr_put_check(nlh, len, IPSET_ATTR_ETHER, 6, c->mac))
+		return -ENOSPC;
+	if ((c->flags & NFQD_ELEM_MARK) &&
+	    !mnl_attr_put_check(nlh, len, IPSET_ATTR_MARK | NLA_F_NET_BYTEORDER, 4, &mark))
+		return -ENOSPC;
+	mnl_attr_nest_end(nlh, data);
+	return (int)nlh->nlmsg_len;
+}
+
+int nfqd_ipset_put_test(void *buf, size_t len, uint32_t seq, const char *set,
+			const struct nfqd_ipset_elem *e)
+{
+	struct nfqd_ipset_elem c;
+	int err;
+
+	err = check_name(set);
+	if (err < 0)
+		return err;
+	err = canonical(e, &c);
+	if (err < 0)
+		return err;
+	if (!buf)
+		return -ENOSPC;
+	return put_test(buf, len, seq, set, &c);
+}
+
+/* ---- the socket ---- */
+
+static int set_buf(int fd, int force_opt, int opt, size_t want, size_t *got)
+{
+	int val = want / 2 > INT_MAX / 2 ? INT_MAX / 2 : (int)(want / 2) + 1;
+	int now;
+	socklen_t len = sizeof(now);
+
+	/* The kernel doubles the value it is given; the forced variant ignores the sysctl cap
+	 * and needs CAP_NET_ADMIN, which sending to ipset needs anyway. */
+	if (setsockopt(fd, SOL_SOCKET, force_opt, &val, sizeof(val)) == -1) {
+		if (errno != EPERM)
+			return -errno;
+		if (setsockopt(fd, SOL_SOCKET, opt, &val, sizeof(val)) == -1)
+			return -errno;
+	}
+	if (getsockopt(fd, SOL_SOCKET, opt, &now, &len) == -1)
+		return -errno;
+	*got = (size_t)now;
+	return 0;
+}
+
+int nfqd_ipset_open(struct nfqd_ipset **out)
+{
+	struct nfqd_ipset *s;
+	size_t sndbuf, rcvbuf;
+	unsigned int i;
+	int one = 1;
+	int err;
+
+	if (!out)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->rbuf = malloc(RECV_BUF);
+	if (!s->rbuf) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	s->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!s->nl) {
+		err = -errno;
+		goto fail;
+	}
+	if (mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) == -1) {
+		err = -errno;
+		goto fail;
+	}
+	s->portid = mnl_socket_get_portid(s->nl);
+	/* Short error answers: without this each one echoes its whole request. Kernels before
+	 * 4.3 lack it and answer longer messages, which still fit a receive slot. */
+	if (mnl_socket_setsockopt(s->nl, NETLINK_CAP_ACK, &one, sizeof(one)) == -1 &&
+	    errno != ENOPROTOOPT) {
+		err = -errno;
+		goto fail;
+	}
+	err = set_buf(mnl_socket_get_fd(s->nl), SO_SNDBUFFORCE, SO_SNDBUF,
+		      (size_t)NFQD_IPSET_BATCH_MAX * TEST_MSG_MAX + SNDBUF_SLACK, &sndbuf);
+	if (err < 0)
+		goto fail;
+	/* Every answer to a send() is queued before send() returns: the receive buffer must
+	 * hold them all, or the kernel drops the rest. */
+	err = set_buf(mnl_socket_get_fd(s->nl), SO_RCVBUFFORCE, SO_RCVBUF,
+		      (size_t)NFQD_IPSET_BATCH_MAX * ACK_TRUESIZE, &rcvbuf);
+	if (err < 0)
+		goto fail;
+	s->send_max = sndbuf > SNDBUF_SLACK + TEST_MSG_MAX ? sndbuf - SNDBUF_SLACK : TEST_MSG_MAX;
+	s->ack_max = rcvbuf / ACK_TRUESIZE > 1 ? (unsigned int)(rcvbuf / ACK_TRUESIZE) : 1;
+	s->seq = 1;
+
+	for (i = 0; i < RECV_SLOTS; i++) {
+		s->iov[i].iov_base = s->rbuf + (size_t)i * RECV_SLOT;
+		s->iov[i].iov_len = RECV_SLOT;
+		s->msgs[i].msg_hdr.msg_iov = &s->iov[i];
+		s->msgs[i].msg_hdr.msg_iovlen = 1;
+		s->msgs[i].msg_hdr.msg_name = &s->from[i];
+		s->msgs[i].msg_hdr.msg_namelen = sizeof(s->from[i]);
+	}
+	*out = s;
+	return 0;
+
+fail:
+	nfqd_ipset_close(s);
+	return err;
+}
+
+void nfqd_ipset_close(struct nfqd_ipset *s)
+{
+	int saved = errno;
+
+	if (!s)
+		return;
+	if (s->nl)
+		mnl_socket_close(s->nl);
+	free(s->rbuf);
+	free(s);
+	errno = saved;
+}
+
+static uint32_t next_seq(struct nfqd_ipset *s, unsigned int n)
+{
+	uint32_t seq = s->seq;
+
+	s->seq += n;
+	return seq;
+}
+
+static int send_all(struct nfqd_ipset *s, const void *buf, size_t len)
+{
+	for (;;) {
+		if (mnl_socket_sendto(s->nl, buf, len) != -1)
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+static int wait_readable(struct nfqd_ipset *s)
+{
+	struct pollfd pfd = { .fd = mnl_socket_get_fd(s->nl), .events = POLLIN };
+
+	for (;;) {
+		int r = poll(&pfd, 1, ANSWER_TIMEOUT_MS);
+
+		if (r > 0)
+			return 0;
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+/* Read whatever is queued, to leave the socket empty after an exchange failed. */
+static void drain(struct nfqd_ipset *s)
+{
+	int fd = mnl_socket_get_fd(s->nl);
+	int i;
+
+	for (i = 0; i < 1 << 16; i++) {
+		if (recv(fd, s->rbuf, RECV_BUF, MSG_DONTWAIT) == -1 && errno != EINTR &&
+		    errno != ENOBUFS)
+			break;
+	}
+}
+
+/*
+ * Read the answer to request seq: cb for each data message, until its acknowledgement or the
+ * end of its dump. Returns the kernel's error (0 or negative), cb's error, or -errno.
+ */
+static int read_answer(struct nfqd_ipset *s, uint32_t seq,
+		       int (*cb)(const struct nlmsghdr *nlh, void *data), void *data)
+{
+	int fd = mnl_socket_get_fd(s->nl);
+	int cb_err = 0;
+
+	for (;;) {
+		struct sockaddr_nl from;
+		struct iovec iov = { .iov_base = s->rbuf, .iov_len = RECV_BUF };
+		struct msghdr mh = {
+			.msg_name = &from,
+			.msg_namelen = sizeof(from),
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+		};
+		const struct nlmsghdr *nlh;
+		ssize_t n;
+		int len, err;
+
+		n = recvmsg(fd, &mh, MSG_DONTWAIT);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				err = wait_readable(s);
+				if (err < 0)
+					return err;
+				continue;
+			}
+			return -errno;
+		}
+		if (from.nl_pid != 0)
+			continue;
+		if (mh.msg_flags & MSG_TRUNC) {
+			drain(s);
+			return -EMSGSIZE;
+		}
+		nlh = (const struct nlmsghdr *)s->rbuf;
+		len = (int)n;
+		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != s->portid)
+				continue;
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+				if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(e->error)))
+					return -EBADMSG;
+				return e->error ? e->error : cb_err;
+			}
+			if (nlh->nlmsg_type == NLMSG_DONE) {
+				const int *e = mnl_nlmsg_get_payload(nlh);
+
+				if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(*e)) && *e)
+					return *e;
+				return cb_err;
+			}
+			if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
+				continue;
+			/* After a callback error keep reading to the end, so that the socket is
+			 * left with no part of this answer. */
+			if (!cb_err)
+				cb_err = cb(nlh, data);
+		}
+	}
+}
+
+/* ---- set headers ---- */
+
+struct header_state {
+	struct nfqd_ipset_info *info;
+	bool seen;
+};
+
+static int attr_cb(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	uint16_t type = mnl_attr_get_type(a);
+
+	if (mnl_attr_type_valid(a, IPSET_ATTR_CMD_MAX) <= 0)
+		return MNL_CB_OK;
+	switch (type) {
+	case IPSET_ATTR_SETNAME:
+	case IPSET_ATTR_TYPENAME:
+		if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0 ||
+		    mnl_attr_get_payload_len(a) > IPSET_MAXNAMELEN)
+			return MNL_CB_OK;
+		break;
+	case IPSET_ATTR_FAMILY:
+	case IPSET_ATTR_REVISION:
+		if (mnl_attr_validate(a, MNL_TYPE_U8) < 0)
+			return MNL_CB_OK;
+		break;
+	case IPSET_ATTR_ADT:
+		if (mnl_attr_validate(a, MNL_TYPE_NESTED) < 0)
+			return MNL_CB_OK;
+		break;
+	default:
+		break;
+	}
+	tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static int header_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct header_state *st = data;
+	const struct nlattr *tb[IPSET_ATTR_CMD_MAX + 1] = { NULL };
+	struct nfqd_ipset_info *info = st->info;
+
+	if (nlh->nlmsg_type != IPSET_MSG(IPSET_CMD_HEADER))
+		return 0;
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, tb) < 0)
+		return -EBADMSG;
+	if (!tb[IPSET_ATTR_TYPENAME] || !tb[IPSET_ATTR_FAMILY])
+		return -EBADMSG;
+	strcpy(info->type, mnl_attr_get_str(tb[IPSET_ATTR_TYPENAME]));
+	info->family = mnl_attr_get_u8(tb[IPSET_ATTR_FAMILY]);
+	info->revision = tb[IPSET_ATTR_REVISION] ? mnl_attr_get_u8(tb[IPSET_ATTR_REVISION]) : 0;
+	st->seen = true;
+	return 0;
+}
+
+int nfqd_ipset_info(struct nfqd_ipset *s, const char *name, struct nfqd_ipset_info *info)
+{
+	uint8_t buf[MSG_HEAD + ATTR_SIZE(1) + ATTR_SIZE(IPSET_MAXNAMELEN)] = { 0 };
+	struct header_state st = { .info = info };
+	struct nlmsghdr *nlh;
+	uint32_t seq;
+	int kind, err;
+
+	if (!s || !info)
+		return -EINVAL;
+	err = check_name(name);
+	if (err < 0)
+		return err;
+	memset(info, 0, sizeof(*info));
+	seq = next_seq(s, 1);
+	nlh = put_request(buf, IPSET_CMD_HEADER, NLM_F_ACK, seq);
+	mnl_attr_put_u8(nlh, IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL);
+	mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, name);
+	err = send_all(s, nlh, nlh->nlmsg_len);
+	if (err < 0)
+		return err;
+	err = read_answer(s, seq, header_cb, &st);
+	if (err < 0) {
+		memset(info, 0, sizeof(*info));
+		return err;
+	}
+	if (!st.seen)
+		return -EBADMSG;
+	strcpy(info->name, name);
+	kind = nfqd_ipset_kind_of(info->type, &info->dims);
+	if (kind < 0) {
+		info->kind = NFQD_IPSET_KIND_MAX;
+		info->dims = 0;
+		return kind;
+	}
+	info->kind = (uint8_t)kind;
+	return 0;
+}
+
+/* ---- list:set members ---- */
+
+struct members_state {
+	char (*names)[NFQD_IPSET_NAME_MAX];
+	unsigned int max;
+	unsigned int count;
+	bool not_list;
+};
+
+static int member_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct members_state *st = data;
+	const struct nlattr *tb[IPSET_ATTR_CMD_MAX + 1] = { NULL };
+	const struct nlattr *d, *a;
+
+	if (nlh->nlmsg_type != IPSET_MSG(IPSET_CMD_LIST))
+		return 0;
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, tb) < 0)
+		return -EBADMSG;
+	/* Only the first message of a dump carries the type. */
+	if (tb[IPSET_ATTR_TYPENAME] &&
+	    strcmp(mnl_attr_get_str(tb[IPSET_ATTR_TYPENAME]), "list:set"))
+		st->not_list = true;
+	if (st->not_list || !tb[IPSET_ATTR_ADT])
+		return 0;
+	mnl_attr_for_each_nested (d, tb[IPSET_ATTR_ADT]) {
+		if (mnl_attr_get_type(d) != IPSET_ATTR_DATA ||
+		    mnl_attr_validate(d, MNL_TYPE_NESTED) < 0)
+			continue;
+		mnl_attr_for_each_nested (a, d) {
+			if (mnl_attr_get_type(a) != IPSET_ATTR_NAME ||
+			    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0 ||
+			    mnl_attr_get_payload_len(a) > NFQD_IPSET_NAME_MAX)
+				continue;
+			if (st->count < st->max)
+				strcpy(st->names[st->count], mnl_attr_get_str(a));
+			st->count++;
+		}
+	}
+	return 0;
+}
+
+int nfqd_ipset_list_members(struct nfqd_ipset *s, const char *name,
+			    char (*names)[NFQD_IPSET_NAME_MAX], unsigned int max)
+{
+	uint8_t buf[MSG_HEAD + ATTR_SIZE(1) + ATTR_SIZE(IPSET_MAXNAMELEN)] = { 0 };
+	struct members_state st = { .names = names, .max = names ? max : 0 };
+	struct nlmsghdr *nlh;
+	uint32_t seq;
+	int err;
+
+	if (!s)
+		return -EINVAL;
+	err = check_name(name);
+	if (err < 0)
+		return err;
+	seq = next_seq(s, 1);
+	/* A dump without NLM_F_ACK: a refused one is answered with an error message, a finished
+	 * one ends with NLMSG_DONE. */
+	nlh = put_request(buf, IPSET_CMD_LIST, NLM_F_DUMP, seq);
+	mnl_attr_put_u8(nlh, IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL);
+	mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, name);
+	err = send_all(s, nlh, nlh->nlmsg_len);
+	if (err < 0)
+		return err;
+	err = read_answer(s, seq, member_cb, &st);
+	if (err < 0)
+		return err;
+	if (st.not_list)
+		return -EINVAL;
+	return st.count > INT_MAX ? INT_MAX : (int)st.count;
+}
+
+/* ---- batches ---- */
+
+static uint32_t test_hash(const char *set, const struct nfqd_ipset_elem *c)
+{
+	uint64_t w[sizeof(*c) / 8 + 1] = { 0 };
+	uint64_t h = (uint64_t)(uintptr_t)set * 0x9e3779b97f4a7c15ull;
+	size_t i;
+
+	memcpy(w, c, sizeof(*c));
+	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+		h ^= w[i];
+		h *= 0xff51afd7ed558ccdull;
+		h ^= h >> 33;
+	}
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+int nfqd_ipset_batch_new(struct nfqd_ipset_batch **out, unsigned int capacity)
+{
+	struct nfqd_ipset_batch *b;
+	uint32_t slots = 1;
+	int err = -ENOMEM;
+
+	if (!out || capacity == 0 || capacity > NFQD_IPSET_BATCH_MAX)
+		return -EINVAL;
+	/* At most half full: probe sequences stay short. */
+	while (slots < 2 * capacity)
+		slots <<= 1;
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->capacity = capacity;
+	b->mask = slots - 1;
+	b->gen = 1;
+	b->slots = calloc(slots, sizeof(*b->slots));
+	if (!b->slots)
+		goto fail;
+	b->entries = calloc(capacity, sizeof(*b->entries));
+	if (!b->entries)
+		goto fail;
+	b->buf = malloc((size_t)capacity * TEST_MSG_MAX);
+	if (!b->buf)
+		goto fail;
+	*out = b;
+	return 0;
+
+fail:
+	nfqd_ipset_batch_free(b);
+	return err;
+}
+
+void nfqd_ipset_batch_free(struct nfqd_ipset_batch *b)
+{
+	int saved = errno;
+
+	if (!b)
+		return;
+	free(b->buf);
+	free(b->entries);
+	free(b->slots);
+	free(b);
+	errno = saved;
+}
+
+void nfqd_ipset_batch_reset(struct nfqd_ipset_batch *b)
+{
+	if (!b)
+		return;
+	b->count = 0;
+	b->used = 0;
+	/* A new generation empties every slot without touching them. */
+	if (++b->gen == 0) {
+		memset(b->slots, 0, ((size_t)b->mask + 1) * sizeof(*b->slots));
+		b->gen = 1;
+	}
+}
+
+int nfqd_ipset_batch_add(struct nfqd_ipset_batch *b, const char *set,
+			 const struct nfqd_ipset_elem *e)
+{
+	struct nfqd_ipset_elem c;
+	struct batch_entry *ent;
+	uint32_t h, i;
+	int err;
+
+	if (!b)
+		return -EINVAL;
+	err = check_name(set);
+	if (err < 0)
+		return err;
+	err = canonical(e, &c);
+	if (err < 0)
+		return err;
+	h = test_hash(set, &c);
+	for (i = h & b->mask;; i = (i + 1) & b->mask) {
+		struct batch_slot *sl = &b->slots[i];
+
+		if (sl->gen != b->gen)
+			break;
+		ent = &b->entries[sl->idx];
+		if (ent->hash == h && ent->set == set && memcmp(&ent->e, &c, sizeof(c)) == 0)
+			return (int)sl->idx;
+	}
+	if (b->count == b->capacity)
+		return -ENOSPC;
+
+	ent = &b->entries[b->count];
+	err = put_test(b->buf + b->used, TEST_MSG_MAX, 0, set, &c);
+	if (err < 0)
+		return err;
+	ent->set = set;
+	ent->e = c;
+	ent->hash = h;
+	ent->off = (uint32_t)b->used;
+	ent->result = RESULT_PENDING;
+	b->used += (size_t)err;
+	b->slots[i].gen = b->gen;
+	b->slots[i].idx = b->count;
+	return (int)b->count++;
+}
+
+unsigned int nfqd_ipset_batch_count(const struct nfqd_ipset_batch *b)
+{
+	return b ? b->count : 0;
+}
+
+int nfqd_ipset_batch_result(const struct nfqd_ipset_batch *b, unsigned int i)
+{
+	if (!b || i >= b->count)
+		return -EINVAL;
+	return b->entries[i].result;
+}
+
+static int test_result(int error)
+{
+	if (error == 0)
+		return 1;
+	if (error == -IPSET_ERR_EXIST)
+		return 0;
+	return error;
+}
+
+static void fail_all(struct nfqd_ipset_batch *b, int err)
+{
+	unsigned int i;
+
+	for (i = 0; i < b->count; i++)
+		b->entries[i].result = err;
+}
+
+/* Take the answers to tests [first, last) of a batch whose first seq is base. */
+static int read_results(struct nfqd_ipset *s, struct nfqd_ipset_batch *b, uint32_t base,
+			unsigned int first, unsigned int last)
+{
+	int fd = mnl_socket_get_fd(s->nl);
+	unsigned int missing = last - first;
+
+	while (missing) {
+		int n, i, err;
+
+		for (i = 0; i < RECV_SLOTS; i++)
+			s->msgs[i].msg_hdr.msg_namelen = sizeof(s->from[i]);
+		n = recvmmsg(fd, s->msgs, RECV_SLOTS, MSG_DONTWAIT, NULL);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {
+				err = wait_readable(s);
+				if (err < 0)
+					return err;
+				continue;
+			}
+			return -errno;
+		}
+		for (i = 0; i < n; i++) {
+			const struct nlmsghdr *nlh = s->iov[i].iov_base;
+			const struct nlmsgerr *e;
+			uint32_t idx;
+
+			if (s->from[i].nl_pid != 0 || s->msgs[i].msg_len < NLMSG_HDRLEN ||
+			    nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_pid != s->portid ||
+			    s->msgs[i].msg_len < mnl_nlmsg_size(sizeof(e->error)))
+				continue;
+			/* Only answers to this run count; stale ones of an aborted run do not. */
+			idx = nlh->nlmsg_seq - base;
+			if (idx < first || idx >= last || b->entries[idx].result != RESULT_PENDING)
+				continue;
+			e = mnl_nlmsg_get_payload(nlh);
+			b->entries[idx].result = test_result(e->error);
+			missing--;
+		}
+	}
+	return 0;
+}
+
+int nfqd_ipset_batch_run(struct nfqd_ipset *s, struct nfqd_ipset_batch *b)
+{
+	unsigned int first = 0, i;
+	uint32_t base;
+	int err = 0;
+
+	if (!s || !b)
+		return -EINVAL;
+	if (b->count == 0)
+		return 0;
+	base = next_seq(s, b->count);
+	for (i = 0; i < b->count; i++) {
+		struct nlmsghdr *nlh = (struct nlmsghdr *)(b->buf + b->entries[i].off);
+
+		nlh->nlmsg_seq = base + i;
+		b->entries[i].result = RESULT_PENDING;
+	}
+
+	/* Requests are laid out back to back: a send is a run of them that fits both the send
+	 * limit and the room for their answers. */
+	while (first < b->count) {
+		size_t start = b->entries[first].off;
+		unsigned int last = first + 1;
+
+		while (last < b->count && last - first < s->ack_max) {
+			size_t end = last + 1 < b->count ? b->entries[last + 1].off : b->used;
+
+			if (end - start > s->send_max)
+				break;
+			last++;
+		}
+		err = send_all(s, b->buf + start,
+			       (last < b->count ? b->entries[last].off : b->used) - start);
+		if (err < 0)
+			goto fail;
+		err = read_results(s, b, base, first, last);
+		if (err < 0)
+			goto fail;
+		first = last;
+	}
+	return 0;
+
+fail:
+	drain(s);
+	fail_all(b, err);
+	return err;
+}
