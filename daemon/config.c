@@ -507,12 +507,6 @@ static char *reader(char *str, int num, void *stream)
 	return str;
 }
 
-/* First rule (0-based) whose masks overlap bits, from the policy's per-kind first rules. */
-static int overlap_rule(uint32_t mask, uint32_t bits, int rule)
-{
-	return (mask & bits) ? rule : -1;
-}
-
 /*
  * Checks that need the whole file: nfqd's mark bits must fit in mark-bits, and the rules' own
  * mark bits must stay clear of them and of each other (on kernels without NFQA_CT the generated
@@ -521,7 +515,7 @@ static int overlap_rule(uint32_t mask, uint32_t bits, int rule)
 static void finish(struct parse *p)
 {
 	struct config *c = p->c;
-	struct nfqd_policy_marks m;
+	struct nfqd_policy_marks m, all;
 	unsigned int n_lookups = nfqd_policy_lookup_count(c->policy);
 	char why[256];
 	int r;
@@ -533,26 +527,29 @@ static void finish(struct parse *p)
 		return;
 	}
 
-	nfqd_policy_marks(c->policy, &m);
-	r = overlap_rule(m.meta_mask, c->plan.all, m.meta_rule);
-	if (r < 0)
-		r = overlap_rule(m.ct_mask, c->plan.all, m.ct_rule);
-	if (r < 0)
-		r = overlap_rule(m.set_mask, c->plan.all, m.set_rule);
-	if (r >= 0) {
-		fail(p, c->rule_lines[r],
-		     "rule '%s': its mark bits overlap nfqd's own (0x%08x, inside mark-bits "
-		     "0x%08x); move them or change mark-bits",
-		     nfqd_policy_rule_text(c->policy, (unsigned int)r), c->plan.all, c->mark_bits);
-		return;
-	}
-	if (m.meta_mask & m.ct_mask) {
-		r = m.meta_rule > m.ct_rule ? m.meta_rule : m.ct_rule;
-		fail(p, c->rule_lines[r],
-		     "rule '%s': meta mark and ct mark rules use the same bits 0x%08x; the "
-		     "connmark is restored into those packet mark bits when the kernel gives no "
-		     "conntrack data",
-		     nfqd_policy_rule_text(c->policy, (unsigned int)r), m.meta_mask & m.ct_mask);
+	/* Each rule's own bits against nfqd's; then meta mark bits of one rule against the ct mark
+	 * bits of any (the connmark restore writes those packet mark bits). */
+	nfqd_policy_marks(c->policy, &all);
+	for (unsigned int i = 0; i < nfqd_policy_rule_count(c->policy); i++) {
+		nfqd_policy_rule_marks(c->policy, i, &m);
+		if ((m.meta_mask | m.ct_mask | m.set_mask) & c->plan.all) {
+			fail(p, c->rule_lines[i],
+			     "rule '%s': its mark bits overlap nfqd's own (0x%08x, inside "
+			     "mark-bits "
+			     "0x%08x); move them or change mark-bits",
+			     nfqd_policy_rule_text(c->policy, i), c->plan.all, c->mark_bits);
+			return;
+		}
+		if ((m.meta_mask & all.ct_mask) || (m.ct_mask & all.meta_mask)) {
+			fail(p, c->rule_lines[i],
+			     "rule '%s': meta mark and ct mark rules use the same bits 0x%08x; the "
+			     "connmark is restored into those packet mark bits when the kernel "
+			     "gives "
+			     "no conntrack data",
+			     nfqd_policy_rule_text(c->policy, i),
+			     (m.meta_mask & all.ct_mask) | (m.ct_mask & all.meta_mask));
+			return;
+		}
 	}
 }
 

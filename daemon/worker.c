@@ -16,6 +16,7 @@
 #include <linux/netfilter/nfnetlink_queue.h>
 #include <libmnl/libmnl.h>
 
+#include "nfqd/conntrack.h"
 #include "nfqd/markplan.h"
 #include "nfqd/packet.h"
 #include "nfqd/policy.h"
@@ -32,6 +33,10 @@
 /* A blocked receive wakes this often to look at the stop flag, in case the wake-up signal
  * came just before it blocked. */
 #define RECV_TIMEOUT_MS 200
+
+/* Lifetime of a conntrack entry created for a dropped flow; each later packet of the flow
+ * renews it, as for any entry of its protocol. */
+#define DROPPED_FLOW_TIMEOUT 30
 
 /* Longest the shutdown drain may take; a frozen queue holds at most max-len packets, which
  * drain in tens of milliseconds. */
@@ -145,6 +150,15 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 		snprintf(err, errlen, "queue %u: out of memory", queue);
 		return -ENOMEM;
 	}
+	if (c->flow_cache) {
+		r = nfqd_ct_open(&w->ct, w->cap);
+		if (r < 0) {
+			snprintf(err, errlen,
+				 "queue %u: cannot open ctnetlink for the flow cache: %s", queue,
+				 strerror(-r));
+			return r;
+		}
+	}
 	if (w->n_lookups && c->set_lookup != SET_LOOKUP_MARK) {
 		r = nfqd_setlookup_new(&w->setlookup, c->policy, infos, w->cap);
 		if (r < 0) {
@@ -158,6 +172,8 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 
 void worker_destroy(struct worker *w)
 {
+	nfqd_ct_close(w->ct);
+	w->ct = NULL;
 	nfqd_setlookup_free(w->setlookup);
 	free(w->reach);
 	free(w->by_test);
@@ -351,45 +367,32 @@ static void prepare(struct worker *w, unsigned int i, bool *tests, struct nfqd_c
 }
 
 /*
- * The verdict for a decision: nfqd's own mark bits cleared, the rule's set-mark applied, and, for
- * the flow cache, the verdict stamped into the connmark (NFQA_CT where the kernel takes it, else
- * handed back with NF_REPEAT for the generated rules to save).
+ * The verdict for a decision (nfqd_markplan_verdict()). A dropped packet takes its unconfirmed
+ * conntrack entry with it, so a dropped flow's entry is created over ctnetlink once the batch's
+ * verdicts are sent; it counts as stamped when the kernel took it.
  */
 static void make_verdict(struct worker *w, const struct nfqd_packet *pkt,
 			 const struct nfqd_decision *d, bool by_test, struct nfqd_verdict *v,
 			 struct nfqd_counters *acc)
 {
-	const struct nfqd_markplan *m = &w->plan;
-	uint32_t mark = pkt->mark & ~m->all;
-	bool marked = (pkt->mark & m->marker) != 0;
+	const struct nfqd_verdict_env env = {
+		.plan = &w->plan,
+		.flow_cache = w->flow_cache,
+		.conntrack = w->conntrack,
+	};
+	uint32_t stamp;
 
-	memset(v, 0, sizeof(*v));
-	v->id = pkt->id;
-	v->verdict = d->verdict;
-	if (d->flags & NFQD_DECISION_SET_MARK)
-		mark = (mark & ~d->mark_mask) | d->mark;
-
-	if (w->flow_cache && marked && (d->verdict == NF_ACCEPT || d->verdict == NF_DROP) &&
-	    !(d->flags & (NFQD_DECISION_PER_PACKET | NFQD_DECISION_SET_FAILED)) &&
-	    (d->lookups_read == 0 || !by_test) && !(pkt->mark & m->flow)) {
-		/* The memberships the verdict was decided with: the chain compares them with
-		 * the current ones for every later packet of the flow. */
-		uint32_t stamp = (d->verdict == NF_ACCEPT ? m->flow_accept : m->flow_drop) |
-				 (pkt->mark & m->sets);
-
-		if (w->conntrack) {
-			v->flags |= NFQD_VERDICT_F_CTMARK;
-			v->ctmark = stamp;
-			v->ctmark_mask = m->flow | m->sets;
-		} else {
-			v->verdict = NF_REPEAT;
-			mark |= stamp;
-		}
+	switch (nfqd_markplan_verdict(&env, pkt, d, by_test, v, &stamp)) {
+	case NFQD_STAMP_CREATE:
+		(void)nfqd_ct_add(w->ct, pkt, stamp, w->plan.flow | w->plan.sets,
+				  DROPPED_FLOW_TIMEOUT);
+		break;
+	case NFQD_STAMP_CTMARK:
+	case NFQD_STAMP_REPEAT:
 		acc->v[NFQD_CTR_STAMPED]++;
-	}
-	if (mark != pkt->mark) {
-		v->flags |= NFQD_VERDICT_F_MARK;
-		v->mark = mark;
+		break;
+	default:
+		break;
 	}
 }
 
@@ -535,6 +538,28 @@ static void handle_batch(struct worker *w, const struct nfqd_rx_msg *msgs, int n
 	}
 }
 
+/* Create the conntrack entries of the batch's dropped flows, now that their packets are gone. */
+static void stamp_dropped_flows(struct worker *w, struct nfqd_counters *acc)
+{
+	unsigned int failed = 0;
+	int r = nfqd_ct_flush(w->ct, &failed);
+
+	if (r > 0)
+		acc->v[NFQD_CTR_STAMPED] += (uint64_t)r;
+	if (r < 0 || failed) {
+		unsigned long sup;
+
+		acc->v[NFQD_CTR_ERRORS]++;
+		if (ratelimit_ok(&w->rl_kernel, &sup))
+			log_warning(
+				"queue %u: the flow cache could not record %u dropped flows: %s "
+				"(their packets keep coming to nfqd) (%lu similar messages "
+				"suppressed)",
+				nfqd_queue_num(w->queue), r < 0 ? 0 : failed,
+				r < 0 ? strerror(-r) : "refused by conntrack", sup);
+	}
+}
+
 /* One receive, its verdicts sent. Returns what the receive returned. */
 static int step(struct worker *w, unsigned int flags)
 {
@@ -551,6 +576,8 @@ static int step(struct worker *w, unsigned int flags)
 	nfqd_transport_release(w->transport);
 	/* Never hold a verdict back waiting for more packets. */
 	flush(w, &acc);
+	if (w->ct)
+		stamp_dropped_flows(w, &acc);
 	commit(w, &acc);
 	return n;
 }

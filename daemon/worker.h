@@ -26,6 +26,7 @@ struct nfqd_policy;
 struct nfqd_queue;
 struct nfqd_transport;
 struct nfqd_batcher;
+struct nfqd_ct;
 
 /* What all workers share with the main thread. */
 struct worker_shared {
@@ -79,8 +80,9 @@ struct worker {
 	struct nfqd_markplan plan;
 	int set_lookup; /* enum set_lookup */
 	bool flow_cache;
-	uint32_t ct_mask; /* bits `ct mark` rules read */
-	bool conntrack;	  /* NFQA_CT from the kernel */
+	uint32_t ct_mask;   /* bits `ct mark` rules read */
+	bool conntrack;	    /* NFQA_CT from the kernel */
+	struct nfqd_ct *ct; /* flow cache: creates the entries of dropped flows */
 	struct worker_final final;
 	struct ratelimit rl_kernel, rl_packet, rl_io;
 };

@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <netinet/in.h>
+#include <linux/netfilter.h>
+
 #include "nfqd/markplan.h"
 
 /* The lowest bit of *free, taken out of it; 0 when none is left. */
@@ -77,4 +80,49 @@ uint32_t nfqd_markplan_set_bits(const struct nfqd_markplan *plan,
 		if (ans->known & ans->member & (1u << i))
 			bits |= plan->set_bit[i];
 	return bits;
+}
+
+enum nfqd_stamp nfqd_markplan_verdict(const struct nfqd_verdict_env *env,
+				      const struct nfqd_packet *pkt, const struct nfqd_decision *d,
+				      bool answers_by_test, struct nfqd_verdict *v, uint32_t *stamp)
+{
+	const struct nfqd_markplan *m = env->plan;
+	uint32_t mark = pkt->mark & ~m->all;
+	enum nfqd_stamp how = NFQD_STAMP_NONE;
+
+	memset(v, 0, sizeof(*v));
+	*stamp = 0;
+	v->id = pkt->id;
+	v->verdict = d->verdict;
+	if (d->flags & NFQD_DECISION_SET_MARK)
+		mark = (mark & ~d->mark_mask) | d->mark;
+
+	/* A flow bit on an incoming packet means the chain could not save it (no conntrack
+	 * entry): handing it back again would loop. */
+	if (env->flow_cache && (pkt->mark & m->marker) && !(pkt->mark & m->flow) &&
+	    (d->verdict == NF_ACCEPT || d->verdict == NF_DROP) &&
+	    !(d->flags & (NFQD_DECISION_PER_PACKET | NFQD_DECISION_SET_FAILED)) &&
+	    (d->lookups_read == 0 || !answers_by_test)) {
+		/* With the memberships it was decided with: the chain compares them with the
+		 * current ones for every later packet of the flow. */
+		*stamp = (d->verdict == NF_ACCEPT ? m->flow_accept : m->flow_drop) |
+			 (pkt->mark & m->sets);
+		if (d->verdict == NF_DROP) {
+			how = NFQD_STAMP_CREATE;
+		} else if (env->conntrack) {
+			v->flags |= NFQD_VERDICT_F_CTMARK;
+			v->ctmark = *stamp;
+			v->ctmark_mask = m->flow | m->sets;
+			how = NFQD_STAMP_CTMARK;
+		} else {
+			v->verdict = NF_REPEAT;
+			mark |= *stamp;
+			how = NFQD_STAMP_REPEAT;
+		}
+	}
+	if (mark != pkt->mark) {
+		v->flags |= NFQD_VERDICT_F_MARK;
+		v->mark = mark;
+	}
+	return how;
 }

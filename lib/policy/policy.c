@@ -458,6 +458,33 @@ static void marks_add(struct nfqd_policy_marks *m, const struct nfqd_rule_scope 
 	}
 }
 
+void nfqd_policy_rule_marks(const struct nfqd_policy *p, unsigned int i,
+			    struct nfqd_policy_marks *m)
+{
+	const struct nfqd_rule *r;
+
+	memset(m, 0, sizeof(*m));
+	m->meta_rule = m->ct_rule = m->set_rule = -1;
+	if (!p || i >= p->nrules)
+		return;
+	r = &p->rules[i];
+	for (uint32_t t = 0; t < r->nterms; t++) {
+		const struct nfqd_term *term = &p->terms[r->first + t];
+
+		if (term->kind == NFQD_MATCH_META_MARK) {
+			m->meta_mask |= term->arg.mark.mask;
+			m->meta_rule = (int)i;
+		} else if (term->kind == NFQD_MATCH_CT_MARK) {
+			m->ct_mask |= term->arg.mark.mask;
+			m->ct_rule = (int)i;
+		}
+	}
+	if (r->flags & NFQD_DECISION_SET_MARK) {
+		m->set_mask = r->set_mark.mask;
+		m->set_rule = (int)i;
+	}
+}
+
 int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_policy_error *err)
 {
 	struct nfqd_term terms[NFQD_RULE_MAX_TERMS];

@@ -340,6 +340,81 @@ static unsigned char pattern(size_t i)
 	return (unsigned char)((i * 7 + i / 251) % 251);
 }
 
+int udp_flow_open(const char *ns, const char *src, const char *dst, uint16_t port)
+{
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	int fd;
+
+	if (open_senders(ns, src, dst, port, 1, &fd, &to, &tolen) < 0)
+		return -1;
+	return fd;
+}
+
+long long udp_flow_send(int fd, unsigned long count, uint64_t *seq, unsigned int burst,
+			unsigned int pause_us)
+{
+	uint64_t nums[256];
+	struct mmsghdr msgs[256];
+	struct iovec iov[256];
+	unsigned long sent = 0;
+
+	if (burst == 0 || burst > 256)
+		return -1;
+	while (sent < count) {
+		unsigned int n = count - sent < burst ? (unsigned int)(count - sent) : burst;
+		int k;
+
+		for (unsigned int i = 0; i < n; i++) {
+			nums[i] = *seq + i;
+			iov[i].iov_base = &nums[i];
+			iov[i].iov_len = sizeof(nums[i]);
+			memset(&msgs[i], 0, sizeof(msgs[i]));
+			msgs[i].msg_hdr.msg_iov = &iov[i];
+			msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		k = sendmmsg(fd, msgs, n, 0);
+		if (k < 0) {
+			if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN) {
+				usleep(100);
+				continue;
+			}
+			return -1;
+		}
+		sent += (unsigned long)k;
+		*seq += (uint64_t)k;
+		if (pause_us)
+			usleep(pause_us);
+	}
+	return (long long)sent;
+}
+
+uint64_t udp_sink_count_seq(int fd, int idle_ms, int max_ms, uint64_t *max_seq)
+{
+	long long start = now_ms(), last = start;
+	uint64_t count = 0;
+
+	*max_seq = 0;
+	for (;;) {
+		uint64_t v = 0;
+		ssize_t n = recv(fd, &v, sizeof(v), MSG_DONTWAIT);
+		long long t = now_ms();
+
+		if (n >= (ssize_t)sizeof(v)) {
+			count++;
+			if (v > *max_seq)
+				*max_seq = v;
+			last = t;
+			continue;
+		}
+		if (t - last >= idle_ms || t - start >= max_ms)
+			break;
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		poll(&pfd, 1, 10);
+	}
+	return count;
+}
+
 struct receiver {
 	int lfd;
 	size_t want;

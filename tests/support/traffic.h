@@ -29,6 +29,22 @@ long long udp_send(const char *ns, const char *src, const char *dst, uint16_t po
 		   unsigned long count, size_t payload, unsigned int flows, unsigned int burst,
 		   unsigned int pause_us);
 
+/* One UDP flow (a connected socket, so one 5-tuple) from ns, optionally bound to src. */
+int udp_flow_open(const char *ns, const char *src, const char *dst, uint16_t port);
+
+/*
+ * Send count datagrams on a flow, each carrying a 64-bit sequence number (host order) from
+ * *seq upwards, burst at a time with pause_us between bursts. Returns the number sent or -1.
+ */
+long long udp_flow_send(int fd, unsigned long count, uint64_t *seq, unsigned int burst,
+			unsigned int pause_us);
+
+/*
+ * Count datagrams on a sink until none arrived for idle_ms, and report the highest sequence
+ * number among them in *max_seq (0 when none came).
+ */
+uint64_t udp_sink_count_seq(int fd, int idle_ms, int max_ms, uint64_t *max_seq);
+
 /* A thread counting datagrams on a sink while traffic flows. */
 struct sink_thread {
 	pthread_t thread;

@@ -291,6 +291,94 @@ static void test_missing_file_is_named(void **state)
 	assert_string_equal(err, "/nonexistent/nfqd.conf: cannot open: No such file or directory");
 }
 
+static void test_policy_keys_of_sets_marks_and_flow_cache(void **state)
+{
+	struct config *c = load_ok("[policy]\n"
+				   "flow-cache = connmark\n"
+				   "on-set-error = accept\n"
+				   "set-lookup = test\n"
+				   "mark-bits = 0x00ff0000\n"
+				   "rule = drop src @blocklist\n");
+
+	(void)state;
+	assert_true(c->flow_cache);
+	assert_int_equal(nfqd_policy_on_set_error(c->policy), NF_ACCEPT);
+	assert_int_equal(c->set_lookup, SET_LOOKUP_TEST);
+	assert_int_equal(c->mark_bits, 0x00ff0000);
+	/* set-lookup = test: no set bits; flow cache: marker and two verdict bits */
+	assert_int_equal(c->plan.marker, 0x00010000);
+	assert_int_equal(c->plan.flow, 0x00060000);
+	assert_int_equal(c->plan.n_set_bits, 0);
+	config_free(c);
+
+	c = load_ok("[policy]\nrule = drop src @a\nrule = drop dst @b\n");
+	/* defaults: auto lookups with a mark bit each, no flow cache, on-set-error drop */
+	assert_false(c->flow_cache);
+	assert_int_equal(c->set_lookup, SET_LOOKUP_AUTO);
+	assert_int_equal(nfqd_policy_on_set_error(c->policy), NF_DROP);
+	assert_int_equal(c->plan.marker, 0x01000000);
+	assert_int_equal(c->plan.set_bit[0], 0x02000000);
+	assert_int_equal(c->plan.set_bit[1], 0x04000000);
+	assert_int_equal(c->rule_lines[1], 3);
+	config_free(c);
+}
+
+static void test_policy_key_errors(void **state)
+{
+	(void)state;
+	load_err("[policy]\nflow-cache = yes\n",
+		 "t.conf:2: flow-cache: 'yes' is not off or connmark");
+	load_err("[policy]\non-set-error = ignore\n",
+		 "t.conf:2: on-set-error: 'ignore' is not drop or accept");
+	load_err("[policy]\nset-lookup = fast\n",
+		 "t.conf:2: set-lookup: 'fast' is not auto, test or mark");
+	load_err("[policy]\nmark-bits = high\n",
+		 "t.conf:2: mark-bits: 'high' is not a 32-bit mask (e.g. 0xff000000)");
+	load_err("[policy]\nmark-bits = 0x100000000\n",
+		 "t.conf:2: mark-bits: '0x100000000' is not a 32-bit mask (e.g. 0xff000000)");
+	load_err("[policy]\nmark-bits = 0\n", "t.conf:2: mark-bits: '0' leaves nfqd no bit");
+}
+
+static void test_mark_bits_too_narrow_is_an_error_at_mark_bits(void **state)
+{
+	(void)state;
+	load_err("[policy]\nmark-bits = 0x3\nflow-cache = connmark\n",
+		 "t.conf:2: mark-bits 0x00000003 has 2 bits; this configuration needs 3: 1 marker, "
+		 "2 flow-cache verdicts");
+	/* without a mark-bits line the file as a whole is at fault */
+	load_err("[policy]\nflow-cache = connmark\n"
+		 "rule = drop src @s1\nrule = drop src @s2\nrule = drop src @s3\n"
+		 "rule = drop src @s4\nrule = drop src @s5\n",
+		 "t.conf: mark-bits 0xff000000 has 8 bits; this configuration needs 9: 1 marker, "
+		 "2 flow-cache verdicts, 5 set lookups, 1 stale flag");
+}
+
+static void test_rule_mark_bits_must_stay_clear_of_nfqds(void **state)
+{
+	(void)state;
+	load_err("[policy]\nrule = accept dport 22\nrule = drop meta mark 0x1000000/0x1000000\n",
+		 "t.conf:3: rule 'drop meta mark 0x1000000/0x1000000': its mark bits overlap "
+		 "nfqd's own (0x01000000, inside mark-bits 0xff000000); move them or change "
+		 "mark-bits");
+	load_err("[policy]\nrule = accept set-mark 0x80000000/0x80000000\n"
+		 "mark-bits = 0x80000000\n",
+		 "t.conf:2: rule 'accept set-mark 0x80000000/0x80000000': its mark bits overlap "
+		 "nfqd's own (0x80000000, inside mark-bits 0x80000000); move them or change "
+		 "mark-bits");
+	load_err(
+		"[policy]\nrule = drop ct mark 0x10/0xf0\nrule = drop meta mark 0x4/0xc\n"
+		"rule = accept meta mark 0x20/0x20\n",
+		"t.conf:2: rule 'drop ct mark 0x10/0xf0': meta mark and ct mark rules use the same "
+		"bits 0x00000020; the connmark is restored into those packet mark bits when the "
+		"kernel gives no conntrack data");
+	/* the meta mark rule that clashes is named, not the first meta mark rule */
+	load_err("[policy]\nrule = drop meta mark 0x4/0xc\nrule = accept meta mark 0x20/0x20\n"
+		 "rule = drop ct mark 0x10/0x30\n",
+		 "t.conf:3: rule 'accept meta mark 0x20/0x20': meta mark and ct mark rules use the "
+		 "same bits 0x00000020; the connmark is restored into those packet mark bits when "
+		 "the kernel gives no conntrack data");
+}
+
 static void test_shipped_example_config_is_valid(void **state)
 {
 	struct config *c = NULL;
@@ -324,6 +412,10 @@ int main(void)
 		cmocka_unit_test(test_overlong_line_is_an_error_not_a_cut),
 		cmocka_unit_test(test_rules_may_repeat_but_other_keys_may_not),
 		cmocka_unit_test(test_missing_file_is_named),
+		cmocka_unit_test(test_policy_keys_of_sets_marks_and_flow_cache),
+		cmocka_unit_test(test_policy_key_errors),
+		cmocka_unit_test(test_mark_bits_too_narrow_is_an_error_at_mark_bits),
+		cmocka_unit_test(test_rule_mark_bits_must_stay_clear_of_nfqds),
 		cmocka_unit_test(test_shipped_example_config_is_valid),
 	};
 

@@ -8,7 +8,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <netinet/in.h>
+#include <linux/netfilter.h>
+
 #include "nfqd/markplan.h"
+#include "nfqd/packet.h"
 
 static void test_bits_come_from_the_lowest_allowed_bit_upwards_in_plan_order(void **state)
 {
@@ -96,6 +100,145 @@ static void test_answers_read_from_a_mark_and_back_into_bits(void **state)
 	assert_int_equal(nfqd_markplan_set_bits(&p, &a), 0x20);
 }
 
+/* ---- the verdict of a decision ---- */
+
+struct vcase {
+	struct nfqd_markplan plan;
+	struct nfqd_verdict_env env;
+	struct nfqd_packet pkt;
+	struct nfqd_decision d;
+	struct nfqd_verdict v;
+	uint32_t stamp;
+};
+
+/* Flow cache with one set lookup in 0xff: marker 0x1, accept 0x2, drop 0x4, stale 0x8,
+ * set 0x10. The packet went through the chain (marker) and is a member of the set. */
+static void vcase_init(struct vcase *c, bool conntrack)
+{
+	char why[256];
+
+	memset(c, 0, sizeof(*c));
+	assert_int_equal(nfqd_markplan_make(&c->plan, 0xff, true, true, 1, why, sizeof(why)), 0);
+	c->env.plan = &c->plan;
+	c->env.flow_cache = true;
+	c->env.conntrack = conntrack;
+	c->pkt.id = 42;
+	c->pkt.mark = 0x1 | 0x10 | 0x7000;
+	c->pkt.flags = NFQD_PKT_HAS_ID | NFQD_PKT_HAS_MARK;
+	c->d.verdict = NF_ACCEPT;
+	c->d.rule = 0;
+	c->d.failed_lookup = -1;
+	c->d.lookups_read = 1;
+}
+
+static enum nfqd_stamp vcase_run(struct vcase *c, bool by_test)
+{
+	return nfqd_markplan_verdict(&c->env, &c->pkt, &c->d, by_test, &c->v, &c->stamp);
+}
+
+static void test_accept_with_nfqa_ct_stamps_the_connmark_in_the_verdict(void **state)
+{
+	struct vcase c;
+
+	(void)state;
+	vcase_init(&c, true);
+	assert_int_equal(vcase_run(&c, false), NFQD_STAMP_CTMARK);
+	assert_int_equal(c.v.id, 42);
+	assert_int_equal(c.v.verdict, NF_ACCEPT);
+	/* the accept bit and the membership it was decided with, only nfqd's bits touched */
+	assert_true(c.v.flags & NFQD_VERDICT_F_CTMARK);
+	assert_int_equal(c.v.ctmark, 0x2 | 0x10);
+	assert_int_equal(c.v.ctmark_mask, 0x2 | 0x4 | 0x10);
+	/* nfqd's own bits leave the packet mark; the others stay */
+	assert_true(c.v.flags & NFQD_VERDICT_F_MARK);
+	assert_int_equal(c.v.mark, 0x7000);
+}
+
+static void test_accept_without_nfqa_ct_is_handed_back_with_nf_repeat(void **state)
+{
+	struct vcase c;
+
+	(void)state;
+	vcase_init(&c, false);
+	assert_int_equal(vcase_run(&c, false), NFQD_STAMP_REPEAT);
+	assert_int_equal(c.v.verdict, NF_REPEAT);
+	assert_false(c.v.flags & NFQD_VERDICT_F_CTMARK);
+	/* the chain saves these bits into the connmark; the marker is gone */
+	assert_int_equal(c.v.mark, 0x7000 | 0x2 | 0x10);
+	assert_int_equal(c.stamp, 0x2 | 0x10);
+}
+
+static void test_drop_asks_for_the_entry_to_be_created(void **state)
+{
+	struct vcase c;
+
+	(void)state;
+	vcase_init(&c, true);
+	c.d.verdict = NF_DROP;
+	assert_int_equal(vcase_run(&c, false), NFQD_STAMP_CREATE);
+	assert_int_equal(c.v.verdict, NF_DROP);
+	assert_false(c.v.flags & NFQD_VERDICT_F_CTMARK);
+	assert_int_equal(c.stamp, 0x4 | 0x10);
+}
+
+static void test_what_is_never_stamped(void **state)
+{
+	struct vcase c;
+
+	(void)state;
+	/* per-packet decisions (marks read, set-mark, queue) */
+	vcase_init(&c, true);
+	c.d.flags = NFQD_DECISION_PER_PACKET;
+	assert_int_equal(vcase_run(&c, false), NFQD_STAMP_NONE);
+	/* a failed lookup */
+	vcase_init(&c, true);
+	c.d.flags = NFQD_DECISION_SET_FAILED;
+	assert_int_equal(vcase_run(&c, false), NFQD_STAMP_NONE);
+	/* set answers by IPSET_CMD_TEST: the chain has no bit to compare later */
+	vcase_init(&c, true);
+	assert_int_equal(vcase_run(&c, true), NFQD_STAMP_NONE);
+	/* ... unless the decision read no lookup */
+	c.d.lookups_read = 0;
+	assert_int_equal(vcase_run(&c, true), NFQD_STAMP_CTMARK);
+	/* a packet that did not come through the chain */
+	vcase_init(&c, false);
+	c.pkt.mark = 0x7000;
+	assert_int_equal(vcase_run(&c, false), NFQD_STAMP_NONE);
+	assert_int_equal(c.v.verdict, NF_ACCEPT);
+	assert_false(c.v.flags & NFQD_VERDICT_F_MARK);
+	/* a packet handed back already and queued again: its flow has no entry, no loop */
+	vcase_init(&c, false);
+	c.pkt.mark |= 0x2;
+	assert_int_equal(vcase_run(&c, false), NFQD_STAMP_NONE);
+	assert_int_equal(c.v.verdict, NF_ACCEPT);
+	/* queue verdicts */
+	vcase_init(&c, true);
+	c.d.verdict = ((uint32_t)3 << 16) | NF_QUEUE;
+	assert_int_equal(vcase_run(&c, false), NFQD_STAMP_NONE);
+	/* no flow cache */
+	vcase_init(&c, true);
+	c.env.flow_cache = false;
+	assert_int_equal(vcase_run(&c, false), NFQD_STAMP_NONE);
+}
+
+static void test_set_mark_applies_after_nfqds_bits_are_cleared(void **state)
+{
+	struct vcase c;
+
+	(void)state;
+	vcase_init(&c, false);
+	c.env.flow_cache = false;
+	c.d.flags = NFQD_DECISION_SET_MARK | NFQD_DECISION_PER_PACKET;
+	c.d.mark = 0x100;
+	c.d.mark_mask = 0x3100;
+	assert_int_equal(vcase_run(&c, false), NFQD_STAMP_NONE);
+	assert_int_equal(c.v.mark, (0x7000 & ~0x3100u) | 0x100);
+	/* a mark already as it should be is not sent */
+	c.pkt.mark = 0x4100;
+	assert_int_equal(vcase_run(&c, false), NFQD_STAMP_NONE);
+	assert_false(c.v.flags & NFQD_VERDICT_F_MARK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -104,6 +247,11 @@ int main(void)
 		cmocka_unit_test(test_only_what_the_configuration_needs_is_taken),
 		cmocka_unit_test(test_too_few_bits_is_an_error_that_counts_them),
 		cmocka_unit_test(test_answers_read_from_a_mark_and_back_into_bits),
+		cmocka_unit_test(test_accept_with_nfqa_ct_stamps_the_connmark_in_the_verdict),
+		cmocka_unit_test(test_accept_without_nfqa_ct_is_handed_back_with_nf_repeat),
+		cmocka_unit_test(test_drop_asks_for_the_entry_to_be_created),
+		cmocka_unit_test(test_what_is_never_stamped),
+		cmocka_unit_test(test_set_mark_applies_after_nfqds_bits_are_cleared),
 	};
 
 	return cmocka_run_group_tests_name("mark plan", tests, NULL, NULL);

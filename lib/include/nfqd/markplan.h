@@ -21,7 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nfqd/packet.h"
 #include "nfqd/policy.h"
+#include "nfqd/verdict.h"
 
 struct nfqd_markplan {
 	uint32_t mark_bits; /* what the operator allowed */
@@ -44,6 +46,36 @@ struct nfqd_markplan {
  */
 int nfqd_markplan_make(struct nfqd_markplan *plan, uint32_t mark_bits, bool flow_cache,
 		       bool set_marks, unsigned int n_lookups, char *why, size_t whylen);
+
+/* How a verdict records a flow's decision for the flow cache. */
+enum nfqd_stamp {
+	NFQD_STAMP_NONE,   /* not stamped: no flow cache, a per-packet decision, ... */
+	NFQD_STAMP_CTMARK, /* in the verdict: NFQA_CT{CTA_MARK, CTA_MARK_MASK} */
+	NFQD_STAMP_REPEAT, /* NF_REPEAT with the stamp in the mark, for the chain to save */
+	NFQD_STAMP_CREATE, /* a dropped flow: create (or update) its conntrack entry with the
+			      stamp, once the verdict is sent */
+};
+
+/* What the verdict of a decision depends on besides the packet and the decision. */
+struct nfqd_verdict_env {
+	const struct nfqd_markplan *plan;
+	bool flow_cache; /* flow-cache = connmark */
+	bool conntrack;	 /* the kernel takes NFQA_CT in verdicts */
+};
+
+/*
+ * The verdict for decision d on packet pkt: nfqd's own mark bits cleared from the mark, the
+ * rule's set-mark applied, and the flow's decision stamped when it can be: with the flow cache,
+ * for a packet that went through the generated rules (marker) and not handed back already (no
+ * flow bit), for an accept or drop that holds for the whole flow (not per packet, no failed
+ * lookup, set answers from the kernel's mark bits, which the chain compares later). The stamp
+ * is the verdict bit and the set bits of the packet's memberships; *stamp receives it (with
+ * NFQD_STAMP_CREATE the caller creates the entry with it). Pure. Returns how it is stamped.
+ */
+enum nfqd_stamp nfqd_markplan_verdict(const struct nfqd_verdict_env *env,
+				      const struct nfqd_packet *pkt, const struct nfqd_decision *d,
+				      bool answers_by_test, struct nfqd_verdict *v,
+				      uint32_t *stamp);
 
 /* The membership answers a marked packet carries: known = every lookup with a bit. */
 void nfqd_markplan_answers(const struct nfqd_markplan *plan, uint32_t mark,

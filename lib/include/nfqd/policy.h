@@ -161,6 +161,11 @@ void nfqd_policy_iface_set_index(const struct nfqd_policy *p, unsigned int i, ui
 /* The mark bits the rules read and write. */
 void nfqd_policy_marks(const struct nfqd_policy *p, struct nfqd_policy_marks *m);
 
+/* The mark bits rule i alone reads and writes (the *_rule fields are i or -1); all zero when i
+ * is out of range. */
+void nfqd_policy_rule_marks(const struct nfqd_policy *p, unsigned int i,
+			    struct nfqd_policy_marks *m);
+
 /*
  * Classify one packet: fills *d with the verdict of the first rule that matches, or the
  * default. ans holds the answers to the policy's lookups for this packet (NULL: none answered).

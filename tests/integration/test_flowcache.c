@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The flow cache on the real kernel, with the rules of `nfqd rules` loaded by iptables-restore:
+ * the verdict of a flow's first packets is stamped into its connmark, and the rest of the flow
+ * is accepted or dropped by the kernel without reaching nfqd - except when the flow's set
+ * memberships change, which sends it back to nfqd, so live edits still hold.
+ */
+#include "itest.h"
+
+#define CONFIG                                                                                     \
+	"[policy]\nflow-cache = connmark\nrule = drop src @bl\nrule = drop proto udp dport "       \
+	"5001\n"
+
+static int setup(void **state)
+{
+	struct itest *it;
+
+	if (itest_setup(state, "flow") < 0)
+		return -1;
+	it = *state;
+	if (ns_sh(it->t.fw, "ipset create bl hash:ip") != 0 ||
+	    nfqd_rules_load(it->t.fw, CONFIG, false) != 0 ||
+	    ns_sh(it->t.fw,
+		  "iptables -A INPUT -p udp -j NFQD && iptables -A INPUT -p tcp -j NFQD") != 0)
+		return -1;
+	return 0;
+}
+
+/* Packets the kernel's rule with this target counted in chain NFQD (the cache bypass). */
+static uint64_t chain_count(struct itest *it, const char *target)
+{
+	char *out = NULL;
+	uint64_t n = UINT64_MAX;
+
+	if (ns_sh_out(it->t.fw, &out, "iptables -L NFQD -v -x -n | awk '$3 == \"%s\" {print $1}'",
+		      target) == 0 &&
+	    out && out[0])
+		n = strtoull(out, NULL, 10);
+	free(out);
+	return n;
+}
+
+static void test_long_udp_flow_passes_whole_with_only_its_first_packets_queued(void **state)
+{
+	struct itest *it = *state;
+	uint64_t seq = 1, max;
+	int sink, fd;
+	char *json;
+
+	itest_nfqd(it, CONFIG);
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
+	fd = udp_flow_open(it->t.cli, NULL, it->t.fw4, 5000);
+	assert_true(sink >= 0 && fd >= 0);
+	assert_int_equal(udp_flow_send(fd, 5000, &seq, 16, 100), 5000);
+	assert_int_equal(udp_sink_count_seq(sink, 300, 10000, &max), 5000);
+
+	json = itest_stats(it);
+	/* the first packets (and what was in flight before their verdict) went to nfqd */
+	assert_true(stats_get(json, 0, "received") >= 1);
+	assert_true(stats_get(json, 0, "received") < 100);
+	assert_true(stats_get(json, 0, "stamped") >= 1);
+	/* the rest went by the kernel's cache */
+	assert_true(chain_count(it, "ACCEPT") > 4900);
+	free(json);
+	free(itest_stop(it, 2000, NULL));
+	close(fd);
+	close(sink);
+}
+
+static void test_tcp_flow_passes_whole_with_only_its_first_packets_queued(void **state)
+{
+	struct itest *it = *state;
+	char why[256] = "";
+	char *json;
+
+	itest_nfqd(it, CONFIG);
+	if (tcp_transfer(it->t.cli, it->t.fw, it->t.fw4, 7000, 4 << 20, why, sizeof(why)) != 0)
+		fail_msg("TCP transfer through the flow cache failed: %s", why);
+	json = itest_stats(it);
+	assert_true(stats_get(json, 0, "received") >= 1);
+	assert_true(stats_get(json, 0, "received") < 20);
+	assert_true(stats_get(json, 0, "stamped") >= 1);
+	/* the kernel took the rest of the flow (GRO may have merged its segments) */
+	assert_true(chain_count(it, "ACCEPT") > 10 * stats_get(json, 0, "received"));
+	free(json);
+	free(itest_stop(it, 2000, NULL));
+}
+
+static void test_blocked_flow_is_dropped_whole_by_the_kernel(void **state)
+{
+	struct itest *it = *state;
+	uint64_t seq = 1, max;
+	int sink, fd;
+	char *json;
+
+	itest_nfqd(it, CONFIG);
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5001);
+	fd = udp_flow_open(it->t.cli, NULL, it->t.fw4, 5001);
+	assert_int_equal(udp_flow_send(fd, 5000, &seq, 16, 100), 5000);
+	assert_int_equal(udp_sink_count_seq(sink, 300, 5000, &max), 0);
+	json = itest_stats(it);
+	assert_true(stats_get(json, 0, "received") < 100);
+	assert_int_equal(stats_get(json, 0, "received"), stats_get(json, 0, "dropped"));
+	assert_true(chain_count(it, "DROP") > 4900);
+	free(json);
+	free(itest_stop(it, 2000, NULL));
+	close(fd);
+	close(sink);
+}
+
+static void test_ipset_add_and_del_reach_a_cached_flow_at_its_next_packet(void **state)
+{
+	struct itest *it = *state;
+	uint64_t seq = 1, max, before;
+	int sink, fd;
+	char *json;
+
+	itest_nfqd(it, CONFIG);
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
+	fd = udp_flow_open(it->t.cli, NULL, it->t.fw4, 5000);
+	assert_int_equal(udp_flow_send(fd, 500, &seq, 16, 100), 500);
+	assert_int_equal(udp_sink_count_seq(sink, 200, 5000, &max), 500);
+	json = itest_stats(it);
+	before = stats_get(json, 0, "received");
+	free(json);
+
+	/* the flow is cached; its source joins the blocklist: the very next packet is dropped */
+	itest_fw(it, "ipset add bl %s", it->t.cli4);
+	assert_int_equal(udp_flow_send(fd, 500, &seq, 16, 100), 500);
+	assert_int_equal(udp_sink_count_seq(sink, 200, 5000, &max), 0);
+	/* and leaves it: the very next packet passes */
+	itest_fw(it, "ipset del bl %s", it->t.cli4);
+	assert_int_equal(udp_flow_send(fd, 500, &seq, 16, 100), 500);
+	assert_int_equal(udp_sink_count_seq(sink, 200, 5000, &max), 500);
+
+	/* each change cost nfqd a few packets, not the flow */
+	json = itest_stats(it);
+	assert_true(stats_get(json, 0, "received") - before < 200);
+	free(json);
+	free(itest_stop(it, 2000, NULL));
+	close(fd);
+	close(sink);
+}
+
+static void test_loading_the_rules_again_replaces_them(void **state)
+{
+	struct itest *it = *state;
+	char *a = NULL, *b = NULL;
+
+	assert_int_equal(ns_sh_out(it->t.fw, &a, "iptables -S NFQD"), 0);
+	assert_int_equal(nfqd_rules_load(it->t.fw, CONFIG, false), 0);
+	assert_int_equal(nfqd_rules_load(it->t.fw, CONFIG, false), 0);
+	assert_int_equal(ns_sh_out(it->t.fw, &b, "iptables -S NFQD"), 0);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	/* the jumps into the chain survive too */
+	assert_int_equal(ns_sh(it->t.fw, "iptables -C INPUT -p udp -j NFQD"), 0);
+}
+
+static void test_per_packet_decisions_are_not_cached(void **state)
+{
+	struct itest *it = *state;
+	static const char config[] = "[policy]\nflow-cache = connmark\n"
+				     "rule = accept dport 5000 set-mark 0x100/0x100\n";
+	uint64_t seq = 1, max;
+	int sink, fd;
+	char *json;
+
+	/* a set-mark applies to each packet: the kernel's cache could not repeat it */
+	assert_int_equal(nfqd_rules_load(it->t.fw, config, false), 0);
+	itest_nfqd(it, config);
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
+	fd = udp_flow_open(it->t.cli, NULL, it->t.fw4, 5000);
+	assert_int_equal(udp_flow_send(fd, 300, &seq, 10, 200), 300);
+	assert_int_equal(udp_sink_count_seq(sink, 200, 5000, &max), 300);
+	json = itest_stats(it);
+	assert_int_equal(stats_get(json, 0, "received"), 300);
+	assert_int_equal(stats_get(json, 0, "stamped"), 0);
+	free(json);
+	free(itest_stop(it, 2000, NULL));
+	close(fd);
+	close(sink);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_long_udp_flow_passes_whole_with_only_its_first_packets_queued, setup,
+			itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_tcp_flow_passes_whole_with_only_its_first_packets_queued, setup,
+			itest_teardown),
+		cmocka_unit_test_setup_teardown(test_blocked_flow_is_dropped_whole_by_the_kernel,
+						setup, itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_ipset_add_and_del_reach_a_cached_flow_at_its_next_packet, setup,
+			itest_teardown),
+		cmocka_unit_test_setup_teardown(test_loading_the_rules_again_replaces_them, setup,
+						itest_teardown),
+		cmocka_unit_test_setup_teardown(test_per_packet_decisions_are_not_cached, setup,
+						itest_teardown),
+	};
+
+	return cmocka_run_group_tests_name("integration: flow cache", tests, NULL, NULL);
+}

@@ -1,0 +1,287 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Live set edits and set failures on the real kernel: `ipset add/del/swap/flush` apply to the
+ * next packet nfqd classifies, answered both ways (IPSET_CMD_TEST behind a plain NFQUEUE rule,
+ * the kernel's mark bits behind the generated rules); a missing set is a start-up error; a set
+ * destroyed while nfqd runs gives the on-set-error verdict, logged once, until it is back.
+ */
+#include <stdatomic.h>
+#include <sys/socket.h>
+
+#include "itest.h"
+
+#define N 20
+
+static int setup(void **state)
+{
+	struct itest *it;
+
+	if (itest_setup(state, "live") < 0)
+		return -1;
+	it = *state;
+	return ns_sh(it->t.fw, "ipset create bl hash:ip && ipset create bl2 hash:ip");
+}
+
+/* Queue UDP to nfqd with a plain rule (set answers by IPSET_CMD_TEST) or through the generated
+ * chain (answers in mark bits), and start nfqd with config. */
+static void start(struct itest *it, const char *config, bool generated)
+{
+	if (generated) {
+		assert_int_equal(nfqd_rules_load(it->t.fw, config, false), 0);
+		itest_fw(it, "iptables -A INPUT -p udp -j NFQD");
+	} else {
+		itest_fw(it, "iptables -A INPUT -p udp -j NFQUEUE --queue-num 0");
+	}
+	itest_nfqd(it, config);
+}
+
+/* Datagrams of n sent from the client that reached the sink. */
+static uint64_t pass(struct itest *it, int sink)
+{
+	assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, 5000, N, 32, 1, 10, 200), N);
+	return udp_sink_count(sink, 200, 5000);
+}
+
+static void edits_apply_to_the_next_packet(struct itest *it, bool generated)
+{
+	int sink;
+
+	start(it, "[policy]\nrule = drop src @bl\n", generated);
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
+	assert_true(sink >= 0);
+
+	assert_int_equal(pass(it, sink), N);
+	itest_fw(it, "ipset add bl %s", it->t.cli4);
+	assert_int_equal(pass(it, sink), 0);
+	itest_fw(it, "ipset del bl %s", it->t.cli4);
+	assert_int_equal(pass(it, sink), N);
+
+	/* swap: the name now holds what bl2 held */
+	itest_fw(it, "ipset add bl2 %s && ipset swap bl bl2", it->t.cli4);
+	assert_int_equal(pass(it, sink), 0);
+	itest_fw(it, "ipset swap bl bl2");
+	assert_int_equal(pass(it, sink), N);
+
+	itest_fw(it, "ipset add bl %s", it->t.cli4);
+	assert_int_equal(pass(it, sink), 0);
+	itest_fw(it, "ipset flush bl");
+	assert_int_equal(pass(it, sink), N);
+	close(sink);
+	free(itest_stop(it, 2000, NULL));
+}
+
+static void test_add_del_swap_flush_apply_to_the_next_packet_by_test(void **state)
+{
+	edits_apply_to_the_next_packet(*state, false);
+}
+
+static void test_add_del_swap_flush_apply_to_the_next_packet_by_mark(void **state)
+{
+	edits_apply_to_the_next_packet(*state, true);
+}
+
+/* A paced flow of sequence-numbered datagrams, for edits made while traffic flows. */
+struct flow {
+	pthread_t thread;
+	int fd;
+	atomic_int stop;
+	atomic_ullong next; /* sequence number of the next datagram */
+};
+
+static void *flow_main(void *arg)
+{
+	struct flow *f = arg;
+	uint64_t seq = 1;
+
+	while (!atomic_load(&f->stop)) {
+		if (udp_flow_send(f->fd, 1, &seq, 1, 0) != 1)
+			break;
+		atomic_store(&f->next, seq);
+		usleep(300);
+	}
+	return NULL;
+}
+
+/* Datagrams on the sink, and how many of them carry a sequence number >= from. */
+static uint64_t drain_from(int sink, uint64_t from, uint64_t *at_or_after)
+{
+	uint64_t v, total = 0;
+
+	*at_or_after = 0;
+	while (recv(sink, &v, sizeof(v), MSG_DONTWAIT) == (ssize_t)sizeof(v)) {
+		total++;
+		if (v >= from)
+			(*at_or_after)++;
+	}
+	return total;
+}
+
+static void edits_while_traffic_flows(struct itest *it, bool generated)
+{
+	struct flow f = { .fd = -1 };
+	uint64_t after_add, after_del, late, total, sent;
+	int sink;
+
+	start(it, "[policy]\nrule = drop src @bl\n", generated);
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
+	f.fd = udp_flow_open(it->t.cli, NULL, it->t.fw4, 5000);
+	assert_true(sink >= 0 && f.fd >= 0);
+	atomic_store(&f.next, 1);
+	assert_int_equal(pthread_create(&f.thread, NULL, flow_main, &f), 0);
+
+	usleep(200 * 1000);
+	itest_fw(it, "ipset add bl %s", it->t.cli4);
+	/* every datagram numbered from here on was sent after the add had taken effect */
+	after_add = atomic_load(&f.next);
+	usleep(300 * 1000);
+	total = drain_from(sink, after_add, &late);
+	assert_true(total > 0);
+	if (late != 0)
+		fail_msg("%llu datagrams sent after ipset add were delivered",
+			 (unsigned long long)late);
+
+	itest_fw(it, "ipset del bl %s", it->t.cli4);
+	after_del = atomic_load(&f.next);
+	usleep(300 * 1000);
+	atomic_store(&f.stop, 1);
+	pthread_join(f.thread, NULL);
+	sent = atomic_load(&f.next);
+	usleep(200 * 1000);
+	drain_from(sink, after_del, &late);
+	/* every datagram sent after the del was delivered */
+	assert_true(sent > after_del);
+	assert_int_equal(late, sent - after_del);
+	close(f.fd);
+	close(sink);
+	free(itest_stop(it, 2000, NULL));
+}
+
+static void test_edits_while_traffic_flows_by_test(void **state)
+{
+	edits_while_traffic_flows(*state, false);
+}
+
+static void test_edits_while_traffic_flows_by_mark(void **state)
+{
+	edits_while_traffic_flows(*state, true);
+}
+
+static void test_a_missing_set_at_start_is_an_error_naming_set_and_rule(void **state)
+{
+	struct itest *it = *state;
+	struct nfqd_proc d;
+	int st = 0;
+	char *log;
+
+	assert_int_equal(nfqd_start(&d, it->t.fw,
+				    "[policy]\nrule = accept dport 22\nrule = drop "
+				    "src @nosuch\n",
+				    5000, &st),
+			 1);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 1);
+	log = nfqd_log(&d);
+	if (!strstr(log, "nfqd.conf:3: rule 'drop src @nosuch': set 'nosuch' does not exist"))
+		fail_msg("unexpected log: %s", log);
+	free(log);
+	nfqd_cleanup(&d);
+}
+
+/* How often a line appears in the log. */
+static int count_lines(const char *log, const char *what)
+{
+	int n = 0;
+
+	for (const char *p = strstr(log, what); p; p = strstr(p + 1, what))
+		n++;
+	return n;
+}
+
+static void test_destroyed_set_fails_to_drop_logs_once_and_recovers(void **state)
+{
+	struct itest *it = *state;
+	int sink;
+	char *json, *log;
+
+	start(it, "[policy]\nrule = drop src @bl\n", false);
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
+	assert_int_equal(pass(it, sink), N);
+
+	itest_fw(it, "ipset destroy bl");
+	/* several batches while it is gone: each packet gets the on-set-error verdict */
+	assert_int_equal(pass(it, sink), 0);
+	assert_int_equal(pass(it, sink), 0);
+	json = itest_stats(it);
+	assert_int_equal(stats_get(json, 0, "set_failed"), 2 * N);
+	free(json);
+
+	itest_fw(it, "ipset create bl hash:ip");
+	assert_int_equal(pass(it, sink), N);
+	/* and back with another type: the header is read again */
+	itest_fw(it, "ipset destroy bl && ipset create bl hash:net && ipset add bl 10.199.0.0/24");
+	assert_int_equal(pass(it, sink), 0);
+	json = itest_stats(it);
+	assert_int_equal(stats_get(json, 0, "set_failed"), 2 * N);
+	free(json);
+
+	log = itest_stop(it, 2000, NULL);
+	assert_int_equal(count_lines(log, "set 'bl' (src @bl) does not exist"), 1);
+	assert_int_equal(count_lines(log, "set 'bl' (src @bl) answers again"), 1);
+	free(log);
+	close(sink);
+}
+
+static void test_on_set_error_accept_lets_packets_pass_while_the_set_is_gone(void **state)
+{
+	struct itest *it = *state;
+	int sink;
+
+	start(it, "[policy]\non-set-error = accept\nrule = drop src @bl\n", false);
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
+	itest_fw(it, "ipset add bl %s", it->t.cli4);
+	assert_int_equal(pass(it, sink), 0);
+	itest_fw(it, "ipset destroy bl");
+	assert_int_equal(pass(it, sink), N);
+	free(itest_stop(it, 2000, NULL));
+	close(sink);
+}
+
+static void test_a_set_the_generated_rules_use_cannot_be_destroyed(void **state)
+{
+	struct itest *it = *state;
+
+	start(it, "[policy]\nrule = drop src @bl\n", true);
+	/* the kernel refuses: the rules keep answering for it, so nothing can fail */
+	assert_true(ns_sh(it->t.fw, "ipset destroy bl 2>/dev/null") != 0);
+	free(itest_stop(it, 2000, NULL));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_add_del_swap_flush_apply_to_the_next_packet_by_test, setup,
+			itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_add_del_swap_flush_apply_to_the_next_packet_by_mark, setup,
+			itest_teardown),
+		cmocka_unit_test_setup_teardown(test_edits_while_traffic_flows_by_test, setup,
+						itest_teardown),
+		cmocka_unit_test_setup_teardown(test_edits_while_traffic_flows_by_mark, setup,
+						itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_missing_set_at_start_is_an_error_naming_set_and_rule, setup,
+			itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_destroyed_set_fails_to_drop_logs_once_and_recovers, setup,
+			itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_on_set_error_accept_lets_packets_pass_while_the_set_is_gone, setup,
+			itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_set_the_generated_rules_use_cannot_be_destroyed, setup,
+			itest_teardown),
+	};
+
+	return cmocka_run_group_tests_name("integration: live set edits", tests, NULL, NULL);
+}

@@ -1,0 +1,139 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The ctnetlink request that creates (or updates) a dropped flow's conntrack entry. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <cmocka.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
+#include <libmnl/libmnl.h>
+
+#include "nfqd/conntrack.h"
+
+static struct nfqd_packet udp4(void)
+{
+	struct nfqd_packet p;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = NFQD_PKT_HAS_ID | NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_HAS_PORTS;
+	p.l3 = 4;
+	p.l4_proto = IPPROTO_UDP;
+	inet_pton(AF_INET, "192.0.2.1", &p.src.v4);
+	inet_pton(AF_INET, "198.51.100.2", &p.dst.v4);
+	p.sport = 40000;
+	p.dport = 53;
+	return p;
+}
+
+/* Collects the attributes of one nest level. */
+static int collect(const struct nlattr *a, void *data)
+{
+	const struct nlattr **tb = data;
+	int type = mnl_attr_get_type(a);
+
+	if (type <= CTA_MAX)
+		tb[type] = a;
+	return MNL_CB_OK;
+}
+
+/* Check one tuple: addresses, protocol and ports as expected. */
+static void check_tuple(const struct nlattr *tuple, int family, const void *src, const void *dst,
+			uint8_t proto, uint16_t sport, uint16_t dport)
+{
+	const struct nlattr *t[CTA_MAX + 1] = { 0 }, *ip[CTA_MAX + 1] = { 0 },
+					 *pr[CTA_MAX + 1] = { 0 };
+	int s = family == AF_INET ? CTA_IP_V4_SRC : CTA_IP_V6_SRC;
+	int d = family == AF_INET ? CTA_IP_V4_DST : CTA_IP_V6_DST;
+	size_t alen = family == AF_INET ? 4 : 16;
+
+	assert_non_null(tuple);
+	assert_true(mnl_attr_parse_nested(tuple, collect, t) >= 0);
+	assert_true(mnl_attr_parse_nested(t[CTA_TUPLE_IP], collect, ip) >= 0);
+	assert_true(mnl_attr_parse_nested(t[CTA_TUPLE_PROTO], collect, pr) >= 0);
+	assert_int_equal(mnl_attr_get_payload_len(ip[s]), alen);
+	assert_memory_equal(mnl_attr_get_payload(ip[s]), src, alen);
+	assert_memory_equal(mnl_attr_get_payload(ip[d]), dst, alen);
+	assert_int_equal(mnl_attr_get_u8(pr[CTA_PROTO_NUM]), proto);
+	assert_int_equal(ntohs(mnl_attr_get_u16(pr[CTA_PROTO_SRC_PORT])), sport);
+	assert_int_equal(ntohs(mnl_attr_get_u16(pr[CTA_PROTO_DST_PORT])), dport);
+}
+
+static void test_create_request_names_the_flow_both_ways_with_mark_mask_and_timeout(void **state)
+{
+	struct nfqd_packet p = udp4();
+	const struct nlattr *tb[CTA_MAX + 1] = { 0 };
+	const struct nlmsghdr *nlh;
+	const struct nfgenmsg *nfg;
+	char buf[512];
+	int len;
+
+	(void)state;
+	len = nfqd_ct_put_create(buf, sizeof(buf), 7, &p, 0x04100000, 0x07f00000, 30);
+	assert_true(len > 0);
+	nlh = (const struct nlmsghdr *)buf;
+	assert_int_equal(nlh->nlmsg_len, len);
+	assert_int_equal(nlh->nlmsg_type, (NFNL_SUBSYS_CTNETLINK << 8) | IPCTNL_MSG_CT_NEW);
+	/* create, or update an entry that exists; no exclusivity, no ack */
+	assert_int_equal(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_CREATE);
+	assert_int_equal(nlh->nlmsg_seq, 7);
+	nfg = mnl_nlmsg_get_payload(nlh);
+	assert_int_equal(nfg->nfgen_family, AF_INET);
+	assert_true(mnl_attr_parse(nlh, sizeof(*nfg), collect, tb) >= 0);
+	check_tuple(tb[CTA_TUPLE_ORIG], AF_INET, &p.src, &p.dst, IPPROTO_UDP, 40000, 53);
+	check_tuple(tb[CTA_TUPLE_REPLY], AF_INET, &p.dst, &p.src, IPPROTO_UDP, 53, 40000);
+	assert_int_equal(ntohl(mnl_attr_get_u32(tb[CTA_MARK])), 0x04100000);
+	assert_int_equal(ntohl(mnl_attr_get_u32(tb[CTA_MARK_MASK])), 0x07f00000);
+	assert_int_equal(ntohl(mnl_attr_get_u32(tb[CTA_TIMEOUT])), 30);
+}
+
+static void test_create_request_for_ipv6_tcp(void **state)
+{
+	struct nfqd_packet p = udp4();
+	const struct nlattr *tb[CTA_MAX + 1] = { 0 };
+	char buf[512];
+
+	(void)state;
+	p.l3 = 6;
+	p.l4_proto = IPPROTO_TCP;
+	inet_pton(AF_INET6, "2001:db8::1", &p.src.v6);
+	inet_pton(AF_INET6, "2001:db8::2", &p.dst.v6);
+	assert_true(nfqd_ct_put_create(buf, sizeof(buf), 1, &p, 1, 1, 30) > 0);
+	assert_int_equal(
+		((const struct nfgenmsg *)mnl_nlmsg_get_payload((void *)buf))->nfgen_family,
+		AF_INET6);
+	assert_true(mnl_attr_parse((const struct nlmsghdr *)buf, sizeof(struct nfgenmsg), collect,
+				   tb) >= 0);
+	check_tuple(tb[CTA_TUPLE_ORIG], AF_INET6, &p.src, &p.dst, IPPROTO_TCP, 40000, 53);
+}
+
+static void test_flows_that_cannot_be_named_are_refused(void **state)
+{
+	struct nfqd_packet p = udp4();
+	char buf[512];
+
+	(void)state;
+	p.l4_proto = IPPROTO_ICMP;
+	assert_int_equal(nfqd_ct_put_create(buf, sizeof(buf), 1, &p, 1, 1, 30), -EPROTONOSUPPORT);
+	p = udp4();
+	p.flags &= ~NFQD_PKT_HAS_PORTS; /* a later fragment */
+	assert_int_equal(nfqd_ct_put_create(buf, sizeof(buf), 1, &p, 1, 1, 30), -EPROTONOSUPPORT);
+	p = udp4();
+	assert_int_equal(nfqd_ct_put_create(buf, 16, 1, &p, 1, 1, 30), -ENOSPC);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			test_create_request_names_the_flow_both_ways_with_mark_mask_and_timeout),
+		cmocka_unit_test(test_create_request_for_ipv6_tcp),
+		cmocka_unit_test(test_flows_that_cannot_be_named_are_refused),
+	};
+
+	return cmocka_run_group_tests_name("conntrack requests", tests, NULL, NULL);
+}
