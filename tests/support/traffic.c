@@ -269,6 +269,81 @@ out:
 	return r;
 }
 
+long long udp_send_spread(const char *ns, const char *srcs, const char *dst, uint16_t port,
+			  unsigned long count, size_t payload, unsigned int burst)
+{
+	struct sockaddr_storage to;
+	socklen_t tolen;
+	struct in_addr src[64];
+	unsigned int nsrc = 0;
+	char one[64];
+	struct mmsghdr msgs[64];
+	struct iovec iov;
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in_pktinfo))];
+		struct cmsghdr align;
+	} ctl[64];
+	char *data;
+	unsigned long sent = 0;
+	long long r = -1;
+	int fd;
+
+	if (burst == 0 || burst > 64 || make_addr(dst, port, &to, &tolen) != AF_INET)
+		return -1;
+	for (unsigned int i = 0; i < 64; i++) {
+		pick_source(srcs, i, one, sizeof(one));
+		if (inet_pton(AF_INET, one, &src[i]) != 1)
+			return -1;
+		if (i > 0 && src[i].s_addr == src[0].s_addr)
+			break;
+		nsrc++;
+	}
+	data = calloc(1, payload ? payload : 1);
+	fd = socket_in(ns, AF_INET, SOCK_DGRAM);
+	if (!data || fd < 0)
+		goto out;
+	iov.iov_base = data;
+	iov.iov_len = payload;
+	while (sent < count) {
+		unsigned int n = count - sent < burst ? (unsigned int)(count - sent) : burst;
+		int k;
+
+		for (unsigned int i = 0; i < n; i++) {
+			struct msghdr *m = &msgs[i].msg_hdr;
+			struct cmsghdr *c;
+			struct in_pktinfo pi = { .ipi_spec_dst = src[(sent + i) % nsrc] };
+
+			memset(&msgs[i], 0, sizeof(msgs[i]));
+			m->msg_name = &to;
+			m->msg_namelen = tolen;
+			m->msg_iov = &iov;
+			m->msg_iovlen = 1;
+			m->msg_control = ctl[i].buf;
+			m->msg_controllen = sizeof(ctl[i].buf);
+			c = CMSG_FIRSTHDR(m);
+			c->cmsg_level = IPPROTO_IP;
+			c->cmsg_type = IP_PKTINFO;
+			c->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(c), &pi, sizeof(pi));
+		}
+		k = sendmmsg(fd, msgs, n, 0);
+		if (k < 0) {
+			if (errno == EINTR || errno == ENOBUFS || errno == EAGAIN) {
+				usleep(100);
+				continue;
+			}
+			goto out;
+		}
+		sent += (unsigned long)k;
+	}
+	r = (long long)sent;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(data);
+	return r;
+}
+
 static void *flood_main(void *arg)
 {
 	struct flood *f = arg;

@@ -63,6 +63,14 @@ unsigned long long sink_thread_stop(struct sink_thread *s, int idle_ms);
 /* UDP RcvbufErrors of namespace ns (/proc/net/snmp): datagrams a full socket dropped. */
 unsigned long long udp_rcvbuf_errors(const char *ns);
 
+/*
+ * Send count IPv4 datagrams from ns to dst:port, each from the next address of the
+ * comma-separated list srcs in turn (IP_PKTINFO per datagram), burst at a time: a batch the
+ * receiver reads then holds as many sources as the list has. Returns the number sent, or -1.
+ */
+long long udp_send_spread(const char *ns, const char *srcs, const char *dst, uint16_t port,
+			  unsigned long count, size_t payload, unsigned int burst);
+
 /* A thread sending datagrams as fast as it can until stopped. */
 struct flood {
 	pthread_t thread;
