@@ -1,7 +1,9 @@
 #!/bin/bash
-# nfqd demo: a client, a firewall and a server in network namespaces. The firewall forwards
-# through `iptables -j NFQUEUE --queue-balance 0:1` to nfqd, whose policy drops UDP port 5001.
-# Traffic goes through it, the counters are shown, and every number is checked.
+# nfqd demo: a client, a firewall and a server in network namespaces. The firewall forwards UDP
+# through the chain `nfqd rules` generates (loaded with iptables-restore) to nfqd on queues 0-1.
+# nfqd drops sources listed in the ipset `blocklist` and UDP port 5001, and stamps each flow's
+# verdict into its connmark so that the kernel handles the rest of the flow. The blocklist is
+# edited live while flows run. Every number is checked.
 #
 #   scripts/demo.sh [--short] [--build-dir DIR]
 #
@@ -16,14 +18,14 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--short) short=1 ;;
 	--build-dir) build=$2; shift ;;
-	-h | --help) sed -n '2,10p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,12p' "$0"; exit 0 ;;
 	*) echo "demo.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
 done
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "demo.sh: run as root (network namespaces, iptables)" >&2
+	echo "demo.sh: run as root (network namespaces, iptables, ipset)" >&2
 	exit 1
 fi
 if [ -z "$build" ]; then
@@ -47,6 +49,8 @@ srv=nfqd-demo-$id-server
 tmp=$(mktemp -d /tmp/nfqd-demo-XXXXXX)
 sock=$tmp/control.sock
 pid=""
+clean=10.0.1.10
+listed=10.0.1.66
 
 cleanup() {
 	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
@@ -56,16 +60,18 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 step() { printf '\n== %s\n' "$*"; }
+show() { printf '   %-50s %s\n' "$1" "$2"; }
 check() { # check WHAT GOT WANT
 	if [ "$2" != "$3" ]; then
 		echo "demo.sh: FAILED: $1: got $2, expected $3" >&2
 		[ -f "$tmp/nfqd.log" ] && cat "$tmp/nfqd.log" >&2
 		exit 1
 	fi
-	printf '   %-46s %s\n' "$1" "$2"
+	show "$1" "$2"
 }
+fw_do() { ip netns exec "$fw" "$@"; }
 
-step "Topology: client 10.0.1.2 -> firewall (nfqd) -> server 10.0.2.2"
+step "Topology: client ($clean clean, $listed listed, more) -> firewall (nfqd) -> server 10.0.2.2"
 for ns in "$cli" "$fw" "$srv"; do ip netns add "$ns"; ip -n "$ns" link set lo up; done
 ip link add nd${id}c type veth peer name nd${id}f
 ip link add nd${id}s type veth peer name nd${id}g
@@ -75,23 +81,38 @@ ip -n "$cli" link set nd${id}c name eth0; ip -n "$fw" link set nd${id}f name eth
 ip -n "$fw" link set nd${id}g name eth1; ip -n "$srv" link set nd${id}s name eth0
 ip -n "$cli" addr add 10.0.1.2/24 dev eth0; ip -n "$fw" addr add 10.0.1.1/24 dev eth0
 ip -n "$fw" addr add 10.0.2.1/24 dev eth1; ip -n "$srv" addr add 10.0.2.2/24 dev eth0
+srcs=""
+for i in $(seq 10 17) 66; do
+	ip -n "$cli" addr add 10.0.1.$i/24 dev eth0
+	[ "$i" = 66 ] || srcs="$srcs${srcs:+,}10.0.1.$i"
+done
 for l in "$cli eth0" "$fw eth0" "$fw eth1" "$srv eth0"; do ip -n ${l% *} link set ${l#* } up; done
 ip -n "$cli" route add default via 10.0.1.1
 ip -n "$srv" route add default via 10.0.2.1
-ip netns exec "$fw" sysctl -qw net.ipv4.ip_forward=1
-ip netns exec "$fw" iptables -A FORWARD -p udp -j NFQUEUE --queue-balance 0:1
-ip netns exec "$fw" iptables -S FORWARD | sed 's/^/   /'
+fw_do sysctl -qw net.ipv4.ip_forward=1
 
-step "nfqd: queues 0-1, default accept, drop UDP port 5001"
+step "The blocklist: ipset create blocklist hash:ip; ipset add blocklist $listed"
+fw_do ipset create blocklist hash:ip
+fw_do ipset add blocklist "$listed"
+
 cat >"$tmp/nfqd.conf" <<EOF
 [queue]
 queues = 0-1
 [policy]
 default = accept
+flow-cache = connmark
+rule = drop src @blocklist
 rule = drop proto udp dport 5001
 [daemon]
 control = $sock
 EOF
+step "nfqd rules -c nfqd.conf | iptables-restore --noflush; iptables -A FORWARD -p udp -j NFQD"
+fw_do "$nfqd" rules -c "$tmp/nfqd.conf" >"$tmp/rules"
+fw_do iptables-restore --noflush <"$tmp/rules"
+fw_do iptables -A FORWARD -p udp -j NFQD
+fw_do iptables -S NFQD | sed 's/^/   /'
+
+step "nfqd: queues 0-1, flow cache in the connmark, drop src @blocklist, drop UDP port 5001"
 ip netns exec "$fw" "$nfqd" -c "$tmp/nfqd.conf" 2>"$tmp/nfqd.log" &
 pid=$!
 for _ in $(seq 100); do
@@ -102,60 +123,65 @@ done
 sed 's/^/   /' "$tmp/nfqd.log"
 
 stats() { "$nfqctl" -s "$sock" stats; }
+seen() { stats | jq .total.received; }
 sink() { # sink PORT OUTFILE: count at the server until 1 s of silence
 	"$traffic" sink --ns "$srv" --port "$1" --idle-ms 1000 >"$2" 2>"$2.err" &
 	for _ in $(seq 100); do grep -q listening "$2.err" 2>/dev/null && break; sleep 0.02; done
 }
+flow() { # flow SRC SPORT PORT COUNT -> datagrams the server got (one flow: fixed source port)
+	local out=$tmp/sink.$RANDOM s
+	sink "$3" "$out"
+	s=$!
+	"$traffic" send --ns "$cli" --src "$1" --sport "$2" --to 10.0.2.2 --port "$3" \
+		--count "$4" --burst 16 --pause-us 200 >/dev/null
+	wait $s
+	cut -d= -f2 "$out"
+}
 
-step "1000 datagrams to port 5000 and 1000 to port 5001, from 8 client addresses"
-srcs=""
-for i in $(seq 10 17); do
-	ip -n "$cli" addr add 10.0.1.$i/24 dev eth0
-	srcs="$srcs${srcs:+,}10.0.1.$i"
-done
-sink 5000 "$tmp/s5000"; s1=$!
-sink 5001 "$tmp/s5001"; s2=$!
-"$traffic" send --ns "$cli" --src "$srcs" --to 10.0.2.2 --port 5000 --count 1000 --flows 8 \
-	--pause-us 200 >/dev/null
-"$traffic" send --ns "$cli" --src "$srcs" --to 10.0.2.2 --port 5001 --count 1000 --flows 8 \
-	--pause-us 200 >/dev/null
-wait $s1 $s2
-check "server received on port 5000" "$(cut -d= -f2 "$tmp/s5000")" 1000
-check "server received on port 5001" "$(cut -d= -f2 "$tmp/s5001")" 0
-s=$(stats)
-check "nfqd received (both queues)" "$(jq .total.received <<<"$s")" 2000
-check "nfqd accepted" "$(jq .total.accepted <<<"$s")" 1000
-check "nfqd dropped" "$(jq .total.dropped <<<"$s")" 1000
-q0=$(jq '.queues[0].received' <<<"$s")
-q1=$(jq '.queues[1].received' <<<"$s")
-printf '   %-46s %s + %s\n' "spread over queue 0 + queue 1" "$q0" "$q1"
-[ "$q0" -gt 0 ] && [ "$q1" -gt 0 ] || { echo "demo.sh: FAILED: a queue got nothing" >&2; exit 1; }
+step "1. The clean client and the listed one each send a flow of 1000 datagrams"
+before=$(seen)
+check "server received from $clean" "$(flow $clean 40000 5000 1000)" 1000
+check "server received from $listed (listed)" "$(flow $listed 40000 5000 1000)" 0
+saw=$(($(seen) - before))
+show "packets nfqd had to see of these 2000" "$saw (the kernel took the rest by connmark)"
+[ "$saw" -lt 200 ] || { echo "demo.sh: FAILED: the flow cache let $saw through" >&2; exit 1; }
+
+step "2. ipset add blocklist $clean, while its flow goes on"
+fw_do ipset add blocklist "$clean"
+check "server received of 1000 more from $clean" "$(flow $clean 40000 5000 1000)" 0
+fw_do ipset del blocklist "$clean"
+printf '   then: ipset del blocklist %s\n' "$clean"
+check "server received of 1000 more from $clean" "$(flow $clean 40000 5000 1000)" 1000
+
+step "3. The port rule: 1000 datagrams to port 5001"
+check "server received on port 5001" "$(flow $clean 40001 5001 1000)" 0
 
 secs=5
 [ "$short" = 1 ] && secs=1
-step "Throughput: $secs s of 64-byte datagrams, as fast as the client can send"
-before=$(stats | jq .total.received)
-sink 5000 "$tmp/flood"; s1=$!
+step "4. Throughput: $secs s of 64-byte datagrams from 8 clean addresses, 8 flows"
+before=$(seen)
+sink 5000 "$tmp/flood"
+s1=$!
 flood=$("$traffic" flood --ns "$cli" --src "$srcs" --to 10.0.2.2 --port 5000 --seconds "$secs" \
 	--flows 8)
 wait $s1
-after=$(stats | jq .total.received)
 sent=$(sed 's/.*sent=\([0-9]*\).*/\1/' <<<"$flood")
-through=$((after - before))
-printf '   %-46s %s\n' "client sent" "$sent"
-printf '   %-46s %s\n' "through nfqd" "$through"
-printf '   %-46s %s\n' "server received" "$(cut -d= -f2 "$tmp/flood")"
-printf '   %-46s %s packets/s\n' "nfqd rate" "$(awk -v n="$through" -v s="$flood" \
-	'BEGIN { split(s, a, /seconds=/); split(a[2], b, " "); printf "%.0f", n / b[1] }')"
-s=$(stats)
-printf '   %-46s %s (queue full) + %s (socket full)\n' "kernel dropped, fail-closed" \
-	"$(jq '[.queues[].kernel.full_dropped] | add' <<<"$s")" \
-	"$(jq '[.queues[].kernel.user_dropped] | add' <<<"$s")"
-printf '   %-46s %s verdict messages for %s packets\n' "batched verdicts" \
-	"$(jq .total.verdict_msgs <<<"$s")" "$(jq .total.received <<<"$s")"
+rate=$(sed 's/.*pps=\([0-9]*\).*/\1/' <<<"$flood")
+show "client sent" "$sent ($rate/s)"
+show "server received" "$(cut -d= -f2 "$tmp/flood")"
+show "of which nfqd saw" "$(($(seen) - before))"
+check "all delivered" "$(cut -d= -f2 "$tmp/flood")" "$sent"
 
-step "nfqctl stats (queue 0)"
-jq -c '.queues[0] | del(.kernel)' <<<"$s" | sed 's/^/   /'
+step "nfqctl stats"
+s=$(stats)
+jq -c '{total: .total | {received, accepted, dropped, stamped, marked, set_tests}}' <<<"$s" |
+	sed 's/^/   /'
+jq -c '.lookups[]' <<<"$s" | sed 's/^/   /'
+show "verdicts stamped into connmarks (flows)" "$(jq .total.stamped <<<"$s")"
+show "kernel accepted by connmark" \
+	"$(fw_do iptables -L NFQD -v -x -n | awk '$3 == "ACCEPT" {print $1}')"
+show "kernel dropped by connmark" \
+	"$(fw_do iptables -L NFQD -v -x -n | awk '$3 == "DROP" {print $1}')"
 
 step "SIGTERM: nfqd drains both queues and exits"
 kill -TERM "$pid"

@@ -426,6 +426,29 @@ int udp_flow_open(const char *ns, const char *src, const char *dst, uint16_t por
 	return fd;
 }
 
+int udp_flow_open_from(const char *ns, const char *src, uint16_t sport, const char *dst,
+		       uint16_t port)
+{
+	struct sockaddr_storage from, to;
+	socklen_t fromlen, tolen;
+	int family = make_addr(dst, port, &to, &tolen);
+	int one = 1, fd;
+
+	if (family < 0 || make_addr(src ? src : (family == AF_INET ? "0.0.0.0" : "::"), sport,
+				    &from, &fromlen) != family)
+		return -1;
+	fd = socket_in(ns, family, SOCK_DGRAM);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&from, fromlen) == -1 ||
+	    connect(fd, (struct sockaddr *)&to, tolen) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 long long udp_flow_send(int fd, unsigned long count, uint64_t *seq, unsigned int burst,
 			unsigned int pause_us)
 {

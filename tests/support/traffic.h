@@ -32,6 +32,11 @@ long long udp_send(const char *ns, const char *src, const char *dst, uint16_t po
 /* One UDP flow (a connected socket, so one 5-tuple) from ns, optionally bound to src. */
 int udp_flow_open(const char *ns, const char *src, const char *dst, uint16_t port);
 
+/* The same from source port sport (with SO_REUSEADDR), so that successive sockets carry the
+ * same 5-tuple: one flow for conntrack across program runs. */
+int udp_flow_open_from(const char *ns, const char *src, uint16_t sport, const char *dst,
+		       uint16_t port);
+
 /*
  * Send count datagrams on a flow, each carrying a 64-bit sequence number (host order) from
  * *seq upwards, burst at a time with pause_us between bursts. Returns the number sent or -1.

@@ -3,7 +3,10 @@
  * nfqd-traffic: UDP traffic inside network namespaces, for the demo and the benchmarks.
  *
  *   nfqd-traffic send  --ns NS --to ADDR --port P --count N [--size B] [--flows F] [--src LIST]
- *                      [--burst B] [--pause-us U]
+ *                      [--burst B] [--pause-us U] [--sport P]
+ *
+ * With --sport every datagram goes from that source port: one flow, the same one again at the
+ * next run (as long as conntrack remembers it).
  *   nfqd-traffic sink  --ns NS --port P [--addr A] [--idle-ms M] [--max-ms M]
  *   nfqd-traffic flood --ns NS --to ADDR --port P --seconds S [--size B] [--flows F]
  *                      [--src LIST]
@@ -22,7 +25,7 @@
 
 struct args {
 	const char *ns, *to, *addr, *src;
-	unsigned long port, count, size, flows, burst, pause_us, idle_ms, max_ms;
+	unsigned long port, count, size, flows, burst, pause_us, idle_ms, max_ms, sport;
 	double seconds;
 };
 
@@ -31,7 +34,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage:\n"
 		"  nfqd-traffic send  --ns NS --to ADDR --port P --count N [--size B] [--flows F]\n"
-		"                     [--src A,B,...] [--burst B] [--pause-us U]\n"
+		"                     [--src A,B,...] [--burst B] [--pause-us U] [--sport P]\n"
 		"  nfqd-traffic sink  --ns NS --port P [--addr A] [--idle-ms M] [--max-ms M]\n"
 		"  nfqd-traffic flood --ns NS --to ADDR --port P --seconds S [--size B] [--flows "
 		"F]\n"
@@ -67,6 +70,7 @@ static void parse(int argc, char **argv, struct args *a)
 		{ "idle-ms", required_argument, NULL, 'i' },
 		{ "max-ms", required_argument, NULL, 'm' },
 		{ "seconds", required_argument, NULL, 'd' },
+		{ "sport", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -117,6 +121,9 @@ static void parse(int argc, char **argv, struct args *a)
 		case 'm':
 			a->max_ms = num("--max-ms", optarg);
 			break;
+		case 'P':
+			a->sport = num("--sport", optarg);
+			break;
 		case 'd':
 			a->seconds = strtod(optarg, NULL);
 			break;
@@ -143,6 +150,25 @@ int main(int argc, char **argv)
 
 		if (!a.to)
 			usage();
+		if (a.sport) {
+			uint64_t seq = 1;
+			int fd = udp_flow_open_from(a.ns, a.src, (uint16_t)a.sport, a.to,
+						    (uint16_t)a.port);
+
+			n = fd < 0 ? -1
+				   : udp_flow_send(fd, a.count, &seq, (unsigned int)a.burst,
+						   (unsigned int)a.pause_us);
+			if (fd >= 0)
+				close(fd);
+			if (n < 0) {
+				fprintf(stderr,
+					"nfqd-traffic: send from %s port %lu to %s:%lu failed\n",
+					a.src ? a.src : "*", a.sport, a.to, a.port);
+				return 1;
+			}
+			printf("sent=%lld\n", n);
+			return 0;
+		}
 		n = udp_send(a.ns, a.src, a.to, (uint16_t)a.port, a.count, a.size,
 			     (unsigned int)a.flows, (unsigned int)a.burst,
 			     (unsigned int)a.pause_us);

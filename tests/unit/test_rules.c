@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* `nfqd rules`: the chain NFQD generated for a configuration, text compared line by line. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <netinet/in.h>
+#include <linux/netfilter.h>
+
+#include "nfqd/ipset.h"
+#include "config.h"
+#include "rules.h"
+
+static struct config *load(const char *text)
+{
+	struct config *c = NULL;
+	char err[512];
+
+	if (config_load_string(&c, "t.conf", text, err, sizeof(err)) != 0)
+		fail_msg("%s", err);
+	return c;
+}
+
+static struct nfqd_ipset_info info(const char *name, const char *type, uint8_t family)
+{
+	struct nfqd_ipset_info i;
+
+	memset(&i, 0, sizeof(i));
+	snprintf(i.name, sizeof(i.name), "%s", name);
+	snprintf(i.type, sizeof(i.type), "%s", type);
+	i.family = family;
+	int kind = nfqd_ipset_kind_of(type, &i.dims);
+
+	assert_true(kind >= 0);
+	i.kind = (uint8_t)kind;
+	return i;
+}
+
+/* The rule lines (those starting with -A) of the generated script, joined by newlines. */
+static char *generate(const struct config *c, const struct nfqd_ipset_info *infos, bool ipv6,
+		      int *ret, char *err, size_t errlen)
+{
+	char *text = NULL, *lines;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	*ret = rules_generate(c, infos, ipv6, f, err, errlen);
+	fclose(f);
+	lines = calloc(1, len + 1);
+	assert_non_null(lines);
+	for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
+		if (strncmp(l, "-A ", 3) == 0 || strncmp(l, ":NFQD", 5) == 0 ||
+		    strcmp(l, "*filter") == 0 || strcmp(l, "COMMIT") == 0) {
+			strcat(lines, l);
+			strcat(lines, "\n");
+		}
+	}
+	free(text);
+	return lines;
+}
+
+static void test_queue_rule_alone_without_sets_or_cache(void **state)
+{
+	struct config *c = load("[queue]\nqueues = 2\n");
+	char err[256];
+	int r;
+	char *out = generate(c, NULL, false, &r, err, sizeof(err));
+
+	(void)state;
+	assert_int_equal(r, 0);
+	assert_string_equal(out, "*filter\n"
+				 ":NFQD - [0:0]\n"
+				 "-A NFQD -j MARK --or-mark 0x01000000\n"
+				 "-A NFQD -j NFQUEUE --queue-num 2\n"
+				 "COMMIT\n");
+	free(out);
+	config_free(c);
+}
+
+static void test_flow_cache_with_sets_and_fail_open(void **state)
+{
+	struct config *c = load("[queue]\nqueues = 0-3\nfail-open = yes\n"
+				"[policy]\nflow-cache = connmark\n"
+				"rule = drop src @bl\nrule = accept set @svc dst,dst\n");
+	struct nfqd_ipset_info infos[2] = { info("bl", "hash:ip", NFPROTO_IPV4),
+					    info("svc", "hash:ip,port", NFPROTO_IPV4) };
+	char err[256];
+	int r;
+	char *out = generate(c, infos, false, &r, err, sizeof(err));
+
+	(void)state;
+	assert_int_equal(r, 0);
+	assert_string_equal(
+		out,
+		"*filter\n"
+		":NFQD - [0:0]\n"
+		"-A NFQD -m mark ! --mark 0x0/0x06000000 -j CONNMARK --save-mark --nfmask "
+		"0x36000000 --ctmask 0x36000000\n"
+		"-A NFQD -m set --match-set bl src -j MARK --or-mark 0x10000000\n"
+		"-A NFQD -m set --match-set svc dst,dst -j MARK --or-mark 0x20000000\n"
+		"-A NFQD -m conntrack --ctdir ORIGINAL -m mark --mark 0x0/0x10000000 -m connmark "
+		"--mark 0x10000000/0x10000000 -j MARK --or-mark 0x08000000\n"
+		"-A NFQD -m conntrack --ctdir ORIGINAL -m mark --mark 0x10000000/0x10000000 -m "
+		"connmark --mark 0x0/0x10000000 -j MARK --or-mark 0x08000000\n"
+		"-A NFQD -m conntrack --ctdir ORIGINAL -m mark --mark 0x0/0x20000000 -m connmark "
+		"--mark 0x20000000/0x20000000 -j MARK --or-mark 0x08000000\n"
+		"-A NFQD -m conntrack --ctdir ORIGINAL -m mark --mark 0x20000000/0x20000000 -m "
+		"connmark --mark 0x0/0x20000000 -j MARK --or-mark 0x08000000\n"
+		"-A NFQD -m mark --mark 0x0/0x08000000 -m connmark --mark 0x02000000/0x06000000 "
+		"-j ACCEPT\n"
+		"-A NFQD -m mark --mark 0x0/0x08000000 -m connmark --mark 0x04000000/0x06000000 "
+		"-j DROP\n"
+		"-A NFQD -j MARK --or-mark 0x01000000\n"
+		"-A NFQD -j NFQUEUE --queue-balance 0:3 --queue-bypass\n"
+		"COMMIT\n");
+	free(out);
+	config_free(c);
+}
+
+static void test_ipv6_leaves_out_sets_of_the_other_family_and_lists_take_three_sides(void **state)
+{
+	struct config *c = load("[policy]\nrule = drop src @v4\nrule = drop src @v6\n"
+				"rule = drop dst @list\n");
+	struct nfqd_ipset_info infos[3] = { info("v4", "hash:ip", NFPROTO_IPV4),
+					    info("v6", "hash:net", NFPROTO_IPV6),
+					    info("list", "list:set", NFPROTO_UNSPEC) };
+	char err[256];
+	int r;
+	char *out = generate(c, infos, true, &r, err, sizeof(err));
+
+	(void)state;
+	assert_int_equal(r, 0);
+	assert_string_equal(out, "*filter\n"
+				 ":NFQD - [0:0]\n"
+				 "-A NFQD -m set --match-set v6 src -j MARK --or-mark 0x04000000\n"
+				 "-A NFQD -m set --match-set list dst,dst,dst -j MARK --or-mark "
+				 "0x08000000\n"
+				 "-A NFQD -j MARK --or-mark 0x01000000\n"
+				 "-A NFQD -j NFQUEUE --queue-num 0\n"
+				 "COMMIT\n");
+	free(out);
+	config_free(c);
+}
+
+static void test_ct_mark_rules_get_the_connmark_restored(void **state)
+{
+	struct config *c = load("[policy]\nrule = accept ct mark 0x10/0xf0\n");
+	char err[256];
+	int r;
+	char *out = generate(c, NULL, false, &r, err, sizeof(err));
+
+	(void)state;
+	assert_int_equal(r, 0);
+	assert_non_null(strstr(out, "-A NFQD -j CONNMARK --restore-mark --nfmask 0x000000f0 "
+				    "--ctmask 0x000000f0\n-A NFQD -j MARK"));
+	free(out);
+	config_free(c);
+}
+
+static void test_a_queue_list_that_is_no_range_is_refused(void **state)
+{
+	struct config *c = load("[queue]\nqueues = 0,2\n");
+	char err[256];
+	int r;
+	char *out = generate(c, NULL, false, &r, err, sizeof(err));
+
+	(void)state;
+	assert_true(r < 0);
+	assert_string_equal(err,
+			    "queues 0,2: --queue-balance needs a contiguous range such as 0-3");
+	free(out);
+	config_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_queue_rule_alone_without_sets_or_cache),
+		cmocka_unit_test(test_flow_cache_with_sets_and_fail_open),
+		cmocka_unit_test(
+			test_ipv6_leaves_out_sets_of_the_other_family_and_lists_take_three_sides),
+		cmocka_unit_test(test_ct_mark_rules_get_the_connmark_restored),
+		cmocka_unit_test(test_a_queue_list_that_is_no_range_is_refused),
+	};
+
+	return cmocka_run_group_tests_name("generated rules", tests, NULL, NULL);
+}
