@@ -136,6 +136,17 @@ static char *stats_json(struct daemon *d)
 			      (unsigned long long)sum.by_mark, (unsigned long long)sum.by_test,
 			      (unsigned long long)sum.member, (unsigned long long)sum.failed);
 	}
+	/* how each rule's set terms are answered */
+	strbuf_printf(&b, "],\"rules\":[");
+	for (unsigned int r = 0; r < nfqd_policy_rule_count(d->cfg->policy); r++) {
+		uint32_t lk = nfqd_policy_rule_lookups(d->cfg->policy, r);
+
+		strbuf_printf(&b, "%s{\"rule\":", r ? "," : "");
+		strbuf_json_string(&b, nfqd_policy_rule_text(d->cfg->policy, r));
+		strbuf_printf(&b, ",\"set_lookup\":");
+		strbuf_json_string(&b, lk ? config_set_lookup_name(d->cfg->set_lookup) : "none");
+		strbuf_printf(&b, "}");
+	}
 	strbuf_printf(&b, "],\"total\":{");
 	for (int k = 0; k < NFQD_CTR_MAX; k++)
 		strbuf_printf(&b, "%s\"%s\":%llu", k ? "," : "", nfqd_counter_name(k),

@@ -217,6 +217,47 @@ static void test_ct_mark_read_from_the_mark_the_generated_rules_restored(void **
 	stop_nfqd(it);
 }
 
+/* IPv6 datagrams from the client to the firewall's port that arrive there. */
+static uint64_t inbound6(struct itest *it, uint16_t port)
+{
+	int sink = udp_sink_open(it->t.fw, "::", port);
+	uint64_t got;
+
+	assert_true(sink >= 0);
+	assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw6, port, N, 64, 4, 32, 200), N);
+	got = udp_sink_count(sink, 300, 10000);
+	close(sink);
+	return got;
+}
+
+static void test_ipv6_meta_mark_ct_mark_and_iif(void **state)
+{
+	static const char config[] = "[policy]\nrule = drop meta mark 0x4/0x4\n"
+				     "rule = drop ct mark 0x10/0xf0\n"
+				     "rule = drop iif veth0 proto udp dport 5003\n";
+	struct itest *it = *state;
+	char *json;
+
+	/* 5001 carries a packet mark, 5002 a connmark; 5003 meets the interface rule */
+	itest_fw(it,
+		 "ip6tables -t mangle -A PREROUTING -p udp --dport 5001 -j MARK --set-mark 0x4");
+	itest_fw(it, "ip6tables -t mangle -A PREROUTING -p udp --dport 5002 -j CONNMARK "
+		     "--set-mark 0x10/0xf0");
+	assert_int_equal(nfqd_rules_load(it->t.fw, config, true), 0);
+	itest_fw(it, "ip6tables -A INPUT -p udp -j NFQD");
+	itest_nfqd(it, config);
+
+	assert_int_equal(inbound6(it, 5001), 0);
+	assert_int_equal(inbound6(it, 5002), 0);
+	assert_int_equal(inbound6(it, 5003), 0);
+	assert_int_equal(inbound6(it, 5000), N);
+	json = itest_stats(it);
+	assert_int_equal(stats_get(json, 0, "dropped"), 3 * N);
+	assert_int_equal(stats_get(json, 0, "accepted"), N);
+	free(json);
+	stop_nfqd(it);
+}
+
 static void test_ct_mark_nobody_provides_does_not_match(void **state)
 {
 	struct itest *it = *state;
@@ -436,6 +477,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_ct_mark_read_from_the_mark_the_generated_rules_restored, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(test_ipv6_meta_mark_ct_mark_and_iif, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_ct_mark_nobody_provides_does_not_match, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_set_mark_is_seen_by_a_later_hook, setup,

@@ -126,6 +126,8 @@ static void run_case(struct itest *it, const struct set_case *c, bool generated)
 	json = itest_stats(it);
 	assert_int_equal(stats_get(json, 0, "dropped"), N);
 	assert_int_equal(stats_get(json, 0, "accepted"), N);
+	/* the stats say how the rule's set term is answered */
+	assert_non_null(strstr(json, "\"set_lookup\":\"auto\"}"));
 	if (generated) {
 		/* answered by the kernel: every packet carried the marker, no test was sent */
 		assert_int_equal(stats_get(json, 0, "marked"), 2 * N);
