@@ -173,23 +173,14 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 void worker_destroy(struct worker *w)
 {
 	nfqd_ct_close(w->ct);
-	w->ct = NULL;
 	nfqd_setlookup_free(w->setlookup);
 	free(w->reach);
 	free(w->by_test);
 	free(w->answers);
 	free(w->pkts);
-	w->setlookup = NULL;
-	w->reach = NULL;
-	w->by_test = NULL;
-	w->answers = NULL;
-	w->pkts = NULL;
 	nfqd_batcher_free(w->batcher);
 	nfqd_transport_close(w->transport);
 	nfqd_queue_free(w->queue);
-	w->batcher = NULL;
-	w->transport = NULL;
-	w->queue = NULL;
 }
 
 void worker_counters(const struct worker *w, struct nfqd_counters *out)

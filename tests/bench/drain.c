@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 
+#include "bench.h"
 #include "netns.h"
 #include "traffic.h"
 
@@ -35,21 +36,6 @@ static const struct variant variants[] = {
 	{ "batch 64 (default)", "batch = 64", false },
 	{ "batch 256", "batch = 256", false },
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 /* One drain of about n packets; returns packets per second, or -1. */
 static double drain_once(struct topo *t, const struct variant *v, const char *verdict,
@@ -80,7 +66,7 @@ static double drain_once(struct topo *t, const struct variant *v, const char *ve
 		prev = queued;
 		usleep(20000);
 	}
-	t0 = now_s();
+	t0 = bench_now();
 	kill(d.pid, SIGCONT);
 	for (;;) {
 		unsigned int q;
@@ -89,13 +75,13 @@ static double drain_once(struct topo *t, const struct variant *v, const char *ve
 			goto out;
 		if (q == 0)
 			break;
-		if (now_s() - t0 > 60) {
+		if (bench_now() - t0 > 60) {
 			fprintf(stderr, "bench: drain did not finish\n");
 			goto out;
 		}
 		usleep(500);
 	}
-	t1 = now_s();
+	t1 = bench_now();
 	pps = queued / (t1 - t0);
 	nfqd_stop(&d, SIGTERM, 5000, &st, NULL);
 out:
@@ -155,8 +141,7 @@ int main(int argc, char **argv)
 				/* empty the sink between runs so it never overflows */
 				udp_sink_count(sink, 20, 5000);
 			}
-			qsort(r, (size_t)runs, sizeof(r[0]), cmp_double);
-			med = r[runs / 2];
+			med = bench_median(r, runs);
 			if (variants[vi].baseline)
 				base[k] = med;
 			printf("%-22s %-7s %12.0f %9.2fx\n", variants[vi].name, verdicts[k], med,

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "netns.h"
 #include "traffic.h"
 
@@ -48,27 +49,6 @@ static const struct variant variants[] = {
 };
 
 #define NV (sizeof(variants) / sizeof(variants[0]))
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(v[0]), cmp_double);
-	return v[n / 2];
-}
 
 /* Wait until the queue holds no more packets than it did a moment ago; returns its length. */
 static unsigned int settle(struct topo *t)
@@ -115,14 +95,14 @@ static bool run_once(struct topo *t, const char *srcs, const struct variant *v, 
 	if (nfqd_pause(&d) < 0)
 		goto out;
 
-	t0 = now_s();
+	t0 = bench_now();
 	if (udp_send_spread(t->cli, srcs, t->fw4, 5000, n, 18, 64) < 0)
 		goto out;
 	*queued = settle(t);
-	t1 = now_s();
+	t1 = bench_now();
 	*fill = t1 - t0;
 
-	t0 = now_s();
+	t0 = bench_now();
 	kill(d.pid, SIGCONT);
 	for (;;) {
 		unsigned int q, last;
@@ -131,11 +111,11 @@ static bool run_once(struct topo *t, const char *srcs, const struct variant *v, 
 			goto out;
 		if (q == 0)
 			break;
-		if (now_s() - t0 > 120)
+		if (bench_now() - t0 > 120)
 			goto out;
 		usleep(500);
 	}
-	*drain = now_s() - t0;
+	*drain = bench_now() - t0;
 	{
 		/* what nfqd did, to show each variant measured what it claims */
 		char *json = nfqd_control(&d, "stats\n");
@@ -220,9 +200,9 @@ int main(int argc, char **argv)
 			both[i] = q / (f + d);
 			udp_sink_count(sink, 20, 5000);
 		}
-		mf = median(fill, runs);
-		md = median(drain, runs);
-		mb = median(both, runs);
+		mf = bench_median(fill, runs);
+		md = bench_median(drain, runs);
+		mb = bench_median(both, runs);
 		if (vi == 0) {
 			base_fill = mf;
 			base_drain = md;
