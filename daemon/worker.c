@@ -433,6 +433,9 @@ static void classify(struct worker *w, struct nfqd_counters *acc)
 		if (d.flags & NFQD_DECISION_SET_FAILED)
 			acc->v[NFQD_CTR_SET_FAILED]++;
 		make_verdict(w, pkt, &d, w->by_test[i], &v, acc);
+		/* fail-open holds for a queue nobody serves as for our own */
+		if ((d.verdict & NF_VERDICT_MASK) == NF_QUEUE && w->fail_verdict == NF_ACCEPT)
+			v.verdict |= NF_VERDICT_FLAG_QUEUE_BYPASS;
 		if ((d.verdict & NF_VERDICT_MASK) == NF_QUEUE)
 			acc->v[NFQD_CTR_QUEUED]++;
 		else if (d.verdict == NF_ACCEPT)

@@ -414,6 +414,30 @@ static void test_queue_verdict_to_its_own_queue_does_not_loop(void **state)
 
 /* ---- iif / oif ---- */
 
+/* A queue verdict toward a queue nobody serves follows fail-open, as the NFQUEUE rule would. */
+static void queue_to_nobody(struct itest *it, const char *fail_open, uint64_t want)
+{
+	char config[160];
+
+	snprintf(config, sizeof(config),
+		 "[queue]\nfail-open = %s\n[policy]\nrule = queue 7 proto udp dport 5001\n",
+		 fail_open);
+	itest_fw(it, "iptables -A INPUT -p udp -j NFQUEUE --queue-num 0");
+	itest_nfqd(it, config);
+	assert_int_equal(inbound(it, 5001), want);
+	stop_nfqd(it);
+}
+
+static void test_queue_verdict_to_a_queue_nobody_serves_fails_open(void **state)
+{
+	queue_to_nobody(*state, "yes", N);
+}
+
+static void test_queue_verdict_to_a_queue_nobody_serves_fails_closed(void **state)
+{
+	queue_to_nobody(*state, "no", 0);
+}
+
 static void test_iif_matches_the_input_interface(void **state)
 {
 	struct itest *it = *state;
@@ -489,6 +513,10 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_verdict_to_its_own_queue_does_not_loop,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_queue_verdict_to_a_queue_nobody_serves_fails_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_queue_verdict_to_a_queue_nobody_serves_fails_closed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_iif_matches_the_input_interface, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_iif_of_a_missing_interface_never_matches,
