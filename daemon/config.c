@@ -86,6 +86,8 @@ static int parse_uint(const char *s, unsigned long min, unsigned long max, unsig
 	char *end;
 	unsigned long v;
 
+	/* set on every path: callers read it after a check the optimiser cannot follow */
+	*out = 0;
 	if (!isdigit((unsigned char)s[0])) {
 		*why = "is not a number";
 		return -EINVAL;
