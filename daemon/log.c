@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,12 +9,16 @@
 
 #include "log.h"
 
-static int max_prio = LOG_INFO;
-static int journal = -1;
+/*
+ * Both are read by every thread that logs. Atomics make each read and write whole and free of
+ * data races; nothing else is ordered by them, so relaxed accesses suffice.
+ */
+static atomic_int max_prio = LOG_INFO;
+static atomic_int journal = -1; /* -1: not decided yet, else whether stderr is the journal */
 
 void log_set_level(int prio)
 {
-	max_prio = prio;
+	atomic_store_explicit(&max_prio, prio, memory_order_relaxed);
 }
 
 /* systemd sets JOURNAL_STREAM to "DEV:INODE" of the stream it connected to stderr. */
@@ -30,6 +35,27 @@ static int stderr_is_journal(void)
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
+void log_init(void)
+{
+	atomic_store_explicit(&journal, stderr_is_journal(), memory_order_relaxed);
+}
+
+/*
+ * Whether stderr is the journal. Decided by log_init() at start; a line logged before it (or
+ * without it) decides for itself, and threads racing there all compute the same answer and
+ * store it whole.
+ */
+static int to_journal(void)
+{
+	int j = atomic_load_explicit(&journal, memory_order_relaxed);
+
+	if (j < 0) {
+		j = stderr_is_journal();
+		atomic_store_explicit(&journal, j, memory_order_relaxed);
+	}
+	return j;
+}
+
 void log_msg(int prio, const char *fmt, ...)
 {
 	char line[1024];
@@ -37,12 +63,9 @@ void log_msg(int prio, const char *fmt, ...)
 	int r;
 	va_list ap;
 
-	if (prio > max_prio)
+	if (prio > atomic_load_explicit(&max_prio, memory_order_relaxed))
 		return;
-	if (journal < 0)
-		journal = stderr_is_journal();
-
-	if (journal)
+	if (to_journal())
 		r = snprintf(line, sizeof(line), "<%d>", prio);
 	else if (prio <= LOG_ERR)
 		r = snprintf(line, sizeof(line), "nfqd: error: ");

@@ -12,6 +12,13 @@
  */
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/*
+ * Decide once whether stderr is the journal (JOURNAL_STREAM names stderr's device and inode),
+ * which selects the line format. main() calls it first thing; calling it again re-decides
+ * (after stderr was redirected). Without it, the first line logged decides.
+ */
+void log_init(void);
+
 /* Lines below this priority (numerically above) are not written; LOG_INFO by default. */
 void log_set_level(int prio);
 

@@ -569,27 +569,28 @@ static int main_rules(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		case ':':
-			fprintf(stderr, "nfqd rules: option '%s' needs an argument\n",
-				argv[optind - 1]);
+			log_error("rules: option '%s' needs an argument (try 'nfqd --help')",
+				  argv[optind - 1]);
 			return 1;
 		default:
-			fprintf(stderr, "nfqd rules: unknown option '%s'\n", argv[optind - 1]);
+			log_error("rules: unknown option '%s' (try 'nfqd --help')",
+				  argv[optind - 1]);
 			return 1;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "nfqd rules: unexpected argument '%s'\n", argv[optind]);
+		log_error("rules: unexpected argument '%s' (try 'nfqd --help')", argv[optind]);
 		return 1;
 	}
 	if (config_load(&cfg, path, err, sizeof(err)) < 0) {
-		fprintf(stderr, "nfqd: %s\n", err);
+		log_error("%s", err);
 		return 1;
 	}
 	r = read_sets(cfg, &infos, err, sizeof(err));
 	if (r == 0)
 		r = rules_generate(cfg, infos, ipv6, stdout, err, sizeof(err));
 	if (r < 0)
-		fprintf(stderr, "nfqd rules: %s\n", err);
+		log_error("rules: %s", err);
 	free(infos);
 	config_free(cfg);
 	return r < 0 ? 1 : 0;
@@ -608,6 +609,8 @@ int main(int argc, char **argv)
 	char err[1024];
 	int c;
 
+	/* stderr is what it will stay: decide its line format before any thread logs */
+	log_init();
 	if (argc > 1 && strcmp(argv[1], "rules") == 0)
 		return main_rules(argc - 1, argv + 1);
 	opterr = 0;
@@ -629,23 +632,21 @@ int main(int argc, char **argv)
 			printf("nfqd %s\n", NFQD_VERSION);
 			return 0;
 		case ':':
-			fprintf(stderr, "nfqd: option '%s' needs an argument\n", argv[optind - 1]);
-			fprintf(stderr, "Try 'nfqd --help'.\n");
+			log_error("option '%s' needs an argument (try 'nfqd --help')",
+				  argv[optind - 1]);
 			return 1;
 		default:
-			fprintf(stderr, "nfqd: unknown option '%s'\n", argv[optind - 1]);
-			fprintf(stderr, "Try 'nfqd --help'.\n");
+			log_error("unknown option '%s' (try 'nfqd --help')", argv[optind - 1]);
 			return 1;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "nfqd: unexpected argument '%s'\n", argv[optind]);
-		fprintf(stderr, "Try 'nfqd --help'.\n");
+		log_error("unexpected argument '%s' (try 'nfqd --help')", argv[optind]);
 		return 1;
 	}
 
 	if (config_load(&cfg, path, err, sizeof(err)) < 0) {
-		fprintf(stderr, "nfqd: %s\n", err);
+		log_error("%s", err);
 		return 1;
 	}
 	if (check) {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <cmocka.h>
 
@@ -36,16 +37,37 @@ static int run(char *out, size_t len, const char *fmt, ...)
 
 static char tmpconf[64];
 
-static const char *write_conf(const char *text)
+/* Write len bytes of text (it may hold a NUL) to a new temporary file. */
+static const char *write_conf_len(const char *text, size_t len)
 {
 	int fd;
 
 	snprintf(tmpconf, sizeof(tmpconf), "/tmp/nfqd-cli-XXXXXX");
 	fd = mkstemp(tmpconf);
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
 	close(fd);
 	return tmpconf;
+}
+
+static const char *write_conf(const char *text)
+{
+	return write_conf_len(text, strlen(text));
+}
+
+/* The whole content of a small file (malloc'd). */
+static char *read_text(const char *path)
+{
+	char *text = calloc(1, 8192);
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(text);
+	assert_non_null(f);
+	n = fread(text, 1, 8191, f);
+	text[n] = '\0';
+	fclose(f);
+	return text;
 }
 
 static void test_check_of_a_valid_config_exits_0_and_summarises_it(void **state)
@@ -68,7 +90,7 @@ static void test_check_of_a_bad_config_exits_1_with_file_line_and_word(void **st
 	(void)state;
 	assert_int_equal(run(out, sizeof(out), "%s --check -c %s", nfqd_bin(), f), 1);
 	snprintf(want, sizeof(want),
-		 "nfqd: %s:4: rule 'dorp src 192.0.2.1': unknown verdict 'dorp'\n", f);
+		 "nfqd: error: %s:4: rule 'dorp src 192.0.2.1': unknown verdict 'dorp'\n", f);
 	assert_string_equal(out, want);
 	unlink(f);
 }
@@ -90,8 +112,8 @@ static void test_missing_config_file_is_named(void **state)
 
 	(void)state;
 	assert_int_equal(run(out, sizeof(out), "%s --check -c /nonexistent.conf", nfqd_bin()), 1);
-	assert_string_equal(out,
-			    "nfqd: /nonexistent.conf: cannot open: No such file or directory\n");
+	assert_string_equal(
+		out, "nfqd: error: /nonexistent.conf: cannot open: No such file or directory\n");
 }
 
 static void test_bad_command_lines_are_refused_with_a_reason(void **state)
@@ -100,11 +122,11 @@ static void test_bad_command_lines_are_refused_with_a_reason(void **state)
 
 	(void)state;
 	assert_int_equal(run(out, sizeof(out), "%s --bogus", nfqd_bin()), 1);
-	assert_non_null(strstr(out, "nfqd: unknown option '--bogus'"));
+	assert_non_null(strstr(out, "nfqd: error: unknown option '--bogus'"));
 	assert_int_equal(run(out, sizeof(out), "%s -c", nfqd_bin()), 1);
-	assert_non_null(strstr(out, "nfqd: option '-c' needs an argument"));
+	assert_non_null(strstr(out, "nfqd: error: option '-c' needs an argument"));
 	assert_int_equal(run(out, sizeof(out), "%s extra", nfqd_bin()), 1);
-	assert_non_null(strstr(out, "nfqd: unexpected argument 'extra'"));
+	assert_non_null(strstr(out, "nfqd: error: unexpected argument 'extra'"));
 }
 
 static void test_help_and_version(void **state)
@@ -154,6 +176,44 @@ static void test_nfqctl_without_a_daemon_says_so(void **state)
 				 "or directory (is nfqd running?)\n");
 }
 
+static void test_config_errors_carry_the_error_priority_in_the_journal(void **state)
+{
+	char conf[64], log[64], out[4096], want[256];
+	struct stat st;
+	char *text;
+
+	(void)state;
+	snprintf(conf, sizeof(conf), "%s",
+		 write_conf("[policy]\nrule = accept\nrule = dorp src 192.0.2.1\n"));
+	snprintf(log, sizeof(log), "%s", write_conf(""));
+	assert_int_equal(stat(log, &st), 0);
+	/*
+	 * systemd names the stream it gives as stderr by device and inode in JOURNAL_STREAM. The
+	 * subshell keeps nfqd's stderr in the log file whatever run() does with its own.
+	 */
+	assert_int_equal(run(out, sizeof(out), "(JOURNAL_STREAM=%llu:%llu %s -c %s 2>>%s)",
+			     (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+			     nfqd_bin(), conf, log),
+			 1);
+	text = read_text(log);
+	snprintf(want, sizeof(want), "<3>%s:3: rule 'dorp src 192.0.2.1': unknown verdict 'dorp'\n",
+		 conf);
+	assert_string_equal(text, want);
+	free(text);
+
+	/* the same for a command line error of a hand-run nfqd whose stderr is the journal */
+	assert_int_equal(truncate(log, 0), 0);
+	assert_int_equal(run(out, sizeof(out), "(JOURNAL_STREAM=%llu:%llu %s --bogus 2>>%s)",
+			     (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+			     nfqd_bin(), log),
+			 1);
+	text = read_text(log);
+	assert_string_equal(text, "<3>unknown option '--bogus' (try 'nfqd --help')\n");
+	free(text);
+	unlink(conf);
+	unlink(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +226,7 @@ int main(void)
 		cmocka_unit_test(test_shipped_config_passes_check),
 		cmocka_unit_test(test_nfqctl_usage_errors),
 		cmocka_unit_test(test_nfqctl_without_a_daemon_says_so),
+		cmocka_unit_test(test_config_errors_carry_the_error_priority_in_the_journal),
 	};
 
 	return cmocka_run_group_tests_name("command lines", tests, NULL, NULL);
