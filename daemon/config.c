@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <ini.h>
 /* The libc network headers go before the kernel ones, which defer to them. */
@@ -46,16 +49,33 @@ struct key_def {
 	bool repeatable;
 };
 
+/* Where a line of the file starts in the logical line it was joined into. */
+struct segment {
+	size_t off;	   /* offset in parse.logical */
+	unsigned int line; /* line of the file */
+};
+
 struct parse {
 	struct config *c;
 	const char *file;
 	FILE *stream;
-	unsigned int line;     /* line being read */
+	unsigned int line;     /* first line of the file of the logical line being parsed */
+	unsigned int phys;     /* lines of the file read so far */
 	unsigned int err_line; /* line of the first error, 0 when none */
 	char err[512];
 	unsigned int set_on[KEY_MAX]; /* line where each key was set */
-	char *linebuf;
+	char *linebuf;		      /* one line of the file, from getline() */
 	size_t linecap;
+	char *logical; /* the lines of the file joined by continuations, comments removed */
+	size_t loglen, logcap;
+	struct segment *segs; /* the lines of the file that make up logical */
+	unsigned int nsegs;
+	size_t segcap;
+	const char *value;  /* the value of the key = value line handed to libinih */
+	bool prev_key;	    /* the logical line before was a key = value line */
+	unsigned int *lmap; /* line of the file that starts each line libinih read */
+	unsigned int nlmap;
+	size_t lmapcap;
 };
 
 static const char *const sections[] = { "queue", "policy", "daemon" };
@@ -307,6 +327,33 @@ static int key_default(struct parse *p, const char *v)
 	return 1;
 }
 
+/* The line of the file on which the character at of the current logical line stands. */
+static unsigned int line_at(const struct parse *p, const char *at)
+{
+	size_t off = (size_t)(at - p->logical);
+	unsigned int line = p->line;
+
+	for (unsigned int i = 0; i < p->nsegs && p->segs[i].off <= off; i++)
+		line = p->segs[i].line;
+	return line;
+}
+
+/* Where the 1-based word n of a rule (words split as the policy splits them) starts. */
+static const char *rule_word(const char *v, unsigned int n)
+{
+	const char *s = v;
+
+	for (unsigned int i = 0; *s; i++) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		if (i + 1 == n || !*s)
+			return s;
+		while (*s && *s != ' ' && *s != '\t')
+			s++;
+	}
+	return v;
+}
+
 static int key_rule(struct parse *p, const char *v)
 {
 	struct nfqd_policy_error perr;
@@ -321,8 +368,10 @@ static int key_rule(struct parse *p, const char *v)
 	r = nfqd_policy_add_rule(p->c->policy, v, &perr);
 	if (r == -ENOMEM)
 		return fail(p, p->line, "rule '%s': out of memory", v);
+	/* in a rule continued over several lines, the line of the offending word */
 	if (r < 0)
-		return fail(p, p->line, "rule '%s': %s", v, perr.msg);
+		return fail(p, perr.word ? line_at(p, rule_word(v, perr.word)) : p->line,
+			    "rule '%s': %s", v, perr.msg);
 	lines[n] = p->line;
 	return 1;
 }
@@ -418,13 +467,16 @@ static const struct key_def keys[KEY_MAX] = {
 	[KEY_CONTROL] = { "daemon", "control", key_control, false },
 };
 
-/* libinih strips ';' comments after a blank; '#' is this file format's comment too. */
+/*
+ * Cut a comment ('#' or ';' at the start of a line or after a blank) and the blanks before it
+ * off the end of one line of the file. A value never holds either character after a blank.
+ */
 static void strip_comment(char *v)
 {
 	char *end;
 
 	for (char *s = v; *s; s++) {
-		if (*s == '#' && (s == v || isblank((unsigned char)s[-1]))) {
+		if ((*s == '#' || *s == ';') && (s == v || isblank((unsigned char)s[-1]))) {
 			*s = '\0';
 			break;
 		}
@@ -437,12 +489,11 @@ static void strip_comment(char *v)
 static int handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse *p = user;
-	char v[256];
+	/* the reader handed libinih a stand-in for the value, which it keeps whole */
+	const char *v = p->value ? p->value : value;
 
 	if (p->err_line)
 		return 1;
-	snprintf(v, sizeof(v), "%s", value);
-	strip_comment(v);
 
 	if (section[0] == '\0')
 		return fail(p, p->line,
@@ -465,19 +516,16 @@ static int handler(void *user, const char *section, const char *name, const char
 }
 
 /* Section headers are checked here, on their own line: libinih does not report them. */
-static void check_section(struct parse *p, const char *line)
+static void check_section(struct parse *p, const char *s)
 {
-	const char *s = line, *e;
+	const char *e = strchr(s, ']');
 	char name[64];
 	size_t len;
 
-	while (isblank((unsigned char)*s))
-		s++;
-	if (*s != '[')
+	if (!e) {
+		fail(p, p->line, "syntax error: expected '[section]' or 'key = value'");
 		return;
-	e = strchr(s, ']');
-	if (!e)
-		return; /* libinih reports the syntax error */
+	}
 	len = (size_t)(e - s - 1);
 	if (len >= sizeof(name))
 		len = sizeof(name) - 1;
@@ -489,26 +537,188 @@ static void check_section(struct parse *p, const char *line)
 	fail(p, p->line, "unknown section [%s] (known: [queue], [policy], [daemon])", name);
 }
 
-/* libinih's reader callback: one line at a time, so that the handler knows the line number,
- * and no line silently cut at libinih's buffer size. */
-static char *reader(char *str, int num, void *stream)
+static int grow(void **buf, size_t need, size_t *cap, size_t size)
 {
-	struct parse *p = stream;
+	size_t n = *cap ? *cap : 16;
+	void *b;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	b = reallocarray(*buf, n, size);
+	if (!b)
+		return -ENOMEM;
+	*buf = b;
+	*cap = n;
+	return 0;
+}
+
+/*
+ * Read one line of the file into p->linebuf, without its line end, refusing what a text file
+ * of this format cannot hold. Returns its length, -1 at the end of the file, -2 on an error
+ * (reported).
+ */
+static ssize_t read_line(struct parse *p)
+{
 	ssize_t n = getline(&p->linebuf, &p->linecap, p->stream);
 
 	if (n < 0)
+		return -1;
+	p->phys++;
+	if (n > 0 && p->linebuf[n - 1] == '\n')
+		p->linebuf[--n] = '\0';
+	if (n > 0 && p->linebuf[n - 1] == '\r')
+		p->linebuf[--n] = '\0';
+	/* the rest of the line would be lost to every string function */
+	if (memchr(p->linebuf, '\0', (size_t)n)) {
+		fail(p, p->phys, "NUL byte in the line (at column %zu): the file is not text",
+		     strlen(p->linebuf) + 1);
+		return -2;
+	}
+	if (n > CONFIG_LINE_MAX) {
+		fail(p, p->phys, "line is longer than %d characters (%zd)", CONFIG_LINE_MAX, n);
+		return -2;
+	}
+	for (ssize_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)p->linebuf[i];
+
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+			fail(p, p->phys, "control character 0x%02x in the line (at column %zd)", ch,
+			     i + 1);
+			return -2;
+		}
+	}
+	/* a UTF-8 byte order mark, as libinih allows */
+	if (p->phys == 1 && strncmp(p->linebuf, "\xef\xbb\xbf", 3) == 0)
+		memmove(p->linebuf, p->linebuf + 3, (size_t)n - 2);
+	return n;
+}
+
+/*
+ * Read the next logical line into p->logical: a line of the file, comment removed, joined with
+ * the lines that follow as long as it ends with a backslash. Returns 0, -1 at the end of the
+ * file, -2 on an error (reported).
+ */
+static int read_logical(struct parse *p)
+{
+	bool more = true;
+
+	p->loglen = 0;
+	p->nsegs = 0;
+	while (more) {
+		ssize_t n = read_line(p);
+		size_t len;
+		char *s;
+
+		if (n == -1 && !p->nsegs)
+			return -1;
+		if (n == -1)
+			break; /* a continuation at the end of the file ends there */
+		if (n < 0)
+			return -2;
+		if (!p->nsegs)
+			p->line = p->phys;
+		s = p->linebuf;
+		/* a continuation line is joined with one blank between the words */
+		if (p->nsegs)
+			while (isblank((unsigned char)*s))
+				s++;
+		strip_comment(s);
+		len = strlen(s);
+		more = len > 0 && s[len - 1] == '\\';
+		if (more) {
+			len--;
+			while (len > 0 && isblank((unsigned char)s[len - 1]))
+				len--;
+			s[len++] = ' ';
+			s[len] = '\0';
+		}
+		/* a line that is only a comment or blanks ends a continued one (more is false) */
+		if (p->loglen + len > CONFIG_VALUE_MAX) {
+			fail(p, p->phys, "line continued past %d characters", CONFIG_VALUE_MAX);
+			return -2;
+		}
+		if (grow((void **)&p->logical, p->loglen + len + 1, &p->logcap, 1) < 0 ||
+		    grow((void **)&p->segs, p->nsegs + 1, &p->segcap, sizeof(*p->segs)) < 0) {
+			fail(p, p->phys, "out of memory");
+			return -2;
+		}
+		p->segs[p->nsegs++] = (struct segment){ .off = p->loglen, .line = p->phys };
+		memcpy(p->logical + p->loglen, s, len + 1);
+		p->loglen += len;
+	}
+	/* the blank that stood for the backslash of a continuation the file ended */
+	while (p->loglen > 0 && isblank((unsigned char)p->logical[p->loglen - 1]))
+		p->logical[--p->loglen] = '\0';
+	return 0;
+}
+
+/*
+ * libinih's reader callback. libinih holds a line in a buffer of num characters (200 in
+ * Debian's build), too short for long rules, and knows no continuation. So the reader reads
+ * whole logical lines itself and hands libinih a short stand-in: a section header or blank line
+ * as it is, a key = value line as "key=" with the value kept in p->value for the handler. Lines
+ * that are neither are reported here, with their line in the file.
+ */
+static char *reader(char *str, int num, void *stream)
+{
+	struct parse *p = stream;
+	char *s, *delim, *end;
+	bool indented;
+	int r;
+
+	p->value = NULL;
+	if (p->err_line)
+		return NULL; /* the first error wins: nothing after it is read */
+	r = read_logical(p);
+	if (r < 0)
 		return NULL;
-	p->line++;
-	if (n >= num) {
-		fail(p, p->line, "line is longer than %d characters", num - 2);
+	if (grow((void **)&p->lmap, p->nlmap + 1, &p->lmapcap, sizeof(*p->lmap)) < 0) {
+		fail(p, p->line, "out of memory");
+		return NULL;
+	}
+	p->lmap[p->nlmap++] = p->line;
+
+	s = p->logical;
+	indented = isblank((unsigned char)*s);
+	while (isblank((unsigned char)*s))
+		s++;
+	if (*s == '\0') {
 		snprintf(str, (size_t)num, "\n");
 		return str;
 	}
-	check_section(p, p->linebuf);
-	memcpy(str, p->linebuf, (size_t)n + 1);
+	if (*s == '[') {
+		p->prev_key = false;
+		check_section(p, s);
+		if (p->err_line)
+			return NULL;
+		snprintf(str, (size_t)num, "%s\n", s);
+		return str;
+	}
+	delim = strpbrk(s, "=:");
+	if (!delim) {
+		fail(p, p->line, "syntax error: expected '[section]' or 'key = value'%s",
+		     indented && p->prev_key ? " (to continue the value of the line before, end "
+					       "that line with '\\')"
+					     : "");
+		return NULL;
+	}
+	p->prev_key = true;
+	end = delim;
+	while (end > s && isblank((unsigned char)end[-1]))
+		end--;
+	/* no key is this long: the stand-in must fit libinih's buffer */
+	if (end - s > 64) {
+		fail(p, p->line, "unknown key '%.64s...'", s);
+		return NULL;
+	}
+	p->value = delim + 1;
+	while (isblank((unsigned char)*p->value))
+		p->value++;
+	snprintf(str, (size_t)num, "%.*s=\n", (int)(end - s), s);
 	return str;
 }
-
 /*
  * Checks that need the whole file: nfqd's mark bits must fit in mark-bits, and the rules' own
  * mark bits must stay clear of them and of each other (on kernels without NFQA_CT the generated
@@ -604,14 +814,19 @@ static int load_stream(struct config **out, const char *name, FILE *f, char *err
 	p.c->path = strdup(name);
 
 	r = ini_parse_stream(reader, &p, handler, &p);
-	free(p.linebuf);
-	if (r > 0 && (!p.err_line || (unsigned int)r < p.err_line)) {
-		/* libinih found a line that is neither a section, a key = value, nor a comment */
-		p.err_line = (unsigned int)r;
+	if (r > 0 && !p.err_line) {
+		/* a line libinih refused that the reader let through: its first line in the file */
+		p.err_line = (unsigned int)r <= p.nlmap ? p.lmap[r - 1] : p.phys;
 		snprintf(p.err, sizeof(p.err),
 			 "syntax error: expected '[section]' or 'key = value'");
-	} else if (r < 0) {
-		snprintf(err, errlen, "%s: cannot read the file", name);
+	}
+	free(p.linebuf);
+	free(p.logical);
+	free(p.segs);
+	free(p.lmap);
+	if (r < 0 || ferror(f)) {
+		snprintf(err, errlen, "%s: cannot read the file%s%s", name, ferror(f) ? ": " : "",
+			 ferror(f) ? strerror(errno) : "");
 		config_free(p.c);
 		return -EIO;
 	}
@@ -636,14 +851,61 @@ static int load_stream(struct config **out, const char *name, FILE *f, char *err
 	return 0;
 }
 
+/* What a file that is not a regular file is, for the message refusing it. */
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFDIR:
+		return "a directory";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFLNK:
+		return "a symbolic link";
+	default:
+		return "not a regular file";
+	}
+}
+
 int config_load(struct config **out, const char *path, char *err, size_t errlen)
 {
-	FILE *f = fopen(path, "re");
-	int r;
+	struct stat st;
+	FILE *f;
+	int fd, r;
 
+	/*
+	 * Only a regular file is a configuration: a directory reads as empty (all defaults: no
+	 * rule, accept everything), and a FIFO or a device would block or have effects on open.
+	 * stat() before opening keeps those from being opened; fstat() of what was opened (without
+	 * blocking) closes the race with a rename in between.
+	 */
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: is %s, not a configuration file", path,
+			 file_kind(st.st_mode));
+		return -EINVAL;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd == -1) {
+		r = -errno;
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "%s: is %s, not a configuration file", path,
+			 file_kind(st.st_mode));
+		close(fd);
+		return -EINVAL;
+	}
+	f = fdopen(fd, "r");
 	if (!f) {
 		r = -errno;
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(-r));
+		close(fd);
 		return r;
 	}
 	r = load_stream(out, path, f, err, errlen);

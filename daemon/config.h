@@ -7,8 +7,12 @@
  *	          mark-bits
  *	[daemon]  control
  *
- * Comments start with '#' or ';', at the start of a line or after a blank. Every error names the
- * file, the line and the offending word; a file with any error is refused whole.
+ * Comments start with '#' or ';', at the start of a line or after a blank. A line that ends with
+ * a backslash (before any comment) continues on the next line, the backslash read as a blank; a
+ * line that is blank or only a comment ends the continuation. Indentation means nothing.
+ * Only a regular file is read; a NUL byte or another control character than a tab refuses it.
+ * Every error names the file, the line and the offending word (in a continued rule, the line of
+ * the offending word); a file with any error is refused whole.
  */
 #ifndef NFQD_DAEMON_CONFIG_H
 #define NFQD_DAEMON_CONFIG_H
@@ -24,6 +28,8 @@
 #define CONFIG_MAX_LEN_MAX     1048576
 #define CONFIG_RECV_BUFFER_MIN 256
 #define CONFIG_RECV_BUFFER_MAX (1u << 20)
+#define CONFIG_LINE_MAX	       8192  /* characters on one line of the file, without its end */
+#define CONFIG_VALUE_MAX       16384 /* characters of a line joined with its continuations */
 
 #include "nfqd/markplan.h"
 

@@ -214,6 +214,32 @@ static void test_config_errors_carry_the_error_priority_in_the_journal(void **st
 	unlink(log);
 }
 
+static void test_check_refuses_a_directory_and_a_nul_byte(void **state)
+{
+	static const char nul[] = "[policy]\nrule = accept src 10.0.0.0/8\0 proto tcp dport 22\n";
+	char dir[] = "/tmp/nfqd-cli-XXXXXX", out[4096], want[256];
+	const char *f;
+
+	(void)state;
+	/* a directory read as an empty file: no rules, default accept, "configuration ok" */
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(run(out, sizeof(out), "%s --check -c %s", nfqd_bin(), dir), 1);
+	snprintf(want, sizeof(want), "nfqd: error: %s: is a directory, not a configuration file\n",
+		 dir);
+	assert_string_equal(out, want);
+	assert_int_equal(run(out, sizeof(out), "%s -c %s", nfqd_bin(), dir), 1);
+	assert_string_equal(out, want);
+	rmdir(dir);
+
+	f = write_conf_len(nul, sizeof(nul) - 1);
+	assert_int_equal(run(out, sizeof(out), "%s --check -c %s", nfqd_bin(), f), 1);
+	snprintf(want, sizeof(want),
+		 "nfqd: error: %s:2: NUL byte in the line (at column 29): the file is not text\n",
+		 f);
+	assert_string_equal(out, want);
+	unlink(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_nfqctl_usage_errors),
 		cmocka_unit_test(test_nfqctl_without_a_daemon_says_so),
 		cmocka_unit_test(test_config_errors_carry_the_error_priority_in_the_journal),
+		cmocka_unit_test(test_check_refuses_a_directory_and_a_nul_byte),
 	};
 
 	return cmocka_run_group_tests_name("command lines", tests, NULL, NULL);

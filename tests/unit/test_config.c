@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 #include <netinet/in.h>
 #include <linux/netfilter.h>
@@ -263,11 +264,148 @@ static void test_first_error_wins(void **state)
 
 static void test_overlong_line_is_an_error_not_a_cut(void **state)
 {
-	char text[512];
+	char text[CONFIG_LINE_MAX + 64];
+	struct config *c;
 
 	(void)state;
-	snprintf(text, sizeof(text), "[policy]\nrule = drop proto udp%*s dport 5001\n", 250, "");
-	load_err(text, "t.conf:2: line is longer than 198 characters");
+	/* 32 characters besides the blanks: the line is exactly CONFIG_LINE_MAX long, then one more
+	 */
+	snprintf(text, sizeof(text), "[policy]\nrule = drop proto udp%*s dport 5001\n",
+		 CONFIG_LINE_MAX - 32, "");
+	c = load_ok(text);
+	assert_string_equal(nfqd_policy_rule_text(c->policy, 0), "drop proto udp dport 5001");
+	config_free(c);
+	snprintf(text, sizeof(text), "[policy]\nrule = drop proto udp%*s dport 5001\n",
+		 CONFIG_LINE_MAX - 32 + 1, "");
+	load_err(text, "t.conf:2: line is longer than 8192 characters (8193)");
+}
+
+/* A rule of more than 4096 characters on one line, and comments on long lines, all read whole. */
+static void test_long_rules_and_comments_are_read_whole(void **state)
+{
+	char rule[5000], text[8192];
+	struct config *c;
+	size_t n = 0;
+
+	(void)state;
+	n += (size_t)snprintf(rule + n, sizeof(rule) - n, "drop");
+	for (int i = 0; i < 16; i++)
+		n += (size_t)snprintf(rule + n, sizeof(rule) - n, "%*s%s", 260, "",
+				      i % 2 ? "proto tcp" : "src 10.0.0.0/8");
+	assert_true(n > 4096);
+	snprintf(text, sizeof(text), "# %*s\n[policy] ; %*s\nrule = %s # %*s\n", 300, "x", 300, "y",
+		 rule, 300, "z");
+	c = load_ok(text);
+	assert_int_equal(nfqd_policy_rule_count(c->policy), 1);
+	assert_int_equal(strlen(nfqd_policy_rule_text(c->policy, 0)),
+			 strlen("drop") + 8 * strlen(" src 10.0.0.0/8") + 8 * strlen(" proto tcp"));
+	assert_int_equal(c->rule_lines[0], 3);
+	config_free(c);
+}
+
+static void test_a_backslash_continues_a_line(void **state)
+{
+	struct config *c = load_ok("[policy]\n"
+				   "rule = drop proto tcp \\\n"
+				   "       dport 22 \\   # ssh\n"
+				   "\tsrc 10.0.0.0/8\n"
+				   "rule = accept \\\n"
+				   "\n"
+				   "[queue]\n"
+				   "copy-range = 256 \\\n");
+
+	(void)state;
+	assert_int_equal(nfqd_policy_rule_count(c->policy), 2);
+	assert_string_equal(nfqd_policy_rule_text(c->policy, 0),
+			    "drop proto tcp dport 22 src 10.0.0.0/8");
+	assert_int_equal(c->rule_lines[0], 2);
+	assert_string_equal(nfqd_policy_rule_text(c->policy, 1), "accept");
+	assert_int_equal(c->rule_lines[1], 5);
+	assert_int_equal(c->copy_range, 256);
+	config_free(c);
+}
+
+static void test_errors_in_continued_lines_name_the_line_of_the_word(void **state)
+{
+	(void)state;
+	load_err("[policy]\nrule = drop proto tcp \\\n  dprt 22\n",
+		 "t.conf:3: rule 'drop proto tcp dprt 22': unknown match 'dprt'");
+	load_err("[policy]\nrule = drop \\\n proto tcp \\\n dport 22 \\\n src 10.0.0.300\n",
+		 "t.conf:5: rule 'drop proto tcp dport 22 src 10.0.0.300': bad address "
+		 "'10.0.0.300' after 'src': expected an IPv4 or IPv6 address[/LEN]");
+	load_err("[policy]\nrule = dorp \\\n proto tcp\n",
+		 "t.conf:2: rule 'dorp proto tcp': unknown verdict 'dorp'");
+	/* the key's own line for what is not about one word */
+	load_err("[queue]\nbatch = 1 \\\n 2 \\\n x\n", "t.conf:2: batch: '1 2 x' is not a number");
+	load_err("[queue]\nbatch = 1\nbatch = \\\n 2\n",
+		 "t.conf:3: batch: set again (first set on line 2)");
+	/* a backslash inside a comment continues nothing; indentation continues nothing */
+	load_err("[policy]\nrule = drop proto tcp # ssh \\\n  dport 22\n",
+		 "t.conf:3: syntax error: expected '[section]' or 'key = value' (to continue the "
+		 "value of the line before, end that line with '\\')");
+	load_err("[policy]\nrule = drop proto tcp \\\n  dport 22\nnonsense\n",
+		 "t.conf:4: syntax error: expected '[section]' or 'key = value'");
+}
+
+/* Write len bytes to a temporary file; its name goes to path[32]. */
+static void write_file(char *path, const char *text, size_t len)
+{
+	int fd;
+
+	snprintf(path, 32, "/tmp/nfqd-conf-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+}
+
+static void test_nul_and_control_characters_are_refused_at_their_line(void **state)
+{
+	static const char nul[] = "[policy]\nrule = accept src 10.0.0.0/8\0 proto tcp dport 22\n";
+	char path[32], err[512], want[512];
+	struct config *c = NULL;
+
+	(void)state;
+	/* the NUL would have cut the rule to "accept src 10.0.0.0/8": everything accepted */
+	write_file(path, nul, sizeof(nul) - 1);
+	assert_int_equal(config_load(&c, path, err, sizeof(err)), -EINVAL);
+	assert_null(c);
+	snprintf(want, sizeof(want),
+		 "%s:2: NUL byte in the line (at column 29): the file is not text", path);
+	assert_string_equal(err, want);
+	unlink(path);
+	load_err("[policy]\nrule = accept\x01 src 10.0.0.1\n",
+		 "t.conf:2: control character 0x01 in the line (at column 14)");
+	/* line ends of either kind and a byte order mark are text */
+	c = load_ok("\xef\xbb\xbf[queue]\r\nbatch = 8\r\n");
+	assert_int_equal(c->batch, 8);
+	config_free(c);
+}
+
+static void test_only_a_regular_file_is_a_configuration(void **state)
+{
+	char dir[] = "/tmp/nfqd-conf-XXXXXX", fifo[64], err[512], want[512];
+	struct config *c = NULL;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	assert_int_equal(config_load(&c, dir, err, sizeof(err)), -EINVAL);
+	assert_null(c);
+	snprintf(want, sizeof(want), "%s: is a directory, not a configuration file", dir);
+	assert_string_equal(err, want);
+
+	/* opening a FIFO for reading would wait for a writer */
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(config_load(&c, fifo, err, sizeof(err)), -EINVAL);
+	snprintf(want, sizeof(want), "%s: is a FIFO, not a configuration file", fifo);
+	assert_string_equal(err, want);
+	unlink(fifo);
+	rmdir(dir);
+
+	assert_int_equal(config_load(&c, "/dev/null", err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "/dev/null: is a character device, not a configuration file");
+	assert_null(c);
 }
 
 static void test_rules_may_repeat_but_other_keys_may_not(void **state)
@@ -410,6 +548,11 @@ int main(void)
 		cmocka_unit_test(test_errors_name_file_line_and_word),
 		cmocka_unit_test(test_first_error_wins),
 		cmocka_unit_test(test_overlong_line_is_an_error_not_a_cut),
+		cmocka_unit_test(test_long_rules_and_comments_are_read_whole),
+		cmocka_unit_test(test_a_backslash_continues_a_line),
+		cmocka_unit_test(test_errors_in_continued_lines_name_the_line_of_the_word),
+		cmocka_unit_test(test_nul_and_control_characters_are_refused_at_their_line),
+		cmocka_unit_test(test_only_a_regular_file_is_a_configuration),
 		cmocka_unit_test(test_rules_may_repeat_but_other_keys_may_not),
 		cmocka_unit_test(test_missing_file_is_named),
 		cmocka_unit_test(test_policy_keys_of_sets_marks_and_flow_cache),
