@@ -58,7 +58,9 @@ static void usage(FILE *f)
 		"\n"
 		"  -c, --config FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
 		"      --check        validate the configuration and exit: 0 when valid,\n"
-		"                     1 with FILE:LINE: what is wrong\n"
+		"                     1 with FILE:LINE: what is wrong; also looks up the sets\n"
+		"                     the rules name (when the kernel answers) and warns about\n"
+		"                     rules that can never match or that an earlier rule shadows\n"
 		"  -v, --verbose      log debug messages too\n"
 		"  -h, --help         show this help\n"
 		"  -V, --version      show the version\n"
@@ -230,27 +232,22 @@ static unsigned int rule_of_lookup(const struct config *c, unsigned int l)
 }
 
 /*
- * Read the header of every set the rules name. A missing set, or one whose elements cannot be
- * built from packets, is a start-up error naming the set and the rule. Returns 0 and *out
- * (malloc'd, one per lookup), or -errno with err filled.
+ * Read the header of every set the rules name through s (NULL when the rules name none). A
+ * missing set, one whose elements cannot be built from packets, or one with more dimensions
+ * than the rule gives sides, is an error naming the set and the rule at FILE:LINE. Returns 0
+ * and *out (malloc'd, one per lookup), or -errno with err filled: -EPERM when the kernel refuses
+ * to answer (no CAP_NET_ADMIN).
  */
-static int read_sets(const struct config *c, struct nfqd_ipset_info **out, char *err, size_t errlen)
+static int read_sets_with(struct nfqd_ipset *s, const struct config *c,
+			  struct nfqd_ipset_info **out, char *err, size_t errlen)
 {
 	unsigned int n = nfqd_policy_lookup_count(c->policy);
 	struct nfqd_ipset_info *infos = calloc(n ? n : 1, sizeof(*infos));
-	struct nfqd_ipset *s = NULL;
 	int r = 0;
 
 	if (!infos) {
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
-	}
-	if (n) {
-		r = nfqd_ipset_open(&s);
-		if (r < 0) {
-			snprintf(err, errlen, "cannot talk to ipset: %s", strerror(-r));
-			goto out;
-		}
 	}
 	for (unsigned int l = 0; l < n; l++) {
 		const struct nfqd_set_lookup *lk = nfqd_policy_lookup(c->policy, l);
@@ -290,12 +287,105 @@ static int read_sets(const struct config *c, struct nfqd_ipset_info **out, char 
 	}
 	r = 0;
 out:
-	nfqd_ipset_close(s);
 	if (r < 0)
 		free(infos);
 	else
 		*out = infos;
 	return r;
+}
+
+/* read_sets_with() over a connection of its own. */
+static int read_sets(const struct config *c, struct nfqd_ipset_info **out, char *err, size_t errlen)
+{
+	struct nfqd_ipset *s = NULL;
+	int r;
+
+	if (nfqd_policy_lookup_count(c->policy)) {
+		r = nfqd_ipset_open(&s);
+		if (r < 0) {
+			snprintf(err, errlen, "cannot talk to ipset: %s", strerror(-r));
+			return r;
+		}
+	}
+	r = read_sets_with(s, c, out, err, errlen);
+	nfqd_ipset_close(s);
+	return r;
+}
+
+/* Warn about the rules that can never match or that an earlier rule shadows. */
+static void log_lint(const struct config *c)
+{
+	int n = nfqd_policy_lint(c->policy, NULL, 0);
+	struct nfqd_policy_lint *found;
+
+	if (n <= 0)
+		return;
+	found = calloc((size_t)n, sizeof(*found));
+	if (!found) {
+		log_error("out of memory for the %d warnings about the rules", n);
+		return;
+	}
+	n = nfqd_policy_lint(c->policy, found, (unsigned int)n);
+	for (int i = 0; i < n; i++) {
+		unsigned int r = found[i].rule;
+
+		if (found[i].kind == NFQD_LINT_SHADOWED)
+			log_warning(
+				"%s:%u: rule '%s' is never reached: rule '%s' on line %u before "
+				"it matches every packet it matches",
+				c->path, c->rule_lines[r], nfqd_policy_rule_text(c->policy, r),
+				nfqd_policy_rule_text(c->policy, (unsigned int)found[i].by),
+				c->rule_lines[found[i].by]);
+		else
+			log_warning("%s:%u: rule '%s' %s", c->path, c->rule_lines[r],
+				    nfqd_policy_rule_text(c->policy, r), found[i].msg);
+	}
+	free(found);
+}
+
+/*
+ * --check: the file has been read. Warn about dead rules, then, where the kernel answers, check
+ * that every set the rules name exists and fits its rule. Returns the exit status.
+ */
+static int check_config(struct config *cfg, const char *path)
+{
+	unsigned int n_sets = nfqd_policy_lookup_count(cfg->policy);
+	struct nfqd_ipset_info *infos = NULL;
+	struct nfqd_ipset *s = NULL;
+	char qlist[512], sets[64] = "";
+	char err[1024];
+	int r = 0;
+
+	log_lint(cfg);
+	if (n_sets) {
+		bool opened;
+
+		r = nfqd_ipset_open(&s);
+		opened = r == 0;
+		if (opened)
+			r = read_sets_with(s, cfg, &infos, err, sizeof(err));
+		nfqd_ipset_close(s);
+		free(infos);
+		/* ipset's netlink answers only to CAP_NET_ADMIN */
+		if (!opened || r == -EPERM || r == -EACCES) {
+			log_notice("cannot reach the kernel's ipset (%s): the sets the rules name "
+				   "were not checked, only the file",
+				   strerror(-r));
+			snprintf(sets, sizeof(sets), "; sets not checked");
+		} else if (r < 0) {
+			log_error("%s", err);
+			return 1;
+		} else {
+			snprintf(sets, sizeof(sets), "; %u set lookup%s checked in the kernel",
+				 n_sets, n_sets == 1 ? "" : "s");
+		}
+	}
+	config_format_queues(cfg, qlist, sizeof(qlist));
+	printf("%s: configuration ok: queues %s, %u rule%s, default %s%s\n", path, qlist,
+	       nfqd_policy_rule_count(cfg->policy),
+	       nfqd_policy_rule_count(cfg->policy) == 1 ? "" : "s",
+	       verdict_word(nfqd_policy_default(cfg->policy)), sets);
+	return 0;
 }
 
 /* Say how every set lookup is answered, and what the flow cache and ct marks rely on. */
@@ -650,16 +740,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (check) {
-		char qlist[512];
-
-		config_format_queues(cfg, qlist, sizeof(qlist));
-		printf("%s: configuration ok: queues %s, %u rule%s, default %s\n", path, qlist,
-		       nfqd_policy_rule_count(cfg->policy),
-		       nfqd_policy_rule_count(cfg->policy) == 1 ? "" : "s",
-		       verdict_word(nfqd_policy_default(cfg->policy)));
+		c = check_config(cfg, path);
 		config_free(cfg);
-		return 0;
+		return c;
 	}
+	log_lint(cfg);
 
 	c = run(cfg);
 	config_free(cfg);

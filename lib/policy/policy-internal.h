@@ -304,4 +304,8 @@ int nfqd_mark_parse(struct nfqd_mark *m, const char *arg, const char *after,
 /* Write a mark in canonical form: "0x10/0xf0", the mask left out when it is 0xffffffff. */
 int nfqd_mark_format(const struct nfqd_mark *m, char *buf, size_t size);
 
+/* The compiled rules (their count in *n) and the flat array of their terms, for the lint. */
+const struct nfqd_rule *nfqd_policy_rules(const struct nfqd_policy *p, unsigned int *n);
+const struct nfqd_term *nfqd_policy_terms(const struct nfqd_policy *p);
+
 #endif /* NFQD_POLICY_INTERNAL_H */

@@ -549,6 +549,17 @@ out:
 	return r;
 }
 
+const struct nfqd_rule *nfqd_policy_rules(const struct nfqd_policy *p, unsigned int *n)
+{
+	*n = p->nrules;
+	return p->rules;
+}
+
+const struct nfqd_term *nfqd_policy_terms(const struct nfqd_policy *p)
+{
+	return p->terms;
+}
+
 unsigned int nfqd_policy_rule_count(const struct nfqd_policy *p)
 {
 	return p->nrules;

@@ -240,6 +240,119 @@ static void test_check_refuses_a_directory_and_a_nul_byte(void **state)
 	unlink(f);
 }
 
+static void test_check_warns_about_dead_rules_at_their_line(void **state)
+{
+	char out[4096], want[1024];
+	const char *f = write_conf("[policy]\n"
+				   "rule = drop src 10.0.0.0/8\n"
+				   "rule = accept src 10.1.0.0/16 \\\n"
+				   "       proto tcp\n"
+				   "rule = drop proto tcp dport 5 dport 6\n"
+				   "rule = accept proto udp\n");
+
+	(void)state;
+	/* warnings only: the file is valid */
+	assert_int_equal(run(out, sizeof(out), "(%s --check -c %s >/dev/null)", nfqd_bin(), f), 0);
+	snprintf(want, sizeof(want),
+		 "nfqd: warning: %s:3: rule 'accept src 10.1.0.0/16 proto tcp' is never reached: "
+		 "rule 'drop src 10.0.0.0/8' on line 2 before it matches every packet it matches\n"
+		 "nfqd: warning: %s:5: rule 'drop proto tcp dport 5 dport 6' can never match: no "
+		 "packet matches both 'dport 5' and 'dport 6'\n",
+		 f, f);
+	assert_string_equal(out, want);
+	unlink(f);
+}
+
+/* A namespace of the test's own for its sets, removed whatever the outcome. */
+static int topo_setup(void **state)
+{
+	struct topo *t = calloc(1, sizeof(*t));
+
+	if (!t || topo_create(t, "check") < 0) {
+		free(t);
+		return -1;
+	}
+	*state = t;
+	return 0;
+}
+
+static int topo_teardown(void **state)
+{
+	topo_destroy(*state);
+	free(*state);
+	return 0;
+}
+
+/*
+ * Run `nfqd --check -c conf` in namespace ns (through prefix, a command that runs the rest);
+ * expect the exit status and the output, a format whose %s are all the config's path.
+ */
+static void check_in(const char *ns, const char *prefix, const char *conf, int status,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void check_in(const char *ns, const char *prefix, const char *conf, int status,
+		     const char *fmt, ...)
+{
+	char out[4096], want[1024];
+	va_list ap;
+
+	assert_int_equal(run(out, sizeof(out), "ip netns exec %s %s%s --check -c %s", ns, prefix,
+			     nfqd_bin(), conf),
+			 status);
+	va_start(ap, fmt);
+	vsnprintf(want, sizeof(want), fmt, ap);
+	va_end(ap);
+	assert_string_equal(out, want);
+}
+
+static void test_check_looks_up_the_sets_in_the_kernel(void **state)
+{
+	struct topo t = *(struct topo *)*state;
+	char conf[64];
+
+	snprintf(conf, sizeof(conf), "%s",
+		 write_conf("[policy]\nrule = accept proto tcp\nrule = drop src @blk\n"
+			    "rule = drop set @svc dst\n"));
+
+	/* no such set */
+	assert_int_equal(ns_sh(t.fw, "ipset create svc hash:ip"), 0);
+	check_in(t.fw, "", conf, 1,
+		 "nfqd: error: %s:3: rule 'drop src @blk': set 'blk' does not exist (create it "
+		 "first, e.g. ipset create blk hash:ip)\n",
+		 conf);
+
+	/* both sets there, of types that fit */
+	assert_int_equal(ns_sh(t.fw, "ipset create blk hash:net"), 0);
+	check_in(t.fw, "", conf, 0,
+		 "%s: configuration ok: queues 0, 3 rules, default accept; 2 set lookups checked "
+		 "in the kernel\n",
+		 conf);
+
+	/* a type whose elements cannot be built from a packet */
+	assert_int_equal(ns_sh(t.fw, "ipset destroy blk && ipset create blk hash:net,iface"), 0);
+	check_in(t.fw, "", conf, 1,
+		 "nfqd: error: %s:3: rule 'drop src @blk': set 'blk' is of type hash:net,iface, "
+		 "whose elements cannot be built from a packet\n",
+		 conf);
+
+	/* more dimensions than the rule gives sides */
+	assert_int_equal(ns_sh(t.fw, "ipset destroy blk && ipset create blk hash:ip && "
+				     "ipset destroy svc && ipset create svc hash:ip,port"),
+			 0);
+	check_in(t.fw, "", conf, 1,
+		 "nfqd: error: %s:4: rule 'drop set @svc dst': set 'svc' (hash:ip,port) has 2 "
+		 "dimensions but the rule gives 1 sides\n",
+		 conf);
+
+	/* without CAP_NET_ADMIN the kernel does not answer: one line says so, the file is ok */
+	check_in(t.fw, "setpriv --bounding-set -net_admin ", conf, 0,
+		 "nfqd: cannot reach the kernel's ipset (Operation not permitted): the sets the "
+		 "rules name were not checked, only the file\n"
+		 "%s: configuration ok: queues 0, 3 rules, default accept; sets not checked\n",
+		 conf);
+	unlink(conf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +367,9 @@ int main(void)
 		cmocka_unit_test(test_nfqctl_without_a_daemon_says_so),
 		cmocka_unit_test(test_config_errors_carry_the_error_priority_in_the_journal),
 		cmocka_unit_test(test_check_refuses_a_directory_and_a_nul_byte),
+		cmocka_unit_test(test_check_warns_about_dead_rules_at_their_line),
+		cmocka_unit_test_setup_teardown(test_check_looks_up_the_sets_in_the_kernel,
+						topo_setup, topo_teardown),
 	};
 
 	return cmocka_run_group_tests_name("command lines", tests, NULL, NULL);

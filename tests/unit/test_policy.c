@@ -2101,6 +2101,202 @@ static void test_new_items_in_canonical_text_parse_back_to_themselves(void **sta
 	}
 }
 
+/*
+ * Lint: compile the rules (a NULL-terminated list) and return the findings as text, one line
+ * per finding: "RULE never: MSG" or "RULE shadowed by BY: MSG" (1-based rule numbers).
+ */
+static const char *lint_of(const char *const *rules)
+{
+	static char buf[4096];
+	struct nfqd_policy_lint found[16];
+	struct nfqd_policy_error err;
+	struct nfqd_policy *p;
+	size_t off = 0;
+	int n;
+
+	assert_int_equal(nfqd_policy_new(&p), 0);
+	for (unsigned int i = 0; rules[i]; i++)
+		if (nfqd_policy_add_rule(p, rules[i], &err) < 0)
+			fail_msg("rule '%s' refused: %s", rules[i], err.msg);
+	n = nfqd_policy_lint(p, found, 16);
+	assert_true(n >= 0 && n <= 16);
+	buf[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (found[i].kind == NFQD_LINT_NEVER_MATCHES) {
+			assert_int_equal(found[i].by, -1);
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%u never: %s\n",
+						found[i].rule + 1, found[i].msg);
+		} else {
+			assert_int_equal(found[i].kind, NFQD_LINT_SHADOWED);
+			assert_true(found[i].by >= 0 && (unsigned int)found[i].by < found[i].rule);
+			off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+						"%u shadowed by %d: %s\n", found[i].rule + 1,
+						found[i].by + 1, found[i].msg);
+		}
+	}
+	nfqd_policy_free(p);
+	return buf;
+}
+
+#define LINT(...) lint_of((const char *const[]){ __VA_ARGS__, NULL })
+
+static void test_lint_finds_terms_that_cannot_both_hold(void **state)
+{
+	(void)state;
+	assert_string_equal(LINT("drop dport 5 dport 6"),
+			    "1 never: can never match: no packet matches both 'dport 5' and "
+			    "'dport 6'\n");
+	assert_string_equal(LINT("accept proto tcp", "drop src 10.0.0.0/8 src 11.0.0.0/8"),
+			    "2 never: can never match: no packet matches both 'src 10.0.0.0/8' "
+			    "and 'src 11.0.0.0/8'\n");
+	assert_string_equal(LINT("drop sport 1-10 sport 11-20"),
+			    "1 never: can never match: no packet matches both 'sport 1-10' and "
+			    "'sport 11-20'\n");
+	assert_string_equal(LINT("drop proto tcp not proto tcp"),
+			    "1 never: can never match: every packet that matches 'proto tcp' "
+			    "fails 'not proto tcp'\n");
+	/* the negated term first: the order of the terms does not matter */
+	assert_string_equal(LINT("drop not src 10.0.0.0/8 src 10.1.0.0/16"),
+			    "1 never: can never match: every packet that matches 'src "
+			    "10.1.0.0/16' fails 'not src 10.0.0.0/8'\n");
+	assert_string_equal(LINT("drop sport 1-5 not sport 0-10"),
+			    "1 never: can never match: every packet that matches 'sport 1-5' "
+			    "fails 'not sport 0-10'\n");
+	assert_string_equal(LINT("drop meta mark 0x1/0x1 meta mark 0x0/0x3"),
+			    "1 never: can never match: no packet matches both 'meta mark "
+			    "0x1/0x1' and 'meta mark 0x0/0x3'\n");
+	assert_string_equal(LINT("drop ct mark 0x12/0xff not ct mark 0x10/0xf0"),
+			    "1 never: can never match: every packet that matches 'ct mark "
+			    "0x12/0xff' fails 'not ct mark 0x10/0xf0'\n");
+	assert_string_equal(LINT("drop iif eth0 iif eth1"),
+			    "1 never: can never match: no packet matches both 'iif eth0' and "
+			    "'iif eth1'\n");
+	assert_string_equal(LINT("drop src @a proto tcp not src @a"),
+			    "1 never: can never match: every packet that matches 'src @a' fails "
+			    "'not src @a'\n");
+	assert_string_equal(LINT("drop dst 2001:db8::/32 dst 2001:db9::/32"),
+			    "1 never: can never match: no packet matches both 'dst 2001:db8::/32' "
+			    "and 'dst 2001:db9::/32'\n");
+}
+
+static void test_lint_passes_over_terms_that_may_both_hold(void **state)
+{
+	(void)state;
+	assert_string_equal(
+		LINT("drop src 10.0.0.0/8 src 10.1.0.0/16", "drop dport 5 sport 6",
+		     "drop dport 1-10 dport 10-20", "drop iif eth0 oif eth1",
+		     "drop not dport 5 not dport 6", "drop not src 10.1.0.0/16 src 10.0.0.0/8",
+		     "drop meta mark 0x1/0x1 meta mark 0x2/0x2", "drop src @a not src @b",
+		     "drop src @a not dst @a", "drop ct mark 0x10/0xf0 not ct mark 0x12/0xff"),
+		"");
+}
+
+static void test_lint_finds_rules_an_earlier_rule_shadows(void **state)
+{
+	(void)state;
+	/* a catch-all shadows everything after it */
+	assert_string_equal(LINT("accept", "drop proto tcp", "drop"),
+			    "2 shadowed by 1: is never reached: rule 1 'accept' before it matches "
+			    "every packet it matches\n"
+			    "3 shadowed by 1: is never reached: rule 1 'accept' before it matches "
+			    "every packet it matches\n");
+	assert_string_equal(LINT("drop src 10.0.0.0/8", "accept src 10.1.0.0/16 proto tcp"),
+			    "2 shadowed by 1: is never reached: rule 1 'drop src 10.0.0.0/8' "
+			    "before it matches every packet it matches\n");
+	/* the first earlier rule that covers it is named */
+	assert_string_equal(LINT("drop proto udp", "drop dport 1-1023", "drop dport 80",
+				 "accept proto tcp dport 80 src 192.0.2.0/24"),
+			    "3 shadowed by 2: is never reached: rule 2 'drop dport 1-1023' before "
+			    "it matches every packet it matches\n"
+			    "4 shadowed by 2: is never reached: rule 2 'drop dport 1-1023' before "
+			    "it matches every packet it matches\n");
+	/* not dport 22 holds for every packet with dport 80 */
+	assert_string_equal(LINT("drop not dport 22", "accept proto tcp dport 80"),
+			    "2 shadowed by 1: is never reached: rule 1 'drop not dport 22' before "
+			    "it matches every packet it matches\n");
+	/* a packet outside 1-1023 is outside 1-100 */
+	assert_string_equal(LINT("drop not dport 1-100", "accept not dport 1-1023"),
+			    "2 shadowed by 1: is never reached: rule 1 'drop not dport 1-100' "
+			    "before it matches every packet it matches\n");
+	/* a failed lookup stops at the earlier rule too */
+	assert_string_equal(LINT("drop src @a", "accept proto tcp src @a"),
+			    "2 shadowed by 1: is never reached: rule 1 'drop src @a' before it "
+			    "matches every packet it matches\n");
+	assert_string_equal(LINT("drop meta mark 0x10/0xf0", "accept meta mark 0x12/0xff"),
+			    "2 shadowed by 1: is never reached: rule 1 'drop meta mark 0x10/0xf0' "
+			    "before it matches every packet it matches\n");
+	assert_string_equal(LINT("queue 3 proto udp", "queue 3 proto udp dport 53"),
+			    "2 shadowed by 1: is never reached: rule 1 'queue 3 proto udp' before "
+			    "it matches every packet it matches\n");
+	/* a rule that can never match is reported as such, not as shadowed */
+	assert_string_equal(LINT("accept", "drop dport 5 dport 6"),
+			    "2 never: can never match: no packet matches both 'dport 5' and "
+			    "'dport 6'\n");
+}
+
+static void test_lint_passes_over_rules_an_earlier_rule_does_not_cover(void **state)
+{
+	(void)state;
+	assert_string_equal(LINT("drop src 10.1.0.0/16", "accept src 10.0.0.0/8"), "");
+	assert_string_equal(LINT("drop not dport 22", "accept proto tcp"), "");
+	assert_string_equal(LINT("drop not dport 1-1023", "accept not dport 1-100"), "");
+	/* an IPv4 packet leaves 'not src IPv6-prefix' unknown: no match */
+	assert_string_equal(LINT("drop not src 2001:db8::/32", "accept src 10.0.0.0/8"), "");
+	/* queue 3 passes over packets read from queue 3 */
+	assert_string_equal(LINT("queue 3", "accept proto tcp"), "");
+	assert_string_equal(LINT("drop src @a", "accept src @b"), "");
+	assert_string_equal(LINT("drop iif eth0", "accept iif eth1"), "");
+	assert_string_equal(LINT("drop meta mark 0x12/0xff", "accept meta mark 0x10/0xf0"), "");
+	assert_string_equal(LINT("drop proto tcp dport 80", "accept dport 80"), "");
+}
+
+/* The findings hold against evaluation: the rules reported never decide a packet. */
+static void test_lint_findings_agree_with_evaluation(void **state)
+{
+	static const char *const rules[] = { "drop not dport 22",    "accept proto tcp dport 80",
+					     "drop src 10.0.0.0/8",  "accept src 10.1.0.0/16",
+					     "drop dport 5 dport 6", NULL };
+	struct nfqd_policy_lint found[8];
+	struct nfqd_policy *p;
+	bool dead[8] = { false };
+	int n;
+
+	(void)state;
+	assert_int_equal(nfqd_policy_new(&p), 0);
+	for (unsigned int i = 0; rules[i]; i++)
+		assert_int_equal(nfqd_policy_add_rule(p, rules[i], NULL), 0);
+	n = nfqd_policy_lint(p, found, 8);
+	assert_int_equal(n, 3); /* rules 2, 4, 5 */
+	for (int i = 0; i < n; i++)
+		dead[found[i].rule] = true;
+	assert_true(dead[1] && dead[3] && dead[4]);
+	/* every port and a spread of addresses, both protocols with ports */
+	for (unsigned int port = 0; port < 65536; port += 1 + port / 64) {
+		static const char *const srcs[] = { "10.1.2.3", "10.2.0.1", "192.0.2.1" };
+
+		for (unsigned int s = 0; s < 3; s++) {
+			struct nfqd_packet pk[2] = {
+				tcp(srcs[s], "192.0.2.9", 1000, (uint16_t)port),
+				udp(srcs[s], "192.0.2.9", 1000, (uint16_t)port)
+			};
+
+			for (int k = 0; k < 2; k++) {
+				struct nfqd_decision d;
+
+				nfqd_policy_eval(p, &pk[k], NULL, &d);
+				if (d.rule >= 0 && dead[d.rule])
+					fail_msg("rule %d decided port %u from %s", d.rule + 1,
+						 port, srcs[s]);
+			}
+		}
+	}
+	/* with room for one finding, the count is still all of them */
+	assert_int_equal(nfqd_policy_lint(p, found, 1), 3);
+	assert_int_equal(found[0].rule, 1);
+	assert_int_equal(nfqd_policy_lint(p, NULL, 0), 3);
+	nfqd_policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2180,6 +2376,11 @@ int main(void)
 		cmocka_unit_test(test_bad_interface_names_are_refused),
 		cmocka_unit_test(test_every_decision_field_is_written_on_every_path),
 		cmocka_unit_test(test_new_items_in_canonical_text_parse_back_to_themselves),
+		cmocka_unit_test(test_lint_finds_terms_that_cannot_both_hold),
+		cmocka_unit_test(test_lint_passes_over_terms_that_may_both_hold),
+		cmocka_unit_test(test_lint_finds_rules_an_earlier_rule_shadows),
+		cmocka_unit_test(test_lint_passes_over_rules_an_earlier_rule_does_not_cover),
+		cmocka_unit_test(test_lint_findings_agree_with_evaluation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

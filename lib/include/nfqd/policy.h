@@ -175,4 +175,30 @@ void nfqd_policy_rule_marks(const struct nfqd_policy *p, unsigned int i,
 void nfqd_policy_eval(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
 		      const struct nfqd_set_answers *ans, struct nfqd_decision *d);
 
+/* enum nfqd_lint_kind: what is wrong with a rule that compiled */
+enum nfqd_lint_kind {
+	NFQD_LINT_NEVER_MATCHES, /* two of its terms cannot both hold */
+	NFQD_LINT_SHADOWED,	 /* an earlier rule matches every packet it matches */
+	NFQD_LINT_MAX,
+};
+
+/* One finding of nfqd_policy_lint(). */
+struct nfqd_policy_lint {
+	unsigned int rule; /* 0-based index of the rule */
+	int kind;	   /* enum nfqd_lint_kind */
+	int by;		   /* with NFQD_LINT_SHADOWED: the earlier rule, else -1 */
+	char msg[512];	   /* why, quoting the terms or the earlier rule: "can never match: no
+			      packet matches both 'dport 5' and 'dport 6'" */
+};
+
+/*
+ * Find the rules that can never match, and those that no packet reaches because an earlier
+ * rule matches (or, on a failed set lookup, stops at) every packet they would match; at most
+ * one finding per rule, in rule order. A rule that can never match is not also reported as
+ * shadowed. Every finding is certain; rules the analysis cannot decide (different sets, an
+ * interface against an address) are passed over. Fills out[] with at most max findings and
+ * returns how many there are in all (which may be more than max). Pure.
+ */
+int nfqd_policy_lint(const struct nfqd_policy *p, struct nfqd_policy_lint *out, unsigned int max);
+
 #endif /* NFQD_POLICY_H */
