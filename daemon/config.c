@@ -626,6 +626,7 @@ static int read_logical(struct parse *p)
 				s++;
 		strip_comment(s);
 		len = strlen(s);
+		/* so a line that is only a comment or blanks ends a continued one */
 		more = len > 0 && s[len - 1] == '\\';
 		if (more) {
 			len--;
@@ -634,7 +635,6 @@ static int read_logical(struct parse *p)
 			s[len++] = ' ';
 			s[len] = '\0';
 		}
-		/* a line that is only a comment or blanks ends a continued one (more is false) */
 		if (p->loglen + len > CONFIG_VALUE_MAX) {
 			fail(p, p->phys, "line continued past %d characters", CONFIG_VALUE_MAX);
 			return -2;

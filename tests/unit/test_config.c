@@ -280,6 +280,28 @@ static void test_overlong_line_is_an_error_not_a_cut(void **state)
 	load_err(text, "t.conf:2: line is longer than 8192 characters (8193)");
 }
 
+static void test_continued_lines_and_keys_have_limits_too(void **state)
+{
+	char *text = malloc(3 * CONFIG_LINE_MAX);
+	size_t n = 0;
+
+	(void)state;
+	assert_non_null(text);
+	/* three lines of a word of 8000 characters each: past CONFIG_VALUE_MAX on the third */
+	n += (size_t)sprintf(text + n, "[policy]\nrule = drop \\\n");
+	for (int i = 0; i < 3; i++) {
+		memset(text + n, 'a', 8000);
+		n += 8000;
+		n += (size_t)sprintf(text + n, " \\\n");
+	}
+	load_err(text, "t.conf:5: line continued past 16384 characters");
+	/* a key longer than any known one is not handed to libinih, and named */
+	sprintf(text, "[queue]\n%0100d = 1\n", 7);
+	load_err(text, "t.conf:2: unknown key '0000000000000000000000000000000000000000000000000000"
+		       "000000000000...'");
+	free(text);
+}
+
 /* A rule of more than 4096 characters on one line, and comments on long lines, all read whole. */
 static void test_long_rules_and_comments_are_read_whole(void **state)
 {
@@ -549,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_first_error_wins),
 		cmocka_unit_test(test_overlong_line_is_an_error_not_a_cut),
 		cmocka_unit_test(test_long_rules_and_comments_are_read_whole),
+		cmocka_unit_test(test_continued_lines_and_keys_have_limits_too),
 		cmocka_unit_test(test_a_backslash_continues_a_line),
 		cmocka_unit_test(test_errors_in_continued_lines_name_the_line_of_the_word),
 		cmocka_unit_test(test_nul_and_control_characters_are_refused_at_their_line),
