@@ -577,7 +577,7 @@ static ssize_t read_line(struct parse *p)
 		return -2;
 	}
 	if (n > CONFIG_LINE_MAX) {
-		fail(p, p->phys, "line is longer than %d characters (%zd)", CONFIG_LINE_MAX, n);
+		fail(p, p->phys, "line is longer than %d bytes (%zd)", CONFIG_LINE_MAX, n);
 		return -2;
 	}
 	for (ssize_t i = 0; i < n; i++) {
@@ -636,7 +636,7 @@ static int read_logical(struct parse *p)
 			s[len] = '\0';
 		}
 		if (p->loglen + len > CONFIG_VALUE_MAX) {
-			fail(p, p->phys, "line continued past %d characters", CONFIG_VALUE_MAX);
+			fail(p, p->phys, "line continued past %d bytes", CONFIG_VALUE_MAX);
 			return -2;
 		}
 		if (grow((void **)&p->logical, p->loglen + len + 1, &p->logcap, 1) < 0 ||

@@ -28,8 +28,8 @@
 #define CONFIG_MAX_LEN_MAX     1048576
 #define CONFIG_RECV_BUFFER_MIN 256
 #define CONFIG_RECV_BUFFER_MAX (1u << 20)
-#define CONFIG_LINE_MAX	       8192  /* characters on one line of the file, without its end */
-#define CONFIG_VALUE_MAX       16384 /* characters of a line joined with its continuations */
+#define CONFIG_LINE_MAX	       8192  /* bytes on one line of the file, without its end */
+#define CONFIG_VALUE_MAX       16384 /* bytes of a line joined with its continuations */
 
 #include "nfqd/markplan.h"
 

@@ -277,7 +277,7 @@ static void test_overlong_line_is_an_error_not_a_cut(void **state)
 	config_free(c);
 	snprintf(text, sizeof(text), "[policy]\nrule = drop proto udp%*s dport 5001\n",
 		 CONFIG_LINE_MAX - 32 + 1, "");
-	load_err(text, "t.conf:2: line is longer than 8192 characters (8193)");
+	load_err(text, "t.conf:2: line is longer than 8192 bytes (8193)");
 }
 
 static void test_continued_lines_and_keys_have_limits_too(void **state)
@@ -294,7 +294,7 @@ static void test_continued_lines_and_keys_have_limits_too(void **state)
 		n += 8000;
 		n += (size_t)sprintf(text + n, " \\\n");
 	}
-	load_err(text, "t.conf:5: line continued past 16384 characters");
+	load_err(text, "t.conf:5: line continued past 16384 bytes");
 	/* a key longer than any known one is not handed to libinih, and named */
 	sprintf(text, "[queue]\n%0100d = 1\n", 7);
 	load_err(text, "t.conf:2: unknown key '0000000000000000000000000000000000000000000000000000"
