@@ -89,6 +89,24 @@ static bool disjoint(const struct nfqd_term *a, const struct nfqd_term *b)
 	}
 }
 
+/* Whether t (its plain form) holds for every packet that has the facts it reads. */
+static bool always(const struct nfqd_term *t)
+{
+	switch (t->kind) {
+	case NFQD_MATCH_SRC:
+	case NFQD_MATCH_DST:
+		return t->arg.prefix.len == 0;
+	case NFQD_MATCH_SPORT:
+	case NFQD_MATCH_DPORT:
+		return t->arg.ports.lo == 0 && t->arg.ports.hi == 65535;
+	case NFQD_MATCH_CT_MARK:
+	case NFQD_MATCH_META_MARK:
+		return t->arg.mark.mask == 0;
+	default:
+		return false;
+	}
+}
+
 static uint64_t term_facts(const struct nfqd_term *t)
 {
 	struct nfqd_need need = { .proto = -1 };
@@ -125,8 +143,9 @@ static void note(struct nfqd_policy_lint *out, unsigned int max, unsigned int *n
 }
 
 /*
- * Why rule r can never match, into why; false when it may. Two terms that cannot both hold: two
- * plain ones that are disjoint, or a plain one that implies a negated one's plain form.
+ * Why rule r can never match, into why; false when it may: a negated term whose plain form
+ * always holds, or two terms that cannot both hold (two plain ones that are disjoint, or a plain
+ * one that implies a negated one's plain form).
  */
 static bool never_matches(const struct nfqd_rule *r, const struct nfqd_term *t, char *why,
 			  size_t size)
@@ -138,6 +157,11 @@ static bool never_matches(const struct nfqd_rule *r, const struct nfqd_term *t, 
 		return true;
 	}
 	for (uint32_t i = 0; i < r->nterms; i++) {
+		if (t[i].negate && always(&t[i])) {
+			snprintf(why, size, "can never match: no packet matches '%s'",
+				 text(&t[i], a, sizeof(a)));
+			return true;
+		}
 		for (uint32_t j = 0; j < r->nterms; j++) {
 			const struct nfqd_term *x = &t[i], *y = &t[j];
 

@@ -2174,6 +2174,14 @@ static void test_lint_finds_terms_that_cannot_both_hold(void **state)
 	assert_string_equal(LINT("drop src @a proto tcp not src @a"),
 			    "1 never: can never match: every packet that matches 'src @a' fails "
 			    "'not src @a'\n");
+	/* the negation of what always holds */
+	assert_string_equal(LINT("drop proto tcp not dport 0-65535"),
+			    "1 never: can never match: no packet matches 'not dport 0-65535'\n");
+	assert_string_equal(LINT("drop not src ::/0"),
+			    "1 never: can never match: no packet matches 'not src ::/0'\n");
+	assert_string_equal(LINT("drop not meta mark 0x0/0x0"),
+			    "1 never: can never match: no packet matches 'not meta mark "
+			    "0x0/0x0'\n");
 	assert_string_equal(LINT("drop dst 2001:db8::/32 dst 2001:db9::/32"),
 			    "1 never: can never match: no packet matches both 'dst 2001:db8::/32' "
 			    "and 'dst 2001:db9::/32'\n");
@@ -2250,30 +2258,13 @@ static void test_lint_passes_over_rules_an_earlier_rule_does_not_cover(void **st
 	assert_string_equal(LINT("drop proto tcp dport 80", "accept dport 80"), "");
 }
 
-/* The findings hold against evaluation: the rules reported never decide a packet. */
-static void test_lint_findings_agree_with_evaluation(void **state)
+/* Evaluate a sweep of packets (TCP and UDP, every port of a spread, three sources): none is
+ * decided by a rule marked dead. */
+static void assert_dead_rules_decide_nothing(const struct nfqd_policy *p, const bool *dead)
 {
-	static const char *const rules[] = { "drop not dport 22",    "accept proto tcp dport 80",
-					     "drop src 10.0.0.0/8",  "accept src 10.1.0.0/16",
-					     "drop dport 5 dport 6", NULL };
-	struct nfqd_policy_lint found[8];
-	struct nfqd_policy *p;
-	bool dead[8] = { false };
-	int n;
+	static const char *const srcs[] = { "10.1.2.3", "10.2.0.1", "192.0.2.1" };
 
-	(void)state;
-	assert_int_equal(nfqd_policy_new(&p), 0);
-	for (unsigned int i = 0; rules[i]; i++)
-		assert_int_equal(nfqd_policy_add_rule(p, rules[i], NULL), 0);
-	n = nfqd_policy_lint(p, found, 8);
-	assert_int_equal(n, 3); /* rules 2, 4, 5 */
-	for (int i = 0; i < n; i++)
-		dead[found[i].rule] = true;
-	assert_true(dead[1] && dead[3] && dead[4]);
-	/* every port and a spread of addresses, both protocols with ports */
 	for (unsigned int port = 0; port < 65536; port += 1 + port / 64) {
-		static const char *const srcs[] = { "10.1.2.3", "10.2.0.1", "192.0.2.1" };
-
 		for (unsigned int s = 0; s < 3; s++) {
 			struct nfqd_packet pk[2] = {
 				tcp(srcs[s], "192.0.2.9", 1000, (uint16_t)port),
@@ -2290,11 +2281,51 @@ static void test_lint_findings_agree_with_evaluation(void **state)
 			}
 		}
 	}
+}
+
+/* The findings hold against evaluation: the rules reported never decide a packet. */
+static void test_lint_findings_agree_with_evaluation(void **state)
+{
+	static const char *const rules[] = { "drop not dport 22",
+					     "accept proto tcp dport 80",
+					     "drop src 10.0.0.0/8",
+					     "accept src 10.1.0.0/16",
+					     "drop dport 5 dport 6",
+					     "drop not dport 0-65535",
+					     "drop proto udp not dport 1-100 dport 50-60",
+					     NULL };
+	struct nfqd_policy_lint found[8];
+	struct nfqd_policy *p;
+	bool dead[8] = { false };
+	int n;
+
+	(void)state;
+	assert_int_equal(nfqd_policy_new(&p), 0);
+	for (unsigned int i = 0; rules[i]; i++)
+		assert_int_equal(nfqd_policy_add_rule(p, rules[i], NULL), 0);
+	n = nfqd_policy_lint(p, found, 8);
+	assert_int_equal(n, 5); /* rules 2, 4, 5, 6, 7 */
+	for (int i = 0; i < n; i++)
+		dead[found[i].rule] = true;
+	assert_true(dead[1] && dead[3] && dead[4] && dead[5] && dead[6]);
+	assert_dead_rules_decide_nothing(p, dead);
 	/* with room for one finding, the count is still all of them */
-	assert_int_equal(nfqd_policy_lint(p, found, 1), 3);
+	assert_int_equal(nfqd_policy_lint(p, found, 1), 5);
 	assert_int_equal(found[0].rule, 1);
-	assert_int_equal(nfqd_policy_lint(p, NULL, 0), 3);
+	assert_int_equal(nfqd_policy_lint(p, NULL, 0), 5);
 	nfqd_policy_free(p);
+
+	/* each rule that can never match, alone: no earlier rule takes the packets from it */
+	for (unsigned int i = 4; rules[i]; i++) {
+		bool alone[1] = { true };
+
+		assert_int_equal(nfqd_policy_new(&p), 0);
+		assert_int_equal(nfqd_policy_add_rule(p, rules[i], NULL), 0);
+		assert_int_equal(nfqd_policy_lint(p, found, 8), 1);
+		assert_int_equal(found[0].kind, NFQD_LINT_NEVER_MATCHES);
+		assert_dead_rules_decide_nothing(p, alone);
+		nfqd_policy_free(p);
+	}
 }
 
 int main(void)
