@@ -3,7 +3,10 @@
  * IPv4 UDP through a real NFQUEUE rule and nfqd: what a sink receives is counted against what
  * was sent, nfqd's counters and the kernel's.
  */
+#include <netinet/in.h>
+
 #include "itest.h"
+#include "pktbuild.h"
 
 #define N 3000
 
@@ -180,6 +183,111 @@ static void test_full_copy_of_large_packets_is_not_truncated(void **state)
 	close(sink);
 }
 
+#define N_CUT	     200
+#define STAT_WAIT_MS 60000
+
+/*
+ * Queue UDP and TCP before the filter table (mangle PREROUTING), and count in INPUT what nfqd
+ * let through: a packet accepted from the queue goes on to the next hook, a dropped one does
+ * not. The L4 protocols themselves would discard the cut headers later, so INPUT is where an
+ * accept shows.
+ */
+static void queue_before_input(struct itest *it)
+{
+	itest_fw(it, "iptables -F INPUT && "
+		     "iptables -t mangle -A PREROUTING -p udp -j NFQUEUE --queue-num 0 && "
+		     "iptables -t mangle -A PREROUTING -p tcp -j NFQUEUE --queue-num 0 && "
+		     "iptables -A INPUT -p udp -j ACCEPT && iptables -A INPUT -p tcp -j ACCEPT");
+}
+
+/* Packets the INPUT rule of protocol proto counted (iptables -n prints its number). */
+static uint64_t input_count(struct itest *it, int proto)
+{
+	char *out = NULL;
+	uint64_t n;
+
+	assert_int_equal(ns_sh_out(it->t.fw, &out,
+				   "iptables -nvxL INPUT | awk '$3 == \"ACCEPT\" && $4 == \"%d\" "
+				   "{ print $1 }'",
+				   proto),
+			 0);
+	assert_non_null(out);
+	n = strtoull(out, NULL, 10);
+	free(out);
+	return n;
+}
+
+/*
+ * The issue's truncated L4 headers, to port 6666 that rules drop: UDP whose packet ends 4 bytes
+ * into its header, TCP with data offset 4. Sends N_CUT of each and waits until nfqd read them.
+ */
+static char *send_cut_headers(struct itest *it, const char *config)
+{
+	uint8_t pkt[128];
+	struct pb pb;
+	int len;
+
+	queue_before_input(it);
+	itest_nfqd(it, config);
+
+	pb_init(&pb, pkt, sizeof(pkt));
+	pb_ipv4(&pb, it->t.cli4, it->t.fw4, 64);
+	pb_udp(&pb, IPPROTO_UDP, 40000, 6666);
+	assert_true(pb_finish(&pb) > 0);
+	/* the kernel sets the total length to what is sent: 24 bytes */
+	assert_int_equal(raw_ip_send(it->t.cli, pkt, 24, N_CUT, 500), N_CUT);
+
+	pb_init(&pb, pkt, sizeof(pkt));
+	pb_ipv4(&pb, it->t.cli4, it->t.fw4, 64);
+	pb_tcp(&pb, 40000, 6666, PB_TCP_SYN);
+	pb_data(&pb, NULL, 16);
+	len = pb_finish(&pb);
+	assert_true(len > 0);
+	pkt[20 + 12] = 4 << 4;
+	assert_int_equal(raw_ip_send(it->t.cli, pkt, (size_t)len, N_CUT, 500), N_CUT);
+
+	return itest_wait_stat(it, 0, "received", 2 * N_CUT, STAT_WAIT_MS);
+}
+
+#define CUT_RULES                                                                                  \
+	"[policy]\ndefault = accept\nrule = drop proto udp dport 6666\n"                           \
+	"rule = drop proto tcp dport 6666\n"
+
+/* Unreadable, so dropped by on-unreadable (default drop), counted and logged with the reason. */
+static void test_udp_cut_to_4_bytes_and_tcp_data_offset_4_are_dropped_as_unreadable(void **state)
+{
+	struct itest *it = *state;
+	char *json = send_cut_headers(it, CUT_RULES);
+	char *log;
+
+	assert_int_equal(input_count(it, IPPROTO_UDP), 0);
+	assert_int_equal(input_count(it, IPPROTO_TCP), 0);
+	assert_int_equal(stats_get(json, 0, "dropped"), 2 * N_CUT);
+	assert_int_equal(stats_get(json, 0, "accepted"), 0);
+	assert_int_equal(stats_get(json, 0, "unreadable"), 2 * N_CUT);
+	free(json);
+	log = itest_stop(it, 5000, NULL);
+	/* the first one is logged; the rest within the second are counted as suppressed */
+	if (!strstr(log, "unreadable packet 10.199.0.1 -> 10.199.0.2, protocol 17: UDP header past "
+			 "the packet's end; verdict drop (on-unreadable)"))
+		fail_msg("no unreadable line in the log:\n%s", log);
+	free(log);
+}
+
+/* With on-unreadable = accept they pass to INPUT: the kernel's own count shows them. */
+static void test_on_unreadable_accept_passes_the_cut_headers_on(void **state)
+{
+	struct itest *it = *state;
+	char *json = send_cut_headers(it, CUT_RULES "on-unreadable = accept\n");
+
+	assert_int_equal(stats_get(json, 0, "unreadable"), 2 * N_CUT);
+	assert_int_equal(stats_get(json, 0, "accepted"), 2 * N_CUT);
+	assert_int_equal(input_count(it, IPPROTO_UDP), N_CUT);
+	assert_int_equal(input_count(it, IPPROTO_TCP), N_CUT);
+	free(json);
+	free(itest_stop(it, 5000, NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +301,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_truncated_reads_are_counted_and_still_get_verdicts, setup,
 			itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_udp_cut_to_4_bytes_and_tcp_data_offset_4_are_dropped_as_unreadable,
+			setup, itest_teardown),
+		cmocka_unit_test_setup_teardown(test_on_unreadable_accept_passes_the_cut_headers_on,
+						setup, itest_teardown),
 		cmocka_unit_test_setup_teardown(test_full_copy_of_large_packets_is_not_truncated,
 						setup, itest_teardown),
 	};
