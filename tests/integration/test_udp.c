@@ -3,7 +3,9 @@
  * IPv4 UDP through a real NFQUEUE rule and nfqd: what a sink receives is counted against what
  * was sent, nfqd's counters and the kernel's.
  */
+#include <dirent.h>
 #include <netinet/in.h>
+#include <signal.h>
 
 #include "itest.h"
 #include "pktbuild.h"
@@ -288,6 +290,130 @@ static void test_on_unreadable_accept_passes_the_cut_headers_on(void **state)
 	free(itest_stop(it, 5000, NULL));
 }
 
+/* The thread id of nfqd's one worker: with one queue, the one task that is not the main one. */
+static pid_t worker_tid(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	pid_t tid = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		long t = strtol(de->d_name, NULL, 10);
+
+		if (t > 0 && t != pid)
+			tid = (pid_t)t;
+	}
+	closedir(d);
+	assert_true(tid > 0);
+	return tid;
+}
+
+/* The pid tracing task tid, from its status; -1 when it cannot be read. */
+static pid_t tracer_of(pid_t pid, pid_t tid)
+{
+	char path[64], line[128];
+	pid_t tracer = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "TracerPid:", 10) == 0)
+			tracer = (pid_t)strtol(line + 10, NULL, 10);
+	fclose(f);
+	return tracer;
+}
+
+/*
+ * Make the next `fails` sends of nfqd's worker thread fail with EPERM, for real: strace attached
+ * to that thread alone turns its next sendto() calls into errors without running them. Returns
+ * strace's pid once it is attached.
+ */
+static pid_t fail_worker_sends(struct itest *it, unsigned int fails)
+{
+	pid_t tid = worker_tid(it->d.pid), st;
+	char tids[16], inject[64];
+
+	snprintf(tids, sizeof(tids), "%d", (int)tid);
+	snprintf(inject, sizeof(inject), "inject=sendto:error=EPERM:when=1..%u", fails);
+	st = fork();
+	assert_true(st >= 0);
+	if (st == 0) {
+		execlp("strace", "strace", "-qq", "-o", "/dev/null", "-e", "trace=sendto", "-e",
+		       inject, "-p", tids, (char *)NULL);
+		_exit(127);
+	}
+	for (int waited = 0; tracer_of(it->d.pid, tid) != st; waited += 10) {
+		if (waited > 30000 || waitpid(st, NULL, WNOHANG) == st)
+			fail_msg("strace did not attach to nfqd's worker %d", (int)tid);
+		usleep(10000);
+	}
+	return st;
+}
+
+/* Wait until the kernel holds no packet of queue 0 and has handed out last ids; fail if not. */
+static void wait_queue_empty(struct itest *it, unsigned int last, int timeout_ms)
+{
+	unsigned int queued = 0, last_id = 0;
+
+	for (int waited = 0;; waited += 20) {
+		assert_int_equal(kernel_queue_line(it->t.fw, 0, &queued, &last_id), 0);
+		if (queued == 0 && last_id >= last)
+			return;
+		if (waited >= timeout_ms)
+			break;
+		usleep(20000);
+	}
+	itest_print_log(it);
+	fail_msg("queue 0 still holds %u packets (last id %u, want %u) after %d ms", queued,
+		 last_id, last, timeout_ms);
+}
+
+/*
+ * A verdict send fails, and so does the sweep sent right after it: on a queue that then stays
+ * quiet, the sweep is sent again on the next turn of the receive loop, and the packet gets the
+ * fail-side verdict (drop) without waiting for another packet. Later sends work as before.
+ */
+static void test_failed_verdict_send_is_swept_without_waiting_for_traffic(void **state)
+{
+	struct itest *it = *state;
+	char *json, *log;
+	pid_t tracer;
+	int sink;
+
+	itest_nfqd(it, "[queue]\nfail-open = no\n[policy]\ndefault = accept\n");
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
+	assert_true(sink >= 0);
+	tracer = fail_worker_sends(it, 2);
+
+	assert_int_equal(send_to(it, 5000, 1, 64), 1);
+	wait_queue_empty(it, 1, 30000);
+	assert_int_equal(udp_sink_count(sink, 300, 10000), 0);
+	json = itest_stats(it);
+	assert_int_equal(stats_get(json, 0, "errors"), 2);
+	assert_int_equal(stats_get(json, 0, "received"), 1);
+	free(json);
+
+	kill(tracer, SIGTERM);
+	waitpid(tracer, NULL, 0);
+	assert_int_equal(send_to(it, 5000, 1, 64), 1);
+	wait_queue_empty(it, 2, 30000);
+	assert_int_equal(udp_sink_count(sink, 300, 10000), 1);
+	close(sink);
+
+	log = itest_stop(it, 5000, NULL);
+	if (!strstr(log, "cannot send 1 verdicts (1 messages): Operation not permitted; their "
+			 "packets get the fail-side verdict (drop) by a sweep, sent now"))
+		fail_msg("no failed send in the log:\n%s", log);
+	free(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +432,9 @@ int main(void)
 			setup, itest_teardown),
 		cmocka_unit_test_setup_teardown(test_on_unreadable_accept_passes_the_cut_headers_on,
 						setup, itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_failed_verdict_send_is_swept_without_waiting_for_traffic, setup,
+			itest_teardown),
 		cmocka_unit_test_setup_teardown(test_full_copy_of_large_packets_is_not_truncated,
 						setup, itest_teardown),
 	};
