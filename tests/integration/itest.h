@@ -116,6 +116,16 @@ static inline char *itest_stats(struct itest *it)
 	return json;
 }
 
+/* Stop nfqd as itest_stop() does, and fail the test unless its log holds text. */
+static inline void itest_stop_logged(struct itest *it, const char *text)
+{
+	char *log = itest_stop(it, 5000, NULL);
+
+	if (!strstr(log, text))
+		fail_msg("nfqd did not log '%s':\n%s", text, log);
+	free(log);
+}
+
 /*
  * Wait until the stats counter key of queue (-1: the total) reaches at least want, polling for up
  * to timeout_ms; returns the stats JSON of that moment (malloc'd). Fails the test with the

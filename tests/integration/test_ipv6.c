@@ -172,7 +172,7 @@ static void test_udp_behind_88_byte_dstopts_cut_by_copy_range_is_dropped_as_unre
 {
 	struct itest *it = *state;
 	uint64_t delivered = 0;
-	char *json, *log;
+	char *json;
 
 	json = send_behind_dstopts(it, "[queue]\ncopy-range = 128\n" RULE_6666, 1, 88, &delivered);
 	assert_int_equal(delivered, 0);
@@ -181,10 +181,7 @@ static void test_udp_behind_88_byte_dstopts_cut_by_copy_range_is_dropped_as_unre
 	assert_int_equal(stats_get(json, 0, "dropped"), N_RAW);
 	assert_int_equal(stats_get(json, 0, "accepted"), 0);
 	free(json);
-	log = itest_stop(it, 5000, NULL);
-	if (!strstr(log, LOG_CUT_SHORT "; verdict drop (on-unreadable)"))
-		fail_msg("no unreadable line in the log:\n%s", log);
-	free(log);
+	itest_stop_logged(it, LOG_CUT_SHORT "; verdict drop (on-unreadable)");
 }
 
 /*
@@ -195,7 +192,7 @@ static void test_on_unreadable_accept_lets_the_cut_packets_through(void **state)
 {
 	struct itest *it = *state;
 	uint64_t delivered = 0;
-	char *json, *log;
+	char *json;
 
 	json = send_behind_dstopts(
 		it, "[queue]\ncopy-range = 128\n" RULE_6666 "on-unreadable = accept\n", 1, 88,
@@ -204,9 +201,7 @@ static void test_on_unreadable_accept_lets_the_cut_packets_through(void **state)
 	assert_int_equal(stats_get(json, 0, "unreadable"), N_RAW);
 	assert_int_equal(stats_get(json, 0, "accepted"), N_RAW);
 	free(json);
-	log = itest_stop(it, 5000, NULL);
-	assert_non_null(strstr(log, LOG_CUT_SHORT "; verdict accept (on-unreadable)"));
-	free(log);
+	itest_stop_logged(it, LOG_CUT_SHORT "; verdict accept (on-unreadable)");
 }
 
 /*
@@ -233,16 +228,14 @@ static void test_udp_behind_17_extension_headers_past_the_copy_range_is_unreadab
 {
 	struct itest *it = *state;
 	uint64_t delivered = 0;
-	char *json, *log;
+	char *json;
 
 	json = send_behind_dstopts(it, "[queue]\ncopy-range = 128\n" RULE_6666, 17, 8, &delivered);
 	assert_int_equal(delivered, 0);
 	assert_int_equal(stats_get(json, 0, "dropped"), N_RAW);
 	assert_int_equal(stats_get(json, 0, "unreadable"), N_RAW);
 	free(json);
-	log = itest_stop(it, 5000, NULL);
-	assert_non_null(strstr(log, "IPv6 extension headers past the copy range; verdict drop"));
-	free(log);
+	itest_stop_logged(it, "IPv6 extension headers past the copy range; verdict drop");
 }
 
 int main(void)
