@@ -483,10 +483,9 @@ static void note_unreadable(struct worker *w, const struct nfqd_packet *pkt,
 		    "similar messages suppressed)",
 		    nfqd_queue_num(w->queue), src, dst, proto, why,
 		    verdict_text(d->verdict, vbuf, sizeof(vbuf)),
-		    d->rule < 0 && nfqd_policy_on_unreadable(w->policy) !=
-					    NFQD_ON_UNREADABLE_EVALUATE
-			    ? "on-unreadable"
-			    : "on-unreadable = evaluate",
+		    nfqd_policy_on_unreadable(w->policy) == NFQD_ON_UNREADABLE_EVALUATE
+			    ? "on-unreadable = evaluate"
+			    : "on-unreadable",
 		    sup);
 }
 

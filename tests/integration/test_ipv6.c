@@ -205,6 +205,27 @@ static void test_on_unreadable_accept_lets_the_cut_packets_through(void **state)
 }
 
 /*
+ * on-unreadable = evaluate: the rules decide with what was read. A copy range of 132 cuts the UDP
+ * header after its ports: the port rule sees 6666 and drops them, by rule, still counted and
+ * logged as unreadable.
+ */
+static void test_on_unreadable_evaluate_lets_the_port_rule_decide_with_what_was_read(void **state)
+{
+	struct itest *it = *state;
+	uint64_t delivered = 0;
+	char *json;
+
+	json = send_behind_dstopts(
+		it, "[queue]\ncopy-range = 132\n" RULE_6666 "on-unreadable = evaluate\n", 1, 88,
+		&delivered);
+	assert_int_equal(delivered, 0);
+	assert_int_equal(stats_get(json, 0, "dropped"), N_RAW);
+	assert_int_equal(stats_get(json, 0, "unreadable"), N_RAW);
+	free(json);
+	itest_stop_logged(it, LOG_CUT_SHORT "; verdict drop (on-unreadable = evaluate)");
+}
+
+/*
  * The second hiding place: 17 destination options headers before UDP to 6666. With the whole
  * packet, the chain is walked to the port and the rule drops it (it is not unreadable); with a
  * copy range that ends inside the chain it is unreadable and dropped as such.
@@ -254,6 +275,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_on_unreadable_accept_lets_the_cut_packets_through, setup,
 			itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_on_unreadable_evaluate_lets_the_port_rule_decide_with_what_was_read,
+			setup, itest_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_udp_behind_17_extension_headers_is_dropped_by_the_port_rule, setup,
 			itest_teardown),
