@@ -235,22 +235,26 @@ static void commit(struct worker *w, const struct nfqd_counters *acc)
 			nfqd_counter_add(&w->counters, c, acc->v[c]);
 }
 
-/*
- * Ask the batcher for a sweep with the fail-side verdict: of the unreadable packets below the
- * next id (all 0), or of every queued packet (all 1), or of the packets up to the highest id read
- * (seen). The batcher refuses only a verdict it cannot send, which the fail-side one never is;
- * should it happen, say so, as those packets then wait for the shutdown's sweep.
- */
+/* The sweeps a worker asks the batcher for (nfqd/verdict.h). */
 enum sweep_kind {
-	SWEEP_NEXT,
-	SWEEP_ALL,
-	SWEEP_SEEN
+	SWEEP_NEXT, /* the unreadable packets below the next id: nfqd_batcher_sweep(all 0) */
+	SWEEP_ALL,  /* every queued packet, at the drain: nfqd_batcher_sweep(all 1) */
+	SWEEP_SEEN, /* up to the highest id read, after a failed send: nfqd_batcher_sweep_seen() */
+	SWEEP_KIND_MAX,
 };
 
+/*
+ * Ask the batcher for a sweep with the fail-side verdict. The batcher refuses only a verdict it
+ * cannot send, which the fail-side one never is; should it happen, say so, as those packets
+ * then wait for the shutdown's sweep.
+ */
 static void request_sweep(struct worker *w, enum sweep_kind kind, struct nfqd_counters *acc)
 {
-	static const char *const what[] = { "the unreadable packets", "every queued packet",
-					    "the packets of a failed send" };
+	static const char *const what[SWEEP_KIND_MAX] = {
+		[SWEEP_NEXT] = "the unreadable packets",
+		[SWEEP_ALL] = "every queued packet",
+		[SWEEP_SEEN] = "the packets of a failed send",
+	};
 	int r;
 
 	if (kind == SWEEP_SEEN)
