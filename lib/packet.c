@@ -43,6 +43,7 @@ struct ip_bounds {
 	const uint8_t *data;
 	size_t end;	 /* bytes of data that belong to the L3 packet and were received */
 	size_t real_end; /* bytes the L3 packet really has, received or not */
+	bool captured;	 /* the capture (copy range, receive buffer) cut the packet short */
 };
 
 static uint16_t get_be16(const uint8_t *p)
@@ -239,9 +240,10 @@ static void short_ext(struct nfqd_packet *pkt, const struct ip_bounds *b, size_t
 	uint32_t flag = short_header_flag(b, hdr_end, NFQD_PKT_TRUNC_L3, NFQD_PKT_BAD_L3);
 
 	pkt->flags |= flag;
+	/* val 1: the capture cut the chain; 0: it goes on in the next fragment */
 	set_unreadable(pkt,
 		       flag == NFQD_PKT_BAD_L3 ? NFQD_UNREADABLE_EXT_BAD : NFQD_UNREADABLE_EXT_CUT,
-		       0);
+		       b->captured);
 }
 
 static void parse_ipv4(struct nfqd_packet *pkt, const uint8_t *data, size_t len, size_t packet_len)
@@ -273,6 +275,7 @@ static void parse_ipv4(struct nfqd_packet *pkt, const uint8_t *data, size_t len,
 	}
 	/* Bytes after tot_len are link-layer padding, not part of the packet. */
 	b.end = min_size(len, b.real_end);
+	b.captured = len < b.real_end;
 
 	pkt->l3 = 4;
 	pkt->ttl = data[8];
@@ -330,6 +333,7 @@ static void parse_ipv6(struct nfqd_packet *pkt, const uint8_t *data, size_t len,
 		b.real_end = IPV6_HDRLEN + plen;
 	}
 	b.end = min_size(len, b.real_end);
+	b.captured = len < b.real_end;
 
 	pkt->l3 = 6;
 	pkt->ttl = data[7];
@@ -496,6 +500,9 @@ int nfqd_packet_unreadable_text(const struct nfqd_packet *pkt, char *buf, size_t
 	case NFQD_UNREADABLE_IPV4_OPTS_CUT:
 		return snprintf(buf, size, "IPv4 options past the copy range");
 	case NFQD_UNREADABLE_EXT_CUT:
+		if (!val)
+			return snprintf(buf, size,
+					"IPv6 extension headers past the first fragment");
 		return snprintf(buf, size, "IPv6 extension headers past the copy range");
 	case NFQD_UNREADABLE_EXT_BAD:
 		return snprintf(buf, size, "IPv6 extension header past the packet's end");

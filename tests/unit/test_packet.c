@@ -1630,6 +1630,33 @@ static void test_later_fragments_and_unread_protocols_are_never_unreadable(void 
 	assert_unreadable(&pkt, 24, len, 0, NFQD_UNREADABLE_L4_CUT, "UDP header cut short");
 }
 
+/* A first fragment that ends inside its extension header chain: the chain goes on elsewhere. */
+static void test_ipv6_first_fragment_ending_inside_the_chain_is_unreadable(void **state)
+{
+	struct buf pkt;
+	struct pb pb;
+	size_t len;
+
+	(void)state;
+	pb_init(&pb, pkt.b, PB_PKT_MAX);
+	pb_ipv6(&pb, "2001:db8::1", "2001:db8::2", 64);
+	pb_ipv6_frag(&pb, 0, true, 7);
+	pb_ipv6_ext(&pb, IPPROTO_DSTOPTS, 64);
+	pb_udp(&pb, IPPROTO_UDP, 1, 6666);
+	finish(&pb);
+	/* the fragment holds 30 bytes of the 64-byte header, and says so */
+	len = 40 + 8 + 30;
+	pkt.b[4] = 0;
+	pkt.b[5] = 8 + 30;
+	assert_unreadable(&pkt, len, len, NFQD_PKT_HAS_L3 | NFQD_PKT_FRAGMENT | NFQD_PKT_TRUNC_L3,
+			  NFQD_UNREADABLE_EXT_CUT,
+			  "IPv6 extension headers past the first fragment");
+	/* the same bytes cut by the copy range of a fragment 100 bytes longer */
+	pkt.b[5] = 8 + 30 + 100;
+	assert_unreadable(&pkt, len, len + 100, 0, NFQD_UNREADABLE_EXT_CUT,
+			  "IPv6 extension headers past the copy range");
+}
+
 /* Every L3 reason has its words, with the value it is about. */
 static void test_ip_level_reasons_name_the_problem(void **state)
 {
@@ -2555,6 +2582,7 @@ int main(void)
 		cmocka_unit_test(test_udp_cut_to_4_bytes_and_tcp_data_offset_4_are_unreadable),
 		cmocka_unit_test(test_tcp_options_cut_by_copy_range_are_not_unreadable),
 		cmocka_unit_test(test_later_fragments_and_unread_protocols_are_never_unreadable),
+		cmocka_unit_test(test_ipv6_first_fragment_ending_inside_the_chain_is_unreadable),
 		cmocka_unit_test(test_ip_level_reasons_name_the_problem),
 		cmocka_unit_test(test_ipv6_ext_header_past_the_data_is_trunc_l3_if_cut_else_bad_l3),
 		cmocka_unit_test(test_ipv6_payload_len_zero_means_the_data_length),

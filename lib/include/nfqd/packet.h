@@ -93,7 +93,8 @@ enum nfqd_unreadable {
 					  than the packet holds */
 	NFQD_UNREADABLE_IPV6_LENGTH,   /* val: the IPv6 payload length, beyond the packet */
 	NFQD_UNREADABLE_IPV4_OPTS_CUT, /* val: IPv4 header length; options cut by the capture */
-	NFQD_UNREADABLE_EXT_CUT,       /* IPv6 extension headers run past the bytes received */
+	NFQD_UNREADABLE_EXT_CUT,       /* val: 1 when the capture cut the IPv6 extension header
+					  chain, 0 when it goes on past a first fragment's end */
 	NFQD_UNREADABLE_EXT_BAD,       /* an IPv6 extension header runs past the packet's end */
 	NFQD_UNREADABLE_L4_CUT,	       /* l4_proto's fixed header cut short by the capture */
 	NFQD_UNREADABLE_L4_SHORT,      /* l4_proto's header runs past the packet's end */
