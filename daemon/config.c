@@ -33,6 +33,7 @@ enum key {
 	KEY_RULE,
 	KEY_FLOW_CACHE,
 	KEY_ON_SET_ERROR,
+	KEY_ON_UNREADABLE,
 	KEY_SET_LOOKUP,
 	KEY_MARK_BITS,
 	KEY_CONTROL,
@@ -398,6 +399,16 @@ static int key_on_set_error(struct parse *p, const char *v)
 	return 1;
 }
 
+static int key_on_unreadable(struct parse *p, const char *v)
+{
+	enum nfqd_on_unreadable mode;
+
+	if (nfqd_policy_parse_on_unreadable(v, &mode, NULL) < 0)
+		return fail(p, p->line, "on-unreadable: '%s' is not drop, accept or evaluate", v);
+	nfqd_policy_set_on_unreadable(p->c->policy, mode);
+	return 1;
+}
+
 static const char *const set_lookup_names[SET_LOOKUP_MAX] = {
 	[SET_LOOKUP_AUTO] = "auto",
 	[SET_LOOKUP_TEST] = "test",
@@ -462,6 +473,7 @@ static const struct key_def keys[KEY_MAX] = {
 	[KEY_RULE] = { "policy", "rule", key_rule, true },
 	[KEY_FLOW_CACHE] = { "policy", "flow-cache", key_flow_cache, false },
 	[KEY_ON_SET_ERROR] = { "policy", "on-set-error", key_on_set_error, false },
+	[KEY_ON_UNREADABLE] = { "policy", "on-unreadable", key_on_unreadable, false },
 	[KEY_SET_LOOKUP] = { "policy", "set-lookup", key_set_lookup, false },
 	[KEY_MARK_BITS] = { "policy", "mark-bits", key_mark_bits, false },
 	[KEY_CONTROL] = { "daemon", "control", key_control, false },

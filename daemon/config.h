@@ -3,8 +3,8 @@
  * nfqd.conf: an INI file read with libinih.
  *
  *	[queue]   queues, copy-range, max-len, fail-open, transport, batch, recv-buffer
- *	[policy]  default, rule (repeated; in order), flow-cache, on-set-error, set-lookup,
- *	          mark-bits
+ *	[policy]  default, rule (repeated; in order), flow-cache, on-set-error, on-unreadable,
+ *	          set-lookup, mark-bits
  *	[daemon]  control
  *
  * Comments start with '#' or ';', at the start of a line or after a blank. A line that ends with

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 /* The libc network headers go before the kernel ones, which defer to them. */
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -50,6 +51,15 @@ static const char *verdict_name(uint32_t v)
 }
 
 static void add_verdict(struct worker *w, const struct nfqd_verdict *v, struct nfqd_counters *acc);
+
+/* A verdict as a rule writes it: "accept", "drop", "queue 3". */
+static const char *verdict_text(uint32_t v, char *buf, size_t size)
+{
+	if ((v & NF_VERDICT_MASK) != NF_QUEUE)
+		return verdict_name(v);
+	snprintf(buf, size, "queue %u", v >> 16);
+	return buf;
+}
 
 /* reach[i] = the lookups rules 0..i read: what an evaluation that stops at rule i may read. */
 static int make_reach(struct worker *w, const struct nfqd_policy *p)
@@ -225,36 +235,94 @@ static void commit(struct worker *w, const struct nfqd_counters *acc)
 			nfqd_counter_add(&w->counters, c, acc->v[c]);
 }
 
-/* Send every verdict the batcher holds, in one send. */
+/* The sweeps a worker asks the batcher for (nfqd/verdict.h). */
+enum sweep_kind {
+	SWEEP_NEXT, /* the unreadable packets below the next id: nfqd_batcher_sweep(all 0) */
+	SWEEP_ALL,  /* every queued packet, at the drain: nfqd_batcher_sweep(all 1) */
+	SWEEP_SEEN, /* up to the highest id read, after a failed send: nfqd_batcher_sweep_seen() */
+	SWEEP_KIND_MAX,
+};
+
+/*
+ * Ask the batcher for a sweep with the fail-side verdict. The batcher refuses only a verdict it
+ * cannot send, which the fail-side one never is; should it happen, say so, as those packets
+ * then wait for the shutdown's sweep.
+ */
+static void request_sweep(struct worker *w, enum sweep_kind kind, struct nfqd_counters *acc)
+{
+	static const char *const what[SWEEP_KIND_MAX] = {
+		[SWEEP_NEXT] = "the unreadable packets",
+		[SWEEP_ALL] = "every queued packet",
+		[SWEEP_SEEN] = "the packets of a failed send",
+	};
+	int r;
+
+	if (kind == SWEEP_SEEN)
+		r = nfqd_batcher_sweep_seen(w->batcher, w->fail_verdict);
+	else
+		r = nfqd_batcher_sweep(w->batcher, w->fail_verdict, kind == SWEEP_ALL);
+	if (r == 0)
+		return;
+	acc->v[NFQD_CTR_ERRORS]++;
+	log_error("queue %u: cannot sweep %s with the fail-side verdict (%s): %s",
+		  nfqd_queue_num(w->queue), what[kind], verdict_name(w->fail_verdict),
+		  strerror(-r));
+}
+
+/*
+ * Send every verdict the batcher holds, in one send. When the send fails, its packets are still
+ * queued: with ordered delivery every packet up to the highest id read has been given a verdict
+ * in some build, so a sweep up to that id reaches only them (and the unreadable ones among them)
+ * and is sent at once. If that fails too it stays owed, and the receive loop tries again on
+ * every turn: on a quiet queue no later packet would bring it.
+ */
 static void flush(struct worker *w, struct nfqd_counters *acc)
 {
 	struct nfqd_batch_stats st;
 	const void *buf;
 	size_t len;
+	unsigned long sup;
 	int r;
 
-	nfqd_batcher_build(w->batcher, &buf, &len, &st);
-	if (len == 0)
-		return;
-	r = nfqd_transport_send(w->transport, buf, len);
-	if (r < 0) {
-		unsigned long sup;
-
+	for (int attempt = 0;; attempt++) {
+		nfqd_batcher_build(w->batcher, &buf, &len, &st);
+		if (len == 0) {
+			w->sweep_owed = false;
+			return;
+		}
+		r = nfqd_transport_send(w->transport, buf, len);
+		if (r >= 0) {
+			acc->v[NFQD_CTR_SENDS]++;
+			acc->v[NFQD_CTR_VERDICT_MSGS] += st.messages;
+			acc->v[NFQD_CTR_BATCH_MSGS] += st.batch_messages;
+			w->sweep_owed = false;
+			return;
+		}
 		acc->v[NFQD_CTR_ERRORS]++;
-		/* The packets of this send are still queued; the next build with a higher id
-		 * sweeps them with the fail-side verdict. */
-		nfqd_batcher_sweep(w->batcher, w->fail_verdict, 0);
+		request_sweep(w, SWEEP_SEEN, acc);
+		w->sweep_owed = true;
 		if (ratelimit_ok(&w->rl_io, &sup))
-			log_error("queue %u: cannot send %u verdicts: %s; they get the fail-side "
-				  "verdict (%s) with the next batch (%lu similar messages "
-				  "suppressed)",
-				  nfqd_queue_num(w->queue), st.verdicts, strerror(-r),
-				  verdict_name(w->fail_verdict), sup);
-		return;
+			log_error(
+				"queue %u: cannot send %u verdicts (%u messages): %s; their "
+				"packets get the fail-side verdict (%s) by a sweep%s (%lu similar "
+				"messages suppressed)",
+				nfqd_queue_num(w->queue), st.verdicts, st.messages, strerror(-r),
+				verdict_name(w->fail_verdict),
+				attempt ? ", tried again until it goes out" : ", sent now", sup);
+		if (attempt > 0)
+			return;
 	}
-	acc->v[NFQD_CTR_SENDS]++;
-	acc->v[NFQD_CTR_VERDICT_MSGS] += st.messages;
-	acc->v[NFQD_CTR_BATCH_MSGS] += st.batch_messages;
+}
+
+/* Send the sweep a failed send left owed, if any (see flush()). */
+static void send_owed_sweep(struct worker *w)
+{
+	struct nfqd_counters acc = { { 0 } };
+
+	if (!w->sweep_owed)
+		return;
+	flush(w, &acc);
+	commit(w, &acc);
 }
 
 static void add_verdict(struct worker *w, const struct nfqd_verdict *v, struct nfqd_counters *acc)
@@ -269,7 +337,8 @@ static void add_verdict(struct worker *w, const struct nfqd_verdict *v, struct n
 		unsigned long sup;
 
 		acc->v[NFQD_CTR_ERRORS]++;
-		nfqd_batcher_sweep(w->batcher, w->fail_verdict, 0);
+		/* In receive order: every packet read before this one is in the batcher. */
+		request_sweep(w, SWEEP_NEXT, acc);
 		if (ratelimit_ok(&w->rl_packet, &sup))
 			log_error("queue %u: packet %u: verdict refused by the batcher: %s (%lu "
 				  "similar messages suppressed)",
@@ -310,7 +379,9 @@ static uint32_t reachable_lookups(const struct worker *w, const struct nfqd_pack
 	unsigned int n = nfqd_policy_rule_count(w->policy);
 
 	nfqd_policy_eval(w->policy, pkt, NULL, &d);
-	if (n == 0)
+	/* an unreadable packet's verdict comes before any rule, so before any set */
+	if (n == 0 || ((d.flags & NFQD_DECISION_UNREADABLE) && d.rule < 0 &&
+		       nfqd_policy_on_unreadable(w->policy) != NFQD_ON_UNREADABLE_EVALUATE))
 		return 0;
 	return w->reach[d.rule >= 0 ? (unsigned int)d.rule : n - 1];
 }
@@ -387,6 +458,41 @@ static void make_verdict(struct worker *w, const struct nfqd_packet *pkt,
 	}
 }
 
+/*
+ * Count an unreadable packet and say why, at most about once a second per worker: the queue,
+ * the addresses when known, the protocol, the reason and the verdict given.
+ */
+static void note_unreadable(struct worker *w, const struct nfqd_packet *pkt,
+			    const struct nfqd_decision *d, struct nfqd_counters *acc)
+{
+	char src[INET6_ADDRSTRLEN] = "?", dst[INET6_ADDRSTRLEN] = "?", why[96], proto[16], vbuf[16];
+	unsigned long sup;
+
+	acc->v[NFQD_CTR_UNREADABLE]++;
+	if (!ratelimit_ok(&w->rl_unreadable, &sup))
+		return;
+	if (pkt->flags & NFQD_PKT_HAS_L3) {
+		int af = pkt->l3 == 4 ? AF_INET : AF_INET6;
+
+		inet_ntop(af, &pkt->src, src, sizeof(src));
+		inet_ntop(af, &pkt->dst, dst, sizeof(dst));
+	}
+	if (pkt->flags & NFQD_PKT_HAS_PROTO)
+		snprintf(proto, sizeof(proto), "%u", pkt->l4_proto);
+	else
+		snprintf(proto, sizeof(proto), "unknown");
+	if (nfqd_packet_unreadable_text(pkt, why, sizeof(why)) < 0)
+		snprintf(why, sizeof(why), "unknown reason");
+	log_warning("queue %u: unreadable packet %s -> %s, protocol %s: %s; verdict %s (%s) (%lu "
+		    "similar messages suppressed)",
+		    nfqd_queue_num(w->queue), src, dst, proto, why,
+		    verdict_text(d->verdict, vbuf, sizeof(vbuf)),
+		    nfqd_policy_on_unreadable(w->policy) == NFQD_ON_UNREADABLE_EVALUATE
+			    ? "on-unreadable = evaluate"
+			    : "on-unreadable",
+		    sup);
+}
+
 /* Classify the packets parsed so far and hand their verdicts to the batcher. */
 static void classify(struct worker *w, struct nfqd_counters *acc)
 {
@@ -432,6 +538,8 @@ static void classify(struct worker *w, struct nfqd_counters *acc)
 		}
 		if (d.flags & NFQD_DECISION_SET_FAILED)
 			acc->v[NFQD_CTR_SET_FAILED]++;
+		if (d.flags & NFQD_DECISION_UNREADABLE)
+			note_unreadable(w, pkt, &d, acc);
 		make_verdict(w, pkt, &d, w->by_test[i], &v, acc);
 		/* fail-open holds for a queue nobody serves as for our own */
 		if ((d.verdict & NF_VERDICT_MASK) == NF_QUEUE && w->fail_verdict == NF_ACCEPT)
@@ -459,9 +567,14 @@ static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, size_t a
 	if (nfqd_packet_parse(pkt, nlh, avail) < 0) {
 		unsigned long sup;
 
-		/* No id, so no verdict of its own: the next batch ends with a sweep over it. */
+		/*
+		 * No id, so no verdict of its own: a sweep over it comes with the first later id.
+		 * The batcher requires the packets read before it to be added first (their ids
+		 * bound where it lies), so classify them now.
+		 */
 		acc->v[NFQD_CTR_ERRORS]++;
-		nfqd_batcher_sweep(w->batcher, w->fail_verdict, 0);
+		classify(w, acc);
+		request_sweep(w, SWEEP_NEXT, acc);
 		if (ratelimit_ok(&w->rl_packet, &sup))
 			log_warning("queue %u: a packet message without a readable id (%zu bytes); "
 				    "it gets the fail-side verdict (%s) (%lu similar messages "
@@ -622,7 +735,7 @@ static void drain(struct worker *w)
 	w->final.kstats_ok = nfqd_queue_kstats(num, &w->final.kstats) == 0;
 	if (w->final.kstats_ok && w->final.kstats.queued > 0) {
 		w->final.swept = w->final.kstats.queued;
-		nfqd_batcher_sweep(w->batcher, w->fail_verdict, 1);
+		request_sweep(w, SWEEP_ALL, &acc);
 		flush(w, &acc);
 		commit(w, &acc);
 		log_warning("queue %u: %u packets still queued after the drain got the fail-side "
@@ -651,6 +764,7 @@ static void *worker_main(void *arg)
 
 	while (!atomic_load_explicit(&w->shared->stop, memory_order_relaxed)) {
 		r = step(w, 0);
+		send_owed_sweep(w);
 		if (r >= 0)
 			continue;
 		nfqd_counter_add(&w->counters, NFQD_CTR_ERRORS, 1);

@@ -84,7 +84,13 @@ struct worker {
 	bool conntrack;	    /* NFQA_CT from the kernel */
 	struct nfqd_ct *ct; /* flow cache: creates the entries of dropped flows */
 	struct worker_final final;
-	struct ratelimit rl_kernel, rl_packet, rl_io;
+	/*
+	 * A send failed and the sweep of its packets (nfqd_batcher_sweep_seen()) has not reached
+	 * the kernel yet: every turn of the receive loop (at least every RECV_TIMEOUT_MS) tries
+	 * again, so that they never wait for traffic.
+	 */
+	bool sweep_owed;
+	struct ratelimit rl_kernel, rl_packet, rl_io, rl_unreadable;
 };
 
 /*

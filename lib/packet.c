@@ -12,6 +12,7 @@
  * BAD flag and withholds the facts of that header.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <arpa/inet.h>
@@ -34,7 +35,6 @@
 #define IPV6_FRAG_HDRLEN  8
 #define IPV6_FRAG_OFFSET  0xfff8
 #define IPV6_FRAG_MORE	  0x0001
-#define IPV6_MAX_EXTHDRS  16
 #define IPPROTO_HIP_EXT	  139
 #define IPPROTO_SHIM6_EXT 140
 
@@ -43,6 +43,7 @@ struct ip_bounds {
 	const uint8_t *data;
 	size_t end;	 /* bytes of data that belong to the L3 packet and were received */
 	size_t real_end; /* bytes the L3 packet really has, received or not */
+	bool captured;	 /* the capture (copy range, receive buffer) cut the packet short */
 };
 
 static uint16_t get_be16(const uint8_t *p)
@@ -68,6 +69,27 @@ static uint32_t short_header_flag(const struct ip_bounds *b, size_t hdr_end, uin
 				  uint32_t bad)
 {
 	return hdr_end > b->real_end ? bad : trunc;
+}
+
+/* The first reason found wins: it is the header the walk could not get past. */
+static void set_unreadable(struct nfqd_packet *pkt, enum nfqd_unreadable why, size_t val)
+{
+	if (pkt->flags & NFQD_PKT_UNREADABLE)
+		return;
+	pkt->flags |= NFQD_PKT_UNREADABLE;
+	pkt->unreadable = (uint8_t)why;
+	pkt->unreadable_val = (uint16_t)min_size(val, UINT16_MAX);
+}
+
+/* A fixed L4 header that would end at hdr_end does not fit in what was received. */
+static uint32_t short_l4(struct nfqd_packet *pkt, const struct ip_bounds *b, size_t hdr_end)
+{
+	uint32_t flag = short_header_flag(b, hdr_end, NFQD_PKT_TRUNC_L4, NFQD_PKT_BAD_L4);
+
+	set_unreadable(pkt,
+		       flag == NFQD_PKT_BAD_L4 ? NFQD_UNREADABLE_L4_SHORT : NFQD_UNREADABLE_L4_CUT,
+		       0);
+	return flag;
 }
 
 static void parse_ports(struct nfqd_packet *pkt, const uint8_t *l4, size_t avail)
@@ -102,13 +124,24 @@ static uint32_t check_tcp(struct nfqd_packet *pkt, const struct ip_bounds *b, si
 	}
 	if (avail >= 13) {
 		doff = (size_t)(th[12] >> 4) * 4;
-		if (doff < 20)
+		if (doff < 20) {
+			set_unreadable(pkt, NFQD_UNREADABLE_TCP_DOFF, doff / 4);
 			return NFQD_PKT_BAD_L4;
-		if (off + doff > b->end)
-			return short_header_flag(b, off + doff, NFQD_PKT_TRUNC_L4, NFQD_PKT_BAD_L4);
+		}
+		if (off + doff > b->end) {
+			uint32_t flag = short_header_flag(b, off + doff, NFQD_PKT_TRUNC_L4,
+							  NFQD_PKT_BAD_L4);
+
+			/* Options cut by the capture leave the fixed 20 bytes readable. */
+			if (flag == NFQD_PKT_BAD_L4)
+				set_unreadable(pkt, NFQD_UNREADABLE_L4_SHORT, 0);
+			else if (avail < 20)
+				set_unreadable(pkt, NFQD_UNREADABLE_L4_CUT, 0);
+			return flag;
+		}
 		return 0;
 	}
-	return short_header_flag(b, off + 20, NFQD_PKT_TRUNC_L4, NFQD_PKT_BAD_L4);
+	return short_l4(pkt, b, off + 20);
 }
 
 static uint32_t check_udp(struct nfqd_packet *pkt, const struct ip_bounds *b, size_t off)
@@ -119,11 +152,13 @@ static uint32_t check_udp(struct nfqd_packet *pkt, const struct ip_bounds *b, si
 
 	parse_ports(pkt, uh, avail);
 	if (avail < 8)
-		return short_header_flag(b, off + 8, NFQD_PKT_TRUNC_L4, NFQD_PKT_BAD_L4);
+		return short_l4(pkt, b, off + 8);
 	/* 0 is legal: a jumbogram for UDP, full checksum coverage for UDP-Lite. */
 	ulen = get_be16(uh + 4);
-	if (ulen != 0 && ulen < 8)
+	if (ulen != 0 && ulen < 8) {
+		set_unreadable(pkt, NFQD_UNREADABLE_UDP_LEN, ulen);
 		return NFQD_PKT_BAD_L4;
+	}
 	return 0;
 }
 
@@ -134,7 +169,7 @@ static uint32_t check_ports_hdr(struct nfqd_packet *pkt, const struct ip_bounds 
 
 	parse_ports(pkt, b->data + off, avail);
 	if (avail < hdrlen)
-		return short_header_flag(b, off + hdrlen, NFQD_PKT_TRUNC_L4, NFQD_PKT_BAD_L4);
+		return short_l4(pkt, b, off + hdrlen);
 	return 0;
 }
 
@@ -149,7 +184,7 @@ static uint32_t check_icmp(struct nfqd_packet *pkt, const struct ip_bounds *b, s
 		pkt->flags |= NFQD_PKT_HAS_ICMP;
 	}
 	if (avail < 8)
-		return short_header_flag(b, off + 8, NFQD_PKT_TRUNC_L4, NFQD_PKT_BAD_L4);
+		return short_l4(pkt, b, off + 8);
 	return 0;
 }
 
@@ -192,6 +227,25 @@ static void parse_l4(struct nfqd_packet *pkt, const struct ip_bounds *b, size_t 
 		withhold_l4_facts(pkt);
 }
 
+/* The fixed IP header of version l3 does not fit: bad when the packet itself is that short. */
+static void short_ip(struct nfqd_packet *pkt, unsigned int l3, bool bad)
+{
+	pkt->flags |= bad ? NFQD_PKT_BAD_L3 : NFQD_PKT_TRUNC_L3;
+	set_unreadable(pkt, bad ? NFQD_UNREADABLE_IP_SHORT : NFQD_UNREADABLE_IP_CUT, l3);
+}
+
+/* An IPv6 extension header that would end at hdr_end does not fit in what was received. */
+static void short_ext(struct nfqd_packet *pkt, const struct ip_bounds *b, size_t hdr_end)
+{
+	uint32_t flag = short_header_flag(b, hdr_end, NFQD_PKT_TRUNC_L3, NFQD_PKT_BAD_L3);
+
+	pkt->flags |= flag;
+	/* val 1: the capture cut the chain; 0: it goes on in the next fragment */
+	set_unreadable(pkt,
+		       flag == NFQD_PKT_BAD_L3 ? NFQD_UNREADABLE_EXT_BAD : NFQD_UNREADABLE_EXT_CUT,
+		       b->captured);
+}
+
 static void parse_ipv4(struct nfqd_packet *pkt, const uint8_t *data, size_t len, size_t packet_len)
 {
 	struct ip_bounds b = { .data = data };
@@ -199,13 +253,14 @@ static void parse_ipv4(struct nfqd_packet *pkt, const uint8_t *data, size_t len,
 	uint16_t frag;
 
 	if (len < IPV4_HDRLEN) {
-		pkt->flags |= packet_len < IPV4_HDRLEN ? NFQD_PKT_BAD_L3 : NFQD_PKT_TRUNC_L3;
+		short_ip(pkt, 4, packet_len < IPV4_HDRLEN);
 		return;
 	}
 	ihl = (size_t)(data[0] & 0x0f) * 4;
 	tot_len = get_be16(data + 2);
 	if (ihl < IPV4_HDRLEN) {
 		pkt->flags |= NFQD_PKT_BAD_L3;
+		set_unreadable(pkt, NFQD_UNREADABLE_IP_IHL, ihl);
 		return;
 	}
 	if (tot_len == 0 && (pkt->flags & NFQD_PKT_GSO)) {
@@ -213,12 +268,14 @@ static void parse_ipv4(struct nfqd_packet *pkt, const uint8_t *data, size_t len,
 		b.real_end = packet_len;
 	} else if (tot_len < ihl || tot_len > packet_len) {
 		pkt->flags |= NFQD_PKT_BAD_L3;
+		set_unreadable(pkt, NFQD_UNREADABLE_IP_LENGTH, tot_len);
 		return;
 	} else {
 		b.real_end = tot_len;
 	}
 	/* Bytes after tot_len are link-layer padding, not part of the packet. */
 	b.end = min_size(len, b.real_end);
+	b.captured = len < b.real_end;
 
 	pkt->l3 = 4;
 	pkt->ttl = data[8];
@@ -238,7 +295,13 @@ static void parse_ipv4(struct nfqd_packet *pkt, const uint8_t *data, size_t len,
 	}
 
 	if (ihl > b.end) {
-		pkt->flags |= short_header_flag(&b, ihl, NFQD_PKT_TRUNC_L3, NFQD_PKT_BAD_L3);
+		uint32_t flag = short_header_flag(&b, ihl, NFQD_PKT_TRUNC_L3, NFQD_PKT_BAD_L3);
+
+		pkt->flags |= flag;
+		if (flag == NFQD_PKT_BAD_L3)
+			set_unreadable(pkt, NFQD_UNREADABLE_IP_SHORT, 4);
+		else
+			set_unreadable(pkt, NFQD_UNREADABLE_IPV4_OPTS_CUT, ihl);
 		return;
 	}
 	pkt->l3_hdrlen = (uint16_t)ihl;
@@ -251,12 +314,11 @@ static void parse_ipv6(struct nfqd_packet *pkt, const uint8_t *data, size_t len,
 {
 	struct ip_bounds b = { .data = data };
 	size_t plen, off, hdrlen;
-	unsigned int nhdrs = 0;
 	uint16_t frag;
 	uint8_t nexthdr;
 
 	if (len < IPV6_HDRLEN) {
-		pkt->flags |= packet_len < IPV6_HDRLEN ? NFQD_PKT_BAD_L3 : NFQD_PKT_TRUNC_L3;
+		short_ip(pkt, 6, packet_len < IPV6_HDRLEN);
 		return;
 	}
 	plen = get_be16(data + 4);
@@ -265,11 +327,13 @@ static void parse_ipv6(struct nfqd_packet *pkt, const uint8_t *data, size_t len,
 		b.real_end = packet_len;
 	} else if (IPV6_HDRLEN + plen > packet_len) {
 		pkt->flags |= NFQD_PKT_BAD_L3;
+		set_unreadable(pkt, NFQD_UNREADABLE_IPV6_LENGTH, plen);
 		return;
 	} else {
 		b.real_end = IPV6_HDRLEN + plen;
 	}
 	b.end = min_size(len, b.real_end);
+	b.captured = len < b.real_end;
 
 	pkt->l3 = 6;
 	pkt->ttl = data[7];
@@ -299,16 +363,16 @@ static void parse_ipv6(struct nfqd_packet *pkt, const uint8_t *data, size_t len,
 			return;
 		}
 
-		if (++nhdrs > IPV6_MAX_EXTHDRS) {
-			pkt->flags |= NFQD_PKT_BAD_L3;
-			return;
-		}
+		/*
+		 * No cap on the number of headers: each takes at least 8 bytes that must lie within
+		 * what was received, so the walk ends there. A cap would hide the upper layer of a
+		 * longer chain from the rules.
+		 */
 		if (nexthdr == IPPROTO_FRAGMENT) {
 			hdrlen = IPV6_FRAG_HDRLEN;
 		} else {
 			if (off + 2 > b.end) {
-				pkt->flags |= short_header_flag(&b, off + 2, NFQD_PKT_TRUNC_L3,
-								NFQD_PKT_BAD_L3);
+				short_ext(pkt, &b, off + 2);
 				return;
 			}
 			if (nexthdr == IPPROTO_AH)
@@ -317,8 +381,7 @@ static void parse_ipv6(struct nfqd_packet *pkt, const uint8_t *data, size_t len,
 				hdrlen = ((size_t)data[off + 1] + 1) * 8;
 		}
 		if (off + hdrlen > b.end) {
-			pkt->flags |= short_header_flag(&b, off + hdrlen, NFQD_PKT_TRUNC_L3,
-							NFQD_PKT_BAD_L3);
+			short_ext(pkt, &b, off + hdrlen);
 			return;
 		}
 
@@ -360,6 +423,8 @@ void nfqd_packet_parse_ip(struct nfqd_packet *pkt, const uint8_t *data, size_t l
 	pkt->tcp_flags = 0;
 	pkt->l4 = NULL;
 	pkt->l4_len = 0;
+	pkt->unreadable = 0;
+	pkt->unreadable_val = 0;
 
 	/* A caller that does not know better says the packet is what it has. */
 	if (packet_len < len)
@@ -367,6 +432,9 @@ void nfqd_packet_parse_ip(struct nfqd_packet *pkt, const uint8_t *data, size_t l
 
 	if (len == 0) {
 		pkt->flags |= packet_len == 0 ? NFQD_PKT_BAD_L3 : NFQD_PKT_TRUNC_L3;
+		set_unreadable(
+			pkt, packet_len == 0 ? NFQD_UNREADABLE_NO_PAYLOAD : NFQD_UNREADABLE_IP_CUT,
+			0);
 		return;
 	}
 	switch (data[0] >> 4) {
@@ -378,7 +446,76 @@ void nfqd_packet_parse_ip(struct nfqd_packet *pkt, const uint8_t *data, size_t l
 		break;
 	default:
 		pkt->flags |= NFQD_PKT_BAD_L3;
+		set_unreadable(pkt, NFQD_UNREADABLE_IP_VERSION, data[0] >> 4);
 		break;
+	}
+}
+
+static const char *l4_name(const struct nfqd_packet *pkt)
+{
+	switch (pkt->l4_proto) {
+	case IPPROTO_TCP:
+		return "TCP";
+	case IPPROTO_UDP:
+		return "UDP";
+	case IPPROTO_UDPLITE:
+		return "UDP-Lite";
+	case IPPROTO_SCTP:
+		return "SCTP";
+	case IPPROTO_DCCP:
+		return "DCCP";
+	case IPPROTO_ICMP:
+		return "ICMP";
+	case IPPROTO_ICMPV6:
+		return "ICMPv6";
+	default:
+		return "transport";
+	}
+}
+
+int nfqd_packet_unreadable_text(const struct nfqd_packet *pkt, char *buf, size_t size)
+{
+	unsigned int val = pkt->unreadable_val;
+	const char *ip = val == 6 ? "IPv6" : "IPv4";
+
+	if (!(pkt->flags & NFQD_PKT_UNREADABLE))
+		return -EINVAL;
+	switch (pkt->unreadable) {
+	case NFQD_UNREADABLE_NO_PAYLOAD:
+		return snprintf(buf, size, "no packet data");
+	case NFQD_UNREADABLE_IP_VERSION:
+		return snprintf(buf, size, "IP version %u", val);
+	case NFQD_UNREADABLE_IP_CUT:
+		if (val == 0)
+			return snprintf(buf, size, "IP header past the copy range");
+		return snprintf(buf, size, "%s header cut short", ip);
+	case NFQD_UNREADABLE_IP_SHORT:
+		return snprintf(buf, size, "packet shorter than its %s header", ip);
+	case NFQD_UNREADABLE_IP_IHL:
+		return snprintf(buf, size, "IPv4 header length %u", val);
+	case NFQD_UNREADABLE_IP_LENGTH:
+		return snprintf(buf, size, "IPv4 total length %u does not fit the packet", val);
+	case NFQD_UNREADABLE_IPV6_LENGTH:
+		return snprintf(buf, size, "IPv6 payload length %u beyond the packet", val);
+	case NFQD_UNREADABLE_IPV4_OPTS_CUT:
+		return snprintf(buf, size, "IPv4 options past the copy range");
+	case NFQD_UNREADABLE_EXT_CUT:
+		if (!val)
+			return snprintf(buf, size,
+					"IPv6 extension headers past the first fragment");
+		return snprintf(buf, size, "IPv6 extension headers past the copy range");
+	case NFQD_UNREADABLE_EXT_BAD:
+		return snprintf(buf, size, "IPv6 extension header past the packet's end");
+	case NFQD_UNREADABLE_L4_CUT:
+		return snprintf(buf, size, "%s header cut short", l4_name(pkt));
+	case NFQD_UNREADABLE_L4_SHORT:
+		return snprintf(buf, size, "%s header past the packet's end", l4_name(pkt));
+	case NFQD_UNREADABLE_TCP_DOFF:
+		return snprintf(buf, size, "TCP data offset %u", val);
+	case NFQD_UNREADABLE_UDP_LEN:
+		return snprintf(buf, size, "%s length %u", l4_name(pkt), val);
+	default:
+		return snprintf(buf, size, "unreadable (reason %u)", pkt->unreadable);
 	}
 }
 
@@ -600,6 +737,8 @@ int nfqd_packet_parse(struct nfqd_packet *pkt, const struct nlmsghdr *nlh, size_
 
 	if (pkt->flags & NFQD_PKT_HAS_PAYLOAD)
 		nfqd_packet_parse_ip(pkt, pkt->payload, pkt->payload_len, pkt->packet_len);
+	else if (pkt->flags & NFQD_PKT_HAS_ID)
+		set_unreadable(pkt, NFQD_UNREADABLE_NO_PAYLOAD, 0);
 
 	return (pkt->flags & NFQD_PKT_HAS_ID) ? 0 : -EBADMSG;
 }

@@ -79,6 +79,10 @@ struct nfqd_batcher {
 	uint32_t sweep_from; /* highest id at the first pending all == 0 request */
 	bool sweep_upto_set;
 	uint32_t sweep_upto; /* highest id at the latest pending all == 0 request */
+
+	bool seen_due;	       /* a nfqd_batcher_sweep_seen() request is pending */
+	uint32_t seen_upto;    /* ... up to this id */
+	uint32_t seen_verdict; /* ... with this verdict */
 };
 
 static bool id_after(uint32_t a, uint32_t b)
@@ -119,8 +123,8 @@ int nfqd_batcher_new(struct nfqd_batcher **out, uint16_t queue, unsigned int cap
 	 * a single verdict; then come at most three sweeps. One batch more is a margin, should an
 	 * encoding ever add a message.
 	 */
-	b->buf_size =
-		(size_t)capacity * SINGLE_MAX_LEN + BATCH_MAX_LEN + SWEEP_ALL_MESSAGES * SWEEP_LEN;
+	b->buf_size = (size_t)capacity * SINGLE_MAX_LEN + BATCH_MAX_LEN +
+		      (SWEEP_ALL_MESSAGES + 1) * SWEEP_LEN;
 
 	b->ent = calloc(capacity, sizeof(*b->ent));
 	b->tmp = calloc(capacity, sizeof(*b->tmp));
@@ -168,14 +172,22 @@ unsigned int nfqd_batcher_pending(const struct nfqd_batcher *b)
 	return b ? b->n : 0;
 }
 
-int nfqd_batcher_sweep(struct nfqd_batcher *b, uint32_t verdict, int all)
+/* Whether a sweep with this verdict may be requested: 0, -EOPNOTSUPP or -EINVAL. */
+static int sweep_check(const struct nfqd_batcher *b, uint32_t verdict)
 {
 	if (!b)
 		return -EINVAL;
 	if (!(b->flags & NFQD_BATCHER_ORDERED))
 		return -EOPNOTSUPP;
-	if (!verdict_valid(verdict))
-		return -EINVAL;
+	return verdict_valid(verdict) ? 0 : -EINVAL;
+}
+
+int nfqd_batcher_sweep(struct nfqd_batcher *b, uint32_t verdict, int all)
+{
+	int r = sweep_check(b, verdict);
+
+	if (r < 0)
+		return r;
 
 	b->sweep_verdict = verdict;
 	if (all) {
@@ -193,6 +205,18 @@ int nfqd_batcher_sweep(struct nfqd_batcher *b, uint32_t verdict, int all)
 	}
 	b->sweep_upto_set = b->seen;
 	b->sweep_upto = b->highest;
+	return 0;
+}
+
+int nfqd_batcher_sweep_seen(struct nfqd_batcher *b, uint32_t verdict)
+{
+	int r = sweep_check(b, verdict);
+
+	if (r < 0 || !b->seen)
+		return r;
+	b->seen_due = true;
+	b->seen_upto = b->highest;
+	b->seen_verdict = verdict;
 	return 0;
 }
 
@@ -400,11 +424,17 @@ static void put_class_batch(struct nfqd_batcher *b, struct emit *e, const struct
 	put_batch(b, e, v->id, v->verdict, (v->flags & NFQD_VERDICT_F_MARK) ? &v->mark : NULL);
 }
 
-static void put_sweep(struct nfqd_batcher *b, struct emit *e, uint32_t maxid)
+static void put_sweep_verdict(struct nfqd_batcher *b, struct emit *e, uint32_t maxid,
+			      uint32_t verdict)
 {
-	struct nlmsghdr *nlh = put_batch(b, e, maxid, b->sweep_verdict, NULL);
+	struct nlmsghdr *nlh = put_batch(b, e, maxid, verdict, NULL);
 
 	nlh->nlmsg_seq = SWEEP_SEQ;
+}
+
+static void put_sweep(struct nfqd_batcher *b, struct emit *e, uint32_t maxid)
+{
+	put_sweep_verdict(b, e, maxid, b->sweep_verdict);
 }
 
 static void emit_singles(struct nfqd_batcher *b, struct emit *e)
@@ -501,6 +531,12 @@ int nfqd_batcher_build(struct nfqd_batcher *b, const void **buf, size_t *len,
 	if (b->n > 0) {
 		sort_entries(b);
 		dups = dedup_entries(b);
+	}
+
+	/* Before the build's own verdicts, whose batch messages would otherwise reach them. */
+	if (b->seen_due) {
+		put_sweep_verdict(b, &e, b->seen_upto, b->seen_verdict);
+		b->seen_due = false;
 	}
 
 	if (!(b->flags & NFQD_BATCHER_ORDERED)) {

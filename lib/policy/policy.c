@@ -29,6 +29,7 @@
 struct nfqd_policy {
 	uint32_t default_verdict;
 	uint32_t on_set_error;
+	enum nfqd_on_unreadable on_unreadable;
 	struct nfqd_rule *rules;
 	unsigned int nrules;
 	unsigned int rules_cap;
@@ -106,6 +107,7 @@ int nfqd_policy_new(struct nfqd_policy **out)
 	}
 	p->default_verdict = NF_ACCEPT;
 	p->on_set_error = NF_DROP;
+	p->on_unreadable = NFQD_ON_UNREADABLE_DROP;
 	p->marks.meta_rule = -1;
 	p->marks.ct_rule = -1;
 	p->marks.set_rule = -1;
@@ -185,6 +187,46 @@ int nfqd_policy_set_on_set_error(struct nfqd_policy *p, uint32_t verdict)
 uint32_t nfqd_policy_on_set_error(const struct nfqd_policy *p)
 {
 	return p->on_set_error;
+}
+
+static const char *const on_unreadable_names[NFQD_ON_UNREADABLE_MAX] = {
+	[NFQD_ON_UNREADABLE_DROP] = "drop",
+	[NFQD_ON_UNREADABLE_ACCEPT] = "accept",
+	[NFQD_ON_UNREADABLE_EVALUATE] = "evaluate",
+};
+
+int nfqd_policy_parse_on_unreadable(const char *word, enum nfqd_on_unreadable *mode,
+				    struct nfqd_policy_error *err)
+{
+	struct nfqd_policy_error ignored;
+
+	if (!err)
+		err = &ignored;
+	for (int i = 0; word && i < NFQD_ON_UNREADABLE_MAX; i++) {
+		if (strcmp(word, on_unreadable_names[i]) == 0) {
+			*mode = (enum nfqd_on_unreadable)i;
+			return 0;
+		}
+	}
+	return fail(err, -EINVAL, 0, "'%s' is not drop, accept or evaluate", word ? word : "");
+}
+
+const char *nfqd_policy_on_unreadable_name(enum nfqd_on_unreadable mode)
+{
+	return (unsigned int)mode < NFQD_ON_UNREADABLE_MAX ? on_unreadable_names[mode] : "?";
+}
+
+int nfqd_policy_set_on_unreadable(struct nfqd_policy *p, enum nfqd_on_unreadable mode)
+{
+	if ((unsigned int)mode >= NFQD_ON_UNREADABLE_MAX)
+		return -EINVAL;
+	p->on_unreadable = mode;
+	return 0;
+}
+
+enum nfqd_on_unreadable nfqd_policy_on_unreadable(const struct nfqd_policy *p)
+{
+	return p->on_unreadable;
 }
 
 /* The verdict word (already read) and, for `queue`, its number. */
@@ -641,6 +683,16 @@ void nfqd_policy_eval(const struct nfqd_policy *p, const struct nfqd_packet *pkt
 	};
 	uint64_t facts = nfqd_packet_facts(pkt);
 
+	if (pkt->flags & NFQD_PKT_UNREADABLE) {
+		/* what could not be read says nothing of the other packets of the flow */
+		e.flags = NFQD_DECISION_UNREADABLE | NFQD_DECISION_PER_PACKET;
+		if (p->on_unreadable != NFQD_ON_UNREADABLE_EVALUATE) {
+			decide(d,
+			       p->on_unreadable == NFQD_ON_UNREADABLE_ACCEPT ? NF_ACCEPT : NF_DROP,
+			       -1, e.flags, NULL, &e);
+			return;
+		}
+	}
 	for (unsigned int i = 0; i < p->nrules; i++) {
 		const struct nfqd_rule *r = &p->rules[i];
 		int res = NFQD_TERM_HIT;

@@ -116,6 +116,43 @@ static inline char *itest_stats(struct itest *it)
 	return json;
 }
 
+/* Stop nfqd as itest_stop() does, and fail the test unless its log holds text. */
+static inline void itest_stop_logged(struct itest *it, const char *text)
+{
+	char *log = itest_stop(it, 5000, NULL);
+
+	if (!strstr(log, text))
+		fail_msg("nfqd did not log '%s':\n%s", text, log);
+	free(log);
+}
+
+/*
+ * Wait until the stats counter key of queue (-1: the total) reaches at least want, polling for up
+ * to timeout_ms; returns the stats JSON of that moment (malloc'd). Fails the test with the
+ * numbers and nfqd's log when it does not.
+ */
+static inline char *itest_wait_stat(struct itest *it, int queue, const char *key, uint64_t want,
+				    int timeout_ms)
+{
+	uint64_t have = 0;
+	char *json = NULL;
+
+	for (int waited = 0;; waited += 20) {
+		free(json);
+		json = itest_stats(it);
+		have = stats_get(json, queue, key);
+		if (have != UINT64_MAX && have >= want)
+			return json;
+		if (waited >= timeout_ms)
+			break;
+		usleep(20000);
+	}
+	itest_print_log(it);
+	fail_msg("stats: %s reached %llu, not %llu, in %d ms: %s", key, (unsigned long long)have,
+		 (unsigned long long)want, timeout_ms, json);
+	return json;
+}
+
 /* Run a command in the firewall namespace and fail the test if it fails. */
 #define itest_fw(it, ...)  assert_int_equal(ns_sh((it)->t.fw, __VA_ARGS__), 0)
 #define itest_cli(it, ...) assert_int_equal(ns_sh((it)->t.cli, __VA_ARGS__), 0)

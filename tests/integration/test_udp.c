@@ -3,7 +3,12 @@
  * IPv4 UDP through a real NFQUEUE rule and nfqd: what a sink receives is counted against what
  * was sent, nfqd's counters and the kernel's.
  */
+#include <dirent.h>
+#include <netinet/in.h>
+#include <signal.h>
+
 #include "itest.h"
+#include "pktbuild.h"
 
 #define N 3000
 
@@ -180,6 +185,228 @@ static void test_full_copy_of_large_packets_is_not_truncated(void **state)
 	close(sink);
 }
 
+#define N_CUT	     200
+#define STAT_WAIT_MS 60000
+
+/*
+ * Queue UDP and TCP before the filter table (mangle PREROUTING), and count in INPUT what nfqd
+ * let through: a packet accepted from the queue goes on to the next hook, a dropped one does
+ * not. The L4 protocols themselves would discard the cut headers later, so INPUT is where an
+ * accept shows.
+ */
+static void queue_before_input(struct itest *it)
+{
+	itest_fw(it, "iptables -F INPUT && "
+		     "iptables -t mangle -A PREROUTING -p udp -j NFQUEUE --queue-num 0 && "
+		     "iptables -t mangle -A PREROUTING -p tcp -j NFQUEUE --queue-num 0 && "
+		     "iptables -A INPUT -p udp -j ACCEPT && iptables -A INPUT -p tcp -j ACCEPT");
+}
+
+/* Packets the INPUT rule of protocol proto counted (iptables -n prints its number). */
+static uint64_t input_count(struct itest *it, int proto)
+{
+	char *out = NULL;
+	uint64_t n;
+
+	assert_int_equal(ns_sh_out(it->t.fw, &out,
+				   "iptables -nvxL INPUT | awk '$3 == \"ACCEPT\" && $4 == \"%d\" "
+				   "{ print $1 }'",
+				   proto),
+			 0);
+	assert_non_null(out);
+	n = strtoull(out, NULL, 10);
+	free(out);
+	return n;
+}
+
+/*
+ * The issue's truncated L4 headers, to port 6666 that rules drop: UDP whose packet ends 4 bytes
+ * into its header, TCP with data offset 4. Sends N_CUT of each and waits until nfqd read them.
+ */
+static char *send_cut_headers(struct itest *it, const char *config)
+{
+	uint8_t pkt[128];
+	struct pb pb;
+	int len;
+
+	queue_before_input(it);
+	itest_nfqd(it, config);
+
+	pb_init(&pb, pkt, sizeof(pkt));
+	pb_ipv4(&pb, it->t.cli4, it->t.fw4, 64);
+	pb_udp(&pb, IPPROTO_UDP, 40000, 6666);
+	assert_true(pb_finish(&pb) > 0);
+	/* the kernel sets the total length to what is sent: 24 bytes */
+	assert_int_equal(raw_ip_send(it->t.cli, pkt, 24, N_CUT, 500), N_CUT);
+
+	pb_init(&pb, pkt, sizeof(pkt));
+	pb_ipv4(&pb, it->t.cli4, it->t.fw4, 64);
+	pb_tcp(&pb, 40000, 6666, PB_TCP_SYN);
+	pb_data(&pb, NULL, 16);
+	len = pb_finish(&pb);
+	assert_true(len > 0);
+	pkt[20 + 12] = 4 << 4;
+	assert_int_equal(raw_ip_send(it->t.cli, pkt, (size_t)len, N_CUT, 500), N_CUT);
+
+	return itest_wait_stat(it, 0, "received", 2 * N_CUT, STAT_WAIT_MS);
+}
+
+#define CUT_RULES                                                                                  \
+	"[policy]\ndefault = accept\nrule = drop proto udp dport 6666\n"                           \
+	"rule = drop proto tcp dport 6666\n"
+
+/* Unreadable, so dropped by on-unreadable (default drop), counted and logged with the reason. */
+static void test_udp_cut_to_4_bytes_and_tcp_data_offset_4_are_dropped_as_unreadable(void **state)
+{
+	struct itest *it = *state;
+	char *json = send_cut_headers(it, CUT_RULES);
+
+	assert_int_equal(input_count(it, IPPROTO_UDP), 0);
+	assert_int_equal(input_count(it, IPPROTO_TCP), 0);
+	assert_int_equal(stats_get(json, 0, "dropped"), 2 * N_CUT);
+	assert_int_equal(stats_get(json, 0, "accepted"), 0);
+	assert_int_equal(stats_get(json, 0, "unreadable"), 2 * N_CUT);
+	free(json);
+	/* the first one is logged; the rest within the second are counted as suppressed */
+	itest_stop_logged(it, "unreadable packet 10.199.0.1 -> 10.199.0.2, protocol 17: UDP header "
+			      "past the packet's end; verdict drop (on-unreadable)");
+}
+
+/* With on-unreadable = accept they pass to INPUT: the kernel's own count shows them. */
+static void test_on_unreadable_accept_passes_the_cut_headers_on(void **state)
+{
+	struct itest *it = *state;
+	char *json = send_cut_headers(it, CUT_RULES "on-unreadable = accept\n");
+
+	assert_int_equal(stats_get(json, 0, "unreadable"), 2 * N_CUT);
+	assert_int_equal(stats_get(json, 0, "accepted"), 2 * N_CUT);
+	assert_int_equal(input_count(it, IPPROTO_UDP), N_CUT);
+	assert_int_equal(input_count(it, IPPROTO_TCP), N_CUT);
+	free(json);
+	free(itest_stop(it, 5000, NULL));
+}
+
+/* The thread id of nfqd's one worker: with one queue, the one task that is not the main one. */
+static pid_t worker_tid(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	pid_t tid = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((de = readdir(d))) {
+		long t = strtol(de->d_name, NULL, 10);
+
+		if (t > 0 && t != pid)
+			tid = (pid_t)t;
+	}
+	closedir(d);
+	assert_true(tid > 0);
+	return tid;
+}
+
+/* The pid tracing task tid, from its status; -1 when it cannot be read. */
+static pid_t tracer_of(pid_t pid, pid_t tid)
+{
+	char path[64], line[128];
+	pid_t tracer = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "TracerPid:", 10) == 0)
+			tracer = (pid_t)strtol(line + 10, NULL, 10);
+	fclose(f);
+	return tracer;
+}
+
+/*
+ * Make the next `fails` sends of nfqd's worker thread fail with EPERM, for real: strace attached
+ * to that thread alone turns its next sendto() calls into errors without running them. Returns
+ * strace's pid once it is attached.
+ */
+static pid_t fail_worker_sends(struct itest *it, unsigned int fails)
+{
+	pid_t tid = worker_tid(it->d.pid), st;
+	char tids[16], inject[64];
+
+	snprintf(tids, sizeof(tids), "%d", (int)tid);
+	snprintf(inject, sizeof(inject), "inject=sendto:error=EPERM:when=1..%u", fails);
+	st = fork();
+	assert_true(st >= 0);
+	if (st == 0) {
+		execlp("strace", "strace", "-qq", "-o", "/dev/null", "-e", "trace=sendto", "-e",
+		       inject, "-p", tids, (char *)NULL);
+		_exit(127);
+	}
+	for (int waited = 0; tracer_of(it->d.pid, tid) != st; waited += 10) {
+		if (waited > 30000 || waitpid(st, NULL, WNOHANG) == st)
+			fail_msg("strace did not attach to nfqd's worker %d", (int)tid);
+		usleep(10000);
+	}
+	return st;
+}
+
+/* Wait until the kernel holds no packet of queue 0 and has handed out last ids; fail if not. */
+static void wait_queue_empty(struct itest *it, unsigned int last, int timeout_ms)
+{
+	unsigned int queued = 0, last_id = 0;
+
+	for (int waited = 0;; waited += 20) {
+		assert_int_equal(kernel_queue_line(it->t.fw, 0, &queued, &last_id), 0);
+		if (queued == 0 && last_id >= last)
+			return;
+		if (waited >= timeout_ms)
+			break;
+		usleep(20000);
+	}
+	itest_print_log(it);
+	fail_msg("queue 0 still holds %u packets (last id %u, want %u) after %d ms", queued,
+		 last_id, last, timeout_ms);
+}
+
+/*
+ * A verdict send fails, and so does the sweep sent right after it: on a queue that then stays
+ * quiet, the sweep is sent again on the next turn of the receive loop, and the packet gets the
+ * fail-side verdict (drop) without waiting for another packet. Later sends work as before.
+ */
+static void test_failed_verdict_send_is_swept_without_waiting_for_traffic(void **state)
+{
+	struct itest *it = *state;
+	char *json;
+	pid_t tracer;
+	int sink;
+
+	itest_nfqd(it, "[queue]\nfail-open = no\n[policy]\ndefault = accept\n");
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
+	assert_true(sink >= 0);
+	tracer = fail_worker_sends(it, 2);
+
+	assert_int_equal(send_to(it, 5000, 1, 64), 1);
+	wait_queue_empty(it, 1, 30000);
+	assert_int_equal(udp_sink_count(sink, 300, 10000), 0);
+	json = itest_stats(it);
+	assert_int_equal(stats_get(json, 0, "errors"), 2);
+	assert_int_equal(stats_get(json, 0, "received"), 1);
+	free(json);
+
+	kill(tracer, SIGTERM);
+	waitpid(tracer, NULL, 0);
+	assert_int_equal(send_to(it, 5000, 1, 64), 1);
+	wait_queue_empty(it, 2, 30000);
+	assert_int_equal(udp_sink_count(sink, 300, 10000), 1);
+	close(sink);
+
+	itest_stop_logged(it, "cannot send 1 verdicts (1 messages): Operation not permitted; their "
+			      "packets get the fail-side verdict (drop) by a sweep, sent now");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +419,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_source_prefix_rule, setup, itest_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_truncated_reads_are_counted_and_still_get_verdicts, setup,
+			itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_udp_cut_to_4_bytes_and_tcp_data_offset_4_are_dropped_as_unreadable,
+			setup, itest_teardown),
+		cmocka_unit_test_setup_teardown(test_on_unreadable_accept_passes_the_cut_headers_on,
+						setup, itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_failed_verdict_send_is_swept_without_waiting_for_traffic, setup,
 			itest_teardown),
 		cmocka_unit_test_setup_teardown(test_full_copy_of_large_packets_is_not_truncated,
 						setup, itest_teardown),

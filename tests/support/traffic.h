@@ -29,6 +29,15 @@ long long udp_send(const char *ns, const char *src, const char *dst, uint16_t po
 		   unsigned long count, size_t payload, unsigned int flows, unsigned int burst,
 		   unsigned int pause_us);
 
+/*
+ * Send the IP packet pkt (len bytes from its IPv4 or IPv6 header on, as built by pktbuild.h)
+ * count times from ns through a raw socket, headers as given (the kernel only fills in an IPv4
+ * total length, id and header checksum), pausing pause_us after every 32. Returns the number
+ * sent, or -errno.
+ */
+long long raw_ip_send(const char *ns, const void *pkt, size_t len, unsigned long count,
+		      unsigned int pause_us);
+
 /* One UDP flow (a connected socket, so one 5-tuple) from ns, optionally bound to src. */
 int udp_flow_open(const char *ns, const char *src, const char *dst, uint16_t port);
 

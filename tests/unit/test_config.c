@@ -483,6 +483,36 @@ static void test_policy_keys_of_sets_marks_and_flow_cache(void **state)
 	config_free(c);
 }
 
+/* on-unreadable: drop by default, and each of its three words. */
+static void test_on_unreadable_defaults_to_drop_and_reads_each_word(void **state)
+{
+	static const struct {
+		const char *word;
+		enum nfqd_on_unreadable mode;
+	} words[] = {
+		{ "drop", NFQD_ON_UNREADABLE_DROP },
+		{ "accept", NFQD_ON_UNREADABLE_ACCEPT },
+		{ "evaluate", NFQD_ON_UNREADABLE_EVALUATE },
+	};
+	struct config *c = load_ok("[policy]\ndefault = accept\n");
+	char text[64];
+
+	(void)state;
+	assert_int_equal(nfqd_policy_on_unreadable(c->policy), NFQD_ON_UNREADABLE_DROP);
+	config_free(c);
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
+		snprintf(text, sizeof(text), "[policy]\non-unreadable = %s\n", words[i].word);
+		c = load_ok(text);
+		assert_int_equal(nfqd_policy_on_unreadable(c->policy), words[i].mode);
+		assert_string_equal(nfqd_policy_on_unreadable_name(words[i].mode), words[i].word);
+		config_free(c);
+	}
+	load_err("[policy]\non-unreadable = ignore\n",
+		 "t.conf:2: on-unreadable: 'ignore' is not drop, accept or evaluate");
+	load_err("[queue]\non-unreadable = drop\n",
+		 "t.conf:2: unknown key 'on-unreadable' in [queue]");
+}
+
 static void test_policy_key_errors(void **state)
 {
 	(void)state;
@@ -580,6 +610,7 @@ int main(void)
 		cmocka_unit_test(test_missing_file_is_named),
 		cmocka_unit_test(test_policy_keys_of_sets_marks_and_flow_cache),
 		cmocka_unit_test(test_policy_key_errors),
+		cmocka_unit_test(test_on_unreadable_defaults_to_drop_and_reads_each_word),
 		cmocka_unit_test(test_mark_bits_too_narrow_is_an_error_at_mark_bits),
 		cmocka_unit_test(test_rule_mark_bits_must_stay_clear_of_nfqds),
 		cmocka_unit_test(test_shipped_example_config_is_valid),

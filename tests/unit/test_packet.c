@@ -35,7 +35,7 @@
 	 NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_FRAGMENT | NFQD_PKT_FRAG_LATER |          \
 	 NFQD_PKT_BAD_L3 | NFQD_PKT_TRUNC_L3 | NFQD_PKT_HAS_PORTS | NFQD_PKT_HAS_ICMP |            \
 	 NFQD_PKT_HAS_TCP_FLAGS | NFQD_PKT_BAD_L4 | NFQD_PKT_TRUNC_L4 | NFQD_PKT_HAS_HWADDR |      \
-	 NFQD_PKT_HAS_CTMARK)
+	 NFQD_PKT_HAS_CTMARK | NFQD_PKT_UNREADABLE)
 
 #define L3L4_FLAGS (ALL_FLAGS & ~(0xffu | NFQD_PKT_HAS_HWADDR | NFQD_PKT_HAS_CTMARK))
 
@@ -129,6 +129,32 @@ static void check_ip_view(const struct nfqd_packet *p, const uint8_t *data, size
 	if (p->l3_hdrlen)
 		assert_true(p->l3_hdrlen <= len);
 
+	/*
+	 * Unreadable exactly when the transport header could not be reached or its fixed part
+	 * read: every L3 problem, every lying L4 header, every L4 header cut short except TCP
+	 * options cut by the capture (the fixed 20 bytes are whole then).
+	 */
+	assert_int_equal(!!(f & NFQD_PKT_UNREADABLE), p->unreadable != NFQD_UNREADABLE_NONE);
+	assert_true(p->unreadable < NFQD_UNREADABLE_MAX);
+	if (f & (NFQD_PKT_BAD_L3 | NFQD_PKT_TRUNC_L3 | NFQD_PKT_BAD_L4))
+		assert_true(has(p, NFQD_PKT_UNREADABLE));
+	if (f & NFQD_PKT_TRUNC_L4)
+		assert_int_equal(!!(f & NFQD_PKT_UNREADABLE),
+				 p->l4_proto != IPPROTO_TCP || p->l4_len < 20);
+	if (f & NFQD_PKT_UNREADABLE) {
+		char text[128];
+
+		assert_true(f & (NFQD_PKT_BAD_L3 | NFQD_PKT_TRUNC_L3 | NFQD_PKT_BAD_L4 |
+				 NFQD_PKT_TRUNC_L4));
+		/* a later fragment has no transport header: only its IP header can fail */
+		if (f & NFQD_PKT_FRAG_LATER)
+			assert_true(f & (NFQD_PKT_BAD_L3 | NFQD_PKT_TRUNC_L3));
+		assert_true(nfqd_packet_unreadable_text(p, text, sizeof(text)) > 0);
+		assert_null(strstr(text, "reason"));
+	} else {
+		assert_int_equal(p->unreadable_val, 0);
+	}
+
 	if (p->l4) {
 		assert_true(p->l4 == data + p->l3_hdrlen);
 		assert_true(p->l4_len > 0);
@@ -221,8 +247,13 @@ static void check_view(const struct nfqd_packet *p, const uint8_t *buf, size_t s
 	} else {
 		assert_null(p->payload);
 		assert_int_equal(p->payload_len, 0);
-		assert_true(has_none(p, NFQD_PKT_PAYLOAD_TRUNC | L3L4_FLAGS));
-		check_ip_view(p, NULL, 0);
+		assert_true(has_none(p, NFQD_PKT_PAYLOAD_TRUNC |
+						(L3L4_FLAGS & ~(uint32_t)NFQD_PKT_UNREADABLE)));
+		/* no packet, no transport header (once the walk got to the attributes) */
+		if (f & NFQD_PKT_HAS_ID) {
+			assert_true(has(p, NFQD_PKT_UNREADABLE));
+			assert_int_equal(p->unreadable, NFQD_UNREADABLE_NO_PAYLOAD);
+		}
 	}
 }
 
@@ -648,7 +679,8 @@ static void test_ipv4_first_fragment_cut_inside_tcp_is_trunc_not_bad(void **stat
 	pkt.b[3] = 28;
 	view_ip(&v, pkt.b, 28, 28);
 	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_FRAGMENT |
-					      NFQD_PKT_HAS_PORTS | NFQD_PKT_TRUNC_L4);
+					      NFQD_PKT_HAS_PORTS | NFQD_PKT_TRUNC_L4 |
+					      NFQD_PKT_UNREADABLE);
 	assert_int_equal(v.pkt.dport, 81);
 	assert_int_equal(v.pkt.l4_len, 8);
 	(void)len;
@@ -699,7 +731,7 @@ static void test_msg_cut_inside_payload_attr_header_has_no_payload(void **state)
 	/* 2 of the 4 bytes of the payload attribute's header */
 	view_msg(&v, msg.b, mlen - len - 2);
 	assert_int_equal(v.ret, 0);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_MSG_TRUNC);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_MSG_TRUNC | NFQD_PKT_UNREADABLE);
 	assert_int_equal(v.pkt.packet_len, 0);
 	view_free(&v);
 
@@ -749,7 +781,8 @@ static void test_msg_cut_inside_ip_header_is_trunc_l3(void **state)
 	view_msg(&v, msg.b, mlen - len + 12);
 	assert_int_equal(v.ret, 0);
 	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_MSG_TRUNC | NFQD_PKT_HAS_PAYLOAD |
-					      NFQD_PKT_PAYLOAD_TRUNC | NFQD_PKT_TRUNC_L3);
+					      NFQD_PKT_PAYLOAD_TRUNC | NFQD_PKT_TRUNC_L3 |
+					      NFQD_PKT_UNREADABLE);
 	assert_int_equal(v.pkt.payload_len, 12);
 	view_free(&v);
 }
@@ -771,7 +804,8 @@ static void test_copy_range_cut_inside_ipv4_options_keeps_addresses(void **state
 	len = finish(&pb);
 
 	view_ip(&v, pkt.b, 30, len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_TRUNC_L3);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_TRUNC_L3 |
+					      NFQD_PKT_UNREADABLE);
 	assert_ipv4_addrs(&v.pkt, "10.0.0.1", "10.0.0.2");
 	assert_int_equal(v.pkt.l4_proto, IPPROTO_TCP);
 	assert_int_equal(v.pkt.l3_hdrlen, 0);
@@ -785,13 +819,15 @@ static void test_tcp_cut_by_copy_range_at_0_1_3_4_13_14_19_bytes_keeps_facts_in_
 		size_t l4;
 		uint32_t l4_flags;
 	} cuts[] = {
-		{ 0, NFQD_PKT_TRUNC_L4 },
-		{ 1, NFQD_PKT_TRUNC_L4 },
-		{ 3, NFQD_PKT_TRUNC_L4 },
-		{ 4, NFQD_PKT_TRUNC_L4 | NFQD_PKT_HAS_PORTS },
-		{ 13, NFQD_PKT_TRUNC_L4 | NFQD_PKT_HAS_PORTS },
-		{ 14, NFQD_PKT_TRUNC_L4 | NFQD_PKT_HAS_PORTS | NFQD_PKT_HAS_TCP_FLAGS },
-		{ 19, NFQD_PKT_TRUNC_L4 | NFQD_PKT_HAS_PORTS | NFQD_PKT_HAS_TCP_FLAGS },
+		{ 0, NFQD_PKT_TRUNC_L4 | NFQD_PKT_UNREADABLE },
+		{ 1, NFQD_PKT_TRUNC_L4 | NFQD_PKT_UNREADABLE },
+		{ 3, NFQD_PKT_TRUNC_L4 | NFQD_PKT_UNREADABLE },
+		{ 4, NFQD_PKT_TRUNC_L4 | NFQD_PKT_HAS_PORTS | NFQD_PKT_UNREADABLE },
+		{ 13, NFQD_PKT_TRUNC_L4 | NFQD_PKT_HAS_PORTS | NFQD_PKT_UNREADABLE },
+		{ 14, NFQD_PKT_TRUNC_L4 | NFQD_PKT_HAS_PORTS | NFQD_PKT_HAS_TCP_FLAGS |
+			      NFQD_PKT_UNREADABLE },
+		{ 19, NFQD_PKT_TRUNC_L4 | NFQD_PKT_HAS_PORTS | NFQD_PKT_HAS_TCP_FLAGS |
+			      NFQD_PKT_UNREADABLE },
 		{ 20, NFQD_PKT_HAS_PORTS | NFQD_PKT_HAS_TCP_FLAGS },
 	};
 	struct buf pkt;
@@ -826,11 +862,11 @@ static void test_udp_cut_by_copy_range_at_0_1_3_4_7_bytes_keeps_facts_in_reach(v
 		size_t l4;
 		uint32_t l4_flags;
 	} cuts[] = {
-		{ 0, NFQD_PKT_TRUNC_L4 },
-		{ 1, NFQD_PKT_TRUNC_L4 },
-		{ 3, NFQD_PKT_TRUNC_L4 },
-		{ 4, NFQD_PKT_TRUNC_L4 | NFQD_PKT_HAS_PORTS },
-		{ 7, NFQD_PKT_TRUNC_L4 | NFQD_PKT_HAS_PORTS },
+		{ 0, NFQD_PKT_TRUNC_L4 | NFQD_PKT_UNREADABLE },
+		{ 1, NFQD_PKT_TRUNC_L4 | NFQD_PKT_UNREADABLE },
+		{ 3, NFQD_PKT_TRUNC_L4 | NFQD_PKT_UNREADABLE },
+		{ 4, NFQD_PKT_TRUNC_L4 | NFQD_PKT_HAS_PORTS | NFQD_PKT_UNREADABLE },
+		{ 7, NFQD_PKT_TRUNC_L4 | NFQD_PKT_HAS_PORTS | NFQD_PKT_UNREADABLE },
 		{ 8, NFQD_PKT_HAS_PORTS },
 	};
 	struct buf pkt;
@@ -861,8 +897,8 @@ static void test_l4_header_shorter_in_the_whole_packet_is_bad_l4_without_ports(v
 		pkt.b[2] = 0;
 		pkt.b[3] = (uint8_t)(20 + cuts[i]);
 		view_ip(&v, pkt.b, 20 + cuts[i], 20 + cuts[i]);
-		assert_int_equal(v.pkt.flags,
-				 NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_BAD_L4);
+		assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO |
+						      NFQD_PKT_BAD_L4 | NFQD_PKT_UNREADABLE);
 		view_free(&v);
 	}
 }
@@ -927,7 +963,7 @@ static void test_cap_len_larger_than_payload_is_payload_trunc(void **state)
 	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_HAS_PAYLOAD |
 					      NFQD_PKT_PAYLOAD_TRUNC | NFQD_PKT_HAS_L3 |
 					      NFQD_PKT_HAS_PROTO | NFQD_PKT_HAS_PORTS |
-					      NFQD_PKT_TRUNC_L4);
+					      NFQD_PKT_TRUNC_L4 | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 }
 
@@ -945,7 +981,7 @@ static void test_bad_version_is_bad_l3_without_l3(void **state)
 		len = ipv4_tcp(&pkt, 0);
 		pkt.b[0] = (uint8_t)(versions[i] << 4 | 5);
 		view_ip(&v, pkt.b, len, len);
-		assert_int_equal(v.pkt.flags, NFQD_PKT_BAD_L3);
+		assert_int_equal(v.pkt.flags, NFQD_PKT_BAD_L3 | NFQD_PKT_UNREADABLE);
 		view_free(&v);
 	}
 }
@@ -961,7 +997,7 @@ static void test_ipv4_ihl_below_5_is_bad_l3(void **state)
 		len = ipv4_tcp(&pkt, 0);
 		pkt.b[0] = (uint8_t)(0x40 | ihl);
 		view_ip(&v, pkt.b, len, len);
-		assert_int_equal(v.pkt.flags, NFQD_PKT_BAD_L3);
+		assert_int_equal(v.pkt.flags, NFQD_PKT_BAD_L3 | NFQD_PKT_UNREADABLE);
 		view_free(&v);
 	}
 }
@@ -977,13 +1013,13 @@ static void test_ipv4_tot_len_below_header_is_bad_l3(void **state)
 	pkt.b[2] = 0;
 	pkt.b[3] = 19;
 	view_ip(&v, pkt.b, len, len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_BAD_L3);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_BAD_L3 | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 
 	/* 0 is below the header too, unless the packet is GSO */
 	pkt.b[3] = 0;
 	view_ip(&v, pkt.b, len, len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_BAD_L3);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_BAD_L3 | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 }
 
@@ -997,7 +1033,7 @@ static void test_ip_length_beyond_the_packet_is_bad_l3(void **state)
 	len = ipv4_tcp(&pkt, 0);
 	pkt.b[3] = (uint8_t)(len + 1);
 	view_ip(&v, pkt.b, len, len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_BAD_L3);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_BAD_L3 | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 
 	/* the same tot_len is fine when the copy range cut the packet */
@@ -1009,7 +1045,7 @@ static void test_ip_length_beyond_the_packet_is_bad_l3(void **state)
 	len = ipv6_tcp(&pkt, 0);
 	pkt.b[5] = (uint8_t)(len - 40 + 1);
 	view_ip(&v, pkt.b, len, len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_BAD_L3);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_BAD_L3 | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 }
 
@@ -1022,24 +1058,24 @@ static void test_packet_shorter_than_ip_header_is_trunc_l3_if_cut_else_bad_l3(vo
 	(void)state;
 	len = ipv4_tcp(&pkt, 0);
 	view_ip(&v, pkt.b, 0, 0);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_BAD_L3);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_BAD_L3 | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 
 	view_ip(&v, pkt.b, 0, len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_TRUNC_L3);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_TRUNC_L3 | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 
 	view_ip(&v, pkt.b, 19, len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_TRUNC_L3);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_TRUNC_L3 | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 
 	view_ip(&v, pkt.b, 19, 19);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_BAD_L3);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_BAD_L3 | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 
 	len = ipv6_tcp(&pkt, 0);
 	view_ip(&v, pkt.b, 39, len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_TRUNC_L3);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_TRUNC_L3 | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 }
 
@@ -1141,16 +1177,18 @@ static void test_icmp_cut_by_copy_range_is_trunc_and_short_packet_is_bad(void **
 
 	view_ip(&v, pkt.b, 20 + 2, len);
 	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_HAS_ICMP |
-					      NFQD_PKT_TRUNC_L4);
+					      NFQD_PKT_TRUNC_L4 | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 
 	view_ip(&v, pkt.b, 20 + 1, len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_TRUNC_L4);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_TRUNC_L4 |
+					      NFQD_PKT_UNREADABLE);
 	view_free(&v);
 
 	pkt.b[3] = 24;
 	view_ip(&v, pkt.b, 24, 24);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_BAD_L4);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_BAD_L4 |
+					      NFQD_PKT_UNREADABLE);
 	view_free(&v);
 }
 
@@ -1384,18 +1422,266 @@ static void test_ipv6_chain_of_16_headers_is_walked(void **state)
 	view_free(&v);
 }
 
-static void test_ipv6_chain_of_17_headers_is_bad_l3(void **state)
+/* An IPv6 packet: n destination options headers of hdr_len bytes each, then UDP to dport. */
+static size_t ipv6_udp_behind(struct buf *out, size_t n, size_t hdr_len, uint16_t dport)
+{
+	struct pb pb;
+	size_t i;
+
+	pb_init(&pb, out->b, PB_PKT_MAX);
+	pb_ipv6(&pb, "2001:db8::1", "2001:db8::2", 64);
+	for (i = 0; i < n; i++)
+		pb_ipv6_ext(&pb, IPPROTO_DSTOPTS, hdr_len);
+	pb_udp(&pb, IPPROTO_UDP, 40000, dport);
+	pb_data(&pb, NULL, 16);
+	return finish(&pb);
+}
+
+/*
+ * The IP packet in pkt, len of its packet_len bytes received, is unreadable for reason why, told
+ * as text; its flags are flags (0: not checked).
+ */
+static void assert_unreadable(const struct buf *pkt, size_t len, size_t packet_len, uint32_t flags,
+			      enum nfqd_unreadable why, const char *text)
+{
+	char words[128];
+	struct view v;
+
+	view_ip(&v, pkt->b, len, packet_len);
+	if (flags)
+		assert_int_equal(v.pkt.flags, flags | NFQD_PKT_UNREADABLE);
+	assert_true(has(&v.pkt, NFQD_PKT_UNREADABLE));
+	assert_int_equal(v.pkt.unreadable, why);
+	assert_true(nfqd_packet_unreadable_text(&v.pkt, words, sizeof(words)) > 0);
+	assert_string_equal(words, text);
+	view_free(&v);
+}
+
+/* There is no cap on the chain: 17, 100 and 2000 headers all lead to the ports behind them. */
+static void test_ipv6_chains_of_17_100_and_2000_headers_are_walked_to_the_ports(void **state)
+{
+	static const size_t counts[] = { 17, 100, 2000 };
+	struct buf pkt;
+	struct view v;
+	size_t len, i;
+
+	(void)state;
+	for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++) {
+		len = ipv6_udp_behind(&pkt, counts[i], 8, 6666);
+		view_ip(&v, pkt.b, len, len);
+		assert_int_equal(v.pkt.flags,
+				 NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_HAS_PORTS);
+		assert_int_equal(v.pkt.l4_proto, IPPROTO_UDP);
+		assert_int_equal(v.pkt.dport, 6666);
+		assert_int_equal(v.pkt.l3_hdrlen, 40 + counts[i] * 8);
+		view_free(&v);
+	}
+	/* the longest chain a 64 KiB packet can hold, headers of 2048 bytes */
+	len = ipv6_udp_behind(&pkt, 31, 2048, 6666);
+	view_ip(&v, pkt.b, len, len);
+	assert_int_equal(v.pkt.dport, 6666);
+	view_free(&v);
+}
+
+/*
+ * The two ways the issue hid a UDP datagram to port 6666: one 88-byte destination options header
+ * with a copy range of 128 (the UDP header starts exactly at the cut), and 17 headers of 8 bytes
+ * with a copy range that ends inside the chain. Both are unreadable, each with its reason.
+ */
+static void test_ipv6_udp_behind_extension_headers_cut_by_copy_range_is_unreadable(void **state)
 {
 	struct buf pkt;
 	struct view v;
 	size_t len;
 
 	(void)state;
-	len = ipv6_chain(&pkt, 17);
+	len = ipv6_udp_behind(&pkt, 1, 88, 6666);
+	assert_unreadable(&pkt, 128, len, NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_TRUNC_L4,
+			  NFQD_UNREADABLE_L4_CUT, "UDP header cut short");
+
+	/* with the whole packet, it is plain UDP to 6666 */
 	view_ip(&v, pkt.b, len, len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_BAD_L3);
-	assert_ipv6_addrs(&v.pkt, "2001:db8::1", "2001:db8::2");
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_HAS_PORTS);
+	assert_int_equal(v.pkt.dport, 6666);
 	view_free(&v);
+
+	len = ipv6_udp_behind(&pkt, 17, 8, 6666);
+	assert_unreadable(&pkt, 128, len, NFQD_PKT_HAS_L3 | NFQD_PKT_TRUNC_L3,
+			  NFQD_UNREADABLE_EXT_CUT, "IPv6 extension headers past the copy range");
+}
+
+/* An extension header whose length runs past the packet's end is a lie: its own reason. */
+static void test_ipv6_extension_header_past_the_packet_is_unreadable_ext_bad(void **state)
+{
+	struct buf pkt;
+	size_t len;
+
+	(void)state;
+	len = ipv6_udp_behind(&pkt, 2, 8, 6666);
+	pkt.b[40 + 8 + 1] = 50; /* the second header claims 408 bytes */
+	assert_unreadable(&pkt, len, len, NFQD_PKT_HAS_L3 | NFQD_PKT_BAD_L3,
+			  NFQD_UNREADABLE_EXT_BAD, "IPv6 extension header past the packet's end");
+}
+
+/* The issue's truncated L4 headers: UDP cut to 4 bytes, TCP with data offset 4. */
+static void test_udp_cut_to_4_bytes_and_tcp_data_offset_4_are_unreadable(void **state)
+{
+	const uint32_t l3 = NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO;
+	struct buf pkt;
+	size_t len;
+
+	(void)state;
+	/* the packet itself ends 4 bytes into UDP: the IP length says so */
+	ipv4_udp(&pkt, 0);
+	pkt.b[3] = 24;
+	assert_unreadable(&pkt, 24, 24, l3 | NFQD_PKT_BAD_L4, NFQD_UNREADABLE_L4_SHORT,
+			  "UDP header past the packet's end");
+
+	/* the copy range cut it after 4 bytes: the ports are known, the header is not whole */
+	len = ipv4_udp(&pkt, 40);
+	assert_unreadable(&pkt, 24, len, l3 | NFQD_PKT_HAS_PORTS | NFQD_PKT_TRUNC_L4,
+			  NFQD_UNREADABLE_L4_CUT, "UDP header cut short");
+
+	len = ipv4_tcp(&pkt, 40);
+	pkt.b[20 + 12] = 4 << 4;
+	assert_unreadable(&pkt, len, len, l3 | NFQD_PKT_BAD_L4, NFQD_UNREADABLE_TCP_DOFF,
+			  "TCP data offset 4");
+
+	/* a data offset past the packet's end is a lie too */
+	len = ipv4_tcp(&pkt, 8);
+	pkt.b[20 + 12] = 15 << 4;
+	assert_unreadable(&pkt, len, len, 0, NFQD_UNREADABLE_L4_SHORT,
+			  "TCP header past the packet's end");
+
+	len = ipv4_udp(&pkt, 40);
+	pkt.b[20 + 4] = 0;
+	pkt.b[20 + 5] = 5;
+	assert_unreadable(&pkt, len, len, l3 | NFQD_PKT_BAD_L4, NFQD_UNREADABLE_UDP_LEN,
+			  "UDP length 5");
+}
+
+/* The IP packet in pkt, len of its packet_len bytes received, is readable and has flags. */
+static void assert_readable(const struct buf *pkt, size_t len, size_t packet_len, uint32_t flags)
+{
+	struct view v;
+
+	view_ip(&v, pkt->b, len, packet_len);
+	assert_true(has(&v.pkt, flags));
+	assert_true(has_none(&v.pkt, NFQD_PKT_UNREADABLE));
+	assert_int_equal(v.pkt.unreadable, NFQD_UNREADABLE_NONE);
+	assert_int_equal(nfqd_packet_unreadable_text(&v.pkt, NULL, 0), -EINVAL);
+	view_free(&v);
+}
+
+/* TCP options cut by the copy range leave the fixed 20 bytes whole: readable. */
+static void test_tcp_options_cut_by_copy_range_are_not_unreadable(void **state)
+{
+	static const uint8_t opts[] = { 2, 4, 0x05, 0xb4, 1, 1, 4, 2 };
+	struct buf pkt;
+	struct pb pb;
+	size_t len;
+
+	(void)state;
+	pb_init(&pb, pkt.b, PB_PKT_MAX);
+	pb_ipv4(&pb, "10.0.0.1", "10.0.0.2", 64);
+	pb_tcp(&pb, 40000, 443, PB_TCP_SYN);
+	pb_tcp_options(&pb, opts, sizeof(opts));
+	len = finish(&pb);
+	assert_readable(&pkt, 20 + 20 + 2, len,
+			NFQD_PKT_HAS_PORTS | NFQD_PKT_HAS_TCP_FLAGS | NFQD_PKT_TRUNC_L4);
+}
+
+/* An IP packet of version 4 or 6 whose upper layer is proto, with 4 bytes of it. */
+static size_t ip_with_l4(struct buf *out, int version, uint8_t proto)
+{
+	static const uint8_t body[4] = { 0, 0, 0x08, 0x00 };
+	struct pb pb;
+
+	pb_init(&pb, out->b, PB_PKT_MAX);
+	if (version == 4)
+		pb_ipv4(&pb, "10.0.0.1", "10.0.0.2", 64);
+	else
+		pb_ipv6(&pb, "2001:db8::1", "2001:db8::2", 64);
+	pb_l4(&pb, proto, body, sizeof(body));
+	return finish(&pb);
+}
+
+/*
+ * Not unreadable: later fragments (no transport header by nature), protocols whose header is
+ * not read (GRE; ICMP in IPv6, which is not ICMPv6), even when cut short. A first fragment whose
+ * L4 header is cut is.
+ */
+static void test_later_fragments_and_unread_protocols_are_never_unreadable(void **state)
+{
+	struct buf pkt;
+	size_t len;
+
+	(void)state;
+	len = ipv4_udp_fragment(&pkt, 64, false);
+	assert_readable(&pkt, 20, len, NFQD_PKT_FRAG_LATER | NFQD_PKT_HAS_PROTO);
+	len = ipv6_udp_fragment(&pkt, 64, false);
+	assert_readable(&pkt, 56, len, NFQD_PKT_FRAG_LATER | NFQD_PKT_HAS_PROTO);
+	len = ip_with_l4(&pkt, 4, IPPROTO_GRE);
+	assert_readable(&pkt, 21, len, NFQD_PKT_HAS_PROTO);
+	len = ip_with_l4(&pkt, 6, IPPROTO_ICMP);
+	assert_readable(&pkt, 42, len, NFQD_PKT_HAS_PROTO);
+
+	len = ipv4_udp_fragment(&pkt, 0, true);
+	assert_unreadable(&pkt, 24, len, 0, NFQD_UNREADABLE_L4_CUT, "UDP header cut short");
+}
+
+/* A first fragment that ends inside its extension header chain: the chain goes on elsewhere. */
+static void test_ipv6_first_fragment_ending_inside_the_chain_is_unreadable(void **state)
+{
+	struct buf pkt;
+	struct pb pb;
+	size_t len;
+
+	(void)state;
+	pb_init(&pb, pkt.b, PB_PKT_MAX);
+	pb_ipv6(&pb, "2001:db8::1", "2001:db8::2", 64);
+	pb_ipv6_frag(&pb, 0, true, 7);
+	pb_ipv6_ext(&pb, IPPROTO_DSTOPTS, 64);
+	pb_udp(&pb, IPPROTO_UDP, 1, 6666);
+	finish(&pb);
+	/* the fragment holds 30 bytes of the 64-byte header, and says so */
+	len = 40 + 8 + 30;
+	pkt.b[4] = 0;
+	pkt.b[5] = 8 + 30;
+	assert_unreadable(&pkt, len, len, NFQD_PKT_HAS_L3 | NFQD_PKT_FRAGMENT | NFQD_PKT_TRUNC_L3,
+			  NFQD_UNREADABLE_EXT_CUT,
+			  "IPv6 extension headers past the first fragment");
+	/* the same bytes cut by the copy range of a fragment 100 bytes longer */
+	pkt.b[5] = 8 + 30 + 100;
+	assert_unreadable(&pkt, len, len + 100, 0, NFQD_UNREADABLE_EXT_CUT,
+			  "IPv6 extension headers past the copy range");
+}
+
+/* Every L3 reason has its words, with the value it is about. */
+static void test_ip_level_reasons_name_the_problem(void **state)
+{
+	struct buf pkt;
+	size_t len;
+
+	(void)state;
+	len = ipv4_tcp(&pkt, 0);
+	assert_unreadable(&pkt, 10, len, 0, NFQD_UNREADABLE_IP_CUT, "IPv4 header cut short");
+	assert_unreadable(&pkt, 10, 10, 0, NFQD_UNREADABLE_IP_SHORT,
+			  "packet shorter than its IPv4 header");
+	pkt.b[0] = 0x43;
+	assert_unreadable(&pkt, len, len, 0, NFQD_UNREADABLE_IP_IHL, "IPv4 header length 12");
+	pkt.b[0] = 0x55;
+	assert_unreadable(&pkt, len, len, 0, NFQD_UNREADABLE_IP_VERSION, "IP version 5");
+	pkt.b[0] = 0x45;
+	pkt.b[3] = 200;
+	assert_unreadable(&pkt, len, len, 0, NFQD_UNREADABLE_IP_LENGTH,
+			  "IPv4 total length 200 does not fit the packet");
+
+	len = ipv6_tcp(&pkt, 0);
+	assert_unreadable(&pkt, 30, len, 0, NFQD_UNREADABLE_IP_CUT, "IPv6 header cut short");
+	pkt.b[5] = 200;
+	assert_unreadable(&pkt, len, len, 0, NFQD_UNREADABLE_IPV6_LENGTH,
+			  "IPv6 payload length 200 beyond the packet");
 }
 
 static void test_ipv6_ext_header_past_the_data_is_trunc_l3_if_cut_else_bad_l3(void **state)
@@ -1415,24 +1701,24 @@ static void test_ipv6_ext_header_past_the_data_is_trunc_l3_if_cut_else_bad_l3(vo
 
 	/* cut by the copy range inside the second header */
 	view_ip(&v, pkt.b, 40 + 8 + 30, len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_TRUNC_L3);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_TRUNC_L3 | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 
 	/* cut right after the first byte of the second header: its length is unknown */
 	view_ip(&v, pkt.b, 40 + 8 + 1, len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_TRUNC_L3);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_TRUNC_L3 | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 
 	/* the whole packet, but the header claims more than the packet has */
 	pkt.b[49] = 200;
 	view_ip(&v, pkt.b, len, len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_BAD_L3);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_BAD_L3 | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 
 	/* a fragment header cut short */
 	len = ipv6_udp_fragment(&pkt, 8, true);
 	view_ip(&v, pkt.b, 40 + 8 + 6, len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_TRUNC_L3);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_TRUNC_L3 | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 }
 
@@ -1465,7 +1751,8 @@ static void test_tcp_doff_below_5_is_bad_l4_without_ports(void **state)
 	len = ipv4_tcp(&pkt, 20);
 	pkt.b[20 + 12] = 4 << 4;
 	view_ip(&v, pkt.b, len, len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_BAD_L4);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_BAD_L4 |
+					      NFQD_PKT_UNREADABLE);
 	assert_non_null(v.pkt.l4);
 	view_free(&v);
 }
@@ -1480,7 +1767,8 @@ static void test_tcp_doff_past_the_whole_packet_is_bad_l4(void **state)
 	len = ipv4_tcp(&pkt, 8);
 	pkt.b[20 + 12] = 15 << 4;
 	view_ip(&v, pkt.b, len, len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_BAD_L4);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_BAD_L4 |
+					      NFQD_PKT_UNREADABLE);
 	view_free(&v);
 }
 
@@ -1495,7 +1783,8 @@ static void test_udp_length_below_8_is_bad_l4_and_0_is_accepted(void **state)
 	pkt.b[24] = 0;
 	pkt.b[25] = 7;
 	view_ip(&v, pkt.b, len, len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_BAD_L4);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_BAD_L4 |
+					      NFQD_PKT_UNREADABLE);
 	view_free(&v);
 
 	/* 0 is a jumbogram's length */
@@ -1521,7 +1810,7 @@ static void test_sctp_cut_by_copy_range_keeps_ports(void **state)
 
 	view_ip(&v, pkt.b, 40 + 8, len);
 	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO | NFQD_PKT_HAS_PORTS |
-					      NFQD_PKT_TRUNC_L4);
+					      NFQD_PKT_TRUNC_L4 | NFQD_PKT_UNREADABLE);
 	assert_int_equal(v.pkt.sport, 100);
 	view_free(&v);
 }
@@ -1557,7 +1846,8 @@ static void test_gso_packet_with_tot_len_zero_is_parsed(void **state)
 	m.skb_info = NFQA_SKB_CSUMNOTREADY;
 	mlen = wrap(&msg, &m, pkt.b, len);
 	view_msg(&v, msg.b, mlen);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_HAS_PAYLOAD | NFQD_PKT_BAD_L3);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_HAS_PAYLOAD | NFQD_PKT_BAD_L3 |
+					      NFQD_PKT_UNREADABLE);
 	view_free(&v);
 }
 
@@ -1578,7 +1868,7 @@ static void test_metadata_only_message_has_id_and_no_payload(void **state)
 
 	view_msg(&v, msg.b, mlen);
 	assert_int_equal(v.ret, 0);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_HAS_MARK);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_HAS_MARK | NFQD_PKT_UNREADABLE);
 	assert_int_equal(v.pkt.id, 77);
 	assert_int_equal(v.pkt.family, NFPROTO_IPV6);
 	assert_int_equal(v.pkt.hw_protocol, ETH_P_IPV6);
@@ -1658,7 +1948,7 @@ static void test_uid_without_gid_is_not_uidgid(void **state)
 	m.uid = 1000;
 	mlen = wrap(&msg, &m, NULL, 0);
 	view_msg(&v, msg.b, mlen);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_UNREADABLE);
 	assert_int_equal(v.pkt.uid, 0);
 	view_free(&v);
 }
@@ -1679,7 +1969,7 @@ static void test_unknown_attributes_are_skipped(void **state)
 	mnl_attr_put_u32(nlh, NFQA_MARK, htonl(5));
 	view_msg(&v, msg.b, nlh->nlmsg_len);
 	assert_int_equal(v.ret, 0);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_HAS_MARK);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_HAS_MARK | NFQD_PKT_UNREADABLE);
 	assert_int_equal(v.pkt.mark, 5);
 	view_free(&v);
 }
@@ -1701,7 +1991,7 @@ static void test_hardware_address_is_read_within_its_length(void **state)
 	mnl_attr_put(nlh, NFQA_HWADDR, sizeof(hw), &hw);
 	view_msg(&v, msg.b, nlh->nlmsg_len);
 	assert_int_equal(v.ret, 0);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_HAS_HWADDR);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_HAS_HWADDR | NFQD_PKT_UNREADABLE);
 	assert_int_equal(v.pkt.hwaddr_len, 6);
 	assert_memory_equal(v.pkt.hwaddr, mac, 6);
 	view_free(&v);
@@ -1712,7 +2002,7 @@ static void test_hardware_address_is_read_within_its_length(void **state)
 	put_packet_hdr(nlh, 8);
 	mnl_attr_put(nlh, NFQA_HWADDR, sizeof(hw), &hw);
 	view_msg(&v, msg.b, nlh->nlmsg_len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_UNREADABLE);
 	assert_int_equal(v.pkt.hwaddr_len, 0);
 	view_free(&v);
 
@@ -1845,7 +2135,7 @@ static void test_attr_with_nla_len_2_is_bad_attr_and_stops_the_walk(void **state
 
 	view_msg(&v, msg.b, nlh->nlmsg_len);
 	assert_int_equal(v.ret, 0);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_BAD_ATTR);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_BAD_ATTR | NFQD_PKT_UNREADABLE);
 	assert_int_equal(v.pkt.id, 31337);
 	assert_int_equal(v.pkt.mark, 0);
 	view_free(&v);
@@ -1863,7 +2153,7 @@ static void test_attr_with_nla_len_past_the_end_is_bad_attr(void **state)
 	put_raw_attr(nlh, NFQA_MARK, 200, 4);
 	view_msg(&v, msg.b, nlh->nlmsg_len);
 	assert_int_equal(v.ret, 0);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_BAD_ATTR);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_BAD_ATTR | NFQD_PKT_UNREADABLE);
 	assert_int_equal(v.pkt.id, 8);
 	view_free(&v);
 
@@ -1873,7 +2163,8 @@ static void test_attr_with_nla_len_past_the_end_is_bad_attr(void **state)
 	put_raw_attr(nlh, NFQA_PAYLOAD, 1000, 100);
 	view_msg(&v, msg.b, nlh->nlmsg_len - 50);
 	assert_int_equal(v.ret, 0);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_BAD_ATTR | NFQD_PKT_MSG_TRUNC);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_BAD_ATTR | NFQD_PKT_MSG_TRUNC |
+					      NFQD_PKT_UNREADABLE);
 	view_free(&v);
 }
 
@@ -1890,14 +2181,14 @@ static void test_attr_with_wrong_size_for_its_type_is_bad_attr(void **state)
 	mnl_attr_put_u16(nlh, NFQA_MARK, 1);
 	view_msg(&v, msg.b, nlh->nlmsg_len);
 	assert_int_equal(v.ret, 0);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_BAD_ATTR);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_BAD_ATTR | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 
 	nlh = pb_nfq_begin(msg.b, sizeof(msg.b), NFPROTO_IPV4, 0);
 	put_packet_hdr(nlh, 8);
 	mnl_attr_put_u64(nlh, NFQA_CAP_LEN, 1);
 	view_msg(&v, msg.b, nlh->nlmsg_len);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_BAD_ATTR);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_BAD_ATTR | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 
 	/* a short packet header before anything else: no id, no verdict possible */
@@ -1938,12 +2229,12 @@ static void test_trailing_bytes_shorter_than_an_attr_header_are_bad_attr(void **
 	nlh->nlmsg_len += 2;
 	view_msg(&v, msg.b, nlh->nlmsg_len);
 	assert_int_equal(v.ret, 0);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_BAD_ATTR);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_BAD_ATTR | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 
 	/* the same two bytes are only a cut when the read was short */
 	view_msg(&v, msg.b, nlh->nlmsg_len - 1);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_MSG_TRUNC);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_MSG_TRUNC | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 }
 
@@ -1965,7 +2256,7 @@ static void test_walk_ends_at_nlmsg_len_when_more_was_received(void **state)
 
 	view_msg(&v, msg.b, mlen + mlen2);
 	assert_int_equal(v.ret, 0);
-	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID);
+	assert_int_equal(v.pkt.flags, NFQD_PKT_HAS_ID | NFQD_PKT_UNREADABLE);
 	view_free(&v);
 }
 
@@ -2283,7 +2574,16 @@ int main(void)
 		cmocka_unit_test(test_ipv6_esp_ends_the_chain),
 		cmocka_unit_test(test_ipv6_no_next_header_ends_the_chain),
 		cmocka_unit_test(test_ipv6_chain_of_16_headers_is_walked),
-		cmocka_unit_test(test_ipv6_chain_of_17_headers_is_bad_l3),
+		cmocka_unit_test(
+			test_ipv6_chains_of_17_100_and_2000_headers_are_walked_to_the_ports),
+		cmocka_unit_test(
+			test_ipv6_udp_behind_extension_headers_cut_by_copy_range_is_unreadable),
+		cmocka_unit_test(test_ipv6_extension_header_past_the_packet_is_unreadable_ext_bad),
+		cmocka_unit_test(test_udp_cut_to_4_bytes_and_tcp_data_offset_4_are_unreadable),
+		cmocka_unit_test(test_tcp_options_cut_by_copy_range_are_not_unreadable),
+		cmocka_unit_test(test_later_fragments_and_unread_protocols_are_never_unreadable),
+		cmocka_unit_test(test_ipv6_first_fragment_ending_inside_the_chain_is_unreadable),
+		cmocka_unit_test(test_ip_level_reasons_name_the_problem),
 		cmocka_unit_test(test_ipv6_ext_header_past_the_data_is_trunc_l3_if_cut_else_bad_l3),
 		cmocka_unit_test(test_ipv6_payload_len_zero_means_the_data_length),
 		cmocka_unit_test(test_tcp_doff_below_5_is_bad_l4_without_ports),

@@ -1184,6 +1184,115 @@ static void test_bad_queue_number_is_refused(void **state)
 	assert_rule_error("Queue 3", -EINVAL, 1, "unknown verdict 'Queue'");
 }
 
+/* Policy "drop proto udp dport 6666", default accept, with on-unreadable set to mode. */
+static struct nfqd_policy *port_6666_policy(enum nfqd_on_unreadable mode)
+{
+	struct nfqd_policy *p = new_policy();
+
+	add(p, "drop proto udp dport 6666");
+	assert_int_equal(nfqd_policy_set_on_unreadable(p, mode), 0);
+	return p;
+}
+
+/*
+ * An unreadable packet gets the on-unreadable verdict before any rule: drop by default, accept
+ * when asked, rule -1 either way, flagged unreadable and per packet (no flow verdict from it).
+ * The packets are those of the issue: UDP to 6666 whose header is cut (the ports may or may not
+ * be known), and one that no rule would drop.
+ */
+static void test_unreadable_packet_gets_on_unreadable_verdict_before_any_rule(void **state)
+{
+	struct nfqd_packet cut = make_pkt(L3P | NFQD_PKT_TRUNC_L4 | NFQD_PKT_UNREADABLE,
+					  "2001:db8::1", "2001:db8::2", IPPROTO_UDP, 0, 0);
+	struct nfqd_packet cut4 = make_pkt(L4 | NFQD_PKT_TRUNC_L4 | NFQD_PKT_UNREADABLE,
+					   "192.0.2.1", "192.0.2.2", IPPROTO_UDP, 1, 6666);
+	struct nfqd_packet good = udp("192.0.2.1", "192.0.2.2", 1, 6666);
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_decision d;
+
+	(void)state;
+	assert_int_equal(nfqd_policy_on_unreadable(p), NFQD_ON_UNREADABLE_DROP);
+	nfqd_policy_free(p);
+
+	p = port_6666_policy(NFQD_ON_UNREADABLE_DROP);
+	nfqd_policy_eval(p, &cut, NULL, &d);
+	assert_int_equal(d.verdict, NF_DROP);
+	assert_int_equal(d.rule, -1);
+	assert_int_equal(d.flags, NFQD_DECISION_UNREADABLE | NFQD_DECISION_PER_PACKET);
+	/* the rule would not drop it: drop comes from on-unreadable */
+	nfqd_policy_eval(p, &cut4, NULL, &d);
+	assert_int_equal(d.verdict, NF_DROP);
+	assert_int_equal(d.rule, -1);
+	/* a readable packet is untouched by it */
+	nfqd_policy_eval(p, &good, NULL, &d);
+	assert_int_equal(d.verdict, NF_DROP);
+	assert_int_equal(d.rule, 0);
+	assert_int_equal(d.flags & NFQD_DECISION_UNREADABLE, 0);
+	nfqd_policy_free(p);
+
+	p = port_6666_policy(NFQD_ON_UNREADABLE_ACCEPT);
+	nfqd_policy_eval(p, &cut4, NULL, &d);
+	assert_int_equal(d.verdict, NF_ACCEPT);
+	assert_int_equal(d.rule, -1);
+	assert_int_equal(d.flags, NFQD_DECISION_UNREADABLE | NFQD_DECISION_PER_PACKET);
+	nfqd_policy_free(p);
+}
+
+/*
+ * evaluate: the rules decide with what is known. Ports read before the cut match; ports not
+ * known match neither plainly nor negated; the decision is still flagged unreadable.
+ */
+static void test_on_unreadable_evaluate_uses_what_is_known(void **state)
+{
+	struct nfqd_packet no_ports = make_pkt(L3P | NFQD_PKT_TRUNC_L4 | NFQD_PKT_UNREADABLE,
+					       "192.0.2.1", "192.0.2.2", IPPROTO_UDP, 0, 0);
+	struct nfqd_packet ports = make_pkt(L4 | NFQD_PKT_TRUNC_L4 | NFQD_PKT_UNREADABLE,
+					    "192.0.2.1", "192.0.2.2", IPPROTO_UDP, 1, 6666);
+	struct nfqd_policy *p = port_6666_policy(NFQD_ON_UNREADABLE_EVALUATE);
+	struct nfqd_decision d;
+
+	(void)state;
+	nfqd_policy_eval(p, &ports, NULL, &d);
+	assert_int_equal(d.verdict, NF_DROP);
+	assert_int_equal(d.rule, 0);
+	assert_true(d.flags & NFQD_DECISION_UNREADABLE);
+	assert_true(d.flags & NFQD_DECISION_PER_PACKET);
+
+	nfqd_policy_eval(p, &no_ports, NULL, &d);
+	assert_int_equal(d.verdict, NF_ACCEPT);
+	assert_int_equal(d.rule, -1);
+	assert_int_equal(d.flags, NFQD_DECISION_UNREADABLE | NFQD_DECISION_PER_PACKET);
+	nfqd_policy_free(p);
+
+	p = new_policy();
+	add(p, "drop proto udp not dport 6666");
+	add(p, "drop src 192.0.2.1");
+	assert_int_equal(nfqd_policy_set_on_unreadable(p, NFQD_ON_UNREADABLE_EVALUATE), 0);
+	nfqd_policy_eval(p, &no_ports, NULL, &d);
+	/* `not dport` of unknown ports does not match; the address rule does */
+	assert_int_equal(d.rule, 1);
+	assert_int_equal(d.verdict, NF_DROP);
+	nfqd_policy_free(p);
+}
+
+static void test_on_unreadable_words_and_bad_values(void **state)
+{
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_policy_error err;
+	enum nfqd_on_unreadable mode = NFQD_ON_UNREADABLE_MAX;
+
+	(void)state;
+	assert_int_equal(nfqd_policy_parse_on_unreadable("evaluate", &mode, &err), 0);
+	assert_int_equal(mode, NFQD_ON_UNREADABLE_EVALUATE);
+	assert_int_equal(nfqd_policy_parse_on_unreadable("Drop", &mode, &err), -EINVAL);
+	assert_string_equal(err.msg, "'Drop' is not drop, accept or evaluate");
+	assert_int_equal(mode, NFQD_ON_UNREADABLE_EVALUATE);
+	assert_int_equal(nfqd_policy_set_on_unreadable(p, NFQD_ON_UNREADABLE_MAX), -EINVAL);
+	assert_int_equal(nfqd_policy_on_unreadable(p), NFQD_ON_UNREADABLE_DROP);
+	assert_string_equal(nfqd_policy_on_unreadable_name(NFQD_ON_UNREADABLE_MAX), "?");
+	nfqd_policy_free(p);
+}
+
 static void test_on_set_error_defaults_to_drop_and_is_settable(void **state)
 {
 	struct nfqd_policy *p = new_policy();
@@ -2378,6 +2487,9 @@ int main(void)
 		cmocka_unit_test(test_queue_is_a_rule_verdict_only),
 		cmocka_unit_test(test_bad_queue_number_is_refused),
 		cmocka_unit_test(test_on_set_error_defaults_to_drop_and_is_settable),
+		cmocka_unit_test(test_unreadable_packet_gets_on_unreadable_verdict_before_any_rule),
+		cmocka_unit_test(test_on_unreadable_evaluate_uses_what_is_known),
+		cmocka_unit_test(test_on_unreadable_words_and_bad_values),
 		cmocka_unit_test(
 			test_set_lookups_are_distinct_by_name_and_sides_in_order_of_first_use),
 		cmocka_unit_test(test_set_term_hit_miss_negation_and_unknown_answers),

@@ -56,10 +56,11 @@ struct sim {
 	unsigned int messages;
 	unsigned int batch_messages;
 	unsigned int sweeps;
-	unsigned int enoent;	   /* ENOENT answers to messages other than sweeps */
-	unsigned int sweep_enoent; /* ENOENT answers to sweeps */
-	unsigned int einval;	   /* verdicts the kernel refuses */
-	unsigned int errors;	   /* malformed messages, or a rule of the batcher broken */
+	unsigned int leading_sweeps; /* of which before every other message (lost sends) */
+	unsigned int enoent;	     /* ENOENT answers to messages other than sweeps */
+	unsigned int sweep_enoent;   /* ENOENT answers to sweeps */
+	unsigned int einval;	     /* verdicts the kernel refuses */
+	unsigned int errors;	     /* malformed messages, or a rule of the batcher broken */
 	char error[200];
 	uint32_t single_ids[SIM_MAX]; /* ids of single verdicts, in message order */
 	unsigned int nsingles;
@@ -198,7 +199,10 @@ static void sim_msg(struct sim *s, const struct nlmsghdr *nlh)
 		sim_error(s, "unexpected seq");
 		return;
 	}
-	if (!sweep && s->sweeps > 0) {
+	/* a sweep of a lost send leads; those of unreadable packets come after all the rest */
+	if (sweep && s->messages == s->leading_sweeps)
+		s->leading_sweeps++;
+	if (!sweep && s->sweeps > s->leading_sweeps) {
 		sim_error(s, "a message after a sweep");
 		return;
 	}
@@ -295,6 +299,7 @@ static void sim_apply(struct sim *s, const void *buf, size_t len)
 	s->messages = 0;
 	s->batch_messages = 0;
 	s->sweeps = 0;
+	s->leading_sweeps = 0;
 	s->enoent = 0;
 	s->sweep_enoent = 0;
 	s->einval = 0;
@@ -1298,9 +1303,11 @@ static void test_sweep_needs_ordered_and_a_valid_verdict(void **state)
 	(void)state;
 	assert_int_equal(nfqd_batcher_sweep(b, NF_DROP, 0), -EOPNOTSUPP);
 	assert_int_equal(nfqd_batcher_sweep(b, NF_DROP, 1), -EOPNOTSUPP);
+	assert_int_equal(nfqd_batcher_sweep_seen(b, NF_DROP), -EOPNOTSUPP);
 	nfqd_batcher_free(b);
 	b = batcher(4, NFQD_BATCHER_ORDERED);
 	assert_int_equal(nfqd_batcher_sweep(b, NF_STOLEN, 0), -EINVAL);
+	assert_int_equal(nfqd_batcher_sweep_seen(b, NF_STOLEN), -EINVAL);
 	assert_int_equal(nfqd_batcher_sweep(b, 6, 1), -EINVAL);
 	assert_int_equal(nfqd_batcher_sweep(b, NF_DROP, 0), 0);
 	assert_int_equal(nfqd_batcher_sweep(b, NF_ACCEPT, 1), 0);
@@ -1602,30 +1609,184 @@ static void test_sweep_all_reaches_any_queue_of_span_below_2_31(void **state)
 	}
 }
 
+/* Build and throw the messages away: a send that failed. Returns the number of messages. */
+static int build_lost(struct nfqd_batcher *b)
+{
+	const void *buf;
+	size_t len;
+	int r = nfqd_batcher_build(b, &buf, &len, NULL);
+
+	assert_true(r >= 0);
+	return r;
+}
+
+static void test_sweep_seen_with_no_id_ever_added_sends_nothing(void **state)
+{
+	struct nfqd_batcher *b = batcher(4, NFQD_BATCHER_ORDERED);
+
+	(void)state;
+	sim_reset(&sim);
+	assert_int_equal(nfqd_batcher_sweep_seen(b, NF_DROP), 0);
+	assert_int_equal(build_apply(b, NULL), 0);
+	nfqd_batcher_free(b);
+}
+
 /*
- * The worker's life: a long stream with lost and unreadable packets, read in batches; each
- * unreadable message met asks for a sweep; the end drains and sweeps all. Every readable packet
- * gets its own verdict, every unreadable one the sweep's, and only sweeps ever miss.
+ * A send is lost: the sweep up to the highest id read goes out with the very next build, even an
+ * empty one, takes exactly the packets of the lost send, and is gone once sent.
+ */
+static void test_sweep_seen_takes_a_lost_send_at_once_without_a_later_id(void **state)
+{
+	struct nfqd_batcher *b = batcher(64, NFQD_BATCHER_ORDERED);
+	struct nfqd_batch_stats st;
+
+	(void)state;
+	sim_reset(&sim);
+	queue_range(100, 120);
+	add_range(b, 100, 104, NF_ACCEPT);
+	assert_int_equal(build_apply(b, NULL), 1);
+	add_range(b, 105, 109, NF_ACCEPT);
+	assert_int_equal(build_lost(b), 1);
+	assert_int_equal(nfqd_batcher_sweep_seen(b, NF_DROP), 0);
+	/* the retry is lost too: ask again */
+	assert_int_equal(build_lost(b), 1);
+	assert_int_equal(nfqd_batcher_sweep_seen(b, NF_DROP), 0);
+	assert_int_equal(build_apply(b, &st), 1);
+	assert_int_equal(st.verdicts, 0);
+	assert_int_equal(sim.sweeps, 1);
+	assert_int_equal(sim.sweep_enoent, 0);
+	assert_range(100, 104, NF_ACCEPT);
+	assert_swept_range(105, 109, NF_DROP);
+	assert_untouched(110);
+	/* served */
+	assert_int_equal(build_apply(b, NULL), 0);
+	nfqd_batcher_free(b);
+}
+
+/* The sweep goes before the build's own batch, which would otherwise reach the lost packets. */
+static void test_sweep_seen_comes_before_the_builds_own_verdicts(void **state)
+{
+	struct nfqd_batcher *b = batcher(64, NFQD_BATCHER_ORDERED);
+
+	(void)state;
+	sim_reset(&sim);
+	queue_range(100, 120);
+	add_range(b, 100, 104, NF_ACCEPT);
+	assert_int_equal(build_lost(b), 1);
+	assert_int_equal(nfqd_batcher_sweep_seen(b, NF_DROP), 0);
+	add_range(b, 105, 110, NF_ACCEPT);
+	assert_int_equal(build_apply(b, NULL), 2);
+	assert_int_equal(sim.enoent, 0);
+	assert_swept_range(100, 104, NF_DROP);
+	assert_range(105, 110, NF_ACCEPT);
+	assert_untouched(111);
+	nfqd_batcher_free(b);
+}
+
+/*
+ * An unreadable packet above the highest id read is left to its own sweep request, which the
+ * first later id serves with its own verdict.
+ */
+static void test_sweep_seen_leaves_a_pending_unreadable_to_its_sweep(void **state)
+{
+	struct nfqd_batcher *b = batcher(64, NFQD_BATCHER_ORDERED);
+
+	(void)state;
+	sim_reset(&sim);
+	queue_range(100, 120);
+	add_range(b, 100, 104, NF_ACCEPT);
+	assert_int_equal(nfqd_batcher_sweep(b, NF_QUEUE_NR(3), 0), 0); /* 105 unreadable */
+	assert_int_equal(build_lost(b), 1);
+	assert_int_equal(nfqd_batcher_sweep_seen(b, NF_DROP), 0);
+	assert_int_equal(build_apply(b, NULL), 1);
+	assert_swept_range(100, 104, NF_DROP);
+	assert_untouched(105);
+	add_range(b, 106, 107, NF_ACCEPT);
+	build_apply(b, NULL);
+	assert_int_equal(sim.enoent, 0);
+	assert_swept(105, NF_QUEUE_NR(3));
+	assert_range(106, 107, NF_ACCEPT);
+	nfqd_batcher_free(b);
+}
+
+/*
+ * The worker's sending (daemon/worker.c flush()), against a transport whose next `failures`
+ * sends fail: a failed send loses its messages, and asks for a sweep up to the highest id read,
+ * sent at once; if that fails too the sweep stays owed (*owed) for the next turn of the loop.
+ * lost[i] is set for each packet of v whose verdict was in a lost send; added lists the indexes
+ * of v added since the last build.
+ */
+struct worker_model {
+	unsigned int failures;
+	bool owed;
+	unsigned int added[SIM_MAX];
+	unsigned int nadded;
+	bool lost[SIM_MAX];
+};
+
+static void model_flush(struct nfqd_batcher *b, struct worker_model *m)
+{
+	for (int attempt = 0;; attempt++) {
+		if (m->failures == 0 || nfqd_batcher_pending(b) + m->owed == 0) {
+			build_apply(b, NULL);
+			m->owed = false;
+			m->nadded = 0;
+			return;
+		}
+		build_lost(b);
+		m->failures--;
+		for (unsigned int i = 0; i < m->nadded; i++)
+			m->lost[m->added[i]] = true;
+		m->nadded = 0;
+		assert_int_equal(nfqd_batcher_sweep_seen(b, NF_DROP), 0);
+		m->owed = true;
+		if (attempt > 0)
+			return;
+	}
+}
+
+/* The worker classifies the packets it read and hands their verdicts to the batcher. */
+static void model_classify(struct nfqd_batcher *b, struct worker_model *m, const unsigned int *read,
+			   unsigned int *nread, const struct nfqd_verdict *v)
+{
+	for (unsigned int i = 0; i < *nread; i++) {
+		add_ok(b, &v[read[i]]);
+		m->added[m->nadded++] = read[i];
+	}
+	*nread = 0;
+}
+
+/*
+ * The worker's life: a long stream with lost and unreadable packets, read in batches, and sends
+ * that fail now and then. Calls come in the order daemon/worker.c makes them: packets read are
+ * held until classified at the end of the batch; an unreadable message met first classifies the
+ * packets read before it, then asks for a sweep; each turn ends with flush() and then, if a sweep
+ * is owed, another flush(); the end drains and sweeps all. Every readable packet gets its own
+ * verdict (or the fail-side one when its send was lost), every unreadable one the sweep's, and
+ * only sweeps ever miss.
  */
 static void test_stream_with_unreadable_packets_gives_each_packet_one_right_verdict(void **state)
 {
 	static struct nfqd_verdict v[SIM_MAX];
 	static bool unreadable[SIM_MAX];
+	static struct worker_model m;
+	unsigned int read[SIM_MAX];
 	struct nfqd_batcher *b;
-	unsigned int i, k, pos, total = 3000, capacity, round, done;
+	unsigned int i, k, pos, total = 3000, capacity, round, done, nread, lost_sends = 0;
 	uint32_t id, top = 0;
 	bool seen;
 
 	(void)state;
-	for (round = 0; round < 6; round++) {
-		capacity = round < 3 ? 32 : 5;
+	for (round = 0; round < 8; round++) {
+		capacity = round < 4 ? 32 : 5;
 		b = batcher(capacity, NFQD_BATCHER_ORDERED);
 		sim_reset(&sim);
+		memset(&m, 0, sizeof(m));
 		id = round % 2 ? 0xfffffc00u : 1;
 		for (i = 0; i < total; i++) {
 			if (rnd() % 10 == 0)
 				id += 1 + rnd() % 3;
-			unreadable[i] = rnd() % (round < 3 ? 12 : 3) == 0;
+			unreadable[i] = rnd() % (round < 4 ? 12 : 3) == 0;
 			v[i] = classes[rnd() % NCLASSES_ALL];
 			if (i > 0 && rnd() % 4 != 0)
 				v[i] = v[i - 1];
@@ -1636,24 +1797,35 @@ static void test_stream_with_unreadable_packets_gives_each_packet_one_right_verd
 		done = 0;
 		seen = false;
 		while (pos < total) {
+			/* rounds 2, 3, 6, 7: now and then one, two or three sends in a row fail */
+			if (round % 4 >= 2 && m.failures == 0 && rnd() % 6 == 0) {
+				m.failures = 1 + rnd() % 3;
+				lost_sends += m.failures;
+			}
 			/* a received batch: unreadable messages take room too */
 			k = 1 + rnd() % capacity;
+			nread = 0;
 			for (i = 0; i < k && pos < total; pos++) {
 				if (unreadable[pos]) {
+					model_classify(b, &m, read, &nread, v);
 					assert_int_equal(nfqd_batcher_sweep(b, NF_DROP, 0), 0);
 					continue;
 				}
-				add_ok(b, &v[pos]);
+				read[nread++] = pos;
 				top = v[pos].id;
 				seen = true;
 				i++;
 			}
-			build_apply(b, NULL);
+			model_classify(b, &m, read, &nread, v);
+			model_flush(b, &m);
+			if (m.owed)
+				model_flush(b, &m);
 			assert_int_equal(sim.enoent, 0);
-			assert_int_equal(sim.sweep_enoent, 0);
-			/* everything below the highest id read has had its verdict */
+			if (m.owed)
+				continue;
+			/* nothing owed: everything up to the highest id read has had its verdict */
 			for (; done < pos && seen && !after(v[done].id, top); done++) {
-				if (unreadable[done])
+				if (unreadable[done] || m.lost[done])
 					assert_pkt_swept(&sim.pkt[done], NF_DROP);
 				else
 					assert_pkt_fate(&sim.pkt[done], &v[done]);
@@ -1661,17 +1833,20 @@ static void test_stream_with_unreadable_packets_gives_each_packet_one_right_verd
 			for (i = pos; i < total; i++)
 				assert_pkt_untouched(&sim.pkt[i]);
 		}
+		m.failures = 0;
 		assert_int_equal(nfqd_batcher_sweep(b, NF_DROP, 1), 0);
-		build_apply(b, NULL);
+		model_flush(b, &m);
 		assert_int_equal(sim.enoent, 0);
 		for (i = 0; i < total; i++) {
-			if (unreadable[i])
+			if (unreadable[i] || m.lost[i])
 				assert_pkt_swept(&sim.pkt[i], NF_DROP);
 			else
 				assert_pkt_fate(&sim.pkt[i], &v[i]);
 		}
 		nfqd_batcher_free(b);
 	}
+	/* the failing rounds did fail sends */
+	assert_true(lost_sends > 100);
 }
 
 int main(void)
@@ -1717,6 +1892,10 @@ int main(void)
 			test_sweep_all_with_sweep_requests_gives_unreadables_the_sweep_verdict),
 		cmocka_unit_test(test_sweep_all_on_an_empty_build_with_no_id_ever_seen),
 		cmocka_unit_test(test_sweep_all_reaches_any_queue_of_span_below_2_31),
+		cmocka_unit_test(test_sweep_seen_with_no_id_ever_added_sends_nothing),
+		cmocka_unit_test(test_sweep_seen_takes_a_lost_send_at_once_without_a_later_id),
+		cmocka_unit_test(test_sweep_seen_comes_before_the_builds_own_verdicts),
+		cmocka_unit_test(test_sweep_seen_leaves_a_pending_unreadable_to_its_sweep),
 		cmocka_unit_test(
 			test_stream_with_unreadable_packets_gives_each_packet_one_right_verdict),
 	};

@@ -64,6 +64,43 @@ enum nfqd_packet_flag {
 	NFQD_PKT_HAS_TCP_FLAGS = 1u << 18, /* tcp_flags valid */
 	NFQD_PKT_BAD_L4 = 1u << 19,	   /* malformed L4 header (e.g. TCP data offset < 5) */
 	NFQD_PKT_TRUNC_L4 = 1u << 20,	   /* L4 header cut short */
+
+	/* the transport header cannot be located or its fixed part read whole: see below */
+	NFQD_PKT_UNREADABLE = 1u << 21,
+};
+
+/*
+ * Why a packet is unreadable (nfqd_packet.unreadable, with NFQD_PKT_UNREADABLE set); the value
+ * the reason is about is in nfqd_packet.unreadable_val. A packet is unreadable when nfqd cannot
+ * locate its transport header and read its fixed part whole from the bytes received: its IP
+ * header is cut short or malformed, its IPv6 extension header chain runs past the bytes received
+ * or past the packet, or its protocol is one whose header is read (TCP, UDP, UDP-Lite, SCTP,
+ * DCCP, ICMP over IPv4, ICMPv6 over IPv6) and the fixed header (TCP 20 bytes, UDP and UDP-Lite 8,
+ * SCTP 12, DCCP 12, ICMP and ICMPv6 8) is not whole in what was received, or lies (TCP data
+ * offset below 5 or a TCP header past the packet's end, a UDP length of 1 to 7). TCP options cut
+ * by the copy range are not: the fixed 20 bytes are what is read. A non-first fragment carries no
+ * transport header by nature and a protocol whose header is not read has none to read: neither
+ * is unreadable.
+ */
+enum nfqd_unreadable {
+	NFQD_UNREADABLE_NONE,
+	NFQD_UNREADABLE_NO_PAYLOAD,    /* the message carries no packet data */
+	NFQD_UNREADABLE_IP_VERSION,    /* val: the version nibble, neither 4 nor 6 */
+	NFQD_UNREADABLE_IP_CUT,	       /* val: 4 or 6; fixed IP header cut short by the capture */
+	NFQD_UNREADABLE_IP_SHORT,      /* val: 4 or 6; the packet is shorter than its IP header */
+	NFQD_UNREADABLE_IP_IHL,	       /* val: the IPv4 header length in bytes, below 20 */
+	NFQD_UNREADABLE_IP_LENGTH,     /* val: the IPv4 total length: below the header, or more
+					  than the packet holds */
+	NFQD_UNREADABLE_IPV6_LENGTH,   /* val: the IPv6 payload length, beyond the packet */
+	NFQD_UNREADABLE_IPV4_OPTS_CUT, /* val: IPv4 header length; options cut by the capture */
+	NFQD_UNREADABLE_EXT_CUT,       /* val: 1 when the capture cut the IPv6 extension header
+					  chain, 0 when it goes on past a first fragment's end */
+	NFQD_UNREADABLE_EXT_BAD,       /* an IPv6 extension header runs past the packet's end */
+	NFQD_UNREADABLE_L4_CUT,	       /* l4_proto's fixed header cut short by the capture */
+	NFQD_UNREADABLE_L4_SHORT,      /* l4_proto's header runs past the packet's end */
+	NFQD_UNREADABLE_TCP_DOFF,      /* val: the TCP data offset, below 5 */
+	NFQD_UNREADABLE_UDP_LEN,       /* val: the UDP (UDP-Lite) length field, 1 to 7 */
+	NFQD_UNREADABLE_MAX,
 };
 
 /* Any of these flags means the packet was not what its headers claim: counted as malformed. */
@@ -116,6 +153,9 @@ struct nfqd_packet {
 	uint8_t tcp_flags; /* with NFQD_PKT_HAS_TCP_FLAGS: FIN 0x01 ... CWR 0x80 */
 	const uint8_t *l4; /* start of the L4 header inside payload, or NULL */
 	uint32_t l4_len;   /* bytes available from l4 to the end of what was received */
+
+	uint8_t unreadable;	 /* enum nfqd_unreadable, with NFQD_PKT_UNREADABLE, else 0 */
+	uint16_t unreadable_val; /* the value the reason is about (see enum nfqd_unreadable) */
 };
 
 /*
@@ -124,7 +164,8 @@ struct nfqd_packet {
  * nlh points at the message, avail is how many bytes of it were received: it may be less than
  * nlh->nlmsg_len when the read was truncated (MSG_TRUNC), and then NFQD_PKT_MSG_TRUNC is set and
  * a payload attribute cut short is used as far as it goes. Attributes after a malformed one are
- * not trusted. The IP packet in NFQA_PAYLOAD is parsed with nfqd_packet_parse_ip().
+ * not trusted. The IP packet in NFQA_PAYLOAD is parsed with nfqd_packet_parse_ip(); a message
+ * without one is unreadable (NFQD_UNREADABLE_NO_PAYLOAD).
  *
  * Returns 0 when the packet id was read (NFQD_PKT_HAS_ID: the packet can and must get a
  * verdict), -EBADMSG when the message is not a packet message or its id cannot be read.
@@ -140,7 +181,8 @@ int nfqd_packet_parse(struct nfqd_packet *pkt, const struct nlmsghdr *nlh, size_
  * data/len are the bytes available; packet_len is the packet's real length (len when the whole
  * packet is there, more when it was truncated by the copy range). Headers are read only within
  * len: IPv4 options, IPv6 extension header chains (hop-by-hop, routing, fragment, destination
- * options, AH, mobility, HIP, shim6; bounded in number), fragments (only the first carries ports),
+ * options, AH, mobility, HIP, shim6; all of them: each is at least 8 bytes, so the walk ends
+ * within len), fragments (only the first carries ports),
  * TCP, UDP, UDP-Lite, SCTP, DCCP ports, ICMP and ICMPv6 type and code, TCP flags.
  *
  * A header that runs past len is told apart by packet_len: when the packet is longer than what
@@ -150,8 +192,19 @@ int nfqd_packet_parse(struct nfqd_packet *pkt, const struct nlmsghdr *nlh, size_
  * withheld (those of the headers before it are kept). An IP length beyond packet_len is
  * malformed too. A first fragment may end inside a header without being malformed. The
  * NFQD_PKT_GSO flag already in pkt->flags allows an IPv4 total length of 0 (big TCP).
+ *
+ * Whether the packet is unreadable (NFQD_PKT_UNREADABLE, enum nfqd_unreadable) is decided here
+ * too, from the same checks.
  */
 void nfqd_packet_parse_ip(struct nfqd_packet *pkt, const uint8_t *data, size_t len,
 			  size_t packet_len);
+
+/*
+ * Write why the packet is unreadable in words into buf ("UDP header cut short", "TCP data offset
+ * 4", "IPv6 extension headers past the copy range"), always NUL-terminated when size > 0.
+ * Returns the length of the full text (as snprintf), or -EINVAL when the packet is not
+ * unreadable.
+ */
+int nfqd_packet_unreadable_text(const struct nfqd_packet *pkt, char *buf, size_t size);
 
 #endif /* NFQD_PACKET_H */

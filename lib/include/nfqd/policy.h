@@ -79,7 +79,20 @@ enum nfqd_decision_flag {
 					      the on-set-error one, failed_lookup says which */
 	NFQD_DECISION_PER_PACKET = 1u << 2, /* the verdict may differ for other packets of the flow:
 					       it read the packet mark or the connmark, has an
-					       action, or hands the packet to another queue */
+					       action, hands the packet to another queue, or the
+					       packet is unreadable */
+	NFQD_DECISION_UNREADABLE = 1u << 3, /* the packet is unreadable (NFQD_PKT_UNREADABLE): the
+					       verdict is the on-unreadable one (rule -1), or with
+					       `evaluate` that of the rules over what is known */
+};
+
+/* What an unreadable packet (NFQD_PKT_UNREADABLE, packet.h) gets: [policy] on-unreadable. */
+enum nfqd_on_unreadable {
+	NFQD_ON_UNREADABLE_DROP,     /* NF_DROP before any rule is evaluated (the default) */
+	NFQD_ON_UNREADABLE_ACCEPT,   /* NF_ACCEPT before any rule is evaluated */
+	NFQD_ON_UNREADABLE_EVALUATE, /* the rules, with what is known: a match on an unknown
+					fact does not match, and neither does its `not` */
+	NFQD_ON_UNREADABLE_MAX,
 };
 
 /* The outcome of evaluating a packet. */
@@ -127,6 +140,22 @@ int nfqd_policy_set_on_set_error(struct nfqd_policy *p, uint32_t verdict);
 uint32_t nfqd_policy_on_set_error(const struct nfqd_policy *p);
 
 /*
+ * Parse an on-unreadable word ("drop", "accept", "evaluate"). Returns 0, or -EINVAL with err (if
+ * not NULL) saying why.
+ */
+int nfqd_policy_parse_on_unreadable(const char *word, enum nfqd_on_unreadable *mode,
+				    struct nfqd_policy_error *err);
+
+/* The word of an on-unreadable mode ("drop"), "?" when out of range. */
+const char *nfqd_policy_on_unreadable_name(enum nfqd_on_unreadable mode);
+
+/* Set what unreadable packets get (default NFQD_ON_UNREADABLE_DROP). Returns 0 or -EINVAL. */
+int nfqd_policy_set_on_unreadable(struct nfqd_policy *p, enum nfqd_on_unreadable mode);
+
+/* The on-unreadable mode. */
+enum nfqd_on_unreadable nfqd_policy_on_unreadable(const struct nfqd_policy *p);
+
+/*
  * Parse and compile one rule and append it after the existing ones. Returns 0; -EINVAL with
  * *err filled (the offending word quoted, err->word its position) when the text is not a valid
  * rule; -E2BIG when the policy or the rule is over its limits (err filled too); -ENOMEM.
@@ -170,7 +199,10 @@ void nfqd_policy_rule_marks(const struct nfqd_policy *p, unsigned int i,
  * Classify one packet: fills *d with the verdict of the first rule that matches, or the
  * default. ans holds the answers to the policy's lookups for this packet (NULL: none answered).
  * A rule whose set term needs a failed lookup (and whose earlier terms all matched) ends the
- * evaluation with the on-set-error verdict. Pure: reads only the policy, the view and ans.
+ * evaluation with the on-set-error verdict. An unreadable packet (NFQD_PKT_UNREADABLE) gets the
+ * on-unreadable verdict before any rule, with rule -1, or with `evaluate` the rules' verdict;
+ * either way with NFQD_DECISION_UNREADABLE and NFQD_DECISION_PER_PACKET (a verdict on what
+ * could not be read says nothing of the flow). Pure: reads only the policy, the view and ans.
  */
 void nfqd_policy_eval(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
 		      const struct nfqd_set_answers *ans, struct nfqd_decision *d);

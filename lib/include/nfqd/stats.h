@@ -28,6 +28,8 @@ enum nfqd_counter {
 	NFQD_CTR_STAMPED,    /* flow verdicts stamped into the connmark (flow cache) */
 	NFQD_CTR_SET_TESTS,  /* IPSET_CMD_TEST requests sent */
 	NFQD_CTR_SET_FAILED, /* decisions that took the on-set-error verdict */
+	NFQD_CTR_UNREADABLE, /* unreadable packets (transport header not readable whole): they
+				get the on-unreadable verdict */
 	NFQD_CTR_MAX
 };
 

@@ -107,11 +107,26 @@ unsigned int nfqd_batcher_pending(const struct nfqd_batcher *b);
  */
 int nfqd_batcher_sweep(struct nfqd_batcher *b, uint32_t verdict, int all);
 
+/*
+ * Request a sweep of every queued packet up to the highest id added so far, with `verdict`: for
+ * packets whose verdicts were built but never reached the kernel (a failed send). Only with
+ * NFQD_BATCHER_ORDERED (-EOPNOTSUPP otherwise): every queued packet up to that id was read and
+ * had its verdict in a build already, so the sweep reaches only packets whose verdict messages
+ * were lost, or none (ENOENT). Unlike an all == 0 request of nfqd_batcher_sweep(), it waits for
+ * no later id: the next build emits it (one message, before everything else of that build, so
+ * that no batch message of the build's own verdicts reaches those packets first), even when
+ * nothing was added. If the send of that build fails too, request it again. A new request
+ * replaces a pending one (its id is the same or higher). With no id ever added there is nothing
+ * to sweep and nothing is requested. Returns 0, -EOPNOTSUPP, or -EINVAL for a verdict
+ * nfqd_batcher_add() would refuse.
+ */
+int nfqd_batcher_sweep_seen(struct nfqd_batcher *b, uint32_t verdict);
+
 /* The nlmsg_seq carried by sweep messages (and only by them). */
 uint32_t nfqd_batcher_sweep_seq(void);
 
 /*
- * Encode every pending verdict (and a requested sweep) into the batcher's buffer, in the order
+ * Encode every pending verdict (and requested sweeps) into the batcher's buffer, in the order
  * the kernel must process them, and clear the pending set. *buf and *len are set to the encoded
  * messages, owned by the batcher and valid until the next add or build. With nothing to send,
  * *len is 0. st, if not NULL, receives the counts. Returns the number of messages (>= 0).
