@@ -50,9 +50,9 @@
 #define PKT_MAX	      1400 /* stays under the veth MTU: nothing fragments on the way */
 #define N_RANDOM      50   /* random packets per nfqd run; six runs per mode pair */
 #define WAIT_MS	      30000
-#define IPPROTO_GRE_  47
-#define IPPROTO_HIP_  139
-#define IPPROTO_SHIM_ 140
+#define PROTO_GRE     47
+#define PROTO_HIP     139
+#define PROTO_SHIM6   140
 
 static const char policy_rules[] = "default = accept\n"
 				   "rule = drop src " SRC4_BLOCKED "\n"
@@ -199,7 +199,7 @@ static size_t build(const struct spec *s, const struct topo *t, uint8_t *buf)
 	case IPPROTO_ICMPV6:
 		pb_icmp(&pb, s->family == 4 ? 8 : 128, 0);
 		break;
-	case IPPROTO_GRE_:
+	case PROTO_GRE:
 		pb_l4(&pb, s->proto, zeros, 4);
 		break;
 	case IPPROTO_ESP:
@@ -260,8 +260,8 @@ static bool ipv6_ext_header(uint8_t nh)
 	case IPPROTO_DSTOPTS:
 	case IPPROTO_AH:
 	case IPPROTO_MH:
-	case IPPROTO_HIP_:
-	case IPPROTO_SHIM_:
+	case PROTO_HIP:
+	case PROTO_SHIM6:
 		return true;
 	default:
 		return false;
@@ -478,6 +478,12 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void print_hex(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		fprintf(stderr, "%02x%s", p[i], i % 32 == 31 || i + 1 == len ? "\n" : " ");
+}
+
 /* Whether nfqd is still running (a child that exited is reaped here). */
 static bool nfqd_alive(struct nfqd_proc *d)
 {
@@ -494,7 +500,7 @@ static bool nfqd_alive(struct nfqd_proc *d)
  * the verdicts' send() returned, and the kernel re-injects an accepted packet inside that send:
  * by then the kernel's counting rule has seen it.
  */
-static void wait_handled(struct run *r, const char *name)
+static void wait_handled(struct run *r, const char *name, const uint8_t *pkt, size_t len)
 {
 	long long deadline = now_ms() + WAIT_MS;
 	unsigned int pause_us = 100;
@@ -507,6 +513,8 @@ static void wait_handled(struct run *r, const char *name)
 			return;
 		if (now_ms() > deadline || !nfqd_alive(&r->it->d)) {
 			itest_print_log(r->it);
+			fprintf(stderr, "  %zu bytes sent:\n", len);
+			print_hex(pkt, len);
 			fail_msg("case '%s': nfqd did not give packet %llu a verdict within %d ms "
 				 "(received %llu, accepted %llu, dropped %llu since the run began)",
 				 name, (unsigned long long)r->sent, WAIT_MS,
@@ -518,12 +526,6 @@ static void wait_handled(struct run *r, const char *name)
 		if (pause_us < 5000)
 			pause_us *= 2;
 	}
-}
-
-static void print_hex(const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++)
-		fprintf(stderr, "%02x%s", p[i], i % 32 == 31 || i + 1 == len ? "\n" : " ");
 }
 
 static uint64_t delta(uint64_t now, uint64_t before)
@@ -546,7 +548,7 @@ static void send_case(struct run *r, const struct spec *s, const uint8_t *pkt, s
 	r->sent++;
 	r->sent_unreadable += f->unreadable;
 	r->want_accepted += want == V_ACCEPT;
-	wait_handled(r, s->name);
+	wait_handled(r, s->name, pkt, len);
 	read_kernel(r, &r->now, s->family);
 
 	acc = r->now.accepted - before.accepted;
@@ -608,12 +610,12 @@ static void fixed(struct run *r, const struct spec *s, const char *at_short, con
 static void long_chain(struct spec *s, unsigned int n, uint16_t dport)
 {
 	static const uint8_t kinds[] = { IPPROTO_DSTOPTS, IPPROTO_ROUTING, IPPROTO_MH,
-					 IPPROTO_HIP_,	  IPPROTO_SHIM_,   IPPROTO_AH };
+					 PROTO_HIP,	  PROTO_SHIM6,	   IPPROTO_AH };
 	char name[64];
 
 	snprintf(name, sizeof(name), "%u extension headers, UDP to %u", n, dport);
 	spec_init(s, 6, IPPROTO_UDP, dport, name);
-	/* hop-by-hop may only come first: the kernel parses it before any hook */
+	/* hop-by-hop only first and of 8 bytes: the kernel parses it before any hook */
 	spec_ext(s, IPPROTO_HOPOPTS, 8);
 	for (unsigned int i = 1; i < n; i++)
 		spec_ext(s, kinds[i % sizeof(kinds)],
@@ -722,9 +724,9 @@ static void cases_v4(struct run *r)
 	spec_init(&s, 4, IPPROTO_UDPLITE, PORT_OPEN, "UDP-Lite cut to 6 bytes");
 	s.keep = 6;
 	fixed(r, &s, "UA", "UA");
-	spec_init(&s, 4, IPPROTO_GRE_, 0, "GRE");
+	spec_init(&s, 4, PROTO_GRE, 0, "GRE");
 	fixed(r, &s, "RA", "RA");
-	spec_init(&s, 4, IPPROTO_GRE_, 0, "GRE cut to 1 byte");
+	spec_init(&s, 4, PROTO_GRE, 0, "GRE cut to 1 byte");
 	s.keep = 1;
 	fixed(r, &s, "RA", "RA");
 	spec_init(&s, 4, IPPROTO_ESP, 0, "ESP cut to 2 bytes (proto esp)");
@@ -839,7 +841,7 @@ static void cases_v6(struct run *r)
 	spec_init(&s, 6, IPPROTO_ICMPV6, 0, "ICMPv6 cut to 4 bytes");
 	s.keep = 4;
 	fixed(r, &s, "UD", "UD");
-	spec_init(&s, 6, IPPROTO_GRE_, 0, "GRE after destination options");
+	spec_init(&s, 6, PROTO_GRE, 0, "GRE after destination options");
 	spec_ext(&s, IPPROTO_DSTOPTS, 8);
 	fixed(r, &s, "RA", "RA");
 	spec_init(&s, 6, IPPROTO_ESP, 0, "ESP (proto esp)");
@@ -875,7 +877,7 @@ static size_t l4_size(uint8_t proto)
 		return 12;
 	case IPPROTO_DCCP:
 		return 16;
-	case IPPROTO_GRE_:
+	case PROTO_GRE:
 		return 4;
 	case IPPROTO_NONE:
 		return 0;
@@ -887,10 +889,10 @@ static size_t l4_size(uint8_t proto)
 static void random_spec(uint64_t *st, struct spec *s, unsigned int idx)
 {
 	static const uint8_t protos[] = { IPPROTO_TCP,	IPPROTO_UDP,  IPPROTO_UDP,  IPPROTO_UDPLITE,
-					  IPPROTO_SCTP, IPPROTO_DCCP, IPPROTO_ICMP, IPPROTO_GRE_,
+					  IPPROTO_SCTP, IPPROTO_DCCP, IPPROTO_ICMP, PROTO_GRE,
 					  IPPROTO_ESP,	IPPROTO_NONE };
 	static const uint8_t kinds[] = { IPPROTO_DSTOPTS, IPPROTO_ROUTING, IPPROTO_MH,
-					 IPPROTO_HIP_,	  IPPROTO_SHIM_,   IPPROTO_AH,
+					 PROTO_HIP,	  PROTO_SHIM6,	   IPPROTO_AH,
 					 IPPROTO_FRAGMENT };
 	static const uint16_t ports[] = { PORT_OPEN, PORT_UDP_DROP, PORT_TCP_DROP, PORT_OTHER };
 	int family = rnd(st, 2) ? 4 : 6;
@@ -926,8 +928,10 @@ static void random_spec(uint64_t *st, struct spec *s, unsigned int idx)
 		bool frag = false;
 
 		size = 40;
+		/* Hop-by-hop comes first or not at all, and 8 bytes long: the kernel parses it
+		 * before any hook and refuses more than 7 bytes of padding in a row. */
 		if (rnd(st, 4) == 0) {
-			spec_ext(s, IPPROTO_HOPOPTS, (uint16_t)(8 * (1 + rnd(st, 3))));
+			spec_ext(s, IPPROTO_HOPOPTS, 8);
 			size += s->ext[0].len;
 		}
 		/* the kernel drops an IPv6 packet whose hop-by-hop header is not whole */
