@@ -48,7 +48,7 @@
 
 #define MAX_EXT	      120
 #define PKT_MAX	      1400 /* stays under the veth MTU: nothing fragments on the way */
-#define N_RANDOM      50   /* random packets per nfqd run; six runs per mode pair */
+#define N_RANDOM      50   /* random packets per nfqd run: 300 in the six runs */
 #define WAIT_MS	      30000
 #define PROTO_GRE     47
 #define PROTO_HIP     139
