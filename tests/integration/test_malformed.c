@@ -533,6 +533,26 @@ static uint64_t delta(uint64_t now, uint64_t before)
 	return now == UINT64_MAX || before == UINT64_MAX ? UINT64_MAX : now - before;
 }
 
+/* The run's counters so far, for a failure's report. */
+static void print_totals(const struct run *r)
+{
+	const struct counters *b = &r->base, *n = &r->now;
+
+	fprintf(stderr,
+		"  this run: %llu packets sent (%llu unreadable); nfqd: received %llu accepted "
+		"%llu "
+		"dropped %llu unreadable %lld; kernel: accepted %llu (IPv4 %llu, IPv6 %llu), "
+		"queued %u, last id %u\n",
+		(unsigned long long)r->sent, (unsigned long long)r->sent_unreadable,
+		(unsigned long long)(n->received - b->received),
+		(unsigned long long)(n->accepted - b->accepted),
+		(unsigned long long)(n->dropped - b->dropped),
+		n->unreadable == UINT64_MAX ? -1LL : (long long)(n->unreadable - b->unreadable),
+		(unsigned long long)(n->kernel4 - b->kernel4 + n->kernel6 - b->kernel6),
+		(unsigned long long)(n->kernel4 - b->kernel4),
+		(unsigned long long)(n->kernel6 - b->kernel6), n->queued, n->last_id - b->last_id);
+}
+
 /* Send one packet, wait for its verdict, and compare it with want. */
 static void send_case(struct run *r, const struct spec *s, const uint8_t *pkt, size_t len,
 		      const struct facts *f, enum verdict want)
@@ -562,15 +582,15 @@ static void send_case(struct run *r, const struct spec *s, const uint8_t *pkt, s
 
 	r->failures++;
 	fprintf(stderr,
-		"FAIL case '%s' (IPv%d, on-unreadable = %s, copy-range %u): want %s%s%s%s, "
-		"nfqd gave %s (accepted +%llu, dropped +%llu, unreadable +%lld), kernel "
-		"accepted +%llu, kernel queue: %u queued, last id %u (want %llu)\n",
+		"FAIL case '%s' (IPv%d, on-unreadable = %s, copy-range %u): want %s%s%s%s; "
+		"nfqd gave %s (accepted +%llu, dropped +%llu, unreadable %s%lld), the kernel "
+		"accepted +%llu\n",
 		s->name, s->family, mode_names[r->mode], r->copy, verdict_names[want],
 		f->unreadable ? " (unreadable: " : " (readable)", f->unreadable ? f->why : "",
 		f->unreadable ? ")" : "", verdict_names[got], (unsigned long long)acc,
-		(unsigned long long)drp, unr == UINT64_MAX ? -1LL : (long long)unr,
-		(unsigned long long)kern, r->now.queued, r->now.last_id - r->base.last_id,
-		(unsigned long long)r->sent);
+		(unsigned long long)drp, unr == UINT64_MAX ? "absent " : "+",
+		unr == UINT64_MAX ? 0LL : (long long)unr, (unsigned long long)kern);
+	print_totals(r);
 	fprintf(stderr, "  %zu bytes sent:\n", len);
 	print_hex(pkt, len);
 }
@@ -1051,6 +1071,7 @@ static void one_run(struct itest *it, enum mode mode, unsigned int copy, uint64_
 	struct run r = { .it = it, .mode = mode, .copy = copy };
 	char config[1024];
 	uint64_t kernel_accepted;
+	char *log;
 
 	snprintf(config, sizeof(config),
 		 "[queue]\ncopy-range = %u\n[policy]\non-unreadable = %s\n%s", copy,
@@ -1073,17 +1094,10 @@ static void one_run(struct itest *it, enum mode mode, unsigned int copy, uint64_
 	read_kernel(&r, &r.now, 0);
 	kernel_accepted = r.now.kernel4 - r.base.kernel4 + r.now.kernel6 - r.base.kernel6;
 	fprintf(stderr,
-		"malformed: on-unreadable = %s, copy-range %u: %llu packets (%llu unreadable, "
-		"%u left out as open), nfqd: received %llu accepted %llu dropped %llu unreadable "
-		"%lld; kernel: accepted %llu, queued %u, last id %u; %u cases failed\n",
-		mode_names[mode], copy, (unsigned long long)r.sent,
-		(unsigned long long)r.sent_unreadable, r.skipped,
-		(unsigned long long)(r.now.received - r.base.received),
-		(unsigned long long)(r.now.accepted - r.base.accepted),
-		(unsigned long long)(r.now.dropped - r.base.dropped),
-		r.now.unreadable == UINT64_MAX ? -1LL : (long long)r.now.unreadable,
-		(unsigned long long)kernel_accepted, r.now.queued, r.now.last_id - r.base.last_id,
-		r.failures);
+		"malformed: on-unreadable = %s, copy-range %u: %u cases failed, %u left out "
+		"as open\n",
+		mode_names[mode], copy, r.failures, r.skipped);
+	print_totals(&r);
 	assert_true(nfqd_alive(&it->d));
 	assert_int_equal(r.failures, 0);
 	assert_int_equal(r.now.received - r.base.received, r.sent);
@@ -1097,7 +1111,11 @@ static void one_run(struct itest *it, enum mode mode, unsigned int copy, uint64_
 
 	close(r.raw4);
 	close(r.raw6);
-	free(itest_stop(it, 10000, NULL));
+	/* and so does nfqd's own last word on the queue */
+	log = itest_stop(it, 10000, NULL);
+	assert_int_equal(final_get(log, 0, "received"), r.now.received);
+	assert_int_equal(final_get(log, 0, "kernel_queued"), 0);
+	free(log);
 	nfqd_cleanup(&it->d);
 	it->have_d = false;
 }
