@@ -559,6 +559,7 @@ static void send_case(struct run *r, const struct spec *s, const uint8_t *pkt, s
 {
 	struct counters before = r->now;
 	uint64_t acc, drp, unr, kern;
+	char unr_text[32];
 	enum verdict got;
 	int e;
 
@@ -581,15 +582,18 @@ static void send_case(struct run *r, const struct spec *s, const uint8_t *pkt, s
 		return;
 
 	r->failures++;
+	if (unr == UINT64_MAX)
+		snprintf(unr_text, sizeof(unr_text), "(no such counter)");
+	else
+		snprintf(unr_text, sizeof(unr_text), "%llu", (unsigned long long)unr);
 	fprintf(stderr,
 		"FAIL case '%s' (IPv%d, on-unreadable = %s, copy-range %u): want %s%s%s%s; "
-		"nfqd gave %s (accepted +%llu, dropped +%llu, unreadable %s%lld), the kernel "
+		"nfqd gave %s (accepted +%llu, dropped +%llu, unreadable +%s), the kernel "
 		"accepted +%llu\n",
 		s->name, s->family, mode_names[r->mode], r->copy, verdict_names[want],
 		f->unreadable ? " (unreadable: " : " (readable)", f->unreadable ? f->why : "",
 		f->unreadable ? ")" : "", verdict_names[got], (unsigned long long)acc,
-		(unsigned long long)drp, unr == UINT64_MAX ? "absent " : "+",
-		unr == UINT64_MAX ? 0LL : (long long)unr, (unsigned long long)kern);
+		(unsigned long long)drp, unr_text, (unsigned long long)kern);
 	print_totals(r);
 	fprintf(stderr, "  %zu bytes sent:\n", len);
 	print_hex(pkt, len);
