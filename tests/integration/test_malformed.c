@@ -11,8 +11,8 @@
  *
  * Each packet is sent alone; the test waits until nfqd has given it a verdict, then compares the
  * verdict nfqd counted, the kernel's count and nfqd's `unreadable` counter with the contract for
- * unreadable packets (README, "Unreadable packets"). Every case runs with on-unreadable = drop,
- * accept and evaluate, each with a copy range of 128 (long header chains are cut) and of 2048
+ * unreadable packets (`[policy] on-unreadable` in README.md). Every case runs with on-unreadable =
+ * drop, accept and evaluate, each with a copy range of 128 (long header chains are cut) and of 2048
  * (they are whole). The fixed cases carry their expected answers; random packets from a seeded
  * PRNG (printed; NFQD_TEST_SEED=N repeats a run) get theirs from the small classifier below,
  * written from the contract and independent of nfqd's parser. The classifier is checked against
@@ -921,7 +921,8 @@ static void random_spec(uint64_t *st, struct spec *s, unsigned int idx)
 	static const uint16_t ports[] = { PORT_OPEN, PORT_UDP_DROP, PORT_TCP_DROP, PORT_OTHER };
 	int family = rnd(st, 2) ? 4 : 6;
 	uint8_t proto = protos[rnd(st, sizeof(protos))];
-	size_t size, min_len, first_frag = 0;
+	size_t size, min_len;
+	bool first_frag = false;
 	char name[64];
 
 	if (proto == IPPROTO_ICMP && family == 6)
@@ -936,7 +937,7 @@ static void random_spec(uint64_t *st, struct spec *s, unsigned int idx)
 		switch (rnd(st, 4)) {
 		case 0:
 			s->v4_frag = s->v4_more = true;
-			first_frag = 1;
+			first_frag = true;
 			break;
 		case 1:
 			s->v4_frag = true;
@@ -970,7 +971,7 @@ static void random_spec(uint64_t *st, struct spec *s, unsigned int idx)
 				switch (rnd(st, 3)) {
 				case 0:
 					spec_frag6(s, 0, true);
-					first_frag = 1;
+					first_frag = true;
 					break;
 				case 1:
 					spec_frag6(s, (uint16_t)(8 * (1 + rnd(st, 150))),
@@ -987,8 +988,7 @@ static void random_spec(uint64_t *st, struct spec *s, unsigned int idx)
 			}
 			size += s->ext[s->n_ext - 1].len;
 		}
-		/* a lie in any header but hop-by-hop's and the fragment header's (which has none)
-		 */
+		/* a lying length in any header but hop-by-hop (and fragment, which has none) */
 		if (s->n_ext && rnd(st, 6) == 0) {
 			unsigned int i = rnd(st, s->n_ext);
 
@@ -1039,10 +1039,12 @@ static void random_cases(struct run *r, uint64_t seed)
 static uint64_t test_seed(void)
 {
 	static uint64_t seed;
+	static bool chosen;
 	const char *env = getenv("NFQD_TEST_SEED");
 
-	if (seed)
+	if (chosen)
 		return seed;
+	chosen = true;
 	if (env && *env)
 		seed = strtoull(env, NULL, 0);
 	else
