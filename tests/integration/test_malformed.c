@@ -1077,7 +1077,7 @@ static void one_run(struct itest *it, enum mode mode, unsigned int copy, uint64_
 	struct run r = { .it = it, .mode = mode, .copy = copy };
 	char config[1024];
 	uint64_t kernel_accepted;
-	char *log;
+	char *log, *json;
 
 	snprintf(config, sizeof(config),
 		 "[queue]\ncopy-range = %u\n[policy]\non-unreadable = %s\n%s", copy,
@@ -1114,6 +1114,11 @@ static void one_run(struct itest *it, enum mode mode, unsigned int copy, uint64_
 	assert_int_equal(r.now.last_id - r.base.last_id, r.sent);
 	assert_int_equal(kernel_accepted, r.now.accepted - r.base.accepted);
 	assert_int_equal(kernel_accepted, r.want_accepted);
+	/* one queue: its own counters are the totals */
+	json = itest_stats(it);
+	assert_int_equal(stats_get(json, 0, "unreadable"), r.now.unreadable);
+	assert_int_equal(stats_get(json, 0, "received"), r.now.received);
+	free(json);
 
 	close(r.raw4);
 	close(r.raw6);
