@@ -23,7 +23,6 @@
  * not sent in evaluate runs.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <time.h>
