@@ -562,7 +562,7 @@ static void send_case(struct run *r, const struct spec *s, const uint8_t *pkt, s
 	enum verdict got;
 	int e;
 
-	e = raw_ip_send(s->family == 4 ? r->raw4 : r->raw6, pkt, len);
+	e = raw_fd_send(s->family == 4 ? r->raw4 : r->raw6, pkt, len);
 	if (e < 0)
 		fail_msg("case '%s': raw send of %zu bytes failed: %s", s->name, len, strerror(-e));
 	r->sent++;

@@ -25,7 +25,7 @@ int raw_ip_open(const char *ns, int family)
 	return fd == -1 ? -err : fd;
 }
 
-int raw_ip_send(int fd, const void *pkt, size_t len)
+int raw_fd_send(int fd, const void *pkt, size_t len)
 {
 	const uint8_t *p = pkt;
 	struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };

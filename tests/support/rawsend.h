@@ -20,7 +20,7 @@ int raw_ip_open(const char *ns, int family);
 
 /* Send the IP packet pkt (len bytes) on a raw_ip_open() socket of its family, to the
  * destination address in its header. Returns 0 or -errno. */
-int raw_ip_send(int fd, const void *pkt, size_t len);
+int raw_fd_send(int fd, const void *pkt, size_t len);
 
 /*
  * The packet counter of rule num (1-based) of chain in table, in namespace ns, from iptables
