@@ -173,6 +173,10 @@ static void check_elements(const struct nfqd_packet *p)
 				if ((e.flags & NFQD_ELEM_IP) && e.family != p->l3)
 					FUZZ_FAIL("%s: element family %u, packet %u", in->type,
 						  e.family, p->l3);
+				if ((e.flags & NFQD_ELEM_IP) && in->family != NFPROTO_UNSPEC &&
+				    in->family != (e.family == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6))
+					FUZZ_FAIL("%s: IPv%u element for a set of family %u",
+						  in->type, e.family, in->family);
 				r = nfqd_ipset_put_test(msg, sizeof(msg), 1, in->name, &e);
 				if (r <= 0)
 					FUZZ_FAIL("%s: element not encodable: %d", in->type, r);
@@ -421,6 +425,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	nfqd_policy_eval(policy, &pkt, &ans, &d);
 	check_decision(&pkt, &ans, &d);
+	/* Pure: the same packet and answers, the same decision. */
+	struct nfqd_decision d2;
+
+	memset(&d2, 0, sizeof(d2));
+	nfqd_policy_eval(policy, &pkt, &ans, &d2);
+	if (d2.verdict != d.verdict || d2.rule != d.rule || d2.flags != d.flags ||
+	    d2.lookups_read != d.lookups_read)
+		FUZZ_FAIL("two evaluations of one packet differ");
 	check_elements(&pkt);
 
 	/* A batcher of its own, so that no sweep request outlives the input. */
