@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,34 +33,55 @@ static void set_index(struct ifwatch *iw, unsigned int i, uint32_t ifindex)
 	nfqd_policy_iface_set_index(iw->policy, i, ifindex);
 }
 
-static void on_link(struct ifwatch *iw, const struct nlmsghdr *nlh)
+static void on_link(const struct ifwatch_link *l, void *data)
 {
-	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-	const struct nlattr *a;
-	const char *name = NULL;
+	struct ifwatch *iw = data;
 	unsigned int n = nfqd_policy_iface_count(iw->policy);
 
-	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
-		return;
-	mnl_attr_for_each (a, nlh, sizeof(*ifi)) {
-		if (mnl_attr_get_type(a) == IFLA_IFNAME &&
-		    mnl_attr_validate(a, MNL_TYPE_STRING) == 0)
-			name = mnl_attr_get_str(a);
-	}
 	for (unsigned int i = 0; i < n; i++) {
 		const char *want = nfqd_policy_iface_name(iw->policy, i);
-		uint32_t idx = (uint32_t)ifi->ifi_index;
 
-		if (nlh->nlmsg_type == RTM_DELLINK) {
-			if (iw->index[i] == idx)
+		if (l->gone) {
+			if (iw->index[i] == l->index)
 				set_index(iw, i, 0);
-		} else if (name && strcmp(name, want) == 0) {
-			set_index(iw, i, idx);
-		} else if (iw->index[i] == idx) {
+		} else if (l->name && strcmp(l->name, want) == 0) {
+			set_index(iw, i, l->index);
+		} else if (iw->index[i] == l->index) {
 			/* renamed away from the name the rule speaks of */
 			set_index(iw, i, 0);
 		}
 	}
+}
+
+unsigned int ifwatch_parse(const void *buf, size_t len,
+			   void (*fn)(const struct ifwatch_link *l, void *data), void *data)
+{
+	const struct nlmsghdr *nlh = buf;
+	int left = len > INT_MAX ? INT_MAX : (int)len;
+	unsigned int calls = 0;
+
+	/* mnl_nlmsg_ok() compares nlmsg_len as an int: a length of 2^31 or more passes it. */
+	for (; mnl_nlmsg_ok(nlh, left) && nlh->nlmsg_len <= (uint32_t)left;
+	     nlh = mnl_nlmsg_next(nlh, &left)) {
+		const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+		struct ifwatch_link l = { .gone = nlh->nlmsg_type == RTM_DELLINK };
+		const struct nlattr *a;
+
+		if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
+			continue;
+		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
+			continue;
+		l.index = (uint32_t)ifi->ifi_index;
+		mnl_attr_for_each (a, nlh, sizeof(*ifi)) {
+			/* MNL_TYPE_STRING would accept a name without its NUL. */
+			if (mnl_attr_get_type(a) == IFLA_IFNAME &&
+			    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+				l.name = *mnl_attr_get_str(a) ? mnl_attr_get_str(a) : NULL;
+		}
+		fn(&l, data);
+		calls++;
+	}
+	return calls;
 }
 
 static int on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -81,14 +103,7 @@ static int on_event(sd_event_source *s, int fd, uint32_t revents, void *userdata
 		}
 		return 0;
 	}
-	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-	int len = (int)n;
-
-	while (mnl_nlmsg_ok(nlh, len)) {
-		if (nlh->nlmsg_type == RTM_NEWLINK || nlh->nlmsg_type == RTM_DELLINK)
-			on_link(iw, nlh);
-		nlh = mnl_nlmsg_next(nlh, &len);
-	}
+	ifwatch_parse(buf, (size_t)n, on_link, iw);
 	return 0;
 }
 

@@ -345,6 +345,26 @@ int nfqd_queue_drops(const struct nfqd_queue *q, uint64_t *drops)
 	return 0;
 }
 
+int nfqd_queue_kstats_parse(const char *line, uint32_t *num, struct nfqd_queue_kstats *ks)
+{
+	unsigned int n, portid, queued, mode, range, full, user, last;
+
+	if (sscanf(line, "%u %u %u %u %u %u %u %u", &n, &portid, &queued, &mode, &range, &full,
+		   &user, &last) != 8)
+		return -EINVAL;
+	*num = n;
+	*ks = (struct nfqd_queue_kstats){
+		.portid = portid,
+		.queued = queued,
+		.copy_mode = mode,
+		.copy_range = range,
+		.full_dropped = full,
+		.user_dropped = user,
+		.last_id = last,
+	};
+	return 0;
+}
+
 int nfqd_queue_kstats(uint16_t num, struct nfqd_queue_kstats *ks)
 {
 	/* The calling thread's namespace; /proc/net follows the main thread's. */
@@ -357,22 +377,12 @@ int nfqd_queue_kstats(uint16_t num, struct nfqd_queue_kstats *ks)
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		unsigned int n, portid, queued, mode, range, full, user, last;
+		struct nfqd_queue_kstats one;
+		uint32_t n;
 
-		if (sscanf(line, "%u %u %u %u %u %u %u %u", &n, &portid, &queued, &mode, &range,
-			   &full, &user, &last) != 8)
+		if (nfqd_queue_kstats_parse(line, &n, &one) < 0 || n != num)
 			continue;
-		if (n != num)
-			continue;
-		*ks = (struct nfqd_queue_kstats){
-			.portid = portid,
-			.queued = queued,
-			.copy_mode = mode,
-			.copy_range = range,
-			.full_dropped = full,
-			.user_dropped = user,
-			.last_id = last,
-		};
+		*ks = one;
 		err = 0;
 		break;
 	}

@@ -1,11 +1,21 @@
 #!/bin/bash
-# Runs every test of nfqd on this machine: installs what is missing (scripts/setup), builds,
-# and runs through ctest the unit tests, the integration tests on the real kernel (network
-# namespaces, iptables, nfnetlink_queue), the systemd checks, the demo and the style check;
-# then the unit and kernel integration tests again under AddressSanitizer and UBSan.
+# Runs every test of nfqd on this machine: installs what is missing (scripts/setup), then these
+# passes, each its own build directory, all with -Werror (NFQD_WERROR=ON):
+#
+#   build     gcc, the default build type: every ctest test (unit, kernel integration in
+#             network namespaces, systemd checks, the demo, the style check, bench smoke runs)
+#   asan      gcc, AddressSanitizer + UBSan: unit and kernel integration tests
+#   ubsan     gcc, UBSan alone (the ASan allocator hides misaligned objects): the same tests
+#   clang     clang build: unit tests
+#   release   gcc, CMAKE_BUILD_TYPE=Release (other warnings at -O2): unit tests
+#   fuzz      clang with libFuzzer (NFQD_FUZZ=ON): every tests/fuzz harness for
+#             NFQD_FUZZ_TIME seconds (default 30) on a copy of its seed corpus
+#
+# A pass whose build fails fails the suite; the others still run. The summary gives, per pass,
+# the ctest line, the cmocka case counts, its time, and the fuzzers' execution counts.
 # Needs root. CI's .ci/run calls this.
 #
-#   scripts/test.sh [--quick]      --quick skips the sanitizer pass
+#   scripts/test.sh [--quick]      --quick runs the first pass only
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +27,7 @@ scripts/setup || exit 1
 jobs=$(nproc)
 status=0
 summary=()
+times=()
 
 # Adds the cmocka results of a ctest run (its log) to the summary.
 count_cases() {
@@ -26,34 +37,99 @@ count_cases() {
 	summary+=("$label: $passed cmocka test cases passed, $failed failed")
 }
 
+# Adds each fuzzer's execution count (libFuzzer's "Done N runs in T second(s)") to the summary.
+count_runs() {
+	local log=$1 label=$2 line
+	while read -r line; do
+		summary+=("$label: $line")
+	done < <(awk '/^[0-9]+\/[0-9]+ Testing: / { name = $3 }
+		/^Done [0-9]+ runs in [0-9]+ second/ { print name ": " $2 " runs in " $5 " s" }' "$log")
+}
+
 run_ctest() { # run_ctest BUILD_DIR LABEL [ctest args...]
 	local dir=$1 label=$2 out
 	shift 2
 	out=$(mktemp)
 	ctest --test-dir "$dir" --output-on-failure "$@" 2>&1 | tee "$out"
 	[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
-	summary+=("$label: $(grep -E 'tests passed|tests failed' "$out" | tail -n 1)")
+	summary+=("$label: $(grep -E 'tests passed|tests failed|No tests were found' "$out" | tail -n 1)")
 	count_cases "$dir/Testing/Temporary/LastTest.log" "$label"
 	rm -f "$out"
 }
 
-echo "== build"
-cmake -S . -B build >/dev/null && cmake --build build -j"$jobs" || exit 1
-echo "== tests"
-run_ctest build "build"
+# build DIR LABEL [cmake args...]: configure and build; a failure fails the suite and the pass.
+build() {
+	local dir=$1 label=$2
+	shift 2
+	echo "== $label: build ($dir)"
+	if cmake -S . -B "$dir" -DNFQD_WERROR=ON "$@" >/dev/null &&
+		cmake --build "$dir" -j"$jobs" ${target:+--target "$target"}; then
+		return 0
+	fi
+	status=1
+	summary+=("$label: BUILD FAILED")
+	return 1
+}
 
+# pass LABEL FUNCTION: runs and times one pass.
+pass() {
+	local label=$1 start=$SECONDS
+	shift
+	"$@"
+	times+=("$label: $((SECONDS - start)) s")
+}
+
+pass_build() {
+	build build build && run_ctest build build
+}
+
+# The systemd boot test installs into a container without the sanitizer runtime.
+sanitizer_tests() {
+	run_ctest "$1" "$2" -E 'systemd_boot|demo|style'
+}
+
+pass_asan() {
+	build build-asan asan -DNFQD_SANITIZE=ON || return
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 sanitizer_tests build-asan asan
+}
+
+pass_ubsan() {
+	build build-ubsan ubsan -DNFQD_SANITIZE=undefined || return
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 sanitizer_tests build-ubsan ubsan
+}
+
+pass_clang() {
+	build build-clang clang -DCMAKE_C_COMPILER=clang && run_ctest build-clang clang -L unit
+}
+
+pass_release() {
+	build build-release release -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Release &&
+		run_ctest build-release release -L unit
+}
+
+pass_fuzz() {
+	target=nfqd_fuzzers build build-fuzz fuzz -DCMAKE_C_COMPILER=clang -DNFQD_FUZZ=ON ||
+		return
+	# Each fuzzer is single-threaded: run them side by side.
+	run_ctest build-fuzz fuzz -L fuzz -j"$jobs"
+	count_runs build-fuzz/Testing/Temporary/LastTest.log fuzz
+}
+
+start=$SECONDS
+pass build pass_build
 if [ "$quick" = 0 ]; then
-	echo "== build with AddressSanitizer and UBSan"
-	cmake -S . -B build-asan -DNFQD_SANITIZE=ON >/dev/null &&
-		cmake --build build-asan -j"$jobs" || exit 1
-	echo "== unit and kernel integration tests under the sanitizers"
-	# The systemd boot test installs into a container without the sanitizer runtime.
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-		run_ctest build-asan "sanitizers" -E 'systemd_boot|demo|style'
+	pass asan pass_asan
+	pass ubsan pass_ubsan
+	pass clang pass_clang
+	pass release pass_release
+	pass fuzz pass_fuzz
 fi
 
 echo
 echo "== summary"
 printf '%s\n' "${summary[@]}"
+echo "== times"
+printf '%s\n' "${times[@]}"
+echo "total: $((SECONDS - start)) s"
 [ $status -eq 0 ] && echo "ALL TESTS PASSED" || echo "SOME TESTS FAILED"
 exit $status

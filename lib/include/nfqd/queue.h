@@ -99,6 +99,13 @@ int nfqd_queue_drops(const struct nfqd_queue *q, uint64_t *drops);
 int nfqd_queue_kstats(uint16_t num, struct nfqd_queue_kstats *ks);
 
 /*
+ * Parse one line of /proc/net/netfilter/nfnetlink_queue (NUL-terminated, as fgets() reads it):
+ * the queue number into *num and the rest into *ks. Returns 0, or -EINVAL when the line does
+ * not hold the eight numbers of a queue line (*num and *ks then untouched). Pure.
+ */
+int nfqd_queue_kstats_parse(const char *line, uint32_t *num, struct nfqd_queue_kstats *ks);
+
+/*
  * Receive buffer needed for one message of a queue with this copy range: the packet bytes plus
  * room for every attribute the kernel may add.
  */
