@@ -131,10 +131,7 @@ static int number(struct parse *p, const char *key, const char *value, unsigned 
 		  unsigned long max, unsigned long *out)
 {
 	const char *why;
-	int r;
-
-	*out = 0; /* gcc -O2 cannot tell that callers read it only on success */
-	r = parse_uint(value, min, max, out, &why);
+	int r = parse_uint(value, min, max, out, &why);
 	if (r == -ERANGE)
 		return fail(p, p->line, "%s: '%s' is out of range (%lu..%lu)", key, value, min,
 			    max);
