@@ -132,7 +132,20 @@ static void check_decision(const struct nfqd_packet *p, const struct nfqd_set_an
 	if (d->lookups_read & ~reach)
 		FUZZ_FAIL("read lookups %#x beyond the rules evaluated (%#x)", d->lookups_read,
 			  reach);
-	if (d->flags & NFQD_DECISION_SET_FAILED) {
+	if ((d->flags & NFQD_DECISION_UNREADABLE) && !(p->flags & NFQD_PKT_UNREADABLE))
+		FUZZ_FAIL("unreadable decision for a readable packet");
+	if ((p->flags & NFQD_PKT_UNREADABLE) && !(d->flags & NFQD_DECISION_UNREADABLE))
+		FUZZ_FAIL("unreadable packet decided as readable");
+	if ((d->flags & NFQD_DECISION_UNREADABLE) &&
+	    nfqd_policy_on_unreadable(policy) != NFQD_ON_UNREADABLE_EVALUATE) {
+		uint32_t want = nfqd_policy_on_unreadable(policy) == NFQD_ON_UNREADABLE_DROP
+					? NF_DROP
+					: NF_ACCEPT;
+
+		if (d->rule != -1 || d->verdict != want)
+			FUZZ_FAIL("unreadable packet: rule %d verdict %#x, not on-unreadable %#x",
+				  d->rule, d->verdict, want);
+	} else if (d->flags & NFQD_DECISION_SET_FAILED) {
 		if (d->verdict != nfqd_policy_on_set_error(policy) || d->failed_lookup < 0 ||
 		    !(ans->failed & (1u << d->failed_lookup)))
 			FUZZ_FAIL("set failure without a failed lookup");
@@ -386,6 +399,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ops = data + 4;
 	len = size - 4 - nops;
 	ordered = (data[0] >> 1) & 1;
+	/* Every on-unreadable mode, chosen by the input. */
+	nfqd_policy_set_on_unreadable(policy, (enum nfqd_on_unreadable)((data[0] >> 2) % 3));
 
 	/* The receive buffer holds messages 4-byte aligned; an exact-size copy also puts a read
 	 * past the end outside the allocation. */
