@@ -5,7 +5,7 @@
  *	[queue]   queues, copy-range, max-len, fail-open, transport, batch, recv-buffer
  *	[policy]  default, rule (repeated; in order), flow-cache, on-set-error, set-lookup,
  *	          mark-bits
- *	[daemon]  control
+ *	[daemon]  control, control-group, control-mode
  *
  * Comments start with '#' or ';', at the start of a line or after a blank. Every error names the
  * file, the line and the offending word; a file with any error is refused whole.
@@ -16,14 +16,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
-#define CONFIG_DEFAULT_PATH    "/etc/nfqd/nfqd.conf"
-#define CONFIG_DEFAULT_CONTROL "/run/nfqd/control.sock"
-#define CONFIG_MAX_QUEUES      256
-#define CONFIG_COPY_RANGE_MIN  64
-#define CONFIG_MAX_LEN_MAX     1048576
-#define CONFIG_RECV_BUFFER_MIN 256
-#define CONFIG_RECV_BUFFER_MAX (1u << 20)
+#define CONFIG_DEFAULT_PATH	    "/etc/nfqd/nfqd.conf"
+#define CONFIG_DEFAULT_CONTROL	    "/run/nfqd/control.sock"
+#define CONFIG_DEFAULT_CONTROL_MODE 0660
+#define CONFIG_MAX_QUEUES	    256
+#define CONFIG_COPY_RANGE_MIN	    64
+#define CONFIG_MAX_LEN_MAX	    1048576
+#define CONFIG_RECV_BUFFER_MIN	    256
+#define CONFIG_RECV_BUFFER_MAX	    (1u << 20)
 
 #include "nfqd/markplan.h"
 
@@ -55,6 +57,8 @@ struct config {
 	uint32_t mark_bits;	    /* 0xff000000 */
 	struct nfqd_markplan plan;  /* nfqd's mark bits, from the above */
 	char *control;		    /* control socket path */
+	gid_t control_gid;	    /* its group; (gid_t)-1: nfqd's own (root's) group */
+	unsigned int control_mode;  /* its permissions, 0660 */
 };
 
 /* "auto", "test", "mark". */
