@@ -18,14 +18,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define CONFIG_DEFAULT_PATH	    "/etc/nfqd/nfqd.conf"
-#define CONFIG_DEFAULT_CONTROL	    "/run/nfqd/control.sock"
+#define CONFIG_DEFAULT_PATH    "/etc/nfqd/nfqd.conf"
+#define CONFIG_DEFAULT_CONTROL "/run/nfqd/control.sock"
+#define CONFIG_MAX_QUEUES      256
+#define CONFIG_COPY_RANGE_MIN  64
+#define CONFIG_MAX_LEN_MAX     1048576
+#define CONFIG_RECV_BUFFER_MIN 256
+#define CONFIG_RECV_BUFFER_MAX (1u << 20)
+
+/* The control socket's permissions when control-mode is not set. */
 #define CONFIG_DEFAULT_CONTROL_MODE 0660
-#define CONFIG_MAX_QUEUES	    256
-#define CONFIG_COPY_RANGE_MIN	    64
-#define CONFIG_MAX_LEN_MAX	    1048576
-#define CONFIG_RECV_BUFFER_MIN	    256
-#define CONFIG_RECV_BUFFER_MAX	    (1u << 20)
 
 #include "nfqd/markplan.h"
 
