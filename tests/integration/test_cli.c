@@ -1,6 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The command lines of nfqd and nfqctl: exit statuses and messages an operator reads. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pwd.h>
 #include <setjmp.h>
+#include <signal.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <cmocka.h>
 
@@ -154,6 +165,476 @@ static void test_nfqctl_without_a_daemon_says_so(void **state)
 				 "or directory (is nfqd running?)\n");
 }
 
+/* ---- The control socket, on a real nfqd in a network namespace of its own ---- */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* An nfqd started by these tests: config, control socket and log in a private directory. */
+struct ctl_daemon {
+	pid_t pid;
+	char dir[64], conf[96], sock[108], log[96];
+};
+
+static void ctl_dir(struct ctl_daemon *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->pid = -1;
+	snprintf(d->dir, sizeof(d->dir), "/tmp/nfqd-ctl-XXXXXX");
+	assert_non_null(mkdtemp(d->dir));
+	snprintf(d->conf, sizeof(d->conf), "%s/nfqd.conf", d->dir);
+	snprintf(d->sock, sizeof(d->sock), "%s/control.sock", d->dir);
+	snprintf(d->log, sizeof(d->log), "%s/nfqd.log", d->dir);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (!f)
+		return strdup("");
+	n = getdelim(&buf, &cap, '\0', f);
+	fclose(f);
+	if (n < 0) {
+		free(buf);
+		return strdup("");
+	}
+	return buf;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+/*
+ * Start nfqd -c d->conf in a new network namespace (its queues are its own). Returns 0 once its
+ * log says it is ready, 1 when it exited first (wait status in *status); fails the test when
+ * neither happens within 30 s.
+ */
+static int ctl_start(struct ctl_daemon *d, int *status)
+{
+	long long deadline = now_ms() + 30000;
+
+	d->pid = fork();
+	assert_true(d->pid >= 0);
+	if (d->pid == 0) {
+		int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (fd == -1)
+			_exit(126);
+		dup2(fd, STDERR_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		execlp("unshare", "unshare", "-n", nfqd_bin(), "-c", d->conf, (char *)NULL);
+		_exit(127);
+	}
+	while (now_ms() < deadline) {
+		char *log = slurp(d->log);
+		bool ready = strstr(log, "nfqd: ready: ") != NULL;
+
+		free(log);
+		if (ready)
+			return 0;
+		if (waitpid(d->pid, status, WNOHANG) == d->pid) {
+			d->pid = -1;
+			return 1;
+		}
+		usleep(20000);
+	}
+	fail_msg("nfqd neither got ready nor exited within 30 s");
+	return -1;
+}
+
+/* SIGTERM, and wait up to timeout_ms for the exit; returns the wait status, -1 on timeout. */
+static int ctl_stop(struct ctl_daemon *d, int timeout_ms, long long *elapsed)
+{
+	long long start = now_ms();
+	int st = -1;
+
+	if (d->pid <= 0)
+		return -1;
+	kill(d->pid, SIGTERM);
+	while (now_ms() - start < timeout_ms) {
+		if (waitpid(d->pid, &st, WNOHANG) == d->pid) {
+			d->pid = -1;
+			*elapsed = now_ms() - start;
+			return st;
+		}
+		usleep(10000);
+	}
+	*elapsed = now_ms() - start;
+	return -1;
+}
+
+static void ctl_cleanup(struct ctl_daemon *d)
+{
+	char cmd[160];
+
+	if (d->pid > 0) {
+		kill(d->pid, SIGKILL);
+		waitpid(d->pid, NULL, 0);
+		d->pid = -1;
+	}
+	if (d->dir[0]) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", d->dir);
+	}
+}
+
+static int sock_connect(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		fprintf(stderr, "connect %s: %s\n", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Read one answer (up to its newline, or EOF) within timeout_ms into buf. */
+static size_t read_answer(int fd, char *buf, size_t cap, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	size_t len = 0;
+
+	while (len + 1 < cap && (len == 0 || buf[len - 1] != '\n')) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long long left = deadline - now_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			break;
+		n = recv(fd, buf + len, cap - 1 - len, MSG_DONTWAIT);
+		if (n <= 0 && !(n == -1 && errno == EAGAIN))
+			break;
+		if (n > 0)
+			len += (size_t)n;
+	}
+	buf[len] = '\0';
+	return len;
+}
+
+/* Send request on a new connection and return the answer (static buffer). */
+static const char *ask(const char *sock, const char *req, size_t reqlen)
+{
+	static char buf[65536];
+	int fd = sock_connect(sock);
+
+	assert_true(fd >= 0);
+	assert_int_equal(send(fd, req, reqlen, MSG_NOSIGNAL), (ssize_t)reqlen);
+	read_answer(fd, buf, sizeof(buf), 20000);
+	close(fd);
+	return buf;
+}
+
+static const char base_conf[] = "[queue]\nqueues = 0-1\n[policy]\nrule = accept proto tcp "
+				"dport 22\n";
+
+/* Start with control at path; expect a refusal naming it and return nfqd's log (malloc'd). */
+static char *expect_refused(struct ctl_daemon *d, const char *path)
+{
+	char text[512];
+	int st = 0;
+
+	snprintf(text, sizeof(text), "%s[daemon]\ncontrol = %s\n", base_conf, path);
+	write_file(d->conf, text);
+	if (ctl_start(d, &st) != 1) {
+		char *log = slurp(d->log);
+
+		fail_msg("nfqd started with control = %s:\n%s", path, log);
+	}
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 1);
+	return slurp(d->log);
+}
+
+static void test_control_path_holding_a_file_is_refused_and_left_intact(void **state)
+{
+	struct ctl_daemon d;
+	char *log, *after, want[256];
+
+	(void)state;
+	ctl_dir(&d);
+	/* The config file itself as the control path: the old code deleted it. */
+	log = expect_refused(&d, d.conf);
+	snprintf(want, sizeof(want),
+		 "control socket path '%s' is a regular file, not a socket; nfqd replaces only "
+		 "a stale socket",
+		 d.conf);
+	if (!strstr(log, want))
+		fail_msg("log lacks \"%s\":\n%s", want, log);
+	after = slurp(d.conf);
+	assert_non_null(strstr(after, "[daemon]\ncontrol = "));
+	free(after);
+	free(log);
+	ctl_cleanup(&d);
+}
+
+static void test_control_path_holding_a_symlink_or_directory_is_refused(void **state)
+{
+	struct ctl_daemon d;
+	char link[128], target[128], sub[128], got[128] = "", want[256];
+	struct stat st;
+	char *log;
+	ssize_t n;
+
+	(void)state;
+	ctl_dir(&d);
+	snprintf(target, sizeof(target), "%s/target", d.dir);
+	snprintf(link, sizeof(link), "%s/link.sock", d.dir);
+	write_file(target, "keep me\n");
+	assert_int_equal(symlink(target, link), 0);
+	log = expect_refused(&d, link);
+	snprintf(want, sizeof(want), "control socket path '%s' is a symbolic link, not a socket",
+		 link);
+	if (!strstr(log, want))
+		fail_msg("log lacks \"%s\":\n%s", want, log);
+	free(log);
+	n = readlink(link, got, sizeof(got) - 1);
+	assert_true(n > 0);
+	assert_string_equal(got, target);
+	log = slurp(target);
+	assert_string_equal(log, "keep me\n");
+	free(log);
+
+	snprintf(sub, sizeof(sub), "%s/dir.sock", d.dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	log = expect_refused(&d, sub);
+	assert_non_null(strstr(log, "is a directory, not a socket"));
+	free(log);
+	assert_int_equal(stat(sub, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	ctl_cleanup(&d);
+}
+
+static void test_control_socket_in_a_world_writable_directory_is_refused(void **state)
+{
+	struct ctl_daemon d;
+	char sub[128], path[160];
+	char *log;
+
+	(void)state;
+	ctl_dir(&d);
+	snprintf(sub, sizeof(sub), "%s/open", d.dir);
+	assert_int_equal(mkdir(sub, 0777), 0);
+	assert_int_equal(chmod(sub, 0777), 0);
+	snprintf(path, sizeof(path), "%s/control.sock", sub);
+	log = expect_refused(&d, path);
+	if (!strstr(log, "is writable by anybody without the sticky bit (mode 0777)"))
+		fail_msg("log:\n%s", log);
+	free(log);
+	ctl_cleanup(&d);
+}
+
+/* A socket file nobody listens on, as a killed nfqd leaves it. */
+static void make_stale_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	close(fd);
+}
+
+static void test_stale_control_socket_is_replaced_live_one_refused(void **state)
+{
+	struct ctl_daemon d, other;
+	char text[512];
+	const char *ans;
+	long long el;
+	char *log;
+	int st = 0;
+
+	(void)state;
+	ctl_dir(&d);
+	make_stale_socket(d.sock);
+	snprintf(text, sizeof(text), "%s[daemon]\ncontrol = %s\n", base_conf, d.sock);
+	write_file(d.conf, text);
+	if (ctl_start(&d, &st) != 0) {
+		log = slurp(d.log);
+		fail_msg("nfqd did not replace a stale socket:\n%s", log);
+	}
+	log = slurp(d.log);
+	assert_non_null(strstr(log, "removed stale control socket"));
+	free(log);
+	ans = ask(d.sock, "stats\n", 6);
+	assert_non_null(strstr(ans, "\"total\":{"));
+
+	/* A second nfqd on the same path while the first listens: refused, first unharmed. */
+	ctl_dir(&other);
+	log = expect_refused(&other, d.sock);
+	assert_non_null(strstr(log, "is in use by another process; is another nfqd running?"));
+	free(log);
+	ans = ask(d.sock, "stats\n", 6);
+	assert_non_null(strstr(ans, "\"total\":{"));
+	assert_int_equal(ctl_stop(&d, 30000, &el), 0);
+	/* A clean stop removes its socket. */
+	assert_int_equal(access(d.sock, F_OK), -1);
+	ctl_cleanup(&other);
+	ctl_cleanup(&d);
+}
+
+static void test_nul_byte_in_request_is_refused(void **state)
+{
+	struct ctl_daemon d;
+	char text[512];
+	const char *ans;
+	long long el;
+	int st = 0;
+
+	(void)state;
+	ctl_dir(&d);
+	snprintf(text, sizeof(text), "%s[daemon]\ncontrol = %s\n", base_conf, d.sock);
+	write_file(d.conf, text);
+	assert_int_equal(ctl_start(&d, &st), 0);
+	ans = ask(d.sock, "st\0ats\n", 7);
+	assert_string_equal(ans, "{\"error\":\"request holds a NUL byte (at byte 2)\"}\n");
+	ans = ask(d.sock, "stats\n", 6);
+	assert_non_null(strstr(ans, "\"total\":{"));
+	assert_int_equal(ctl_stop(&d, 30000, &el), 0);
+	ctl_cleanup(&d);
+}
+
+/* A config whose stats document is far larger than a socket buffer (about 300 kB). */
+static void write_big_conf(struct ctl_daemon *d)
+{
+	size_t cap = 512 * 1024, len = 0;
+	char *text = malloc(cap);
+
+	assert_non_null(text);
+	len += (size_t)snprintf(text, cap, "[queue]\nqueues = 0-1\n[policy]\n");
+	for (int i = 0; i < 4000; i++)
+		len += (size_t)snprintf(text + len, cap - len,
+					"rule = accept proto udp src 10.%d.%d.1/32 dport %d\n",
+					i / 250, i % 250, 1000 + i);
+	snprintf(text + len, cap - len, "[daemon]\ncontrol = %s\n", d->sock);
+	write_file(d->conf, text);
+	free(text);
+}
+
+#define STUCK 40
+
+/* Open n clients that never read: the first n_ask send "stats\n" (a large answer), the others
+ * send nothing. */
+static void open_stuck(const char *sock, int *fds, int n, int n_ask)
+{
+	for (int i = 0; i < n; i++) {
+		fds[i] = sock_connect(sock);
+		assert_true(fds[i] >= 0);
+		if (i < n_ask)
+			assert_int_equal(send(fds[i], "stats\n", 6, MSG_NOSIGNAL), 6);
+	}
+}
+
+static void close_all(int *fds, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static void test_clients_that_never_read_do_not_lock_out_stats(void **state)
+{
+	struct ctl_daemon d;
+	int fds[STUCK], st = 0;
+	char out[65536];
+	long long t0, el;
+	const char *ans;
+	char *json;
+	int rc;
+
+	(void)state;
+	ctl_dir(&d);
+	write_big_conf(&d);
+	assert_int_equal(ctl_start(&d, &st), 0);
+	open_stuck(d.sock, fds, STUCK, STUCK * 3 / 4);
+
+	/* The 41st client, right now: a clear busy answer, not a reset. */
+	t0 = now_ms();
+	ans = ask(d.sock, "stats\n", 6);
+	el = now_ms() - t0;
+	fprintf(stderr, "41st client answered in %lld ms: %.100s\n", el, ans);
+	assert_non_null(strstr(ans, "\"busy\":true}"));
+	assert_non_null(strstr(ans, "{\"error\":\"busy: 40 control clients are being served"));
+
+	/* nfqctl gets its stats: busy answers are retried until a stuck slot times out. */
+	t0 = now_ms();
+	rc = run(out, sizeof(out), "%s -s %s stats > %s/stats.json", nfqctl_bin(), d.sock, d.dir);
+	el = now_ms() - t0;
+	fprintf(stderr, "nfqctl stats with %d stuck clients: exit %d in %lld ms\n", STUCK, rc, el);
+	/* nfqctl gives up after 15 s; nfqd frees a stuck slot after 5 s (its exchange
+	 * deadline), where the old code took 1 s per stuck client, in turn. */
+	if (rc != 0)
+		fail_msg("nfqctl: %s", out);
+	snprintf(out, sizeof(out), "%s/stats.json", d.dir);
+	json = slurp(out);
+	assert_non_null(strstr(json, "\"total\":{"));
+	assert_true(strlen(json) > 250000);
+	free(json);
+	close_all(fds, STUCK);
+	assert_int_equal(ctl_stop(&d, 30000, &el), 0);
+	ctl_cleanup(&d);
+}
+
+static void test_sigterm_is_prompt_with_clients_that_never_read(void **state)
+{
+	struct ctl_daemon d;
+	int fds[STUCK], st = 0, got = 0;
+	long long t0, el, deadline;
+	char buf[4096];
+
+	(void)state;
+	ctl_dir(&d);
+	write_big_conf(&d);
+	assert_int_equal(ctl_start(&d, &st), 0);
+	open_stuck(d.sock, fds, STUCK, STUCK);
+
+	/* Every client gets the start of its answer soon: nfqd serves them side by side (the
+	 * old code served one at a time, blocking 1 s on each, 40 s for all). */
+	t0 = now_ms();
+	deadline = t0 + 20000;
+	for (int i = 0; i < STUCK; i++) {
+		struct pollfd p = { .fd = fds[i], .events = POLLIN };
+		long long left = deadline - now_ms();
+
+		if (left > 0 && poll(&p, 1, (int)left) == 1 &&
+		    recv(fds[i], buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT) > 0)
+			got++;
+	}
+	fprintf(stderr, "%d of %d stuck clients had the start of an answer within %lld ms\n", got,
+		STUCK, now_ms() - t0);
+	assert_int_equal(got, STUCK);
+
+	st = ctl_stop(&d, 30000, &el);
+	fprintf(stderr, "SIGTERM with %d clients that never read: exit status 0x%x in %lld ms\n",
+		STUCK, st, el);
+	assert_true(st != -1 && WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_true(el < 10000);
+	close_all(fds, STUCK);
+	ctl_cleanup(&d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -166,6 +647,13 @@ int main(void)
 		cmocka_unit_test(test_shipped_config_passes_check),
 		cmocka_unit_test(test_nfqctl_usage_errors),
 		cmocka_unit_test(test_nfqctl_without_a_daemon_says_so),
+		cmocka_unit_test(test_control_path_holding_a_file_is_refused_and_left_intact),
+		cmocka_unit_test(test_control_path_holding_a_symlink_or_directory_is_refused),
+		cmocka_unit_test(test_control_socket_in_a_world_writable_directory_is_refused),
+		cmocka_unit_test(test_stale_control_socket_is_replaced_live_one_refused),
+		cmocka_unit_test(test_nul_byte_in_request_is_refused),
+		cmocka_unit_test(test_clients_that_never_read_do_not_lock_out_stats),
+		cmocka_unit_test(test_sigterm_is_prompt_with_clients_that_never_read),
 	};
 
 	return cmocka_run_group_tests_name("command lines", tests, NULL, NULL);
