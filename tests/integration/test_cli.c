@@ -183,7 +183,6 @@ struct ctl_daemon {
 
 static void ctl_dir(struct ctl_daemon *d)
 {
-	memset(d, 0, sizeof(*d));
 	d->pid = -1;
 	snprintf(d->dir, sizeof(d->dir), "/tmp/nfqd-ctl-XXXXXX");
 	assert_non_null(mkdtemp(d->dir));
@@ -294,6 +293,40 @@ static void ctl_cleanup(struct ctl_daemon *d)
 	}
 }
 
+#define STUCK 40
+
+/* What a control test leaves behind, removed by ctl_teardown() whatever the test's outcome. */
+struct ctl_fixture {
+	struct ctl_daemon d, other;
+	int fds[STUCK];
+};
+
+static int ctl_setup(void **state)
+{
+	struct ctl_fixture *f = calloc(1, sizeof(*f));
+
+	if (!f)
+		return -1;
+	f->d.pid = f->other.pid = -1;
+	for (int i = 0; i < STUCK; i++)
+		f->fds[i] = -1;
+	*state = f;
+	return 0;
+}
+
+static int ctl_teardown(void **state)
+{
+	struct ctl_fixture *f = *state;
+
+	for (int i = 0; i < STUCK; i++)
+		if (f->fds[i] >= 0)
+			close(f->fds[i]);
+	ctl_cleanup(&f->d);
+	ctl_cleanup(&f->other);
+	free(f);
+	return 0;
+}
+
 static int sock_connect(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -368,41 +401,40 @@ static char *expect_refused(struct ctl_daemon *d, const char *path)
 
 static void test_control_path_holding_a_file_is_refused_and_left_intact(void **state)
 {
-	struct ctl_daemon d;
+	struct ctl_fixture *f = *state;
+	struct ctl_daemon *d = &f->d;
 	char *log, *after, want[256];
 
-	(void)state;
-	ctl_dir(&d);
+	ctl_dir(d);
 	/* The config file itself as the control path: the old code deleted it. */
-	log = expect_refused(&d, d.conf);
+	log = expect_refused(d, d->conf);
 	snprintf(want, sizeof(want),
 		 "control socket path '%s' is a regular file, not a socket; nfqd replaces only "
 		 "a stale socket",
-		 d.conf);
+		 d->conf);
 	if (!strstr(log, want))
 		fail_msg("log lacks \"%s\":\n%s", want, log);
-	after = slurp(d.conf);
+	after = slurp(d->conf);
 	assert_non_null(strstr(after, "[daemon]\ncontrol = "));
 	free(after);
 	free(log);
-	ctl_cleanup(&d);
 }
 
 static void test_control_path_holding_a_symlink_or_directory_is_refused(void **state)
 {
-	struct ctl_daemon d;
+	struct ctl_fixture *f = *state;
+	struct ctl_daemon *d = &f->d;
 	char link[128], target[128], sub[128], got[128] = "", want[256];
 	struct stat st;
 	char *log;
 	ssize_t n;
 
-	(void)state;
-	ctl_dir(&d);
-	snprintf(target, sizeof(target), "%s/target", d.dir);
-	snprintf(link, sizeof(link), "%s/link.sock", d.dir);
+	ctl_dir(d);
+	snprintf(target, sizeof(target), "%s/target", d->dir);
+	snprintf(link, sizeof(link), "%s/link.sock", d->dir);
 	write_file(target, "keep me\n");
 	assert_int_equal(symlink(target, link), 0);
-	log = expect_refused(&d, link);
+	log = expect_refused(d, link);
 	snprintf(want, sizeof(want), "control socket path '%s' is a symbolic link, not a socket",
 		 link);
 	if (!strstr(log, want))
@@ -415,33 +447,31 @@ static void test_control_path_holding_a_symlink_or_directory_is_refused(void **s
 	assert_string_equal(log, "keep me\n");
 	free(log);
 
-	snprintf(sub, sizeof(sub), "%s/dir.sock", d.dir);
+	snprintf(sub, sizeof(sub), "%s/dir.sock", d->dir);
 	assert_int_equal(mkdir(sub, 0755), 0);
-	log = expect_refused(&d, sub);
+	log = expect_refused(d, sub);
 	assert_non_null(strstr(log, "is a directory, not a socket"));
 	free(log);
 	assert_int_equal(stat(sub, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));
-	ctl_cleanup(&d);
 }
 
 static void test_control_socket_in_a_world_writable_directory_is_refused(void **state)
 {
-	struct ctl_daemon d;
+	struct ctl_fixture *f = *state;
+	struct ctl_daemon *d = &f->d;
 	char sub[128], path[160];
 	char *log;
 
-	(void)state;
-	ctl_dir(&d);
-	snprintf(sub, sizeof(sub), "%s/open", d.dir);
+	ctl_dir(d);
+	snprintf(sub, sizeof(sub), "%s/open", d->dir);
 	assert_int_equal(mkdir(sub, 0777), 0);
 	assert_int_equal(chmod(sub, 0777), 0);
 	snprintf(path, sizeof(path), "%s/control.sock", sub);
-	log = expect_refused(&d, path);
+	log = expect_refused(d, path);
 	if (!strstr(log, "is writable by anybody without the sticky bit (mode 0777)"))
 		fail_msg("log:\n%s", log);
 	free(log);
-	ctl_cleanup(&d);
 }
 
 /* A socket file nobody listens on, as a killed nfqd leaves it. */
@@ -458,61 +488,58 @@ static void make_stale_socket(const char *path)
 
 static void test_stale_control_socket_is_replaced_live_one_refused(void **state)
 {
-	struct ctl_daemon d, other;
+	struct ctl_fixture *f = *state;
+	struct ctl_daemon *d = &f->d, *other = &f->other;
 	char text[512];
 	const char *ans;
 	long long el;
 	char *log;
 	int st = 0;
 
-	(void)state;
-	ctl_dir(&d);
-	make_stale_socket(d.sock);
-	snprintf(text, sizeof(text), "%s[daemon]\ncontrol = %s\n", base_conf, d.sock);
-	write_file(d.conf, text);
-	if (ctl_start(&d, &st) != 0) {
-		log = slurp(d.log);
+	ctl_dir(d);
+	make_stale_socket(d->sock);
+	snprintf(text, sizeof(text), "%s[daemon]\ncontrol = %s\n", base_conf, d->sock);
+	write_file(d->conf, text);
+	if (ctl_start(d, &st) != 0) {
+		log = slurp(d->log);
 		fail_msg("nfqd did not replace a stale socket:\n%s", log);
 	}
-	log = slurp(d.log);
+	log = slurp(d->log);
 	assert_non_null(strstr(log, "removed stale control socket"));
 	free(log);
-	ans = ask(d.sock, "stats\n", 6);
+	ans = ask(d->sock, "stats\n", 6);
 	assert_non_null(strstr(ans, "\"total\":{"));
 
 	/* A second nfqd on the same path while the first listens: refused, first unharmed. */
-	ctl_dir(&other);
-	log = expect_refused(&other, d.sock);
+	ctl_dir(other);
+	log = expect_refused(other, d->sock);
 	assert_non_null(strstr(log, "is in use by another process; is another nfqd running?"));
 	free(log);
-	ans = ask(d.sock, "stats\n", 6);
+	ans = ask(d->sock, "stats\n", 6);
 	assert_non_null(strstr(ans, "\"total\":{"));
-	assert_int_equal(ctl_stop(&d, 30000, &el), 0);
+	assert_int_equal(ctl_stop(d, 30000, &el), 0);
 	/* A clean stop removes its socket. */
-	assert_int_equal(access(d.sock, F_OK), -1);
-	ctl_cleanup(&other);
-	ctl_cleanup(&d);
+	assert_int_equal(access(d->sock, F_OK), -1);
 }
 
 static void test_nul_byte_in_request_is_refused(void **state)
 {
-	struct ctl_daemon d;
+	struct ctl_fixture *f = *state;
+	struct ctl_daemon *d = &f->d;
 	char text[512];
 	const char *ans;
 	long long el;
 	int st = 0;
 
-	(void)state;
-	ctl_dir(&d);
-	snprintf(text, sizeof(text), "%s[daemon]\ncontrol = %s\n", base_conf, d.sock);
-	write_file(d.conf, text);
-	assert_int_equal(ctl_start(&d, &st), 0);
-	ans = ask(d.sock, "st\0ats\n", 7);
+	ctl_dir(d);
+	snprintf(text, sizeof(text), "%s[daemon]\ncontrol = %s\n", base_conf, d->sock);
+	write_file(d->conf, text);
+	assert_int_equal(ctl_start(d, &st), 0);
+	ans = ask(d->sock, "st\0ats\n", 7);
 	assert_string_equal(ans, "{\"error\":\"request holds a NUL byte (at byte 2)\"}\n");
-	ans = ask(d.sock, "stats\n", 6);
+	ans = ask(d->sock, "stats\n", 6);
 	assert_non_null(strstr(ans, "\"total\":{"));
-	assert_int_equal(ctl_stop(&d, 30000, &el), 0);
-	ctl_cleanup(&d);
+	assert_int_equal(ctl_stop(d, 30000, &el), 0);
 }
 
 /* A config whose stats document is far larger than a socket buffer (about 300 kB). */
@@ -532,8 +559,6 @@ static void write_big_conf(struct ctl_daemon *d)
 	free(text);
 }
 
-#define STUCK 40
-
 /* Open n clients that never read: the first n_ask send "stats\n" (a large answer), the others
  * send nothing. */
 static void open_stuck(const char *sock, int *fds, int n, int n_ask)
@@ -546,32 +571,25 @@ static void open_stuck(const char *sock, int *fds, int n, int n_ask)
 	}
 }
 
-static void close_all(int *fds, int n)
-{
-	for (int i = 0; i < n; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-}
-
 static void test_clients_that_never_read_do_not_lock_out_stats(void **state)
 {
-	struct ctl_daemon d;
-	int fds[STUCK], st = 0;
+	struct ctl_fixture *f = *state;
+	struct ctl_daemon *d = &f->d;
+	int *fds = f->fds, st = 0;
 	char out[65536];
 	long long t0, el;
 	const char *ans;
 	char *json;
 	int rc;
 
-	(void)state;
-	ctl_dir(&d);
-	write_big_conf(&d);
-	assert_int_equal(ctl_start(&d, &st), 0);
-	open_stuck(d.sock, fds, STUCK, STUCK * 3 / 4);
+	ctl_dir(d);
+	write_big_conf(d);
+	assert_int_equal(ctl_start(d, &st), 0);
+	open_stuck(d->sock, fds, STUCK, STUCK * 3 / 4);
 
 	/* The 41st client, right now: a clear busy answer, not a reset. */
 	t0 = now_ms();
-	ans = ask(d.sock, "stats\n", 6);
+	ans = ask(d->sock, "stats\n", 6);
 	el = now_ms() - t0;
 	fprintf(stderr, "41st client answered in %lld ms: %.100s\n", el, ans);
 	assert_non_null(strstr(ans, "\"busy\":true}"));
@@ -579,35 +597,33 @@ static void test_clients_that_never_read_do_not_lock_out_stats(void **state)
 
 	/* nfqctl gets its stats: busy answers are retried until a stuck slot times out. */
 	t0 = now_ms();
-	rc = run(out, sizeof(out), "%s -s %s stats > %s/stats.json", nfqctl_bin(), d.sock, d.dir);
+	rc = run(out, sizeof(out), "%s -s %s stats > %s/stats.json", nfqctl_bin(), d->sock, d->dir);
 	el = now_ms() - t0;
 	fprintf(stderr, "nfqctl stats with %d stuck clients: exit %d in %lld ms\n", STUCK, rc, el);
 	/* nfqctl gives up after 15 s; nfqd frees a stuck slot after 5 s (its exchange
 	 * deadline), where the old code took 1 s per stuck client, in turn. */
 	if (rc != 0)
 		fail_msg("nfqctl: %s", out);
-	snprintf(out, sizeof(out), "%s/stats.json", d.dir);
+	snprintf(out, sizeof(out), "%s/stats.json", d->dir);
 	json = slurp(out);
 	assert_non_null(strstr(json, "\"total\":{"));
 	assert_true(strlen(json) > 250000);
 	free(json);
-	close_all(fds, STUCK);
-	assert_int_equal(ctl_stop(&d, 30000, &el), 0);
-	ctl_cleanup(&d);
+	assert_int_equal(ctl_stop(d, 30000, &el), 0);
 }
 
 static void test_sigterm_is_prompt_with_clients_that_never_read(void **state)
 {
-	struct ctl_daemon d;
-	int fds[STUCK], st = 0, got = 0;
+	struct ctl_fixture *f = *state;
+	struct ctl_daemon *d = &f->d;
+	int *fds = f->fds, st = 0, got = 0;
 	long long t0, el, deadline;
 	char buf[4096];
 
-	(void)state;
-	ctl_dir(&d);
-	write_big_conf(&d);
-	assert_int_equal(ctl_start(&d, &st), 0);
-	open_stuck(d.sock, fds, STUCK, STUCK);
+	ctl_dir(d);
+	write_big_conf(d);
+	assert_int_equal(ctl_start(d, &st), 0);
+	open_stuck(d->sock, fds, STUCK, STUCK);
 
 	/* Every client gets the start of its answer soon: nfqd serves them side by side (the
 	 * old code served one at a time, blocking 1 s on each, 40 s for all). */
@@ -625,14 +641,12 @@ static void test_sigterm_is_prompt_with_clients_that_never_read(void **state)
 		STUCK, now_ms() - t0);
 	assert_int_equal(got, STUCK);
 
-	st = ctl_stop(&d, 30000, &el);
+	st = ctl_stop(d, 30000, &el);
 	fprintf(stderr, "SIGTERM with %d clients that never read: exit status 0x%x in %lld ms\n",
 		STUCK, st, el);
 	assert_true(st != -1 && WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
 	assert_true(el < 10000);
-	close_all(fds, STUCK);
-	ctl_cleanup(&d);
 }
 
 int main(void)
@@ -647,13 +661,24 @@ int main(void)
 		cmocka_unit_test(test_shipped_config_passes_check),
 		cmocka_unit_test(test_nfqctl_usage_errors),
 		cmocka_unit_test(test_nfqctl_without_a_daemon_says_so),
-		cmocka_unit_test(test_control_path_holding_a_file_is_refused_and_left_intact),
-		cmocka_unit_test(test_control_path_holding_a_symlink_or_directory_is_refused),
-		cmocka_unit_test(test_control_socket_in_a_world_writable_directory_is_refused),
-		cmocka_unit_test(test_stale_control_socket_is_replaced_live_one_refused),
-		cmocka_unit_test(test_nul_byte_in_request_is_refused),
-		cmocka_unit_test(test_clients_that_never_read_do_not_lock_out_stats),
-		cmocka_unit_test(test_sigterm_is_prompt_with_clients_that_never_read),
+		cmocka_unit_test_setup_teardown(
+			test_control_path_holding_a_file_is_refused_and_left_intact, ctl_setup,
+			ctl_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_control_path_holding_a_symlink_or_directory_is_refused, ctl_setup,
+			ctl_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_control_socket_in_a_world_writable_directory_is_refused, ctl_setup,
+			ctl_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_stale_control_socket_is_replaced_live_one_refused, ctl_setup,
+			ctl_teardown),
+		cmocka_unit_test_setup_teardown(test_nul_byte_in_request_is_refused, ctl_setup,
+						ctl_teardown),
+		cmocka_unit_test_setup_teardown(test_clients_that_never_read_do_not_lock_out_stats,
+						ctl_setup, ctl_teardown),
+		cmocka_unit_test_setup_teardown(test_sigterm_is_prompt_with_clients_that_never_read,
+						ctl_setup, ctl_teardown),
 	};
 
 	return cmocka_run_group_tests_name("command lines", tests, NULL, NULL);
