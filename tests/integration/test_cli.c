@@ -227,6 +227,7 @@ static int ctl_start(struct ctl_daemon *d, int *status)
 {
 	long long deadline = now_ms() + 30000;
 
+	unlink(d->log); /* a previous run's "ready" is not this one's */
 	d->pid = fork();
 	assert_true(d->pid >= 0);
 	if (d->pid == 0) {
@@ -295,10 +296,26 @@ static void ctl_cleanup(struct ctl_daemon *d)
 
 #define STUCK 40
 
+static int system_quiet(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int system_quiet(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	st = system(cmd);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
 /* What a control test leaves behind, removed by ctl_teardown() whatever the test's outcome. */
 struct ctl_fixture {
 	struct ctl_daemon d, other;
 	int fds[STUCK];
+	char group[32], user_in[32], user_out[32]; /* created when not empty */
 };
 
 static int ctl_setup(void **state)
@@ -323,6 +340,12 @@ static int ctl_teardown(void **state)
 			close(f->fds[i]);
 	ctl_cleanup(&f->d);
 	ctl_cleanup(&f->other);
+	if (f->user_in[0] && system_quiet("userdel %s", f->user_in) != 0)
+		fprintf(stderr, "cannot remove user %s\n", f->user_in);
+	if (f->user_out[0] && system_quiet("userdel %s", f->user_out) != 0)
+		fprintf(stderr, "cannot remove user %s\n", f->user_out);
+	if (f->group[0] && system_quiet("groupdel %s", f->group) != 0)
+		fprintf(stderr, "cannot remove group %s\n", f->group);
 	free(f);
 	return 0;
 }
@@ -649,6 +672,179 @@ static void test_sigterm_is_prompt_with_clients_that_never_read(void **state)
 	assert_true(el < 10000);
 }
 
+static void test_control_group_members_read_stats_others_are_denied(void **state)
+{
+	struct ctl_fixture *f = *state;
+	struct ctl_daemon *d = &f->d;
+	char text[512], out[65536], want[512];
+	struct group *g;
+	struct stat st;
+	long long el;
+	int rc, ds = 0;
+
+	ctl_dir(d);
+	snprintf(f->group, sizeof(f->group), "nfqdt%d", (int)getpid());
+	assert_int_equal(system_quiet("groupadd -r %s", f->group), 0);
+	snprintf(f->user_in, sizeof(f->user_in), "nfqdti%d", (int)getpid());
+	assert_int_equal(system_quiet("useradd -r -M -N -G %s -s /usr/sbin/nologin %s", f->group,
+				      f->user_in),
+			 0);
+	snprintf(f->user_out, sizeof(f->user_out), "nfqdto%d", (int)getpid());
+	assert_int_equal(system_quiet("useradd -r -M -N -s /usr/sbin/nologin %s", f->user_out), 0);
+	g = getgrnam(f->group);
+	assert_non_null(g);
+
+	/* The users must reach the socket and nfqctl: the test's directory is theirs to pass. */
+	assert_int_equal(chmod(d->dir, 0755), 0);
+	assert_int_equal(system_quiet("install -m 0755 %s %s/nfqctl", nfqctl_bin(), d->dir), 0);
+	snprintf(text, sizeof(text), "%s[daemon]\ncontrol = %s\ncontrol-group = %s\n", base_conf,
+		 d->sock, f->group);
+	write_file(d->conf, text);
+	assert_int_equal(ctl_start(d, &ds), 0);
+	assert_int_equal(lstat(d->sock, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0660);
+	assert_int_equal(st.st_gid, g->gr_gid);
+	assert_int_equal(st.st_uid, 0);
+
+	rc = run(out, sizeof(out),
+		 "setpriv --reuid=%s --regid=%s --init-groups %s/nfqctl -s %s stats", f->user_in,
+		 f->group, d->dir, d->sock);
+	if (rc != 0 || !strstr(out, "\"total\":{"))
+		fail_msg("member of %s: exit %d: %s", f->group, rc, out);
+
+	rc = run(out, sizeof(out),
+		 "setpriv --reuid=%s --regid=nogroup --init-groups %s/nfqctl -s %s stats",
+		 f->user_out, d->dir, d->sock);
+	snprintf(want, sizeof(want),
+		 "nfqctl: cannot connect to %s: permission denied: the socket is mode 0660, group "
+		 "'%s'; nfqd.conf's [daemon] control-group and control-mode say who may connect\n",
+		 d->sock, f->group);
+	assert_int_equal(rc, 1);
+	assert_string_equal(out, want);
+	assert_int_equal(ctl_stop(d, 30000, &el), 0);
+}
+
+static void test_control_mode_sets_the_socket_permissions(void **state)
+{
+	struct ctl_fixture *f = *state;
+	struct ctl_daemon *d = &f->d;
+	char text[512];
+	struct stat st;
+	long long el;
+	mode_t old;
+	int ds = 0;
+
+	ctl_dir(d);
+	snprintf(text, sizeof(text), "%s[daemon]\ncontrol = %s\ncontrol-mode = 0600\n", base_conf,
+		 d->sock);
+	write_file(d->conf, text);
+	/* Whatever umask nfqd inherits, the socket gets exactly the configured mode. */
+	old = umask(0077);
+	assert_int_equal(ctl_start(d, &ds), 0);
+	umask(old);
+	assert_int_equal(lstat(d->sock, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(ctl_stop(d, 30000, &el), 0);
+
+	snprintf(text, sizeof(text), "%s[daemon]\ncontrol = %s\n", base_conf, d->sock);
+	write_file(d->conf, text);
+	old = umask(0027);
+	assert_int_equal(ctl_start(d, &ds), 0);
+	umask(old);
+	assert_int_equal(lstat(d->sock, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0660);
+	assert_int_equal(st.st_gid, getegid());
+	assert_int_equal(ctl_stop(d, 30000, &el), 0);
+}
+
+/* A fake nfqd: answers one connection with payload, then closes. Returns its pid. */
+static pid_t fake_server(const char *path, const char *payload, size_t len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	pid_t pid;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 1), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char req[256];
+		int c = accept(fd, NULL, NULL);
+
+		if (c == -1 || recv(c, req, sizeof(req), 0) <= 0)
+			_exit(1);
+		if (send(c, payload, len, MSG_NOSIGNAL) != (ssize_t)len)
+			_exit(1);
+		_exit(0);
+	}
+	close(fd);
+	return pid;
+}
+
+static int nfqctl_against(const char *path, const char *payload, char *out, size_t cap)
+{
+	pid_t pid = fake_server(path, payload, strlen(payload));
+	int rc = run(out, cap, "%s -s %s stats", nfqctl_bin(), path);
+	int st;
+
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	return rc;
+}
+
+static void test_nfqctl_refuses_answers_that_are_not_whole_json(void **state)
+{
+	struct ctl_fixture *f = *state;
+	char path[160], out[4096], want[512];
+
+	ctl_dir(&f->d);
+	snprintf(path, sizeof(path), "%s/fake.sock", f->d.dir);
+
+	assert_int_equal(nfqctl_against(path, "{\"queues\":[]}\n", out, sizeof(out)), 0);
+	assert_string_equal(out, "{\"queues\":[]}\n");
+
+	assert_int_equal(nfqctl_against(path, "Internal error\n", out, sizeof(out)), 1);
+	snprintf(want, sizeof(want),
+		 "nfqctl: the answer of %s is not valid JSON: value expected at byte 0\n", path);
+	assert_string_equal(out, want);
+
+	assert_int_equal(nfqctl_against(path, "{\"total\":{\"received\":1}}}\n", out, sizeof(out)),
+			 1);
+	assert_non_null(strstr(out, "is not valid JSON: text after the value at byte 24"));
+
+	/* Closed in the middle of the document: no final newline. */
+	assert_int_equal(nfqctl_against(path, "{\"total\":{\"rec", out, sizeof(out)), 1);
+	snprintf(want, sizeof(want),
+		 "nfqctl: the answer of %s was cut short after 14 bytes (the connection closed "
+		 "before its final newline)\n",
+		 path);
+	assert_string_equal(out, want);
+
+	assert_int_equal(nfqctl_against(path, "", out, sizeof(out)), 1);
+	assert_non_null(strstr(out, "closed the connection without an answer"));
+
+	/* An error answer goes to stderr, exit 1. */
+	assert_int_equal(nfqctl_against(path, "{\"error\":\"nope\"}\n", out, sizeof(out)), 1);
+	assert_string_equal(out, "nfqctl: nfqd answered: {\"error\":\"nope\"}\n");
+}
+
+static void test_nfqctl_refuses_a_path_that_is_not_a_socket(void **state)
+{
+	struct ctl_fixture *f = *state;
+	char out[4096], want[256];
+
+	ctl_dir(&f->d);
+	write_file(f->d.conf, "[queue]\n");
+	assert_int_equal(run(out, sizeof(out), "%s -s %s stats", nfqctl_bin(), f->d.conf), 1);
+	snprintf(want, sizeof(want), "nfqctl: %s is a regular file, not a socket\n", f->d.conf);
+	assert_string_equal(out, want);
+	assert_int_equal(run(out, sizeof(out), "%s -s %s stats", nfqctl_bin(), f->d.dir), 1);
+	assert_non_null(strstr(out, "is a directory, not a socket"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -678,6 +874,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_clients_that_never_read_do_not_lock_out_stats,
 						ctl_setup, ctl_teardown),
 		cmocka_unit_test_setup_teardown(test_sigterm_is_prompt_with_clients_that_never_read,
+						ctl_setup, ctl_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_control_group_members_read_stats_others_are_denied, ctl_setup,
+			ctl_teardown),
+		cmocka_unit_test_setup_teardown(test_control_mode_sets_the_socket_permissions,
+						ctl_setup, ctl_teardown),
+		cmocka_unit_test_setup_teardown(test_nfqctl_refuses_answers_that_are_not_whole_json,
+						ctl_setup, ctl_teardown),
+		cmocka_unit_test_setup_teardown(test_nfqctl_refuses_a_path_that_is_not_a_socket,
 						ctl_setup, ctl_teardown),
 	};
 
