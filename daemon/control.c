@@ -520,6 +520,10 @@ int control_open(struct control **out, sd_event *ev, const char *path,
 		goto err;
 	}
 	r = sd_event_add_io(ev, &ctl->listen_src, ctl->fd, EPOLLIN, on_accept, ctl);
+	/* Accepting (or refusing busy) is cheap: a new client is taken or refused at once,
+	 * before the replies of those already taken are rendered. */
+	if (r >= 0)
+		r = sd_event_source_set_priority(ctl->listen_src, SD_EVENT_PRIORITY_IMPORTANT);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot watch control socket '%s': %s", path, strerror(-r));
 		goto err;
