@@ -82,7 +82,12 @@ enum control_request control_request_parse(const char *buf, size_t len, bool eof
 			snprintf(err, errlen, "request holds a NUL byte (at byte %zu)", i);
 			return CONTROL_REQUEST_BAD;
 		}
-		if (c < 0x20 || c >= 0x7f) {
+		if (c < 0x20 || c == 0x7f) {
+			snprintf(err, errlen, "request holds control characters");
+			return CONTROL_REQUEST_BAD;
+		}
+		/* Echoed in error answers, the line must stay valid UTF-8: ASCII only. */
+		if (c > 0x7f) {
 			snprintf(err, errlen,
 				 "request holds byte 0x%02x (at byte %zu), which is not printable "
 				 "ASCII",

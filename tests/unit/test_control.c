@@ -69,10 +69,10 @@ static void test_control_and_non_ascii_bytes_are_refused(void **state)
 
 	(void)state;
 	assert_int_equal(parse("st\x1b[0mats\n", 10, false, cmd, err), CONTROL_REQUEST_BAD);
-	assert_string_equal(err, "request holds byte 0x1b (at byte 2), which is not printable "
-				 "ASCII");
+	assert_string_equal(err, "request holds control characters");
 	assert_int_equal(parse("st\xc3\xa4ts\n", 7, false, cmd, err), CONTROL_REQUEST_BAD);
-	assert_non_null(strstr(err, "0xc3"));
+	assert_string_equal(err, "request holds byte 0xc3 (at byte 2), which is not printable "
+				 "ASCII");
 	assert_int_equal(parse("sta\x7fts\n", 7, false, cmd, err), CONTROL_REQUEST_BAD);
 }
 
