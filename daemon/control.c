@@ -19,6 +19,12 @@
 
 /* Connections taken from the backlog per wake-up, so that a flood cannot starve the loop. */
 #define ACCEPT_BATCH 64
+/*
+ * Clients' events come after the daemon's own (signals, worker failures, interface changes,
+ * and accepting new clients, at the default priority): a SIGTERM waits for one reply at most,
+ * and a new client is taken or refused busy before the replies of those taken are rendered.
+ */
+#define CLIENT_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 10)
 
 struct client;
 
@@ -304,10 +310,12 @@ static void client_add(struct control *ctl, int cfd)
 	ctl->clients = cl;
 	ctl->n_clients++;
 	if (sd_event_add_io(ctl->ev, &cl->io, cfd, EPOLLIN, on_client_io, cl) < 0 ||
+	    sd_event_source_set_priority(cl->io, CLIENT_PRIORITY) < 0 ||
 	    sd_event_now(ctl->ev, CLOCK_MONOTONIC, &now) < 0 ||
 	    sd_event_add_time(ctl->ev, &cl->timer, CLOCK_MONOTONIC,
 			      now + CONTROL_EXCHANGE_TIMEOUT_S * 1000000ULL, 0, on_client_timeout,
-			      cl) < 0)
+			      cl) < 0 ||
+	    sd_event_source_set_priority(cl->timer, CLIENT_PRIORITY) < 0)
 		client_free(cl);
 }
 
@@ -525,10 +533,6 @@ int control_open(struct control **out, sd_event *ev, const char *path,
 		goto err;
 	}
 	r = sd_event_add_io(ev, &ctl->listen_src, ctl->fd, EPOLLIN, on_accept, ctl);
-	/* Accepting (or refusing busy) is cheap: a new client is taken or refused at once,
-	 * before the replies of those already taken are rendered. */
-	if (r >= 0)
-		r = sd_event_source_set_priority(ctl->listen_src, SD_EVENT_PRIORITY_IMPORTANT);
 	if (r < 0) {
 		snprintf(err, errlen, "cannot watch control socket '%s': %s", path, strerror(-r));
 		goto err;

@@ -594,11 +594,29 @@ static void open_stuck(const char *sock, int *fds, int n, int n_ask)
 	}
 }
 
+/* How many of fds[0..n) have the start of an answer to read within timeout_ms. */
+static int count_answered(const int *fds, int n, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	char buf[64];
+	int got = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct pollfd p = { .fd = fds[i], .events = POLLIN };
+		long long left = deadline - now_ms();
+
+		if (left > 0 && poll(&p, 1, (int)left) == 1 &&
+		    recv(fds[i], buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT) > 0)
+			got++;
+	}
+	return got;
+}
+
 static void test_clients_that_never_read_do_not_lock_out_stats(void **state)
 {
 	struct ctl_fixture *f = *state;
 	struct ctl_daemon *d = &f->d;
-	int *fds = f->fds, st = 0;
+	int *fds = f->fds, n_ask = STUCK * 3 / 4, st = 0, got;
 	char out[65536];
 	long long t0, el;
 	const char *ans;
@@ -608,7 +626,7 @@ static void test_clients_that_never_read_do_not_lock_out_stats(void **state)
 	ctl_dir(d);
 	write_big_conf(d);
 	assert_int_equal(ctl_start(d, &st), 0);
-	open_stuck(d->sock, fds, STUCK, STUCK * 3 / 4);
+	open_stuck(d->sock, fds, STUCK, n_ask);
 
 	/* The 41st client, right now: a clear busy answer, not a reset. */
 	t0 = now_ms();
@@ -617,6 +635,14 @@ static void test_clients_that_never_read_do_not_lock_out_stats(void **state)
 	fprintf(stderr, "41st client answered in %lld ms: %.100s\n", el, ans);
 	assert_non_null(strstr(ans, "\"busy\":true}"));
 	assert_non_null(strstr(ans, "{\"error\":\"busy: 40 control clients are being served"));
+
+	/* Every client that asked gets the start of its answer: nfqd serves them side by side
+	 * (the old code served one at a time, blocking 1 s on each). */
+	t0 = now_ms();
+	got = count_answered(fds, n_ask, 20000);
+	fprintf(stderr, "%d of %d clients that never read had the start of an answer in %lld ms\n",
+		got, n_ask, now_ms() - t0);
+	assert_int_equal(got, n_ask);
 
 	/* nfqctl gets its stats: busy answers are retried until a stuck slot times out. */
 	t0 = now_ms();
@@ -639,37 +665,25 @@ static void test_sigterm_is_prompt_with_clients_that_never_read(void **state)
 {
 	struct ctl_fixture *f = *state;
 	struct ctl_daemon *d = &f->d;
-	int *fds = f->fds, st = 0, got = 0;
-	long long t0, el, deadline;
-	char buf[4096];
+	int *fds = f->fds, st = 0;
+	long long el;
 
 	ctl_dir(d);
 	write_big_conf(d);
 	assert_int_equal(ctl_start(d, &st), 0);
 	open_stuck(d->sock, fds, STUCK, STUCK);
-
-	/* Every client gets the start of its answer soon: nfqd serves them side by side (the
-	 * old code served one at a time, blocking 1 s on each, 40 s for all). */
-	t0 = now_ms();
-	deadline = t0 + 20000;
-	for (int i = 0; i < STUCK; i++) {
-		struct pollfd p = { .fd = fds[i], .events = POLLIN };
-		long long left = deadline - now_ms();
-
-		if (left > 0 && poll(&p, 1, (int)left) == 1 &&
-		    recv(fds[i], buf, sizeof(buf), MSG_PEEK | MSG_DONTWAIT) > 0)
-			got++;
-	}
-	fprintf(stderr, "%d of %d stuck clients had the start of an answer within %lld ms\n", got,
-		STUCK, now_ms() - t0);
-	assert_int_equal(got, STUCK);
+	/* nfqd is at work on them once the first has the start of its answer. */
+	assert_int_equal(count_answered(fds, 1, 20000), 1);
 
 	st = ctl_stop(d, 30000, &el);
 	fprintf(stderr, "SIGTERM with %d clients that never read: exit status 0x%x in %lld ms\n",
 		STUCK, st, el);
 	assert_true(st != -1 && WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);
-	assert_true(el < 10000);
+	/* Milliseconds here: the signal comes before any client's reply. The old code stalled
+	 * 1 s on each stuck client dispatched ahead of the signal (2 s and more measured). The
+	 * lifecycle tests give a plain stop 2 s too. */
+	assert_true(el < 2000);
 }
 
 static void test_control_group_members_read_stats_others_are_denied(void **state)
