@@ -395,7 +395,9 @@ static const char *ask(const char *sock, const char *req, size_t reqlen)
 	int fd = sock_connect(sock);
 
 	assert_true(fd >= 0);
-	assert_int_equal(send(fd, req, reqlen, MSG_NOSIGNAL), (ssize_t)reqlen);
+	/* A client refused busy may find the connection closed already: read the answer. */
+	if (send(fd, req, reqlen, MSG_NOSIGNAL) != (ssize_t)reqlen)
+		assert_true(errno == EPIPE || errno == ECONNRESET);
 	read_answer(fd, buf, sizeof(buf), 20000);
 	close(fd);
 	return buf;
