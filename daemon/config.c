@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -37,6 +38,8 @@ enum key {
 	KEY_SET_LOOKUP,
 	KEY_MARK_BITS,
 	KEY_CONTROL,
+	KEY_CONTROL_GROUP,
+	KEY_CONTROL_MODE,
 	KEY_MAX
 };
 
@@ -460,6 +463,46 @@ static int key_control(struct parse *p, const char *v)
 	return 1;
 }
 
+/* A group name, or a number; resolved now so that --check names an unknown group. */
+static int key_control_group(struct parse *p, const char *v)
+{
+	struct group *g;
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (isdigit((unsigned char)v[0]) && *end == '\0' && errno == 0 && n < (gid_t)-1) {
+		p->c->control_gid = (gid_t)n;
+		return 1;
+	}
+	errno = 0;
+	g = getgrnam(v);
+	if (!g)
+		return fail(p, p->line, "control-group: '%s' is not a group of this system%s%s", v,
+			    errno ? ": " : "", errno ? strerror(errno) : "");
+	p->c->control_gid = g->gr_gid;
+	return 1;
+}
+
+static int key_control_mode(struct parse *p, const char *v)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 8);
+	if (!isdigit((unsigned char)v[0]) || *end != '\0' || errno == ERANGE || n > 0777)
+		return fail(p, p->line,
+			    "control-mode: '%s' is not an octal permission mode (e.g. 0660)", v);
+	if ((n & 0600) != 0600)
+		return fail(p, p->line,
+			    "control-mode: '%s' denies the owner read and write (0600 at least)",
+			    v);
+	p->c->control_mode = (unsigned int)n;
+	return 1;
+}
+
 static const struct key_def keys[KEY_MAX] = {
 	[KEY_QUEUES] = { "queue", "queues", key_queues, false },
 	[KEY_COPY_RANGE] = { "queue", "copy-range", key_copy_range, false },
@@ -476,6 +519,8 @@ static const struct key_def keys[KEY_MAX] = {
 	[KEY_SET_LOOKUP] = { "policy", "set-lookup", key_set_lookup, false },
 	[KEY_MARK_BITS] = { "policy", "mark-bits", key_mark_bits, false },
 	[KEY_CONTROL] = { "daemon", "control", key_control, false },
+	[KEY_CONTROL_GROUP] = { "daemon", "control-group", key_control_group, false },
+	[KEY_CONTROL_MODE] = { "daemon", "control-mode", key_control_mode, false },
 };
 
 /*
@@ -794,6 +839,8 @@ static struct config *config_new(void)
 	c->set_lookup = SET_LOOKUP_AUTO;
 	c->mark_bits = 0xff000000u;
 	c->control = strdup(CONFIG_DEFAULT_CONTROL);
+	c->control_gid = (gid_t)-1;
+	c->control_mode = CONFIG_DEFAULT_CONTROL_MODE;
 	if (!c->control || nfqd_policy_new(&c->policy) < 0) {
 		config_free(c);
 		return NULL;

@@ -5,7 +5,7 @@
  *	[queue]   queues, copy-range, max-len, fail-open, transport, batch, recv-buffer
  *	[policy]  default, rule (repeated; in order), flow-cache, on-set-error, on-unreadable,
  *	          set-lookup, mark-bits
- *	[daemon]  control
+ *	[daemon]  control, control-group, control-mode
  *
  * Comments start with '#' or ';', at the start of a line or after a blank. A line that ends with
  * a backslash (before any comment) continues on the next line, the backslash read as a blank; a
@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define CONFIG_DEFAULT_PATH    "/etc/nfqd/nfqd.conf"
 #define CONFIG_DEFAULT_CONTROL "/run/nfqd/control.sock"
@@ -30,6 +31,9 @@
 #define CONFIG_RECV_BUFFER_MAX (1u << 20)
 #define CONFIG_LINE_MAX	       8192  /* bytes on one line of the file, without its end */
 #define CONFIG_VALUE_MAX       16384 /* bytes of a line joined with its continuations */
+
+/* The control socket's permissions when control-mode is not set. */
+#define CONFIG_DEFAULT_CONTROL_MODE 0660
 
 #include "nfqd/markplan.h"
 
@@ -61,6 +65,8 @@ struct config {
 	uint32_t mark_bits;	    /* 0xff000000 */
 	struct nfqd_markplan plan;  /* nfqd's mark bits, from the above */
 	char *control;		    /* control socket path */
+	gid_t control_gid;	    /* its group; (gid_t)-1: nfqd's own (root's) group */
+	unsigned int control_mode;  /* its permissions, 0660 */
 };
 
 /* "auto", "test", "mark". */

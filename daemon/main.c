@@ -25,12 +25,12 @@
 #include "nfqd/stats.h"
 #include "nfqd/transport.h"
 
+#include "command.h"
 #include "config.h"
 #include "control.h"
 #include "ifwatch.h"
 #include "log.h"
 #include "rules.h"
-#include "strbuf.h"
 #include "worker.h"
 
 #ifndef NFQD_VERSION
@@ -46,6 +46,7 @@ struct daemon {
 	struct worker_shared shared;
 	sd_event *ev;
 	struct control *ctl;
+	struct command_daemon cmd; /* what the control commands see of the daemon */
 };
 
 static void usage(FILE *f)
@@ -79,102 +80,43 @@ static const char *verdict_word(uint32_t v)
 	return v == NF_ACCEPT ? "accept" : "drop";
 }
 
-static char *stats_json(struct daemon *d)
+/* Fill a snapshot of the counters for the stats command (command.h). */
+static int take_snapshot(void *user, struct stats_snapshot *out, struct stats_queue *queues,
+			 unsigned int n_max)
 {
-	struct nfqd_counters total = { { 0 } };
-	struct strbuf b = { 0 };
+	const struct daemon *d = user;
 
-	strbuf_printf(&b, "{\"version\":");
-	strbuf_json_string(&b, NFQD_VERSION);
-	strbuf_printf(&b, ",\"queues\":[");
-	for (unsigned int i = 0; i < d->n_workers; i++) {
+	out->version = NFQD_VERSION;
+	out->cfg = d->cfg;
+	out->infos = d->infos;
+	out->queues = queues;
+	out->n_queues = d->n_workers < n_max ? d->n_workers : n_max;
+	for (unsigned int i = 0; i < out->n_queues; i++) {
 		const struct worker *w = &d->workers[i];
-		struct nfqd_counters c;
-		struct nfqd_queue_kstats ks;
+		struct stats_queue *q = &queues[i];
 
-		worker_counters(w, &c);
-		for (int k = 0; k < NFQD_CTR_MAX; k++)
-			total.v[k] += c.v[k];
-		strbuf_printf(&b, "%s{\"queue\":%u", i ? "," : "", nfqd_queue_num(w->queue));
-		for (int k = 0; k < NFQD_CTR_MAX; k++)
-			strbuf_printf(&b, ",\"%s\":%llu", nfqd_counter_name(k),
-				      (unsigned long long)c.v[k]);
-		strbuf_printf(&b, ",\"transport\":");
-		strbuf_json_string(&b, nfqd_transport_name(w->transport));
-		strbuf_printf(&b, ",\"cpu\":%d,\"rcvbuf\":%u,\"conntrack\":%s", w->cpu,
-			      nfqd_queue_rcvbuf(w->queue), w->conntrack ? "true" : "false");
-		if (nfqd_queue_kstats(nfqd_queue_num(w->queue), &ks) == 0)
-			strbuf_printf(&b,
-				      ",\"kernel\":{\"queued\":%u,\"full_dropped\":%u,"
-				      "\"user_dropped\":%u,\"last_id\":%u}",
-				      ks.queued, ks.full_dropped, ks.user_dropped, ks.last_id);
-		strbuf_printf(&b, "}");
+		worker_counters(w, &q->counters);
+		q->num = nfqd_queue_num(w->queue);
+		q->transport = nfqd_transport_name(w->transport);
+		q->cpu = w->cpu;
+		q->rcvbuf = nfqd_queue_rcvbuf(w->queue);
+		q->conntrack = w->conntrack;
+		q->kstats_ok = nfqd_queue_kstats(q->num, &q->kstats) == 0;
 	}
-	strbuf_printf(&b, "],\"set_lookup\":");
-	strbuf_json_string(&b, config_set_lookup_name(d->cfg->set_lookup));
-	strbuf_printf(&b, ",\"flow_cache\":%s,\"lookups\":[",
-		      d->cfg->flow_cache ? "true" : "false");
 	for (unsigned int l = 0; l < nfqd_policy_lookup_count(d->cfg->policy); l++) {
-		const struct nfqd_set_lookup *lk = nfqd_policy_lookup(d->cfg->policy, l);
-		struct lookup_counters sum = { 0 }, one;
+		struct stats_lookup *sum = &out->lookups[l];
 
 		for (unsigned int i = 0; i < d->n_workers; i++) {
+			struct lookup_counters one;
+
 			worker_lookup_counters(&d->workers[i], l, &one);
-			sum.by_mark += one.by_mark;
-			sum.by_test += one.by_test;
-			sum.member += one.member;
-			sum.failed += one.failed;
+			sum->by_mark += one.by_mark;
+			sum->by_test += one.by_test;
+			sum->member += one.member;
+			sum->failed += one.failed;
 		}
-		strbuf_printf(&b, "%s{\"lookup\":", l ? "," : "");
-		strbuf_json_string(&b, lk->text);
-		strbuf_printf(&b, ",\"set\":");
-		strbuf_json_string(&b, lk->set);
-		strbuf_printf(&b, ",\"type\":");
-		strbuf_json_string(&b, d->infos[l].type);
-		strbuf_printf(&b,
-			      ",\"mark_bit\":\"0x%08x\",\"by_mark\":%llu,\"by_test\":%llu,"
-			      "\"members\":%llu,\"failed\":%llu}",
-			      l < d->cfg->plan.n_set_bits ? d->cfg->plan.set_bit[l] : 0,
-			      (unsigned long long)sum.by_mark, (unsigned long long)sum.by_test,
-			      (unsigned long long)sum.member, (unsigned long long)sum.failed);
 	}
-	/* how each rule's set terms are answered */
-	strbuf_printf(&b, "],\"rules\":[");
-	for (unsigned int r = 0; r < nfqd_policy_rule_count(d->cfg->policy); r++) {
-		uint32_t lk = nfqd_policy_rule_lookups(d->cfg->policy, r);
-
-		strbuf_printf(&b, "%s{\"rule\":", r ? "," : "");
-		strbuf_json_string(&b, nfqd_policy_rule_text(d->cfg->policy, r));
-		strbuf_printf(&b, ",\"set_lookup\":");
-		strbuf_json_string(&b, lk ? config_set_lookup_name(d->cfg->set_lookup) : "none");
-		strbuf_printf(&b, "}");
-	}
-	strbuf_printf(&b, "],\"total\":{");
-	for (int k = 0; k < NFQD_CTR_MAX; k++)
-		strbuf_printf(&b, "%s\"%s\":%llu", k ? "," : "", nfqd_counter_name(k),
-			      (unsigned long long)total.v[k]);
-	strbuf_printf(&b, "}}");
-	return strbuf_steal(&b);
-}
-
-static char *on_command(void *user, const char *cmd)
-{
-	struct daemon *d = user;
-	struct strbuf b = { 0 };
-
-	if (strcmp(cmd, "stats") == 0)
-		return stats_json(d);
-	strbuf_printf(&b, "{\"error\":");
-	if (cmd[0] == '\0') {
-		strbuf_json_string(&b, "empty request; commands: stats");
-	} else {
-		char msg[CONTROL_REQUEST_MAX + 64];
-
-		snprintf(msg, sizeof(msg), "unknown command '%s'; commands: stats", cmd);
-		strbuf_json_string(&b, msg);
-	}
-	strbuf_printf(&b, "}");
-	return strbuf_steal(&b);
+	return 0;
 }
 
 static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -555,7 +497,13 @@ static int run(struct config *cfg)
 		}
 	}
 
-	r = control_open(&d.ctl, d.ev, cfg->control, on_command, &d, err, sizeof(err));
+	d.cmd = (struct command_daemon){ .snapshot = take_snapshot,
+					 .user = &d,
+					 .n_queues = d.n_workers,
+					 .self_uid = geteuid() };
+	r = control_open(&d.ctl, d.ev, cfg->control,
+			 &(struct control_access){ cfg->control_gid, cfg->control_mode },
+			 command_answer, &d.cmd, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
 		goto out;

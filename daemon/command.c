@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nfqd/ipset.h"
+
+#include "command.h"
+#include "config.h"
+#include "strbuf.h"
+
+char *command_error(const char *msg)
+{
+	struct strbuf b = { 0 };
+
+	strbuf_printf(&b, "{\"error\":");
+	strbuf_json_string(&b, msg);
+	strbuf_printf(&b, "}");
+	return strbuf_steal(&b);
+}
+
+static void stats_queues(struct strbuf *b, const struct stats_snapshot *s,
+			 struct nfqd_counters *total)
+{
+	for (unsigned int i = 0; i < s->n_queues; i++) {
+		const struct stats_queue *q = &s->queues[i];
+
+		for (int k = 0; k < NFQD_CTR_MAX; k++)
+			total->v[k] += q->counters.v[k];
+		strbuf_printf(b, "%s{\"queue\":%u", i ? "," : "", q->num);
+		for (int k = 0; k < NFQD_CTR_MAX; k++)
+			strbuf_printf(b, ",\"%s\":%llu", nfqd_counter_name(k),
+				      (unsigned long long)q->counters.v[k]);
+		strbuf_printf(b, ",\"transport\":");
+		strbuf_json_string(b, q->transport ? q->transport : "");
+		strbuf_printf(b, ",\"cpu\":%d,\"rcvbuf\":%u,\"conntrack\":%s", q->cpu, q->rcvbuf,
+			      q->conntrack ? "true" : "false");
+		if (q->kstats_ok)
+			strbuf_printf(b,
+				      ",\"kernel\":{\"queued\":%u,\"full_dropped\":%u,"
+				      "\"user_dropped\":%u,\"last_id\":%u}",
+				      q->kstats.queued, q->kstats.full_dropped,
+				      q->kstats.user_dropped, q->kstats.last_id);
+		strbuf_printf(b, "}");
+	}
+}
+
+static void stats_lookups(struct strbuf *b, const struct stats_snapshot *s)
+{
+	const struct config *c = s->cfg;
+
+	for (unsigned int l = 0; l < nfqd_policy_lookup_count(c->policy); l++) {
+		const struct nfqd_set_lookup *lk = nfqd_policy_lookup(c->policy, l);
+		const struct stats_lookup *sum = &s->lookups[l];
+
+		strbuf_printf(b, "%s{\"lookup\":", l ? "," : "");
+		strbuf_json_string(b, lk->text);
+		strbuf_printf(b, ",\"set\":");
+		strbuf_json_string(b, lk->set);
+		strbuf_printf(b, ",\"type\":");
+		strbuf_json_string(b, s->infos ? s->infos[l].type : "");
+		strbuf_printf(b,
+			      ",\"mark_bit\":\"0x%08x\",\"by_mark\":%llu,\"by_test\":%llu,"
+			      "\"members\":%llu,\"failed\":%llu}",
+			      l < c->plan.n_set_bits ? c->plan.set_bit[l] : 0,
+			      (unsigned long long)sum->by_mark, (unsigned long long)sum->by_test,
+			      (unsigned long long)sum->member, (unsigned long long)sum->failed);
+	}
+}
+
+char *command_stats_json(const struct stats_snapshot *s)
+{
+	const struct config *c = s->cfg;
+	struct nfqd_counters total = { { 0 } };
+	struct strbuf b = { 0 };
+
+	strbuf_printf(&b, "{\"version\":");
+	strbuf_json_string(&b, s->version ? s->version : "");
+	strbuf_printf(&b, ",\"queues\":[");
+	stats_queues(&b, s, &total);
+	strbuf_printf(&b, "],\"set_lookup\":");
+	strbuf_json_string(&b, config_set_lookup_name(c->set_lookup));
+	strbuf_printf(&b, ",\"flow_cache\":%s,\"lookups\":[", c->flow_cache ? "true" : "false");
+	stats_lookups(&b, s);
+	/* how each rule's set terms are answered */
+	strbuf_printf(&b, "],\"rules\":[");
+	for (unsigned int r = 0; r < nfqd_policy_rule_count(c->policy); r++) {
+		uint32_t lk = nfqd_policy_rule_lookups(c->policy, r);
+
+		strbuf_printf(&b, "%s{\"rule\":", r ? "," : "");
+		strbuf_json_string(&b, nfqd_policy_rule_text(c->policy, r));
+		strbuf_printf(&b, ",\"set_lookup\":");
+		strbuf_json_string(&b, lk ? config_set_lookup_name(c->set_lookup) : "none");
+		strbuf_printf(&b, "}");
+	}
+	strbuf_printf(&b, "],\"total\":{");
+	for (int k = 0; k < NFQD_CTR_MAX; k++)
+		strbuf_printf(&b, "%s\"%s\":%llu", k ? "," : "", nfqd_counter_name(k),
+			      (unsigned long long)total.v[k]);
+	strbuf_printf(&b, "}}");
+	return strbuf_steal(&b);
+}
+
+/* "a, b, c": the names of the table, for error messages. */
+static void command_names(struct strbuf *b, const struct command *table, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		strbuf_printf(b, "%s%s", i ? ", " : "", table[i].name);
+}
+
+static char *error_with_names(const struct command *table, size_t n, const char *fmt,
+			      const char *arg)
+{
+	struct strbuf msg = { 0 };
+	char *text, *json;
+
+	strbuf_printf(&msg, fmt, arg);
+	strbuf_printf(&msg, "; commands: ");
+	command_names(&msg, table, n);
+	text = strbuf_steal(&msg);
+	if (!text)
+		return NULL;
+	json = command_error(text);
+	free(text);
+	return json;
+}
+
+char *command_dispatch(const struct command *table, size_t n, void *user, const char *line,
+		       const struct command_peer *peer, uid_t self_uid)
+{
+	size_t len = strcspn(line, " \t");
+	const char *args = line + len;
+	const struct command *cmd = NULL;
+	char msg[160];
+
+	while (*args == ' ' || *args == '\t')
+		args++;
+	if (len == 0)
+		return error_with_names(table, n, "%s", "empty request");
+	for (size_t i = 0; i < n; i++) {
+		if (strlen(table[i].name) == len && memcmp(table[i].name, line, len) == 0) {
+			cmd = &table[i];
+			break;
+		}
+	}
+	if (!cmd)
+		return error_with_names(table, n, "unknown command '%s'", line);
+	if (cmd->changes_state && (!peer || (peer->uid != 0 && peer->uid != self_uid))) {
+		if (peer)
+			snprintf(msg, sizeof(msg),
+				 "permission denied: '%s' changes nfqd's state and is allowed to "
+				 "root and to uid %u only, not to uid %u",
+				 cmd->name, (unsigned int)self_uid, (unsigned int)peer->uid);
+		else
+			snprintf(msg, sizeof(msg),
+				 "permission denied: '%s' changes nfqd's state and the peer's "
+				 "credentials are unknown",
+				 cmd->name);
+		return command_error(msg);
+	}
+	if (!cmd->takes_args && *args) {
+		snprintf(msg, sizeof(msg), "'%s' takes no argument", cmd->name);
+		return command_error(msg);
+	}
+	return cmd->run(user, args);
+}
+
+static char *cmd_stats(void *user, const char *args)
+{
+	const struct command_daemon *d = user;
+	struct stats_snapshot snap = { 0 };
+	struct stats_queue *queues;
+	char msg[128];
+	char *json;
+	int r;
+
+	(void)args;
+	queues = calloc(d->n_queues ? d->n_queues : 1, sizeof(*queues));
+	if (!queues)
+		return NULL;
+	r = d->snapshot(d->user, &snap, queues, d->n_queues);
+	if (r < 0) {
+		snprintf(msg, sizeof(msg), "cannot take the counters: %s", strerror(-r));
+		json = command_error(msg);
+	} else {
+		json = command_stats_json(&snap);
+	}
+	free(queues);
+	return json;
+}
+
+static const struct command commands[] = {
+	{ .name = "stats", .changes_state = false, .takes_args = false, .run = cmd_stats },
+};
+
+char *command_answer(void *daemon, const char *line, const struct command_peer *peer)
+{
+	const struct command_daemon *d = daemon;
+
+	return command_dispatch(commands, sizeof(commands) / sizeof(commands[0]), daemon, line,
+				peer, d->self_uid);
+}

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The commands of the control socket: a table of commands, the dispatch of one request line
+ * with the peer's credentials, and the stats document rendered from a snapshot of the daemon.
+ * Nothing here touches the kernel or a socket: main.c fills the snapshot from its workers, and
+ * the unit tests and the fuzzer fill it from a config text.
+ */
+#ifndef NFQD_DAEMON_COMMAND_H
+#define NFQD_DAEMON_COMMAND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "nfqd/policy.h"
+#include "nfqd/queue.h"
+#include "nfqd/stats.h"
+
+struct config;
+struct nfqd_ipset_info;
+
+/* Who sent a request: the SO_PEERCRED of its connection. */
+struct command_peer {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+
+/* One queue, as its worker last counted it. */
+struct stats_queue {
+	unsigned int num;
+	struct nfqd_counters counters;
+	const char *transport; /* backend name */
+	int cpu;	       /* -1: not pinned */
+	unsigned int rcvbuf;
+	bool conntrack;
+	bool kstats_ok; /* kstats read from the kernel */
+	struct nfqd_queue_kstats kstats;
+};
+
+/* One set lookup, its counters summed over the workers. */
+struct stats_lookup {
+	uint64_t by_mark, by_test, member, failed;
+};
+
+/* What the stats command reports; the caller owns every pointer. */
+struct stats_snapshot {
+	const char *version;
+	const struct config *cfg;	     /* rules, lookups, set-lookup, flow cache, mark plan */
+	const struct nfqd_ipset_info *infos; /* one per lookup of cfg's policy */
+	const struct stats_queue *queues;
+	unsigned int n_queues;
+	struct stats_lookup lookups[NFQD_POLICY_MAX_LOOKUPS];
+};
+
+/*
+ * Render the stats document: one JSON object without a trailing newline. Returns it malloc'd
+ * (the caller frees it), or NULL when out of memory.
+ */
+char *command_stats_json(const struct stats_snapshot *s);
+
+/*
+ * A command. run() answers with a malloc'd JSON object (NULL: out of memory); args is what
+ * followed the name (blanks trimmed, "" when none). A command that changes the daemon's
+ * state declares it, and is refused to peers other than root and nfqd's own user.
+ */
+struct command {
+	const char *name;
+	bool changes_state;
+	bool takes_args;
+	char *(*run)(void *user, const char *args);
+};
+
+/*
+ * Answer one request line (no newline, no control characters: control.c has checked) from
+ * table: find the command by its first word, check the peer when the command changes state
+ * (allowed to uid 0 and to self_uid), run it. Returns a malloc'd JSON object, an
+ * {"error":...} one for an unknown command, a refused peer or bad arguments; NULL only when
+ * out of memory.
+ */
+char *command_dispatch(const struct command *table, size_t n, void *user, const char *line,
+		       const struct command_peer *peer, uid_t self_uid);
+
+/* The daemon's side of the commands: how to take a snapshot of it. */
+struct command_daemon {
+	/*
+	 * Fill *out (queues into the n_max entries of queues[]) from the running daemon.
+	 * Returns 0 or -errno.
+	 */
+	int (*snapshot)(void *user, struct stats_snapshot *out, struct stats_queue *queues,
+			unsigned int n_max);
+	void *user;
+	unsigned int n_queues; /* entries snapshot() needs */
+	uid_t self_uid;	       /* nfqd's own uid, allowed to change state */
+};
+
+/* Answer line with nfqd's command table (a control_handler for control_open()). */
+char *command_answer(void *daemon, const char *line, const struct command_peer *peer);
+
+/* Append {"error": msg} as a malloc'd JSON object; NULL when out of memory. */
+char *command_error(const char *msg);
+
+#endif /* NFQD_DAEMON_COMMAND_H */
