@@ -174,12 +174,16 @@ static char *cmd_stats(void *user, const char *args)
 	struct stats_queue *queues;
 	char msg[128];
 	char *json;
+	size_t n;
 	int r;
 
 	(void)args;
-	queues = calloc(d->n_queues ? d->n_queues : 1, sizeof(*queues));
+	/* The counters in each entry are cache-line aligned: calloc() does not promise that. */
+	n = d->n_queues ? d->n_queues : 1;
+	queues = aligned_alloc(_Alignof(struct stats_queue), n * sizeof(*queues));
 	if (!queues)
 		return NULL;
+	memset(queues, 0, n * sizeof(*queues));
 	r = d->snapshot(d->user, &snap, queues, d->n_queues);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "cannot take the counters: %s", strerror(-r));
