@@ -33,6 +33,8 @@ enum key {
 	KEY_SET_LOOKUP,
 	KEY_MARK_BITS,
 	KEY_CONTROL,
+	KEY_USER,
+	KEY_SECCOMP,
 	KEY_MAX
 };
 
@@ -399,6 +401,26 @@ static int key_control(struct parse *p, const char *v)
 	return 1;
 }
 
+/* The user's existence is checked at start (the database may change); here only its form. */
+static int key_user(struct parse *p, const char *v)
+{
+	if (strlen(v) > CONFIG_USER_MAX || strpbrk(v, ":/ \t"))
+		return fail(p, p->line, "user: '%s' is not a user name", v);
+	free(p->c->user);
+	p->c->user = strdup(v);
+	if (!p->c->user)
+		return fail(p, p->line, "user: out of memory");
+	p->c->user_line = p->line;
+	return 1;
+}
+
+static int key_seccomp(struct parse *p, const char *v)
+{
+	if (parse_bool(v, &p->c->seccomp) < 0)
+		return fail(p, p->line, "seccomp: '%s' is not yes or no", v);
+	return 1;
+}
+
 static const struct key_def keys[KEY_MAX] = {
 	[KEY_QUEUES] = { "queue", "queues", key_queues, false },
 	[KEY_COPY_RANGE] = { "queue", "copy-range", key_copy_range, false },
@@ -414,6 +436,8 @@ static const struct key_def keys[KEY_MAX] = {
 	[KEY_SET_LOOKUP] = { "policy", "set-lookup", key_set_lookup, false },
 	[KEY_MARK_BITS] = { "policy", "mark-bits", key_mark_bits, false },
 	[KEY_CONTROL] = { "daemon", "control", key_control, false },
+	[KEY_USER] = { "daemon", "user", key_user, false },
+	[KEY_SECCOMP] = { "daemon", "seccomp", key_seccomp, false },
 };
 
 /* libinih strips ';' comments after a blank; '#' is this file format's comment too. */
@@ -570,6 +594,7 @@ static struct config *config_new(void)
 	c->flow_cache = false;
 	c->set_lookup = SET_LOOKUP_AUTO;
 	c->mark_bits = 0xff000000u;
+	c->seccomp = true;
 	c->control = strdup(CONFIG_DEFAULT_CONTROL);
 	if (!c->control || nfqd_policy_new(&c->policy) < 0) {
 		config_free(c);
@@ -585,6 +610,7 @@ void config_free(struct config *c)
 	nfqd_policy_free(c->policy);
 	free(c->rule_lines);
 	free(c->control);
+	free(c->user);
 	free(c->path);
 	free(c);
 }

@@ -5,7 +5,7 @@
  *	[queue]   queues, copy-range, max-len, fail-open, transport, batch, recv-buffer
  *	[policy]  default, rule (repeated; in order), flow-cache, on-set-error, set-lookup,
  *	          mark-bits
- *	[daemon]  control
+ *	[daemon]  control, user, seccomp
  *
  * Comments start with '#' or ';', at the start of a line or after a blank. Every error names the
  * file, the line and the offending word; a file with any error is refused whole.
@@ -24,6 +24,7 @@
 #define CONFIG_MAX_LEN_MAX     1048576
 #define CONFIG_RECV_BUFFER_MIN 256
 #define CONFIG_RECV_BUFFER_MAX (1u << 20)
+#define CONFIG_USER_MAX	       32 /* useradd's limit on a name */
 
 #include "nfqd/markplan.h"
 
@@ -55,6 +56,9 @@ struct config {
 	uint32_t mark_bits;	    /* 0xff000000 */
 	struct nfqd_markplan plan;  /* nfqd's mark bits, from the above */
 	char *control;		    /* control socket path */
+	char *user;		    /* run as this user once started; NULL: stay root */
+	unsigned int user_line;	    /* line of the user key */
+	bool seccomp;		    /* the system call filter; true */
 };
 
 /* "auto", "test", "mark". */

@@ -30,6 +30,25 @@ static int stderr_is_journal(void)
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
 }
 
+size_t log_prefix(int prio, char *buf, size_t len)
+{
+	int r;
+
+	if (journal < 0)
+		journal = stderr_is_journal();
+	if (journal)
+		r = snprintf(buf, len, "<%d>", prio);
+	else if (prio <= LOG_ERR)
+		r = snprintf(buf, len, "nfqd: error: ");
+	else if (prio == LOG_WARNING)
+		r = snprintf(buf, len, "nfqd: warning: ");
+	else
+		r = snprintf(buf, len, "nfqd: ");
+	if (r < 0)
+		return 0;
+	return (size_t)r < len ? (size_t)r : len - 1;
+}
+
 void log_msg(int prio, const char *fmt, ...)
 {
 	char line[1024];
@@ -39,18 +58,7 @@ void log_msg(int prio, const char *fmt, ...)
 
 	if (prio > max_prio)
 		return;
-	if (journal < 0)
-		journal = stderr_is_journal();
-
-	if (journal)
-		r = snprintf(line, sizeof(line), "<%d>", prio);
-	else if (prio <= LOG_ERR)
-		r = snprintf(line, sizeof(line), "nfqd: error: ");
-	else if (prio == LOG_WARNING)
-		r = snprintf(line, sizeof(line), "nfqd: warning: ");
-	else
-		r = snprintf(line, sizeof(line), "nfqd: ");
-	n = r > 0 ? (size_t)r : 0;
+	n = log_prefix(prio, line, sizeof(line));
 
 	va_start(ap, fmt);
 	r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);
