@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -127,6 +128,7 @@ static const struct allowed_call allowed[] = {
 	ALLOW("wait4", ANY, "LeakSanitizer: the tracer task"),
 	ALLOW("sigaltstack", ANY, "sanitizer signal stacks"),
 	ALLOW("readlink", ANY, "sanitizer: /proc/self/exe"),
+	ALLOW("getdents", ANY, "LeakSanitizer: /proc/self/task"),
 	ALLOW("getdents64", ANY, "LeakSanitizer: /proc/self/task"),
 	ALLOW("open", ANY, "sanitizer: /proc/self/maps"),
 	ALLOW("kill", ANY, "LeakSanitizer: the tracer task"),
@@ -134,6 +136,8 @@ static const struct allowed_call allowed[] = {
 	ALLOW("getppid", ANY, "LeakSanitizer: the tracer's parent check"),
 	ALLOW("prlimit64", ANY, "sanitizer: stack limits"),
 	ALLOW("getrlimit", ANY, "sanitizer: stack limits"),
+	ALLOW("fcntl", ARG(1, F_SETFD), "sanitizer: close-on-exec of its files"),
+	ALLOW("ioctl", ARG(1, TCGETS), "sanitizer reports: isatty(stderr)"),
 #endif
 };
 
@@ -312,25 +316,46 @@ static int count_threads(void)
 }
 
 /*
+ * Whether the process's inheritable and ambient sets are those of iab already. A service
+ * manager may have set everything up (systemd's CapabilityBoundingSet=CAP_NET_ADMIN): nfqd then
+ * makes no capset, and a unit's system call filter need not allow it.
+ */
+static bool already(cap_iab_t iab)
+{
+	cap_iab_t cur = cap_iab_get_proc();
+	int diff = cur ? cap_iab_compare(cur, iab) : -1;
+
+	cap_free(cur);
+	return diff >= 0 && !CAP_IAB_DIFFERS(diff, CAP_IAB_INH) &&
+	       !CAP_IAB_DIFFERS(diff, CAP_IAB_AMB);
+}
+
+/*
  * Inheritable and ambient empty, bounding set cap_net_admin only. libcap raises CAP_SETPCAP
  * for the bounding drops, so this runs while the permitted set still holds it.
  */
 static int restrict_iab(char *err, size_t errlen)
 {
 	cap_iab_t iab = cap_iab_init();
+	bool dropping = false;
 	int r = 0;
 
 	if (!iab) {
 		snprintf(err, errlen, "capabilities: out of memory");
 		return -ENOMEM;
 	}
+	/* Only what the set still holds: dropping needs CAP_SETPCAP even for an absent cap, and a
+	 * service manager may have reduced the set (and withheld CAP_SETPCAP) already. */
 	for (cap_value_t c = 0; c < (cap_value_t)cap_max_bits(); c++) {
-		if (c != CAP_NET_ADMIN && cap_iab_set_vector(iab, CAP_IAB_BOUND, c, CAP_SET)) {
+		if (c == CAP_NET_ADMIN || cap_get_bound(c) != 1)
+			continue;
+		if (cap_iab_set_vector(iab, CAP_IAB_BOUND, c, CAP_SET)) {
 			r = -errno;
 			break;
 		}
+		dropping = true;
 	}
-	if (r == 0 && cap_iab_set_proc(iab))
+	if (r == 0 && (dropping || !already(iab)) && cap_iab_set_proc(iab))
 		r = -errno;
 	if (r < 0)
 		snprintf(err, errlen,
@@ -344,17 +369,23 @@ static int restrict_iab(char *err, size_t errlen)
 static int keep_net_admin(char *err, size_t errlen)
 {
 	cap_t caps = cap_from_text("cap_net_admin=pe");
+	cap_t cur = NULL;
 	int r = 0;
 
 	if (!caps) {
 		snprintf(err, errlen, "capabilities: out of memory");
 		return -ENOMEM;
 	}
+	cur = cap_get_proc();
+	if (cur && cap_compare(cur, caps) == 0)
+		goto out;
 	if (cap_set_proc(caps)) {
 		r = -errno;
 		snprintf(err, errlen, "capabilities: cannot keep cap_net_admin alone: %s",
 			 strerror(-r));
 	}
+out:
+	cap_free(cur);
 	cap_free(caps);
 	return r;
 }
