@@ -23,7 +23,8 @@
  * The sanitizer runtimes make calls of their own: at exit LeakSanitizer stops the world (a
  * tracer task made with clone that ptrace-attaches to every thread, after making the process
  * dumpable with prctl), reads /proc/self/maps and /proc/self/task, and reports through its own
- * stack; ASan's error reports do the same reading.
+ * stack; ASan's error reports do the same reading. The tracer runs with every signal blocked:
+ * a call denied there kills it without a line, and the process then spins waiting for it.
  */
 #if defined(__SANITIZE_ADDRESS__)
 #define NFQD_SANITIZER 1
@@ -43,10 +44,6 @@ struct allowed_call {
 
 #define ANY	      -1, 0
 #define ARG(n, value) n, (uint64_t)(value)
-#define ALLOW(n, ...)                                                                              \
-	{                                                                                          \
-		n, __VA_ARGS__                                                                     \
-	}
 
 /*
  * Everything nfqd calls once privileges are dropped. Start-up calls (binding queues, opening
@@ -55,89 +52,89 @@ struct allowed_call {
  */
 static const struct allowed_call allowed[] = {
 	/* packets: the workers */
-	ALLOW("recvmmsg", ANY, "workers: a batch of packets (mmsg transport)"),
-	ALLOW("recvmsg", ANY, "netlink replies, control requests"),
-	ALLOW("recvfrom", ANY, "netlink replies (libmnl): ipset, ctnetlink, rtnetlink"),
-	ALLOW("sendmsg", ANY, "verdict batches, ipset tests, sd_notify"),
-	ALLOW("sendto", ANY, "netlink requests (libmnl): ipset tests, ctnetlink, queue freeze"),
-	ALLOW("poll", ANY, "workers: wait for packets"),
-	ALLOW("ppoll", ANY, "workers: wait for packets"),
-	ALLOW("getsockopt", ANY, "socket drop counters, sd_notify's buffer size"),
-	ALLOW("setsockopt", ANY, "sd_notify's send buffer"),
+	{ "recvmmsg", ANY, "workers: a batch of packets (mmsg transport)" },
+	{ "recvmsg", ANY, "netlink replies, control requests" },
+	{ "recvfrom", ANY, "netlink replies (libmnl): ipset, ctnetlink, rtnetlink" },
+	{ "sendmsg", ANY, "verdict batches, ipset tests, sd_notify" },
+	{ "sendto", ANY, "netlink requests (libmnl): ipset tests, ctnetlink, queue freeze" },
+	{ "poll", ANY, "workers: wait for packets" },
+	{ "ppoll", ANY, "workers: wait for packets" },
+	{ "getsockopt", ANY, "socket drop counters, sd_notify's buffer size" },
+	{ "setsockopt", ANY, "sd_notify's send buffer" },
 	/* the main thread: event loop, control socket, signals, interface watch */
-	ALLOW("epoll_wait", ANY, "sd-event loop"),
-	ALLOW("epoll_pwait", ANY, "sd-event loop"),
-	ALLOW("epoll_ctl", ANY, "sd-event sources added and removed"),
-	ALLOW("accept4", ANY, "control socket clients"),
-	ALLOW("timerfd_create", ANY, "sd-event: control client timeouts"),
-	ALLOW("timerfd_settime", ANY, "sd-event: control client timeouts"),
-	ALLOW("signalfd4", ANY, "sd-event: signal sources"),
-	ALLOW("socket", ARG(0, AF_UNIX), "sd_notify; if_nametoindex on link events"),
-	ALLOW("ioctl", ARG(1, SIOCGIFINDEX), "if_nametoindex on link events"),
-	ALLOW("fcntl", ARG(1, F_GETFL), "control replies: blocking mode"),
-	ALLOW("fcntl", ARG(1, F_SETFL), "control replies: blocking mode"),
-	ALLOW("unlink", ANY, "the control socket at exit"),
+	{ "epoll_wait", ANY, "sd-event loop" },
+	{ "epoll_pwait", ANY, "sd-event loop" },
+	{ "epoll_ctl", ANY, "sd-event sources added and removed" },
+	{ "accept4", ANY, "control socket clients" },
+	{ "timerfd_create", ANY, "sd-event: control client timeouts" },
+	{ "timerfd_settime", ANY, "sd-event: control client timeouts" },
+	{ "signalfd4", ANY, "sd-event: signal sources" },
+	{ "socket", ARG(0, AF_UNIX), "sd_notify; if_nametoindex on link events" },
+	{ "ioctl", ARG(1, SIOCGIFINDEX), "if_nametoindex on link events" },
+	{ "fcntl", ARG(1, F_GETFL), "control replies: blocking mode" },
+	{ "fcntl", ARG(1, F_SETFL), "control replies: blocking mode" },
+	{ "unlink", ANY, "the control socket at exit" },
 	/* files: the kernel's queue counters */
-	ALLOW("pread64", ANY, "the queues' proc file, opened at start"),
-	ALLOW("openat", ANY, "sd-event: boot id; /proc/net/netfilter/nfnetlink_queue as root"),
-	ALLOW("newfstatat", ANY, "stdio"),
-	ALLOW("fstat", ANY, "stdio"),
-	ALLOW("lseek", ANY, "stdio"),
-	ALLOW("read", ANY, "eventfd, signalfd, timerfd, files"),
-	ALLOW("write", ANY, "log lines, eventfd"),
-	ALLOW("writev", ANY, "log lines (sanitizer reports, stdio)"),
-	ALLOW("close", ANY, "sockets and files"),
+	{ "pread64", ANY, "the queues' proc file, opened at start" },
+	{ "openat", ANY, "sd-event: boot id; /proc/net/netfilter/nfnetlink_queue as root" },
+	{ "newfstatat", ANY, "stdio" },
+	{ "fstat", ANY, "stdio" },
+	{ "lseek", ANY, "stdio" },
+	{ "read", ANY, "eventfd, signalfd, timerfd, files" },
+	{ "write", ANY, "log lines, eventfd" },
+	{ "writev", ANY, "log lines (sanitizer reports, stdio)" },
+	{ "close", ANY, "sockets and files" },
 	/* time */
-	ALLOW("clock_gettime", ANY, "deadlines, rate limits (when the vDSO is not used)"),
-	ALLOW("gettimeofday", ANY, "time() without the vDSO"),
-	ALLOW("time", ANY, "rate limits without the vDSO"),
-	ALLOW("clock_nanosleep", ANY, "usleep after a receive error"),
-	ALLOW("nanosleep", ANY, "usleep after a receive error"),
+	{ "clock_gettime", ANY, "deadlines, rate limits (when the vDSO is not used)" },
+	{ "gettimeofday", ANY, "time() without the vDSO" },
+	{ "time", ANY, "rate limits without the vDSO" },
+	{ "clock_nanosleep", ANY, "usleep after a receive error" },
+	{ "nanosleep", ANY, "usleep after a receive error" },
 	/* threads: start, synchronise, stop */
-	ALLOW("clone3", ANY, "worker threads"),
-	ALLOW("clone", ANY, "worker threads (fallback of clone3)"),
-	ALLOW("set_robust_list", ANY, "a new thread"),
-	ALLOW("rseq", ANY, "a new thread"),
-	ALLOW("sched_setaffinity", ANY, "pinning a worker to its CPU"),
-	ALLOW("sched_getaffinity", ANY, "pinning a worker to its CPU"),
-	ALLOW("sched_yield", ANY, "lock back-off"),
-	ALLOW("futex", ANY, "semaphores, joins, locks"),
-	ALLOW("getpid", ANY, "thread signals"),
-	ALLOW("getuid", ANY, "sd_notify's credentials"),
-	ALLOW("geteuid", ANY, "sd_notify's credentials"),
-	ALLOW("getgid", ANY, "sd_notify's credentials"),
-	ALLOW("getegid", ANY, "sd_notify's credentials"),
-	ALLOW("gettid", ANY, "thread signals"),
-	ALLOW("tgkill", ANY, "waking a worker (SIGUSR1); raising SIGSYS"),
-	ALLOW("rt_sigprocmask", ANY, "thread signal masks"),
-	ALLOW("rt_sigreturn", ANY, "return from the wake-up and SIGSYS handlers"),
-	ALLOW("rt_sigaction", ANY, "the SIGSYS handler restoring the default action"),
-	ALLOW("madvise", ANY, "freeing a thread's stack"),
-	ALLOW("exit", ANY, "a thread ends"),
-	ALLOW("exit_group", ANY, "the process ends"),
+	{ "clone3", ANY, "worker threads" },
+	{ "clone", ANY, "worker threads (fallback of clone3)" },
+	{ "set_robust_list", ANY, "a new thread" },
+	{ "rseq", ANY, "a new thread" },
+	{ "sched_setaffinity", ANY, "pinning a worker to its CPU" },
+	{ "sched_getaffinity", ANY, "pinning a worker to its CPU" },
+	{ "sched_yield", ANY, "lock back-off" },
+	{ "futex", ANY, "semaphores, joins, locks" },
+	{ "getpid", ANY, "thread signals" },
+	{ "getuid", ANY, "sd_notify's credentials" },
+	{ "geteuid", ANY, "sd_notify's credentials" },
+	{ "getgid", ANY, "sd_notify's credentials" },
+	{ "getegid", ANY, "sd_notify's credentials" },
+	{ "gettid", ANY, "thread signals" },
+	{ "tgkill", ANY, "waking a worker (SIGUSR1); raising SIGSYS" },
+	{ "rt_sigprocmask", ANY, "thread signal masks" },
+	{ "rt_sigreturn", ANY, "return from the wake-up and SIGSYS handlers" },
+	{ "rt_sigaction", ANY, "the SIGSYS handler restoring the default action" },
+	{ "madvise", ANY, "freeing a thread's stack" },
+	{ "exit", ANY, "a thread ends" },
+	{ "exit_group", ANY, "the process ends" },
 	/* memory */
-	ALLOW("brk", ANY, "malloc"),
-	ALLOW("mmap", ANY, "malloc, thread stacks"),
-	ALLOW("munmap", ANY, "free, thread stacks"),
-	ALLOW("mprotect", ANY, "thread stack guards, malloc arenas"),
-	ALLOW("mremap", ANY, "realloc of large blocks"),
-	ALLOW("getrandom", ANY, "malloc and sd-event hash seeds"),
+	{ "brk", ANY, "malloc" },
+	{ "mmap", ANY, "malloc, thread stacks" },
+	{ "munmap", ANY, "free, thread stacks" },
+	{ "mprotect", ANY, "thread stack guards, malloc arenas" },
+	{ "mremap", ANY, "realloc of large blocks" },
+	{ "getrandom", ANY, "malloc and sd-event hash seeds" },
 #ifdef NFQD_SANITIZER
-	ALLOW("prctl", ANY, "LeakSanitizer: dumpable, ptracer"),
-	ALLOW("ptrace", ANY, "LeakSanitizer: stop the world"),
-	ALLOW("wait4", ANY, "LeakSanitizer: the tracer task"),
-	ALLOW("sigaltstack", ANY, "sanitizer signal stacks"),
-	ALLOW("readlink", ANY, "sanitizer: /proc/self/exe"),
-	ALLOW("getdents", ANY, "LeakSanitizer: /proc/self/task"),
-	ALLOW("getdents64", ANY, "LeakSanitizer: /proc/self/task"),
-	ALLOW("open", ANY, "sanitizer: /proc/self/maps"),
-	ALLOW("kill", ANY, "LeakSanitizer: the tracer task"),
-	ALLOW("pipe2", ANY, "sanitizer symbolizer"),
-	ALLOW("getppid", ANY, "LeakSanitizer: the tracer's parent check"),
-	ALLOW("prlimit64", ANY, "sanitizer: stack limits"),
-	ALLOW("getrlimit", ANY, "sanitizer: stack limits"),
-	ALLOW("fcntl", ARG(1, F_SETFD), "sanitizer: close-on-exec of its files"),
-	ALLOW("ioctl", ARG(1, TCGETS), "sanitizer reports: isatty(stderr)"),
+	{ "prctl", ANY, "LeakSanitizer: dumpable, ptracer" },
+	{ "ptrace", ANY, "LeakSanitizer: stop the world" },
+	{ "wait4", ANY, "LeakSanitizer: the tracer task" },
+	{ "sigaltstack", ANY, "sanitizer signal stacks" },
+	{ "readlink", ANY, "sanitizer: /proc/self/exe" },
+	{ "getdents", ANY, "LeakSanitizer: /proc/self/task" },
+	{ "getdents64", ANY, "LeakSanitizer: /proc/self/task" },
+	{ "open", ANY, "sanitizer: /proc/self/maps" },
+	{ "kill", ANY, "LeakSanitizer: the tracer task" },
+	{ "pipe2", ANY, "sanitizer symbolizer" },
+	{ "getppid", ANY, "LeakSanitizer: the tracer's parent check" },
+	{ "prlimit64", ANY, "sanitizer: stack limits" },
+	{ "getrlimit", ANY, "sanitizer: stack limits" },
+	{ "fcntl", ARG(1, F_SETFD), "sanitizer: close-on-exec of its files" },
+	{ "ioctl", ARG(1, TCGETS), "sanitizer reports: isatty(stderr)" },
 #endif
 };
 
@@ -221,8 +218,7 @@ static int add_rule(scmp_filter_ctx ctx, const struct allowed_call *a, char *err
 	int nr = seccomp_syscall_resolve_name(a->name);
 	int r;
 
-	/* A call this architecture does not have (time on arm64) cannot be made: nothing to allow.
-	 */
+	/* A call this architecture lacks (time on arm64) cannot be made: nothing to allow. */
 	if (nr == __NR_SCMP_ERROR)
 		return 0;
 	if (a->arg < 0)
