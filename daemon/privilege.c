@@ -386,6 +386,12 @@ out:
 	return r;
 }
 
+/* What a unit (CapabilityBoundingSet=CAP_NET_ADMIN alone) must add for `user =`. */
+#define SWITCH_HINT                                                                                \
+	" (the switch needs CAP_SETUID, CAP_SETGID and CAP_SETPCAP at start; under systemd add "   \
+	"them to CapabilityBoundingSet= and @setuid capset to SystemCallFilter=, README.md, "      \
+	"Privileges)"
+
 /*
  * libcap's cap_setgroups and cap_setuid raise CAP_SETGID/CAP_SETUID for the call and keep the
  * permitted set across the uid change (PR_SET_KEEPCAPS), so cap_net_admin survives it.
@@ -395,15 +401,15 @@ static int switch_user(const struct privilege_user *u, char *err, size_t errlen)
 	if (cap_setgroups(u->gid, 0, NULL)) {
 		int r = -errno;
 
-		snprintf(err, errlen, "cannot switch to group %u: %s", (unsigned int)u->gid,
-			 strerror(-r));
+		snprintf(err, errlen, "cannot switch to group %u: %s%s", (unsigned int)u->gid,
+			 strerror(-r), r == -EPERM ? SWITCH_HINT : "");
 		return r;
 	}
 	if (cap_setuid(u->uid)) {
 		int r = -errno;
 
-		snprintf(err, errlen, "cannot switch to user %u: %s", (unsigned int)u->uid,
-			 strerror(-r));
+		snprintf(err, errlen, "cannot switch to user %u: %s%s", (unsigned int)u->uid,
+			 strerror(-r), r == -EPERM ? SWITCH_HINT : "");
 		return r;
 	}
 	return 0;
