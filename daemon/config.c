@@ -40,6 +40,8 @@ enum key {
 	KEY_CONTROL,
 	KEY_CONTROL_GROUP,
 	KEY_CONTROL_MODE,
+	KEY_USER,
+	KEY_SECCOMP,
 	KEY_MAX
 };
 
@@ -503,6 +505,26 @@ static int key_control_mode(struct parse *p, const char *v)
 	return 1;
 }
 
+/* The user's existence is checked at start (the database may change); here only its form. */
+static int key_user(struct parse *p, const char *v)
+{
+	if (strlen(v) > CONFIG_USER_MAX || strpbrk(v, ":/ \t"))
+		return fail(p, p->line, "user: '%s' is not a user name", v);
+	free(p->c->user);
+	p->c->user = strdup(v);
+	if (!p->c->user)
+		return fail(p, p->line, "user: out of memory");
+	p->c->user_line = p->line;
+	return 1;
+}
+
+static int key_seccomp(struct parse *p, const char *v)
+{
+	if (parse_bool(v, &p->c->seccomp) < 0)
+		return fail(p, p->line, "seccomp: '%s' is not yes or no", v);
+	return 1;
+}
+
 static const struct key_def keys[KEY_MAX] = {
 	[KEY_QUEUES] = { "queue", "queues", key_queues, false },
 	[KEY_COPY_RANGE] = { "queue", "copy-range", key_copy_range, false },
@@ -521,11 +543,14 @@ static const struct key_def keys[KEY_MAX] = {
 	[KEY_CONTROL] = { "daemon", "control", key_control, false },
 	[KEY_CONTROL_GROUP] = { "daemon", "control-group", key_control_group, false },
 	[KEY_CONTROL_MODE] = { "daemon", "control-mode", key_control_mode, false },
+	[KEY_USER] = { "daemon", "user", key_user, false },
+	[KEY_SECCOMP] = { "daemon", "seccomp", key_seccomp, false },
 };
 
 /*
- * Cut a comment ('#' or ';' at the start of a line or after a blank) and the blanks before it
- * off the end of one line of the file. A value never holds either character after a blank.
+ * Cut a comment ('#' or ';' at the start of a line or after a blank) and the blanks before
+ * it off the end of one line of the file. A value never holds either character after a
+ * blank.
  */
 static void strip_comment(char *v)
 {
@@ -611,9 +636,9 @@ static int grow(void **buf, size_t need, size_t *cap, size_t size)
 }
 
 /*
- * Read one line of the file into p->linebuf, without its line end, refusing what a text file
- * of this format cannot hold. Returns its length, -1 at the end of the file, -2 on an error
- * (reported).
+ * Read one line of the file into p->linebuf, without its line end, refusing what a text
+ * file of this format cannot hold. Returns its length, -1 at the end of the file, -2 on an
+ * error (reported).
  */
 static ssize_t read_line(struct parse *p)
 {
@@ -652,9 +677,9 @@ static ssize_t read_line(struct parse *p)
 }
 
 /*
- * Read the next logical line into p->logical: a line of the file, comment removed, joined with
- * the lines that follow as long as it ends with a backslash. Returns 0, -1 at the end of the
- * file, -2 on an error (reported).
+ * Read the next logical line into p->logical: a line of the file, comment removed, joined
+ * with the lines that follow as long as it ends with a backslash. Returns 0, -1 at the end
+ * of the file, -2 on an error (reported).
  */
 static int read_logical(struct parse *p)
 {
@@ -713,9 +738,9 @@ static int read_logical(struct parse *p)
 /*
  * libinih's reader callback. libinih holds a line in a buffer of num characters (200 in
  * Debian's build), too short for long rules, and knows no continuation. So the reader reads
- * whole logical lines itself and hands libinih a short stand-in: a section header or blank line
- * as it is, a key = value line as "key=" with the value kept in p->value for the handler. Lines
- * that are neither are reported here, with their line in the file.
+ * whole logical lines itself and hands libinih a short stand-in: a section header or blank
+ * line as it is, a key = value line as "key=" with the value kept in p->value for the
+ * handler. Lines that are neither are reported here, with their line in the file.
  */
 static char *reader(char *str, int num, void *stream)
 {
@@ -776,9 +801,10 @@ static char *reader(char *str, int num, void *stream)
 	return str;
 }
 /*
- * Checks that need the whole file: nfqd's mark bits must fit in mark-bits, and the rules' own
- * mark bits must stay clear of them and of each other (on kernels without NFQA_CT the generated
- * rules restore the connmark into the packet mark bits that `ct mark` rules read).
+ * Checks that need the whole file: nfqd's mark bits must fit in mark-bits, and the rules'
+ * own mark bits must stay clear of them and of each other (on kernels without NFQA_CT the
+ * generated rules restore the connmark into the packet mark bits that `ct mark` rules
+ * read).
  */
 static void finish(struct parse *p)
 {
@@ -795,8 +821,8 @@ static void finish(struct parse *p)
 		return;
 	}
 
-	/* Each rule's own bits against nfqd's; then meta mark bits of one rule against the ct mark
-	 * bits of any (the connmark restore writes those packet mark bits). */
+	/* Each rule's own bits against nfqd's; then meta mark bits of one rule against the
+	 * ct mark bits of any (the connmark restore writes those packet mark bits). */
 	nfqd_policy_marks(c->policy, &all);
 	for (unsigned int i = 0; i < nfqd_policy_rule_count(c->policy); i++) {
 		nfqd_policy_rule_marks(c->policy, i, &m);
@@ -810,8 +836,10 @@ static void finish(struct parse *p)
 		}
 		if ((m.meta_mask & all.ct_mask) || (m.ct_mask & all.meta_mask)) {
 			fail(p, c->rule_lines[i],
-			     "rule '%s': meta mark and ct mark rules use the same bits 0x%08x; the "
-			     "connmark is restored into those packet mark bits when the kernel "
+			     "rule '%s': meta mark and ct mark rules use the same bits "
+			     "0x%08x; the "
+			     "connmark is restored into those packet mark bits when the "
+			     "kernel "
 			     "gives "
 			     "no conntrack data",
 			     nfqd_policy_rule_text(c->policy, i),
@@ -838,6 +866,7 @@ static struct config *config_new(void)
 	c->flow_cache = false;
 	c->set_lookup = SET_LOOKUP_AUTO;
 	c->mark_bits = 0xff000000u;
+	c->seccomp = true;
 	c->control = strdup(CONFIG_DEFAULT_CONTROL);
 	c->control_gid = (gid_t)-1;
 	c->control_mode = CONFIG_DEFAULT_CONTROL_MODE;
@@ -855,6 +884,7 @@ void config_free(struct config *c)
 	nfqd_policy_free(c->policy);
 	free(c->rule_lines);
 	free(c->control);
+	free(c->user);
 	free(c->path);
 	free(c);
 }
@@ -873,7 +903,8 @@ static int load_stream(struct config **out, const char *name, FILE *f, char *err
 
 	r = ini_parse_stream(reader, &p, handler, &p);
 	if (r > 0 && !p.err_line) {
-		/* a line libinih refused that the reader let through: its first line in the file */
+		/* a line libinih refused that the reader let through: its first line in the
+		 * file */
 		p.err_line = (unsigned int)r <= p.nlmap ? p.lmap[r - 1] : p.phys;
 		snprintf(p.err, sizeof(p.err),
 			 "syntax error: expected '[section]' or 'key = value'");
@@ -937,10 +968,10 @@ int config_load(struct config **out, const char *path, char *err, size_t errlen)
 	int fd, r;
 
 	/*
-	 * Only a regular file is a configuration: a directory reads as empty (all defaults: no
-	 * rule, accept everything), and a FIFO or a device would block or have effects on open.
-	 * stat() before opening keeps those from being opened; fstat() of what was opened (without
-	 * blocking) closes the race with a rename in between.
+	 * Only a regular file is a configuration: a directory reads as empty (all defaults:
+	 * no rule, accept everything), and a FIFO or a device would block or have effects
+	 * on open. stat() before opening keeps those from being opened; fstat() of what was
+	 * opened (without blocking) closes the race with a rename in between.
 	 */
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		snprintf(err, errlen, "%s: is %s, not a configuration file", path,

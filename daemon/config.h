@@ -5,7 +5,8 @@
  *	[queue]   queues, copy-range, max-len, fail-open, transport, batch, recv-buffer
  *	[policy]  default, rule (repeated; in order), flow-cache, on-set-error, on-unreadable,
  *	          set-lookup, mark-bits
- *	[daemon]  control, control-group, control-mode
+ *	[daemon]  control, control-group, control-mode, user,
+ *	          seccomp
  *
  * Comments start with '#' or ';', at the start of a line or after a blank. A line that ends with
  * a backslash (before any comment) continues on the next line, the backslash read as a blank; a
@@ -34,6 +35,7 @@
 
 /* The control socket's permissions when control-mode is not set. */
 #define CONFIG_DEFAULT_CONTROL_MODE 0660
+#define CONFIG_USER_MAX		    32 /* useradd's limit on a name */
 
 #include "nfqd/markplan.h"
 
@@ -67,6 +69,9 @@ struct config {
 	char *control;		    /* control socket path */
 	gid_t control_gid;	    /* its group; (gid_t)-1: nfqd's own (root's) group */
 	unsigned int control_mode;  /* its permissions, 0660 */
+	char *user;		    /* run as this user once started; NULL: stay root */
+	unsigned int user_line;	    /* line of the user key */
+	bool seccomp;		    /* the system call filter; true */
 };
 
 /* "auto", "test", "mark". */

@@ -56,6 +56,23 @@ static int to_journal(void)
 	return j;
 }
 
+size_t log_prefix(int prio, char *buf, size_t len)
+{
+	int r;
+
+	if (to_journal())
+		r = snprintf(buf, len, "<%d>", prio);
+	else if (prio <= LOG_ERR)
+		r = snprintf(buf, len, "nfqd: error: ");
+	else if (prio == LOG_WARNING)
+		r = snprintf(buf, len, "nfqd: warning: ");
+	else
+		r = snprintf(buf, len, "nfqd: ");
+	if (r < 0)
+		return 0;
+	return (size_t)r < len ? (size_t)r : len - 1;
+}
+
 void log_msg(int prio, const char *fmt, ...)
 {
 	char line[1024];
@@ -65,15 +82,7 @@ void log_msg(int prio, const char *fmt, ...)
 
 	if (prio > atomic_load_explicit(&max_prio, memory_order_relaxed))
 		return;
-	if (to_journal())
-		r = snprintf(line, sizeof(line), "<%d>", prio);
-	else if (prio <= LOG_ERR)
-		r = snprintf(line, sizeof(line), "nfqd: error: ");
-	else if (prio == LOG_WARNING)
-		r = snprintf(line, sizeof(line), "nfqd: warning: ");
-	else
-		r = snprintf(line, sizeof(line), "nfqd: ");
-	n = r > 0 ? (size_t)r : 0;
+	n = log_prefix(prio, line, sizeof(line));
 
 	va_start(ap, fmt);
 	r = vsnprintf(line + n, sizeof(line) - n - 1, fmt, ap);

@@ -2,6 +2,7 @@
 #ifndef NFQD_DAEMON_LOG_H
 #define NFQD_DAEMON_LOG_H
 
+#include <stddef.h>
 #include <syslog.h>
 #include <time.h>
 
@@ -18,6 +19,13 @@ void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)
  * (after stderr was redirected). Without it, the first line logged decides.
  */
 void log_init(void);
+
+/*
+ * Write into buf (len > 0) the prefix log_msg() puts before a line of priority prio, and return
+ * its length. For code that cannot call log_msg() (a signal handler) and formats its line
+ * beforehand.
+ */
+size_t log_prefix(int prio, char *buf, size_t len);
 
 /* Lines below this priority (numerically above) are not written; LOG_INFO by default. */
 void log_set_level(int prio);

@@ -30,6 +30,7 @@
 #include "control.h"
 #include "ifwatch.h"
 #include "log.h"
+#include "privilege.h"
 #include "rules.h"
 #include "worker.h"
 
@@ -101,7 +102,7 @@ static int take_snapshot(void *user, struct stats_snapshot *out, struct stats_qu
 		q->cpu = w->cpu;
 		q->rcvbuf = nfqd_queue_rcvbuf(w->queue);
 		q->conntrack = w->conntrack;
-		q->kstats_ok = nfqd_queue_kstats(q->num, &q->kstats) == 0;
+		q->kstats_ok = nfqd_queue_kstats_of(w->queue, &q->kstats) == 0;
 	}
 	for (unsigned int l = 0; l < nfqd_policy_lookup_count(d->cfg->policy); l++) {
 		struct stats_lookup *sum = &out->lookups[l];
@@ -440,8 +441,34 @@ static int setup_events(struct daemon *d)
 	return r;
 }
 
+/*
+ * Keep only what serving the queues needs. Called once every queue is bound and every socket
+ * open, and before the worker threads exist: they inherit the credentials, capabilities,
+ * no_new_privs and the filter from this thread, so every thread ends up restricted alike.
+ */
+static int drop_privileges(const struct config *c, const struct privilege_user *user)
+{
+	char err[512];
+	int r = privilege_drop(c->user ? user : NULL, c->seccomp, err, sizeof(err));
+
+	if (r < 0) {
+		log_error("cannot drop privileges: %s", err);
+		return r;
+	}
+	if (c->user)
+		log_info("privileges: running as user '%s' (uid %u, gid %u) with cap_net_admin "
+			 "only, no_new_privs, system call filter %s",
+			 c->user, (unsigned int)user->uid, (unsigned int)user->gid,
+			 c->seccomp ? "on" : "off (seccomp = no)");
+	else
+		log_info("privileges: cap_net_admin only, no_new_privs, system call filter %s",
+			 c->seccomp ? "on" : "off (seccomp = no)");
+	return 0;
+}
+
 static int run(struct config *cfg)
 {
+	struct privilege_user user = { 0 };
 	struct daemon d = { .cfg = cfg };
 	char err[512];
 	char qlist[512];
@@ -472,6 +499,15 @@ static int run(struct config *cfg)
 		 verdict_word(nfqd_policy_default(cfg->policy)));
 	for (unsigned int i = 0; i < nfqd_policy_rule_count(cfg->policy); i++)
 		log_info("rule %u: %s", i + 1, nfqd_policy_rule_text(cfg->policy, i));
+
+	/* Before anything is bound: a user that does not exist is a config error. */
+	if (cfg->user) {
+		r = privilege_user_lookup(cfg->user, &user, err, sizeof(err));
+		if (r < 0) {
+			log_error("%s:%u: %s", cfg->path, cfg->user_line, err);
+			goto out;
+		}
+	}
 
 	r = read_sets(cfg, &d.infos, err, sizeof(err));
 	if (r < 0) {
@@ -514,6 +550,8 @@ static int run(struct config *cfg)
 		goto out;
 	}
 	log_methods(&d);
+	if (drop_privileges(cfg, &user) < 0)
+		goto out;
 
 	if (sem_init(&d.shared.started, 0, 0) == -1) {
 		log_error("cannot create a semaphore: %s", strerror(errno));

@@ -732,7 +732,7 @@ static void drain(struct worker *w)
 		}
 	}
 
-	w->final.kstats_ok = nfqd_queue_kstats(num, &w->final.kstats) == 0;
+	w->final.kstats_ok = nfqd_queue_kstats_of(w->queue, &w->final.kstats) == 0;
 	if (w->final.kstats_ok && w->final.kstats.queued > 0) {
 		w->final.swept = w->final.kstats.queued;
 		request_sweep(w, SWEEP_ALL, &acc);

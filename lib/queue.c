@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -35,6 +36,13 @@ struct nfqd_queue {
 	uint32_t rcvbuf;
 	uint32_t seq;
 	bool conntrack; /* NFQA_CFG_F_CONNTRACK granted */
+	int proc_fd;	/* the namespace's nfnetlink_queue proc file, -1 when not open */
+};
+
+/* The calling thread's namespace; /proc/net follows the main thread's. */
+static const char *const proc_paths[] = {
+	"/proc/thread-self/net/netfilter/nfnetlink_queue",
+	"/proc/net/netfilter/nfnetlink_queue",
 };
 
 size_t nfqd_queue_msg_size(uint32_t copy_range)
@@ -254,6 +262,11 @@ int nfqd_queue_open(struct nfqd_queue **out, const struct nfqd_queue_config *cfg
 	if (!q)
 		return -ENOMEM;
 	q->cfg = *cfg;
+	/* Opened now, while the process may: the file is root-only (0440), and a process that
+	 * later runs as another user keeps reading it through this descriptor. */
+	q->proc_fd = open(proc_paths[0], O_RDONLY | O_CLOEXEC);
+	if (q->proc_fd == -1)
+		q->proc_fd = open(proc_paths[1], O_RDONLY | O_CLOEXEC);
 
 	q->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
 	if (!q->nl) {
@@ -287,6 +300,8 @@ int nfqd_queue_open(struct nfqd_queue **out, const struct nfqd_queue_config *cfg
 err_close:
 	mnl_socket_close(q->nl);
 err_free:
+	if (q->proc_fd != -1)
+		close(q->proc_fd);
 	free(q);
 	return err;
 }
@@ -304,6 +319,8 @@ void nfqd_queue_free(struct nfqd_queue *q)
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_UNBIND);
 	(void)send_msg(q, nlh);
 	mnl_socket_close(q->nl);
+	if (q->proc_fd != -1)
+		close(q->proc_fd);
 	free(q);
 }
 
@@ -365,27 +382,68 @@ int nfqd_queue_kstats_parse(const char *line, uint32_t *num, struct nfqd_queue_k
 	return 0;
 }
 
+/* Whether line is the proc file's line of queue num; fills *ks when it is. */
+static bool kstats_line(const char *line, uint16_t num, struct nfqd_queue_kstats *ks)
+{
+	struct nfqd_queue_kstats one;
+	uint32_t n;
+
+	if (nfqd_queue_kstats_parse(line, &n, &one) < 0 || n != num)
+		return false;
+	*ks = one;
+	return true;
+}
+
 int nfqd_queue_kstats(uint16_t num, struct nfqd_queue_kstats *ks)
 {
-	/* The calling thread's namespace; /proc/net follows the main thread's. */
-	FILE *f = fopen("/proc/thread-self/net/netfilter/nfnetlink_queue", "re");
+	FILE *f = fopen(proc_paths[0], "re");
 	char line[256];
 	int err = -ENOENT;
 
 	if (!f)
-		f = fopen("/proc/net/netfilter/nfnetlink_queue", "re");
+		f = fopen(proc_paths[1], "re");
 	if (!f)
 		return -errno;
 	while (fgets(line, sizeof(line), f)) {
-		struct nfqd_queue_kstats one;
-		uint32_t n;
-
-		if (nfqd_queue_kstats_parse(line, &n, &one) < 0 || n != num)
-			continue;
-		*ks = one;
-		err = 0;
-		break;
+		if (kstats_line(line, num, ks)) {
+			err = 0;
+			break;
+		}
 	}
 	fclose(f);
 	return err;
+}
+
+int nfqd_queue_kstats_of(const struct nfqd_queue *q, struct nfqd_queue_kstats *ks)
+{
+	char buf[4096];
+	size_t have = 0;
+	off_t off = 0;
+
+	if (q->proc_fd == -1)
+		return nfqd_queue_kstats(q->cfg.num, ks);
+	/* pread, not read: the descriptor may be read by several threads at once. */
+	for (;;) {
+		ssize_t n = pread(q->proc_fd, buf + have, sizeof(buf) - 1 - have, off);
+		char *line = buf, *nl;
+
+		if (n == -1)
+			return -errno;
+		if (n == 0)
+			return -ENOENT;
+		off += n;
+		have += (size_t)n;
+		buf[have] = '\0';
+		while ((nl = strchr(line, '\n'))) {
+			*nl = '\0';
+			if (kstats_line(line, q->cfg.num, ks))
+				return 0;
+			line = nl + 1;
+		}
+		have = strlen(line);
+		/* a line longer than the buffer is not a queue's line: skip it */
+		if (have == sizeof(buf) - 1)
+			have = 0;
+		memmove(buf, line, have);
+	}
 }

@@ -329,6 +329,9 @@ int nfqd_start(struct nfqd_proc *p, const char *ns, const char *config, int time
 	p->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (p->notify_fd == -1 || bind(p->notify_fd, (struct sockaddr *)&sa, sizeof(sa)) == -1)
 		return -1;
+	/* An nfqd running as `[daemon] user =` still reports to it, as to systemd's socket. */
+	if (chmod(p->dir, 0711) == -1 || chmod(sa.sun_path, 0666) == -1)
+		return -1;
 
 	p->pid = fork();
 	if (p->pid == -1)

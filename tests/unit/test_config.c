@@ -586,6 +586,34 @@ static void test_shipped_example_config_is_valid(void **state)
 	config_free(c);
 }
 
+static void test_daemon_user_and_seccomp(void **state)
+{
+	struct config *c = load_ok("");
+
+	(void)state;
+	/* defaults: stay root, filter on */
+	assert_null(c->user);
+	assert_true(c->seccomp);
+	config_free(c);
+
+	c = load_ok("[daemon]\n# the service user\nuser = nfqd\nseccomp = no\n");
+	assert_string_equal(c->user, "nfqd");
+	assert_int_equal(c->user_line, 3);
+	assert_false(c->seccomp);
+	config_free(c);
+}
+
+static void test_daemon_user_and_seccomp_errors(void **state)
+{
+	(void)state;
+	load_err("[daemon]\nuser = nfqd:x\n", "t.conf:2: user: 'nfqd:x' is not a user name");
+	load_err("[daemon]\nuser = a-name-longer-than-thirty-two-chars\n",
+		 "t.conf:2: user: 'a-name-longer-than-thirty-two-chars' is not a user name");
+	load_err("[daemon]\nseccomp = maybe\n", "t.conf:2: seccomp: 'maybe' is not yes or no");
+	load_err("[daemon]\nuser = a\nuser = b\n",
+		 "t.conf:3: user: set again (first set on line 2)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -614,6 +642,8 @@ int main(void)
 		cmocka_unit_test(test_mark_bits_too_narrow_is_an_error_at_mark_bits),
 		cmocka_unit_test(test_rule_mark_bits_must_stay_clear_of_nfqds),
 		cmocka_unit_test(test_shipped_example_config_is_valid),
+		cmocka_unit_test(test_daemon_user_and_seccomp),
+		cmocka_unit_test(test_daemon_user_and_seccomp_errors),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -106,6 +106,14 @@ int nfqd_queue_kstats(uint16_t num, struct nfqd_queue_kstats *ks);
 int nfqd_queue_kstats_parse(const char *line, uint32_t *num, struct nfqd_queue_kstats *ks);
 
 /*
+ * nfqd_queue_kstats() for q's own queue, read through the proc file opened when q was bound: it
+ * keeps working after the process has given up the right to open the file (root-only, 0440), and
+ * reads the namespace q was bound in. Safe to call from any thread. Returns 0, -ENOENT when
+ * the queue is not listed, or -errno.
+ */
+int nfqd_queue_kstats_of(const struct nfqd_queue *q, struct nfqd_queue_kstats *ks);
+
+/*
  * Receive buffer needed for one message of a queue with this copy range: the packet bytes plus
  * room for every attribute the kernel may add.
  */
