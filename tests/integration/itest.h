@@ -21,6 +21,9 @@
 #include "netns.h"
 #include "traffic.h"
 
+/* Deadline of every wait for a condition: generous, for a loaded machine. */
+#define ITEST_DEADLINE_MS 60000
+
 struct itest {
 	struct topo t;
 	struct nfqd_proc d;
@@ -87,17 +90,25 @@ static inline void itest_nfqd(struct itest *it, const char *config)
 	}
 }
 
-/* Stop nfqd with SIGTERM, expect a clean exit within timeout_ms; returns its log (malloc'd). */
+/*
+ * Stop nfqd with SIGTERM, expect a clean exit; returns its log (malloc'd). It may take up to
+ * timeout_ms or ITEST_DEADLINE_MS, whichever is longer: a test that bounds the time of a stop
+ * checks *elapsed_ms itself, so that a loaded machine makes no false failure here.
+ */
 static inline char *itest_stop(struct itest *it, int timeout_ms, long *elapsed_ms)
 {
 	int st = -1;
 	long el = 0;
-	int r = nfqd_stop(&it->d, SIGTERM, timeout_ms, &st, &el);
+	int deadline = timeout_ms > ITEST_DEADLINE_MS ? timeout_ms : ITEST_DEADLINE_MS;
+	int r = nfqd_stop(&it->d, SIGTERM, deadline, &st, &el);
 	char *log = nfqd_log(&it->d);
 
 	if (r != 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		fprintf(stderr, "---- nfqd log ----\n%s------------------\n", log);
-		fail_msg("nfqd did not exit 0 within %d ms (r=%d status=0x%x)", timeout_ms, r, st);
+		fprintf(stderr, "---- nfqd log ----\n%s------------------\n", log ? log : "");
+		/* fail_msg() does not return: nothing may be left allocated */
+		free(log);
+		fail_msg("nfqd did not exit 0 within %d ms (r=%d status=0x%x, %ld ms)", deadline, r,
+			 st, el);
 	}
 	if (elapsed_ms)
 		*elapsed_ms = el;
@@ -111,9 +122,86 @@ static inline char *itest_stats(struct itest *it)
 
 	if (!json || !strstr(json, "\"total\"")) {
 		itest_print_log(it);
-		fail_msg("no stats from the control socket: %s", json ? json : "(none)");
+		fprintf(stderr, "stats: %s\n", json ? json : "(none)");
+		free(json);
+		fail_msg("no stats from the control socket");
 	}
 	return json;
+}
+
+/* nfqd's total counter `key` now. */
+static inline uint64_t itest_total(struct itest *it, const char *key)
+{
+	char *json = itest_stats(it);
+	uint64_t v = stats_get(json, -1, key);
+
+	if (v == UINT64_MAX)
+		fprintf(stderr, "stats: %s\n", json);
+	free(json);
+	if (v == UINT64_MAX)
+		fail_msg("no total '%s' in nfqd's stats", key);
+	return v;
+}
+
+/* Wait until nfqd's total counter `key` is at least want; fails with both numbers. */
+static inline uint64_t itest_wait_total(struct itest *it, const char *key, uint64_t want)
+{
+	uint64_t v = 0;
+
+	for (int waited = 0; waited < ITEST_DEADLINE_MS; waited += 10) {
+		v = itest_total(it, key);
+		if (v >= want)
+			return v;
+		usleep(10 * 1000);
+	}
+	itest_print_log(it);
+	fail_msg("nfqd's %s is %llu after %d ms, expected %llu", key, (unsigned long long)v,
+		 ITEST_DEADLINE_MS, (unsigned long long)want);
+	return v;
+}
+
+/* nfqd's counters before some traffic, for itest_delivered(). */
+struct itest_count {
+	uint64_t accepted, dropped;
+};
+
+static inline struct itest_count itest_count(struct itest *it)
+{
+	return (struct itest_count){ itest_total(it, "accepted"), itest_total(it, "dropped") };
+}
+
+/*
+ * After n packets were sent to nfqd's queue since `before`, each to be accepted or dropped
+ * (no other verdict), the accepted ones going to sink: wait until nfqd has given all n their
+ * verdict and the sink holds every one nfqd accepted. Returns the sink's count, which the
+ * caller compares with what it expects; fails with the numbers when a deadline passed.
+ */
+static inline uint64_t itest_delivered(struct itest *it, const struct itest_count *before,
+				       uint64_t n, int sink)
+{
+	struct itest_count now = *before;
+	uint64_t got;
+
+	for (int waited = 0;; waited += 10) {
+		now = itest_count(it);
+		if (now.accepted - before->accepted + now.dropped - before->dropped >= n)
+			break;
+		if (waited >= ITEST_DEADLINE_MS) {
+			itest_print_log(it);
+			fail_msg("after %d ms nfqd accepted %llu and dropped %llu of %llu packets",
+				 ITEST_DEADLINE_MS,
+				 (unsigned long long)(now.accepted - before->accepted),
+				 (unsigned long long)(now.dropped - before->dropped),
+				 (unsigned long long)n);
+		}
+		usleep(10 * 1000);
+	}
+	got = udp_sink_wait(sink, now.accepted - before->accepted, ITEST_DEADLINE_MS);
+	if (got < now.accepted - before->accepted)
+		fail_msg("nfqd accepted %llu of %llu packets, the sink received %llu",
+			 (unsigned long long)(now.accepted - before->accepted),
+			 (unsigned long long)n, (unsigned long long)got);
+	return got;
 }
 
 /* Run a command in the firewall namespace and fail the test if it fails. */

@@ -109,6 +109,29 @@ uint64_t udp_sink_count(int fd, int idle_ms, int max_ms)
 	return count;
 }
 
+uint64_t udp_sink_wait(int fd, uint64_t want, int max_ms)
+{
+	long long start = now_ms();
+	uint64_t count = 0;
+
+	/* Until want arrived or the deadline, then whatever more is already there: a test that
+	 * expects fewer than came sees the extra ones. */
+	for (;;) {
+		uint64_t got = udp_sink_count(fd, 0, 0);
+		long long t = now_ms();
+
+		count += got;
+		if (count >= want) {
+			count += udp_sink_count(fd, 0, 0);
+			return count;
+		}
+		if (t - start >= max_ms)
+			return count;
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		poll(&pfd, 1, 10);
+	}
+}
+
 static void *sink_main(void *arg)
 {
 	struct sink_thread *s = arg;

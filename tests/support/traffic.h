@@ -20,6 +20,13 @@ int udp_sink_open(const char *ns, const char *addr, uint16_t port);
 uint64_t udp_sink_count(int fd, int idle_ms, int max_ms);
 
 /*
+ * Count datagrams on a sink until `want` arrived or max_ms passed, plus those already queued
+ * then. Returns the count: short of want only at the deadline. For a test that knows how many
+ * must arrive (a busy machine makes any idle timeout too short).
+ */
+uint64_t udp_sink_wait(int fd, uint64_t want, int max_ms);
+
+/*
  * Send `count` datagrams of `payload` bytes from ns to dst:port, spread over `flows` source
  * sockets (distinct source ports), `burst` at a time with sendmmsg, pausing pause_us between
  * bursts. If src is not NULL it is a comma-separated list of source addresses, and socket i
