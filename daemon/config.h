@@ -24,6 +24,8 @@
 #define CONFIG_MAX_LEN_MAX     1048576
 #define CONFIG_RECV_BUFFER_MIN 256
 #define CONFIG_RECV_BUFFER_MAX (1u << 20)
+#define CONFIG_RCVBUF_MAX_MIN  (256u << 10)
+#define CONFIG_RCVBUF_MAX_MAX  2147483647u /* the kernel caps a buffer at INT_MAX */
 
 #include "nfqd/markplan.h"
 
@@ -48,6 +50,7 @@ struct config {
 	char transport[16];	    /* "auto" */
 	unsigned int batch;	    /* 64 */
 	uint32_t recv_buffer;	    /* 0: sized for the copy range */
+	uint64_t rcvbuf_max;	    /* cap on a queue socket's receive buffer: 64 MiB */
 	struct nfqd_policy *policy; /* default accept, no rules */
 	unsigned int *rule_lines;   /* line of each rule in the file */
 	bool flow_cache;	    /* flow-cache = connmark */

@@ -76,6 +76,7 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 		.num = queue,
 		.copy_range = c->copy_range,
 		.max_len = c->max_len,
+		.rcvbuf_max = c->rcvbuf_max,
 		.fail_open = c->fail_open,
 		.gso = true,
 	};

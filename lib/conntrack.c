@@ -13,6 +13,7 @@
 #include <libmnl/libmnl.h>
 
 #include "nfqd/conntrack.h"
+#include "sockbuf.h"
 
 /* Worst case of one request: headers, two tuples of IPv6 addresses and ports, mark, timeout. */
 #define CREATE_MSG_MAX 256
@@ -107,28 +108,15 @@ size_t nfqd_ct_rcvbuf_need(unsigned int capacity)
 	return (size_t)capacity * ACK_TRUESIZE;
 }
 
-/*
- * Ask for a buffer of at least `want` bytes: the forced option first (CAP_NET_ADMIN, which
- * ctnetlink requests need anyway, lifts the sysctl cap), else the plain one, capped by
- * net.core.{w,r}mem_max. Returns 0 when the buffer obtained holds want, -ENOBUFS when it does
- * not, or -errno.
- */
-static int set_buf(int fd, int force_opt, int opt, size_t want)
+/* A buffer of at least want bytes, or -ENOBUFS. */
+static int need_buf(int fd, bool rcv, size_t want)
 {
-	/* The kernel doubles the value it is given. */
-	int val = want / 2 >= INT_MAX / 2 ? INT_MAX / 2 : (int)(want / 2) + 1;
-	int got;
-	socklen_t len = sizeof(got);
+	size_t got;
+	int r = nfqd_sockbuf_set(fd, rcv, want, &got);
 
-	if (setsockopt(fd, SOL_SOCKET, force_opt, &val, sizeof(val)) == -1) {
-		if (errno != EPERM)
-			return -errno;
-		if (setsockopt(fd, SOL_SOCKET, opt, &val, sizeof(val)) == -1)
-			return -errno;
-	}
-	if (getsockopt(fd, SOL_SOCKET, opt, &got, &len) == -1)
-		return -errno;
-	return got >= 0 && (size_t)got >= want ? 0 : -ENOBUFS;
+	if (r < 0)
+		return r;
+	return got >= want ? 0 : -ENOBUFS;
 }
 
 int nfqd_ct_open(struct nfqd_ct **out, unsigned int capacity)
@@ -161,10 +149,10 @@ int nfqd_ct_open(struct nfqd_ct **out, unsigned int capacity)
 		goto err;
 	}
 	/* A batch goes in one send(), and every refusal is queued before send() returns. */
-	r = set_buf(fd, SO_SNDBUFFORCE, SO_SNDBUF, nfqd_ct_sndbuf_need(capacity));
+	r = need_buf(fd, false, nfqd_ct_sndbuf_need(capacity));
 	if (r < 0)
 		goto err;
-	r = set_buf(fd, SO_RCVBUFFORCE, SO_RCVBUF, nfqd_ct_rcvbuf_need(capacity));
+	r = need_buf(fd, true, nfqd_ct_rcvbuf_need(capacity));
 	if (r < 0)
 		goto err;
 	if (mnl_socket_bind(ct->nl, 0, MNL_SOCKET_AUTOPID) == -1) {

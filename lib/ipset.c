@@ -27,6 +27,7 @@
 #include <libmnl/libmnl.h>
 
 #include "nfqd/ipset.h"
+#include "sockbuf.h"
 
 /* The kernel answers every request while it handles our send(); this only guards against a
  * kernel that never does. */
@@ -690,26 +691,6 @@ int nfqd_ipset_put_test(void *buf, size_t len, uint32_t seq, const char *set,
 
 /* ---- the socket ---- */
 
-static int set_buf(int fd, int force_opt, int opt, size_t want, size_t *got)
-{
-	int val = want / 2 > INT_MAX / 2 ? INT_MAX / 2 : (int)(want / 2) + 1;
-	int now;
-	socklen_t len = sizeof(now);
-
-	/* The kernel doubles the value it is given; the forced variant ignores the sysctl cap
-	 * and needs CAP_NET_ADMIN, which sending to ipset needs anyway. */
-	if (setsockopt(fd, SOL_SOCKET, force_opt, &val, sizeof(val)) == -1) {
-		if (errno != EPERM)
-			return -errno;
-		if (setsockopt(fd, SOL_SOCKET, opt, &val, sizeof(val)) == -1)
-			return -errno;
-	}
-	if (getsockopt(fd, SOL_SOCKET, opt, &now, &len) == -1)
-		return -errno;
-	*got = (size_t)now;
-	return 0;
-}
-
 int nfqd_ipset_open(struct nfqd_ipset **out)
 {
 	struct nfqd_ipset *s;
@@ -745,14 +726,14 @@ int nfqd_ipset_open(struct nfqd_ipset **out)
 		err = -errno;
 		goto fail;
 	}
-	err = set_buf(mnl_socket_get_fd(s->nl), SO_SNDBUFFORCE, SO_SNDBUF,
-		      (size_t)NFQD_IPSET_BATCH_MAX * TEST_MSG_MAX + SNDBUF_SLACK, &sndbuf);
+	err = nfqd_sockbuf_set(mnl_socket_get_fd(s->nl), false,
+			       (size_t)NFQD_IPSET_BATCH_MAX * TEST_MSG_MAX + SNDBUF_SLACK, &sndbuf);
 	if (err < 0)
 		goto fail;
 	/* Every answer to a send() is queued before send() returns: the receive buffer must
 	 * hold them all, or the kernel drops the rest. */
-	err = set_buf(mnl_socket_get_fd(s->nl), SO_RCVBUFFORCE, SO_RCVBUF,
-		      (size_t)NFQD_IPSET_BATCH_MAX * ACK_TRUESIZE, &rcvbuf);
+	err = nfqd_sockbuf_set(mnl_socket_get_fd(s->nl), true,
+			       (size_t)NFQD_IPSET_BATCH_MAX * ACK_TRUESIZE, &rcvbuf);
 	if (err < 0)
 		goto fail;
 	s->send_max = sndbuf > SNDBUF_SLACK + TEST_MSG_MAX ? sndbuf - SNDBUF_SLACK : TEST_MSG_MAX;

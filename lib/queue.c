@@ -19,6 +19,7 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 #include "nfqd/queue.h"
+#include "sockbuf.h"
 
 /* Attribute room besides the packet bytes: packet header, marks, ifindexes, hardware address,
  * timestamp, skb info, cap len, uid/gid, conntrack nest, vlan and L2 header. */
@@ -52,29 +53,34 @@ uint64_t nfqd_queue_rcvbuf_for(uint32_t copy_range, uint32_t max_len)
 	return (uint64_t)max_len * 2 * nfqd_queue_msg_size(copy_range);
 }
 
-static int set_rcvbuf(struct nfqd_queue *q, uint64_t want)
+uint64_t nfqd_queue_rcvbuf_cap(const struct nfqd_queue_config *cfg)
 {
-	int fd = mnl_socket_get_fd(q->nl);
-	int val, got;
-	socklen_t len = sizeof(got);
+	return cfg->rcvbuf_max ? cfg->rcvbuf_max : NFQD_QUEUE_RCVBUF_MAX_DEFAULT;
+}
 
-	/* The kernel doubles the value it is given (sk_rcvbuf = 2 * val) and caps it at INT_MAX. */
-	if (want / 2 > INT_MAX / 2)
-		val = INT_MAX / 2;
-	else
-		val = (int)(want / 2);
-	if (val < 4096)
-		val = 4096;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &val, sizeof(val)) == -1) {
-		if (errno != EPERM)
-			return -errno;
-		/* Without CAP_NET_ADMIN the value is capped by net.core.rmem_max. */
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &val, sizeof(val)) == -1)
-			return -errno;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == -1)
-		return -errno;
-	q->rcvbuf = (uint32_t)got;
+uint64_t nfqd_queue_rcvbuf_want(const struct nfqd_queue_config *cfg)
+{
+	uint64_t want =
+		cfg->rcvbuf ? cfg->rcvbuf : nfqd_queue_rcvbuf_for(cfg->copy_range, cfg->max_len);
+	uint64_t cap = nfqd_queue_rcvbuf_cap(cfg);
+
+	if (want > cap)
+		want = cap;
+	/* One message of the largest copy range, at least. */
+	if (want < 2 * nfqd_queue_msg_size(cfg->copy_range))
+		want = 2 * nfqd_queue_msg_size(cfg->copy_range);
+	return want;
+}
+
+static int set_rcvbuf(struct nfqd_queue *q)
+{
+	size_t got;
+	int err = nfqd_sockbuf_set(mnl_socket_get_fd(q->nl), true,
+				   (size_t)nfqd_queue_rcvbuf_want(&q->cfg), &got);
+
+	if (err < 0)
+		return err;
+	q->rcvbuf = got > UINT32_MAX ? UINT32_MAX : (uint32_t)got;
 	return 0;
 }
 
@@ -260,8 +266,7 @@ int nfqd_queue_open(struct nfqd_queue **out, const struct nfqd_queue_config *cfg
 		err = -errno;
 		goto err_free;
 	}
-	err = set_rcvbuf(q, cfg->rcvbuf ? cfg->rcvbuf
-					: nfqd_queue_rcvbuf_for(cfg->copy_range, cfg->max_len));
+	err = set_rcvbuf(q);
 	if (err < 0)
 		goto err_close;
 	err = set_netlink_opt(q->nl, NETLINK_NO_ENOBUFS);

@@ -129,18 +129,24 @@ static inline char *itest_stats(struct itest *it)
 	return json;
 }
 
-/* nfqd's total counter `key` now. */
-static inline uint64_t itest_total(struct itest *it, const char *key)
+/* nfqd's counter `key` now: of queue `queue`, or the total with -1. The stats are freed
+ * before any failure, so that a failing test leaks nothing. */
+static inline uint64_t itest_stat(struct itest *it, int queue, const char *key)
 {
 	char *json = itest_stats(it);
-	uint64_t v = stats_get(json, -1, key);
+	uint64_t v = stats_get(json, queue, key);
 
 	if (v == UINT64_MAX)
 		fprintf(stderr, "stats: %s\n", json);
 	free(json);
 	if (v == UINT64_MAX)
-		fail_msg("no total '%s' in nfqd's stats", key);
+		fail_msg("no '%s' for queue %d in nfqd's stats", key, queue);
 	return v;
+}
+
+static inline uint64_t itest_total(struct itest *it, const char *key)
+{
+	return itest_stat(it, -1, key);
 }
 
 /* Wait until nfqd's total counter `key` is at least want; fails with both numbers. */

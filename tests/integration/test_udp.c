@@ -3,6 +3,8 @@
  * IPv4 UDP through a real NFQUEUE rule and nfqd: what a sink receives is counted against what
  * was sent, nfqd's counters and the kernel's.
  */
+#include <signal.h>
+
 #include "itest.h"
 
 #define N 3000
@@ -180,6 +182,82 @@ static void test_full_copy_of_large_packets_is_not_truncated(void **state)
 	close(sink);
 }
 
+/*
+ * max-len 1048576 at copy-range 128 would need a receive buffer of 2.4 GB; the cap keeps the
+ * socket's SO_RCVBUF (as nfqd reads it back) at 64 MiB, and the start says so.
+ */
+static void test_the_receive_buffer_of_a_long_queue_is_capped(void **state)
+{
+	struct itest *it = *state;
+	uint64_t rcvbuf;
+	char *log;
+
+	itest_nfqd(it, "[queue]\nmax-len = 1048576\n");
+	rcvbuf = itest_stat(it, 0, "rcvbuf");
+	log = itest_stop(it, 2000, NULL);
+	if (rcvbuf > 64u << 20 || rcvbuf < 32u << 20 ||
+	    !strstr(log, "socket receive buffer capped at 67108864 bytes per queue")) {
+		fprintf(stderr, "%s", log);
+		free(log);
+		fail_msg("SO_RCVBUF %llu, expected at most the 64 MiB cap",
+			 (unsigned long long)rcvbuf);
+	}
+	free(log);
+}
+
+/*
+ * A flood into a queue whose reader is stopped, beyond a receive buffer capped at 256 KiB:
+ * what the socket cannot hold is counted as enobufs (and dropped by the kernel: fail-open is
+ * off), what it held is read when the reader resumes, and every packet nfqd received gets its
+ * verdict. Every packet sent is accounted for: received by nfqd, or lost to the socket.
+ */
+static void test_a_flood_beyond_the_capped_buffer_is_counted_and_the_rest_get_verdicts(void **state)
+{
+	struct itest *it = *state;
+	uint64_t received, accepted, dropped, enobufs, user_dropped, sunk;
+	unsigned int queued = 1, last_id = 0;
+	int sink;
+
+	itest_nfqd(it, "[queue]\nmax-len = 65536\nrcvbuf-max = 262144\n"
+		       "[policy]\ndefault = accept\n");
+	assert_true(itest_stat(it, 0, "rcvbuf") <= 262144);
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
+	assert_true(sink >= 0);
+	assert_int_equal(nfqd_pause(&it->d), 0);
+	assert_int_equal(send_to(it, 5000, N, 64), N);
+	assert_int_equal(kill(it->d.pid, SIGCONT), 0);
+
+	/* the kernel has seen them all, and holds none waiting for a verdict */
+	for (int waited = 0;; waited += 10) {
+		assert_int_equal(kernel_queue_line(it->t.fw, 0, &queued, &last_id), 0);
+		if (last_id == N && queued == 0)
+			break;
+		if (waited >= ITEST_DEADLINE_MS)
+			fail_msg("after %d ms the kernel queued %u, last id %u of %u", waited,
+				 queued, last_id, N);
+		usleep(10 * 1000);
+	}
+	received = itest_stat(it, 0, "received");
+	accepted = itest_stat(it, 0, "accepted");
+	dropped = itest_stat(it, 0, "dropped");
+	enobufs = itest_stat(it, 0, "enobufs");
+	user_dropped = itest_stat(it, 0, "user_dropped");
+	sunk = udp_sink_wait(sink, accepted, ITEST_DEADLINE_MS);
+	fprintf(stderr,
+		"sent %u: received %llu, accepted %llu, dropped %llu, enobufs %llu, kernel "
+		"user_dropped %llu, sink %llu\n",
+		N, (unsigned long long)received, (unsigned long long)accepted,
+		(unsigned long long)dropped, (unsigned long long)enobufs,
+		(unsigned long long)user_dropped, (unsigned long long)sunk);
+	assert_true(enobufs > 0);
+	assert_int_equal(enobufs, user_dropped);
+	assert_int_equal(received + user_dropped, N);
+	assert_int_equal(accepted + dropped, received);
+	assert_int_equal(sunk, accepted);
+	free(itest_stop(it, 2000, NULL));
+	close(sink);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +273,11 @@ int main(void)
 			itest_teardown),
 		cmocka_unit_test_setup_teardown(test_full_copy_of_large_packets_is_not_truncated,
 						setup, itest_teardown),
+		cmocka_unit_test_setup_teardown(test_the_receive_buffer_of_a_long_queue_is_capped,
+						setup, itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_flood_beyond_the_capped_buffer_is_counted_and_the_rest_get_verdicts,
+			setup, itest_teardown),
 	};
 
 	return cmocka_run_group_tests_name("integration: IPv4 UDP", tests, NULL, NULL);
