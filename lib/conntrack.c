@@ -13,7 +13,7 @@
 #include <libmnl/libmnl.h>
 
 #include "nfqd/conntrack.h"
-#include "sockbuf.h"
+#include "nl.h"
 
 /* Worst case of one request: headers, two tuples of IPv6 addresses and ports, mark, timeout. */
 #define CREATE_MSG_MAX 256
@@ -221,14 +221,17 @@ int nfqd_ct_parse_replies(const void *buf, size_t len, struct nfqd_ct_replies *r
 {
 	/* libmnl takes the table as non-const; it only reads it. */
 	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = ct_ack };
+	size_t whole;
 
 	if (!buf || !r || len > INT_MAX)
 		return -EINVAL;
 	/* Sequence numbers are not checked: every refusal on this socket is of a request of
 	 * ours, whichever flush sent it. */
-	if (mnl_cb_run2(buf, len, 0, 0, NULL, r, ctl, NLMSG_MIN_TYPE) == MNL_CB_ERROR)
+	whole = nfqd_nlmsg_whole(buf, len);
+	if (mnl_cb_run2(buf, whole, 0, 0, NULL, r, ctl, NLMSG_MIN_TYPE) == MNL_CB_ERROR)
 		return errno > 0 ? -errno : -EBADMSG;
-	return 0;
+	/* The kernel sends whole messages: anything else is no answer to trust. */
+	return whole == len ? 0 : -EBADMSG;
 }
 
 int nfqd_ct_flush(struct nfqd_ct *ct, unsigned int *failed)

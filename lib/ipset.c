@@ -27,7 +27,7 @@
 #include <libmnl/libmnl.h>
 
 #include "nfqd/ipset.h"
-#include "sockbuf.h"
+#include "nl.h"
 
 /* The kernel answers every request while it handles our send(); this only guards against a
  * kernel that never does. */
@@ -889,11 +889,15 @@ static int run_reply(const void *buf, size_t len, struct reply *r)
 		[NLMSG_DONE] = reply_end,
 	};
 
+	size_t whole;
+
 	if (!buf || len > INT_MAX)
 		return -EINVAL;
-	if (mnl_cb_run2(buf, len, 0, 0, reply_data, r, ctl, NLMSG_MIN_TYPE) == MNL_CB_ERROR)
+	whole = nfqd_nlmsg_whole(buf, len);
+	if (mnl_cb_run2(buf, whole, 0, 0, reply_data, r, ctl, NLMSG_MIN_TYPE) == MNL_CB_ERROR)
 		return errno > 0 ? -errno : -EBADMSG;
-	return 0;
+	/* The kernel sends whole messages: anything else is no answer to trust. */
+	return whole == len ? 0 : -EBADMSG;
 }
 
 static int attr_cb(const struct nlattr *a, void *data)

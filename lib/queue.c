@@ -19,7 +19,7 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 #include "nfqd/queue.h"
-#include "sockbuf.h"
+#include "nl.h"
 
 /* Attribute room besides the packet bytes: packet header, marks, ifindexes, hardware address,
  * timestamp, skb info, cap len, uid/gid, conntrack nest, vlan and L2 header. */

@@ -190,8 +190,19 @@ static void test_a_short_error_message_is_ebadmsg_and_those_before_it_count(void
 	memset(&r, 0, sizeof(r));
 	r.portid = PORTID;
 	assert_int_equal(nfqd_ct_parse_replies(d.b + NLMSG_ALIGN(36), 16, &r), -EBADMSG);
-	assert_int_equal(nfqd_ct_parse_replies(d.b, 10, &r), 0);
+	assert_int_equal(nfqd_ct_parse_replies(d.b, 10, &r), -EBADMSG);
 	assert_int_equal(r.answers, 0);
+
+	/* a length of 2^31 or more, which libmnl 1.0.4 takes for a negative one and walks out
+	 * of the buffer with: the message is refused, the one before it counted */
+	memset(&d, 0, sizeof(d));
+	memset(&r, 0, sizeof(r));
+	r.portid = PORTID;
+	put_ack(&d, PORTID, -EPERM, true);
+	put_ack(&d, PORTID, -EPERM, true);
+	((struct nlmsghdr *)(d.b + NLMSG_ALIGN(36)))->nlmsg_len = 0xfe000000u;
+	assert_int_equal(nfqd_ct_parse_replies(d.b, d.len, &r), -EBADMSG);
+	assert_int_equal(r.answers, 1);
 }
 
 /* ---- the socket's buffers ---- */

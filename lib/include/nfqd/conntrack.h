@@ -74,7 +74,8 @@ struct nfqd_ct_replies {
 /*
  * Parse one received datagram of answers to create requests (pure: for nfqd_ct_flush() and
  * fuzzers). Nothing is read beyond len. Returns 0, or -EBADMSG at the first message too short
- * for its error field (those before it are counted).
+ * for its error field (those before it are counted) or when the datagram is not made of whole
+ * messages (those that are whole are counted).
  */
 int nfqd_ct_parse_replies(const void *buf, size_t len, struct nfqd_ct_replies *r);
 

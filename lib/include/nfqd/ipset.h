@@ -206,7 +206,9 @@ int nfqd_ipset_batch_header(const struct nfqd_ipset_batch *b, unsigned int i,
 /*
  * Each parser takes one received datagram (buf, len: possibly several netlink messages, maybe
  * truncated or malformed) and the portid of the socket; messages for another portid or another
- * sequence number are skipped. Nothing is read beyond len.
+ * sequence number are skipped. Nothing is read beyond len. A datagram that is not made of whole
+ * messages (one whose length runs past the end, or is shorter than a header) is -EBADMSG,
+ * once its whole messages have been read.
  */
 
 /*

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
-#include "sockbuf.h"
+#include <linux/netlink.h>
+
+#include "nl.h"
 
 int nfqd_sockbuf_set(int fd, bool rcv, size_t want, size_t *got)
 {
@@ -24,4 +27,21 @@ int nfqd_sockbuf_set(int fd, bool rcv, size_t want, size_t *got)
 		return -errno;
 	*got = now > 0 ? (size_t)now : 0;
 	return 0;
+}
+
+size_t nfqd_nlmsg_whole(const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+	size_t off = 0;
+
+	while (len - off >= sizeof(struct nlmsghdr)) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)(p + off);
+		size_t n = nlh->nlmsg_len;
+
+		if (n < sizeof(*nlh) || n > len - off)
+			break;
+		/* the last message may come without its padding */
+		off += NLMSG_ALIGN(n) < len - off ? NLMSG_ALIGN(n) : len - off;
+	}
+	return off;
 }

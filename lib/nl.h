@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Socket buffer sizing shared by the netlink sockets of lib/ (internal to libnfqd). */
-#ifndef NFQD_SOCKBUF_H
-#define NFQD_SOCKBUF_H
+/* Netlink helpers shared by the sockets of lib/ (internal to libnfqd). */
+#ifndef NFQD_NL_H
+#define NFQD_NL_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,4 +15,12 @@
  */
 int nfqd_sockbuf_set(int fd, bool rcv, size_t want, size_t *got);
 
-#endif /* NFQD_SOCKBUF_H */
+/*
+ * The length of the run of whole netlink messages at the start of buf[0..len): each with a
+ * length of at least a header and no more than what is left. libmnl 1.0.4's mnl_nlmsg_ok()
+ * compares the length as a signed int, so a length of 2^31 or more passes it and
+ * mnl_cb_run2() walks out of the buffer: callers hand it only this run. Pure.
+ */
+size_t nfqd_nlmsg_whole(const void *buf, size_t len);
+
+#endif /* NFQD_NL_H */
