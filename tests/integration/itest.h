@@ -22,7 +22,7 @@
 #include "traffic.h"
 
 /* Deadline of every wait for a condition: generous, for a loaded machine. */
-#define ITEST_DEADLINE_MS 60000
+#define ITEST_DEADLINE_MS TEST_DEADLINE_MS
 
 struct itest {
 	struct topo t;
@@ -80,7 +80,7 @@ static inline int itest_teardown(void **state)
 static inline void itest_nfqd(struct itest *it, const char *config)
 {
 	int st = 0;
-	int r = nfqd_start(&it->d, it->t.fw, config, 5000, &st);
+	int r = nfqd_start(&it->d, it->t.fw, config, ITEST_DEADLINE_MS, &st);
 
 	it->have_d = true;
 	if (r != 0) {
@@ -99,6 +99,7 @@ static inline char *itest_stop(struct itest *it, int timeout_ms, long *elapsed_m
 {
 	int st = -1;
 	long el = 0;
+	/* nfqd_stop() waits at least TEST_DEADLINE_MS */
 	int deadline = timeout_ms > ITEST_DEADLINE_MS ? timeout_ms : ITEST_DEADLINE_MS;
 	int r = nfqd_stop(&it->d, SIGTERM, deadline, &st, &el);
 	char *log = nfqd_log(&it->d);

@@ -151,6 +151,24 @@ int sink_thread_start(struct sink_thread *s, int fd)
 	return 0;
 }
 
+unsigned long long sink_thread_stop_at(struct sink_thread *s, unsigned long long want, int max_ms)
+{
+	unsigned long long got;
+
+	if (s->running) {
+		atomic_store(&s->stop, 1);
+		pthread_join(s->thread, NULL);
+		s->running = 0;
+	}
+	got = atomic_load(&s->count);
+	if (got < want)
+		got += udp_sink_wait(s->fd, want - got, max_ms);
+	else
+		got += udp_sink_count(s->fd, 0, 0);
+	atomic_store(&s->count, got);
+	return got;
+}
+
 unsigned long long sink_thread_stop(struct sink_thread *s, int idle_ms)
 {
 	if (s->running) {

@@ -69,8 +69,13 @@ struct sink_thread {
 /* Count on fd (a udp_sink_open() socket) in a thread until sink_thread_stop(). */
 int sink_thread_start(struct sink_thread *s, int fd);
 
-/* Read until nothing arrived for idle_ms, stop, and return the count. */
+/* Read until nothing arrived for idle_ms, stop, and return the count. An idle time is a guess
+ * that a busy machine defeats: prefer sink_thread_stop_at(). */
 unsigned long long sink_thread_stop(struct sink_thread *s, int idle_ms);
+
+/* Stop, then read until the count reaches want (or max_ms passed), and return the count
+ * (short of want only at the deadline). */
+unsigned long long sink_thread_stop_at(struct sink_thread *s, unsigned long long want, int max_ms);
 
 /* UDP RcvbufErrors of namespace ns (/proc/net/snmp): datagrams a full socket dropped. */
 unsigned long long udp_rcvbuf_errors(const char *ns);
