@@ -660,3 +660,25 @@ out:
 	free(data);
 	return r;
 }
+
+uint64_t udp_sink_wait_seq(int fd, uint64_t want, int max_ms, uint64_t *max_seq)
+{
+	long long start = now_ms();
+	uint64_t count = 0, m;
+
+	*max_seq = 0;
+	for (;;) {
+		count += udp_sink_count_seq(fd, 0, 0, &m);
+		if (m > *max_seq)
+			*max_seq = m;
+		if (count >= want || now_ms() - start >= max_ms)
+			break;
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		poll(&pfd, 1, 10);
+	}
+	/* and whatever more is already there */
+	count += udp_sink_count_seq(fd, 0, 0, &m);
+	if (m > *max_seq)
+		*max_seq = m;
+	return count;
+}

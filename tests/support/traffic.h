@@ -57,6 +57,9 @@ long long udp_flow_send(int fd, unsigned long count, uint64_t *seq, unsigned int
  */
 uint64_t udp_sink_count_seq(int fd, int idle_ms, int max_ms, uint64_t *max_seq);
 
+/* The same until `want` arrived or max_ms passed (udp_sink_wait()). */
+uint64_t udp_sink_wait_seq(int fd, uint64_t want, int max_ms, uint64_t *max_seq);
+
 /* A thread counting datagrams on a sink while traffic flows. */
 struct sink_thread {
 	pthread_t thread;
