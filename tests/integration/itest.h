@@ -126,6 +126,7 @@ static inline char *itest_stats(struct itest *it)
 		fprintf(stderr, "stats: %s\n", json ? json : "(none)");
 		free(json);
 		fail_msg("no stats from the control socket");
+		return NULL; /* not reached: fail_msg() does not return */
 	}
 	return json;
 }

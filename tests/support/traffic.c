@@ -598,7 +598,7 @@ int tcp_transfer(const char *ns_cli, const char *ns_srv, const char *addr, uint1
 	socklen_t len;
 	int family = make_addr(addr, port, &ss, &len);
 	struct receiver rcv = { .lfd = -1, .want = bytes };
-	struct timeval tv = { .tv_sec = 20 };
+	struct timeval tv = { .tv_sec = TEST_DEADLINE_MS / 1000 };
 	pthread_t thr;
 	unsigned char *data;
 	int one = 1, cfd = -1, r = -1;
