@@ -146,6 +146,28 @@ static inline uint64_t itest_stat(struct itest *it, int queue, const char *key)
 	return v;
 }
 
+/*
+ * Wait until nfqd's counter `key` (of queue, or the total with -1) is at least want, and return
+ * it: nfqd publishes a batch's counters after its verdicts, so what the verdicts did (a sink's
+ * count) can be seen before the counters. Compare the result with want exactly: a count past
+ * it returns at once and fails the comparison. Fails with the numbers at the deadline.
+ */
+static inline uint64_t itest_wait_stat(struct itest *it, int queue, const char *key, uint64_t want)
+{
+	uint64_t v = 0;
+
+	for (int waited = 0; waited < ITEST_DEADLINE_MS; waited += 10) {
+		v = itest_stat(it, queue, key);
+		if (v >= want)
+			return v;
+		usleep(10 * 1000);
+	}
+	itest_print_log(it);
+	fail_msg("nfqd's %s (queue %d) is %llu after %d ms, expected %llu", key, queue,
+		 (unsigned long long)v, ITEST_DEADLINE_MS, (unsigned long long)want);
+	return v;
+}
+
 static inline uint64_t itest_total(struct itest *it, const char *key)
 {
 	return itest_stat(it, -1, key);
@@ -154,18 +176,7 @@ static inline uint64_t itest_total(struct itest *it, const char *key)
 /* Wait until nfqd's total counter `key` is at least want; fails with both numbers. */
 static inline uint64_t itest_wait_total(struct itest *it, const char *key, uint64_t want)
 {
-	uint64_t v = 0;
-
-	for (int waited = 0; waited < ITEST_DEADLINE_MS; waited += 10) {
-		v = itest_total(it, key);
-		if (v >= want)
-			return v;
-		usleep(10 * 1000);
-	}
-	itest_print_log(it);
-	fail_msg("nfqd's %s is %llu after %d ms, expected %llu", key, (unsigned long long)v,
-		 ITEST_DEADLINE_MS, (unsigned long long)want);
-	return v;
+	return itest_wait_stat(it, -1, key, want);
 }
 
 /* nfqd's counters before some traffic, for itest_delivered(). */

@@ -31,7 +31,8 @@ static void transfer(struct itest *it, const char *config, size_t bytes)
 	assert_int_equal(itest_stat(it, 0, "dropped"), 0);
 	assert_int_equal(itest_stat(it, 0, "truncated"), 0);
 	assert_int_equal(itest_stat(it, 0, "errors"), 0);
-	assert_int_equal(itest_stat(it, 0, "received"), itest_stat(it, 0, "accepted"));
+	assert_int_equal(itest_wait_stat(it, 0, "received", itest_stat(it, 0, "accepted")),
+			 itest_stat(it, 0, "accepted"));
 	free(itest_stop(it, 2000, NULL));
 }
 

@@ -31,8 +31,8 @@ static void test_ipv6_accept_delivers_every_packet(void **state)
 	assert_true(sink >= 0);
 	assert_int_equal(send6(it, 5000, N), N);
 	assert_int_equal(udp_sink_wait(sink, N, ITEST_DEADLINE_MS), N);
-	assert_int_equal(itest_stat(it, 0, "received"), N);
-	assert_int_equal(itest_stat(it, 0, "accepted"), N);
+	assert_int_equal(itest_wait_stat(it, 0, "received", N), N);
+	assert_int_equal(itest_wait_stat(it, 0, "accepted", N), N);
 	assert_int_equal(kernel_queue_line(it->t.fw, 0, &queued, &last_id), 0);
 	assert_int_equal(last_id, N);
 	free(itest_stop(it, 2000, NULL));
@@ -60,8 +60,8 @@ static void test_ipv6_destination_prefix_rule_drops_matching_only(void **state)
 	itest_wait_total(it, "dropped", N);
 	assert_int_equal(udp_sink_count(sink, 0, 0), 0);
 
-	assert_int_equal(itest_stat(it, 0, "accepted"), N);
-	assert_int_equal(itest_stat(it, 0, "dropped"), N);
+	assert_int_equal(itest_wait_stat(it, 0, "accepted", N), N);
+	assert_int_equal(itest_wait_stat(it, 0, "dropped", N), N);
 	free(itest_stop(it, 2000, NULL));
 	close(sink);
 }

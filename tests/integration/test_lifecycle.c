@@ -170,8 +170,9 @@ static void overflow(struct itest *it, const char *config, uint64_t want_sink_st
 	}
 	assert_int_equal(udp_sink_wait(sink, want_sink_after, ITEST_DEADLINE_MS), want_sink_after);
 	/* nfqd saw only the 10 that fitted the queue */
-	assert_int_equal(itest_stat(it, 0, "received"), 10);
-	assert_int_equal(itest_stat(it, 0, "full_dropped"), want_full_dropped);
+	assert_int_equal(itest_wait_stat(it, 0, "received", 10), 10);
+	assert_int_equal(itest_wait_stat(it, 0, "full_dropped", want_full_dropped),
+			 want_full_dropped);
 	free(itest_stop(it, 2000, NULL));
 	close(sink);
 }

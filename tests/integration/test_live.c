@@ -335,14 +335,14 @@ static void test_destroyed_set_fails_to_drop_logs_once_and_recovers(void **state
 	/* several batches while it is gone: each packet gets the on-set-error verdict */
 	assert_int_equal(pass(it, sink), 0);
 	assert_int_equal(pass(it, sink), 0);
-	assert_int_equal(itest_stat(it, 0, "set_failed"), 2 * N);
+	assert_int_equal(itest_wait_stat(it, 0, "set_failed", 2 * N), 2 * N);
 
 	itest_fw(it, "ipset create bl hash:ip");
 	assert_int_equal(pass(it, sink), N);
 	/* and back with another type: the header is read again */
 	itest_fw(it, "ipset destroy bl && ipset create bl hash:net && ipset add bl 10.199.0.0/24");
 	assert_int_equal(pass(it, sink), 0);
-	assert_int_equal(itest_stat(it, 0, "set_failed"), 2 * N);
+	assert_int_equal(itest_wait_stat(it, 0, "set_failed", 2 * N), 2 * N);
 
 	log = itest_stop(it, 2000, NULL);
 	gone = count_lines(log, "set 'bl' (src @bl) does not exist");

@@ -128,6 +128,11 @@ static void run_case(struct itest *it, const struct set_case *c, bool generated)
 		fail_msg("%s (%s): listed packets not dropped or unlisted not delivered", c->name,
 			 generated ? "mark bits" : "IPSET_CMD_TEST");
 	}
+	/* nfqd publishes a batch's counters after its verdicts */
+	itest_wait_stat(it, 0, "dropped", N);
+	itest_wait_stat(it, 0, "accepted", N);
+	if (generated)
+		itest_wait_stat(it, 0, "marked", 2 * N);
 	json = itest_stats(it);
 	dropped = stats_get(json, 0, "dropped");
 	accepted = stats_get(json, 0, "accepted");
