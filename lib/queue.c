@@ -93,16 +93,38 @@ static int set_netlink_opt(struct mnl_socket *nl, int opt)
 	return 0;
 }
 
+struct ack {
+	uint32_t seq;
+	int error;
+	bool done;
+};
+
+static int ack_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ack *a = data;
+	const int *error = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_seq != a->seq)
+		return MNL_CB_OK;
+	a->done = true;
+	a->error = nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*error)) ? -EBADMSG : *error;
+	return MNL_CB_STOP;
+}
+
 /* Read messages until the answer to `seq` arrives; return its error (0, or -errno). Only used
  * while the queue is frozen, when no packet message can arrive. */
 static int wait_ack(struct nfqd_queue *q, uint32_t seq)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	/* libmnl takes the table as non-const; it only reads it. */
+	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = ack_cb };
+	char buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(4)));
 	int fd = mnl_socket_get_fd(q->nl);
+	struct ack a = { .seq = seq };
 
-	for (;;) {
+	while (!a.done) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		int r = poll(&pfd, 1, ACK_TIMEOUT_MS);
+		ssize_t n;
 
 		if (r == -1) {
 			if (errno == EINTR)
@@ -111,26 +133,18 @@ static int wait_ack(struct nfqd_queue *q, uint32_t seq)
 		}
 		if (r == 0)
 			return -ETIMEDOUT;
-
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n == -1) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			return -errno;
 		}
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-		int len = (int)n;
-		while (mnl_nlmsg_ok(nlh, len)) {
-			if (nlh->nlmsg_type == NLMSG_ERROR && nlh->nlmsg_seq == seq) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-
-				if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
-					return -EBADMSG;
-				return e->error;
-			}
-			nlh = mnl_nlmsg_next(nlh, &len);
-		}
+		/* Packet messages (none while frozen) and other answers are skipped. */
+		if (mnl_cb_run2(buf, nfqd_nlmsg_whole(buf, (size_t)n), 0, 0, NULL, &a, ctl,
+				NLMSG_MIN_TYPE) == MNL_CB_ERROR)
+			return -errno;
 	}
+	return a.error;
 }
 
 static struct nlmsghdr *config_msg(struct nfqd_queue *q, char *buf, uint32_t *seq)
