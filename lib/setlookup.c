@@ -30,7 +30,9 @@ struct slot {
 struct lookup {
 	const struct nfqd_set_lookup *l;
 	struct nfqd_ipset_info info;
-	int hdr; /* its header check in the batch, -1 when none */
+	int hdr;			 /* its header check in the batch, -1 when none */
+	int hdr_result;			 /* its answer in the last round */
+	struct nfqd_ipset_info hdr_info; /* the header it gave */
 	uint8_t dirs[NFQD_IPSET_DIMS_MAX];
 	/* list:set: its members, read once per batch that needs them */
 	bool list_read;
@@ -326,18 +328,15 @@ static void settle(struct nfqd_setlookup *sl, unsigned int i)
 static bool confirm(struct nfqd_setlookup *sl, unsigned int i, unsigned int round)
 {
 	struct lookup *lk = &sl->lookups[i];
-	struct nfqd_ipset_info info;
-	int r;
+	const struct nfqd_ipset_info *info = &lk->hdr_info;
+	int r = lk->hdr_result;
 
 	if (lk->hdr < 0)
 		return false;
-	r = nfqd_ipset_batch_header(sl->batch, (unsigned int)lk->hdr, &info);
-	if (r == -EAGAIN)
-		return false; /* confirmed in an earlier round, not asked again */
 	if (r == 0 || r == -EPROTONOSUPPORT) {
-		if (info.family == lk->info.family && strcmp(info.type, lk->info.type) == 0)
+		if (info->family == lk->info.family && strcmp(info->type, lk->info.type) == 0)
 			return false;
-		lk->info = info;
+		lk->info = *info;
 		if (round + 1 < ROUNDS_MAX) {
 			lk->hdr = -1; /* asked again after the new tests */
 			for (unsigned int p = 0; p < sl->max_packets; p++) {
@@ -376,6 +375,15 @@ int nfqd_setlookup_run(struct nfqd_setlookup *sl)
 		if (r < 0) {
 			sl->run_err = r;
 			break;
+		}
+		/* Every answer first: lookups of the same set share a header check, which the
+		 * first one to register again asks anew. */
+		for (unsigned int i = 0; i < sl->n_lookups; i++) {
+			struct lookup *lk = &sl->lookups[i];
+
+			if (lk->hdr >= 0)
+				lk->hdr_result = nfqd_ipset_batch_header(
+					sl->batch, (unsigned int)lk->hdr, &lk->hdr_info);
 		}
 		for (unsigned int i = 0; i < sl->n_lookups; i++)
 			again |= confirm(sl, i, round);
