@@ -408,6 +408,7 @@ static void test_shipped_example_config_is_valid(void **state)
 	assert_int_equal(c->n_queues, 1);
 	assert_int_equal(c->copy_range, 128);
 	assert_int_equal(c->max_len, 8192);
+	assert_int_equal(c->rcvbuf_max, 64u << 20);
 	assert_false(c->fail_open);
 	assert_int_equal(c->batch, 64);
 	config_free(c);
