@@ -30,6 +30,7 @@ enum key {
 	KEY_TRANSPORT,
 	KEY_BATCH,
 	KEY_RECV_BUFFER,
+	KEY_RCVBUF_MAX,
 	KEY_DEFAULT,
 	KEY_RULE,
 	KEY_FLOW_CACHE,
@@ -321,6 +322,16 @@ static int key_recv_buffer(struct parse *p, const char *v)
 	return 1;
 }
 
+static int key_rcvbuf_max(struct parse *p, const char *v)
+{
+	unsigned long n;
+
+	if (!number(p, "rcvbuf-max", v, CONFIG_RCVBUF_MAX_MIN, CONFIG_RCVBUF_MAX_MAX, &n))
+		return 0;
+	p->c->rcvbuf_max = n;
+	return 1;
+}
+
 static int key_default(struct parse *p, const char *v)
 {
 	struct nfqd_policy_error perr;
@@ -533,6 +544,7 @@ static const struct key_def keys[KEY_MAX] = {
 	[KEY_TRANSPORT] = { "queue", "transport", key_transport, false },
 	[KEY_BATCH] = { "queue", "batch", key_batch, false },
 	[KEY_RECV_BUFFER] = { "queue", "recv-buffer", key_recv_buffer, false },
+	[KEY_RCVBUF_MAX] = { "queue", "rcvbuf-max", key_rcvbuf_max, false },
 	[KEY_DEFAULT] = { "policy", "default", key_default, false },
 	[KEY_RULE] = { "policy", "rule", key_rule, true },
 	[KEY_FLOW_CACHE] = { "policy", "flow-cache", key_flow_cache, false },
@@ -863,6 +875,7 @@ static struct config *config_new(void)
 	strcpy(c->transport, "auto");
 	c->batch = 64;
 	c->recv_buffer = 0;
+	c->rcvbuf_max = NFQD_QUEUE_RCVBUF_MAX_DEFAULT;
 	c->flow_cache = false;
 	c->set_lookup = SET_LOOKUP_AUTO;
 	c->mark_bits = 0xff000000u;

@@ -36,6 +36,8 @@
 /* The control socket's permissions when control-mode is not set. */
 #define CONFIG_DEFAULT_CONTROL_MODE 0660
 #define CONFIG_USER_MAX		    32 /* useradd's limit on a name */
+#define CONFIG_RCVBUF_MAX_MIN	    (256u << 10)
+#define CONFIG_RCVBUF_MAX_MAX	    2147483647u /* the kernel caps a buffer at INT_MAX */
 
 #include "nfqd/markplan.h"
 
@@ -60,6 +62,7 @@ struct config {
 	char transport[16];	    /* "auto" */
 	unsigned int batch;	    /* 64 */
 	uint32_t recv_buffer;	    /* 0: sized for the copy range */
+	uint64_t rcvbuf_max;	    /* cap on a queue socket's receive buffer: 64 MiB */
 	struct nfqd_policy *policy; /* default accept, no rules */
 	unsigned int *rule_lines;   /* line of each rule in the file */
 	bool flow_cache;	    /* flow-cache = connmark */

@@ -76,6 +76,28 @@ static void usage(FILE *f)
 		"Counters: nfqctl -s SOCKET stats\n");
 }
 
+/* A full queue of max-len messages that the receive buffer's cap cannot hold: say what a burst
+ * beyond it costs, once at start. */
+static void log_rcvbuf_cap(const struct config *cfg)
+{
+	struct nfqd_queue_config qc = {
+		.copy_range = cfg->copy_range,
+		.max_len = cfg->max_len,
+		.rcvbuf_max = cfg->rcvbuf_max,
+	};
+	uint64_t need = nfqd_queue_rcvbuf_for(cfg->copy_range, cfg->max_len);
+	uint64_t want = nfqd_queue_rcvbuf_want(&qc);
+
+	if (want >= need)
+		return;
+	log_warning("socket receive buffer capped at %llu bytes per queue (rcvbuf-max); max-len %u "
+		    "at copy-range %u needs %llu: a burst beyond it is not delivered to nfqd "
+		    "(counted as enobufs) and the kernel %s it (fail-open = %s)",
+		    (unsigned long long)want, cfg->max_len, cfg->copy_range,
+		    (unsigned long long)need, cfg->fail_open ? "accepts" : "drops",
+		    cfg->fail_open ? "yes" : "no");
+}
+
 static const char *verdict_word(uint32_t v)
 {
 	return v == NF_ACCEPT ? "accept" : "drop";
@@ -499,6 +521,7 @@ static int run(struct config *cfg)
 		 verdict_word(nfqd_policy_default(cfg->policy)));
 	for (unsigned int i = 0; i < nfqd_policy_rule_count(cfg->policy); i++)
 		log_info("rule %u: %s", i + 1, nfqd_policy_rule_text(cfg->policy, i));
+	log_rcvbuf_cap(cfg);
 
 	/* Before anything is bound: a user that does not exist is a config error. */
 	if (cfg->user) {

@@ -86,6 +86,7 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 		.num = queue,
 		.copy_range = c->copy_range,
 		.max_len = c->max_len,
+		.rcvbuf_max = c->rcvbuf_max,
 		.fail_open = c->fail_open,
 		.gso = true,
 	};
@@ -162,6 +163,16 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 	}
 	if (c->flow_cache) {
 		r = nfqd_ct_open(&w->ct, w->cap);
+		if (r == -ENOBUFS) {
+			snprintf(
+				err, errlen,
+				"queue %u: the ctnetlink socket of the flow cache cannot get "
+				"buffers for a batch of %u (%zu bytes to send, %zu to receive): "
+				"nfqd needs CAP_NET_ADMIN, or raise net.core.wmem_max and rmem_max",
+				queue, w->cap, nfqd_ct_sndbuf_need(w->cap),
+				nfqd_ct_rcvbuf_need(w->cap));
+			return r;
+		}
 		if (r < 0) {
 			snprintf(err, errlen,
 				 "queue %u: cannot open ctnetlink for the flow cache: %s", queue,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +13,21 @@
 #include <libmnl/libmnl.h>
 
 #include "nfqd/conntrack.h"
+#include "nl.h"
 
 /* Worst case of one request: headers, two tuples of IPv6 addresses and ports, mark, timeout. */
 #define CREATE_MSG_MAX 256
 
+/* netlink_sendmsg() refuses a message longer than the send buffer minus this. */
+#define SNDBUF_SLACK 32
+
+/* What one refusal costs in the receive buffer (skb truesize of a NETLINK_CAP_ACK error
+ * message: measured 832 bytes on 6.18; the margin covers other kernels). */
+#define ACK_TRUESIZE 1024
+
 struct nfqd_ct {
 	struct mnl_socket *nl;
+	uint32_t portid;
 	char *buf;
 	size_t used;
 	unsigned int capacity;
@@ -88,38 +98,78 @@ int nfqd_ct_put_create(void *buf, size_t len, uint32_t seq, const struct nfqd_pa
 	return (int)nlh->nlmsg_len;
 }
 
+size_t nfqd_ct_sndbuf_need(unsigned int capacity)
+{
+	return (size_t)capacity * CREATE_MSG_MAX + SNDBUF_SLACK;
+}
+
+size_t nfqd_ct_rcvbuf_need(unsigned int capacity)
+{
+	return (size_t)capacity * ACK_TRUESIZE;
+}
+
+/* A buffer of at least want bytes, or -ENOBUFS. */
+static int need_buf(int fd, bool rcv, size_t want)
+{
+	size_t got;
+	int r = nfqd_sockbuf_set(fd, rcv, want, &got);
+
+	if (r < 0)
+		return r;
+	return got >= want ? 0 : -ENOBUFS;
+}
+
 int nfqd_ct_open(struct nfqd_ct **out, unsigned int capacity)
 {
 	struct nfqd_ct *ct;
-	int one = 1, size, r;
+	int one = 1, fd, r;
 
-	if (capacity == 0)
+	if (capacity == 0 || capacity > NFQD_CT_CAPACITY_MAX)
 		return -EINVAL;
 	ct = calloc(1, sizeof(*ct));
 	if (!ct)
 		return -ENOMEM;
 	ct->capacity = capacity;
 	ct->buf = malloc((size_t)capacity * CREATE_MSG_MAX);
-	ct->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	if (!ct->buf || !ct->nl) {
-		r = ct->buf ? -errno : -ENOMEM;
+	if (!ct->buf) {
+		r = -ENOMEM;
 		goto err;
 	}
-	/* answers to refusals carry only the header */
-	mnl_socket_setsockopt(ct->nl, NETLINK_CAP_ACK, &one, sizeof(one));
-	size = (int)(capacity * CREATE_MSG_MAX + 4096);
-	if (setsockopt(mnl_socket_get_fd(ct->nl), SOL_SOCKET, SO_SNDBUFFORCE, &size,
-		       sizeof(size)) == -1)
-		setsockopt(mnl_socket_get_fd(ct->nl), SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+	ct->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (!ct->nl) {
+		r = -errno;
+		goto err;
+	}
+	fd = mnl_socket_get_fd(ct->nl);
+	/* Answers to refusals carry only the header. Kernels before 4.3 lack the option and
+	 * echo the request, which the receive buffer's margin absorbs. */
+	if (mnl_socket_setsockopt(ct->nl, NETLINK_CAP_ACK, &one, sizeof(one)) == -1 &&
+	    errno != ENOPROTOOPT) {
+		r = -errno;
+		goto err;
+	}
+	/* A batch goes in one send(), and every refusal is queued before send() returns. */
+	r = need_buf(fd, false, nfqd_ct_sndbuf_need(capacity));
+	if (r < 0)
+		goto err;
+	r = need_buf(fd, true, nfqd_ct_rcvbuf_need(capacity));
+	if (r < 0)
+		goto err;
 	if (mnl_socket_bind(ct->nl, 0, MNL_SOCKET_AUTOPID) == -1) {
 		r = -errno;
 		goto err;
 	}
+	ct->portid = mnl_socket_get_portid(ct->nl);
 	*out = ct;
 	return 0;
 err:
 	nfqd_ct_close(ct);
 	return r;
+}
+
+int nfqd_ct_fd(const struct nfqd_ct *ct)
+{
+	return mnl_socket_get_fd(ct->nl);
 }
 
 void nfqd_ct_close(struct nfqd_ct *ct)
@@ -148,11 +198,49 @@ int nfqd_ct_add(struct nfqd_ct *ct, const struct nfqd_packet *pkt, uint32_t mark
 	return 0;
 }
 
+/* A refusal: the kernel's error; EEXIST means the tuple belongs to an entry the other way
+ * round (the packet was a reply): nothing to stamp, nothing wrong. */
+static int ct_ack(const struct nlmsghdr *nlh, void *data)
+{
+	struct nfqd_ct_replies *r = data;
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_pid != r->portid)
+		return MNL_CB_OK;
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(e->error))) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	r->answers++;
+	if (e->error && e->error != -EEXIST)
+		r->refused++;
+	return MNL_CB_OK;
+}
+
+int nfqd_ct_parse_replies(const void *buf, size_t len, struct nfqd_ct_replies *r)
+{
+	/* libmnl takes the table as non-const; it only reads it. */
+	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = ct_ack };
+	size_t whole;
+
+	if (!buf || !r || len > INT_MAX)
+		return -EINVAL;
+	/* Sequence numbers are not checked: every refusal on this socket is of a request of
+	 * ours, whichever flush sent it. */
+	whole = nfqd_nlmsg_whole(buf, len);
+	if (mnl_cb_run2(buf, whole, 0, 0, NULL, r, ctl, NLMSG_MIN_TYPE) == MNL_CB_ERROR)
+		return errno > 0 ? -errno : -EBADMSG;
+	/* The kernel sends whole messages: anything else is no answer to trust. */
+	return whole == len ? 0 : -EBADMSG;
+}
+
 int nfqd_ct_flush(struct nfqd_ct *ct, unsigned int *failed)
 {
-	char rbuf[8192];
-	unsigned int refused = 0, queued = ct->queued;
+	char rbuf[8192] __attribute__((aligned(4)));
+	struct nfqd_ct_replies rep = { .portid = ct->portid };
+	unsigned int queued = ct->queued;
 	int fd = mnl_socket_get_fd(ct->nl);
+	int err = 0;
 	ssize_t n;
 
 	if (failed)
@@ -164,23 +252,24 @@ int nfqd_ct_flush(struct nfqd_ct *ct, unsigned int *failed)
 	ct->queued = 0;
 	if (n == -1)
 		return -errno;
-	while ((n = recv(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT)) > 0) {
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)rbuf;
-		int len = (int)n;
-
-		while (mnl_nlmsg_ok(nlh, len)) {
-			if (nlh->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-
-				/* EEXIST: the tuple belongs to an entry the other way round (the
-				 * packet was a reply): nothing to stamp, nothing wrong */
-				if (e->error && e->error != -EEXIST)
-					refused++;
-			}
-			nlh = mnl_nlmsg_next(nlh, &len);
+	for (;;) {
+		n = recv(fd, rbuf, sizeof(rbuf), MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		/* Refusals lost to a full receive buffer cannot be counted: say so. */
+		if (n == -1 && errno == ENOBUFS) {
+			err = -ENOBUFS;
+			continue;
 		}
+		if (n <= 0)
+			break;
+		/* A malformed answer is skipped: the others still count. */
+		if (nfqd_ct_parse_replies(rbuf, (size_t)n, &rep) < 0)
+			err = -EBADMSG;
 	}
 	if (failed)
-		*failed = refused;
-	return (int)(queued - refused);
+		*failed = rep.refused;
+	if (err < 0)
+		return err;
+	return rep.refused > queued ? 0 : (int)(queued - rep.refused);
 }

@@ -27,6 +27,7 @@
 #include <libmnl/libmnl.h>
 
 #include "nfqd/ipset.h"
+#include "nl.h"
 
 /* The kernel answers every request while it handles our send(); this only guards against a
  * kernel that never does. */
@@ -54,7 +55,14 @@
 	(MSG_HEAD + ATTR_SIZE(1) + ATTR_SIZE(IPSET_MAXNAMELEN) + MNL_ATTR_HDRLEN +                 \
 	 2 * IP_NEST_MAX + ATTR_SIZE(2) + ATTR_SIZE(1) + ATTR_SIZE(6) + ATTR_SIZE(4))
 
-#define IPSET_MSG(cmd) ((NFNL_SUBSYS_IPSET << 8) | (cmd))
+/* A HEADER or LIST request: the longest set name. */
+#define HEADER_MSG_MAX (MSG_HEAD + ATTR_SIZE(1) + ATTR_SIZE(IPSET_MAXNAMELEN))
+
+/* Room a header answer takes in the receive buffer, in acknowledgements: the kernel builds it
+ * in a page-sized buffer that netlink trims on delivery; this bounds both. */
+#define HEADER_ANSWER_ACKS 8
+
+#define IPSET_MSG(cmd)	   ((NFNL_SUBSYS_IPSET << 8) | (cmd))
 
 /* Result of a test added to a batch that has not run yet. */
 #define RESULT_PENDING (-EAGAIN)
@@ -90,9 +98,21 @@ struct batch_slot {
 	uint32_t idx;
 };
 
+struct batch_header {
+	const char *set;
+	uint32_t seq; /* of its request in the current run */
+	int result;
+	bool pending; /* to be asked in the next run */
+	struct nfqd_ipset_info info;
+};
+
 struct nfqd_ipset_batch {
 	unsigned int capacity;
 	unsigned int count;
+	unsigned int run_from; /* tests before it were asked by an earlier run */
+	unsigned int n_headers;
+	struct batch_header headers[NFQD_IPSET_HEADERS_MAX];
+	uint8_t hbuf[NFQD_IPSET_HEADERS_MAX * HEADER_MSG_MAX]; /* the pending header requests */
 	uint32_t gen;
 	uint32_t mask; /* slots - 1 */
 	struct batch_slot *slots;
@@ -671,26 +691,6 @@ int nfqd_ipset_put_test(void *buf, size_t len, uint32_t seq, const char *set,
 
 /* ---- the socket ---- */
 
-static int set_buf(int fd, int force_opt, int opt, size_t want, size_t *got)
-{
-	int val = want / 2 > INT_MAX / 2 ? INT_MAX / 2 : (int)(want / 2) + 1;
-	int now;
-	socklen_t len = sizeof(now);
-
-	/* The kernel doubles the value it is given; the forced variant ignores the sysctl cap
-	 * and needs CAP_NET_ADMIN, which sending to ipset needs anyway. */
-	if (setsockopt(fd, SOL_SOCKET, force_opt, &val, sizeof(val)) == -1) {
-		if (errno != EPERM)
-			return -errno;
-		if (setsockopt(fd, SOL_SOCKET, opt, &val, sizeof(val)) == -1)
-			return -errno;
-	}
-	if (getsockopt(fd, SOL_SOCKET, opt, &now, &len) == -1)
-		return -errno;
-	*got = (size_t)now;
-	return 0;
-}
-
 int nfqd_ipset_open(struct nfqd_ipset **out)
 {
 	struct nfqd_ipset *s;
@@ -726,14 +726,14 @@ int nfqd_ipset_open(struct nfqd_ipset **out)
 		err = -errno;
 		goto fail;
 	}
-	err = set_buf(mnl_socket_get_fd(s->nl), SO_SNDBUFFORCE, SO_SNDBUF,
-		      (size_t)NFQD_IPSET_BATCH_MAX * TEST_MSG_MAX + SNDBUF_SLACK, &sndbuf);
+	err = nfqd_sockbuf_set(mnl_socket_get_fd(s->nl), false,
+			       (size_t)NFQD_IPSET_BATCH_MAX * TEST_MSG_MAX + SNDBUF_SLACK, &sndbuf);
 	if (err < 0)
 		goto fail;
 	/* Every answer to a send() is queued before send() returns: the receive buffer must
 	 * hold them all, or the kernel drops the rest. */
-	err = set_buf(mnl_socket_get_fd(s->nl), SO_RCVBUFFORCE, SO_RCVBUF,
-		      (size_t)NFQD_IPSET_BATCH_MAX * ACK_TRUESIZE, &rcvbuf);
+	err = nfqd_sockbuf_set(mnl_socket_get_fd(s->nl), true,
+			       (size_t)NFQD_IPSET_BATCH_MAX * ACK_TRUESIZE, &rcvbuf);
 	if (err < 0)
 		goto fail;
 	s->send_max = sndbuf > SNDBUF_SLACK + TEST_MSG_MAX ? sndbuf - SNDBUF_SLACK : TEST_MSG_MAX;
@@ -816,82 +816,89 @@ static void drain(struct nfqd_ipset *s)
 	}
 }
 
+/* ---- the kernel's answers, parsed without a socket ---- */
+
 /*
- * Read the answer to request seq: cb for each data message, until its acknowledgement or the
- * end of its dump. Returns the kernel's error (0 or negative), cb's error, or -errno.
+ * One pass of libmnl's reply loop over a datagram. Sequence numbers and portids are checked
+ * here rather than by mnl_cb_run2(), which fails the whole datagram on a mismatch: an answer
+ * left over from an aborted exchange is skipped, not an error.
  */
-static int read_answer(struct nfqd_ipset *s, uint32_t seq,
-		       int (*cb)(const struct nlmsghdr *nlh, void *data), void *data)
+struct reply {
+	uint32_t portid;
+	uint32_t seq; /* 0: answers to any request */
+	int (*data_cb)(const struct nlmsghdr *nlh, void *data);
+	void (*ack_cb)(const struct nlmsghdr *nlh, int error, void *data); /* NULL: stop there */
+	void *data;
+	int error; /* the kernel's, from the acknowledgement or NLMSG_DONE that ended the answer */
+	bool done;
+};
+
+static bool ours(const struct nlmsghdr *nlh, const struct reply *r)
 {
-	int fd = mnl_socket_get_fd(s->nl);
-	int cb_err = 0;
-
-	for (;;) {
-		struct sockaddr_nl from;
-		struct iovec iov = { .iov_base = s->rbuf, .iov_len = RECV_BUF };
-		struct msghdr mh = {
-			.msg_name = &from,
-			.msg_namelen = sizeof(from),
-			.msg_iov = &iov,
-			.msg_iovlen = 1,
-		};
-		const struct nlmsghdr *nlh;
-		ssize_t n;
-		int len, err;
-
-		n = recvmsg(fd, &mh, MSG_DONTWAIT);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				err = wait_readable(s);
-				if (err < 0)
-					return err;
-				continue;
-			}
-			return -errno;
-		}
-		if (from.nl_pid != 0)
-			continue;
-		if (mh.msg_flags & MSG_TRUNC) {
-			drain(s);
-			return -EMSGSIZE;
-		}
-		nlh = (const struct nlmsghdr *)s->rbuf;
-		len = (int)n;
-		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-			if (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != s->portid)
-				continue;
-			if (nlh->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-
-				if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(e->error)))
-					return -EBADMSG;
-				return e->error ? e->error : cb_err;
-			}
-			if (nlh->nlmsg_type == NLMSG_DONE) {
-				const int *e = mnl_nlmsg_get_payload(nlh);
-
-				if (nlh->nlmsg_len >= mnl_nlmsg_size(sizeof(*e)) && *e)
-					return *e;
-				return cb_err;
-			}
-			if (nlh->nlmsg_type < NLMSG_MIN_TYPE)
-				continue;
-			/* After a callback error keep reading to the end, so that the socket is
-			 * left with no part of this answer. */
-			if (!cb_err)
-				cb_err = cb(nlh, data);
-		}
-	}
+	return nlh->nlmsg_pid == r->portid && (r->seq == 0 || nlh->nlmsg_seq == r->seq);
 }
 
-/* ---- set headers ---- */
+static int reply_data(const struct nlmsghdr *nlh, void *data)
+{
+	struct reply *r = data;
+	int err;
 
-struct header_state {
-	struct nfqd_ipset_info *info;
-	bool seen;
-};
+	if (!ours(nlh, r) || !r->data_cb)
+		return MNL_CB_OK;
+	err = r->data_cb(nlh, r->data);
+	if (err < 0) {
+		errno = -err;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_OK;
+}
+
+/* NLMSG_ERROR and NLMSG_DONE carry an int error first; a message too short for it is bad. */
+static int reply_end(const struct nlmsghdr *nlh, void *data)
+{
+	struct reply *r = data;
+	const int *error = mnl_nlmsg_get_payload(nlh);
+	int e;
+
+	if (!ours(nlh, r))
+		return MNL_CB_OK;
+	if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*error))) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	e = *error;
+	/* An error must be negative; a positive one is no errno anybody can act on. */
+	if (e > 0) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	if (nlh->nlmsg_type == NLMSG_ERROR && r->ack_cb) {
+		r->ack_cb(nlh, e, r->data);
+		return MNL_CB_OK;
+	}
+	r->error = e;
+	r->done = true;
+	return MNL_CB_STOP;
+}
+
+static int run_reply(const void *buf, size_t len, struct reply *r)
+{
+	/* libmnl takes the table as non-const; it only reads it. */
+	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = {
+		[NLMSG_ERROR] = reply_end,
+		[NLMSG_DONE] = reply_end,
+	};
+
+	size_t whole;
+
+	if (!buf || len > INT_MAX)
+		return -EINVAL;
+	whole = nfqd_nlmsg_whole(buf, len);
+	if (mnl_cb_run2(buf, whole, 0, 0, reply_data, r, ctl, NLMSG_MIN_TYPE) == MNL_CB_ERROR)
+		return errno > 0 ? -errno : -EBADMSG;
+	/* The kernel sends whole messages: anything else is no answer to trust. */
+	return whole == len ? 0 : -EBADMSG;
+}
 
 static int attr_cb(const struct nlattr *a, void *data)
 {
@@ -923,54 +930,20 @@ static int attr_cb(const struct nlattr *a, void *data)
 	return MNL_CB_OK;
 }
 
-static int header_cb(const struct nlmsghdr *nlh, void *data)
+/* The header of a set from a HEADER answer: 0, -EPROTONOSUPPORT (info filled) or -EBADMSG. */
+static int header_of(const struct nlmsghdr *nlh, struct nfqd_ipset_info *info)
 {
-	struct header_state *st = data;
 	const struct nlattr *tb[IPSET_ATTR_CMD_MAX + 1] = { NULL };
-	struct nfqd_ipset_info *info = st->info;
+	int kind;
 
-	if (nlh->nlmsg_type != IPSET_MSG(IPSET_CMD_HEADER))
-		return 0;
 	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, tb) < 0)
 		return -EBADMSG;
 	if (!tb[IPSET_ATTR_TYPENAME] || !tb[IPSET_ATTR_FAMILY])
 		return -EBADMSG;
+	memset(info, 0, sizeof(*info));
 	strcpy(info->type, mnl_attr_get_str(tb[IPSET_ATTR_TYPENAME]));
 	info->family = mnl_attr_get_u8(tb[IPSET_ATTR_FAMILY]);
 	info->revision = tb[IPSET_ATTR_REVISION] ? mnl_attr_get_u8(tb[IPSET_ATTR_REVISION]) : 0;
-	st->seen = true;
-	return 0;
-}
-
-int nfqd_ipset_info(struct nfqd_ipset *s, const char *name, struct nfqd_ipset_info *info)
-{
-	uint8_t buf[MSG_HEAD + ATTR_SIZE(1) + ATTR_SIZE(IPSET_MAXNAMELEN)] = { 0 };
-	struct header_state st = { .info = info };
-	struct nlmsghdr *nlh;
-	uint32_t seq;
-	int kind, err;
-
-	if (!s || !info)
-		return -EINVAL;
-	err = check_name(name);
-	if (err < 0)
-		return err;
-	memset(info, 0, sizeof(*info));
-	seq = next_seq(s, 1);
-	nlh = put_request(buf, IPSET_CMD_HEADER, NLM_F_ACK, seq);
-	mnl_attr_put_u8(nlh, IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL);
-	mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, name);
-	err = send_all(s, nlh, nlh->nlmsg_len);
-	if (err < 0)
-		return err;
-	err = read_answer(s, seq, header_cb, &st);
-	if (err < 0) {
-		memset(info, 0, sizeof(*info));
-		return err;
-	}
-	if (!st.seen)
-		return -EBADMSG;
-	strcpy(info->name, name);
 	kind = nfqd_ipset_kind_of(info->type, &info->dims);
 	if (kind < 0) {
 		info->kind = NFQD_IPSET_KIND_MAX;
@@ -981,18 +954,50 @@ int nfqd_ipset_info(struct nfqd_ipset *s, const char *name, struct nfqd_ipset_in
 	return 0;
 }
 
-/* ---- list:set members ---- */
-
-struct members_state {
-	char (*names)[NFQD_IPSET_NAME_MAX];
-	unsigned int max;
-	unsigned int count;
-	bool not_list;
+struct header_state {
+	struct nfqd_ipset_info *info;
+	int err;
+	bool seen;
 };
+
+static int header_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct header_state *st = data;
+	int err;
+
+	if (nlh->nlmsg_type != IPSET_MSG(IPSET_CMD_HEADER) || st->seen)
+		return 0;
+	err = header_of(nlh, st->info);
+	if (err == -EBADMSG)
+		return err;
+	st->err = err;
+	st->seen = true;
+	return 0;
+}
+
+int nfqd_ipset_parse_header(const void *buf, size_t len, uint32_t portid, uint32_t seq,
+			    struct nfqd_ipset_info *info)
+{
+	struct header_state st = { .info = info };
+	struct reply r = { .portid = portid, .seq = seq, .data_cb = header_cb, .data = &st };
+	int err;
+
+	if (!info)
+		return -EINVAL;
+	err = run_reply(buf, len, &r);
+	if (err < 0)
+		return err;
+	if (st.seen)
+		return st.err < 0 ? st.err : 1;
+	if (r.done)
+		/* The request asks for no acknowledgement: a success without the header is bad. */
+		return r.error ? r.error : -EBADMSG;
+	return 0;
+}
 
 static int member_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct members_state *st = data;
+	struct nfqd_ipset_members *m = data;
 	const struct nlattr *tb[IPSET_ATTR_CMD_MAX + 1] = { NULL };
 	const struct nlattr *d, *a;
 
@@ -1003,8 +1008,8 @@ static int member_cb(const struct nlmsghdr *nlh, void *data)
 	/* Only the first message of a dump carries the type. */
 	if (tb[IPSET_ATTR_TYPENAME] &&
 	    strcmp(mnl_attr_get_str(tb[IPSET_ATTR_TYPENAME]), "list:set"))
-		st->not_list = true;
-	if (st->not_list || !tb[IPSET_ATTR_ADT])
+		m->not_list = true;
+	if (m->not_list || !tb[IPSET_ATTR_ADT])
 		return 0;
 	mnl_attr_for_each_nested (d, tb[IPSET_ATTR_ADT]) {
 		if (mnl_attr_get_type(d) != IPSET_ATTR_DATA ||
@@ -1015,21 +1020,183 @@ static int member_cb(const struct nlmsghdr *nlh, void *data)
 			    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) < 0 ||
 			    mnl_attr_get_payload_len(a) > NFQD_IPSET_NAME_MAX)
 				continue;
-			if (st->count < st->max)
-				strcpy(st->names[st->count], mnl_attr_get_str(a));
-			st->count++;
+			if (m->names && m->count < m->max)
+				strcpy(m->names[m->count], mnl_attr_get_str(a));
+			if (m->count < UINT_MAX)
+				m->count++;
 		}
 	}
 	return 0;
 }
 
+int nfqd_ipset_parse_list(const void *buf, size_t len, uint32_t portid, uint32_t seq,
+			  struct nfqd_ipset_members *m)
+{
+	struct reply r = { .portid = portid, .seq = seq, .data_cb = member_cb, .data = m };
+	int err;
+
+	if (!m)
+		return -EINVAL;
+	err = run_reply(buf, len, &r);
+	if (err < 0)
+		return err;
+	if (!r.done)
+		return 0;
+	return r.error ? r.error : 1;
+}
+
+struct answers_state {
+	void (*fn)(uint32_t seq, int result, const struct nfqd_ipset_info *info, void *data);
+	void *data;
+	int count;
+};
+
+static int answer_header_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct answers_state *st = data;
+	struct nfqd_ipset_info info;
+	int err;
+
+	if (nlh->nlmsg_type != IPSET_MSG(IPSET_CMD_HEADER))
+		return 0;
+	err = header_of(nlh, &info);
+	if (err == -EBADMSG)
+		return err;
+	st->fn(nlh->nlmsg_seq, err, &info, st->data);
+	st->count++;
+	return 0;
+}
+
+static void answer_ack_cb(const struct nlmsghdr *nlh, int error, void *data)
+{
+	struct answers_state *st = data;
+
+	st->fn(nlh->nlmsg_seq, error, NULL, st->data);
+	st->count++;
+}
+
+int nfqd_ipset_parse_answers(const void *buf, size_t len, uint32_t portid,
+			     void (*fn)(uint32_t seq, int result,
+					const struct nfqd_ipset_info *info, void *data),
+			     void *data)
+{
+	struct answers_state st = { .fn = fn, .data = data };
+	struct reply r = {
+		.portid = portid,
+		.data_cb = answer_header_cb,
+		.ack_cb = answer_ack_cb,
+		.data = &st,
+	};
+	int err;
+
+	if (!fn)
+		return -EINVAL;
+	err = run_reply(buf, len, &r);
+	return err < 0 ? err : st.count;
+}
+
+/* ---- one request, one answer ---- */
+
+/*
+ * Send the request nlh and read its answer with parse() (nfqd_ipset_parse_header() or
+ * nfqd_ipset_parse_list()) until that says it is complete. Returns parse()'s positive result,
+ * the kernel's refusal, or -errno.
+ */
+static int ask(struct nfqd_ipset *s, const struct nlmsghdr *nlh,
+	       int (*parse)(const void *buf, size_t len, uint32_t portid, uint32_t seq, void *arg),
+	       void *arg)
+{
+	int fd = mnl_socket_get_fd(s->nl);
+	int err = send_all(s, nlh, nlh->nlmsg_len);
+
+	while (err == 0) {
+		struct sockaddr_nl from;
+		struct iovec iov = { .iov_base = s->rbuf, .iov_len = RECV_BUF };
+		struct msghdr mh = {
+			.msg_name = &from,
+			.msg_namelen = sizeof(from),
+			.msg_iov = &iov,
+			.msg_iovlen = 1,
+		};
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN)
+				return -errno;
+			err = wait_readable(s);
+			continue;
+		}
+		if (from.nl_pid != 0)
+			continue;
+		if (mh.msg_flags & MSG_TRUNC) {
+			err = -EMSGSIZE;
+			break;
+		}
+		err = parse(s->rbuf, (size_t)n, s->portid, nlh->nlmsg_seq, arg);
+		if (err > 0)
+			return err;
+		/* A refusal ends the answer; what is left of a malformed one is drained. */
+		if (err < 0 && err != -EBADMSG)
+			return err;
+	}
+	drain(s);
+	return err;
+}
+
+static int parse_header_arg(const void *buf, size_t len, uint32_t portid, uint32_t seq, void *arg)
+{
+	return nfqd_ipset_parse_header(buf, len, portid, seq, arg);
+}
+
+static int parse_list_arg(const void *buf, size_t len, uint32_t portid, uint32_t seq, void *arg)
+{
+	return nfqd_ipset_parse_list(buf, len, portid, seq, arg);
+}
+
+/* The HEADER request for set `name` (checked), without acknowledgement: the answer is either
+ * the header or the refusal. Returns its length. */
+static size_t put_header_request(void *buf, uint32_t seq, const char *name)
+{
+	struct nlmsghdr *nlh;
+
+	memset(buf, 0, HEADER_MSG_MAX);
+	nlh = put_request(buf, IPSET_CMD_HEADER, 0, seq);
+	mnl_attr_put_u8(nlh, IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL);
+	mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, name);
+	return nlh->nlmsg_len;
+}
+
+int nfqd_ipset_info(struct nfqd_ipset *s, const char *name, struct nfqd_ipset_info *info)
+{
+	uint8_t buf[HEADER_MSG_MAX];
+	int err;
+
+	if (!s || !info)
+		return -EINVAL;
+	err = check_name(name);
+	if (err < 0)
+		return err;
+	memset(info, 0, sizeof(*info));
+	put_header_request(buf, next_seq(s, 1), name);
+	err = ask(s, (const struct nlmsghdr *)buf, parse_header_arg, info);
+	if (err < 0 && err != -EPROTONOSUPPORT) {
+		memset(info, 0, sizeof(*info));
+		return err;
+	}
+	strcpy(info->name, name);
+	return err < 0 ? err : 0;
+}
+
+/* ---- list:set members ---- */
+
 int nfqd_ipset_list_members(struct nfqd_ipset *s, const char *name,
 			    char (*names)[NFQD_IPSET_NAME_MAX], unsigned int max)
 {
-	uint8_t buf[MSG_HEAD + ATTR_SIZE(1) + ATTR_SIZE(IPSET_MAXNAMELEN)] = { 0 };
-	struct members_state st = { .names = names, .max = names ? max : 0 };
+	uint8_t buf[HEADER_MSG_MAX] = { 0 };
+	struct nfqd_ipset_members m = { .names = names, .max = names ? max : 0 };
 	struct nlmsghdr *nlh;
-	uint32_t seq;
 	int err;
 
 	if (!s)
@@ -1037,37 +1204,67 @@ int nfqd_ipset_list_members(struct nfqd_ipset *s, const char *name,
 	err = check_name(name);
 	if (err < 0)
 		return err;
-	seq = next_seq(s, 1);
 	/* A dump without NLM_F_ACK: a refused one is answered with an error message, a finished
 	 * one ends with NLMSG_DONE. */
-	nlh = put_request(buf, IPSET_CMD_LIST, NLM_F_DUMP, seq);
+	nlh = put_request(buf, IPSET_CMD_LIST, NLM_F_DUMP, next_seq(s, 1));
 	mnl_attr_put_u8(nlh, IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL);
 	mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, name);
-	err = send_all(s, nlh, nlh->nlmsg_len);
+	err = ask(s, nlh, parse_list_arg, &m);
 	if (err < 0)
 		return err;
-	err = read_answer(s, seq, member_cb, &st);
-	if (err < 0)
-		return err;
-	if (st.not_list)
+	if (m.not_list)
 		return -EINVAL;
-	return st.count > INT_MAX ? INT_MAX : (int)st.count;
+	return m.count > INT_MAX ? INT_MAX : (int)m.count;
 }
 
 /* ---- batches ---- */
 
+bool nfqd_ipset_elem_equal(const struct nfqd_ipset_elem *a, const struct nfqd_ipset_elem *b)
+{
+	size_t alen;
+
+	if (a->flags != b->flags)
+		return false;
+	if (a->flags & (NFQD_ELEM_IP | NFQD_ELEM_IP2)) {
+		if (a->family != b->family)
+			return false;
+		alen = a->family == 4 ? 4 : 16;
+		if ((a->flags & NFQD_ELEM_IP) && memcmp(a->ip.b, b->ip.b, alen) != 0)
+			return false;
+		if ((a->flags & NFQD_ELEM_IP2) && memcmp(a->ip2.b, b->ip2.b, alen) != 0)
+			return false;
+	}
+	if ((a->flags & NFQD_ELEM_PORT) && (a->port != b->port || a->proto != b->proto))
+		return false;
+	if ((a->flags & NFQD_ELEM_MAC) && memcmp(a->mac, b->mac, sizeof(a->mac)) != 0)
+		return false;
+	if ((a->flags & NFQD_ELEM_MARK) && a->mark != b->mark)
+		return false;
+	return true;
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+	h ^= v;
+	h *= 0xff51afd7ed558ccdull;
+	return h ^ (h >> 33);
+}
+
+/* Over the fields of canonical element c, never its padding. */
 static uint32_t test_hash(const char *set, const struct nfqd_ipset_elem *c)
 {
-	uint64_t w[sizeof(*c) / 8 + 1] = { 0 };
 	uint64_t h = (uint64_t)(uintptr_t)set * 0x9e3779b97f4a7c15ull;
-	size_t i;
+	uint64_t w[2];
 
-	memcpy(w, c, sizeof(*c));
-	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
-		h ^= w[i];
-		h *= 0xff51afd7ed558ccdull;
-		h ^= h >> 33;
-	}
+	h = mix(h, (uint64_t)c->family | (uint64_t)c->flags << 8 | (uint64_t)c->proto << 16 |
+			   (uint64_t)c->port << 24 | (uint64_t)c->mark << 32);
+	h = mix(h, (uint64_t)c->mac[0] | (uint64_t)c->mac[1] << 8 | (uint64_t)c->mac[2] << 16 |
+			   (uint64_t)c->mac[3] << 24 | (uint64_t)c->mac[4] << 32 |
+			   (uint64_t)c->mac[5] << 40);
+	memcpy(w, c->ip.b, sizeof(w));
+	h = mix(mix(h, w[0]), w[1]);
+	memcpy(w, c->ip2.b, sizeof(w));
+	h = mix(mix(h, w[0]), w[1]);
 	return (uint32_t)(h ^ (h >> 32));
 }
 
@@ -1124,6 +1321,8 @@ void nfqd_ipset_batch_reset(struct nfqd_ipset_batch *b)
 		return;
 	b->count = 0;
 	b->used = 0;
+	b->run_from = 0;
+	b->n_headers = 0;
 	/* A new generation empties every slot without touching them. */
 	if (++b->gen == 0) {
 		memset(b->slots, 0, ((size_t)b->mask + 1) * sizeof(*b->slots));
@@ -1154,7 +1353,7 @@ int nfqd_ipset_batch_add(struct nfqd_ipset_batch *b, const char *set,
 		if (sl->gen != b->gen)
 			break;
 		ent = &b->entries[sl->idx];
-		if (ent->hash == h && ent->set == set && memcmp(&ent->e, &c, sizeof(c)) == 0)
+		if (ent->hash == h && ent->set == set && nfqd_ipset_elem_equal(&ent->e, &c))
 			return (int)sl->idx;
 	}
 	if (b->count == b->capacity)
@@ -1173,6 +1372,43 @@ int nfqd_ipset_batch_add(struct nfqd_ipset_batch *b, const char *set,
 	b->slots[i].gen = b->gen;
 	b->slots[i].idx = b->count;
 	return (int)b->count++;
+}
+
+int nfqd_ipset_batch_add_header(struct nfqd_ipset_batch *b, const char *set)
+{
+	struct batch_header *h;
+	unsigned int i;
+	int err;
+
+	if (!b)
+		return -EINVAL;
+	err = check_name(set);
+	if (err < 0)
+		return err;
+	for (i = 0; i < b->n_headers; i++)
+		if (b->headers[i].set == set || strcmp(b->headers[i].set, set) == 0)
+			break;
+	if (i == NFQD_IPSET_HEADERS_MAX)
+		return -ENOSPC;
+	h = &b->headers[i];
+	if (i == b->n_headers) {
+		b->n_headers++;
+		h->set = set;
+	}
+	h->pending = true;
+	h->result = RESULT_PENDING;
+	return (int)i;
+}
+
+int nfqd_ipset_batch_header(const struct nfqd_ipset_batch *b, unsigned int i,
+			    struct nfqd_ipset_info *info)
+{
+	if (!b || !info || i >= b->n_headers)
+		return -EINVAL;
+	if (b->headers[i].result == RESULT_PENDING)
+		return RESULT_PENDING;
+	*info = b->headers[i].info;
+	return b->headers[i].result;
 }
 
 unsigned int nfqd_ipset_batch_count(const struct nfqd_ipset_batch *b)
@@ -1196,22 +1432,64 @@ static int test_result(int error)
 	return error;
 }
 
+/* The requests and answers of one send of a run. */
+struct run_chunk {
+	struct nfqd_ipset_batch *b;
+	uint32_t base;	    /* seq of test run_from */
+	unsigned int first; /* tests [first, last) */
+	unsigned int last;
+	bool headers; /* and the pending headers */
+	unsigned int missing;
+};
+
 static void fail_all(struct nfqd_ipset_batch *b, int err)
 {
 	unsigned int i;
 
-	for (i = 0; i < b->count; i++)
+	for (i = b->run_from; i < b->count; i++)
 		b->entries[i].result = err;
+	for (i = 0; i < b->n_headers; i++)
+		if (b->headers[i].pending)
+			b->headers[i].result = err;
 }
 
-/* Take the answers to tests [first, last) of a batch whose first seq is base. */
-static int read_results(struct nfqd_ipset *s, struct nfqd_ipset_batch *b, uint32_t base,
-			unsigned int first, unsigned int last)
+static void take_answer(uint32_t seq, int result, const struct nfqd_ipset_info *info, void *data)
+{
+	struct run_chunk *c = data;
+	struct nfqd_ipset_batch *b = c->b;
+	uint32_t idx = seq - c->base + b->run_from;
+	unsigned int i;
+
+	/* Only answers to this send count; stale ones of an aborted run do not. */
+	if (!info && seq - c->base < b->count - b->run_from && idx >= c->first && idx < c->last &&
+	    b->entries[idx].result == RESULT_PENDING) {
+		b->entries[idx].result = test_result(result);
+		c->missing--;
+		return;
+	}
+	if (!c->headers)
+		return;
+	for (i = 0; i < b->n_headers; i++) {
+		struct batch_header *h = &b->headers[i];
+
+		if (!h->pending || h->seq != seq || h->result != RESULT_PENDING)
+			continue;
+		h->result = result;
+		if (info) {
+			h->info = *info;
+			strcpy(h->info.name, h->set);
+		}
+		c->missing--;
+		return;
+	}
+}
+
+/* Read the answers of one send. */
+static int read_results(struct nfqd_ipset *s, struct run_chunk *c)
 {
 	int fd = mnl_socket_get_fd(s->nl);
-	unsigned int missing = last - first;
 
-	while (missing) {
+	while (c->missing) {
 		int n, i, err;
 
 		for (i = 0; i < RECV_SLOTS; i++)
@@ -1229,70 +1507,143 @@ static int read_results(struct nfqd_ipset *s, struct nfqd_ipset_batch *b, uint32
 			return -errno;
 		}
 		for (i = 0; i < n; i++) {
-			const struct nlmsghdr *nlh = s->iov[i].iov_base;
-			const struct nlmsgerr *e;
-			uint32_t idx;
-
-			if (s->from[i].nl_pid != 0 || s->msgs[i].msg_len < NLMSG_HDRLEN ||
-			    nlh->nlmsg_type != NLMSG_ERROR || nlh->nlmsg_pid != s->portid ||
-			    s->msgs[i].msg_len < mnl_nlmsg_size(sizeof(e->error)))
+			if (s->from[i].nl_pid != 0)
 				continue;
-			/* Only answers to this run count; stale ones of an aborted run do not. */
-			idx = nlh->nlmsg_seq - base;
-			if (idx < first || idx >= last || b->entries[idx].result != RESULT_PENDING)
-				continue;
-			e = mnl_nlmsg_get_payload(nlh);
-			b->entries[idx].result = test_result(e->error);
-			missing--;
+			if (s->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+				return -EMSGSIZE;
+			err = nfqd_ipset_parse_answers(s->iov[i].iov_base, s->msgs[i].msg_len,
+						       s->portid, take_answer, c);
+			if (err < 0)
+				return err;
 		}
 	}
 	return 0;
 }
 
-int nfqd_ipset_batch_run(struct nfqd_ipset *s, struct nfqd_ipset_batch *b)
+/* Write the pending header requests into hbuf, numbered from seq. Returns their length. */
+static size_t put_headers(struct nfqd_ipset_batch *b, uint32_t seq, unsigned int *count)
 {
-	unsigned int first = 0, i;
-	uint32_t base;
+	size_t used = 0;
+	unsigned int i;
+
+	*count = 0;
+	for (i = 0; i < b->n_headers; i++) {
+		struct batch_header *h = &b->headers[i];
+
+		if (!h->pending)
+			continue;
+		h->seq = seq++;
+		h->result = RESULT_PENDING;
+		used += put_header_request(b->hbuf + used, h->seq, h->set);
+		(*count)++;
+	}
+	return used;
+}
+
+static int send_chunk(struct nfqd_ipset *s, const void *tests, size_t tlen, const void *hdrs,
+		      size_t hlen)
+{
+	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)tests, .iov_len = tlen },
+		{ .iov_base = (void *)hdrs, .iov_len = hlen },
+	};
+	struct msghdr mh = {
+		.msg_name = &to,
+		.msg_namelen = sizeof(to),
+		.msg_iov = tlen ? iov : iov + 1,
+		.msg_iovlen = tlen && hlen ? 2 : 1,
+	};
+
+	for (;;) {
+		if (sendmsg(mnl_socket_get_fd(s->nl), &mh, 0) != -1)
+			return 0;
+		if (errno != EINTR)
+			return -errno;
+	}
+}
+
+static int run_from(struct nfqd_ipset *s, struct nfqd_ipset_batch *b)
+{
+	struct run_chunk c = { .b = b };
+	unsigned int n_tests, n_hdrs, i;
+	size_t hlen;
 	int err = 0;
 
-	if (!s || !b)
-		return -EINVAL;
-	if (b->count == 0)
+	n_tests = b->count - b->run_from;
+	c.base = next_seq(s, n_tests + NFQD_IPSET_HEADERS_MAX);
+	hlen = put_headers(b, c.base + n_tests, &n_hdrs);
+	if (n_tests == 0 && n_hdrs == 0)
 		return 0;
-	base = next_seq(s, b->count);
-	for (i = 0; i < b->count; i++) {
+	for (i = b->run_from; i < b->count; i++) {
 		struct nlmsghdr *nlh = (struct nlmsghdr *)(b->buf + b->entries[i].off);
 
-		nlh->nlmsg_seq = base + i;
+		nlh->nlmsg_seq = c.base + (i - b->run_from);
 		b->entries[i].result = RESULT_PENDING;
 	}
 
 	/* Requests are laid out back to back: a send is a run of them that fits both the send
-	 * limit and the room for their answers. */
-	while (first < b->count) {
-		size_t start = b->entries[first].off;
-		unsigned int last = first + 1;
+	 * limit and the room for their answers. The header requests go with the last tests, or
+	 * after them in a send of their own when they do not fit. */
+	c.first = b->run_from;
+	for (;;) {
+		size_t start = c.first < b->count ? b->entries[c.first].off : b->used;
+		size_t tlen;
 
-		while (last < b->count && last - first < s->ack_max) {
-			size_t end = last + 1 < b->count ? b->entries[last + 1].off : b->used;
+		c.last = c.first;
+		while (c.last < b->count && c.last - c.first < s->ack_max) {
+			size_t end = c.last + 1 < b->count ? b->entries[c.last + 1].off : b->used;
 
 			if (end - start > s->send_max)
 				break;
-			last++;
+			c.last++;
 		}
-		err = send_all(s, b->buf + start,
-			       (last < b->count ? b->entries[last].off : b->used) - start);
+		if (c.last == c.first && c.first < b->count)
+			c.last++;
+		tlen = (c.last < b->count ? b->entries[c.last].off : b->used) - start;
+		c.headers = c.last == b->count && n_hdrs &&
+			    c.last - c.first + n_hdrs * HEADER_ANSWER_ACKS <= s->ack_max &&
+			    tlen + hlen <= s->send_max;
+		if (c.last == c.first && n_hdrs)
+			c.headers = true;
+		c.missing = c.last - c.first + (c.headers ? n_hdrs : 0);
+		if (c.missing == 0)
+			break;
+		err = send_chunk(s, b->buf + start, tlen, b->hbuf, c.headers ? hlen : 0);
 		if (err < 0)
 			goto fail;
-		err = read_results(s, b, base, first, last);
+		err = read_results(s, &c);
 		if (err < 0)
 			goto fail;
-		first = last;
+		if (c.headers)
+			break;
+		c.first = c.last;
 	}
+	for (i = 0; i < b->n_headers; i++)
+		b->headers[i].pending = false;
+	b->run_from = b->count;
 	return 0;
 
 fail:
 	drain(s);
 	fail_all(b, err);
+	for (i = 0; i < b->n_headers; i++)
+		b->headers[i].pending = false;
+	b->run_from = b->count;
 	return err;
+}
+
+int nfqd_ipset_batch_run(struct nfqd_ipset *s, struct nfqd_ipset_batch *b)
+{
+	if (!s || !b)
+		return -EINVAL;
+	b->run_from = 0;
+	return run_from(s, b);
+}
+
+int nfqd_ipset_batch_run_new(struct nfqd_ipset *s, struct nfqd_ipset_batch *b)
+{
+	if (!s || !b)
+		return -EINVAL;
+	return run_from(s, b);
 }

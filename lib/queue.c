@@ -20,6 +20,7 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 #include "nfqd/queue.h"
+#include "nl.h"
 
 /* Attribute room besides the packet bytes: packet header, marks, ifindexes, hardware address,
  * timestamp, skb info, cap len, uid/gid, conntrack nest, vlan and L2 header. */
@@ -60,29 +61,34 @@ uint64_t nfqd_queue_rcvbuf_for(uint32_t copy_range, uint32_t max_len)
 	return (uint64_t)max_len * 2 * nfqd_queue_msg_size(copy_range);
 }
 
-static int set_rcvbuf(struct nfqd_queue *q, uint64_t want)
+uint64_t nfqd_queue_rcvbuf_cap(const struct nfqd_queue_config *cfg)
 {
-	int fd = mnl_socket_get_fd(q->nl);
-	int val, got;
-	socklen_t len = sizeof(got);
+	return cfg->rcvbuf_max ? cfg->rcvbuf_max : NFQD_QUEUE_RCVBUF_MAX_DEFAULT;
+}
 
-	/* The kernel doubles the value it is given (sk_rcvbuf = 2 * val) and caps it at INT_MAX. */
-	if (want / 2 > INT_MAX / 2)
-		val = INT_MAX / 2;
-	else
-		val = (int)(want / 2);
-	if (val < 4096)
-		val = 4096;
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &val, sizeof(val)) == -1) {
-		if (errno != EPERM)
-			return -errno;
-		/* Without CAP_NET_ADMIN the value is capped by net.core.rmem_max. */
-		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &val, sizeof(val)) == -1)
-			return -errno;
-	}
-	if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) == -1)
-		return -errno;
-	q->rcvbuf = (uint32_t)got;
+uint64_t nfqd_queue_rcvbuf_want(const struct nfqd_queue_config *cfg)
+{
+	uint64_t want =
+		cfg->rcvbuf ? cfg->rcvbuf : nfqd_queue_rcvbuf_for(cfg->copy_range, cfg->max_len);
+	uint64_t cap = nfqd_queue_rcvbuf_cap(cfg);
+
+	if (want > cap)
+		want = cap;
+	/* One message of the largest copy range, at least. */
+	if (want < 2 * nfqd_queue_msg_size(cfg->copy_range))
+		want = 2 * nfqd_queue_msg_size(cfg->copy_range);
+	return want;
+}
+
+static int set_rcvbuf(struct nfqd_queue *q)
+{
+	size_t got;
+	int err = nfqd_sockbuf_set(mnl_socket_get_fd(q->nl), true,
+				   (size_t)nfqd_queue_rcvbuf_want(&q->cfg), &got);
+
+	if (err < 0)
+		return err;
+	q->rcvbuf = got > UINT32_MAX ? UINT32_MAX : (uint32_t)got;
 	return 0;
 }
 
@@ -95,16 +101,38 @@ static int set_netlink_opt(struct mnl_socket *nl, int opt)
 	return 0;
 }
 
+struct ack {
+	uint32_t seq;
+	int error;
+	bool done;
+};
+
+static int ack_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ack *a = data;
+	const int *error = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_seq != a->seq)
+		return MNL_CB_OK;
+	a->done = true;
+	a->error = nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*error)) ? -EBADMSG : *error;
+	return MNL_CB_STOP;
+}
+
 /* Read messages until the answer to `seq` arrives; return its error (0, or -errno). Only used
  * while the queue is frozen, when no packet message can arrive. */
 static int wait_ack(struct nfqd_queue *q, uint32_t seq)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	/* libmnl takes the table as non-const; it only reads it. */
+	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = ack_cb };
+	char buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(4)));
 	int fd = mnl_socket_get_fd(q->nl);
+	struct ack a = { .seq = seq };
 
-	for (;;) {
+	while (!a.done) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		int r = poll(&pfd, 1, ACK_TIMEOUT_MS);
+		ssize_t n;
 
 		if (r == -1) {
 			if (errno == EINTR)
@@ -113,26 +141,18 @@ static int wait_ack(struct nfqd_queue *q, uint32_t seq)
 		}
 		if (r == 0)
 			return -ETIMEDOUT;
-
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n == -1) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			return -errno;
 		}
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-		int len = (int)n;
-		while (mnl_nlmsg_ok(nlh, len)) {
-			if (nlh->nlmsg_type == NLMSG_ERROR && nlh->nlmsg_seq == seq) {
-				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
-
-				if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
-					return -EBADMSG;
-				return e->error;
-			}
-			nlh = mnl_nlmsg_next(nlh, &len);
-		}
+		/* Packet messages (none while frozen) and other answers are skipped. */
+		if (mnl_cb_run2(buf, nfqd_nlmsg_whole(buf, (size_t)n), 0, 0, NULL, &a, ctl,
+				NLMSG_MIN_TYPE) == MNL_CB_ERROR)
+			return -errno;
 	}
+	return a.error;
 }
 
 static struct nlmsghdr *config_msg(struct nfqd_queue *q, char *buf, uint32_t *seq)
@@ -273,8 +293,7 @@ int nfqd_queue_open(struct nfqd_queue **out, const struct nfqd_queue_config *cfg
 		err = -errno;
 		goto err_free;
 	}
-	err = set_rcvbuf(q, cfg->rcvbuf ? cfg->rcvbuf
-					: nfqd_queue_rcvbuf_for(cfg->copy_range, cfg->max_len));
+	err = set_rcvbuf(q);
 	if (err < 0)
 		goto err_close;
 	err = set_netlink_opt(q->nl, NETLINK_NO_ENOBUFS);

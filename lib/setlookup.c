@@ -8,6 +8,10 @@
 
 #define TESTS_MAX 4096 /* distinct tests of one batch */
 
+/* Exchanges of one batch at most: the first, and one more per change of a set's header seen
+ * in the one before. A set that changes type at every exchange fails the batch's packets. */
+#define ROUNDS_MAX 3
+
 /* What a packet's lookup came to before the exchange. */
 enum slot_kind {
 	SLOT_NONE,	 /* not registered: unknown */
@@ -26,7 +30,9 @@ struct slot {
 struct lookup {
 	const struct nfqd_set_lookup *l;
 	struct nfqd_ipset_info info;
-	bool info_stale;
+	int hdr;			 /* its header check in the batch, -1 when none */
+	int hdr_result;			 /* its answer in the last round */
+	struct nfqd_ipset_info hdr_info; /* the header it gave */
 	uint8_t dirs[NFQD_IPSET_DIMS_MAX];
 	/* list:set: its members, read once per batch that needs them */
 	bool list_read;
@@ -43,8 +49,9 @@ struct nfqd_setlookup {
 	unsigned int n_lookups;
 	unsigned int max_packets;
 	struct lookup *lookups;
-	struct slot *slots; /* max_packets x n_lookups */
-	int32_t *pool;	    /* test indexes */
+	struct slot *slots;		 /* max_packets x n_lookups */
+	const struct nfqd_packet **pkts; /* of each slot, until the run */
+	int32_t *pool;			 /* test indexes */
 	unsigned int pool_size;
 	unsigned int pool_used;
 	int run_err;
@@ -88,7 +95,8 @@ int nfqd_setlookup_new(struct nfqd_setlookup **out, const struct nfqd_policy *p,
 	sl->lookups = calloc(n ? n : 1, sizeof(*sl->lookups));
 	sl->slots = calloc((size_t)max_packets * (n ? n : 1), sizeof(*sl->slots));
 	sl->pool = calloc(sl->pool_size, sizeof(*sl->pool));
-	if (!sl->lookups || !sl->slots || !sl->pool)
+	sl->pkts = calloc(max_packets, sizeof(*sl->pkts));
+	if (!sl->lookups || !sl->slots || !sl->pool || !sl->pkts)
 		goto err;
 	for (unsigned int i = 0; i < n; i++) {
 		sl->lookups[i].l = nfqd_policy_lookup(p, i);
@@ -115,6 +123,7 @@ void nfqd_setlookup_free(struct nfqd_setlookup *sl)
 	nfqd_ipset_close(sl->ipset);
 	nfqd_ipset_batch_free(sl->batch);
 	free(sl->pool);
+	free(sl->pkts);
 	free(sl->slots);
 	free(sl->lookups);
 	free(sl);
@@ -131,18 +140,7 @@ void nfqd_setlookup_begin(struct nfqd_setlookup *sl)
 
 		lk->list_read = false;
 		lk->batch_err = 0;
-		/* A set recreated with another type answers with type errors: read it again. */
-		if (lk->info_stale) {
-			struct nfqd_ipset_info info;
-			int r = nfqd_ipset_info(sl->ipset, lk->l->set, &info);
-
-			if (r == 0) {
-				lk->info = info;
-				lk->info_stale = false;
-			} else {
-				lk->state.err = r;
-			}
-		}
+		lk->hdr = -1;
 	}
 }
 
@@ -187,6 +185,60 @@ static bool add_test(struct nfqd_setlookup *sl, struct slot *s, const char *set,
 	return true;
 }
 
+static void fail_slot(struct lookup *lk, struct slot *s, int err)
+{
+	s->kind = SLOT_FAILED;
+	if (!lk->batch_err)
+		lk->batch_err = err;
+}
+
+/*
+ * A list:set that is no longer one: take the set's header as it is now. Returns true when the
+ * lookup is now of a plain set.
+ */
+static bool list_became_plain(struct nfqd_setlookup *sl, struct lookup *lk)
+{
+	struct nfqd_ipset_info info;
+	int r = nfqd_ipset_info(sl->ipset, lk->l->set, &info);
+
+	if ((r < 0 && r != -EPROTONOSUPPORT) || info.kind == NFQD_IPSET_LIST)
+		return false;
+	lk->info = info;
+	return true;
+}
+
+/*
+ * Every answer derived from the cached header (a family or fragment that cannot match, and
+ * each test's element) is confirmed by a header check in the same exchange, asked after the
+ * tests: see nfqd_setlookup_run().
+ */
+static void add_plain(struct nfqd_setlookup *sl, struct lookup *lk, struct slot *s,
+		      const struct nfqd_packet *pkt)
+{
+	struct nfqd_ipset_elem e;
+	int r;
+
+	if (lk->hdr < 0) {
+		lk->hdr = nfqd_ipset_batch_add_header(sl->batch, lk->l->set);
+		if (lk->hdr < 0) {
+			fail_slot(lk, s, lk->hdr);
+			lk->hdr = -1;
+			return;
+		}
+	}
+	r = nfqd_ipset_elem_from_packet(&lk->info, lk->dirs, pkt, &e);
+	if (r == 0)
+		s->kind = SLOT_NOT_MEMBER;
+	else if (r == -ENODATA)
+		s->kind = SLOT_UNKNOWN;
+	else if (r < 0)
+		s->kind = SLOT_FAILED;
+	else
+		s->kind = add_test(sl, s, lk->info.name, &e) ? SLOT_TESTS : SLOT_FAILED;
+	if (s->kind == SLOT_FAILED && !lk->batch_err)
+		lk->batch_err = r < 0 ? r : -ENOSPC;
+}
+
 static void add_one(struct nfqd_setlookup *sl, struct lookup *lk, struct slot *s,
 		    const struct nfqd_packet *pkt)
 {
@@ -196,23 +248,16 @@ static void add_one(struct nfqd_setlookup *sl, struct lookup *lk, struct slot *s
 	s->first = sl->pool_used;
 	s->count = 0;
 	if (lk->info.kind != NFQD_IPSET_LIST) {
-		int r = nfqd_ipset_elem_from_packet(&lk->info, lk->dirs, pkt, &e);
-
-		if (r == 0)
-			s->kind = SLOT_NOT_MEMBER;
-		else if (r == -ENODATA)
-			s->kind = SLOT_UNKNOWN;
-		else if (r < 0)
-			s->kind = SLOT_FAILED;
-		else
-			s->kind = add_test(sl, s, lk->info.name, &e) ? SLOT_TESTS : SLOT_FAILED;
-		if (s->kind == SLOT_FAILED && !lk->batch_err)
-			lk->batch_err = r < 0 ? r : -ENOSPC;
+		add_plain(sl, lk, s, pkt);
 		return;
 	}
 
 	if (!lk->list_read)
 		read_list(sl, lk);
+	if (lk->list_err == -EINVAL && list_became_plain(sl, lk)) {
+		add_plain(sl, lk, s, pkt);
+		return;
+	}
 	if (lk->list_err) {
 		s->kind = SLOT_FAILED;
 		if (!lk->batch_err)
@@ -245,6 +290,7 @@ void nfqd_setlookup_add(struct nfqd_setlookup *sl, unsigned int slot, const stru
 {
 	if (slot >= sl->max_packets)
 		return;
+	sl->pkts[slot] = pkt;
 	for (unsigned int i = 0; i < sl->n_lookups; i++)
 		if (mask & (1u << i))
 			add_one(sl, &sl->lookups[i], slot_of(sl, slot, i), pkt);
@@ -271,21 +317,78 @@ static void settle(struct nfqd_setlookup *sl, unsigned int i)
 			}
 		}
 	}
-	/* Any refusal but "no such set" may mean the set changed type: read its header again. */
-	if (err && err != -ENOENT && err != -ENOSPC)
-		lk->info_stale = true;
 	lk->state.err = err;
+}
+
+/*
+ * Compare lookup lk's header check with the header its answers were derived from. Returns true
+ * when the set changed and its slots were registered again from the new header (their new tests
+ * and a new header check wait for the next round).
+ */
+static bool confirm(struct nfqd_setlookup *sl, unsigned int i, unsigned int round)
+{
+	struct lookup *lk = &sl->lookups[i];
+	const struct nfqd_ipset_info *info = &lk->hdr_info;
+	int r = lk->hdr_result;
+
+	if (lk->hdr < 0)
+		return false;
+	if (r == 0 || r == -EPROTONOSUPPORT) {
+		if (info->family == lk->info.family && strcmp(info->type, lk->info.type) == 0)
+			return false;
+		lk->info = *info;
+		if (round + 1 < ROUNDS_MAX) {
+			lk->hdr = -1; /* asked again after the new tests */
+			for (unsigned int p = 0; p < sl->max_packets; p++) {
+				struct slot *s = slot_of(sl, p, i);
+
+				if (s->kind != SLOT_NONE)
+					add_one(sl, lk, s, sl->pkts[p]);
+			}
+			return true;
+		}
+		r = -ESTALE;
+	}
+	/* The set is gone, or changes faster than it can be asked: no answer of this batch
+	 * stands, not even those derived without a test. */
+	for (unsigned int p = 0; p < sl->max_packets; p++) {
+		struct slot *s = slot_of(sl, p, i);
+
+		if (s->kind != SLOT_NONE)
+			fail_slot(lk, s, r);
+	}
+	return false;
 }
 
 int nfqd_setlookup_run(struct nfqd_setlookup *sl)
 {
-	unsigned int n = nfqd_ipset_batch_count(sl->batch);
 	int r = 0;
 
-	if (n > 0) {
-		r = nfqd_ipset_batch_run(sl->ipset, sl->batch);
-		if (r < 0)
+	/* The header checks go after the tests: a header that still says what the tests were
+	 * built from proves they were asked of a set of that type and family. One that does not
+	 * makes the lookup's packets be asked again, from the new header, in the same batch. */
+	for (unsigned int round = 0; round < ROUNDS_MAX; round++) {
+		bool again = false;
+
+		r = round == 0 ? nfqd_ipset_batch_run(sl->ipset, sl->batch)
+			       : nfqd_ipset_batch_run_new(sl->ipset, sl->batch);
+		if (r < 0) {
 			sl->run_err = r;
+			break;
+		}
+		/* Every answer first: lookups of the same set share a header check, which the
+		 * first one to register again asks anew. */
+		for (unsigned int i = 0; i < sl->n_lookups; i++) {
+			struct lookup *lk = &sl->lookups[i];
+
+			if (lk->hdr >= 0)
+				lk->hdr_result = nfqd_ipset_batch_header(
+					sl->batch, (unsigned int)lk->hdr, &lk->hdr_info);
+		}
+		for (unsigned int i = 0; i < sl->n_lookups; i++)
+			again |= confirm(sl, i, round);
+		if (!again)
+			break;
 	}
 	for (unsigned int i = 0; i < sl->n_lookups; i++) {
 		settle(sl, i);
@@ -304,7 +407,7 @@ int nfqd_setlookup_run(struct nfqd_setlookup *sl)
 		}
 		sl->lookups[i].state.tests += t;
 	}
-	return r < 0 ? r : (int)n;
+	return r < 0 ? r : (int)nfqd_ipset_batch_count(sl->batch);
 }
 
 void nfqd_setlookup_answers(const struct nfqd_setlookup *sl, unsigned int slot,

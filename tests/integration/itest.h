@@ -21,6 +21,9 @@
 #include "netns.h"
 #include "traffic.h"
 
+/* Deadline of every wait for a condition: generous, for a loaded machine. */
+#define ITEST_DEADLINE_MS TEST_DEADLINE_MS
+
 struct itest {
 	struct topo t;
 	struct nfqd_proc d;
@@ -77,7 +80,7 @@ static inline int itest_teardown(void **state)
 static inline void itest_nfqd(struct itest *it, const char *config)
 {
 	int st = 0;
-	int r = nfqd_start(&it->d, it->t.fw, config, 5000, &st);
+	int r = nfqd_start(&it->d, it->t.fw, config, ITEST_DEADLINE_MS, &st);
 
 	it->have_d = true;
 	if (r != 0) {
@@ -87,17 +90,26 @@ static inline void itest_nfqd(struct itest *it, const char *config)
 	}
 }
 
-/* Stop nfqd with SIGTERM, expect a clean exit within timeout_ms; returns its log (malloc'd). */
+/*
+ * Stop nfqd with SIGTERM, expect a clean exit; returns its log (malloc'd). It may take up to
+ * timeout_ms or ITEST_DEADLINE_MS, whichever is longer: a test that bounds the time of a stop
+ * checks *elapsed_ms itself, so that a loaded machine makes no false failure here.
+ */
 static inline char *itest_stop(struct itest *it, int timeout_ms, long *elapsed_ms)
 {
 	int st = -1;
 	long el = 0;
-	int r = nfqd_stop(&it->d, SIGTERM, timeout_ms, &st, &el);
+	/* nfqd_stop() waits at least TEST_DEADLINE_MS */
+	int deadline = timeout_ms > ITEST_DEADLINE_MS ? timeout_ms : ITEST_DEADLINE_MS;
+	int r = nfqd_stop(&it->d, SIGTERM, deadline, &st, &el);
 	char *log = nfqd_log(&it->d);
 
 	if (r != 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		fprintf(stderr, "---- nfqd log ----\n%s------------------\n", log);
-		fail_msg("nfqd did not exit 0 within %d ms (r=%d status=0x%x)", timeout_ms, r, st);
+		fprintf(stderr, "---- nfqd log ----\n%s------------------\n", log ? log : "");
+		/* fail_msg() does not return: nothing may be left allocated */
+		free(log);
+		fail_msg("nfqd did not exit 0 within %d ms (r=%d status=0x%x, %ld ms)", deadline, r,
+			 st, el);
 	}
 	if (elapsed_ms)
 		*elapsed_ms = el;
@@ -111,7 +123,10 @@ static inline char *itest_stats(struct itest *it)
 
 	if (!json || !strstr(json, "\"total\"")) {
 		itest_print_log(it);
-		fail_msg("no stats from the control socket: %s", json ? json : "(none)");
+		fprintf(stderr, "stats: %s\n", json ? json : "(none)");
+		free(json);
+		fail_msg("no stats from the control socket");
+		return NULL; /* not reached: fail_msg() does not return */
 	}
 	return json;
 }
@@ -131,8 +146,8 @@ static inline void itest_stop_logged(struct itest *it, const char *text)
  * to timeout_ms; returns the stats JSON of that moment (malloc'd). Fails the test with the
  * numbers and nfqd's log when it does not.
  */
-static inline char *itest_wait_stat(struct itest *it, int queue, const char *key, uint64_t want,
-				    int timeout_ms)
+static inline char *itest_wait_stat_json(struct itest *it, int queue, const char *key,
+					 uint64_t want, int timeout_ms)
 {
 	uint64_t have = 0;
 	char *json = NULL;
@@ -151,6 +166,98 @@ static inline char *itest_wait_stat(struct itest *it, int queue, const char *key
 	fail_msg("stats: %s reached %llu, not %llu, in %d ms: %s", key, (unsigned long long)have,
 		 (unsigned long long)want, timeout_ms, json);
 	return json;
+}
+
+/* nfqd's counter `key` now: of queue `queue`, or the total with -1. The stats are freed
+ * before any failure, so that a failing test leaks nothing. */
+static inline uint64_t itest_stat(struct itest *it, int queue, const char *key)
+{
+	char *json = itest_stats(it);
+	uint64_t v = stats_get(json, queue, key);
+
+	if (v == UINT64_MAX)
+		fprintf(stderr, "stats: %s\n", json);
+	free(json);
+	if (v == UINT64_MAX)
+		fail_msg("no '%s' for queue %d in nfqd's stats", key, queue);
+	return v;
+}
+
+/*
+ * Wait until nfqd's counter `key` (of queue, or the total with -1) is at least want, and return
+ * it: nfqd publishes a batch's counters after its verdicts, so what the verdicts did (a sink's
+ * count) can be seen before the counters. Compare the result with want exactly: a count past
+ * it returns at once and fails the comparison. Fails with the numbers at the deadline.
+ */
+static inline uint64_t itest_wait_stat(struct itest *it, int queue, const char *key, uint64_t want)
+{
+	uint64_t v = 0;
+
+	for (int waited = 0; waited < ITEST_DEADLINE_MS; waited += 10) {
+		v = itest_stat(it, queue, key);
+		if (v >= want)
+			return v;
+		usleep(10 * 1000);
+	}
+	itest_print_log(it);
+	fail_msg("nfqd's %s (queue %d) is %llu after %d ms, expected %llu", key, queue,
+		 (unsigned long long)v, ITEST_DEADLINE_MS, (unsigned long long)want);
+	return v;
+}
+
+static inline uint64_t itest_total(struct itest *it, const char *key)
+{
+	return itest_stat(it, -1, key);
+}
+
+/* Wait until nfqd's total counter `key` is at least want; fails with both numbers. */
+static inline uint64_t itest_wait_total(struct itest *it, const char *key, uint64_t want)
+{
+	return itest_wait_stat(it, -1, key, want);
+}
+
+/* nfqd's counters before some traffic, for itest_delivered(). */
+struct itest_count {
+	uint64_t accepted, dropped;
+};
+
+static inline struct itest_count itest_count(struct itest *it)
+{
+	return (struct itest_count){ itest_total(it, "accepted"), itest_total(it, "dropped") };
+}
+
+/*
+ * After n packets were sent to nfqd's queue since `before`, each to be accepted or dropped
+ * (no other verdict), the accepted ones going to sink: wait until nfqd has given all n their
+ * verdict and the sink holds every one nfqd accepted. Returns the sink's count, which the
+ * caller compares with what it expects; fails with the numbers when a deadline passed.
+ */
+static inline uint64_t itest_delivered(struct itest *it, const struct itest_count *before,
+				       uint64_t n, int sink)
+{
+	struct itest_count now = *before;
+	uint64_t got;
+
+	for (int waited = 0;; waited += 10) {
+		now = itest_count(it);
+		if (now.accepted - before->accepted + now.dropped - before->dropped >= n)
+			break;
+		if (waited >= ITEST_DEADLINE_MS) {
+			itest_print_log(it);
+			fail_msg("after %d ms nfqd accepted %llu and dropped %llu of %llu packets",
+				 ITEST_DEADLINE_MS,
+				 (unsigned long long)(now.accepted - before->accepted),
+				 (unsigned long long)(now.dropped - before->dropped),
+				 (unsigned long long)n);
+		}
+		usleep(10 * 1000);
+	}
+	got = udp_sink_wait(sink, now.accepted - before->accepted, ITEST_DEADLINE_MS);
+	if (got < now.accepted - before->accepted)
+		fail_msg("nfqd accepted %llu of %llu packets, the sink received %llu",
+			 (unsigned long long)(now.accepted - before->accepted),
+			 (unsigned long long)n, (unsigned long long)got);
+	return got;
 }
 
 /* Run a command in the firewall namespace and fail the test if it fails. */

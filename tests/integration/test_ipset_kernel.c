@@ -1085,12 +1085,61 @@ static void test_a_batch_of_no_tests_runs_without_asking(void **state)
 	assert_int_equal(nfqd_ipset_info(f->s, "none", &info), -ENOENT);
 }
 
+/*
+ * Header checks ride in the same exchange as the tests and see a set recreated with another
+ * type and family; a second round asks only the tests added since, with their own check.
+ */
+static void test_header_checks_after_the_tests_see_a_recreated_set(void **state)
+{
+	struct fx *f = *state;
+	struct nfqd_ipset_info info;
+	struct nfqd_ipset_elem e = { .family = 4, .flags = NFQD_ELEM_IP };
+	int t0, t1, h, g;
+
+	memcpy(e.ip.b, "\x0a\x01\x00\x01", 4);
+	sh("ipset create hc hash:ip family inet6");
+	nfqd_ipset_batch_reset(f->b);
+	t0 = nfqd_ipset_batch_add(f->b, "hc", &e);
+	h = nfqd_ipset_batch_add_header(f->b, "hc");
+	g = nfqd_ipset_batch_add_header(f->b, "nosuch");
+	assert_true(t0 >= 0 && h >= 0 && g >= 0);
+	assert_int_equal(nfqd_ipset_batch_add_header(f->b, "hc"), h);
+	assert_int_equal(nfqd_ipset_batch_header(f->b, (unsigned int)h, &info), -EAGAIN);
+	assert_int_equal(nfqd_ipset_batch_run(f->s, f->b), 0);
+	/* the kernel answers "not a member" for the other family: only the header tells */
+	assert_int_equal(nfqd_ipset_batch_result(f->b, (unsigned int)t0), 0);
+	assert_int_equal(nfqd_ipset_batch_header(f->b, (unsigned int)h, &info), 0);
+	assert_string_equal(info.name, "hc");
+	assert_string_equal(info.type, "hash:ip");
+	assert_int_equal(info.family, NFPROTO_IPV6);
+	assert_int_equal(nfqd_ipset_batch_header(f->b, (unsigned int)g, &info), -ENOENT);
+
+	sh("ipset destroy hc && ipset create hc hash:ip,port && ipset add hc 10.1.0.1,udp:53");
+	e.flags |= NFQD_ELEM_PORT;
+	e.proto = IPPROTO_UDP;
+	e.port = 53;
+	t1 = nfqd_ipset_batch_add(f->b, "hc", &e);
+	assert_int_equal(t1, t0 + 1);
+	assert_int_equal(nfqd_ipset_batch_add_header(f->b, "hc"), h);
+	assert_int_equal(nfqd_ipset_batch_run_new(f->s, f->b), 0);
+	/* the first test keeps its answer of the first round */
+	assert_int_equal(nfqd_ipset_batch_result(f->b, (unsigned int)t0), 0);
+	assert_int_equal(nfqd_ipset_batch_result(f->b, (unsigned int)t1), 1);
+	assert_int_equal(nfqd_ipset_batch_header(f->b, (unsigned int)h, &info), 0);
+	assert_string_equal(info.type, "hash:ip,port");
+	assert_int_equal(info.family, NFPROTO_IPV4);
+	assert_int_equal(info.kind, NFQD_IPSET_IP_PORT);
+	/* the header not asked again keeps its answer */
+	assert_int_equal(nfqd_ipset_batch_header(f->b, (unsigned int)g, &info), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_info_names_type_family_dims_and_kind_of_every_available_type),
 		T(test_info_of_a_missing_set_is_enoent),
+		T(test_header_checks_after_the_tests_see_a_recreated_set),
 		T(test_info_of_hash_net_iface_is_eprotonosupport_with_the_info_filled),
 		T(test_hash_ip_members_and_non_members_v4_v6),
 		T(test_bitmap_ip_members_non_members_and_out_of_range),

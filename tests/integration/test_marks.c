@@ -27,30 +27,35 @@ static int teardown(void **state)
 	return itest_teardown(state);
 }
 
-/* n datagrams from namespace from to dst:port, counted by a sink bound in namespace to. */
+/*
+ * n datagrams from namespace from to dst:port, counted by a sink bound in namespace to. A
+ * caller that expects want > 0 of them waits until they came (a busy machine stretches any
+ * idle time); one that expects none reads for an idle time, which can only miss a late one.
+ */
 static uint64_t deliver(const char *from, const char *to, const char *dst, uint16_t port,
-			unsigned long n)
+			unsigned long n, uint64_t want)
 {
 	int sink = udp_sink_open(to, "0.0.0.0", port);
 	uint64_t got;
 
 	assert_true(sink >= 0);
 	assert_int_equal(udp_send(from, NULL, dst, port, n, 64, 4, 32, 200), n);
-	got = udp_sink_count(sink, 300, 10000);
+	got = want ? udp_sink_wait(sink, want, ITEST_DEADLINE_MS)
+		   : udp_sink_count(sink, 300, 10000);
 	close(sink);
 	return got;
 }
 
-/* Datagrams the client sends to the firewall's port that arrive there. */
-static uint64_t inbound(struct itest *it, uint16_t port)
+/* Datagrams the client sends to the firewall's port that arrive there (want: expected). */
+static uint64_t inbound(struct itest *it, uint16_t port, uint64_t want)
 {
-	return deliver(it->t.cli, it->t.fw, it->t.fw4, port, N);
+	return deliver(it->t.cli, it->t.fw, it->t.fw4, port, N, want);
 }
 
-/* Datagrams the firewall sends to the client's port that arrive there. */
-static uint64_t outbound(struct itest *it, uint16_t port)
+/* Datagrams the firewall sends to the client's port that arrive there (want: expected). */
+static uint64_t outbound(struct itest *it, uint16_t port, uint64_t want)
 {
-	return deliver(it->t.fw, it->t.cli, it->t.cli4, port, N);
+	return deliver(it->t.fw, it->t.cli, it->t.cli4, port, N, want);
 }
 
 /* The packet counter of rule `num` (1-based) of chain in table, in the firewall namespace. */
@@ -103,7 +108,7 @@ static void wait_log(struct itest *it, const char *text, int timeout_ms)
 /* Wait until veth0 of the client and dev of the firewall have their carrier again. */
 static void wait_link_up(struct itest *it, const char *dev)
 {
-	for (int i = 0; i < 250; i++) {
+	for (int waited = 0; waited < ITEST_DEADLINE_MS; waited += 20) {
 		char *o1 = NULL, *o2 = NULL;
 		bool ok;
 
@@ -116,7 +121,7 @@ static void wait_link_up(struct itest *it, const char *dev)
 			return;
 		usleep(20000);
 	}
-	fail_msg("link %s did not come up again", dev);
+	fail_msg("link %s did not come up again within %d ms", dev, ITEST_DEADLINE_MS);
 }
 
 /* Stop nfqd (the queues drain, it exits 0) and forget it. */
@@ -143,8 +148,8 @@ static void test_meta_mark_matches_the_packet_mark(void **state)
 
 	mark_5001(it);
 	itest_nfqd(it, "[policy]\nrule = drop meta mark 0x4/0x4\n");
-	assert_int_equal(inbound(it, 5001), 0);
-	assert_int_equal(inbound(it, 5000), N);
+	assert_int_equal(inbound(it, 5001, 0), 0);
+	assert_int_equal(inbound(it, 5000, N), N);
 	json = itest_stats(it);
 	assert_int_equal(stats_get(json, 0, "dropped"), N);
 	assert_int_equal(stats_get(json, 0, "accepted"), N);
@@ -161,8 +166,8 @@ static void test_not_meta_mark(void **state)
 	mark_5001(it);
 	/* the unmarked are accepted by the rule, the marked get the default */
 	itest_nfqd(it, "[policy]\ndefault = drop\nrule = accept not meta mark 0x4/0x4\n");
-	assert_int_equal(inbound(it, 5001), 0);
-	assert_int_equal(inbound(it, 5000), N);
+	assert_int_equal(inbound(it, 5001, 0), 0);
+	assert_int_equal(inbound(it, 5000, N), N);
 	json = itest_stats(it);
 	assert_int_equal(stats_get(json, 0, "dropped"), N);
 	assert_int_equal(stats_get(json, 0, "accepted"), N);
@@ -171,8 +176,8 @@ static void test_not_meta_mark(void **state)
 
 	/* and dropping what is not marked turns the outcome around */
 	itest_nfqd(it, "[policy]\ndefault = accept\nrule = drop not meta mark 0x4/0x4\n");
-	assert_int_equal(inbound(it, 5001), N);
-	assert_int_equal(inbound(it, 5000), 0);
+	assert_int_equal(inbound(it, 5001, N), N);
+	assert_int_equal(inbound(it, 5000, 0), 0);
 	json = itest_stats(it);
 	assert_int_equal(stats_get(json, 0, "dropped"), N);
 	assert_int_equal(stats_get(json, 0, "accepted"), N);
@@ -205,8 +210,8 @@ static void test_ct_mark_read_from_the_mark_the_generated_rules_restored(void **
 		fail_msg("nfqd does not say where it reads ct marks from");
 	}
 
-	assert_int_equal(inbound(it, 5001), 0);
-	assert_int_equal(inbound(it, 5000), N);
+	assert_int_equal(inbound(it, 5001, 0), 0);
+	assert_int_equal(inbound(it, 5000, N), N);
 	json = itest_stats(it);
 	assert_non_null(strstr(json, "\"conntrack\":false"));
 	/* every packet went through the generated chain */
@@ -218,14 +223,15 @@ static void test_ct_mark_read_from_the_mark_the_generated_rules_restored(void **
 }
 
 /* IPv6 datagrams from the client to the firewall's port that arrive there. */
-static uint64_t inbound6(struct itest *it, uint16_t port)
+static uint64_t inbound6(struct itest *it, uint16_t port, uint64_t want)
 {
 	int sink = udp_sink_open(it->t.fw, "::", port);
 	uint64_t got;
 
 	assert_true(sink >= 0);
 	assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw6, port, N, 64, 4, 32, 200), N);
-	got = udp_sink_count(sink, 300, 10000);
+	got = want ? udp_sink_wait(sink, want, ITEST_DEADLINE_MS)
+		   : udp_sink_count(sink, 300, 10000);
 	close(sink);
 	return got;
 }
@@ -247,10 +253,10 @@ static void test_ipv6_meta_mark_ct_mark_and_iif(void **state)
 	itest_fw(it, "ip6tables -A INPUT -p udp -j NFQD");
 	itest_nfqd(it, config);
 
-	assert_int_equal(inbound6(it, 5001), 0);
-	assert_int_equal(inbound6(it, 5002), 0);
-	assert_int_equal(inbound6(it, 5003), 0);
-	assert_int_equal(inbound6(it, 5000), N);
+	assert_int_equal(inbound6(it, 5001, 0), 0);
+	assert_int_equal(inbound6(it, 5002, 0), 0);
+	assert_int_equal(inbound6(it, 5003, 0), 0);
+	assert_int_equal(inbound6(it, 5000, N), N);
 	json = itest_stats(it);
 	assert_int_equal(stats_get(json, 0, "dropped"), 3 * N);
 	assert_int_equal(stats_get(json, 0, "accepted"), N);
@@ -274,8 +280,8 @@ static void test_ct_mark_nobody_provides_does_not_match(void **state)
 		fail_msg("nfqd does not say where it reads ct marks from");
 	}
 
-	assert_int_equal(inbound(it, 5001), N);
-	assert_int_equal(inbound(it, 5000), N);
+	assert_int_equal(inbound(it, 5001, N), N);
+	assert_int_equal(inbound(it, 5000, N), N);
 	json = itest_stats(it);
 	assert_int_equal(stats_get(json, 0, "marked"), 0);
 	assert_int_equal(stats_get(json, 0, "accepted"), 2 * N);
@@ -298,11 +304,11 @@ static void test_set_mark_is_seen_by_a_later_hook(void **state)
 	itest_fw(it, "iptables -A INPUT -p udp");
 	itest_nfqd(it, "[policy]\nrule = accept dport 5000 set-mark 0x100/0x100\n");
 
-	assert_int_equal(inbound(it, 5000), N);
+	assert_int_equal(inbound(it, 5000, N), N);
 	assert_int_equal(rule_packets(it, "filter", "INPUT", 1), N);
 	assert_int_equal(rule_packets(it, "filter", "INPUT", 2), N);
 	/* accepted by the default: no mark */
-	assert_int_equal(inbound(it, 5001), N);
+	assert_int_equal(inbound(it, 5001, N), N);
 	assert_int_equal(rule_packets(it, "filter", "INPUT", 1), N);
 	assert_int_equal(rule_packets(it, "filter", "INPUT", 2), 2 * N);
 
@@ -329,8 +335,8 @@ static void test_nfqd_mark_bits_are_cleared_in_the_verdict(void **state)
 	itest_fw(it, "iptables -t mangle -A POSTROUTING -p udp");
 	itest_nfqd(it, config);
 
-	assert_int_equal(outbound(it, 5000), N);
-	assert_int_equal(outbound(it, 5001), N);
+	assert_int_equal(outbound(it, 5000, N), N);
+	assert_int_equal(outbound(it, 5001, N), N);
 
 	json = itest_stats(it);
 	/* every packet carried the marker when nfqd read it ... */
@@ -372,8 +378,8 @@ static void test_queue_verdict_hands_packets_to_another_queue(void **state)
 	itest_nfqd(it, "[queue]\nqueues = 0\n[policy]\nrule = queue 3 proto udp dport 5001\n");
 	start_second(it, "[queue]\nqueues = 3\n[policy]\ndefault = drop\n");
 
-	assert_int_equal(inbound(it, 5001), 0);
-	assert_int_equal(inbound(it, 5000), N);
+	assert_int_equal(inbound(it, 5001, 0), 0);
+	assert_int_equal(inbound(it, 5000, N), N);
 
 	json = itest_stats(it);
 	assert_int_equal(stats_get(json, 0, "received"), 2 * N);
@@ -403,7 +409,7 @@ static void test_queue_verdict_to_its_own_queue_does_not_loop(void **state)
 	itest_nfqd(it, "[queue]\nqueues = 0\n[policy]\ndefault = accept\n"
 		       "rule = queue 0 proto udp dport 5001\n");
 	/* the rule is skipped on queue 0: the default accepts, each packet read once */
-	assert_int_equal(inbound(it, 5001), N);
+	assert_int_equal(inbound(it, 5001, N), N);
 	json = itest_stats(it);
 	assert_int_equal(stats_get(json, 0, "received"), N);
 	assert_int_equal(stats_get(json, 0, "accepted"), N);
@@ -424,7 +430,7 @@ static void queue_to_nobody(struct itest *it, const char *fail_open, uint64_t wa
 		 fail_open);
 	itest_fw(it, "iptables -A INPUT -p udp -j NFQUEUE --queue-num 0");
 	itest_nfqd(it, config);
-	assert_int_equal(inbound(it, 5001), want);
+	assert_int_equal(inbound(it, 5001, want), want);
 	stop_nfqd(it);
 }
 
@@ -444,8 +450,8 @@ static void test_iif_matches_the_input_interface(void **state)
 
 	itest_fw(it, "iptables -A INPUT -p udp -j NFQUEUE --queue-num 0");
 	itest_nfqd(it, "[policy]\nrule = drop iif veth0 dport 5001\n");
-	assert_int_equal(inbound(it, 5001), 0);
-	assert_int_equal(inbound(it, 5000), N);
+	assert_int_equal(inbound(it, 5001, 0), 0);
+	assert_int_equal(inbound(it, 5000, N), N);
 	stop_nfqd(it);
 }
 
@@ -459,7 +465,7 @@ static void test_iif_of_a_missing_interface_never_matches(void **state)
 		itest_print_log(it);
 		fail_msg("nfqd does not say that interface nosuch0 does not exist");
 	}
-	assert_int_equal(inbound(it, 5001), N);
+	assert_int_equal(inbound(it, 5001, N), N);
 	stop_nfqd(it);
 }
 
@@ -469,15 +475,15 @@ static void test_iif_follows_a_rename(void **state)
 
 	itest_fw(it, "iptables -A INPUT -p udp -j NFQUEUE --queue-num 0");
 	itest_nfqd(it, "[policy]\nrule = drop iif veth9 dport 5001\n");
-	assert_int_equal(inbound(it, 5001), N);
+	assert_int_equal(inbound(it, 5001, N), N);
 
 	/* the addresses stay with the link through the rename */
 	itest_fw(it, "ip link set veth0 down && ip link set veth0 name veth9 && "
 		     "ip link set veth9 up");
 	wait_link_up(it, "veth9");
-	wait_log(it, "interface veth9: present", 5000);
-	assert_int_equal(inbound(it, 5001), 0);
-	assert_int_equal(inbound(it, 5000), N);
+	wait_log(it, "interface veth9: present", ITEST_DEADLINE_MS);
+	assert_int_equal(inbound(it, 5001, 0), 0);
+	assert_int_equal(inbound(it, 5000, N), N);
 	stop_nfqd(it);
 }
 
@@ -487,8 +493,8 @@ static void test_oif_matches_the_output_interface(void **state)
 
 	itest_fw(it, "iptables -A OUTPUT -p udp -j NFQUEUE --queue-num 0");
 	itest_nfqd(it, "[policy]\nrule = drop oif veth0 dport 5001\n");
-	assert_int_equal(outbound(it, 5001), 0);
-	assert_int_equal(outbound(it, 5000), N);
+	assert_int_equal(outbound(it, 5001, 0), 0);
+	assert_int_equal(outbound(it, 5000, N), N);
 	stop_nfqd(it);
 }
 

@@ -229,7 +229,7 @@ int topo_create(struct topo *t, const char *tag)
 	}
 	/* Wait for the link to come up on both sides, so that the first packets are not lost to
 	 * neighbour discovery on a link still down. */
-	for (int i = 0; i < 100; i++) {
+	for (long long start = now_ms(); now_ms() - start < TEST_DEADLINE_MS;) {
 		char *o1 = NULL, *o2 = NULL;
 		bool ok;
 
@@ -242,7 +242,7 @@ int topo_create(struct topo *t, const char *tag)
 			return 0;
 		usleep(20000);
 	}
-	fprintf(stderr, "test setup: veth link did not come up\n");
+	fprintf(stderr, "test setup: veth link did not come up within %d ms\n", TEST_DEADLINE_MS);
 	topo_destroy(t);
 	return -1;
 }
@@ -348,6 +348,8 @@ int nfqd_start(struct nfqd_proc *p, const char *ns, const char *config, int time
 		_exit(127);
 	}
 
+	if (timeout_ms < TEST_DEADLINE_MS)
+		timeout_ms = TEST_DEADLINE_MS;
 	deadline = now_ms() + timeout_ms;
 	while (now_ms() < deadline) {
 		struct pollfd pfd = { .fd = p->notify_fd, .events = POLLIN };
@@ -364,7 +366,9 @@ int nfqd_start(struct nfqd_proc *p, const char *ns, const char *config, int time
 		}
 		poll(&pfd, 1, 20);
 	}
-	fprintf(stderr, "test: nfqd did not report READY=1 within %d ms\n", timeout_ms);
+	fprintf(stderr, "test: nfqd did not report READY=1 within %lld ms\n",
+		now_ms() - deadline +
+			(timeout_ms > TEST_DEADLINE_MS ? timeout_ms : TEST_DEADLINE_MS));
 	return -1;
 }
 
@@ -382,6 +386,8 @@ int nfqd_stop(struct nfqd_proc *p, int sig, int timeout_ms, int *status, long *e
 
 	if (p->pid <= 0)
 		return -1;
+	if (timeout_ms < TEST_DEADLINE_MS)
+		timeout_ms = TEST_DEADLINE_MS;
 	kill(p->pid, sig);
 	while (now_ms() - start < timeout_ms) {
 		int st;
@@ -438,7 +444,7 @@ int nfqd_pause(struct nfqd_proc *p)
 {
 	if (p->pid <= 0 || kill(p->pid, SIGSTOP) == -1)
 		return -1;
-	for (int i = 0; i < 500; i++) {
+	for (long long start = now_ms(); now_ms() - start < TEST_DEADLINE_MS;) {
 		if (all_threads_stopped(p->pid))
 			return 0;
 		usleep(2000);

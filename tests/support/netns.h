@@ -13,6 +13,10 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* Deadline of every wait for a condition in the test support: generous, because the tests run
+ * on loaded machines (sanitizer builds and other suites in parallel on two cores). */
+#define TEST_DEADLINE_MS 60000
+
 struct topo {
 	char cli[48], fw[48];	/* namespace names */
 	char cli4[16], fw4[16]; /* 10.199.0.1 and 10.199.0.2 */
@@ -58,7 +62,8 @@ struct nfqd_proc {
 
 /*
  * Write config (with "[daemon] control = <private path>" appended) and start nfqd inside ns,
- * with NOTIFY_SOCKET pointing at a socket of the test. Waits up to timeout_ms for READY=1.
+ * with NOTIFY_SOCKET pointing at a socket of the test. Waits up to timeout_ms (at least
+ * TEST_DEADLINE_MS) for READY=1.
  * Returns 0 when nfqd is ready; 1 when it exited first (status in *status if not NULL);
  * -1 on a test setup failure or timeout.
  */
@@ -66,13 +71,14 @@ int nfqd_start(struct nfqd_proc *p, const char *ns, const char *config, int time
 	       int *status);
 
 /*
- * Send sig and wait up to timeout_ms for exit. Returns 0 with *status (wait status) and
- * *elapsed_ms, or -1 on timeout (the process is then killed with SIGKILL).
+ * Send sig and wait up to timeout_ms (at least TEST_DEADLINE_MS: a test that bounds the time
+ * checks *elapsed_ms) for exit. Returns 0 with *status (wait status) and *elapsed_ms, or -1 on
+ * timeout (the process is then killed with SIGKILL).
  */
 int nfqd_stop(struct nfqd_proc *p, int sig, int timeout_ms, int *status, long *elapsed_ms);
 
 /* Stop nfqd with SIGSTOP and wait until every one of its threads is stopped (a signal takes
- * effect asynchronously). Returns 0, or -1 when it did not stop within a second. */
+ * effect asynchronously). Returns 0, or -1 when it did not stop within TEST_DEADLINE_MS. */
 int nfqd_pause(struct nfqd_proc *p);
 
 /* Kill (if running) and remove the private directory. Safe to call twice. */

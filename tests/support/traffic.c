@@ -156,6 +156,29 @@ uint64_t udp_sink_count(int fd, int idle_ms, int max_ms)
 	return count;
 }
 
+uint64_t udp_sink_wait(int fd, uint64_t want, int max_ms)
+{
+	long long start = now_ms();
+	uint64_t count = 0;
+
+	/* Until want arrived or the deadline, then whatever more is already there: a test that
+	 * expects fewer than came sees the extra ones. */
+	for (;;) {
+		uint64_t got = udp_sink_count(fd, 0, 0);
+		long long t = now_ms();
+
+		count += got;
+		if (count >= want) {
+			count += udp_sink_count(fd, 0, 0);
+			return count;
+		}
+		if (t - start >= max_ms)
+			return count;
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		poll(&pfd, 1, 10);
+	}
+}
+
 static void *sink_main(void *arg)
 {
 	struct sink_thread *s = arg;
@@ -173,6 +196,24 @@ int sink_thread_start(struct sink_thread *s, int fd)
 		return -1;
 	s->running = 1;
 	return 0;
+}
+
+unsigned long long sink_thread_stop_at(struct sink_thread *s, unsigned long long want, int max_ms)
+{
+	unsigned long long got;
+
+	if (s->running) {
+		atomic_store(&s->stop, 1);
+		pthread_join(s->thread, NULL);
+		s->running = 0;
+	}
+	got = atomic_load(&s->count);
+	if (got < want)
+		got += udp_sink_wait(s->fd, want - got, max_ms);
+	else
+		got += udp_sink_count(s->fd, 0, 0);
+	atomic_store(&s->count, got);
+	return got;
 }
 
 unsigned long long sink_thread_stop(struct sink_thread *s, int idle_ms)
@@ -604,7 +645,7 @@ int tcp_transfer(const char *ns_cli, const char *ns_srv, const char *addr, uint1
 	socklen_t len;
 	int family = make_addr(addr, port, &ss, &len);
 	struct receiver rcv = { .lfd = -1, .want = bytes };
-	struct timeval tv = { .tv_sec = 20 };
+	struct timeval tv = { .tv_sec = TEST_DEADLINE_MS / 1000 };
 	pthread_t thr;
 	unsigned char *data;
 	int one = 1, cfd = -1, r = -1;
@@ -665,4 +706,26 @@ out:
 		close(rcv.lfd);
 	free(data);
 	return r;
+}
+
+uint64_t udp_sink_wait_seq(int fd, uint64_t want, int max_ms, uint64_t *max_seq)
+{
+	long long start = now_ms();
+	uint64_t count = 0, m;
+
+	*max_seq = 0;
+	for (;;) {
+		count += udp_sink_count_seq(fd, 0, 0, &m);
+		if (m > *max_seq)
+			*max_seq = m;
+		if (count >= want || now_ms() - start >= max_ms)
+			break;
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		poll(&pfd, 1, 10);
+	}
+	/* and whatever more is already there */
+	count += udp_sink_count_seq(fd, 0, 0, &m);
+	if (m > *max_seq)
+		*max_seq = m;
+	return count;
 }

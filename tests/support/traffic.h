@@ -20,6 +20,13 @@ int udp_sink_open(const char *ns, const char *addr, uint16_t port);
 uint64_t udp_sink_count(int fd, int idle_ms, int max_ms);
 
 /*
+ * Count datagrams on a sink until `want` arrived or max_ms passed, plus those already queued
+ * then. Returns the count: short of want only at the deadline. For a test that knows how many
+ * must arrive (a busy machine makes any idle timeout too short).
+ */
+uint64_t udp_sink_wait(int fd, uint64_t want, int max_ms);
+
+/*
  * Send `count` datagrams of `payload` bytes from ns to dst:port, spread over `flows` source
  * sockets (distinct source ports), `burst` at a time with sendmmsg, pausing pause_us between
  * bursts. If src is not NULL it is a comma-separated list of source addresses, and socket i
@@ -59,6 +66,9 @@ long long udp_flow_send(int fd, unsigned long count, uint64_t *seq, unsigned int
  */
 uint64_t udp_sink_count_seq(int fd, int idle_ms, int max_ms, uint64_t *max_seq);
 
+/* The same until `want` arrived or max_ms passed (udp_sink_wait()). */
+uint64_t udp_sink_wait_seq(int fd, uint64_t want, int max_ms, uint64_t *max_seq);
+
 /* A thread counting datagrams on a sink while traffic flows. */
 struct sink_thread {
 	pthread_t thread;
@@ -71,8 +81,13 @@ struct sink_thread {
 /* Count on fd (a udp_sink_open() socket) in a thread until sink_thread_stop(). */
 int sink_thread_start(struct sink_thread *s, int fd);
 
-/* Read until nothing arrived for idle_ms, stop, and return the count. */
+/* Read until nothing arrived for idle_ms, stop, and return the count. An idle time is a guess
+ * that a busy machine defeats: prefer sink_thread_stop_at(). */
 unsigned long long sink_thread_stop(struct sink_thread *s, int idle_ms);
+
+/* Stop, then read until the count reaches want (or max_ms passed), and return the count
+ * (short of want only at the deadline). */
+unsigned long long sink_thread_stop_at(struct sink_thread *s, unsigned long long want, int max_ms);
 
 /* UDP RcvbufErrors of namespace ns (/proc/net/snmp): datagrams a full socket dropped. */
 unsigned long long udp_rcvbuf_errors(const char *ns);

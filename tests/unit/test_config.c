@@ -142,6 +142,23 @@ static void test_recv_buffer_auto(void **state)
 	config_free(c);
 }
 
+/* The cap on a queue socket's receive buffer: 64 MiB unless set, bounded, errors at the line. */
+static void test_rcvbuf_max_default_value_and_range(void **state)
+{
+	struct config *c = load_ok("");
+
+	(void)state;
+	assert_int_equal(c->rcvbuf_max, 64u << 20);
+	config_free(c);
+	c = load_ok("[queue]\nrcvbuf-max = 1048576\n");
+	assert_int_equal(c->rcvbuf_max, 1048576);
+	config_free(c);
+	load_err("[queue]\nrcvbuf-max = 1000\n",
+		 "t.conf:2: rcvbuf-max: '1000' is out of range (262144..2147483647)");
+	load_err("[queue]\nrcvbuf-max = 3000000000\n",
+		 "t.conf:2: rcvbuf-max: '3000000000' is out of range (262144..2147483647)");
+}
+
 static void test_queue_lists(void **state)
 {
 	uint16_t q[CONFIG_MAX_QUEUES];
@@ -581,6 +598,7 @@ static void test_shipped_example_config_is_valid(void **state)
 	assert_int_equal(c->n_queues, 1);
 	assert_int_equal(c->copy_range, 128);
 	assert_int_equal(c->max_len, 8192);
+	assert_int_equal(c->rcvbuf_max, 64u << 20);
 	assert_false(c->fail_open);
 	assert_int_equal(c->batch, 64);
 	config_free(c);
@@ -622,6 +640,7 @@ int main(void)
 		cmocka_unit_test(test_comments_hash_and_semicolon_inline_and_full_line),
 		cmocka_unit_test(test_booleans_accept_usual_spellings),
 		cmocka_unit_test(test_recv_buffer_auto),
+		cmocka_unit_test(test_rcvbuf_max_default_value_and_range),
 		cmocka_unit_test(test_queue_lists),
 		cmocka_unit_test(test_queue_list_errors),
 		cmocka_unit_test(test_format_queues_compacts_ranges),

@@ -5,7 +5,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <cmocka.h>
@@ -126,6 +131,161 @@ static void test_flows_that_cannot_be_named_are_refused(void **state)
 	assert_int_equal(nfqd_ct_put_create(buf, 16, 1, &p, 1, 1, 30), -ENOSPC);
 }
 
+/* ---- the answers to a flush ---- */
+
+#define PORTID 777
+
+struct dgram {
+	union {
+		uint8_t b[512];
+		uint32_t align;
+	};
+	size_t len;
+};
+
+/* An acknowledgement as NETLINK_CAP_ACK sends it; `whole` false cuts it before its error. */
+static void put_ack(struct dgram *d, uint32_t portid, int error, bool whole)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(d->b + d->len);
+
+	nlh->nlmsg_type = NLMSG_ERROR;
+	nlh->nlmsg_pid = portid;
+	if (whole)
+		((struct nlmsgerr *)mnl_nlmsg_put_extra_header(nlh, sizeof(struct nlmsgerr)))
+			->error = error;
+	d->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+static void test_replies_count_refusals_but_not_eexist_nor_another_sockets(void **state)
+{
+	struct dgram d = { .len = 0 };
+	struct nfqd_ct_replies r = { .portid = PORTID };
+
+	(void)state;
+	put_ack(&d, PORTID, -EPERM, true);
+	put_ack(&d, PORTID, -EEXIST, true);
+	put_ack(&d, PORTID, 0, true);
+	put_ack(&d, PORTID + 1, -EPERM, true);
+	assert_int_equal(nfqd_ct_parse_replies(d.b, d.len, &r), 0);
+	assert_int_equal(r.answers, 3);
+	assert_int_equal(r.refused, 1);
+}
+
+/* An NLMSG_ERROR of 16 bytes holds no error: it is refused, not read beyond its length. */
+static void test_a_short_error_message_is_ebadmsg_and_those_before_it_count(void **state)
+{
+	struct dgram d = { .len = 0 };
+	struct nfqd_ct_replies r = { .portid = PORTID };
+
+	(void)state;
+	put_ack(&d, PORTID, -EPERM, true);
+	put_ack(&d, PORTID, 0, false);
+	/* what follows the short message in the datagram looks like a refusal */
+	*(int32_t *)(d.b + d.len) = -EPERM;
+	assert_int_equal(nfqd_ct_parse_replies(d.b, d.len, &r), -EBADMSG);
+	assert_int_equal(r.answers, 1);
+	assert_int_equal(r.refused, 1);
+
+	/* alone, and cut short of its own header */
+	memset(&r, 0, sizeof(r));
+	r.portid = PORTID;
+	assert_int_equal(nfqd_ct_parse_replies(d.b + NLMSG_ALIGN(36), 16, &r), -EBADMSG);
+	assert_int_equal(nfqd_ct_parse_replies(d.b, 10, &r), -EBADMSG);
+	assert_int_equal(r.answers, 0);
+
+	/* a length of 2^31 or more, which libmnl 1.0.4 takes for a negative one and walks out
+	 * of the buffer with: the message is refused, the one before it counted */
+	memset(&d, 0, sizeof(d));
+	memset(&r, 0, sizeof(r));
+	r.portid = PORTID;
+	put_ack(&d, PORTID, -EPERM, true);
+	put_ack(&d, PORTID, -EPERM, true);
+	((struct nlmsghdr *)(d.b + NLMSG_ALIGN(36)))->nlmsg_len = 0xfe000000u;
+	assert_int_equal(nfqd_ct_parse_replies(d.b, d.len, &r), -EBADMSG);
+	assert_int_equal(r.answers, 1);
+}
+
+/* ---- the socket's buffers ---- */
+
+static int sockopt(int fd, int opt)
+{
+	int v = 0;
+	socklen_t len = sizeof(v);
+
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, opt, &v, &len), 0);
+	return v;
+}
+
+static void test_a_batch_of_1024_gets_buffers_for_its_requests_and_refusals(void **state)
+{
+	struct nfqd_ct *ct;
+	int fd;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	assert_true(nfqd_ct_sndbuf_need(1024) >= 256 * 1024);
+	assert_int_equal(nfqd_ct_open(&ct, 1024), 0);
+	fd = nfqd_ct_fd(ct);
+	if ((size_t)sockopt(fd, SO_SNDBUF) < nfqd_ct_sndbuf_need(1024) ||
+	    (size_t)sockopt(fd, SO_RCVBUF) < nfqd_ct_rcvbuf_need(1024))
+		fail_msg("buffers %d/%d, need %zu/%zu", sockopt(fd, SO_SNDBUF),
+			 sockopt(fd, SO_RCVBUF), nfqd_ct_sndbuf_need(1024),
+			 nfqd_ct_rcvbuf_need(1024));
+	nfqd_ct_close(ct);
+	assert_int_equal(nfqd_ct_open(&ct, 0), -EINVAL);
+	assert_int_equal(nfqd_ct_open(&ct, NFQD_CT_CAPACITY_MAX + 1), -EINVAL);
+}
+
+static unsigned long sysctl_ul(const char *path)
+{
+	unsigned long v = 0;
+	FILE *f = fopen(path, "re");
+
+	assert_non_null(f);
+	assert_int_equal(fscanf(f, "%lu", &v), 1);
+	fclose(f);
+	return v;
+}
+
+/*
+ * Without CAP_NET_ADMIN the forced options are refused and the plain ones capped by
+ * net.core.rmem_max: a batch whose refusals would not fit is refused with -ENOBUFS, where the
+ * socket used to open with a buffer too small for it.
+ */
+static void test_without_cap_net_admin_a_buffer_too_small_is_enobufs(void **state)
+{
+	unsigned int cap = NFQD_CT_CAPACITY_MAX;
+	int expect, st = 0;
+	pid_t pid;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	/* the kernel doubles what it is given, up to twice the sysctl */
+	expect = 2 * sysctl_ul("/proc/sys/net/core/rmem_max") >= nfqd_ct_rcvbuf_need(cap) &&
+				 2 * sysctl_ul("/proc/sys/net/core/wmem_max") >=
+					 nfqd_ct_sndbuf_need(cap)
+			 ? 0
+			 : ENOBUFS;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct nfqd_ct *ct = NULL;
+		int r;
+
+		/* leaving root drops every capability */
+		if (setgid(65534) != 0 || setuid(65534) != 0)
+			_exit(100);
+		r = nfqd_ct_open(&ct, cap);
+		nfqd_ct_close(ct);
+		_exit(-r);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), expect);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -133,6 +293,10 @@ int main(void)
 			test_create_request_names_the_flow_both_ways_with_mark_mask_and_timeout),
 		cmocka_unit_test(test_create_request_for_ipv6_tcp),
 		cmocka_unit_test(test_flows_that_cannot_be_named_are_refused),
+		cmocka_unit_test(test_replies_count_refusals_but_not_eexist_nor_another_sockets),
+		cmocka_unit_test(test_a_short_error_message_is_ebadmsg_and_those_before_it_count),
+		cmocka_unit_test(test_a_batch_of_1024_gets_buffers_for_its_requests_and_refusals),
+		cmocka_unit_test(test_without_cap_net_admin_a_buffer_too_small_is_enobufs),
 	};
 
 	return cmocka_run_group_tests_name("conntrack requests", tests, NULL, NULL);

@@ -1405,6 +1405,282 @@ static void test_reset_forgets_every_test_however_often_it_is_done(void **state)
 	nfqd_ipset_batch_free(b);
 }
 
+/* ---- comparing elements ---- */
+
+/* Two elements asking the same question, one built over 0x00 bytes and one over 0xff: the
+ * padding byte after mac[] differs, and so do the fields the flags do not name. */
+static void equal_pair(struct nfqd_ipset_elem *a, struct nfqd_ipset_elem *b)
+{
+	memset(a, 0x00, sizeof(*a));
+	memset(b, 0xff, sizeof(*b));
+	for (int i = 0; i < 2; i++) {
+		struct nfqd_ipset_elem *e = i ? b : a;
+
+		e->family = 4;
+		e->flags = NFQD_ELEM_IP | NFQD_ELEM_PORT;
+		e->proto = IPPROTO_UDP;
+		e->port = 53;
+		memcpy(e->ip.b, "\x0a\x00\x00\x01", 4);
+	}
+}
+
+static void test_equal_elements_with_different_padding_bytes_compare_equal(void **state)
+{
+	struct nfqd_ipset_elem a, b;
+
+	(void)state;
+	/* the struct has a padding byte between mac[] and port: this test is about it */
+	assert_true(offsetof(struct nfqd_ipset_elem, port) >
+		    offsetof(struct nfqd_ipset_elem, mac) + sizeof(a.mac));
+	equal_pair(&a, &b);
+	assert_memory_not_equal(&a, &b, sizeof(a));
+	assert_true(nfqd_ipset_elem_equal(&a, &b));
+	assert_true(nfqd_ipset_elem_equal(&b, &a));
+
+	/* each field the flags name still counts */
+	b.port = 54;
+	assert_false(nfqd_ipset_elem_equal(&a, &b));
+	b.port = 53;
+	b.proto = IPPROTO_TCP;
+	assert_false(nfqd_ipset_elem_equal(&a, &b));
+	b.proto = IPPROTO_UDP;
+	b.ip.b[3] = 2;
+	assert_false(nfqd_ipset_elem_equal(&a, &b));
+	b.ip.b[3] = 1;
+	b.flags |= NFQD_ELEM_MARK;
+	assert_false(nfqd_ipset_elem_equal(&a, &b));
+}
+
+static void test_a_batch_asks_equal_elements_with_different_padding_once(void **state)
+{
+	struct nfqd_ipset_batch *batch;
+	struct nfqd_ipset_elem a, b;
+	static const char set[] = "s";
+
+	(void)state;
+	equal_pair(&a, &b);
+	assert_int_equal(nfqd_ipset_batch_new(&batch, 8), 0);
+	assert_int_equal(nfqd_ipset_batch_add(batch, set, &a), 0);
+	assert_int_equal(nfqd_ipset_batch_add(batch, set, &b), 0);
+	assert_int_equal(nfqd_ipset_batch_count(batch), 1);
+	nfqd_ipset_batch_free(batch);
+}
+
+/* ---- parsing the kernel's answers ---- */
+
+#define PORTID 4242
+
+/* An aligned datagram the parsers read. */
+struct dgram {
+	union {
+		uint8_t b[1024];
+		uint32_t align;
+	};
+	size_t len;
+};
+
+static struct nlmsghdr *dgram_msg(struct dgram *d, uint16_t type, uint32_t seq)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(d->b + d->len);
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_seq = seq;
+	nlh->nlmsg_pid = PORTID;
+	return nlh;
+}
+
+static void dgram_end(struct dgram *d, const struct nlmsghdr *nlh)
+{
+	d->len += NLMSG_ALIGN(nlh->nlmsg_len);
+}
+
+/* An IPSET_CMD_HEADER answer, as the kernel builds it (ip_set_header()). */
+static void put_header_answer(struct dgram *d, uint32_t seq, const char *type, uint8_t family)
+{
+	struct nlmsghdr *nlh = dgram_msg(d, (NFNL_SUBSYS_IPSET << 8) | IPSET_CMD_HEADER, seq);
+	struct nfgenmsg *nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
+
+	nfg->nfgen_family = NFPROTO_IPV4;
+	mnl_attr_put_u8(nlh, IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL);
+	mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, "s");
+	mnl_attr_put_strz(nlh, IPSET_ATTR_TYPENAME, type);
+	mnl_attr_put_u8(nlh, IPSET_ATTR_REVISION, 4);
+	mnl_attr_put_u8(nlh, IPSET_ATTR_FAMILY, family);
+	dgram_end(d, nlh);
+}
+
+/* An acknowledgement (NETLINK_CAP_ACK: the request's header only), or with len_cut a message
+ * cut short of its error field. */
+static void put_ack(struct dgram *d, uint32_t seq, int error, bool short_msg)
+{
+	struct nlmsghdr *nlh = dgram_msg(d, NLMSG_ERROR, seq);
+	struct nlmsgerr *e;
+
+	if (short_msg) {
+		dgram_end(d, nlh);
+		return;
+	}
+	e = mnl_nlmsg_put_extra_header(nlh, sizeof(*e));
+	e->error = error;
+	e->msg.nlmsg_seq = seq;
+	dgram_end(d, nlh);
+}
+
+static void test_parse_header_reads_type_family_and_kind(void **state)
+{
+	struct dgram d = { .len = 0 };
+	struct nfqd_ipset_info info;
+
+	(void)state;
+	put_header_answer(&d, 7, "hash:ip,port", NFPROTO_IPV6);
+	assert_int_equal(nfqd_ipset_parse_header(d.b, d.len, PORTID, 7, &info), 1);
+	assert_string_equal(info.type, "hash:ip,port");
+	assert_int_equal(info.family, NFPROTO_IPV6);
+	assert_int_equal(info.kind, NFQD_IPSET_IP_PORT);
+	assert_int_equal(info.dims, 2);
+	assert_int_equal(info.revision, 4);
+	/* another request's answer, or another socket's, is not this one */
+	assert_int_equal(nfqd_ipset_parse_header(d.b, d.len, PORTID, 8, &info), 0);
+	assert_int_equal(nfqd_ipset_parse_header(d.b, d.len, PORTID + 1, 7, &info), 0);
+
+	memset(&d, 0, sizeof(d));
+	put_header_answer(&d, 7, "hash:net,iface", NFPROTO_IPV4);
+	assert_int_equal(nfqd_ipset_parse_header(d.b, d.len, PORTID, 7, &info), -EPROTONOSUPPORT);
+	assert_string_equal(info.type, "hash:net,iface");
+	assert_int_equal(info.kind, NFQD_IPSET_KIND_MAX);
+}
+
+static void test_parse_header_returns_the_refusal_and_rejects_short_or_bad_answers(void **state)
+{
+	struct dgram d = { .len = 0 };
+	struct nfqd_ipset_info info;
+	struct nlmsghdr *nlh;
+
+	(void)state;
+	put_ack(&d, 3, -ENOENT, false);
+	assert_int_equal(nfqd_ipset_parse_header(d.b, d.len, PORTID, 3, &info), -ENOENT);
+
+	/* an error message too short to hold its error */
+	memset(&d, 0, sizeof(d));
+	put_ack(&d, 3, 0, true);
+	assert_int_equal(nfqd_ipset_parse_header(d.b, d.len, PORTID, 3, &info), -EBADMSG);
+
+	/* a success without the header, a positive error, a header without a family */
+	memset(&d, 0, sizeof(d));
+	put_ack(&d, 3, 0, false);
+	assert_int_equal(nfqd_ipset_parse_header(d.b, d.len, PORTID, 3, &info), -EBADMSG);
+	memset(&d, 0, sizeof(d));
+	put_ack(&d, 3, 5, false);
+	assert_int_equal(nfqd_ipset_parse_header(d.b, d.len, PORTID, 3, &info), -EBADMSG);
+	memset(&d, 0, sizeof(d));
+	nlh = dgram_msg(&d, (NFNL_SUBSYS_IPSET << 8) | IPSET_CMD_HEADER, 3);
+	mnl_nlmsg_put_extra_header(nlh, sizeof(struct nfgenmsg));
+	mnl_attr_put_strz(nlh, IPSET_ATTR_TYPENAME, "hash:ip");
+	dgram_end(&d, nlh);
+	assert_int_equal(nfqd_ipset_parse_header(d.b, d.len, PORTID, 3, &info), -EBADMSG);
+
+	/* a message whose length runs past the datagram is not read; nor one of 2^31 bytes
+	 * or more, which libmnl 1.0.4 takes for a negative length */
+	memset(&d, 0, sizeof(d));
+	put_header_answer(&d, 3, "hash:ip", NFPROTO_IPV4);
+	assert_int_equal(nfqd_ipset_parse_header(d.b, d.len - 8, PORTID, 3, &info), -EBADMSG);
+	((struct nlmsghdr *)d.b)->nlmsg_len = 0xf8000048u;
+	assert_int_equal(nfqd_ipset_parse_header(d.b, d.len, PORTID, 3, &info), -EBADMSG);
+}
+
+static void test_parse_list_collects_members_until_done(void **state)
+{
+	char names[2][NFQD_IPSET_NAME_MAX];
+	struct nfqd_ipset_members m = { .names = names, .max = 2 };
+	struct dgram d = { .len = 0 };
+	struct nlmsghdr *nlh;
+	struct nlattr *adt, *data;
+
+	(void)state;
+	nlh = dgram_msg(&d, (NFNL_SUBSYS_IPSET << 8) | IPSET_CMD_LIST, 9);
+	mnl_nlmsg_put_extra_header(nlh, sizeof(struct nfgenmsg));
+	mnl_attr_put_strz(nlh, IPSET_ATTR_TYPENAME, "list:set");
+	adt = mnl_attr_nest_start(nlh, IPSET_ATTR_ADT);
+	for (int i = 0; i < 3; i++) {
+		data = mnl_attr_nest_start(nlh, IPSET_ATTR_DATA);
+		mnl_attr_put_strz(nlh, IPSET_ATTR_NAME, i == 0 ? "a" : i == 1 ? "b" : "c");
+		mnl_attr_nest_end(nlh, data);
+	}
+	mnl_attr_nest_end(nlh, adt);
+	dgram_end(&d, nlh);
+	assert_int_equal(nfqd_ipset_parse_list(d.b, d.len, PORTID, 9, &m), 0);
+	assert_int_equal(m.count, 3);
+	assert_string_equal(names[0], "a");
+	assert_string_equal(names[1], "b");
+	assert_false(m.not_list);
+
+	memset(&d, 0, sizeof(d));
+	nlh = dgram_msg(&d, NLMSG_DONE, 9);
+	*(int *)mnl_nlmsg_put_extra_header(nlh, sizeof(int)) = 0;
+	dgram_end(&d, nlh);
+	assert_int_equal(nfqd_ipset_parse_list(d.b, d.len, PORTID, 9, &m), 1);
+
+	/* NLMSG_DONE too short for its error */
+	memset(&d, 0, sizeof(d));
+	nlh = dgram_msg(&d, NLMSG_DONE, 9);
+	dgram_end(&d, nlh);
+	assert_int_equal(nfqd_ipset_parse_list(d.b, d.len, PORTID, 9, &m), -EBADMSG);
+
+	memset(&d, 0, sizeof(d));
+	put_ack(&d, 9, -ENOENT, false);
+	assert_int_equal(nfqd_ipset_parse_list(d.b, d.len, PORTID, 9, &m), -ENOENT);
+}
+
+struct seen {
+	uint32_t seq[4];
+	int result[4];
+	bool header[4];
+	char type[4][NFQD_IPSET_NAME_MAX];
+	unsigned int n;
+};
+
+static void record(uint32_t seq, int result, const struct nfqd_ipset_info *info, void *data)
+{
+	struct seen *s = data;
+
+	assert_true(s->n < 4);
+	s->seq[s->n] = seq;
+	s->result[s->n] = result;
+	s->header[s->n] = info != NULL;
+	if (info)
+		strcpy(s->type[s->n], info->type);
+	s->n++;
+}
+
+static void test_parse_answers_reports_acks_and_headers_and_stops_at_a_short_one(void **state)
+{
+	struct dgram d = { .len = 0 };
+	struct seen s = { .n = 0 };
+
+	(void)state;
+	put_ack(&d, 1, 0, false);
+	put_ack(&d, 2, -IPSET_ERR_EXIST, false);
+	put_header_answer(&d, 3, "hash:net", NFPROTO_IPV4);
+	assert_int_equal(nfqd_ipset_parse_answers(d.b, d.len, PORTID, record, &s), 3);
+	assert_int_equal(s.n, 3);
+	assert_int_equal(s.seq[0], 1);
+	assert_int_equal(s.result[0], 0);
+	assert_false(s.header[0]);
+	assert_int_equal(s.result[1], -IPSET_ERR_EXIST);
+	assert_true(s.header[2]);
+	assert_int_equal(s.seq[2], 3);
+	assert_string_equal(s.type[2], "hash:net");
+
+	/* a short error message after a good one: the good one counts, then -EBADMSG */
+	memset(&d, 0, sizeof(d));
+	memset(&s, 0, sizeof(s));
+	put_ack(&d, 4, 0, false);
+	put_ack(&d, 5, 0, true);
+	assert_int_equal(nfqd_ipset_parse_answers(d.b, d.len, PORTID, record, &s), -EBADMSG);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.seq[0], 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1458,6 +1734,14 @@ int main(void)
 		cmocka_unit_test(test_a_full_batch_refuses_new_tests_but_finds_old_ones),
 		cmocka_unit_test(test_a_batch_at_maximum_capacity_keeps_every_test_apart),
 		cmocka_unit_test(test_reset_forgets_every_test_however_often_it_is_done),
+		cmocka_unit_test(test_equal_elements_with_different_padding_bytes_compare_equal),
+		cmocka_unit_test(test_a_batch_asks_equal_elements_with_different_padding_once),
+		cmocka_unit_test(test_parse_header_reads_type_family_and_kind),
+		cmocka_unit_test(
+			test_parse_header_returns_the_refusal_and_rejects_short_or_bad_answers),
+		cmocka_unit_test(test_parse_list_collects_members_until_done),
+		cmocka_unit_test(
+			test_parse_answers_reports_acks_and_headers_and_stops_at_a_short_one),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,14 +16,16 @@
 #ifndef NFQD_IPSET_H
 #define NFQD_IPSET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "nfqd/packet.h"
 
-#define NFQD_IPSET_NAME_MAX  32	  /* IPSET_MAXNAMELEN, NUL included */
-#define NFQD_IPSET_DIMS_MAX  3	  /* dimensions of the element types supported */
-#define NFQD_IPSET_BATCH_MAX 4096 /* tests in one batch, at most */
+#define NFQD_IPSET_NAME_MAX    32   /* IPSET_MAXNAMELEN, NUL included */
+#define NFQD_IPSET_DIMS_MAX    3    /* dimensions of the element types supported */
+#define NFQD_IPSET_BATCH_MAX   4096 /* tests in one batch, at most */
+#define NFQD_IPSET_HEADERS_MAX 64   /* header checks in one batch, at most */
 
 /* How an element is built for a set type (from the type name). */
 enum nfqd_ipset_kind {
@@ -75,6 +77,13 @@ struct nfqd_ipset_elem {
 
 struct nfqd_ipset;
 struct nfqd_ipset_batch;
+
+/*
+ * Whether a and b ask the same question: the same flags and the same value in every field the
+ * flags name, compared field by field (the struct has padding; its bytes are never compared).
+ * Pure.
+ */
+bool nfqd_ipset_elem_equal(const struct nfqd_ipset_elem *a, const struct nfqd_ipset_elem *b);
 
 /*
  * Open a netlink socket for ipset requests (one per thread that uses it). Returns 0 and *out, or
@@ -153,21 +162,92 @@ int nfqd_ipset_batch_add(struct nfqd_ipset_batch *b, const char *set,
 unsigned int nfqd_ipset_batch_count(const struct nfqd_ipset_batch *b);
 
 /*
- * Run every test of the batch: all requests in one send() (more only when they exceed the
- * socket's send limit, or the answers its receive buffer holds), then one answer per request.
- * Returns 0 when every test has a result, or -errno when the exchange itself failed (then every
- * result is that error).
+ * Ask, in the same exchange as the tests, for the header of set `set` (a string the caller keeps
+ * alive until reset), or ask again for one added before (same name). Its request goes after
+ * every test of the run, so a header that still matches what the caller assumed proves that the
+ * tests were asked of a set of that type and family. Returns its index (>= 0), -ENOSPC when
+ * NFQD_IPSET_HEADERS_MAX are taken, or -EINVAL / -ENAMETOOLONG for a bad name.
+ */
+int nfqd_ipset_batch_add_header(struct nfqd_ipset_batch *b, const char *set);
+
+/*
+ * Run every test of the batch and the header checks added since the last run: all requests in
+ * one send() (more only when they exceed the socket's send limit, or the answers its receive
+ * buffer holds), header requests after the tests, then one answer per request. Returns 0 when
+ * every one has a result, or -errno when the exchange itself failed (then every result of the
+ * run is that error).
  */
 int nfqd_ipset_batch_run(struct nfqd_ipset *s, struct nfqd_ipset_batch *b);
+
+/* The same for the tests added since the last run only: those answered before keep their
+ * answers (a second round of the same batch). */
+int nfqd_ipset_batch_run_new(struct nfqd_ipset *s, struct nfqd_ipset_batch *b);
 
 /*
  * Result of test i: 1 member, 0 not a member, or -errno from the kernel (-ENOENT: the set does
  * not exist; -IPSET_ERR_* values for other refusals). An element of the wrong shape for its set
  * (a set recreated with another type) is refused with -IPSET_ERR_PROTOCOL when it carries an
  * attribute the type does not take, but answered "not a member" when it lacks one or has the
- * other family: only nfqd_ipset_info() tells such a change reliably. -EAGAIN before the batch
- * has run, -EINVAL for i out of range.
+ * other family: only a header read after the test tells such a change reliably
+ * (nfqd_ipset_batch_add_header()). -EAGAIN before the batch has run, -EINVAL for i out of range.
  */
 int nfqd_ipset_batch_result(const struct nfqd_ipset_batch *b, unsigned int i);
+
+/*
+ * Result of header check i: 0 with *info as nfqd_ipset_info() fills it, or its errors (-ENOENT,
+ * -EPROTONOSUPPORT with *info filled, ...). -EAGAIN before it has run, -EINVAL for i out of
+ * range.
+ */
+int nfqd_ipset_batch_header(const struct nfqd_ipset_batch *b, unsigned int i,
+			    struct nfqd_ipset_info *info);
+
+/* ---- parsing the kernel's answers (pure: no socket; for the socket code and fuzzers) ---- */
+
+/*
+ * Each parser takes one received datagram (buf, len: possibly several netlink messages, maybe
+ * truncated or malformed) and the portid of the socket; messages for another portid or another
+ * sequence number are skipped. Nothing is read beyond len. A datagram that is not made of whole
+ * messages (one whose length runs past the end, or is shorter than a header) is -EBADMSG,
+ * once its whole messages have been read.
+ */
+
+/*
+ * The answer to an IPSET_CMD_HEADER request of sequence number seq. Returns 1 with *info filled
+ * as nfqd_ipset_info() does (name not included) when the datagram held it, 0 when it held no
+ * answer to seq, the kernel's refusal (-ENOENT, ...), -EPROTONOSUPPORT for a type whose elements
+ * cannot be built (info filled), or -EBADMSG for a malformed answer.
+ */
+int nfqd_ipset_parse_header(const void *buf, size_t len, uint32_t portid, uint32_t seq,
+			    struct nfqd_ipset_info *info);
+
+/* What the messages of a list:set dump have told so far. Zero it, set names and max. */
+struct nfqd_ipset_members {
+	char (*names)[NFQD_IPSET_NAME_MAX]; /* may be NULL with max 0: count only */
+	unsigned int max;
+	unsigned int count; /* members seen (may exceed max: only max are written) */
+	bool not_list;	    /* the set is not a list:set */
+};
+
+/*
+ * One datagram of the answer to an IPSET_CMD_LIST dump request of sequence number seq. Returns
+ * 1 when the dump ended (NLMSG_DONE or a final acknowledgement), 0 when more is to come, the
+ * kernel's refusal (-ENOENT, ...), or -EBADMSG.
+ */
+int nfqd_ipset_parse_list(const void *buf, size_t len, uint32_t portid, uint32_t seq,
+			  struct nfqd_ipset_members *m);
+
+/*
+ * One datagram of answers to a batch: acknowledgements of TEST requests and answers to HEADER
+ * requests. For each answer to the caller's portid, fn(seq, result, info, data) is called:
+ * for an acknowledgement, result is the kernel's error (0 or -errno: -IPSET_ERR_EXIST is "not a
+ * member") and info NULL; for a header answer, result 0 and info filled (-EPROTONOSUPPORT with
+ * info filled for a type whose elements cannot be built). Messages
+ * of other types are skipped. Returns the number of answers reported, or -EBADMSG at the first
+ * malformed one (those before it were reported).
+ */
+int nfqd_ipset_parse_answers(const void *buf, size_t len, uint32_t portid,
+			     void (*fn)(uint32_t seq, int result,
+					const struct nfqd_ipset_info *info, void *data),
+			     void *data);
 
 #endif /* NFQD_IPSET_H */

@@ -30,7 +30,17 @@ struct nfqd_queue_config {
 	bool conntrack;	     /* ask for NFQA_CFG_F_CONNTRACK (conntrack data in each message,
 				connmark in verdicts); kernels without it are used without */
 	uint32_t rcvbuf;     /* socket receive buffer, bytes; 0: sized so max_len messages fit */
+	uint64_t
+		rcvbuf_max; /* cap on the receive buffer, bytes; 0: NFQD_QUEUE_RCVBUF_MAX_DEFAULT */
 };
+
+/*
+ * Default cap on a queue socket's receive buffer: what the kernel may pin for one queue's
+ * undelivered messages. Sized for max-len 8192 at copy ranges up to about 3 KiB; beyond the
+ * cap, messages the socket cannot hold are lost to it (counted as enobufs: SK_MEMINFO_DROPS)
+ * and the kernel applies the queue's fail-open choice, instead of a flood pinning up to 2 GiB.
+ */
+#define NFQD_QUEUE_RCVBUF_MAX_DEFAULT (64ull << 20)
 
 /* One line of /proc/net/netfilter/nfnetlink_queue (the kernel's view of a queue). */
 struct nfqd_queue_kstats {
@@ -124,5 +134,15 @@ size_t nfqd_queue_msg_size(uint32_t copy_range);
  * accounting (measured: 832 bytes a message at copy range 128, 2304 at 1500).
  */
 uint64_t nfqd_queue_rcvbuf_for(uint32_t copy_range, uint32_t max_len);
+
+/* The cap of cfg (rcvbuf_max, or the default). Pure. */
+uint64_t nfqd_queue_rcvbuf_cap(const struct nfqd_queue_config *cfg);
+
+/*
+ * The receive buffer nfqd_queue_open() asks for: rcvbuf, or what max_len messages need, at
+ * most the cap, at least two messages of the copy range. Compare with nfqd_queue_rcvbuf_for()
+ * to tell whether the cap cuts a full queue short. Pure.
+ */
+uint64_t nfqd_queue_rcvbuf_want(const struct nfqd_queue_config *cfg);
 
 #endif /* NFQD_QUEUE_H */
