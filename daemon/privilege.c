@@ -216,6 +216,12 @@ static void resolve_names(void)
 static int add_rule(scmp_filter_ctx ctx, const struct allowed_call *a, char *err, size_t errlen)
 {
 	int nr = seccomp_syscall_resolve_name(a->name);
+	struct scmp_arg_cmp cmp = {
+		.arg = (unsigned int)a->arg,
+		.op = SCMP_CMP_EQ,
+		.datum_a = a->value,
+		.datum_b = 0,
+	};
 	int r;
 
 	/* A call this architecture lacks (time on arm64) cannot be made: nothing to allow. */
@@ -224,8 +230,7 @@ static int add_rule(scmp_filter_ctx ctx, const struct allowed_call *a, char *err
 	if (a->arg < 0)
 		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0);
 	else
-		r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 1,
-				     SCMP_CMP((unsigned int)a->arg, SCMP_CMP_EQ, a->value));
+		r = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, 1, &cmp);
 	if (r < 0) {
 		snprintf(err, errlen, "seccomp: cannot allow '%s': %s", a->name, strerror(-r));
 		return r;
