@@ -150,6 +150,9 @@ static void test_meta_mark_matches_the_packet_mark(void **state)
 	itest_nfqd(it, "[policy]\nrule = drop meta mark 0x4/0x4\n");
 	assert_int_equal(inbound(it, 5001, 0), 0);
 	assert_int_equal(inbound(it, 5000, N), N);
+	/* nfqd publishes a batch's counters just after its verdicts */
+	itest_wait_stat(it, 0, "dropped", N);
+	itest_wait_stat(it, 0, "accepted", N);
 	json = itest_stats(it);
 	assert_int_equal(stats_get(json, 0, "dropped"), N);
 	assert_int_equal(stats_get(json, 0, "accepted"), N);
@@ -168,6 +171,9 @@ static void test_not_meta_mark(void **state)
 	itest_nfqd(it, "[policy]\ndefault = drop\nrule = accept not meta mark 0x4/0x4\n");
 	assert_int_equal(inbound(it, 5001, 0), 0);
 	assert_int_equal(inbound(it, 5000, N), N);
+	/* nfqd publishes a batch's counters just after its verdicts */
+	itest_wait_stat(it, 0, "dropped", N);
+	itest_wait_stat(it, 0, "accepted", N);
 	json = itest_stats(it);
 	assert_int_equal(stats_get(json, 0, "dropped"), N);
 	assert_int_equal(stats_get(json, 0, "accepted"), N);
@@ -178,6 +184,9 @@ static void test_not_meta_mark(void **state)
 	itest_nfqd(it, "[policy]\ndefault = accept\nrule = drop not meta mark 0x4/0x4\n");
 	assert_int_equal(inbound(it, 5001, N), N);
 	assert_int_equal(inbound(it, 5000, 0), 0);
+	/* nfqd publishes a batch's counters just after its verdicts */
+	itest_wait_stat(it, 0, "dropped", N);
+	itest_wait_stat(it, 0, "accepted", N);
 	json = itest_stats(it);
 	assert_int_equal(stats_get(json, 0, "dropped"), N);
 	assert_int_equal(stats_get(json, 0, "accepted"), N);
@@ -212,6 +221,10 @@ static void test_ct_mark_read_from_the_mark_the_generated_rules_restored(void **
 
 	assert_int_equal(inbound(it, 5001, 0), 0);
 	assert_int_equal(inbound(it, 5000, N), N);
+	/* nfqd publishes a batch's counters just after its verdicts */
+	itest_wait_stat(it, 0, "marked", 2 * N);
+	itest_wait_stat(it, 0, "dropped", N);
+	itest_wait_stat(it, 0, "accepted", N);
 	json = itest_stats(it);
 	assert_non_null(strstr(json, "\"conntrack\":false"));
 	/* every packet went through the generated chain */
@@ -257,6 +270,9 @@ static void test_ipv6_meta_mark_ct_mark_and_iif(void **state)
 	assert_int_equal(inbound6(it, 5002, 0), 0);
 	assert_int_equal(inbound6(it, 5003, 0), 0);
 	assert_int_equal(inbound6(it, 5000, N), N);
+	/* nfqd publishes a batch's counters just after its verdicts */
+	itest_wait_stat(it, 0, "dropped", 3 * N);
+	itest_wait_stat(it, 0, "accepted", N);
 	json = itest_stats(it);
 	assert_int_equal(stats_get(json, 0, "dropped"), 3 * N);
 	assert_int_equal(stats_get(json, 0, "accepted"), N);
@@ -282,6 +298,8 @@ static void test_ct_mark_nobody_provides_does_not_match(void **state)
 
 	assert_int_equal(inbound(it, 5001, N), N);
 	assert_int_equal(inbound(it, 5000, N), N);
+	/* nfqd publishes a batch's counters just after its verdicts */
+	itest_wait_stat(it, 0, "accepted", 2 * N);
 	json = itest_stats(it);
 	assert_int_equal(stats_get(json, 0, "marked"), 0);
 	assert_int_equal(stats_get(json, 0, "accepted"), 2 * N);
@@ -312,6 +330,8 @@ static void test_set_mark_is_seen_by_a_later_hook(void **state)
 	assert_int_equal(rule_packets(it, "filter", "INPUT", 1), N);
 	assert_int_equal(rule_packets(it, "filter", "INPUT", 2), 2 * N);
 
+	/* nfqd publishes a batch's counters just after its verdicts */
+	itest_wait_stat(it, 0, "accepted", 2 * N);
 	json = itest_stats(it);
 	assert_int_equal(stats_get(json, 0, "accepted"), 2 * N);
 	assert_int_equal(stats_get(json, 0, "errors"), 0);
@@ -338,6 +358,9 @@ static void test_nfqd_mark_bits_are_cleared_in_the_verdict(void **state)
 	assert_int_equal(outbound(it, 5000, N), N);
 	assert_int_equal(outbound(it, 5001, N), N);
 
+	/* nfqd publishes a batch's counters just after its verdicts */
+	itest_wait_stat(it, 0, "marked", 2 * N);
+	itest_wait_stat(it, 0, "accepted", 2 * N);
 	json = itest_stats(it);
 	/* every packet carried the marker when nfqd read it ... */
 	assert_int_equal(stats_get(json, 0, "marked"), 2 * N);
@@ -381,6 +404,10 @@ static void test_queue_verdict_hands_packets_to_another_queue(void **state)
 	assert_int_equal(inbound(it, 5001, 0), 0);
 	assert_int_equal(inbound(it, 5000, N), N);
 
+	/* nfqd publishes a batch's counters just after its verdicts */
+	itest_wait_stat(it, 0, "received", 2 * N);
+	itest_wait_stat(it, 0, "queued", N);
+	itest_wait_stat(it, 0, "accepted", N);
 	json = itest_stats(it);
 	assert_int_equal(stats_get(json, 0, "received"), 2 * N);
 	assert_int_equal(stats_get(json, 0, "queued"), N);
@@ -388,8 +415,16 @@ static void test_queue_verdict_hands_packets_to_another_queue(void **state)
 	assert_int_equal(stats_get(json, 0, "dropped"), 0);
 	assert_int_equal(stats_get(json, 0, "errors"), 0);
 	free(json);
-	json = nfqd_control(&second, "stats\n");
-	assert_non_null(json);
+	/* the second nfqd's counters, once its last batch is published */
+	json = NULL;
+	for (int waited = 0; waited < ITEST_DEADLINE_MS; waited += 10) {
+		free(json);
+		json = nfqd_control(&second, "stats\n");
+		assert_non_null(json);
+		if (stats_get(json, 3, "dropped") >= N)
+			break;
+		usleep(10 * 1000);
+	}
 	assert_int_equal(stats_get(json, 3, "received"), N);
 	assert_int_equal(stats_get(json, 3, "dropped"), N);
 	assert_int_equal(stats_get(json, 3, "accepted"), 0);
@@ -410,6 +445,9 @@ static void test_queue_verdict_to_its_own_queue_does_not_loop(void **state)
 		       "rule = queue 0 proto udp dport 5001\n");
 	/* the rule is skipped on queue 0: the default accepts, each packet read once */
 	assert_int_equal(inbound(it, 5001, N), N);
+	/* nfqd publishes a batch's counters just after its verdicts */
+	itest_wait_stat(it, 0, "received", N);
+	itest_wait_stat(it, 0, "accepted", N);
 	json = itest_stats(it);
 	assert_int_equal(stats_get(json, 0, "received"), N);
 	assert_int_equal(stats_get(json, 0, "accepted"), N);
