@@ -744,6 +744,13 @@ static int read_logical(struct parse *p)
 	/* the blank that stood for the backslash of a continuation the file ended */
 	while (p->loglen > 0 && isblank((unsigned char)p->logical[p->loglen - 1]))
 		p->logical[--p->loglen] = '\0';
+	/* "a\\" on a continued line would end the value in a backslash that no file can say
+	 * plainly (written back, it would continue the line): refuse it rather than guess */
+	if (p->nsegs && p->loglen > 0 && p->logical[p->loglen - 1] == '\\') {
+		fail(p, p->segs[p->nsegs - 1].line,
+		     "the continued value ends with a backslash, which would continue it further");
+		return -2;
+	}
 	return 0;
 }
 

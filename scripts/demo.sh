@@ -124,16 +124,23 @@ sed 's/^/   /' "$tmp/nfqd.log"
 
 stats() { "$nfqctl" -s "$sock" stats; }
 seen() { stats | jq .total.received; }
-sink() { # sink PORT OUTFILE: count at the server until 1 s of silence
-	"$traffic" sink --ns "$srv" --port "$1" --idle-ms 1000 >"$2" 2>"$2.err" &
+sink() { # sink PORT OUTFILE: count at the server until 3 s of silence
+	"$traffic" sink --ns "$srv" --port "$1" --idle-ms 3000 >"$2" 2>"$2.err" &
 	for _ in $(seq 100); do grep -q listening "$2.err" 2>/dev/null && break; sleep 0.02; done
 }
+stamped() { stats | jq .total.stamped; }
 flow() { # flow SRC SPORT PORT COUNT -> datagrams the server got (one flow: fixed source port)
-	local out=$tmp/sink.$RANDOM s
+	local out=$tmp/sink.$RANDOM s st
 	sink "$3" "$out"
 	s=$!
+	# The first datagram alone, until nfqd has stamped the flow's verdict: what the rest of
+	# the flow meets is then the kernel's connmark rules, however busy the machine is.
+	st=$(stamped)
 	"$traffic" send --ns "$cli" --src "$1" --sport "$2" --to 10.0.2.2 --port "$3" \
-		--count "$4" --burst 16 --pause-us 200 >/dev/null
+		--count 1 >/dev/null
+	for _ in $(seq 500); do [ "$(stamped)" -gt "$st" ] && break; sleep 0.02; done
+	"$traffic" send --ns "$cli" --src "$1" --sport "$2" --to 10.0.2.2 --port "$3" \
+		--count "$(($4 - 1))" --burst 16 --pause-us 200 >/dev/null
 	wait $s
 	cut -d= -f2 "$out"
 }

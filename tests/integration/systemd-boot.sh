@@ -190,9 +190,26 @@ rm -f "$root/nfqd-boot-result"
 # the drop-in the checks add for `[daemon] user =`, left from an earlier run
 rm -rf "$root/etc/systemd/system/nfqd.service.d"
 
-timeout 300 systemd-nspawn -q -D "$root" --boot --private-network --register=no --keep-unit \
-	>"$build/nspawn.log" 2>&1
+# Without a systemd on the host, --keep-unit leaves the container in nspawn's own cgroup: two
+# containers booted at once from the same cgroup would manage the same system.slice and break
+# each other's units (status 219/CGROUP). Each boot gets a cgroup of its own, removed after.
+cgroup_dirs=()
+for h in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified /sys/fs/cgroup; do
+	[ -w "$h/cgroup.procs" ] || continue
+	[ "$h" = /sys/fs/cgroup ] && [ ${#cgroup_dirs[@]} -gt 0 ] && continue
+	cgroup_dirs+=("$h/nfqd-boot-$$")
+done
+(
+	for d in "${cgroup_dirs[@]}"; do
+		mkdir -p "$d" && echo "$BASHPID" >"$d/cgroup.procs"
+	done
+	exec timeout 300 systemd-nspawn -q -D "$root" --boot --private-network --register=no \
+		--keep-unit
+) >"$build/nspawn.log" 2>&1
 rc=$?
+for d in "${cgroup_dirs[@]}"; do
+	find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+done
 if [ ! -f "$root/nfqd-boot-result" ]; then
 	tail -n 40 "$build/nspawn.log"
 	fail "the container wrote no result (systemd-nspawn exit $rc)"

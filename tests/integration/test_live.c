@@ -170,8 +170,10 @@ static void edits_while_traffic_flows(struct itest *it, bool generated)
 	if (wait_from(sink, 1, 20, &total) < 20)
 		fail_msg("only %llu datagrams passed before the add", (unsigned long long)total);
 	itest_fw(it, "ipset add bl %s", it->t.cli4);
-	/* every datagram numbered from here on was sent after the add had taken effect */
-	after_add = atomic_load(&f.next);
+	/* The flow publishes the next number after each send returns: the datagram of that
+	 * number may be on its way already, and so may have crossed the firewall before the add.
+	 * Every datagram numbered above it was sent after the add had taken effect. */
+	after_add = atomic_load(&f.next) + 1;
 	dropped = itest_total(it, "dropped");
 	wait_sent(&f, after_add, 200);
 	/* nfqd has given a verdict to many of them: all those were drops */
@@ -182,7 +184,7 @@ static void edits_while_traffic_flows(struct itest *it, bool generated)
 			 (unsigned long long)late);
 
 	itest_fw(it, "ipset del bl %s", it->t.cli4);
-	after_del = atomic_load(&f.next);
+	after_del = atomic_load(&f.next) + 1; /* as after_add */
 	wait_sent(&f, after_del, 200);
 	atomic_store(&f.stop, 1);
 	pthread_join(f.thread, NULL);

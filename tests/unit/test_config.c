@@ -364,6 +364,19 @@ static void test_a_backslash_continues_a_line(void **state)
 	config_free(c);
 }
 
+/* Two backslashes before a line end leave a literal backslash, then continue: a value ending
+ * that way has no plain spelling (written back, its last backslash would continue the line). */
+static void test_a_value_ending_in_a_backslash_is_refused(void **state)
+{
+	(void)state;
+	load_err("[daemon]\ncontrol = /run/x\\\\\n\\\n",
+		 "t.conf:3: the continued value ends with a backslash, which would continue it "
+		 "further");
+	load_err("[daemon]\ncontrol = /run/x\\\\\n",
+		 "t.conf:2: the continued value ends with a backslash, which would continue it "
+		 "further");
+}
+
 static void test_errors_in_continued_lines_name_the_line_of_the_word(void **state)
 {
 	(void)state;
@@ -650,6 +663,7 @@ int main(void)
 		cmocka_unit_test(test_long_rules_and_comments_are_read_whole),
 		cmocka_unit_test(test_continued_lines_and_keys_have_limits_too),
 		cmocka_unit_test(test_a_backslash_continues_a_line),
+		cmocka_unit_test(test_a_value_ending_in_a_backslash_is_refused),
 		cmocka_unit_test(test_errors_in_continued_lines_name_the_line_of_the_word),
 		cmocka_unit_test(test_nul_and_control_characters_are_refused_at_their_line),
 		cmocka_unit_test(test_only_a_regular_file_is_a_configuration),
