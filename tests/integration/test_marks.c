@@ -6,6 +6,7 @@
  * an interface renamed while nfqd runs.
  */
 #include "itest.h"
+#include "rawsend.h"
 
 #define N 300
 
@@ -62,22 +63,8 @@ static uint64_t outbound(struct itest *it, uint16_t port, uint64_t want)
 static uint64_t rule_packets(struct itest *it, const char *table, const char *chain,
 			     unsigned int num)
 {
-	char *out = NULL, *line, *save = NULL;
-	uint64_t pkts = UINT64_MAX;
+	uint64_t pkts = xt_rule_packets(it->t.fw, false, table, chain, num);
 
-	assert_int_equal(ns_sh_out(it->t.fw, &out, "iptables -t %s -L %s -v -x -n --line-numbers",
-				   table, chain),
-			 0);
-	assert_non_null(out);
-	/* "num pkts bytes target prot opt in out source destination ..." */
-	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		unsigned int n;
-		unsigned long long p;
-
-		if (sscanf(line, "%u %llu", &n, &p) == 2 && n == num)
-			pkts = p;
-	}
-	free(out);
 	if (pkts == UINT64_MAX)
 		fail_msg("no rule %u in %s %s", num, table, chain);
 	return pkts;

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "netns.h"
+#include "rawsend.h"
 #include "traffic.h"
 
 static long long now_ms(void)
@@ -60,47 +61,20 @@ long long raw_ip_send(const char *ns, const void *pkt, size_t len, unsigned long
 		      unsigned int pause_us)
 {
 	const uint8_t *ip = pkt;
-	struct sockaddr_storage ss;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	socklen_t slen;
-	unsigned long i;
-	int family, h, fd, err;
+	int fd, r = 0;
 
-	if (len < 20 || (ip[0] >> 4 != 4 && ip[0] >> 4 != 6) || (ip[0] >> 4 == 6 && len < 40))
+	if (len < 1 || (ip[0] >> 4 != 4 && ip[0] >> 4 != 6))
 		return -EINVAL;
-	memset(&ss, 0, sizeof(ss));
-	if (ip[0] >> 4 == 4) {
-		family = AF_INET;
-		s4->sin_family = AF_INET;
-		memcpy(&s4->sin_addr, ip + 16, 4);
-		slen = sizeof(*s4);
-	} else {
-		family = AF_INET6;
-		s6->sin6_family = AF_INET6;
-		memcpy(&s6->sin6_addr, ip + 24, 16);
-		slen = sizeof(*s6);
-	}
-	h = ns_enter(ns);
-	if (h < 0)
-		return -EIO;
-	/* IPPROTO_RAW: the packet carries its own IP header, for IPv4 and IPv6 alike */
-	fd = socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-	err = errno;
-	ns_leave(h);
-	if (fd == -1)
-		return -err;
-	for (i = 0; i < count; i++) {
-		if (sendto(fd, pkt, len, 0, (struct sockaddr *)&ss, slen) == -1) {
-			err = errno;
-			close(fd);
-			return -err;
-		}
+	fd = raw_ip_open(ns, ip[0] >> 4);
+	if (fd < 0)
+		return fd;
+	for (unsigned long i = 0; i < count && r == 0; i++) {
+		r = raw_fd_send(fd, pkt, len);
 		if (pause_us && i % 32 == 31)
 			usleep(pause_us);
 	}
 	close(fd);
-	return (long long)count;
+	return r < 0 ? r : (long long)count;
 }
 
 int udp_sink_open(const char *ns, const char *addr, uint16_t port)
