@@ -73,7 +73,7 @@ static void stats_lookups(struct strbuf *b, const struct stats_snapshot *s)
 char *command_stats_json(const struct stats_snapshot *s)
 {
 	const struct config *c = s->cfg;
-	struct nfqd_counters total = { { 0 } };
+	struct nfqd_counters total = { .v = { 0 } };
 	struct strbuf b = { 0 };
 
 	strbuf_printf(&b, "{\"version\":");

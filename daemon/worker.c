@@ -241,9 +241,7 @@ static void fatal(struct worker *w, const char *what, int err)
 
 static void commit(struct worker *w, const struct nfqd_counters *acc)
 {
-	for (int c = 0; c < NFQD_CTR_MAX; c++)
-		if (acc->v[c])
-			nfqd_counter_add(&w->counters, c, acc->v[c]);
+	nfqd_counters_commit(&w->counters, acc);
 }
 
 /* The sweeps a worker asks the batcher for (nfqd/verdict.h). */
@@ -328,7 +326,7 @@ static void flush(struct worker *w, struct nfqd_counters *acc)
 /* Send the sweep a failed send left owed, if any (see flush()). */
 static void send_owed_sweep(struct worker *w)
 {
-	struct nfqd_counters acc = { { 0 } };
+	struct nfqd_counters acc = { .v = { 0 } };
 
 	if (!w->sweep_owed)
 		return;
@@ -681,7 +679,7 @@ static void stamp_dropped_flows(struct worker *w, struct nfqd_counters *acc)
 /* One receive, its verdicts sent. Returns what the receive returned. */
 static int step(struct worker *w, unsigned int flags)
 {
-	struct nfqd_counters acc = { { 0 } };
+	struct nfqd_counters acc = { .v = { 0 } };
 	const struct nfqd_rx_msg *msgs;
 	int n = nfqd_transport_recv(w->transport, &msgs, flags);
 
@@ -720,7 +718,7 @@ static long long now_ms(void)
  */
 static void drain(struct worker *w)
 {
-	struct nfqd_counters acc = { { 0 } };
+	struct nfqd_counters acc = { .v = { 0 } };
 	long long deadline = now_ms() + DRAIN_MS;
 	uint16_t num = nfqd_queue_num(w->queue);
 	int r = nfqd_queue_freeze(w->queue);

@@ -34,9 +34,18 @@ const char *nfqd_counter_name(enum nfqd_counter c)
 void nfqd_counters_read(struct nfqd_counters *dst, const struct nfqd_counters *src,
 			struct nfqd_counters *sum)
 {
-	for (int c = 0; c < NFQD_CTR_MAX; c++) {
-		dst->v[c] = nfqd_counter_get(src, c);
-		if (sum)
+	uint64_t s1, s2;
+
+	/* a sequence count: retry while a commit is under way or one ended during the copy */
+	do {
+		s1 = __atomic_load_n(&src->seq, __ATOMIC_ACQUIRE);
+		for (int c = 0; c < NFQD_CTR_MAX; c++)
+			dst->v[c] = nfqd_counter_get(src, c);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		s2 = __atomic_load_n(&src->seq, __ATOMIC_RELAXED);
+	} while ((s1 & 1) || s1 != s2);
+	dst->seq = s1;
+	if (sum)
+		for (int c = 0; c < NFQD_CTR_MAX; c++)
 			sum->v[c] += dst->v[c];
-	}
 }
