@@ -73,8 +73,14 @@ unsigned int ifwatch_parse(const void *buf, size_t len,
 			continue;
 		l.index = (uint32_t)ifi->ifi_index;
 		mnl_attr_for_each (a, nlh, sizeof(*ifi)) {
-			/* MNL_TYPE_STRING would accept a name without its NUL. */
+			/*
+			 * libmnl walks attributes up to the message's aligned end, which for a
+			 * last message without its padding lies past the bytes received: the
+			 * name must end inside nlmsg_len. MNL_TYPE_STRING would accept a name
+			 * without its NUL.
+			 */
 			if (mnl_attr_get_type(a) == IFLA_IFNAME &&
+			    (const char *)a + a->nla_len <= (const char *)nlh + nlh->nlmsg_len &&
 			    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
 				l.name = *mnl_attr_get_str(a) ? mnl_attr_get_str(a) : NULL;
 		}
