@@ -14,12 +14,16 @@
 #ifndef NFQD_SETLOOKUP_H
 #define NFQD_SETLOOKUP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "nfqd/ipset.h"
 #include "nfqd/policy.h"
 
 #define NFQD_SETLOOKUP_LIST_MAX 8 /* member sets of a list:set that are tested */
+
+/* Bound on the waits of one batch for the kernel's answers, unless set otherwise. */
+#define NFQD_SETLOOKUP_TIMEOUT_MS 50
 
 struct nfqd_setlookup;
 
@@ -38,6 +42,19 @@ int nfqd_setlookup_new(struct nfqd_setlookup **out, const struct nfqd_policy *p,
 		       const struct nfqd_ipset_info *infos, unsigned int max_packets);
 
 void nfqd_setlookup_free(struct nfqd_setlookup *sl);
+
+/*
+ * Bound the waits of each batch for the kernel's answers to timeout_ms in all, counted from the
+ * batch's first request (a list:set read or the tests' exchange): every read of the batch
+ * shares that deadline. The kernel answers inside the send of each request, so the bound is
+ * only reached when answers are missing; the lookups that wait for them fail with -ETIMEDOUT
+ * (their packets' set answers are failed), and nfqd_setlookup_timed_out() tells. The default is
+ * NFQD_SETLOOKUP_TIMEOUT_MS.
+ */
+void nfqd_setlookup_set_timeout(struct nfqd_setlookup *sl, unsigned int timeout_ms);
+
+/* Whether a wait of the last batch reached its deadline. */
+bool nfqd_setlookup_timed_out(const struct nfqd_setlookup *sl);
 
 /* Start a new batch: forget the tests and answers of the last. */
 void nfqd_setlookup_begin(struct nfqd_setlookup *sl);
