@@ -1158,9 +1158,8 @@ static int ask(struct nfqd_ipset *s, const struct nlmsghdr *nlh,
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN)
-				return -errno;
-			err = wait_readable(s, deadline);
+			/* ENOBUFS: answers were lost, and what follows them may be queued */
+			err = errno == EAGAIN ? wait_readable(s, deadline) : -errno;
 			continue;
 		}
 		if (from.nl_pid != 0)

@@ -496,6 +496,44 @@ static void test_a_list_set_read_whose_answer_is_never_read_gives_on_set_error_i
 	answers_are_used_again(it, sink);
 }
 
+/*
+ * The header of a list:set's member, read in the same bounded exchange as the list, does not
+ * come: the list's answer is unknown (on-set-error), not "no member holds it", as it was when
+ * a member that could not be read was skipped.
+ */
+static void test_a_list_set_member_whose_header_never_comes_fails_the_list(void **state)
+{
+	struct itest *it = *state;
+	struct itest_count before;
+	pid_t tracer;
+	int sink;
+
+	itest_fw(it, "ipset create M hash:ip && ipset create L list:set && ipset add L M");
+	start(it,
+	      "[policy]\non-set-error = drop\nset-timeout = 20ms\nrule = drop src @L\n"
+	      "[daemon]\nseccomp = no\n",
+	      false);
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
+	assert_true(sink >= 0);
+	/* the client is in no member set: it passes */
+	assert_int_equal(pass(it, sink), N);
+
+	/* The next packet's batch asks for L's members, then for M's header: its request, the
+	 * worker's second sendto() from now (verdicts come after both), never goes out. */
+	tracer = itrace_worker(it, "sendto", "inject=sendto:retval=1:when=2");
+	before = itest_count(it);
+	assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, 5000, 1, 32, 1, 1, 0), 1);
+	assert_int_equal(itest_delivered(it, &before, 1, sink), 0);
+	assert_int_equal(itest_wait_total(it, "set_timeouts", 1), 1);
+	assert_int_equal(itest_total(it, "set_failed"), 1);
+	itrace_detach(tracer);
+
+	assert_int_equal(pass(it, sink), N);
+	assert_int_equal(itest_total(it, "set_failed"), 1);
+	close(sink);
+	free(itest_stop(it, 2000, NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,6 +574,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_a_list_set_read_whose_answer_is_never_read_gives_on_set_error_in_time,
 			setup, itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_list_set_member_whose_header_never_comes_fails_the_list, setup,
+			itest_teardown),
 	};
 
 	return cmocka_run_group_tests_name("integration: live set edits", tests, NULL, NULL);
