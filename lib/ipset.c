@@ -773,8 +773,8 @@ static uint32_t next_seq(struct nfqd_ipset *s, unsigned int n)
 	uint32_t seq;
 
 	/* 0 is no request's (a parser reads it as "any answer"): a range never wraps through
-	 * it. Numbers are otherwise never reused, so that a late answer never passes for the
-	 * answer to a later request. */
+	 * it. Otherwise a number comes back only 2^32 requests later, so that a late answer
+	 * never passes for the answer to a later request. */
 	if (s->seq == 0 || (uint32_t)(s->seq + n) < s->seq)
 		s->seq = 1;
 	seq = s->seq;

@@ -7,7 +7,8 @@
  * once; one exchange answers them all; then each packet's answers are read back. A list:set is
  * expanded into its member sets, read afresh once per batch that needs it, so that a member
  * added or removed is seen at once. Nothing is kept from one batch to the next but the sets'
- * headers, which are read again whenever an answer shows they changed.
+ * headers, which are read again whenever an answer shows they changed. All the reads of one
+ * batch wait for the kernel within one bound (nfqd_setlookup_set_timeout()).
  *
  * One per worker: it owns a netlink socket and preallocated tables.
  */
