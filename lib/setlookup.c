@@ -59,6 +59,7 @@ struct nfqd_setlookup {
 	unsigned int timeout_ms;
 	int64_t deadline; /* of this batch's waits; 0 until its first request */
 	bool timed_out;	  /* a wait of this batch reached the deadline */
+	bool suspect;	  /* the last batch that asked timed out: wait no more (see arm()) */
 };
 
 static struct slot *slot_of(const struct nfqd_setlookup *sl, unsigned int pkt, unsigned int i)
@@ -164,12 +165,17 @@ bool nfqd_setlookup_timed_out(const struct nfqd_setlookup *sl)
 /*
  * Every request of a batch, from the list:set reads of its packets to the last round of its
  * tests, is one exchange: the first starts the clock, and all wait on the same deadline.
+ *
+ * After a batch that timed out, the next ones wait not at all: they still read every answer
+ * the kernel queued inside send(), which is where it gives them, until one gets them all. A
+ * kernel that stopped answering then costs one timeout, not one per batch, and cannot stretch
+ * the drain of a full queue to max-len / batch timeouts.
  */
 static void arm(struct nfqd_setlookup *sl)
 {
 	if (sl->deadline)
 		return;
-	sl->deadline = nfqd_deadline_after(nfqd_now_ns(), sl->timeout_ms);
+	sl->deadline = nfqd_deadline_after(nfqd_now_ns(), sl->suspect ? 0 : sl->timeout_ms);
 	nfqd_ipset_set_deadline(sl->ipset, sl->deadline);
 }
 
@@ -438,6 +444,8 @@ int nfqd_setlookup_run(struct nfqd_setlookup *sl)
 		if (!again)
 			break;
 	}
+	if (sl->deadline)
+		sl->suspect = sl->timed_out;
 	for (unsigned int i = 0; i < sl->n_lookups; i++) {
 		settle(sl, i);
 		if (sl->run_err && !sl->lookups[i].state.err)

@@ -497,6 +497,48 @@ static void test_a_list_set_read_whose_answer_is_never_read_gives_on_set_error_i
 }
 
 /*
+ * A kernel that stops answering costs one set-timeout, not one per batch: with one packet per
+ * batch and the longest set-timeout (1 s), Q queued packets would take Q seconds; after the
+ * first timeout the batches take what the kernel queued without waiting, and all Q pass by
+ * on-set-error in well under half that. Once the kernel answers again, so does nfqd.
+ */
+static void test_a_kernel_that_stops_answering_costs_one_timeout_not_one_per_batch(void **state)
+{
+	const unsigned int q = 20;
+	struct itest *it = *state;
+	struct itest_count before;
+	long long t0, took;
+	pid_t tracer;
+	int sink;
+
+	itest_fw(it, "ipset add bl %s", it->t.cli4);
+	sink = start_bounded(it, "[queue]\nbatch = 1\n[policy]\non-set-error = accept\n"
+				 "set-timeout = 1s\nrule = drop src @bl\n[daemon]\nseccomp = no\n");
+
+	/* from now on no TEST request reaches the kernel */
+	tracer = itrace_worker(it, "sendmsg", "inject=sendmsg:retval=1");
+	before = itest_count(it);
+	t0 = mono_ms();
+	assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, 5000, q, 32, 1, q, 0), q);
+	assert_int_equal(itest_delivered(it, &before, q, sink), q);
+	took = mono_ms() - t0;
+	if (took >= q * 1000 / 2) {
+		itest_print_log(it);
+		fail_msg("%u batches without answers took %lld ms: more than half a set-timeout "
+			 "(1 s) each",
+			 q, took);
+	}
+	assert_int_equal(itest_wait_total(it, "set_timeouts", q), q);
+	assert_int_equal(itest_total(it, "set_failed"), q);
+	itrace_detach(tracer);
+
+	assert_int_equal(pass(it, sink), 0);
+	assert_int_equal(itest_total(it, "set_failed"), q);
+	close(sink);
+	free(itest_stop(it, 2000, NULL));
+}
+
+/*
  * The header of a list:set's member, read in the same bounded exchange as the list, does not
  * come: the list's answer is unknown (on-set-error), not "no member holds it", as it was when
  * a member that could not be read was skipped.
@@ -577,6 +619,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_a_list_set_member_whose_header_never_comes_fails_the_list, setup,
 			itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_kernel_that_stops_answering_costs_one_timeout_not_one_per_batch,
+			setup, itest_teardown),
 	};
 
 	return cmocka_run_group_tests_name("integration: live set edits", tests, NULL, NULL);

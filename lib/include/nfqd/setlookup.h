@@ -49,8 +49,10 @@ void nfqd_setlookup_free(struct nfqd_setlookup *sl);
  * batch's first request (a list:set read or the tests' exchange): every read of the batch
  * shares that deadline. The kernel answers inside the send of each request, so the bound is
  * only reached when answers are missing; the lookups that wait for them fail with -ETIMEDOUT
- * (their packets' set answers are failed), and nfqd_setlookup_timed_out() tells. The default is
- * NFQD_SETLOOKUP_TIMEOUT_MS.
+ * (their packets' set answers are failed), and nfqd_setlookup_timed_out() tells. After a batch
+ * that timed out, the next ones take the answers the kernel queued without waiting for any
+ * other, until one gets them all: a kernel that stopped answering costs one timeout, not one
+ * per batch. The default is NFQD_SETLOOKUP_TIMEOUT_MS.
  */
 void nfqd_setlookup_set_timeout(struct nfqd_setlookup *sl, unsigned int timeout_ms);
 
