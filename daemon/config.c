@@ -38,6 +38,7 @@ enum key {
 	KEY_ON_UNREADABLE,
 	KEY_SET_LOOKUP,
 	KEY_MARK_BITS,
+	KEY_SET_TIMEOUT,
 	KEY_CONTROL,
 	KEY_CONTROL_GROUP,
 	KEY_CONTROL_MODE,
@@ -462,6 +463,31 @@ static int key_mark_bits(struct parse *p, const char *v)
 	return 1;
 }
 
+/* Milliseconds: "50ms", "1s", or a bare number of milliseconds. */
+static int key_set_timeout(struct parse *p, const char *v)
+{
+	unsigned long n, scale = 1;
+	char num[24];
+	const char *why;
+	size_t digits = strspn(v, "0123456789");
+
+	if (strcmp(v + digits, "s") == 0)
+		scale = 1000;
+	else if (strcmp(v + digits, "ms") != 0 && v[digits] != '\0')
+		digits = 0;
+	if (digits == 0 || digits >= sizeof(num))
+		return fail(p, p->line,
+			    "set-timeout: '%s' is not a duration in milliseconds (e.g. 50ms)", v);
+	memcpy(num, v, digits);
+	num[digits] = '\0';
+	if (parse_uint(num, 0, CONFIG_SET_TIMEOUT_MAX_MS, &n, &why) < 0 ||
+	    n * scale < CONFIG_SET_TIMEOUT_MIN_MS || n * scale > CONFIG_SET_TIMEOUT_MAX_MS)
+		return fail(p, p->line, "set-timeout: '%s' is out of range (%ums to %ums)", v,
+			    CONFIG_SET_TIMEOUT_MIN_MS, CONFIG_SET_TIMEOUT_MAX_MS);
+	p->c->set_timeout_ms = (unsigned int)(n * scale);
+	return 1;
+}
+
 static int key_control(struct parse *p, const char *v)
 {
 	if (v[0] != '/')
@@ -552,6 +578,7 @@ static const struct key_def keys[KEY_MAX] = {
 	[KEY_ON_UNREADABLE] = { "policy", "on-unreadable", key_on_unreadable, false },
 	[KEY_SET_LOOKUP] = { "policy", "set-lookup", key_set_lookup, false },
 	[KEY_MARK_BITS] = { "policy", "mark-bits", key_mark_bits, false },
+	[KEY_SET_TIMEOUT] = { "policy", "set-timeout", key_set_timeout, false },
 	[KEY_CONTROL] = { "daemon", "control", key_control, false },
 	[KEY_CONTROL_GROUP] = { "daemon", "control-group", key_control_group, false },
 	[KEY_CONTROL_MODE] = { "daemon", "control-mode", key_control_mode, false },
@@ -886,6 +913,7 @@ static struct config *config_new(void)
 	c->flow_cache = false;
 	c->set_lookup = SET_LOOKUP_AUTO;
 	c->mark_bits = 0xff000000u;
+	c->set_timeout_ms = CONFIG_SET_TIMEOUT_DEFAULT_MS;
 	c->seccomp = true;
 	c->control = strdup(CONFIG_DEFAULT_CONTROL);
 	c->control_gid = (gid_t)-1;

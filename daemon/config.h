@@ -4,7 +4,7 @@
  *
  *	[queue]   queues, copy-range, max-len, fail-open, transport, batch, recv-buffer
  *	[policy]  default, rule (repeated; in order), flow-cache, on-set-error, on-unreadable,
- *	          set-lookup, mark-bits
+ *	          set-lookup, mark-bits, set-timeout
  *	[daemon]  control, control-group, control-mode, user,
  *	          seccomp
  *
@@ -40,6 +40,14 @@
 #define CONFIG_RCVBUF_MAX_MAX	    2147483647u /* the kernel caps a buffer at INT_MAX */
 
 #include "nfqd/markplan.h"
+#include "nfqd/setlookup.h"
+
+/* set-timeout: a worker's wait for set answers, per batch. The default is far below the
+ * drain's and the watchdog's scales (hundreds of milliseconds, seconds); the kernel answers in
+ * microseconds when it answers at all. */
+#define CONFIG_SET_TIMEOUT_DEFAULT_MS NFQD_SETLOOKUP_TIMEOUT_MS
+#define CONFIG_SET_TIMEOUT_MIN_MS     1
+#define CONFIG_SET_TIMEOUT_MAX_MS     1000
 
 struct nfqd_policy;
 
@@ -75,6 +83,9 @@ struct config {
 	char *user;		    /* run as this user once started; NULL: stay root */
 	unsigned int user_line;	    /* line of the user key */
 	bool seccomp;		    /* the system call filter; true */
+
+	/* [policy] set-timeout: bound of a worker's waits for set answers, per batch; 50 */
+	unsigned int set_timeout_ms;
 };
 
 /* "auto", "test", "mark". */

@@ -187,6 +187,8 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 				 strerror(-r));
 			return r;
 		}
+		w->set_timeout_ms = c->set_timeout_ms;
+		nfqd_setlookup_set_timeout(w->setlookup, c->set_timeout_ms);
 	}
 	return 0;
 }
@@ -502,10 +504,30 @@ static void note_unreadable(struct worker *w, const struct nfqd_packet *pkt,
 		    sup);
 }
 
+/*
+ * A batch whose set answers did not all come within set-timeout: counted, and said at most about
+ * once a second per worker. A set that times out keeps the state log_set_state() last logged:
+ * a kernel that answers late now and then would otherwise log two lines per batch.
+ */
+static void note_set_timeout(struct worker *w, uint64_t failed, struct nfqd_counters *acc)
+{
+	unsigned long sup;
+
+	acc->v[NFQD_CTR_SET_TIMEOUTS]++;
+	if (ratelimit_ok(&w->rl_set_timeout, &sup))
+		log_warning("queue %u: the kernel's set answers did not all come within "
+			    "set-timeout (%u ms): on-set-error verdict (%s) for %llu packets (%lu "
+			    "similar messages suppressed)",
+			    nfqd_queue_num(w->queue), w->set_timeout_ms,
+			    verdict_name(nfqd_policy_on_set_error(w->policy)),
+			    (unsigned long long)failed, sup);
+}
+
 /* Classify the packets parsed so far and hand their verdicts to the batcher. */
 static void classify(struct worker *w, struct nfqd_counters *acc)
 {
-	bool tests = false;
+	bool tests = false, timed_out = false;
+	uint64_t set_failed = acc->v[NFQD_CTR_SET_FAILED];
 
 	if (w->n_pkts == 0)
 		return;
@@ -518,8 +540,13 @@ static void classify(struct worker *w, struct nfqd_counters *acc)
 
 		if (r > 0)
 			acc->v[NFQD_CTR_SET_TESTS] += (uint64_t)r;
-		for (unsigned int l = 0; l < w->n_lookups; l++)
-			log_set_state(w, l, nfqd_setlookup_state(w->setlookup, l)->err);
+		timed_out = nfqd_setlookup_timed_out(w->setlookup);
+		for (unsigned int l = 0; l < w->n_lookups; l++) {
+			int err = nfqd_setlookup_state(w->setlookup, l)->err;
+
+			if (err != -ETIMEDOUT)
+				log_set_state(w, l, err);
+		}
 	}
 
 	for (unsigned int i = 0; i < w->n_pkts; i++) {
@@ -562,6 +589,8 @@ static void classify(struct worker *w, struct nfqd_counters *acc)
 		add_verdict(w, &v, acc);
 	}
 	w->n_pkts = 0;
+	if (timed_out)
+		note_set_timeout(w, acc->v[NFQD_CTR_SET_FAILED] - set_failed, acc);
 }
 
 static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, size_t avail,

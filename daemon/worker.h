@@ -91,6 +91,8 @@ struct worker {
 	 */
 	bool sweep_owed;
 	struct ratelimit rl_kernel, rl_packet, rl_io, rl_unreadable;
+	unsigned int set_timeout_ms; /* [policy] set-timeout */
+	struct ratelimit rl_set_timeout;
 };
 
 /*

@@ -26,12 +26,9 @@
 #include <linux/netlink.h>
 #include <libmnl/libmnl.h>
 
+#include "nfqd/deadline.h"
 #include "nfqd/ipset.h"
 #include "nl.h"
-
-/* The kernel answers every request while it handles our send(); this only guards against a
- * kernel that never does. */
-#define ANSWER_TIMEOUT_MS 2000
 
 /* Receive buffer: a dump message is at most 32 KiB (netlink caps its dump skbs there). The same
  * buffer holds RECV_SLOTS acknowledgements of RECV_SLOT bytes for recvmmsg(). */
@@ -83,6 +80,8 @@ struct nfqd_ipset {
 	struct mmsghdr msgs[RECV_SLOTS];
 	struct iovec iov[RECV_SLOTS];
 	struct sockaddr_nl from[RECV_SLOTS];
+	int64_t deadline; /* of every wait for an answer (nfqd_now_ns()); 0: per call */
+	bool stale;	  /* an exchange ended without its answers: they may still come */
 };
 
 struct batch_entry {
@@ -771,8 +770,14 @@ void nfqd_ipset_close(struct nfqd_ipset *s)
 
 static uint32_t next_seq(struct nfqd_ipset *s, unsigned int n)
 {
-	uint32_t seq = s->seq;
+	uint32_t seq;
 
+	/* 0 is no request's (a parser reads it as "any answer"): a range never wraps through
+	 * it. Otherwise a number comes back only 2^32 requests later, so that a late answer
+	 * never passes for the answer to a later request. */
+	if (s->seq == 0 || (uint32_t)(s->seq + n) < s->seq)
+		s->seq = 1;
+	seq = s->seq;
 	s->seq += n;
 	return seq;
 }
@@ -787,18 +792,21 @@ static int send_all(struct nfqd_ipset *s, const void *buf, size_t len)
 	}
 }
 
-static int wait_readable(struct nfqd_ipset *s)
+/* Wait until the socket is readable or the deadline has passed (-ETIMEDOUT). */
+static int wait_readable(struct nfqd_ipset *s, int64_t deadline)
 {
 	struct pollfd pfd = { .fd = mnl_socket_get_fd(s->nl), .events = POLLIN };
 
 	for (;;) {
-		int r = poll(&pfd, 1, ANSWER_TIMEOUT_MS);
+		int ms = nfqd_deadline_wait_ms(deadline, nfqd_now_ns());
+		int r;
 
+		if (ms == 0)
+			return -ETIMEDOUT;
+		r = poll(&pfd, 1, ms);
 		if (r > 0)
 			return 0;
-		if (r == 0)
-			return -ETIMEDOUT;
-		if (errno != EINTR)
+		if (r == -1 && errno != EINTR)
 			return -errno;
 	}
 }
@@ -814,6 +822,32 @@ static void drain(struct nfqd_ipset *s)
 		    errno != ENOBUFS)
 			break;
 	}
+}
+
+/* An exchange ended before all its answers came: drop what is queued now, and what comes
+ * later at the start of the next exchange (whose sequence numbers skip it anyway). */
+static void abandon(struct nfqd_ipset *s)
+{
+	drain(s);
+	s->stale = true;
+}
+
+/* The deadline of an exchange that starts now, once answers an abandoned one left are gone. */
+static int64_t exchange_start(struct nfqd_ipset *s)
+{
+	if (s->stale) {
+		drain(s);
+		s->stale = false;
+	}
+	if (s->deadline)
+		return s->deadline;
+	return nfqd_deadline_after(nfqd_now_ns(), NFQD_IPSET_WAIT_DEFAULT_MS);
+}
+
+void nfqd_ipset_set_deadline(struct nfqd_ipset *s, int64_t deadline)
+{
+	if (s)
+		s->deadline = deadline;
 }
 
 /* ---- the kernel's answers, parsed without a socket ---- */
@@ -1107,6 +1141,7 @@ static int ask(struct nfqd_ipset *s, const struct nlmsghdr *nlh,
 	       void *arg)
 {
 	int fd = mnl_socket_get_fd(s->nl);
+	int64_t deadline = exchange_start(s);
 	int err = send_all(s, nlh, nlh->nlmsg_len);
 
 	while (err == 0) {
@@ -1123,9 +1158,8 @@ static int ask(struct nfqd_ipset *s, const struct nlmsghdr *nlh,
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN)
-				return -errno;
-			err = wait_readable(s);
+			/* ENOBUFS: answers were lost, and what follows them may be queued */
+			err = errno == EAGAIN ? wait_readable(s, deadline) : -errno;
 			continue;
 		}
 		if (from.nl_pid != 0)
@@ -1141,7 +1175,7 @@ static int ask(struct nfqd_ipset *s, const struct nlmsghdr *nlh,
 		if (err < 0 && err != -EBADMSG)
 			return err;
 	}
-	drain(s);
+	abandon(s);
 	return err;
 }
 
@@ -1423,6 +1457,13 @@ int nfqd_ipset_batch_result(const struct nfqd_ipset_batch *b, unsigned int i)
 	return b->entries[i].result;
 }
 
+int nfqd_ipset_answer_index(uint32_t base, unsigned int n, uint32_t seq)
+{
+	uint32_t k = seq - base; /* wraps as sequence numbers do */
+
+	return k < n && k <= INT_MAX ? (int)k : -1;
+}
+
 static int test_result(int error)
 {
 	if (error == 0)
@@ -1440,6 +1481,7 @@ struct run_chunk {
 	unsigned int last;
 	bool headers; /* and the pending headers */
 	unsigned int missing;
+	int64_t deadline; /* of the run's waits */
 };
 
 static void fail_all(struct nfqd_ipset_batch *b, int err)
@@ -1457,11 +1499,12 @@ static void take_answer(uint32_t seq, int result, const struct nfqd_ipset_info *
 {
 	struct run_chunk *c = data;
 	struct nfqd_ipset_batch *b = c->b;
-	uint32_t idx = seq - c->base + b->run_from;
+	int k = nfqd_ipset_answer_index(c->base, b->count - b->run_from, seq);
+	unsigned int idx = b->run_from + (unsigned int)k;
 	unsigned int i;
 
-	/* Only answers to this send count; stale ones of an aborted run do not. */
-	if (!info && seq - c->base < b->count - b->run_from && idx >= c->first && idx < c->last &&
+	/* Only answers to this send count; stale ones of an abandoned run do not. */
+	if (!info && k >= 0 && idx >= c->first && idx < c->last &&
 	    b->entries[idx].result == RESULT_PENDING) {
 		b->entries[idx].result = test_result(result);
 		c->missing--;
@@ -1499,7 +1542,7 @@ static int read_results(struct nfqd_ipset *s, struct run_chunk *c)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				err = wait_readable(s);
+				err = wait_readable(s, c->deadline);
 				if (err < 0)
 					return err;
 				continue;
@@ -1575,6 +1618,7 @@ static int run_from(struct nfqd_ipset *s, struct nfqd_ipset_batch *b)
 	hlen = put_headers(b, c.base + n_tests, &n_hdrs);
 	if (n_tests == 0 && n_hdrs == 0)
 		return 0;
+	c.deadline = exchange_start(s);
 	for (i = b->run_from; i < b->count; i++) {
 		struct nlmsghdr *nlh = (struct nlmsghdr *)(b->buf + b->entries[i].off);
 
@@ -1625,7 +1669,7 @@ static int run_from(struct nfqd_ipset *s, struct nfqd_ipset_batch *b)
 	return 0;
 
 fail:
-	drain(s);
+	abandon(s);
 	fail_all(b, err);
 	for (i = 0; i < b->n_headers; i++)
 		b->headers[i].pending = false;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nfqd/deadline.h"
 #include "nfqd/setlookup.h"
 
 #define TESTS_MAX 4096 /* distinct tests of one batch */
@@ -55,6 +56,10 @@ struct nfqd_setlookup {
 	unsigned int pool_size;
 	unsigned int pool_used;
 	int run_err;
+	unsigned int timeout_ms;
+	int64_t deadline; /* of this batch's waits; 0 until its first request */
+	bool timed_out;	  /* a wait of this batch reached the deadline */
+	bool suspect;	  /* the last batch that asked timed out: wait no more (see arm()) */
 };
 
 static struct slot *slot_of(const struct nfqd_setlookup *sl, unsigned int pkt, unsigned int i)
@@ -91,6 +96,7 @@ int nfqd_setlookup_new(struct nfqd_setlookup **out, const struct nfqd_policy *p,
 		return -ENOMEM;
 	sl->n_lookups = n;
 	sl->max_packets = max_packets;
+	sl->timeout_ms = NFQD_SETLOOKUP_TIMEOUT_MS;
 	sl->pool_size = max_packets * (n ? n : 1) * NFQD_SETLOOKUP_LIST_MAX;
 	sl->lookups = calloc(n ? n : 1, sizeof(*sl->lookups));
 	sl->slots = calloc((size_t)max_packets * (n ? n : 1), sizeof(*sl->slots));
@@ -134,6 +140,8 @@ void nfqd_setlookup_begin(struct nfqd_setlookup *sl)
 	nfqd_ipset_batch_reset(sl->batch);
 	sl->pool_used = 0;
 	sl->run_err = 0;
+	sl->deadline = 0;
+	sl->timed_out = false;
 	memset(sl->slots, 0, (size_t)sl->max_packets * sl->n_lookups * sizeof(*sl->slots));
 	for (unsigned int i = 0; i < sl->n_lookups; i++) {
 		struct lookup *lk = &sl->lookups[i];
@@ -144,6 +152,41 @@ void nfqd_setlookup_begin(struct nfqd_setlookup *sl)
 	}
 }
 
+void nfqd_setlookup_set_timeout(struct nfqd_setlookup *sl, unsigned int timeout_ms)
+{
+	sl->timeout_ms = timeout_ms;
+}
+
+bool nfqd_setlookup_timed_out(const struct nfqd_setlookup *sl)
+{
+	return sl->timed_out;
+}
+
+/*
+ * Every request of a batch, from the list:set reads of its packets to the last round of its
+ * tests, is one exchange: the first starts the clock, and all wait on the same deadline.
+ *
+ * After a batch that timed out, the next ones wait not at all: they still read every answer
+ * the kernel queued inside send(), which is where it gives them, until one gets them all. A
+ * kernel that stopped answering then costs one timeout, not one per batch, and cannot stretch
+ * the drain of a full queue to max-len / batch timeouts.
+ */
+static void arm(struct nfqd_setlookup *sl)
+{
+	if (sl->deadline)
+		return;
+	sl->deadline = nfqd_deadline_after(nfqd_now_ns(), sl->suspect ? 0 : sl->timeout_ms);
+	nfqd_ipset_set_deadline(sl->ipset, sl->deadline);
+}
+
+/* r, the result of a request of this batch, noted when it is the deadline's. */
+static int noted(struct nfqd_setlookup *sl, int r)
+{
+	if (r == -ETIMEDOUT)
+		sl->timed_out = true;
+	return r;
+}
+
 /* A list:set's members and their headers, once per batch. */
 static void read_list(struct nfqd_setlookup *sl, struct lookup *lk)
 {
@@ -152,7 +195,9 @@ static void read_list(struct nfqd_setlookup *sl, struct lookup *lk)
 
 	lk->list_read = true;
 	lk->n_members = 0;
-	n = nfqd_ipset_list_members(sl->ipset, lk->l->set, names, NFQD_SETLOOKUP_LIST_MAX);
+	arm(sl);
+	n = noted(sl,
+		  nfqd_ipset_list_members(sl->ipset, lk->l->set, names, NFQD_SETLOOKUP_LIST_MAX));
 	if (n < 0) {
 		lk->list_err = n;
 		return;
@@ -161,11 +206,16 @@ static void read_list(struct nfqd_setlookup *sl, struct lookup *lk)
 	if (n > NFQD_SETLOOKUP_LIST_MAX)
 		n = NFQD_SETLOOKUP_LIST_MAX;
 	for (int m = 0; m < n; m++) {
+		struct nfqd_ipset_info *info = &lk->members[lk->n_members];
+		int r = noted(sl, nfqd_ipset_info(sl->ipset, names[m], info));
+
 		/* Members of another kind of list or of an unsupported type are skipped: the
-		 * kernel's match would test them, but nothing here can build their element. */
-		if (nfqd_ipset_info(sl->ipset, names[m], &lk->members[lk->n_members]) == 0 &&
-		    lk->members[lk->n_members].kind != NFQD_IPSET_LIST)
+		 * kernel's match would test them, but nothing here can build their element. A
+		 * member that cannot be read fails the list: its answer is unknown. */
+		if (r == 0 && info->kind != NFQD_IPSET_LIST)
 			lk->n_members++;
+		else if (r < 0 && r != -EPROTONOSUPPORT && r != -ENOENT)
+			lk->list_err = r;
 	}
 }
 
@@ -199,7 +249,10 @@ static void fail_slot(struct lookup *lk, struct slot *s, int err)
 static bool list_became_plain(struct nfqd_setlookup *sl, struct lookup *lk)
 {
 	struct nfqd_ipset_info info;
-	int r = nfqd_ipset_info(sl->ipset, lk->l->set, &info);
+	int r;
+
+	arm(sl);
+	r = noted(sl, nfqd_ipset_info(sl->ipset, lk->l->set, &info));
 
 	if ((r < 0 && r != -EPROTONOSUPPORT) || info.kind == NFQD_IPSET_LIST)
 		return false;
@@ -370,9 +423,10 @@ int nfqd_setlookup_run(struct nfqd_setlookup *sl)
 	for (unsigned int round = 0; round < ROUNDS_MAX; round++) {
 		bool again = false;
 
+		arm(sl);
 		r = round == 0 ? nfqd_ipset_batch_run(sl->ipset, sl->batch)
 			       : nfqd_ipset_batch_run_new(sl->ipset, sl->batch);
-		if (r < 0) {
+		if (noted(sl, r) < 0) {
 			sl->run_err = r;
 			break;
 		}
@@ -390,6 +444,8 @@ int nfqd_setlookup_run(struct nfqd_setlookup *sl)
 		if (!again)
 			break;
 	}
+	if (sl->deadline)
+		sl->suspect = sl->timed_out;
 	for (unsigned int i = 0; i < sl->n_lookups; i++) {
 		settle(sl, i);
 		if (sl->run_err && !sl->lookups[i].state.err)

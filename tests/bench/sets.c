@@ -17,7 +17,11 @@
  * Each phase gives packets per second; "both" is N over the sum of the two times. Medians of R
  * runs; ratios against the variant without set rules behind a plain NFQUEUE rule.
  *
- *   bench_sets [--packets N] [--runs R] [--elements E]
+ * With --compare OTHER, every run of a variant is also made with the nfqd binary OTHER (another
+ * build, such as the code before a change), the two taking turns to go first, and the drain
+ * and both rates of this build are given as ratios to OTHER's.
+ *
+ *   bench_sets [--packets N] [--runs R] [--elements E] [--compare OTHER]
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -137,6 +141,7 @@ int main(int argc, char **argv)
 		{ "packets", required_argument, NULL, 'n' },
 		{ "runs", required_argument, NULL, 'r' },
 		{ "elements", required_argument, NULL, 'e' },
+		{ "compare", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long n = 50000, elements = 100000;
@@ -144,6 +149,7 @@ int main(int argc, char **argv)
 	double base_fill = 0, base_drain = 0, base_both = 0;
 	struct topo t;
 	char srcs[2048];
+	const char *other = NULL;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'n')
@@ -152,11 +158,14 @@ int main(int argc, char **argv)
 			runs = atoi(optarg);
 		else if (c == 'e')
 			elements = strtoul(optarg, NULL, 10);
+		else if (c == 'c')
+			other = optarg;
 		else
 			return 2;
 	}
 	if (n == 0 || runs < 1 || runs > 99 || elements == 0 || elements > 4000000) {
-		fprintf(stderr, "usage: bench_sets [--packets N] [--runs 1..99] [--elements E]\n");
+		fprintf(stderr, "usage: bench_sets [--packets N] [--runs 1..99] [--elements E] "
+				"[--compare OTHER-NFQD]\n");
 		return 2;
 	}
 	if (topo_create(&t, "bsets") < 0)
@@ -179,30 +188,43 @@ int main(int argc, char **argv)
 	printf("set rules on a %lu-entry hash:ip set: %lu UDP packets of 18 bytes from 64 "
 	       "addresses, median of %d runs\n",
 	       elements, n, runs);
+	if (other)
+		printf("compared with %s: drain and both of this build / of that one, same runs\n",
+		       other);
 	printf("%-44s %10s %10s %10s %8s\n", "variant", "fill/s", "drain/s", "both/s", "both vs");
 	printf("%-44s %10s %10s %10s %8s\n", "", "", "", "", "baseline");
 	for (size_t vi = 0; vi < NV; vi++) {
-		double fill[99], drain[99], both[99];
+		/* [0]: this build, [1]: the other */
+		double fill[2][99], drain[2][99], both[2][99];
 		double mf, md, mb;
 		uint64_t tests = 0, marked = 0;
 
 		for (int i = 0; i < runs; i++) {
-			unsigned int q = 0;
-			double f, d;
+			for (int k = 0; k < (other ? 2 : 1); k++) {
+				int b = (i + k) % (other ? 2 : 1);
+				unsigned int q = 0;
+				double f, d;
 
-			if (!run_once(&t, srcs, &variants[vi], n, &f, &d, &q, &tests, &marked)) {
-				fprintf(stderr, "bench: run failed: %s\n", variants[vi].name);
-				topo_destroy(&t);
-				return 1;
+				if (b)
+					setenv("NFQD_TEST_BIN", other, 1);
+				else
+					unsetenv("NFQD_TEST_BIN");
+				if (!run_once(&t, srcs, &variants[vi], n, &f, &d, &q, &tests,
+					      &marked)) {
+					fprintf(stderr, "bench: run failed: %s%s\n",
+						variants[vi].name, b ? " (compared build)" : "");
+					topo_destroy(&t);
+					return 1;
+				}
+				fill[b][i] = q / f;
+				drain[b][i] = q / d;
+				both[b][i] = q / (f + d);
+				udp_sink_count(sink, 20, 5000);
 			}
-			fill[i] = q / f;
-			drain[i] = q / d;
-			both[i] = q / (f + d);
-			udp_sink_count(sink, 20, 5000);
 		}
-		mf = bench_median(fill, runs);
-		md = bench_median(drain, runs);
-		mb = bench_median(both, runs);
+		mf = bench_median(fill[0], runs);
+		md = bench_median(drain[0], runs);
+		mb = bench_median(both[0], runs);
 		if (vi == 0) {
 			base_fill = mf;
 			base_drain = md;
@@ -212,6 +234,10 @@ int main(int argc, char **argv)
 		       "marked)\n",
 		       variants[vi].name, mf, md, mb, mb / base_both, (unsigned long long)tests,
 		       (unsigned long long)marked);
+		if (other)
+			printf("%-44s %10s %9.3fx %9.3fx  vs %s\n", "", "",
+			       md / bench_median(drain[1], runs), mb / bench_median(both[1], runs),
+			       other);
 		fflush(stdout);
 	}
 	printf("(baseline fill %.0f/s, drain %.0f/s)\n", base_fill, base_drain);

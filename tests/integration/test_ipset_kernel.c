@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
+#include "nfqd/deadline.h"
 #include "nfqd/ipset.h"
 #include "ipset_util.h"
 
@@ -1133,6 +1134,54 @@ static void test_header_checks_after_the_tests_see_a_recreated_set(void **state)
 	assert_int_equal(nfqd_ipset_batch_header(f->b, (unsigned int)g, &info), -ENOENT);
 }
 
+/* ---- bounded waits ---- */
+
+/*
+ * The kernel answers inside send(): an exchange whose deadline has already passed (a worker
+ * that was off the CPU) still reads every answer queued, a dump the kernel continues at each
+ * read included, and fails nothing. Only a missing answer is a timeout.
+ */
+static void test_a_deadline_already_past_still_reads_every_answer_queued(void **state)
+{
+	struct fx *f = *state;
+	static char names[300][NFQD_IPSET_NAME_MAX];
+	struct nfqd_ipset_elem e = { .family = 4, .flags = NFQD_ELEM_IP };
+	struct nfqd_ipset_info info;
+	FILE *script;
+	unsigned int i;
+
+	script = restore_open();
+	assert_non_null(script);
+	fprintf(script, "create cap hash:ip\ncreate L list:set size 300\n");
+	for (i = 0; i < NFQD_IPSET_BATCH_MAX; i += 3)
+		fprintf(script, "add cap 10.4.%u.%u\n", i / 256, i % 256);
+	for (i = 0; i < 300; i++)
+		fprintf(script,
+			"create member-set-with-long-name-%03u hash:ip\n"
+			"add L member-set-with-long-name-%03u\n",
+			i, i);
+	restore_close(script);
+
+	nfqd_ipset_set_deadline(f->s, nfqd_now_ns() - 1000 * NFQD_NS_PER_MS);
+	nfqd_ipset_batch_reset(f->b);
+	for (i = 0; i < NFQD_IPSET_BATCH_MAX; i++) {
+		e.ip.w[0] = htonl(0x0a040000u | i);
+		assert_int_equal(nfqd_ipset_batch_add(f->b, "cap", &e), (int)i);
+	}
+	assert_int_equal(nfqd_ipset_batch_add_header(f->b, "cap"), 0);
+	assert_int_equal(nfqd_ipset_batch_run(f->s, f->b), 0);
+	for (i = 0; i < NFQD_IPSET_BATCH_MAX; i++)
+		assert_int_equal(nfqd_ipset_batch_result(f->b, i), i % 3 == 0 ? 1 : 0);
+	assert_int_equal(nfqd_ipset_batch_header(f->b, 0, &info), 0);
+	assert_string_equal(info.type, "hash:ip");
+	assert_int_equal(nfqd_ipset_list_members(f->s, "L", names, 300), 300);
+	assert_string_equal(names[299], "member-set-with-long-name-299");
+	assert_int_equal(nfqd_ipset_info(f->s, "L", &info), 0);
+	assert_string_equal(info.type, "list:set");
+	/* a refusal is an answer too */
+	assert_int_equal(nfqd_ipset_info(f->s, "nope", &info), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1164,6 +1213,7 @@ int main(void)
 		T(test_add_del_swap_and_flush_between_runs_are_seen_by_the_next_run),
 		T(test_a_batch_mixing_sets_types_and_families_maps_each_answer_to_its_test),
 		T(test_a_batch_of_no_tests_runs_without_asking),
+		T(test_a_deadline_already_past_still_reads_every_answer_queued),
 #undef T
 	};
 

@@ -196,7 +196,7 @@ static void test_stats_document_lists_every_counter_per_queue_and_in_total(void 
 	static const char *const keys[] = {
 		"received",   "accepted", "dropped",   "queued",    "batches",	  "verdict_msgs",
 		"batch_msgs", "sends",	  "truncated", "malformed", "gso",	  "errors",
-		"enobufs",    "marked",	  "stamped",   "set_tests", "set_failed",
+		"enobufs",    "marked",	  "stamped",   "set_tests", "set_failed", "set_timeouts",
 	};
 	struct itest *it = *state;
 	char *json;

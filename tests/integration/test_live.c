@@ -6,9 +6,11 @@
  * destroyed while nfqd runs gives the on-set-error verdict, logged once, until it is back.
  */
 #include <stdatomic.h>
+#include <time.h>
 #include <sys/socket.h>
 
 #include "itest.h"
+#include "itrace.h"
 
 #define N 20
 
@@ -380,6 +382,200 @@ static void test_a_set_the_generated_rules_use_cannot_be_destroyed(void **state)
 	free(itest_stop(it, 2000, NULL));
 }
 
+/* ---- every wait for the kernel's set answers is bounded (set-timeout) ---- */
+
+/* Datagrams sent one at a time while answers go missing, each answered before the next. */
+#define K_MISSING 5
+
+/* on-set-error = accept: a packet whose answer is missing passes, where its answer drops it */
+#define BOUNDED(rule)                                                                              \
+	"[policy]\non-set-error = accept\nset-timeout = 20ms\nrule = " rule "\n"                   \
+	"[daemon]\nseccomp = no\n"
+
+/*
+ * The worker has a per-packet budget far above set-timeout (20 ms) and far below the 2 s a
+ * worker used to wait for one missing answer; a busy machine may stretch the first, never
+ * shrink the second.
+ */
+#define PER_PACKET_BUDGET_MS 1000
+
+static long long mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Send K_MISSING datagrams one at a time, each given its verdict before the next goes (so each
+ * is a batch, an exchange, of its own), while their set answers never come: each passes by the
+ * on-set-error verdict within the budget, and the queue keeps flowing.
+ */
+static void pass_one_by_one_within_the_bound(struct itest *it, int sink)
+{
+	long long t0 = mono_ms(), took;
+	uint64_t got = 0;
+
+	for (int i = 0; i < K_MISSING; i++) {
+		struct itest_count before = itest_count(it);
+
+		assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, 5000, 1, 32, 1, 1, 0), 1);
+		got += itest_delivered(it, &before, 1, sink);
+	}
+	took = mono_ms() - t0;
+	if (got != K_MISSING || took >= K_MISSING * PER_PACKET_BUDGET_MS) {
+		itest_print_log(it);
+		fail_msg("%llu of %d datagrams passed by on-set-error, in %lld ms (budget %d ms)",
+			 (unsigned long long)got, K_MISSING, took,
+			 K_MISSING * PER_PACKET_BUDGET_MS);
+	}
+	assert_int_equal(itest_wait_total(it, "set_timeouts", K_MISSING), K_MISSING);
+	assert_int_equal(itest_total(it, "set_failed"), K_MISSING);
+}
+
+/* Start nfqd with config, whose rule drops the client, and see it does; returns the sink. */
+static int start_bounded(struct itest *it, const char *config)
+{
+	int sink;
+
+	start(it, config, false);
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
+	assert_true(sink >= 0);
+	assert_int_equal(pass(it, sink), 0);
+	return sink;
+}
+
+/* After the fault: answers are taken again, and none of the abandoned exchanges' leftovers. */
+static void answers_are_used_again(struct itest *it, int sink)
+{
+	assert_int_equal(pass(it, sink), 0);
+	assert_int_equal(itest_total(it, "set_failed"), K_MISSING);
+	assert_int_equal(itest_total(it, "set_timeouts"), K_MISSING);
+	close(sink);
+	itest_stop_logged(it, "the kernel's set answers did not all come within set-timeout "
+			      "(20 ms): on-set-error verdict (accept) for 1 packets");
+}
+
+static void test_tests_the_kernel_never_answers_give_on_set_error_within_set_timeout(void **state)
+{
+	struct itest *it = *state;
+	pid_t tracer;
+	int sink;
+
+	itest_fw(it, "ipset add bl %s", it->t.cli4);
+	sink = start_bounded(it, BOUNDED("drop src @bl"));
+
+	/* The next K_MISSING exchanges' requests never reach the kernel: the worker's sendmsg()
+	 * (ipset's TEST batches alone; verdicts go by send()) is skipped and says it sent. */
+	tracer = itrace_worker(it, "sendmsg", "inject=sendmsg:retval=1:when=1..5");
+	pass_one_by_one_within_the_bound(it, sink);
+	itrace_detach(tracer);
+	answers_are_used_again(it, sink);
+}
+
+static void test_a_list_set_read_whose_answer_is_never_read_gives_on_set_error_in_time(void **state)
+{
+	struct itest *it = *state;
+	pid_t tracer;
+	int sink;
+
+	itest_fw(it,
+		 "ipset create M hash:ip && ipset add M %s && ipset create L list:set && "
+		 "ipset add L M",
+		 it->t.cli4);
+	sink = start_bounded(it, BOUNDED("drop src @L"));
+
+	/* The answers to the list:set reads come, but every recvmsg() (those reads alone: the
+	 * queue is read by recvmmsg(), the rest by recv()) says nothing is there yet, though
+	 * poll() says there is: a wait bounded by poll()'s timeout alone never ends. The
+	 * answers left behind must not be taken for a later read's. */
+	tracer = itrace_worker(it, "recvmsg", "inject=recvmsg:error=EAGAIN");
+	pass_one_by_one_within_the_bound(it, sink);
+	itrace_detach(tracer);
+	answers_are_used_again(it, sink);
+}
+
+/*
+ * A kernel that stops answering costs one set-timeout, not one per batch: with one packet per
+ * batch and the longest set-timeout (1 s), Q queued packets would take Q seconds; after the
+ * first timeout the batches take what the kernel queued without waiting, and all Q pass by
+ * on-set-error in well under half that. Once the kernel answers again, so does nfqd.
+ */
+static void test_a_kernel_that_stops_answering_costs_one_timeout_not_one_per_batch(void **state)
+{
+	const unsigned int q = 20;
+	struct itest *it = *state;
+	struct itest_count before;
+	long long t0, took;
+	pid_t tracer;
+	int sink;
+
+	itest_fw(it, "ipset add bl %s", it->t.cli4);
+	sink = start_bounded(it, "[queue]\nbatch = 1\n[policy]\non-set-error = accept\n"
+				 "set-timeout = 1s\nrule = drop src @bl\n[daemon]\nseccomp = no\n");
+
+	/* from now on no TEST request reaches the kernel */
+	tracer = itrace_worker(it, "sendmsg", "inject=sendmsg:retval=1");
+	before = itest_count(it);
+	t0 = mono_ms();
+	assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, 5000, q, 32, 1, q, 0), q);
+	assert_int_equal(itest_delivered(it, &before, q, sink), q);
+	took = mono_ms() - t0;
+	if (took >= q * 1000 / 2) {
+		itest_print_log(it);
+		fail_msg("%u batches without answers took %lld ms: more than half a set-timeout "
+			 "(1 s) each",
+			 q, took);
+	}
+	assert_int_equal(itest_wait_total(it, "set_timeouts", q), q);
+	assert_int_equal(itest_total(it, "set_failed"), q);
+	itrace_detach(tracer);
+
+	assert_int_equal(pass(it, sink), 0);
+	assert_int_equal(itest_total(it, "set_failed"), q);
+	close(sink);
+	free(itest_stop(it, 2000, NULL));
+}
+
+/*
+ * The header of a list:set's member, read in the same bounded exchange as the list, does not
+ * come: the list's answer is unknown (on-set-error), not "no member holds it", as it was when
+ * a member that could not be read was skipped.
+ */
+static void test_a_list_set_member_whose_header_never_comes_fails_the_list(void **state)
+{
+	struct itest *it = *state;
+	struct itest_count before;
+	pid_t tracer;
+	int sink;
+
+	itest_fw(it, "ipset create M hash:ip && ipset create L list:set && ipset add L M");
+	start(it,
+	      "[policy]\non-set-error = drop\nset-timeout = 20ms\nrule = drop src @L\n"
+	      "[daemon]\nseccomp = no\n",
+	      false);
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
+	assert_true(sink >= 0);
+	/* the client is in no member set: it passes */
+	assert_int_equal(pass(it, sink), N);
+
+	/* The next packet's batch asks for L's members, then for M's header: its request, the
+	 * worker's second sendto() from now (verdicts come after both), never goes out. */
+	tracer = itrace_worker(it, "sendto", "inject=sendto:retval=1:when=2");
+	before = itest_count(it);
+	assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, 5000, 1, 32, 1, 1, 0), 1);
+	assert_int_equal(itest_delivered(it, &before, 1, sink), 0);
+	assert_int_equal(itest_wait_total(it, "set_timeouts", 1), 1);
+	assert_int_equal(itest_total(it, "set_failed"), 1);
+	itrace_detach(tracer);
+
+	assert_int_equal(pass(it, sink), N);
+	assert_int_equal(itest_total(it, "set_failed"), 1);
+	close(sink);
+	free(itest_stop(it, 2000, NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -414,6 +610,18 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_a_set_the_generated_rules_use_cannot_be_destroyed, setup,
 			itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_tests_the_kernel_never_answers_give_on_set_error_within_set_timeout,
+			setup, itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_list_set_read_whose_answer_is_never_read_gives_on_set_error_in_time,
+			setup, itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_list_set_member_whose_header_never_comes_fails_the_list, setup,
+			itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_kernel_that_stops_answering_costs_one_timeout_not_one_per_batch,
+			setup, itest_teardown),
 	};
 
 	return cmocka_run_group_tests_name("integration: live set edits", tests, NULL, NULL);

@@ -3,11 +3,10 @@
  * IPv4 UDP through a real NFQUEUE rule and nfqd: what a sink receives is counted against what
  * was sent, nfqd's counters and the kernel's.
  */
-#include <dirent.h>
 #include <netinet/in.h>
-#include <signal.h>
 
 #include "itest.h"
+#include "itrace.h"
 #include "pktbuild.h"
 
 #define N 3000
@@ -350,71 +349,16 @@ static void test_on_unreadable_accept_passes_the_cut_headers_on(void **state)
 	free(itest_stop(it, 5000, NULL));
 }
 
-/* The thread id of nfqd's one worker: with one queue, the one task that is not the main one. */
-static pid_t worker_tid(pid_t pid)
-{
-	char path[64];
-	struct dirent *de;
-	pid_t tid = -1;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	assert_non_null(d);
-	while ((de = readdir(d))) {
-		long t = strtol(de->d_name, NULL, 10);
-
-		if (t > 0 && t != pid)
-			tid = (pid_t)t;
-	}
-	closedir(d);
-	assert_true(tid > 0);
-	return tid;
-}
-
-/* The pid tracing task tid, from its status; -1 when it cannot be read. */
-static pid_t tracer_of(pid_t pid, pid_t tid)
-{
-	char path[64], line[128];
-	pid_t tracer = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)pid, (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (strncmp(line, "TracerPid:", 10) == 0)
-			tracer = (pid_t)strtol(line + 10, NULL, 10);
-	fclose(f);
-	return tracer;
-}
-
 /*
- * Make the next `fails` sends of nfqd's worker thread fail with EPERM, for real: strace attached
- * to that thread alone turns its next sendto() calls into errors without running them. Returns
- * strace's pid once it is attached.
+ * Make the next `fails` sends of nfqd's worker thread fail with EPERM, for real: strace turns
+ * its next sendto() calls into errors without running them.
  */
 static pid_t fail_worker_sends(struct itest *it, unsigned int fails)
 {
-	pid_t tid = worker_tid(it->d.pid), st;
-	char tids[16], inject[64];
+	char inject[64];
 
-	snprintf(tids, sizeof(tids), "%d", (int)tid);
 	snprintf(inject, sizeof(inject), "inject=sendto:error=EPERM:when=1..%u", fails);
-	st = fork();
-	assert_true(st >= 0);
-	if (st == 0) {
-		execlp("strace", "strace", "-qq", "-o", "/dev/null", "-e", "trace=sendto", "-e",
-		       inject, "-p", tids, (char *)NULL);
-		_exit(127);
-	}
-	for (int waited = 0; tracer_of(it->d.pid, tid) != st; waited += 10) {
-		if (waited > 30000 || waitpid(st, NULL, WNOHANG) == st)
-			fail_msg("strace did not attach to nfqd's worker %d", (int)tid);
-		usleep(10000);
-	}
-	return st;
+	return itrace_worker(it, "sendto", inject);
 }
 
 /* Wait until the kernel holds no packet of queue 0 and has handed out last ids; fail if not. */
@@ -447,9 +391,7 @@ static void test_failed_verdict_send_is_swept_without_waiting_for_traffic(void *
 	pid_t tracer;
 	int sink;
 
-	/* strace makes a send fail by turning its system call into number -1, which the kernel
-	 * checks against the seccomp filter after the tracer: the filter would kill nfqd for it.
-	 * The filter has tests of its own (integration.privilege). */
+	/* strace needs the seccomp filter off (itrace.h) */
 	itest_nfqd(it, "[queue]\nfail-open = no\n[policy]\ndefault = accept\n"
 		       "[daemon]\nseccomp = no\n");
 	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
@@ -464,8 +406,7 @@ static void test_failed_verdict_send_is_swept_without_waiting_for_traffic(void *
 	assert_int_equal(stats_get(json, 0, "received"), 1);
 	free(json);
 
-	kill(tracer, SIGTERM);
-	waitpid(tracer, NULL, 0);
+	itrace_detach(tracer);
 	assert_int_equal(send_to(it, 5000, 1, 64), 1);
 	wait_queue_empty(it, 2, 30000);
 	assert_int_equal(udp_sink_count(sink, 300, 10000), 1);

@@ -112,7 +112,8 @@ int kernel_queue_line(const char *ns, unsigned int num, unsigned int *queued,
  */
 int nfqd_rules_load(const char *ns, const char *config, bool ipv6);
 
-/* Paths of the binaries under test, from the build. */
+/* Paths of the binaries under test, from the build; NFQD_TEST_BIN in the environment names
+ * another nfqd (a benchmark comparing two builds in one run). */
 const char *nfqd_bin(void);
 const char *nfqctl_bin(void);
 

@@ -159,6 +159,47 @@ static void test_rcvbuf_max_default_value_and_range(void **state)
 		 "t.conf:2: rcvbuf-max: '3000000000' is out of range (262144..2147483647)");
 }
 
+static void test_set_timeout_default_units_and_range(void **state)
+{
+	static const struct {
+		const char *value;
+		unsigned int ms;
+	} ok[] = {
+		{ "20ms", 20 }, { "1s", 1000 }, { "250", 250 }, { "1ms", 1 }, { "1000ms", 1000 }
+	};
+	struct config *c = load_ok("");
+	char text[64];
+
+	(void)state;
+	/* the default waits far less than the drain and the watchdog allow */
+	assert_int_equal(c->set_timeout_ms, 50);
+	config_free(c);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "[policy]\nset-timeout = %s\n", ok[i].value);
+		c = load_ok(text);
+		if (c->set_timeout_ms != ok[i].ms)
+			fail_msg("set-timeout = %s read as %u ms", ok[i].value, c->set_timeout_ms);
+		config_free(c);
+	}
+	load_err("[policy]\nset-timeout = 0ms\n",
+		 "t.conf:2: set-timeout: '0ms' is out of range (1ms to 1000ms)");
+	load_err("[policy]\n\nset-timeout = 2s\n",
+		 "t.conf:3: set-timeout: '2s' is out of range (1ms to 1000ms)");
+	load_err("[policy]\nset-timeout = 1001ms\n",
+		 "t.conf:2: set-timeout: '1001ms' is out of range (1ms to 1000ms)");
+	load_err("[policy]\nset-timeout = 99999999999999999999999ms\n",
+		 "t.conf:2: set-timeout: '99999999999999999999999ms' is out of range (1ms to "
+		 "1000ms)");
+	load_err("[policy]\nset-timeout = 50 ms\n",
+		 "t.conf:2: set-timeout: '50 ms' is not a duration in milliseconds (e.g. 50ms)");
+	load_err("[policy]\nset-timeout = ms\n",
+		 "t.conf:2: set-timeout: 'ms' is not a duration in milliseconds (e.g. 50ms)");
+	load_err("[policy]\nset-timeout = 0.5s\n",
+		 "t.conf:2: set-timeout: '0.5s' is not a duration in milliseconds (e.g. 50ms)");
+	load_err("[policy]\nset-timeout = 50min\n",
+		 "t.conf:2: set-timeout: '50min' is not a duration in milliseconds (e.g. 50ms)");
+}
+
 static void test_queue_lists(void **state)
 {
 	uint16_t q[CONFIG_MAX_QUEUES];
@@ -654,6 +695,7 @@ int main(void)
 		cmocka_unit_test(test_booleans_accept_usual_spellings),
 		cmocka_unit_test(test_recv_buffer_auto),
 		cmocka_unit_test(test_rcvbuf_max_default_value_and_range),
+		cmocka_unit_test(test_set_timeout_default_units_and_range),
 		cmocka_unit_test(test_queue_lists),
 		cmocka_unit_test(test_queue_list_errors),
 		cmocka_unit_test(test_format_queues_compacts_ranges),

@@ -7,6 +7,7 @@
  * tests/integration/test_ipset_kernel.c.
  */
 #include <errno.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -21,6 +22,7 @@
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/ipset/ip_set.h>
 
+#include "nfqd/deadline.h"
 #include "nfqd/ipset.h"
 #include "ipset_util.h"
 
@@ -1681,6 +1683,98 @@ static void test_parse_answers_reports_acks_and_headers_and_stops_at_a_short_one
 	assert_int_equal(s.seq[0], 4);
 }
 
+/* ---- bounded waits: deadline arithmetic and late answers ---- */
+
+static void test_a_deadline_counts_from_the_start_of_the_exchange(void **state)
+{
+	int64_t start = 5 * 1000000000ll;
+	int64_t deadline = nfqd_deadline_after(start, 50);
+
+	(void)state;
+	assert_true(deadline == start + 50 * NFQD_NS_PER_MS);
+	/* every wait of the exchange gets only what is left of the one bound */
+	assert_int_equal(nfqd_deadline_wait_ms(deadline, start), 50);
+	assert_int_equal(nfqd_deadline_wait_ms(deadline, start + 30 * NFQD_NS_PER_MS), 20);
+	assert_int_equal(nfqd_deadline_wait_ms(deadline, start + 49 * NFQD_NS_PER_MS), 1);
+	assert_true(nfqd_deadline_after(start, 0) == start);
+}
+
+static void test_a_wait_never_ends_before_the_deadline_nor_spins_on_zero(void **state)
+{
+	int64_t deadline = nfqd_deadline_after(1000000000ll, 50);
+
+	(void)state;
+	/* less than a millisecond left is a wait of 1 ms, not 0: poll(0) would spin */
+	assert_int_equal(nfqd_deadline_wait_ms(deadline, deadline - 1), 1);
+	assert_int_equal(nfqd_deadline_wait_ms(deadline, deadline - 999999), 1);
+	assert_int_equal(nfqd_deadline_wait_ms(deadline, deadline - 1000001), 2);
+	/* at or past it: no wait at all */
+	assert_int_equal(nfqd_deadline_wait_ms(deadline, deadline), 0);
+	assert_int_equal(nfqd_deadline_wait_ms(deadline, deadline + 1), 0);
+	assert_int_equal(nfqd_deadline_wait_ms(deadline, deadline + 3600 * 1000000000ll), 0);
+	/* a deadline beyond what poll() takes is capped, not wrapped */
+	assert_int_equal(nfqd_deadline_wait_ms(INT64_MAX / 2, 0), INT_MAX);
+}
+
+static void test_an_answer_belongs_only_to_the_request_of_its_sequence_number(void **state)
+{
+	(void)state;
+	assert_int_equal(nfqd_ipset_answer_index(100, 4, 100), 0);
+	assert_int_equal(nfqd_ipset_answer_index(100, 4, 103), 3);
+	/* late answers of an earlier exchange, and numbers beyond this one */
+	assert_int_equal(nfqd_ipset_answer_index(100, 4, 99), -1);
+	assert_int_equal(nfqd_ipset_answer_index(100, 4, 1), -1);
+	assert_int_equal(nfqd_ipset_answer_index(100, 4, 104), -1);
+	assert_int_equal(nfqd_ipset_answer_index(100, 0, 100), -1);
+	/* an exchange numbered across the wrap of sequence numbers */
+	assert_int_equal(nfqd_ipset_answer_index(UINT32_MAX - 1, 4, UINT32_MAX), 1);
+	assert_int_equal(nfqd_ipset_answer_index(UINT32_MAX - 1, 4, 1), 3);
+	assert_int_equal(nfqd_ipset_answer_index(UINT32_MAX - 1, 4, UINT32_MAX - 2), -1);
+	assert_int_equal(nfqd_ipset_answer_index(UINT32_MAX - 1, 4, 2), -1);
+}
+
+struct taken {
+	int result[4];
+	unsigned int stale;
+};
+
+static void take(uint32_t seq, int result, const struct nfqd_ipset_info *info, void *data)
+{
+	struct taken *t = data;
+	int k = nfqd_ipset_answer_index(500, 4, seq);
+
+	(void)info;
+	if (k < 0)
+		t->stale++;
+	else
+		t->result[k] = result;
+}
+
+static void test_late_answers_in_a_datagram_are_told_from_the_exchanges_own(void **state)
+{
+	struct dgram d = { .len = 0 };
+	struct taken t = { .result = { 1, 1, 1, 1 } };
+	struct nlmsghdr *nlh;
+
+	(void)state;
+	/* an abandoned exchange (seq 496..499) said "member" late; this one (500..503) says
+	 * "not a member" for 500 and 502 and is still missing the others */
+	put_ack(&d, 497, 0, false);
+	put_ack(&d, 500, -IPSET_ERR_EXIST, false);
+	put_ack(&d, 499, 0, false);
+	put_ack(&d, 502, -IPSET_ERR_EXIST, false);
+	nlh = dgram_msg(&d, NLMSG_ERROR, 501); /* another socket's */
+	nlh->nlmsg_pid = PORTID + 1;
+	((struct nlmsgerr *)mnl_nlmsg_put_extra_header(nlh, sizeof(struct nlmsgerr)))->error = 0;
+	dgram_end(&d, nlh);
+	assert_int_equal(nfqd_ipset_parse_answers(d.b, d.len, PORTID, take, &t), 4);
+	assert_int_equal(t.stale, 2);
+	assert_int_equal(t.result[0], -IPSET_ERR_EXIST);
+	assert_int_equal(t.result[1], 1);
+	assert_int_equal(t.result[2], -IPSET_ERR_EXIST);
+	assert_int_equal(t.result[3], 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1742,6 +1836,10 @@ int main(void)
 		cmocka_unit_test(test_parse_list_collects_members_until_done),
 		cmocka_unit_test(
 			test_parse_answers_reports_acks_and_headers_and_stops_at_a_short_one),
+		cmocka_unit_test(test_a_deadline_counts_from_the_start_of_the_exchange),
+		cmocka_unit_test(test_a_wait_never_ends_before_the_deadline_nor_spins_on_zero),
+		cmocka_unit_test(test_an_answer_belongs_only_to_the_request_of_its_sequence_number),
+		cmocka_unit_test(test_late_answers_in_a_datagram_are_told_from_the_exchanges_own),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -94,6 +94,21 @@ int nfqd_ipset_open(struct nfqd_ipset **out);
 /* Close; NULL is accepted. */
 void nfqd_ipset_close(struct nfqd_ipset *s);
 
+/* How long a call waits for its answers, from its start, when no deadline is set. */
+#define NFQD_IPSET_WAIT_DEFAULT_MS 2000
+
+/*
+ * Bound every wait of the calls on s (nfqd_ipset_info(), nfqd_ipset_list_members(),
+ * nfqd_ipset_batch_run(), ...) by `deadline`, an absolute nfqd_now_ns() time, until it is set
+ * again; 0 makes each call wait at most NFQD_IPSET_WAIT_DEFAULT_MS from its own start. The
+ * kernel answers a request inside the send() that carries it, so an exchange waits only for an
+ * answer that is missing; answers already queued are read even past the deadline. A call whose
+ * answers have not all come by the deadline fails with -ETIMEDOUT (every result of a batch run
+ * then is -ETIMEDOUT), and what arrives after that is discarded: by sequence number, which is
+ * never reused for a later request, and by emptying the socket before the next exchange.
+ */
+void nfqd_ipset_set_deadline(struct nfqd_ipset *s, int64_t deadline);
+
 /*
  * Read the header of set `name`. Returns 0 and *info; -ENOENT when there is no such set;
  * -EPROTONOSUPPORT (with *info filled, kind NFQD_IPSET_KIND_MAX and dims 0) when elements of its
@@ -202,6 +217,13 @@ int nfqd_ipset_batch_header(const struct nfqd_ipset_batch *b, unsigned int i,
 			    struct nfqd_ipset_info *info);
 
 /* ---- parsing the kernel's answers (pure: no socket; for the socket code and fuzzers) ---- */
+
+/*
+ * Which request of an exchange the answer of sequence number seq belongs to, the exchange's
+ * requests being numbered base .. base + n - 1 (sequence numbers wrap). Returns its index, or
+ * -1 for an answer to no request of the exchange: a late answer to an abandoned one. Pure.
+ */
+int nfqd_ipset_answer_index(uint32_t base, unsigned int n, uint32_t seq);
 
 /*
  * Each parser takes one received datagram (buf, len: possibly several netlink messages, maybe

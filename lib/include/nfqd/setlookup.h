@@ -7,19 +7,24 @@
  * once; one exchange answers them all; then each packet's answers are read back. A list:set is
  * expanded into its member sets, read afresh once per batch that needs it, so that a member
  * added or removed is seen at once. Nothing is kept from one batch to the next but the sets'
- * headers, which are read again whenever an answer shows they changed.
+ * headers, which are read again whenever an answer shows they changed. All the reads of one
+ * batch wait for the kernel within one bound (nfqd_setlookup_set_timeout()).
  *
  * One per worker: it owns a netlink socket and preallocated tables.
  */
 #ifndef NFQD_SETLOOKUP_H
 #define NFQD_SETLOOKUP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "nfqd/ipset.h"
 #include "nfqd/policy.h"
 
 #define NFQD_SETLOOKUP_LIST_MAX 8 /* member sets of a list:set that are tested */
+
+/* Bound on the waits of one batch for the kernel's answers, unless set otherwise. */
+#define NFQD_SETLOOKUP_TIMEOUT_MS 50
 
 struct nfqd_setlookup;
 
@@ -38,6 +43,21 @@ int nfqd_setlookup_new(struct nfqd_setlookup **out, const struct nfqd_policy *p,
 		       const struct nfqd_ipset_info *infos, unsigned int max_packets);
 
 void nfqd_setlookup_free(struct nfqd_setlookup *sl);
+
+/*
+ * Bound the waits of each batch for the kernel's answers to timeout_ms in all, counted from the
+ * batch's first request (a list:set read or the tests' exchange): every read of the batch
+ * shares that deadline. The kernel answers inside the send of each request, so the bound is
+ * only reached when answers are missing; the lookups that wait for them fail with -ETIMEDOUT
+ * (their packets' set answers are failed), and nfqd_setlookup_timed_out() tells. After a batch
+ * that timed out, the next ones take the answers the kernel queued without waiting for any
+ * other, until one gets them all: a kernel that stopped answering costs one timeout, not one
+ * per batch. The default is NFQD_SETLOOKUP_TIMEOUT_MS.
+ */
+void nfqd_setlookup_set_timeout(struct nfqd_setlookup *sl, unsigned int timeout_ms);
+
+/* Whether a wait of the last batch reached its deadline. */
+bool nfqd_setlookup_timed_out(const struct nfqd_setlookup *sl);
 
 /* Start a new batch: forget the tests and answers of the last. */
 void nfqd_setlookup_begin(struct nfqd_setlookup *sl);

@@ -32,6 +32,7 @@ enum nfqd_counter {
 	NFQD_CTR_SET_FAILED, /* decisions that took the on-set-error verdict */
 	NFQD_CTR_UNREADABLE, /* unreadable packets (transport header not readable whole): they
 				get the on-unreadable verdict */
+	NFQD_CTR_SET_TIMEOUTS, /* batches whose set answers did not all come within set-timeout */
 	NFQD_CTR_MAX
 };
 
