@@ -90,6 +90,13 @@ struct command_daemon {
 	 */
 	int (*snapshot)(void *user, struct stats_snapshot *out, struct stats_queue *queues,
 			unsigned int n_max);
+	/*
+	 * Reload the configuration (reload.h): the generation in force afterwards (> 0) with msg
+	 * saying what changed, or -errno with msg holding the error. NULL: cannot reload.
+	 */
+	int64_t (*reload)(void *user, char *msg, size_t len);
+	/* The status document, malloc'd JSON (NULL: out of memory). NULL: no status. */
+	char *(*status)(void *user);
 	void *user;
 	unsigned int n_queues; /* entries snapshot() needs */
 	uid_t self_uid;	       /* nfqd's own uid, allowed to change state */

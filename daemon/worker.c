@@ -61,25 +61,50 @@ static const char *verdict_text(uint32_t v, char *buf, size_t size)
 	return buf;
 }
 
-/* reach[i] = the lookups rules 0..i read: what an evaluation that stops at rule i may read. */
-static int make_reach(struct worker *w, const struct nfqd_policy *p)
+/*
+ * Take the current ruleset generation for the next batch. A new one brings its policy, plan
+ * and set lookups; the lookup counters follow their lookup by its text, so that a lookup the
+ * new policy keeps keeps its counts wherever it is numbered now, and a new one starts at 0.
+ */
+static void take_ruleset(struct worker *w)
 {
-	unsigned int n = nfqd_policy_rule_count(p);
-	uint32_t acc = 0;
+	struct ruleset *rs = ruleset_acquire(&w->shared->rulesets, &w->rs_seen);
+	struct lookup_counters moved[NFQD_POLICY_MAX_LOOKUPS] = { 0 };
+	const struct config *c = rs->cfg;
+	struct nfqd_policy_marks pm;
+	unsigned int n_old;
 
-	w->reach = calloc(n ? n : 1, sizeof(*w->reach));
-	if (!w->reach)
-		return -ENOMEM;
-	for (unsigned int i = 0; i < n; i++) {
-		acc |= nfqd_policy_rule_lookups(p, i);
-		w->reach[i] = acc;
+	if (rs == w->rs)
+		return;
+	n_old = w->rs ? nfqd_policy_lookup_count(w->policy) : 0;
+	for (unsigned int l = 0; l < nfqd_policy_lookup_count(c->policy); l++) {
+		const char *text = nfqd_policy_lookup(c->policy, l)->text;
+
+		for (unsigned int o = 0; o < n_old; o++)
+			if (strcmp(nfqd_policy_lookup(w->policy, o)->text, text) == 0) {
+				moved[l] = w->lookups[o];
+				break;
+			}
 	}
-	return 0;
+	for (unsigned int l = 0; l < NFQD_POLICY_MAX_LOOKUPS; l++) {
+		__atomic_store_n(&w->lookups[l].by_mark, moved[l].by_mark, __ATOMIC_RELAXED);
+		__atomic_store_n(&w->lookups[l].by_test, moved[l].by_test, __ATOMIC_RELAXED);
+		__atomic_store_n(&w->lookups[l].member, moved[l].member, __ATOMIC_RELAXED);
+		__atomic_store_n(&w->lookups[l].failed, moved[l].failed, __ATOMIC_RELAXED);
+	}
+	w->rs = rs;
+	w->policy = c->policy;
+	w->plan = c->plan;
+	w->set_lookup = c->set_lookup;
+	w->n_lookups = nfqd_policy_lookup_count(c->policy);
+	nfqd_policy_marks(c->policy, &pm);
+	w->ct_mask = pm.ct_mask;
+	w->reach = rs->reach;
+	w->setlookup = rs->setlookup[w->index];
 }
 
 int worker_init(struct worker *w, unsigned int index, uint16_t queue, const struct config *c,
-		const struct nfqd_ipset_info *infos, struct worker_shared *shared, char *err,
-		size_t errlen)
+		struct worker_shared *shared, char *err, size_t errlen)
 {
 	struct nfqd_policy_marks pm;
 	struct nfqd_queue_config qc = {
@@ -101,15 +126,10 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 	memset(w, 0, sizeof(*w));
 	w->index = index;
 	w->cpu = -1;
-	w->policy = c->policy;
 	w->shared = shared;
 	w->fail_verdict = c->fail_open ? NF_ACCEPT : NF_DROP;
-	w->plan = c->plan;
-	w->set_lookup = c->set_lookup;
 	w->flow_cache = c->flow_cache;
-	w->n_lookups = nfqd_policy_lookup_count(c->policy);
 	nfqd_policy_marks(c->policy, &pm);
-	w->ct_mask = pm.ct_mask;
 	/* Conntrack data costs room in every message: ask only when something reads it. */
 	qc.conntrack = pm.ct_mask != 0 || c->flow_cache;
 
@@ -157,7 +177,7 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 	w->pkts = calloc(w->cap, sizeof(*w->pkts));
 	w->answers = calloc(w->cap, sizeof(*w->answers));
 	w->by_test = calloc(w->cap, sizeof(*w->by_test));
-	if (!w->pkts || !w->answers || !w->by_test || make_reach(w, c->policy) < 0) {
+	if (!w->pkts || !w->answers || !w->by_test) {
 		snprintf(err, errlen, "queue %u: out of memory", queue);
 		return -ENOMEM;
 	}
@@ -180,22 +200,12 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 			return r;
 		}
 	}
-	if (w->n_lookups && c->set_lookup != SET_LOOKUP_MARK) {
-		r = nfqd_setlookup_new(&w->setlookup, c->policy, infos, w->cap);
-		if (r < 0) {
-			snprintf(err, errlen, "queue %u: cannot set up set lookups: %s", queue,
-				 strerror(-r));
-			return r;
-		}
-	}
 	return 0;
 }
 
 void worker_destroy(struct worker *w)
 {
 	nfqd_ct_close(w->ct);
-	nfqd_setlookup_free(w->setlookup);
-	free(w->reach);
 	free(w->by_test);
 	free(w->answers);
 	free(w->pkts);
@@ -362,7 +372,7 @@ static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, size_t a
 static void log_set_state(struct worker *w, unsigned int i, int err)
 {
 	const struct nfqd_set_lookup *l = nfqd_policy_lookup(w->policy, i);
-	int old = atomic_exchange(&w->shared->set_state[i], err);
+	int old = atomic_exchange(&w->rs->set_state[i], err);
 
 	if (old == err)
 		return;
@@ -681,8 +691,11 @@ static int step(struct worker *w, unsigned int flags)
 {
 	struct nfqd_counters acc = { .v = { 0 } };
 	const struct nfqd_rx_msg *msgs;
-	int n = nfqd_transport_recv(w->transport, &msgs, flags);
+	int n;
 
+	/* One generation judges the whole batch. */
+	take_ruleset(w);
+	n = nfqd_transport_recv(w->transport, &msgs, flags);
 	if (n <= 0)
 		return n;
 	acc.v[NFQD_CTR_BATCHES] = 1;
@@ -771,7 +784,8 @@ static void *worker_main(void *arg)
 	if (w->start_err < 0)
 		return NULL;
 
-	while (!atomic_load_explicit(&w->shared->stop, memory_order_relaxed)) {
+	while (!atomic_load_explicit(&w->shared->stop, memory_order_relaxed) &&
+	       !atomic_load_explicit(&w->stop, memory_order_relaxed)) {
 		r = step(w, 0);
 		send_owed_sweep(w);
 		if (r >= 0)
@@ -835,6 +849,12 @@ int worker_start(struct worker *w, int cpu)
 	w->cpu = cpu;
 	w->running = true;
 	return 0;
+}
+
+void worker_stop(struct worker *w)
+{
+	atomic_store(&w->stop, 1);
+	worker_wake(w);
 }
 
 void worker_wake(struct worker *w)
