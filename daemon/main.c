@@ -542,6 +542,8 @@ static int run(struct ruleset *rs, const struct reload_status *st)
 			 nfqd_queue_rcvbuf(d.workers[i].queue));
 	}
 
+	/* before READY=1: once started, the file is what a restart falls back on */
+	reload_save_last_good(&d);
 	if (d.reload.from_last_good) {
 		sd_notifyf(0,
 			   "READY=1\nSTATUS=Serving queues %s with the LAST GOOD configuration %s: "
@@ -554,7 +556,6 @@ static int run(struct ruleset *rs, const struct reload_status *st)
 		sd_notifyf(0, "READY=1\nSTATUS=Serving queues %s", qlist);
 		log_info("ready: serving queues %s, control socket %s", qlist, cfg->control);
 	}
-	reload_save_last_good(&d);
 
 	r = sd_event_loop(d.ev);
 	status = r == 0 ? 0 : 1;

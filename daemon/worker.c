@@ -691,11 +691,14 @@ static int step(struct worker *w, unsigned int flags)
 {
 	struct nfqd_counters acc = { .v = { 0 } };
 	const struct nfqd_rx_msg *msgs;
-	int n;
+	int n = nfqd_transport_recv(w->transport, &msgs, flags);
 
-	/* One generation judges the whole batch. */
+	/*
+	 * One generation judges the whole batch: the one in force when the batch came, so that
+	 * a packet read after a reload was answered is judged by the new rules. Taken after an
+	 * empty receive too, so that an idle worker lets the old generation go.
+	 */
 	take_ruleset(w);
-	n = nfqd_transport_recv(w->transport, &msgs, flags);
 	if (n <= 0)
 		return n;
 	acc.v[NFQD_CTR_BATCHES] = 1;
