@@ -45,6 +45,9 @@ static void stats_queues(struct strbuf *b, const struct stats_snapshot *s,
 				      q->kstats.user_dropped, q->kstats.last_id);
 		strbuf_printf(b, "}");
 	}
+	/* the totals go on when a reload removes a queue */
+	for (int k = 0; s->retired && k < NFQD_CTR_MAX; k++)
+		total->v[k] += s->retired[k];
 }
 
 static void stats_lookups(struct strbuf *b, const struct stats_snapshot *s)

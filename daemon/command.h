@@ -51,6 +51,7 @@ struct stats_snapshot {
 	const struct nfqd_ipset_info *infos; /* one per lookup of cfg's policy */
 	const struct stats_queue *queues;
 	unsigned int n_queues;
+	const uint64_t *retired; /* NFQD_CTR_MAX counters of queues no longer served, or NULL */
 	struct stats_lookup lookups[NFQD_POLICY_MAX_LOOKUPS];
 };
 

@@ -22,6 +22,9 @@ struct daemon {
 	struct control *ctl;
 	struct command_daemon cmd; /* what the control commands see of the daemon */
 	struct reload_status reload;
+	/* the counters of the queues reloads removed, so that the totals go on */
+	uint64_t retired[NFQD_CTR_MAX];
+	struct lookup_counters retired_lookups[NFQD_POLICY_MAX_LOOKUPS]; /* as cfg numbers them */
 	int cpus[CPU_SETSIZE]; /* the CPUs workers are pinned to, round-robin by slot */
 	int n_cpus;
 };

@@ -128,9 +128,15 @@ static int take_snapshot(void *user, struct stats_snapshot *out, struct stats_qu
 		q->conntrack = w->conntrack;
 		q->kstats_ok = nfqd_queue_kstats_of(w->queue, &q->kstats) == 0;
 	}
+	out->retired = d->retired;
 	for (unsigned int l = 0; l < nfqd_policy_lookup_count(d->cfg->policy); l++) {
 		struct stats_lookup *sum = &out->lookups[l];
+		const struct lookup_counters *gone = &d->retired_lookups[l];
 
+		sum->by_mark = gone->by_mark;
+		sum->by_test = gone->by_test;
+		sum->member = gone->member;
+		sum->failed = gone->failed;
 		for (unsigned int i = 0; i < d->n_workers; i++) {
 			struct lookup_counters one;
 

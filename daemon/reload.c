@@ -30,6 +30,10 @@
  * an idle worker takes the new one within its receive timeout. */
 #define REAP_INTERVAL_USEC 100000
 
+/* Longest a reload waits for the workers to take the new generation (they take it within a
+ * batch, or at once when idle: woken). */
+#define RELOAD_SWITCH_MS 5000
+
 /* Read the regular file at path whole into *out (*out_len bytes, then a NUL). */
 static int read_text(const char *path, char **out, size_t *out_len, char *err, size_t errlen)
 {
@@ -261,14 +265,55 @@ static int on_reap(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/*
+ * Wake every worker and wait, up to RELOAD_SWITCH_MS, until all announce generation gen: when
+ * the reload answers, every packet read from then on is judged by it, and the counters (of
+ * the lookups that moved) are where its stats say.
+ */
+static void switch_workers(struct daemon *d, uint64_t gen)
+{
+	struct timespec start, now;
+	long long ms = 0;
+
+	for (unsigned int i = 0; i < d->n_workers; i++)
+		worker_wake(&d->workers[i]);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (min_seen(d) < gen) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		ms = (now.tv_sec - start.tv_sec) * 1000LL + (now.tv_nsec - start.tv_nsec) / 1000000;
+		if (ms >= RELOAD_SWITCH_MS) {
+			log_warning("generation %llu: not every worker took it within %lld ms; "
+				    "they take it with their next batch",
+				    (unsigned long long)gen, ms);
+			return;
+		}
+		usleep(1000);
+	}
+}
+
 /* Drain and unbind the queue of slot, then free the slot. */
 static void stop_slot(struct daemon *d, unsigned int slot)
 {
 	struct worker *w = &d->workers[slot];
 
+	struct nfqd_counters c;
+
 	worker_join(w);
 	if (w->start_err == 0)
 		daemon_log_final(w);
+	/* it judged by the generation in force (it took it to drain): numbered as d->cfg */
+	worker_counters(w, &c);
+	for (int k = 0; k < NFQD_CTR_MAX; k++)
+		d->retired[k] += c.v[k];
+	for (unsigned int l = 0; l < NFQD_POLICY_MAX_LOOKUPS; l++) {
+		struct lookup_counters one;
+
+		worker_lookup_counters(w, l, &one);
+		d->retired_lookups[l].by_mark += one.by_mark;
+		d->retired_lookups[l].by_test += one.by_test;
+		d->retired_lookups[l].member += one.member;
+		d->retired_lookups[l].failed += one.failed;
+	}
 	log_info("queue %u: unbound: no longer configured", nfqd_queue_num(w->queue));
 	worker_destroy(w);
 	memset(w, 0, sizeof(*w));
@@ -319,8 +364,9 @@ static int prepare(struct daemon *d, struct ruleset *rs, unsigned int *added, un
 
 	*n_added = 0;
 	*iw = NULL;
+	/* the queues removed too: their workers judge by the new rules until they are drained */
 	for (unsigned int s = 0; s < d->n_workers && r == 0; s++)
-		if (slot_used(d, s) && has_queue(c, nfqd_queue_num(d->workers[s].queue)))
+		if (slot_used(d, s))
 			r = ruleset_add_slot(rs, s);
 	if (r < 0) {
 		snprintf(msg, len, "cannot set up the set lookups of the new rules: %s",
@@ -415,6 +461,14 @@ int64_t reload_run(struct daemon *d, const char *trigger, char *msg, size_t len)
 	}
 
 	ruleset_publish(&d->shared.rulesets, rs);
+	switch_workers(d, rs->gen);
+	{
+		struct lookup_counters moved[NFQD_POLICY_MAX_LOOKUPS];
+
+		lookup_counters_follow(old->cfg->policy, rs->cfg->policy, d->retired_lookups,
+				       moved);
+		memcpy(d->retired_lookups, moved, sizeof(moved));
+	}
 	d->cfg = rs->cfg;
 	d->infos = rs->infos;
 	ifwatch_close(d->ifwatch);

@@ -73,16 +73,26 @@ void ruleset_publish(struct ruleset_pub *pub, struct ruleset *rs)
 	}
 }
 
+/*
+ * Sequentially consistent, both: the main thread retires a generation after its exchange and
+ * reads the announcements after that, so a worker that loaded the old pointer has either
+ * announced an older number (which keeps it) or none yet.
+ */
+struct ruleset *ruleset_current(struct ruleset_pub *pub)
+{
+	return atomic_load(&pub->current);
+}
+
+void ruleset_announce(_Atomic uint64_t *seen, const struct ruleset *rs)
+{
+	atomic_store(seen, rs->gen);
+}
+
 struct ruleset *ruleset_acquire(struct ruleset_pub *pub, _Atomic uint64_t *seen)
 {
-	/*
-	 * Sequentially consistent, both: the main thread retires a generation after its exchange
-	 * and reads the announcements after that, so a worker that loaded the old pointer has
-	 * either announced an older number (which keeps it) or none yet.
-	 */
-	struct ruleset *rs = atomic_load(&pub->current);
+	struct ruleset *rs = ruleset_current(pub);
 
-	atomic_store(seen, rs->gen);
+	ruleset_announce(seen, rs);
 	return rs;
 }
 

@@ -67,9 +67,12 @@ struct ruleset_pub {
 void ruleset_publish(struct ruleset_pub *pub, struct ruleset *rs);
 
 /*
- * The current generation, for one batch of a worker: it announces the generation number in
- * *seen before using it. The previous one it used is no longer read after this call.
+ * A worker's side, once per batch: load the current generation, switch to it (the previous one
+ * may still be read while switching), then announce it in *seen. From the announcement on the
+ * worker reads no older generation. ruleset_acquire() does both at once.
  */
+struct ruleset *ruleset_current(struct ruleset_pub *pub);
+void ruleset_announce(_Atomic uint64_t *seen, const struct ruleset *rs);
 struct ruleset *ruleset_acquire(struct ruleset_pub *pub, _Atomic uint64_t *seen);
 
 /*

@@ -61,6 +61,27 @@ static const char *verdict_text(uint32_t v, char *buf, size_t size)
 	return buf;
 }
 
+void lookup_counters_follow(const struct nfqd_policy *from, const struct nfqd_policy *to,
+			    const struct lookup_counters *in, struct lookup_counters *out)
+{
+	unsigned int n_from = from ? nfqd_policy_lookup_count(from) : 0;
+
+	memset(out, 0, NFQD_POLICY_MAX_LOOKUPS * sizeof(*out));
+	for (unsigned int l = 0; l < nfqd_policy_lookup_count(to); l++) {
+		const char *text = nfqd_policy_lookup(to, l)->text;
+
+		for (unsigned int o = 0; o < n_from; o++) {
+			if (strcmp(nfqd_policy_lookup(from, o)->text, text) == 0) {
+				out[l].by_mark = __atomic_load_n(&in[o].by_mark, __ATOMIC_RELAXED);
+				out[l].by_test = __atomic_load_n(&in[o].by_test, __ATOMIC_RELAXED);
+				out[l].member = __atomic_load_n(&in[o].member, __ATOMIC_RELAXED);
+				out[l].failed = __atomic_load_n(&in[o].failed, __ATOMIC_RELAXED);
+				break;
+			}
+		}
+	}
+}
+
 /*
  * Take the current ruleset generation for the next batch. A new one brings its policy, plan
  * and set lookups; the lookup counters follow their lookup by its text, so that a lookup the
@@ -68,24 +89,18 @@ static const char *verdict_text(uint32_t v, char *buf, size_t size)
  */
 static void take_ruleset(struct worker *w)
 {
-	struct ruleset *rs = ruleset_acquire(&w->shared->rulesets, &w->rs_seen);
-	struct lookup_counters moved[NFQD_POLICY_MAX_LOOKUPS] = { 0 };
+	struct ruleset *rs = ruleset_current(&w->shared->rulesets);
+	struct lookup_counters moved[NFQD_POLICY_MAX_LOOKUPS];
 	const struct config *c = rs->cfg;
 	struct nfqd_policy_marks pm;
-	unsigned int n_old;
 
-	if (rs == w->rs)
+	/* announced after the switch: a reader told that every worker uses rs finds its counters
+	 * already moved */
+	if (rs == w->rs) {
+		ruleset_announce(&w->rs_seen, rs);
 		return;
-	n_old = w->rs ? nfqd_policy_lookup_count(w->policy) : 0;
-	for (unsigned int l = 0; l < nfqd_policy_lookup_count(c->policy); l++) {
-		const char *text = nfqd_policy_lookup(c->policy, l)->text;
-
-		for (unsigned int o = 0; o < n_old; o++)
-			if (strcmp(nfqd_policy_lookup(w->policy, o)->text, text) == 0) {
-				moved[l] = w->lookups[o];
-				break;
-			}
 	}
+	lookup_counters_follow(w->rs ? w->policy : NULL, c->policy, w->lookups, moved);
 	for (unsigned int l = 0; l < NFQD_POLICY_MAX_LOOKUPS; l++) {
 		__atomic_store_n(&w->lookups[l].by_mark, moved[l].by_mark, __ATOMIC_RELAXED);
 		__atomic_store_n(&w->lookups[l].by_test, moved[l].by_test, __ATOMIC_RELAXED);
@@ -101,6 +116,7 @@ static void take_ruleset(struct worker *w)
 	w->ct_mask = pm.ct_mask;
 	w->reach = rs->reach;
 	w->setlookup = rs->setlookup[w->index];
+	ruleset_announce(&w->rs_seen, rs);
 }
 
 int worker_init(struct worker *w, unsigned int index, uint16_t queue, const struct config *c,

@@ -128,6 +128,14 @@ void worker_destroy(struct worker *w);
  */
 void worker_counters(const struct worker *w, struct nfqd_counters *out);
 
+/*
+ * The lookup counters in (one per lookup of policy from; NULL: none) moved to where policy to
+ * numbers the same lookups (by their text), into out (NFQD_POLICY_MAX_LOOKUPS entries); a
+ * lookup new in to starts at 0. Reads in as worker_lookup_counters() does.
+ */
+void lookup_counters_follow(const struct nfqd_policy *from, const struct nfqd_policy *to,
+			    const struct lookup_counters *in, struct lookup_counters *out);
+
 /* A snapshot of lookup i's counters in this worker; safe from any thread. */
 void worker_lookup_counters(const struct worker *w, unsigned int i, struct lookup_counters *out);
 

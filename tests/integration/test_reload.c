@@ -431,6 +431,76 @@ static void test_a_start_with_a_bad_config_serves_the_last_good_one(void **state
 	rmdir(dir);
 }
 
+/* Counter key of the stats' lookup object whose text is lookup; UINT64_MAX when absent. */
+static uint64_t lookup_stat(struct itest *it, const char *lookup, const char *key)
+{
+	char *json = itest_stats(it), pat[96];
+	const char *at, *end;
+	uint64_t v = UINT64_MAX;
+
+	snprintf(pat, sizeof(pat), "{\"lookup\":\"%s\",", lookup);
+	at = strstr(json, pat);
+	end = at ? strchr(at, '}') : NULL;
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	at = at ? strstr(at, pat) : NULL;
+	if (at && at < end)
+		v = strtoull(at + strlen(pat), NULL, 10);
+	if (v == UINT64_MAX)
+		fprintf(stderr, "stats: %s\n", json);
+	free(json);
+	return v;
+}
+
+#define SETS_HEAD "[queue]\nqueues = 0-1\n[policy]\nset-lookup = test\n"
+
+/*
+ * A set lookup keeps its counters when a reload renumbers it; a new one starts at 0. A queue
+ * whose worker judges by set rules is removed under traffic.
+ */
+static void test_lookup_counters_follow_their_lookup_across_reloads(void **state)
+{
+	struct itest *it = *state;
+	struct itest_count before;
+	struct flood fl = { 0 };
+	unsigned int queued, last_id;
+	int sink;
+
+	itest_fw(it, "ipset create bl hash:ip && ipset add bl %s && ipset create al hash:ip",
+		 it->t.cli4);
+	itest_nfqd(it, SETS_HEAD "rule = drop src @bl\n");
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", P_BOTH);
+	assert_true(sink >= 0);
+	before = itest_count(it);
+	send_to(it, P_BOTH, 30);
+	assert_int_equal(itest_delivered(it, &before, 30, sink), 0);
+	assert_int_equal(lookup_stat(it, "src @bl", "members"), 30);
+
+	/* 'src @bl' is lookup 1 now, after the new 'dst @al' */
+	reload_ok(it, SETS_HEAD "rule = accept dst @al\nrule = drop src @bl\n", 2);
+	assert_int_equal(lookup_stat(it, "src @bl", "members"), 30);
+	assert_int_equal(lookup_stat(it, "dst @al", "by_test"), 0);
+	before = itest_count(it);
+	send_to(it, P_BOTH, 20);
+	assert_int_equal(itest_delivered(it, &before, 20, sink), 0);
+	assert_int_equal(lookup_stat(it, "src @bl", "members"), 50);
+	assert_int_equal(lookup_stat(it, "dst @al", "by_test"), 20);
+	assert_int_equal(lookup_stat(it, "dst @al", "members"), 0);
+
+	/* queue 1, busy with set tests, removed */
+	assert_int_equal(flood_start(&fl, it->t.cli, NULL, it->t.fw4, P_Q1, 4, 32), 0);
+	itest_wait_stat(it, 1, "received", 100);
+	reload_ok(it, "[queue]\nqueues = 0\n[policy]\nset-lookup = test\nrule = drop src @bl\n", 3);
+	flood_stop(&fl);
+	assert_int_equal(kernel_queue_line(it->t.fw, 1, &queued, &last_id), -1);
+	/* every packet was dropped by the set rule, queue 1's too: the totals keep them */
+	assert_true(itest_total(it, "dropped") > 50);
+	assert_int_equal(itest_total(it, "received"), itest_total(it, "dropped"));
+	assert_int_equal(lookup_stat(it, "src @bl", "members"), itest_total(it, "dropped"));
+	assert_int_equal(lookup_stat(it, "dst @al", "members"), UINT64_MAX);
+	close(sink);
+	free(itest_stop(it, 5000, NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -444,6 +514,9 @@ int main(void)
 						itest_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_a_start_with_a_bad_config_serves_the_last_good_one, setup,
+			itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_lookup_counters_follow_their_lookup_across_reloads, setup,
 			itest_teardown),
 	};
 
