@@ -207,7 +207,7 @@ static int allowed_cpus(int *cpus, int max)
 }
 
 /* Warn about the rules that can never match or that an earlier rule shadows. */
-static void log_lint(const struct config *c)
+void daemon_log_lint(const struct config *c)
 {
 	int n = nfqd_policy_lint(c->policy, NULL, 0);
 	struct nfqd_policy_lint *found;
@@ -250,7 +250,7 @@ static int check_config(struct config *cfg, const char *path)
 	char err[1024];
 	int r = 0;
 
-	log_lint(cfg);
+	daemon_log_lint(cfg);
 	if (n_sets) {
 		bool opened;
 
@@ -734,7 +734,7 @@ int main(int argc, char **argv)
 		free(last_good);
 		return 1;
 	}
-	log_lint(rs->cfg);
+	daemon_log_lint(rs->cfg);
 
 	c = run(rs, &st);
 	free(last_good);

@@ -32,7 +32,7 @@
 
 /* Longest a reload waits for the workers to take the new generation (they take it within a
  * batch, or at once when idle: woken). */
-#define RELOAD_SWITCH_MS 5000
+#define RELOAD_SWITCH_MS 2000
 
 /* Read the regular file at path whole into *out (*out_len bytes, then a NUL). */
 static int read_text(const char *path, char **out, size_t *out_len, char *err, size_t errlen)
@@ -446,6 +446,8 @@ int64_t reload_run(struct daemon *d, const char *trigger, char *msg, size_t len)
 	notify_reloading();
 	log_info("%s: reloading %s", trigger, d->reload.config_path);
 	r = reload_load(d->reload.config_path, &rs, msg, len);
+	if (r == 0)
+		daemon_log_lint(rs->cfg);
 	if (r == 0)
 		r = ruleset_check_compatible(old->cfg, old->infos, rs->cfg, rs->infos, msg, len);
 	if (r == 0)
