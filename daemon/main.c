@@ -508,6 +508,9 @@ static int run(struct ruleset *rs, const struct reload_status *st)
 		goto out;
 	}
 	log_methods(&d);
+	/* Every queue is bound: the file is what a restart falls back on. Written before the drop,
+	 * which may take the right to write the runtime directory away ([daemon] user). */
+	reload_save_last_good(&d);
 	if (drop_privileges(cfg, &user) < 0)
 		goto out;
 
@@ -548,8 +551,6 @@ static int run(struct ruleset *rs, const struct reload_status *st)
 			 nfqd_queue_rcvbuf(d.workers[i].queue));
 	}
 
-	/* before READY=1: once started, the file is what a restart falls back on */
-	reload_save_last_good(&d);
 	if (d.reload.from_last_good) {
 		sd_notifyf(0,
 			   "READY=1\nSTATUS=Serving queues %s with the LAST GOOD configuration %s: "
