@@ -36,6 +36,11 @@ static void usage(FILE *f)
 		   "\n"
 		   "Commands:\n"
 		   "  stats   counters per queue and in total, as JSON\n"
+		   "  status  the ruleset in force: its generation, when and from which file\n"
+		   "          it was loaded, the last reload's result and message\n"
+		   "  reload  read the configuration again and apply it (as SIGHUP does);\n"
+		   "          answers the new generation, or the error (FILE:LINE) with the\n"
+		   "          old ruleset still in force\n"
 		   "\n"
 		   "Options:\n"
 		   "  -s, --socket PATH  control socket (default " CONFIG_DEFAULT_CONTROL ")\n"
@@ -259,8 +264,10 @@ int main(int argc, char **argv)
 			optind >= argc ? "missing command" : "one command at a time");
 		return 2;
 	}
-	if (strcmp(argv[optind], "stats") != 0) {
-		fprintf(stderr, "nfqctl: unknown command '%s' (commands: stats)\n", argv[optind]);
+	if (strcmp(argv[optind], "stats") != 0 && strcmp(argv[optind], "status") != 0 &&
+	    strcmp(argv[optind], "reload") != 0) {
+		fprintf(stderr, "nfqctl: unknown command '%s' (commands: stats, status, reload)\n",
+			argv[optind]);
 		return 2;
 	}
 	snprintf(req, sizeof(req), "%s\n", argv[optind]);
