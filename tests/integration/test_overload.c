@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * nfqd at the edges of its queue, on the real kernel: a shutdown that meets a full queue of
+ * 65536 packets, a start into a running flood, and the overload counters (queue full, socket
+ * overrun, fail-open passes).
+ */
+#include <signal.h>
+#include <time.h>
+
+#include "nfqd/queue.h"
+
+#include "itest.h"
+
+/* The most packets the kernel holds in one queue (config.h: CONFIG_MAX_LEN_MAX). */
+#define FULL_QUEUE 65536
+
+/* How long the drain test stops nfqd in the middle of its drain: longer than the drain's old
+ * fixed bound (500 ms), far shorter than the time without progress it now gives up after. */
+#define DRAIN_PAUSE_MS 1500
+
+static int setup(void **state)
+{
+	struct itest *it;
+
+	if (itest_setup(state, "ovl") < 0)
+		return -1;
+	it = *state;
+	return ns_sh(it->t.fw, "iptables -A INPUT -p udp -j NFQUEUE --queue-num 0");
+}
+
+static struct nfqd_queue_kstats kstats(struct itest *it)
+{
+	struct nfqd_queue_kstats ks = { 0 };
+
+	assert_int_equal(kernel_queue_kstats(it->t.fw, 0, &ks), 0);
+	return ks;
+}
+
+/* Wait until the kernel's queue 0 holds want packets; fails with the numbers. */
+static void wait_queued(struct itest *it, unsigned int want)
+{
+	struct nfqd_queue_kstats ks = { 0 };
+
+	for (int waited = 0;; waited += 10) {
+		ks = kstats(it);
+		if (ks.queued == want)
+			return;
+		if (waited >= ITEST_DEADLINE_MS)
+			fail_msg("the stopped queue holds %u packets after %d ms, expected %u "
+				 "(last id %u, full_dropped %u, user_dropped %u)",
+				 ks.queued, waited, want, ks.last_id, ks.full_dropped,
+				 ks.user_dropped);
+		usleep(10 * 1000);
+	}
+}
+
+static long long ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until nfqd's log holds text; fails with the log. */
+static void wait_log(struct itest *it, const char *text)
+{
+	for (int waited = 0;; waited++) {
+		char *log = nfqd_log(&it->d);
+		bool seen = log && strstr(log, text);
+
+		free(log);
+		if (seen)
+			return;
+		if (waited >= ITEST_DEADLINE_MS) {
+			itest_print_log(it);
+			fail_msg("nfqd did not log '%s' in %d ms", text, waited);
+		}
+		usleep(1000);
+	}
+}
+
+/*
+ * SIGTERM meets a queue filled to the kernel's limit behind a stopped nfqd: half the packets
+ * are for an accepted port, half for a dropped one. The drain is stopped for 1.5 s in its
+ * middle, as a loaded machine (or a sanitizer build) deschedules it: the drain runs as long as
+ * it makes progress, not a fixed 500 ms, so every packet still gets its classified verdict:
+ * nothing swept with the fail-side verdict, the accepted half at its sink, none of the dropped
+ * half at the other.
+ */
+static void test_sigterm_with_a_full_queue_of_65536_gives_each_its_classified_verdict(void **state)
+{
+	struct itest *it = *state;
+	const unsigned long half = FULL_QUEUE / 2;
+	unsigned long long errors0, sunk_accept, sunk_drop;
+	struct sink_thread acc, drp;
+	int fd_accept, fd_drop;
+	long long t0, stop_ms;
+	unsigned int left;
+	long elapsed = 0;
+	char *log;
+
+	/* a buffer that holds a full queue whatever the message's true size; batch 1, the
+	 * slowest reader, so that the drain lasts long enough to be stopped in its middle */
+	itest_nfqd(it, "[queue]\nmax-len = 65536\nrcvbuf-max = 268435456\nbatch = 1\n"
+		       "[policy]\ndefault = accept\nrule = drop dport 5001\n");
+	fd_accept = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
+	fd_drop = udp_sink_open(it->t.fw, "0.0.0.0", 5001);
+	assert_true(fd_accept >= 0 && fd_drop >= 0);
+	errors0 = udp_rcvbuf_errors(it->t.fw);
+	assert_int_equal(sink_thread_start(&acc, fd_accept), 0);
+	assert_int_equal(sink_thread_start(&drp, fd_drop), 0);
+
+	assert_int_equal(nfqd_pause(&it->d), 0);
+	assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, 5000, half, 32, 4, 64, 0), half);
+	assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, 5001, half, 32, 4, 64, 0), half);
+	wait_queued(it, FULL_QUEUE);
+
+	t0 = ms_now();
+	assert_int_equal(kill(it->d.pid, SIGCONT), 0);
+	assert_int_equal(kill(it->d.pid, SIGTERM), 0);
+	/* the drain has begun: stop it in its middle, as a busy machine would */
+	wait_log(it, "draining the queues");
+	assert_int_equal(nfqd_pause(&it->d), 0);
+	left = kstats(it).queued;
+	usleep(DRAIN_PAUSE_MS * 1000);
+	assert_int_equal(kill(it->d.pid, SIGCONT), 0);
+	log = itest_stop(it, ITEST_DEADLINE_MS, &elapsed);
+	stop_ms = ms_now() - t0;
+	fprintf(stderr, "drain: paused for %d ms with %u of %d packets still queued\n",
+		DRAIN_PAUSE_MS, left, FULL_QUEUE);
+	/* else the pause proved nothing: the drain was over before it */
+	assert_true(left > 0);
+	sunk_accept = sink_thread_stop_at(&acc, half, ITEST_DEADLINE_MS);
+	sunk_drop = sink_thread_stop(&drp, 200);
+	fprintf(stderr,
+		"drain: %d packets queued, nfqd resumed and stopped in %lld ms with the "
+		"pause\n",
+		FULL_QUEUE, stop_ms);
+	if (final_get(log, 0, "swept") != 0 || final_get(log, 0, "received") != FULL_QUEUE ||
+	    final_get(log, 0, "kernel_queued") != 0)
+		fprintf(stderr, "%s", log);
+
+	/* nothing left for the fail-side sweep or the kernel's flush at unbind */
+	assert_int_equal(final_get(log, 0, "swept"), 0);
+	assert_int_equal(final_get(log, 0, "kernel_queued"), 0);
+	assert_int_equal(final_get(log, 0, "kernel_full_dropped"), 0);
+	assert_int_equal(final_get(log, 0, "kernel_user_dropped"), 0);
+	/* every packet read, each with its own class's verdict */
+	assert_int_equal(final_get(log, 0, "received"), FULL_QUEUE);
+	assert_int_equal(final_get(log, 0, "accepted"), half);
+	assert_int_equal(final_get(log, 0, "dropped"), half);
+	/* and the kernel did as told: the accepted half arrived, none of the dropped */
+	assert_int_equal(sunk_accept + (udp_rcvbuf_errors(it->t.fw) - errors0), half);
+	assert_int_equal(sunk_drop, 0);
+	free(log);
+	close(fd_accept);
+	close(fd_drop);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_sigterm_with_a_full_queue_of_65536_gives_each_its_classified_verdict,
+			setup, itest_teardown),
+	};
+
+	return cmocka_run_group_tests_name("integration: overload", tests, NULL, NULL);
+}
