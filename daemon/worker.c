@@ -812,11 +812,9 @@ static void *worker_main(void *arg)
 	sigaddset(&wake, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
 
-	r = nfqd_queue_start(w->queue);
-	w->start_err = r < 0 ? r : 0;
+	/* The queue has taken packets since its bind; their messages wait in the socket. */
+	w->start_err = 0;
 	sem_post(&w->shared->started);
-	if (w->start_err < 0)
-		return NULL;
 
 	while (!atomic_load_explicit(&w->shared->stop, memory_order_relaxed)) {
 		r = step(w, 0);

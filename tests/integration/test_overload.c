@@ -4,8 +4,11 @@
  * 65536 packets, a start into a running flood, and the overload counters (queue full, socket
  * overrun, fail-open passes).
  */
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <time.h>
+#include <sys/socket.h>
 
 #include "nfqd/queue.h"
 
@@ -158,12 +161,134 @@ static void test_sigterm_with_a_full_queue_of_65536_gives_each_its_classified_ve
 	close(fd_drop);
 }
 
+/* One UDP flow sending numbered datagrams, a few at a time, until stopped. */
+struct seq_flood {
+	pthread_t thread;
+	int fd;
+	atomic_ullong next; /* the number the next datagram carries */
+	atomic_int stop;
+};
+
+static void *seq_flood_main(void *arg)
+{
+	struct seq_flood *f = arg;
+	uint64_t seq = 0;
+
+	while (!atomic_load(&f->stop)) {
+		/* dense enough that any gap at the start meets datagrams, and short enough (a few
+		 * thousand in all) that the queue of 65536 never fills */
+		if (udp_flow_send(f->fd, 32, &seq, 32, 100) < 0)
+			break;
+		atomic_store(&f->next, seq);
+	}
+	return NULL;
+}
+
+/* Wait until the flood has sent datagram number n. */
+static void seq_flood_wait(struct seq_flood *f, uint64_t n)
+{
+	for (int waited = 0; atomic_load(&f->next) <= n; waited++) {
+		if (waited >= ITEST_DEADLINE_MS)
+			fail_msg("the flood sent %llu datagrams in %d ms, expected %llu",
+				 (unsigned long long)atomic_load(&f->next), waited,
+				 (unsigned long long)n + 1);
+		usleep(1000);
+	}
+}
+
+/* What a sink saw of a numbered flow. */
+struct seq_seen {
+	uint64_t count, min, max;
+};
+
+/* Read numbered datagrams from fd until the one numbered last arrived (or the deadline). */
+static struct seq_seen seq_sink_read(int fd, uint64_t last)
+{
+	struct seq_seen s = { 0, UINT64_MAX, 0 };
+
+	for (int waited = 0; s.count == 0 || s.max < last;) {
+		uint64_t num;
+		ssize_t n = recv(fd, &num, sizeof(num), MSG_DONTWAIT);
+
+		if (n == (ssize_t)sizeof(num)) {
+			s.count++;
+			s.min = num < s.min ? num : s.min;
+			s.max = num > s.max ? num : s.max;
+			continue;
+		}
+		if (waited >= ITEST_DEADLINE_MS)
+			break;
+		usleep(1000);
+		waited++;
+	}
+	return s;
+}
+
+/*
+ * nfqd starts into a flood that is already running, with fail-open off and no --queue-bypass:
+ * until the bind, the rule drops every packet (no queue); from the bind on, every packet is
+ * queued and gets nfqd's verdict, none meets a shut queue (max-len 0) while the worker starts.
+ * The numbers prove it: the sink holds every datagram from the first one queued to the last
+ * one sent, with no gap, as many as the kernel queued, and the kernel dropped none as
+ * queue-full or socket-full. That the flood ran across the start is checked too (datagrams
+ * sent while nfqd started, and the first ones lost to the missing queue).
+ */
+static void test_a_flood_running_at_start_loses_nothing_from_the_bind_on(void **state)
+{
+	struct itest *it = *state;
+	struct seq_flood f = { .fd = -1 };
+	struct nfqd_queue_kstats ks;
+	uint64_t at_start, at_ready, last;
+	struct seq_seen seen;
+	int sink;
+
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
+	f.fd = udp_flow_open(it->t.cli, NULL, it->t.fw4, 5000);
+	assert_true(sink >= 0 && f.fd >= 0);
+	assert_int_equal(pthread_create(&f.thread, NULL, seq_flood_main, &f), 0);
+	seq_flood_wait(&f, 500);
+
+	at_start = atomic_load(&f.next);
+	itest_nfqd(it, "[queue]\nmax-len = 65536\nfail-open = no\n[policy]\ndefault = accept\n");
+	at_ready = atomic_load(&f.next);
+	seq_flood_wait(&f, at_ready + 2000);
+	atomic_store(&f.stop, 1);
+	pthread_join(f.thread, NULL);
+	last = atomic_load(&f.next) - 1;
+
+	seen = seq_sink_read(sink, last);
+	ks = kstats(it);
+	fprintf(stderr,
+		"start: nfqd started after datagram %llu, ready at %llu; the sink got %llu, "
+		"from %llu to %llu; the kernel queued %u, dropped %u (queue full) and %u (socket "
+		"full)\n",
+		(unsigned long long)at_start, (unsigned long long)at_ready,
+		(unsigned long long)seen.count, (unsigned long long)seen.min,
+		(unsigned long long)seen.max, ks.last_id, ks.full_dropped, ks.user_dropped);
+	/* the flood was running when nfqd bound its queue */
+	assert_true(at_ready > at_start);
+	assert_true(seen.min >= at_start);
+	assert_true(seen.min > 0);
+	/* nothing dropped by the kernel once the queue existed */
+	assert_int_equal(ks.full_dropped, 0);
+	assert_int_equal(ks.user_dropped, 0);
+	/* every datagram from the first queued to the last sent arrived, once */
+	assert_int_equal(seen.max, last);
+	assert_int_equal(seen.count, last - seen.min + 1);
+	assert_int_equal(seen.count, ks.last_id);
+	close(f.fd);
+	close(sink);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 			test_sigterm_with_a_full_queue_of_65536_gives_each_its_classified_verdict,
 			setup, itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_flood_running_at_start_loses_nothing_from_the_bind_on, setup,
+			itest_teardown),
 	};
 
 	return cmocka_run_group_tests_name("integration: overload", tests, NULL, NULL);
