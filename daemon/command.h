@@ -52,6 +52,10 @@ struct stats_snapshot {
 	const struct stats_queue *queues;
 	unsigned int n_queues;
 	struct stats_lookup lookups[NFQD_POLICY_MAX_LOOKUPS];
+	/* packets that passed the queues without a verdict under fail-open (all queues), when
+	 * the generated NFQD-PASS chain counts them */
+	bool fail_open_counted;
+	uint64_t fail_open_passed;
 };
 
 /*

@@ -30,6 +30,7 @@
 #include "control.h"
 #include "ifwatch.h"
 #include "log.h"
+#include "overload.h"
 #include "privilege.h"
 #include "rules.h"
 #include "worker.h"
@@ -42,6 +43,7 @@ struct daemon {
 	struct config *cfg;
 	struct nfqd_ipset_info *infos; /* the set of each lookup, read at start */
 	struct ifwatch *ifwatch;
+	struct overload *overload; /* the kernel's overload counters, read and logged */
 	struct worker *workers;
 	unsigned int n_workers;
 	struct worker_shared shared;
@@ -107,7 +109,7 @@ static const char *verdict_word(uint32_t v)
 static int take_snapshot(void *user, struct stats_snapshot *out, struct stats_queue *queues,
 			 unsigned int n_max)
 {
-	const struct daemon *d = user;
+	struct daemon *d = user;
 
 	out->version = NFQD_VERSION;
 	out->cfg = d->cfg;
@@ -126,6 +128,8 @@ static int take_snapshot(void *user, struct stats_snapshot *out, struct stats_qu
 		q->conntrack = w->conntrack;
 		q->kstats_ok = nfqd_queue_kstats_of(w->queue, &q->kstats) == 0;
 	}
+	out->fail_open_counted =
+		overload_fail_open_passed(d->overload, &out->fail_open_passed) == 0;
 	for (unsigned int l = 0; l < nfqd_policy_lookup_count(d->cfg->policy); l++) {
 		struct stats_lookup *sum = &out->lookups[l];
 
@@ -572,6 +576,11 @@ static int run(struct config *cfg)
 		log_error("%s", err);
 		goto out;
 	}
+	r = overload_open(&d.overload, d.ev, cfg, d.workers, d.n_workers, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		goto out;
+	}
 	log_methods(&d);
 	if (drop_privileges(cfg, &user) < 0)
 		goto out;
@@ -628,6 +637,7 @@ stop:
 out:
 	stop_workers(&d);
 	control_close(d.ctl);
+	overload_close(d.overload);
 	ifwatch_close(d.ifwatch);
 	for (unsigned int i = 0; i < d.n_workers; i++)
 		worker_destroy(&d.workers[i]);

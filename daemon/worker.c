@@ -209,11 +209,17 @@ void worker_destroy(struct worker *w)
 
 void worker_counters(const struct worker *w, struct nfqd_counters *out)
 {
+	struct nfqd_queue_kstats ks;
 	uint64_t drops;
 
 	nfqd_counters_read(out, &w->counters, NULL);
-	if (w->queue && nfqd_queue_drops(w->queue, &drops) == 0)
+	if (!w->queue)
+		return;
+	/* the kernel counts these itself: read when asked, never per packet */
+	if (nfqd_queue_drops(w->queue, &drops) == 0)
 		out->v[NFQD_CTR_ENOBUFS] = drops;
+	if (nfqd_queue_kstats_of(w->queue, &ks) == 0)
+		out->v[NFQD_CTR_QUEUE_FULL] = ks.full_dropped;
 }
 
 void worker_lookup_counters(const struct worker *w, unsigned int i, struct lookup_counters *out)

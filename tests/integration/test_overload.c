@@ -280,6 +280,131 @@ static void test_a_flood_running_at_start_loses_nothing_from_the_bind_on(void **
 	close(sink);
 }
 
+/* Wait until nfqd's log holds text within the deadline, and return the log (malloc'd). */
+static char *log_with(struct itest *it, const char *text)
+{
+	wait_log(it, text);
+	return nfqd_log(&it->d);
+}
+
+/*
+ * With nfqd stopped, 100 packets meet a queue of max-len 10: the kernel queues 10 and handles
+ * the other 90 alone. Returns once the kernel has seen all 100 (queued, or past the queue).
+ */
+static void overflow_stopped(struct itest *it, const char *config)
+{
+	itest_nfqd(it, config);
+	assert_int_equal(nfqd_pause(&it->d), 0);
+	assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, 5000, 100, 64, 1, 10, 1000), 100);
+	for (int waited = 0;; waited += 10) {
+		struct nfqd_queue_kstats ks = kstats(it);
+
+		if (ks.queued == 10 && ks.full_dropped + ks.last_id >= 100)
+			break;
+		/* fail-open counts nothing in the queue: the 90 are seen by the chain */
+		if (ks.queued == 10 && strstr(config, "fail-open = yes"))
+			break;
+		if (waited >= ITEST_DEADLINE_MS)
+			fail_msg("after %d ms the stopped queue holds %u (last id %u, full_dropped "
+				 "%u), expected 10",
+				 waited, ks.queued, ks.last_id, ks.full_dropped);
+		usleep(10 * 1000);
+	}
+	assert_int_equal(kill(it->d.pid, SIGCONT), 0);
+}
+
+/*
+ * Fail-open off: the 90 packets a full queue turns away are dropped by the kernel, which
+ * counts them; nfqd reads that count into queue_full, per queue and in the total, and says so
+ * in its log within a period, with the number.
+ */
+static void test_queue_full_drops_are_counted_and_logged(void **state)
+{
+	struct itest *it = *state;
+	char *log;
+
+	overflow_stopped(it, "[queue]\nmax-len = 10\nfail-open = no\n");
+	assert_int_equal(itest_wait_stat(it, 0, "received", 10), 10);
+	assert_int_equal(itest_stat(it, 0, "queue_full"), 90);
+	assert_int_equal(itest_total(it, "queue_full"), 90);
+	log = log_with(it, "queue 0: 90 packets dropped as queue-full in the last");
+	assert_non_null(strstr(log, "(max-len 10; 90 since the start)"));
+	free(log);
+	free(itest_stop(it, 2000, NULL));
+}
+
+/*
+ * Fail-open on, with the rules of `nfqd rules` loaded and their NFQD-PASS chain jumped to from
+ * the security table: the 90 packets a full queue lets through without nfqd's verdict still
+ * carry the marker and are counted there; nfqd reads that count (fail_open_passed in the
+ * total) and logs it. The 10 queued ones get nfqd's verdict, which clears the marker: they are
+ * not counted as passed. Nothing is counted as queue-full (the kernel dropped nothing).
+ */
+static void test_fail_open_passes_are_counted_by_the_generated_chain_and_logged(void **state)
+{
+	static const char config[] = "[queue]\nmax-len = 10\nfail-open = yes\n";
+	struct itest *it = *state;
+	int sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
+	char *log;
+
+	assert_true(sink >= 0);
+	itest_fw(it, "iptables -F INPUT");
+	assert_int_equal(nfqd_rules_load(it->t.fw, config, false), 0);
+	itest_fw(it, "iptables -A INPUT -p udp -j NFQD");
+	itest_fw(it, "iptables -t security -A INPUT -j NFQD-PASS");
+	overflow_stopped(it, config);
+	assert_int_equal(itest_wait_stat(it, 0, "accepted", 10), 10);
+	/* all 100 arrive: 90 passed, 10 accepted by nfqd */
+	assert_int_equal(udp_sink_wait(sink, 100, ITEST_DEADLINE_MS), 100);
+	assert_int_equal(itest_total(it, "fail_open_passed"), 90);
+	assert_int_equal(itest_total(it, "queue_full"), 0);
+	log = log_with(it, "90 packets passed the queues without nfqd's verdict (fail-open) in "
+			   "the last");
+	free(log);
+	free(itest_stop(it, 2000, NULL));
+	close(sink);
+}
+
+/*
+ * A socket buffer capped at 256 KiB behind a stopped nfqd, and a queue long enough to hold a
+ * burst that the buffer cannot: the messages the socket could not take are counted (enobufs,
+ * the socket's own drop count) and logged with the number, and the kernel's user_dropped
+ * agrees (fail-open off: it dropped them).
+ */
+static void test_socket_overruns_are_counted_and_logged(void **state)
+{
+	struct itest *it = *state;
+	uint64_t enobufs;
+	char want[96];
+	char *log;
+
+	itest_nfqd(it, "[queue]\nmax-len = 65536\nrcvbuf-max = 262144\nfail-open = no\n");
+	assert_int_equal(nfqd_pause(&it->d), 0);
+	assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, 5000, 3000, 64, 4, 32, 200), 3000);
+	for (int waited = 0;; waited += 10) {
+		struct nfqd_queue_kstats ks = kstats(it);
+
+		if (ks.last_id == 3000)
+			break;
+		if (waited >= ITEST_DEADLINE_MS)
+			fail_msg("the kernel saw %u of 3000 packets in %d ms", ks.last_id, waited);
+		usleep(10 * 1000);
+	}
+	assert_int_equal(kill(it->d.pid, SIGCONT), 0);
+	enobufs = itest_stat(it, 0, "enobufs");
+	fprintf(stderr, "overrun: %llu of 3000 messages lost to the socket, user_dropped %llu\n",
+		(unsigned long long)enobufs, (unsigned long long)itest_stat(it, 0, "user_dropped"));
+	assert_true(enobufs > 0);
+	assert_int_equal(itest_stat(it, 0, "user_dropped"), enobufs);
+	assert_int_equal(itest_total(it, "enobufs"), enobufs);
+	snprintf(want, sizeof(want), "queue 0: %llu packets not delivered to nfqd in the last",
+		 (unsigned long long)enobufs);
+	log = log_with(it, want);
+	assert_non_null(strstr(log, "the kernel dropped them (fail-open = no"));
+	free(log);
+	free(itest_stop(it, 2000, NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +414,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_a_flood_running_at_start_loses_nothing_from_the_bind_on, setup,
 			itest_teardown),
+		cmocka_unit_test_setup_teardown(test_queue_full_drops_are_counted_and_logged, setup,
+						itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_fail_open_passes_are_counted_by_the_generated_chain_and_logged, setup,
+			itest_teardown),
+		cmocka_unit_test_setup_teardown(test_socket_overruns_are_counted_and_logged, setup,
+						itest_teardown),
 	};
 
 	return cmocka_run_group_tests_name("integration: overload", tests, NULL, NULL);
