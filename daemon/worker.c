@@ -791,7 +791,7 @@ static void drain(struct worker *w)
 	if (r < 0)
 		log_error("queue %u: cannot freeze the queue for the drain: %s", num, strerror(-r));
 	read = drain_read(w, r >= 0);
-	log_info("queue %u: drained %llu packets in %lld ms", num, (unsigned long long)read,
+	log_info("queue %u: the drain read %llu messages in %lld ms", num, (unsigned long long)read,
 		 now_ms() - start);
 
 	w->final.kstats_ok = nfqd_queue_kstats_of(w->queue, &w->final.kstats) == 0;
