@@ -752,8 +752,7 @@ static uint64_t drain_read(struct worker *w, bool frozen)
 				num, (unsigned long long)read, strerror(-r));
 			return read;
 		}
-		/* An unfrozen queue never runs dry under a flood: stop at the first empty socket.
-		 */
+		/* unfrozen, a queue under a flood never runs dry: stop at the first empty socket */
 		if (!frozen || nfqd_queue_kstats_of(w->queue, &ks) < 0 || ks.queued == 0)
 			return read;
 		if (ks.queued < last_queued) {

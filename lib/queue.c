@@ -192,10 +192,11 @@ static int bind_queue_flags(struct nfqd_queue *q, bool conntrack)
 		flags |= NFQA_CFG_F_CONNTRACK;
 
 	/*
-	 * One message: the kernel applies bind, copy mode, max-len and flags in that order, and a
-	 * packet meets the queue only once it has them all. The queue takes packets at once: the
-	 * socket holds their messages until the worker reads, where a queue opened shut (max-len
-	 * 0) until the worker started would give the packets in between the fail side.
+	 * One message: the kernel applies bind, copy mode, max-len and flags in that order within
+	 * the one request, so only a packet that meets the queue during those few instructions
+	 * finds it half configured. The queue takes packets at once: the socket holds their
+	 * messages until the worker reads, where a queue kept shut (max-len 0) until the worker
+	 * started gave every packet in between the fail side.
 	 */
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_BIND);
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)q->cfg.copy_range);
