@@ -414,6 +414,44 @@ static void test_socket_overruns_are_counted_and_logged(void **state)
 	free(itest_stop(it, 2000, NULL));
 }
 
+/*
+ * A max-len the kernel would not honour is refused before anything is bound, by the start
+ * and by --check alike, with the file and line, the limit and the reason: nfqd never logs a
+ * max-len that is not in force (it logged 300000 while the queue held 65536).
+ */
+static void test_a_max_len_above_the_kernels_limit_is_refused_by_start_and_check(void **state)
+{
+	static const char want[] = ":2: max-len: '300000' is above 65536, the most packets the "
+				   "kernel holds in one queue";
+	struct itest *it = *state;
+	struct nfqd_proc d;
+	char path[] = "/tmp/nfqd-maxlen-XXXXXX";
+	int fd = mkstemp(path), st = 0, r;
+	char *out = NULL, *log;
+	bool ok;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "[queue]\nmax-len = 300000\n", 25), 25);
+	close(fd);
+	r = ns_sh_out(it->t.fw, &out, "%s --check -c %s 2>&1", nfqd_bin(), path);
+	unlink(path);
+	ok = r == 1 && out && strstr(out, want);
+	if (!ok)
+		fprintf(stderr, "nfqd --check: status %d, output: %s\n", r, out ? out : "(none)");
+	free(out);
+	assert_true(ok);
+
+	r = nfqd_start(&d, it->t.fw, "[queue]\nmax-len = 300000\n", 5000, &st);
+	log = nfqd_log(&d);
+	nfqd_cleanup(&d);
+	ok = r == 1 && WIFEXITED(st) && WEXITSTATUS(st) == 1 && log && strstr(log, want);
+	if (!ok)
+		fprintf(stderr, "nfqd with max-len 300000: %d, status 0x%x: %s\n", r, st,
+			log ? log : "");
+	free(log);
+	assert_true(ok);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -430,6 +468,9 @@ int main(void)
 			itest_teardown),
 		cmocka_unit_test_setup_teardown(test_socket_overruns_are_counted_and_logged, setup,
 						itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_max_len_above_the_kernels_limit_is_refused_by_start_and_check, setup,
+			itest_teardown),
 	};
 
 	return cmocka_run_group_tests_name("integration: overload", tests, NULL, NULL);
