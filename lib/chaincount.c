@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 /* The libc network headers go before the kernel ones, which defer to them. */
 #include <netinet/in.h>
 #include <linux/netfilter.h>
@@ -15,6 +16,9 @@
 #include "nfqd/chaincount.h"
 #include "nl.h"
 
+/* Longest a read waits for a part of the kernel's answer. */
+#define READ_TIMEOUT_S 1
+
 struct nfqd_chaincount {
 	struct mnl_socket *nl;
 	uint32_t portid;
@@ -24,6 +28,7 @@ struct nfqd_chaincount {
 
 int nfqd_chaincount_open(struct nfqd_chaincount **out, const char *table, const char *chain)
 {
+	const struct timeval timeout = { .tv_sec = READ_TIMEOUT_S };
 	struct nfqd_chaincount *c = calloc(1, sizeof(*c));
 	int err;
 
@@ -40,7 +45,11 @@ int nfqd_chaincount_open(struct nfqd_chaincount **out, const char *table, const 
 		err = -errno;
 		goto err;
 	}
-	if (mnl_socket_bind(c->nl, 0, MNL_SOCKET_AUTOPID) == -1) {
+	/* The kernel answers a dump inside send(); the bound only guards the caller's loop
+	 * against a kernel that never does. */
+	if (setsockopt(mnl_socket_get_fd(c->nl), SOL_SOCKET, SO_RCVTIMEO, &timeout,
+		       sizeof(timeout)) == -1 ||
+	    mnl_socket_bind(c->nl, 0, MNL_SOCKET_AUTOPID) == -1) {
 		err = -errno;
 		goto err;
 	}

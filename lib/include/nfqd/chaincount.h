@@ -25,7 +25,7 @@ void nfqd_chaincount_free(struct nfqd_chaincount *c);
 /*
  * The packets counted by the rules of the chain, summed over both families, in *packets.
  * Returns 0, -ENOENT when the chain exists in neither family, or another -errno (the kernel's
- * answer, a reply that cannot be read).
+ * answer, a reply that cannot be read, -EAGAIN when a part of the answer took over a second).
  */
 int nfqd_chaincount_read(struct nfqd_chaincount *c, uint64_t *packets);
 
