@@ -102,6 +102,12 @@ char *command_stats_json(const struct stats_snapshot *s)
 	for (int k = 0; k < NFQD_CTR_MAX; k++)
 		strbuf_printf(&b, "%s\"%s\":%llu", k ? "," : "", nfqd_counter_name(k),
 			      (unsigned long long)total.v[k]);
+	/* the kernel counts fail-open passes for no queue: a total only, null when uncounted */
+	if (s->fail_open_counted)
+		strbuf_printf(&b, ",\"fail_open_passed\":%llu",
+			      (unsigned long long)s->fail_open_passed);
+	else
+		strbuf_printf(&b, ",\"fail_open_passed\":null");
 	strbuf_printf(&b, "}}");
 	return strbuf_steal(&b);
 }

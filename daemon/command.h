@@ -53,6 +53,10 @@ struct stats_snapshot {
 	unsigned int n_queues;
 	const uint64_t *retired; /* NFQD_CTR_MAX counters of queues no longer served, or NULL */
 	struct stats_lookup lookups[NFQD_POLICY_MAX_LOOKUPS];
+	/* packets that passed the queues without a verdict under fail-open (all queues), when
+	 * the generated NFQD-PASS chain counts them */
+	bool fail_open_counted;
+	uint64_t fail_open_passed;
 };
 
 /*

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -274,7 +275,15 @@ static int key_copy_range(struct parse *p, const char *v)
 static int key_max_len(struct parse *p, const char *v)
 {
 	unsigned long n;
+	const char *why;
 
+	/* any number above the kernel's limit, before the generic range message */
+	if (parse_uint(v, CONFIG_MAX_LEN_MAX + 1ul, ULONG_MAX, &n, &why) == 0)
+		return fail(p, p->line,
+			    "max-len: '%s' is above %u, the most packets the kernel holds in one "
+			    "queue (its table of queued packets takes at most %u since Linux 6.18; "
+			    "the rest would be dropped as queue-full whatever max-len says)",
+			    v, CONFIG_MAX_LEN_MAX, CONFIG_MAX_LEN_MAX);
 	if (!number(p, "max-len", v, 1, CONFIG_MAX_LEN_MAX, &n))
 		return 0;
 	p->c->max_len = (uint32_t)n;

@@ -27,7 +27,14 @@
 #define CONFIG_DEFAULT_CONTROL "/run/nfqd/control.sock"
 #define CONFIG_MAX_QUEUES      256
 #define CONFIG_COPY_RANGE_MIN  64
-#define CONFIG_MAX_LEN_MAX     1048576
+/*
+ * The most packets the kernel holds in one queue, whatever max-len asks: since Linux 6.18
+ * (e19079adcd26, made per queue by 936206e3f6ff) each queue finds its packets by id in an
+ * rhashtable of at most 32768 buckets, which takes at most twice that many entries; the insert
+ * of one more fails (E2BIG) and the kernel counts the packet as queue-full (queue_dropped) or,
+ * with fail-open, lets it through. A larger value would be logged but never be in force.
+ */
+#define CONFIG_MAX_LEN_MAX     65536
 #define CONFIG_RECV_BUFFER_MIN 256
 #define CONFIG_RECV_BUFFER_MAX (1u << 20)
 #define CONFIG_LINE_MAX	       8192  /* bytes on one line of the file, without its end */

@@ -15,8 +15,9 @@ struct daemon {
 	struct config *cfg;	       /* the current generation's */
 	struct nfqd_ipset_info *infos; /* the set of each lookup: the current generation's */
 	struct ifwatch *ifwatch;
-	struct worker *workers; /* CONFIG_MAX_QUEUES slots; a free slot has no queue */
-	unsigned int n_workers; /* slots below this may be in use */
+	struct overload *overload; /* the kernel's overload counters, read and logged */
+	struct worker *workers;	   /* CONFIG_MAX_QUEUES slots; a free slot has no queue */
+	unsigned int n_workers;	   /* slots below this may be in use */
 	struct worker_shared shared;
 	sd_event *ev;
 	struct control *ctl;

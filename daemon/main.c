@@ -31,6 +31,7 @@
 #include "daemon.h"
 #include "ifwatch.h"
 #include "log.h"
+#include "overload.h"
 #include "privilege.h"
 #include "reload.h"
 #include "ruleset.h"
@@ -105,7 +106,7 @@ static const char *verdict_word(uint32_t v)
 static int take_snapshot(void *user, struct stats_snapshot *out, struct stats_queue *queues,
 			 unsigned int n_max)
 {
-	const struct daemon *d = user;
+	struct daemon *d = user;
 
 	out->version = NFQD_VERSION;
 	out->cfg = d->cfg;
@@ -129,6 +130,8 @@ static int take_snapshot(void *user, struct stats_snapshot *out, struct stats_qu
 		q->kstats_ok = nfqd_queue_kstats_of(w->queue, &q->kstats) == 0;
 	}
 	out->retired = d->retired;
+	out->fail_open_counted =
+		overload_fail_open_passed(d->overload, &out->fail_open_passed) == 0;
 	for (unsigned int l = 0; l < nfqd_policy_lookup_count(d->cfg->policy); l++) {
 		struct stats_lookup *sum = &out->lookups[l];
 		const struct lookup_counters *gone = &d->retired_lookups[l];
@@ -507,6 +510,11 @@ static int run(struct ruleset *rs, const struct reload_status *st)
 		log_error("%s", err);
 		goto out;
 	}
+	r = overload_open(&d.overload, d.ev, cfg, d.workers, &d.n_workers, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		goto out;
+	}
 	log_methods(&d);
 	/* Every queue is bound: the file is what a restart falls back on. Written before the drop,
 	 * which may take the right to write the runtime directory away ([daemon] user). */
@@ -576,6 +584,7 @@ stop:
 out:
 	stop_workers(&d);
 	control_close(d.ctl);
+	overload_close(d.overload);
 	ifwatch_close(d.ifwatch);
 	for (unsigned int i = 0; i < d.n_workers; i++)
 		worker_destroy(&d.workers[i]);

@@ -58,6 +58,27 @@ static int queue_target(const struct config *c, char *buf, size_t len, char *err
 	return 0;
 }
 
+/*
+ * Under fail-open the kernel lets packets through without nfqd's verdict (queue full, socket
+ * full, nfqd not there) and counts none of them. Every verdict of nfqd clears the marker, so a
+ * packet that still carries it after the filter table passed that way: the chain NFQD-PASS of
+ * the security table, which runs after filter on the same hooks, counts it (nfqd reads the
+ * count: fail_open_passed) and clears the marker.
+ */
+static void fail_open_chain(const struct nfqd_markplan *m, bool ipv6, FILE *out)
+{
+	fprintf(out,
+		"# fail-open: packets the kernel let through without nfqd's verdict still carry "
+		"the\n# marker; counted here for nfqd's fail_open_passed. Jump to NFQD-PASS from "
+		"the\n# security table on the hooks that jump to NFQD, e.g.: %s -t security -A "
+		"FORWARD -j NFQD-PASS\n",
+		ipv6 ? "ip6tables" : "iptables");
+	fprintf(out, "*security\n:NFQD-PASS - [0:0]\n");
+	fprintf(out, "-A NFQD-PASS -m mark --mark 0x%08x/0x%08x -j MARK --and-mark 0x%08x\n",
+		m->marker, m->marker, ~m->marker);
+	fprintf(out, "COMMIT\n");
+}
+
 int rules_generate(const struct config *c, const struct nfqd_ipset_info *infos, bool ipv6,
 		   FILE *out, char *err, size_t errlen)
 {
@@ -173,5 +194,7 @@ int rules_generate(const struct config *c, const struct nfqd_ipset_info *infos, 
 			     : " (fail-closed: when nfqd is not there the packet is dropped)");
 	fprintf(out, "-A NFQD -j NFQUEUE %s\n", target);
 	fprintf(out, "COMMIT\n");
+	if (c->fail_open)
+		fail_open_chain(m, ipv6, out);
 	return ferror(out) ? -EIO : 0;
 }

@@ -125,8 +125,8 @@ void worker_join(struct worker *w);
 void worker_destroy(struct worker *w);
 
 /*
- * A snapshot of the worker's counters, with enobufs read from the socket. Safe from any
- * thread while the worker runs.
+ * A snapshot of the worker's counters, with enobufs read from the socket (SO_MEMINFO drops)
+ * and queue_full from the kernel's queue counters. Safe from any thread while the worker runs.
  */
 void worker_counters(const struct worker *w, struct nfqd_counters *out);
 

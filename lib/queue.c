@@ -101,36 +101,21 @@ static int set_netlink_opt(struct mnl_socket *nl, int opt)
 	return 0;
 }
 
-struct ack {
-	uint32_t seq;
-	int error;
-	bool done;
-};
-
-static int ack_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct ack *a = data;
-	const int *error = mnl_nlmsg_get_payload(nlh);
-
-	if (nlh->nlmsg_seq != a->seq)
-		return MNL_CB_OK;
-	a->done = true;
-	a->error = nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*error)) ? -EBADMSG : *error;
-	return MNL_CB_STOP;
-}
-
-/* Read messages until the answer to `seq` arrives; return its error (0, or -errno). Only used
- * while the queue is frozen, when no packet message can arrive. */
+/*
+ * Wait for the answer to `seq`, the bind request; return its error (0, or -errno). The bind
+ * sets max-len, so packets may be queued as soon as the kernel has handled it, and their
+ * messages may come before the answer: the receive only peeks, and a packet message first
+ * means the bind succeeded (only a bound queue sends them). It stays in the socket for the
+ * worker, and the answer after it (success) is read there too.
+ */
 static int wait_ack(struct nfqd_queue *q, uint32_t seq)
 {
-	/* libmnl takes the table as non-const; it only reads it. */
-	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = ack_cb };
 	char buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(4)));
 	int fd = mnl_socket_get_fd(q->nl);
-	struct ack a = { .seq = seq };
 
-	while (!a.done) {
+	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 		int r = poll(&pfd, 1, ACK_TIMEOUT_MS);
 		ssize_t n;
 
@@ -141,18 +126,23 @@ static int wait_ack(struct nfqd_queue *q, uint32_t seq)
 		}
 		if (r == 0)
 			return -ETIMEDOUT;
-		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_PEEK);
 		if (n == -1) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			return -errno;
 		}
-		/* Packet messages (none while frozen) and other answers are skipped. */
-		if (mnl_cb_run2(buf, nfqd_nlmsg_whole(buf, (size_t)n), 0, 0, NULL, &a, ctl,
-				NLMSG_MIN_TYPE) == MNL_CB_ERROR)
+		if ((size_t)n >= sizeof(*nlh) &&
+		    nlh->nlmsg_type == ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET))
+			return 0;
+		/* the datagram is the answer or something else: either way it is taken out */
+		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) == -1 && errno != EAGAIN &&
+		    errno != EINTR)
 			return -errno;
+		if ((size_t)n >= mnl_nlmsg_size(sizeof(struct nlmsgerr)) &&
+		    nlh->nlmsg_type == NLMSG_ERROR && nlh->nlmsg_seq == seq)
+			return ((const struct nlmsgerr *)mnl_nlmsg_get_payload(nlh))->error;
 	}
-	return a.error;
 }
 
 static struct nlmsghdr *config_msg(struct nfqd_queue *q, char *buf, uint32_t *seq)
@@ -201,11 +191,16 @@ static int bind_queue_flags(struct nfqd_queue *q, bool conntrack)
 	if (conntrack)
 		flags |= NFQA_CFG_F_CONNTRACK;
 
-	/* One message: the kernel applies bind, copy mode, max-len and flags in that order, so no
-	 * packet can be queued before the queue is fully configured (max-len 0 keeps it shut). */
+	/*
+	 * One message: the kernel applies bind, copy mode, max-len and flags in that order within
+	 * the one request, so only a packet that meets the queue during those few instructions
+	 * finds it half configured. The queue takes packets at once: the socket holds their
+	 * messages until the worker reads, where a queue kept shut (max-len 0) until the worker
+	 * started gave every packet in between the fail side.
+	 */
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_BIND);
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)q->cfg.copy_range);
-	nfq_nlmsg_cfg_put_qmaxlen(nlh, 0);
+	nfq_nlmsg_cfg_put_qmaxlen(nlh, q->cfg.max_len);
 	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
 	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(mask));
 

@@ -47,7 +47,7 @@ static double drain_once(struct topo *t, const struct variant *v, const char *ve
 	double t0, t1, pps = -1;
 	int st;
 
-	snprintf(conf, sizeof(conf), "[queue]\nmax-len = 262144\n%s\n[policy]\ndefault = %s\n",
+	snprintf(conf, sizeof(conf), "[queue]\nmax-len = 65536\n%s\n[policy]\ndefault = %s\n",
 		 v->queue_conf, verdict);
 	if (nfqd_start(&d, t->fw, conf, 5000, &st) != 0) {
 		fprintf(stderr, "bench: nfqd did not start\n");

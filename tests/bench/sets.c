@@ -81,7 +81,7 @@ static bool run_once(struct topo *t, const char *srcs, const struct variant *v, 
 	int st;
 	bool ok = false;
 
-	snprintf(conf, sizeof(conf), "[queue]\nmax-len = 262144\n[policy]\n%s%s", v->extra,
+	snprintf(conf, sizeof(conf), "[queue]\nmax-len = 65536\n[policy]\n%s%s", v->extra,
 		 v->rules);
 	ns_sh(t->fw, "iptables -F INPUT; iptables -F NFQD 2>/dev/null; iptables -X NFQD "
 		     "2>/dev/null; true");

@@ -173,7 +173,7 @@ static void test_full_copy_of_large_packets_is_not_truncated(void **state)
 }
 
 /*
- * max-len 1048576 at copy-range 128 would need a receive buffer of 2.4 GB; the cap keeps the
+ * max-len 65536 at copy-range 128 would need a receive buffer of 151 MB; the cap keeps the
  * socket's SO_RCVBUF (as nfqd reads it back) at 64 MiB, and the start says so.
  */
 static void test_the_receive_buffer_of_a_long_queue_is_capped(void **state)
@@ -182,7 +182,7 @@ static void test_the_receive_buffer_of_a_long_queue_is_capped(void **state)
 	uint64_t rcvbuf;
 	char *log;
 
-	itest_nfqd(it, "[queue]\nmax-len = 1048576\n");
+	itest_nfqd(it, "[queue]\nmax-len = 65536\n");
 	rcvbuf = itest_stat(it, 0, "rcvbuf");
 	log = itest_stop(it, 2000, NULL);
 	if (rcvbuf > 64u << 20 || rcvbuf < 32u << 20 ||

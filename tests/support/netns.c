@@ -17,6 +17,8 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 
+#include "nfqd/queue.h"
+
 #include "netns.h"
 
 #ifndef NFQD_BIN
@@ -597,7 +599,7 @@ int nfqd_rules_load(const char *ns, const char *config, bool ipv6)
 	return r;
 }
 
-int kernel_queue_line(const char *ns, unsigned int num, unsigned int *queued, unsigned int *last_id)
+int kernel_queue_kstats(const char *ns, unsigned int num, struct nfqd_queue_kstats *ks)
 {
 	int h = ns_enter(ns);
 	FILE *f;
@@ -611,16 +613,25 @@ int kernel_queue_line(const char *ns, unsigned int num, unsigned int *queued, un
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f)) {
-		unsigned int n, portid, q, mode, range, full, user, last;
+		struct nfqd_queue_kstats one;
+		uint32_t n;
 
-		if (sscanf(line, "%u %u %u %u %u %u %u %u", &n, &portid, &q, &mode, &range, &full,
-			   &user, &last) == 8 &&
-		    n == num) {
-			*queued = q;
-			*last_id = last;
+		if (nfqd_queue_kstats_parse(line, &n, &one) == 0 && n == num) {
+			*ks = one;
 			r = 0;
 		}
 	}
 	fclose(f);
 	return r;
+}
+
+int kernel_queue_line(const char *ns, unsigned int num, unsigned int *queued, unsigned int *last_id)
+{
+	struct nfqd_queue_kstats ks;
+
+	if (kernel_queue_kstats(ns, num, &ks) < 0)
+		return -1;
+	*queued = ks.queued;
+	*last_id = ks.last_id;
+	return 0;
 }

@@ -102,6 +102,12 @@ uint64_t stats_get(const char *json, int queue, const char *key);
 /* Find "key=NUMBER" in the "queue N: final:" log line of nfqd; UINT64_MAX when absent. */
 uint64_t final_get(const char *log, unsigned int queue, const char *key);
 
+struct nfqd_queue_kstats;
+
+/* Every counter of the kernel's line for queue num in ns (/proc/net/netfilter/nfnetlink_queue).
+ * Returns 0, or -1 when the queue is not listed. */
+int kernel_queue_kstats(const char *ns, unsigned int num, struct nfqd_queue_kstats *ks);
+
 /* The kernel's counters for queue num in ns, from /proc/net/netfilter/nfnetlink_queue. */
 int kernel_queue_line(const char *ns, unsigned int num, unsigned int *queued,
 		      unsigned int *last_id);

@@ -200,6 +200,28 @@ static void test_set_timeout_default_units_and_range(void **state)
 		 "t.conf:2: set-timeout: '50min' is not a duration in milliseconds (e.g. 50ms)");
 }
 
+/*
+ * The kernel holds at most 65536 packets in one queue (Linux 6.18's per-queue table of queued
+ * packets): 65536 is taken, anything above it is refused with the limit and the reason, so
+ * nfqd never logs a max-len that is not in force.
+ */
+static void test_max_len_above_what_the_kernel_holds_is_refused_with_the_reason(void **state)
+{
+	struct config *c = load_ok("[queue]\nmax-len = 65536\n");
+
+	(void)state;
+	assert_int_equal(c->max_len, 65536);
+	config_free(c);
+	load_err("[queue]\nmax-len = 65537\n",
+		 "t.conf:2: max-len: '65537' is above 65536, the most packets the kernel holds in "
+		 "one queue (its table of queued packets takes at most 65536 since Linux 6.18; the "
+		 "rest would be dropped as queue-full whatever max-len says)");
+	load_err("[queue]\nmax-len = 300000\n",
+		 "t.conf:2: max-len: '300000' is above 65536, the most packets the kernel holds in "
+		 "one queue (its table of queued packets takes at most 65536 since Linux 6.18; the "
+		 "rest would be dropped as queue-full whatever max-len says)");
+}
+
 static void test_queue_lists(void **state)
 {
 	uint16_t q[CONFIG_MAX_QUEUES];
@@ -286,9 +308,9 @@ static void test_errors_name_file_line_and_word(void **state)
 		 "t.conf:2: copy-range: '65532' is out of range (64..65531)");
 	load_err("[queue]\ncopy-range = 1k\n", "t.conf:2: copy-range: '1k' is not a number");
 	load_err("[queue]\ncopy-range = -5\n", "t.conf:2: copy-range: '-5' is not a number");
-	load_err("[queue]\nmax-len = 0\n", "t.conf:2: max-len: '0' is out of range (1..1048576)");
+	load_err("[queue]\nmax-len = 0\n", "t.conf:2: max-len: '0' is out of range (1..65536)");
 	load_err("[queue]\nmax-len = 99999999999999999999999\n",
-		 "t.conf:2: max-len: '99999999999999999999999' is out of range (1..1048576)");
+		 "t.conf:2: max-len: '99999999999999999999999' is out of range (1..65536)");
 	load_err("[queue]\nfail-open = maybe\n", "t.conf:2: fail-open: 'maybe' is not yes or no");
 	load_err("[queue]\ntransport = uring\n",
 		 "t.conf:2: transport: unknown transport 'uring' (this build has: auto, mmsg)");
@@ -696,6 +718,8 @@ int main(void)
 		cmocka_unit_test(test_recv_buffer_auto),
 		cmocka_unit_test(test_rcvbuf_max_default_value_and_range),
 		cmocka_unit_test(test_set_timeout_default_units_and_range),
+		cmocka_unit_test(
+			test_max_len_above_what_the_kernel_holds_is_refused_with_the_reason),
 		cmocka_unit_test(test_queue_lists),
 		cmocka_unit_test(test_queue_list_errors),
 		cmocka_unit_test(test_format_queues_compacts_ranges),

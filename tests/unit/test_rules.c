@@ -40,7 +40,7 @@ static struct nfqd_ipset_info info(const char *name, const char *type, uint8_t f
 	return i;
 }
 
-/* The rule lines (those starting with -A) of the generated script, joined by newlines. */
+/* The table, chain and rule lines of the generated script, joined by newlines. */
 static char *generate(const struct config *c, const struct nfqd_ipset_info *infos, bool ipv6,
 		      int *ret, char *err, size_t errlen)
 {
@@ -55,7 +55,8 @@ static char *generate(const struct config *c, const struct nfqd_ipset_info *info
 	assert_non_null(lines);
 	for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
 		if (strncmp(l, "-A ", 3) == 0 || strncmp(l, ":NFQD", 5) == 0 ||
-		    strcmp(l, "*filter") == 0 || strcmp(l, "COMMIT") == 0) {
+		    strcmp(l, "*filter") == 0 || strcmp(l, "*security") == 0 ||
+		    strcmp(l, "COMMIT") == 0) {
 			strcat(lines, l);
 			strcat(lines, "\n");
 		}
@@ -117,6 +118,10 @@ static void test_flow_cache_with_sets_and_fail_open(void **state)
 		"-j DROP\n"
 		"-A NFQD -j MARK --or-mark 0x01000000\n"
 		"-A NFQD -j NFQUEUE --queue-balance 0:3 --queue-bypass\n"
+		"COMMIT\n"
+		"*security\n"
+		":NFQD-PASS - [0:0]\n"
+		"-A NFQD-PASS -m mark --mark 0x01000000/0x01000000 -j MARK --and-mark 0xfeffffff\n"
 		"COMMIT\n");
 	free(out);
 	config_free(c);

@@ -2,11 +2,12 @@
 /*
  * One nfnetlink_queue instance: its netlink socket, binding and configuration.
  *
- * A queue is opened frozen (kernel max-len 0: packets that reach it meanwhile take the fail
- * side, exactly as when no process is bound) and starts taking packets with
- * nfqd_queue_start(), once a reader is ready. nfqd_queue_freeze() stops new packets again so
+ * A queue takes packets from the moment its bind is answered: it is bound with its max-len, and
+ * the socket's receive buffer holds their messages until a reader comes (nothing is lost
+ * between the bind and the first read). nfqd_queue_freeze() stops new packets (max-len 0) so
  * that the packets already queued can be drained and given their verdicts before unbinding:
- * every packet that entered the queue then gets nfqd's verdict, none the kernel's flush.
+ * every packet that entered the queue then gets nfqd's verdict, none the kernel's flush;
+ * nfqd_queue_start() lets them in again.
  *
  * Start and freeze are asynchronous: the kernel's answer arrives on the socket among packet
  * messages, as an NLMSG_ERROR carrying the request's sequence number (error 0 is success).
@@ -58,7 +59,9 @@ struct nfqd_queue;
 /*
  * Open a netlink socket, size its receive buffer (SO_RCVBUFFORCE, falling back to SO_RCVBUF),
  * set NETLINK_NO_ENOBUFS (losses are counted by nfqd_queue_drops(), not reported as errors)
- * and NETLINK_CAP_ACK, bind the queue with copy range, flags (fail-open, GSO) and max-len 0.
+ * and NETLINK_CAP_ACK, bind the queue with copy range, max-len and flags (fail-open, GSO) in
+ * one request. The queue takes packets at once: their messages, and possibly the bind's
+ * success answer after them, are left in the socket for the reader.
  *
  * Returns 0 and *out, or: -EBUSY when another socket has the queue bound, -EPERM without
  * CAP_NET_ADMIN, -EOPNOTSUPP when the kernel refuses a flag, -EINVAL for a bad config, or
@@ -72,8 +75,8 @@ int nfqd_queue_open(struct nfqd_queue **out, const struct nfqd_queue_config *cfg
  */
 void nfqd_queue_free(struct nfqd_queue *q);
 
-/* Let packets in: set max-len to the configured value. Returns the request's sequence number
- * (> 0), or -errno when it could not be sent. */
+/* Let packets in again after nfqd_queue_freeze(): set max-len to the configured value. Returns
+ * the request's sequence number (> 0), or -errno when it could not be sent. */
 int nfqd_queue_start(struct nfqd_queue *q);
 
 /* Stop new packets (max-len 0; they take the fail side). Returns the request's sequence number

@@ -25,13 +25,17 @@ enum nfqd_counter {
 	NFQD_CTR_MALFORMED,    /* packets with malformed headers (classified with what is known) */
 	NFQD_CTR_GSO,	       /* GSO packets (up to 64 KiB) */
 	NFQD_CTR_ERRORS,       /* errors: failed sends, kernel error answers, unreadable messages */
-	NFQD_CTR_ENOBUFS,    /* messages the kernel could not deliver: socket receive buffer full */
-	NFQD_CTR_MARKED,     /* packets that came through nfqd's generated rules (marker bit) */
-	NFQD_CTR_STAMPED,    /* flow verdicts stamped into the connmark (flow cache) */
-	NFQD_CTR_SET_TESTS,  /* IPSET_CMD_TEST requests sent */
-	NFQD_CTR_SET_FAILED, /* decisions that took the on-set-error verdict */
-	NFQD_CTR_UNREADABLE, /* unreadable packets (transport header not readable whole): they
-				get the on-unreadable verdict */
+	NFQD_CTR_ENOBUFS,      /* messages the kernel could not deliver: socket receive buffer full
+				  (SO_MEMINFO drops, read from the kernel); with fail-open the
+				  kernel let those packets pass, else it dropped them */
+	NFQD_CTR_MARKED,       /* packets that came through nfqd's generated rules (marker bit) */
+	NFQD_CTR_STAMPED,      /* flow verdicts stamped into the connmark (flow cache) */
+	NFQD_CTR_SET_TESTS,    /* IPSET_CMD_TEST requests sent */
+	NFQD_CTR_SET_FAILED,   /* decisions that took the on-set-error verdict */
+	NFQD_CTR_UNREADABLE,   /* unreadable packets (transport header not readable whole): they
+				  get the on-unreadable verdict */
+	NFQD_CTR_QUEUE_FULL,   /* packets the kernel dropped because the queue held max-len
+				  (fail-open off; its queue_dropped, read from the kernel) */
 	NFQD_CTR_SET_TIMEOUTS, /* batches whose set answers did not all come within set-timeout */
 	NFQD_CTR_MAX
 };
