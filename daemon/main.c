@@ -32,6 +32,7 @@
 #include "log.h"
 #include "privilege.h"
 #include "rules.h"
+#include "watchdog.h"
 #include "worker.h"
 
 #ifndef NFQD_VERSION
@@ -47,6 +48,7 @@ struct daemon {
 	struct worker_shared shared;
 	sd_event *ev;
 	struct control *ctl;
+	struct watchdog *watchdog; /* NULL without WatchdogSec= */
 	struct command_daemon cmd; /* what the control commands see of the daemon */
 };
 
@@ -140,6 +142,20 @@ static int take_snapshot(void *user, struct stats_snapshot *out, struct stats_qu
 		}
 	}
 	return 0;
+}
+
+/* The watchdog's view of the workers (watchdog.h). */
+static unsigned int read_heartbeats(void *user, unsigned int *queues, uint64_t *beats,
+				    unsigned int max)
+{
+	const struct daemon *d = user;
+	unsigned int n = d->n_workers < max ? d->n_workers : max;
+
+	for (unsigned int i = 0; i < n; i++) {
+		queues[i] = nfqd_queue_num(d->workers[i].queue);
+		beats[i] = worker_heartbeat(&d->workers[i]);
+	}
+	return n;
 }
 
 static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -615,6 +631,13 @@ static int run(struct config *cfg)
 
 	sd_notifyf(0, "READY=1\nSTATUS=Serving queues %s", qlist);
 	log_info("ready: serving queues %s, control socket %s", qlist, cfg->control);
+	r = watchdog_open(&d.watchdog, d.ev,
+			  &(struct watchdog_source){ read_heartbeats, &d, d.n_workers });
+	if (r < 0)
+		log_error("cannot arm the systemd watchdog (WatchdogSec=): %s", strerror(-r));
+	else if (d.watchdog)
+		log_info("watchdog: %llu ms; pinging while every worker makes progress",
+			 (unsigned long long)(watchdog_usec(d.watchdog) / 1000));
 
 	r = sd_event_loop(d.ev);
 	status = r == 0 ? 0 : 1;
@@ -627,6 +650,7 @@ stop:
 			log_final(&d.workers[i]);
 out:
 	stop_workers(&d);
+	watchdog_close(d.watchdog);
 	control_close(d.ctl);
 	ifwatch_close(d.ifwatch);
 	for (unsigned int i = 0; i < d.n_workers; i++)

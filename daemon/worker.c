@@ -772,6 +772,8 @@ static void *worker_main(void *arg)
 		return NULL;
 
 	while (!atomic_load_explicit(&w->shared->stop, memory_order_relaxed)) {
+		/* Single writer: a plain increment, no locked instruction per turn. */
+		atomic_store_explicit(&w->heartbeat, worker_heartbeat(w) + 1, memory_order_relaxed);
 		r = step(w, 0);
 		send_owed_sweep(w);
 		if (r >= 0)
@@ -790,6 +792,11 @@ static void *worker_main(void *arg)
 	}
 	drain(w);
 	return NULL;
+}
+
+uint64_t worker_heartbeat(const struct worker *w)
+{
+	return atomic_load_explicit(&w->heartbeat, memory_order_relaxed);
 }
 
 static void wake_handler(int sig)

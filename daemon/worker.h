@@ -56,6 +56,8 @@ struct lookup_counters {
 struct worker {
 	struct nfqd_counters counters; /* first: on its own cache line */
 	struct lookup_counters lookups[NFQD_POLICY_MAX_LOOKUPS];
+	/* Bumped every turn of the receive loop (relaxed): the watchdog's sign of progress. */
+	atomic_uint_least64_t heartbeat;
 	unsigned int index;
 	int cpu; /* pinned to this CPU, -1 when not pinned */
 	pthread_t thread;
@@ -118,6 +120,9 @@ void worker_destroy(struct worker *w);
  * thread while the worker runs.
  */
 void worker_counters(const struct worker *w, struct nfqd_counters *out);
+
+/* The worker's heartbeat (watchdog.h); safe from any thread. */
+uint64_t worker_heartbeat(const struct worker *w);
 
 /* A snapshot of lookup i's counters in this worker; safe from any thread. */
 void worker_lookup_counters(const struct worker *w, unsigned int i, struct lookup_counters *out);
