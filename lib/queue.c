@@ -377,20 +377,27 @@ int nfqd_queue_owner_check(const struct nfqd_queue_kstats *ks, int kstats_err, u
 /*
  * Re-apply copy range and flags with the socket's own request: no BIND (the kernel answers
  * EBUSY to a second one) and no max-len (the queue keeps taking packets; nfqd_queue_start()
- * sets the configured one). The kernel takes the request only from the bound port: it is a
- * second proof of ownership.
+ * sets the configured one). The kernel takes the request only from the bound port.
+ *
+ * The answer comes behind every packet message already in the socket. Waiting for it means
+ * reading those messages and leaving them unanswered (they are re-queued then, see
+ * nfqd_batcher_orphans()), so it is awaited only when it decides something: whether the kernel
+ * grants conntrack data. Otherwise the request goes without NLM_F_ACK, and only a refusal comes
+ * back, to the worker, which reports it as any refused message.
  */
-static int configure_adopted(struct nfqd_queue *q, bool conntrack)
+static int configure_adopted(struct nfqd_queue *q, bool conntrack, bool ack)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	uint32_t seq;
 	struct nlmsghdr *nlh = config_msg(q, buf, &seq);
 	int err;
 
+	if (!ack)
+		nlh->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)q->cfg.copy_range);
 	put_flags(q, nlh, conntrack);
 	err = send_msg(q, nlh);
-	if (err < 0)
+	if (err < 0 || !ack)
 		return err;
 	return wait_ack(q, seq);
 }
@@ -426,13 +433,13 @@ int nfqd_queue_adopt(struct nfqd_queue **out, int fd, const struct nfqd_queue_co
 	}
 	err = set_socket_opts(q);
 	if (err == 0 && q->cfg.conntrack) {
-		err = configure_adopted(q, true);
+		err = configure_adopted(q, true, true);
 		if (err == 0)
 			q->conntrack = true;
 		else if (err == -EOPNOTSUPP)
-			err = configure_adopted(q, false);
+			err = configure_adopted(q, false, true);
 	} else if (err == 0) {
-		err = configure_adopted(q, false);
+		err = configure_adopted(q, false, false);
 	}
 	if (err < 0)
 		goto err_unwrap;

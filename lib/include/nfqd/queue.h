@@ -78,9 +78,10 @@ void nfqd_queue_free(struct nfqd_queue *q);
  * NETLINK_NETFILTER socket and that /proc/net/netfilter/nfnetlink_queue lists queue cfg->num
  * as bound to its port id, then apply cfg's receive buffer, socket options, copy range and
  * flags with the socket's own requests (no BIND: the kernel refuses a second one). The queue
- * stays bound and keeps its max-len until nfqd_queue_start(). Packet messages that arrive while
- * the answer is awaited are read and not answered: they join the packets a previous reader
- * left without a verdict (see nfqd_batcher_orphans()).
+ * stays bound and keeps its max-len until nfqd_queue_start(). The packet messages already in
+ * the socket stay there for the caller, except when cfg->conntrack asks for conntrack data:
+ * the kernel's answer is then awaited, and the messages before it are read and not answered
+ * (they join the packets a previous reader left without a verdict: nfqd_batcher_orphans()).
  *
  * Returns 0 and *out (which then owns fd), or: -EPROTOTYPE when fd is not a netfilter netlink
  * socket, -ENOENT when the queue is not bound, -EBUSY when another port has it, -EINVAL for a
