@@ -71,6 +71,7 @@ static const struct allowed_call allowed[] = {
 	{ "signalfd4", ANY, "sd-event: signal sources" },
 	{ "socket", ARG(0, AF_UNIX), "sd_notify; if_nametoindex on link events; D-Bus" },
 	{ "connect", ANY, "D-Bus: at SIGTERM, asking systemd whether a restart follows" },
+	{ "getsockname", ANY, "D-Bus: sd-bus checks its connection" },
 	{ "ioctl", ARG(1, SIOCGIFINDEX), "if_nametoindex on link events" },
 	{ "fcntl", ARG(1, F_GETFL), "control replies: blocking mode" },
 	{ "fcntl", ARG(1, F_SETFL), "control replies: blocking mode" },

@@ -18,6 +18,7 @@
 
 #include "nfqd/queue.h"
 
+#include "fakebus.h"
 #include "fdstore.h"
 #include "itest.h"
 
@@ -378,6 +379,101 @@ static void test_a_stored_queue_no_longer_configured_is_unbound(void **state)
 	free(itest_stop(it, 5000, NULL));
 }
 
+/* ---- SIGTERM: a stop, or a restart with a successor ---- */
+
+/* Start nfqd as systemd would, with a D-Bus peer that says what job the unit has. */
+static void start_under_fake_systemd(struct ht *h, struct fakebus *bus, const char *job_type)
+{
+	char path[96];
+
+	snprintf(path, sizeof(path), "/tmp/nfqd-test-bus-%d.sock", (int)getpid());
+	assert_int_equal(fakebus_start(bus, path, job_type), 0);
+	setenv("INVOCATION_ID", "0123456789abcdef0123456789abcdef", 1);
+	setenv("DBUS_SYSTEM_BUS_ADDRESS", bus->address, 1);
+	start(h, FLOOD_CONFIG);
+	unsetenv("INVOCATION_ID");
+	unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+}
+
+/*
+ * SIGTERM while systemd runs a restart job, three times under the flood: each nfqd answers what
+ * it read and leaves the queues bound (never frozen to max-len 0, never unbound); the next one
+ * adopts them. Nothing is lost, the kernel drops nothing, the same sockets serve throughout.
+ */
+static void test_sigterm_during_a_restart_job_hands_over_and_loses_nothing(void **state)
+{
+	struct ht *h = *state;
+	struct itest *it = &h->it;
+	struct fakebus bus;
+	struct flow_run f;
+	uint32_t port0, port1;
+	char *log;
+
+	start_under_fake_systemd(h, &bus, "restart");
+	port0 = kline(it, 0).portid;
+	port1 = kline(it, 1).portid;
+	flow_start(it, &f);
+	for (int i = 0; i < 3; i++) {
+		wait_received(it, 0, 2000);
+		free(itest_stop(it, 5000, NULL));
+		assert_true(queue_bound(it, 0) && queue_bound(it, 1));
+		setenv("INVOCATION_ID", "0123456789abcdef0123456789abcdef", 1);
+		setenv("DBUS_SYSTEM_BUS_ADDRESS", bus.address, 1);
+		respawn(h);
+		unsetenv("INVOCATION_ID");
+		unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+	}
+	wait_received(it, 0, 2000);
+	flow_check(it, &f);
+	assert_int_equal(kline(it, 0).portid, port0);
+	assert_int_equal(kline(it, 1).portid, port1);
+	assert_int_equal(atomic_load(&bus.asked), 3);
+	log = nfqd_log(&it->d);
+	if (!strstr(log, "SIGTERM received; systemd's job for the unit is 'restart': handing the "
+			 "queues over"))
+		fail_msg("no hand-over in the log:\n%s", log);
+	free(log);
+	fakebus_stop(&bus);
+}
+
+/* SIGTERM during a stop job drains and unbinds, as a stop must. */
+static void test_sigterm_during_a_stop_job_drains_and_unbinds(void **state)
+{
+	struct ht *h = *state;
+	struct itest *it = &h->it;
+	struct fakebus bus;
+	char *log;
+
+	start_under_fake_systemd(h, &bus, "stop");
+	log = itest_stop(it, 5000, NULL);
+	fakebus_stop(&bus);
+	if (!strstr(log, "draining the queues (systemd's job for the unit is 'stop')"))
+		fail_msg("no drain in the log:\n%s", log);
+	free(log);
+	assert_int_equal(atomic_load(&bus.asked), 1);
+	assert_false(queue_bound(it, 0));
+	assert_false(queue_bound(it, 1));
+}
+
+/* D-Bus cannot be asked: drain (the safe choice), and say why. */
+static void test_sigterm_when_dbus_cannot_be_asked_drains_and_says_why(void **state)
+{
+	struct ht *h = *state;
+	struct itest *it = &h->it;
+	char *log;
+
+	setenv("INVOCATION_ID", "0123456789abcdef0123456789abcdef", 1);
+	setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path=/nonexistent/nfqd-test-bus.sock", 1);
+	start(h, FLOOD_CONFIG);
+	unsetenv("INVOCATION_ID");
+	unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+	log = itest_stop(it, 5000, NULL);
+	if (!strstr(log, "draining the queues (cannot ask systemd over D-Bus: "))
+		fail_msg("no reason in the log:\n%s", log);
+	free(log);
+	assert_false(queue_bound(it, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +489,14 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_a_stored_queue_no_longer_configured_is_unbound,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_sigterm_during_a_restart_job_hands_over_and_loses_nothing, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_sigterm_during_a_stop_job_drains_and_unbinds,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_sigterm_when_dbus_cannot_be_asked_drains_and_says_why, setup,
+			teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
