@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,31 +31,20 @@ static int get_unit_by_pid(sd_bus_message *m, void *userdata, sd_bus_error *e)
 	return sd_bus_reply_method_return(m, "o", UNIT_PATH);
 }
 
-static int get_job(sd_bus *bus, const char *path, const char *interface, const char *property,
-		   sd_bus_message *reply, void *userdata, sd_bus_error *e)
+/* The unit's Job, (id, path) or (0, "/") for none, and the job's JobType. */
+static int get_prop(sd_bus *bus, const char *path, const char *interface, const char *property,
+		    sd_bus_message *reply, void *userdata, sd_bus_error *e)
 {
 	struct fakebus *b = userdata;
+	bool job = b->job_type[0] != '\0';
 
 	(void)bus;
 	(void)path;
 	(void)interface;
-	(void)property;
 	(void)e;
-	return sd_bus_message_append(reply, "(uo)", b->job_type[0] ? 7u : 0u,
-				     b->job_type[0] ? JOB_PATH : "/");
-}
-
-static int get_job_type(sd_bus *bus, const char *path, const char *interface, const char *property,
-			sd_bus_message *reply, void *userdata, sd_bus_error *e)
-{
-	struct fakebus *b = userdata;
-
-	(void)bus;
-	(void)path;
-	(void)interface;
-	(void)property;
-	(void)e;
-	return sd_bus_message_append(reply, "s", b->job_type);
+	if (strcmp(property, "JobType") == 0)
+		return sd_bus_message_append(reply, "s", b->job_type);
+	return sd_bus_message_append(reply, "(uo)", job ? 7u : 0u, job ? JOB_PATH : "/");
 }
 
 static const sd_bus_vtable dbus_vtable[] = {
@@ -71,13 +61,13 @@ static const sd_bus_vtable manager_vtable[] = {
 
 static const sd_bus_vtable unit_vtable[] = {
 	SD_BUS_VTABLE_START(0),
-	SD_BUS_PROPERTY("Job", "(uo)", get_job, 0, 0),
+	SD_BUS_PROPERTY("Job", "(uo)", get_prop, 0, 0),
 	SD_BUS_VTABLE_END,
 };
 
 static const sd_bus_vtable job_vtable[] = {
 	SD_BUS_VTABLE_START(0),
-	SD_BUS_PROPERTY("JobType", "s", get_job_type, 0, 0),
+	SD_BUS_PROPERTY("JobType", "s", get_prop, 0, 0),
 	SD_BUS_VTABLE_END,
 };
 
