@@ -28,6 +28,7 @@
 #include "command.h"
 #include "config.h"
 #include "control.h"
+#include "handover.h"
 #include "ifwatch.h"
 #include "log.h"
 #include "privilege.h"
@@ -50,6 +51,8 @@ struct daemon {
 	struct control *ctl;
 	struct watchdog *watchdog; /* NULL without WatchdogSec= */
 	struct command_daemon cmd; /* what the control commands see of the daemon */
+	struct handover handover;  /* sockets passed by a predecessor, until taken */
+	int stop_mode;		   /* enum worker_stop: how the workers end */
 };
 
 static void usage(FILE *f)
@@ -160,9 +163,19 @@ static unsigned int read_heartbeats(void *user, unsigned int *queues, uint64_t *
 
 static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
-	(void)s;
-	(void)userdata;
-	log_info("SIG%s received; draining the queues", sigabbrev_np((int)si->ssi_signo));
+	struct daemon *d = userdata;
+	char why[256];
+
+	if (handover_successor_follows(why, sizeof(why))) {
+		d->stop_mode = WORKER_STOP_HANDOVER;
+		log_info("SIG%s received; %s: handing the queues over to the next nfqd (they stay "
+			 "bound)",
+			 sigabbrev_np((int)si->ssi_signo), why);
+	} else {
+		d->stop_mode = WORKER_STOP_DRAIN;
+		log_info("SIG%s received; draining the queues (%s)",
+			 sigabbrev_np((int)si->ssi_signo), why);
+	}
 	sd_event_exit(sd_event_source_get_event(s), 0);
 	return 0;
 }
@@ -443,7 +456,7 @@ static void log_final(const struct worker *w)
 
 static void stop_workers(struct daemon *d)
 {
-	atomic_store(&d->shared.stop, 1);
+	atomic_store(&d->shared.stop, d->stop_mode ? d->stop_mode : WORKER_STOP_DRAIN);
 	for (unsigned int i = 0; i < d->n_workers; i++)
 		worker_wake(&d->workers[i]);
 	for (unsigned int i = 0; i < d->n_workers; i++)
@@ -504,6 +517,63 @@ static int drop_privileges(const struct config *c, const struct privilege_user *
 	return 0;
 }
 
+/* Serve the control socket a predecessor passed, or bind it anew; either way keep it in the fd
+ * store, so that a restart leaves clients no gap. */
+static int open_control(struct daemon *d, char *err, size_t errlen)
+{
+	const struct config *cfg = d->cfg;
+	int fd = handover_take(&d->handover, HANDOVER_CONTROL_NAME);
+	int r;
+
+	if (fd >= 0) {
+		r = control_adopt(&d->ctl, d->ev, fd, cfg->control, command_answer, &d->cmd, err,
+				  errlen);
+		if (r == 0) {
+			log_info("control socket '%s': serving the one a previous nfqd passed",
+				 cfg->control);
+			return 0;
+		}
+		log_warning("%s; binding it anew", err);
+		close(fd);
+		handover_unstore(HANDOVER_CONTROL_NAME);
+	}
+	r = control_open(&d->ctl, d->ev, cfg->control,
+			 &(struct control_access){ cfg->control_gid, cfg->control_mode },
+			 command_answer, &d->cmd, err, errlen);
+	if (r == 0)
+		handover_store(control_fd(d->ctl), HANDOVER_CONTROL_NAME);
+	return r;
+}
+
+/* On a hand-over the socket stays where the successor finds it: in the fd store, at its path. */
+static void close_control(struct daemon *d)
+{
+	if (!d->ctl)
+		return;
+	if (d->stop_mode == WORKER_STOP_HANDOVER) {
+		close(control_detach(d->ctl));
+	} else {
+		control_close(d->ctl);
+		handover_unstore(HANDOVER_CONTROL_NAME);
+	}
+	d->ctl = NULL;
+}
+
+/* A drained queue is unbound, and its socket leaves the fd store; a handed-over one stays. */
+static void close_queue(struct worker *w)
+{
+	bool was_bound = w->queue && !w->handed_over;
+	char name[32];
+
+	if (w->queue)
+		handover_queue_name(nfqd_queue_num(w->queue), name, sizeof(name));
+	worker_destroy(w);
+	if (was_bound)
+		handover_unstore(name);
+	if (w->handed_over && w->kept_fd >= 0)
+		close(w->kept_fd);
+}
+
 static int run(struct config *cfg)
 {
 	struct privilege_user user = { 0 };
@@ -553,6 +623,15 @@ static int run(struct config *cfg)
 		log_error("%s", err);
 		goto out;
 	}
+	r = handover_collect(&d.handover, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (r > 0)
+		log_info("%d socket%s passed by a previous nfqd (LISTEN_FDS)", r,
+			 r == 1 ? "" : "s");
+	d.shared.handover = &d.handover;
 
 	/* struct worker is cache-line aligned (its counters); calloc() promises only 16 bytes. */
 	d.workers = aligned_alloc(_Alignof(struct worker), cfg->n_queues * sizeof(*d.workers));
@@ -576,13 +655,12 @@ static int run(struct config *cfg)
 					 .user = &d,
 					 .n_queues = d.n_workers,
 					 .self_uid = geteuid() };
-	r = control_open(&d.ctl, d.ev, cfg->control,
-			 &(struct control_access){ cfg->control_gid, cfg->control_mode },
-			 command_answer, &d.cmd, err, sizeof(err));
+	r = open_control(&d, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
 		goto out;
 	}
+	handover_release(&d.handover);
 	r = ifwatch_open(&d.ifwatch, d.ev, cfg->policy, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
@@ -651,10 +729,11 @@ stop:
 out:
 	stop_workers(&d);
 	watchdog_close(d.watchdog);
-	control_close(d.ctl);
+	close_control(&d);
 	ifwatch_close(d.ifwatch);
 	for (unsigned int i = 0; i < d.n_workers; i++)
-		worker_destroy(&d.workers[i]);
+		close_queue(&d.workers[i]);
+	handover_release(&d.handover);
 	free(d.workers);
 	free(d.infos);
 	if (sem)

@@ -186,13 +186,11 @@ static int bind_error(const struct nfqd_queue *q, int err)
 	return err;
 }
 
-static int bind_queue_flags(struct nfqd_queue *q, bool conntrack)
+/* The queue's flags (fail-open, GSO, conntrack), each set or cleared. */
+static void put_flags(const struct nfqd_queue *q, struct nlmsghdr *nlh, bool conntrack)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	uint32_t seq, flags = 0;
 	const uint32_t mask = NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO | NFQA_CFG_F_CONNTRACK;
-	struct nlmsghdr *nlh = config_msg(q, buf, &seq);
-	int err;
+	uint32_t flags = 0;
 
 	if (q->cfg.fail_open)
 		flags |= NFQA_CFG_F_FAIL_OPEN;
@@ -200,14 +198,23 @@ static int bind_queue_flags(struct nfqd_queue *q, bool conntrack)
 		flags |= NFQA_CFG_F_GSO;
 	if (conntrack)
 		flags |= NFQA_CFG_F_CONNTRACK;
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(mask));
+}
+
+static int bind_queue_flags(struct nfqd_queue *q, bool conntrack)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq;
+	struct nlmsghdr *nlh = config_msg(q, buf, &seq);
+	int err;
 
 	/* One message: the kernel applies bind, copy mode, max-len and flags in that order, so no
 	 * packet can be queued before the queue is fully configured (max-len 0 keeps it shut). */
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_BIND);
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)q->cfg.copy_range);
 	nfq_nlmsg_cfg_put_qmaxlen(nlh, 0);
-	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
-	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(mask));
+	put_flags(q, nlh, conntrack);
 
 	err = send_msg(q, nlh);
 	if (err < 0)
@@ -270,6 +277,28 @@ int nfqd_queue_freeze(struct nfqd_queue *q)
 	return set_maxlen(q, 0);
 }
 
+/* Receive buffer, NETLINK_NO_ENOBUFS and NETLINK_CAP_ACK: what nfqd needs of any queue socket,
+ * bound here or inherited. */
+static int set_socket_opts(struct nfqd_queue *q)
+{
+	int err = set_rcvbuf(q);
+
+	if (err == 0)
+		err = set_netlink_opt(q->nl, NETLINK_NO_ENOBUFS);
+	/* Error answers to verdicts carry only the header, not the whole request. */
+	if (err == 0)
+		err = set_netlink_opt(q->nl, NETLINK_CAP_ACK);
+	return err;
+}
+
+/* Free q and its proc file, leaving the socket alone. */
+static void queue_release(struct nfqd_queue *q)
+{
+	if (q->proc_fd != -1)
+		close(q->proc_fd);
+	free(q);
+}
+
 int nfqd_queue_open(struct nfqd_queue **out, const struct nfqd_queue_config *cfg)
 {
 	struct nfqd_queue *q;
@@ -293,14 +322,7 @@ int nfqd_queue_open(struct nfqd_queue **out, const struct nfqd_queue_config *cfg
 		err = -errno;
 		goto err_free;
 	}
-	err = set_rcvbuf(q);
-	if (err < 0)
-		goto err_close;
-	err = set_netlink_opt(q->nl, NETLINK_NO_ENOBUFS);
-	if (err < 0)
-		goto err_close;
-	/* Error answers to verdicts carry only the header, not the whole request. */
-	err = set_netlink_opt(q->nl, NETLINK_CAP_ACK);
+	err = set_socket_opts(q);
 	if (err < 0)
 		goto err_close;
 	if (mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) == -1) {
@@ -319,10 +341,142 @@ int nfqd_queue_open(struct nfqd_queue **out, const struct nfqd_queue_config *cfg
 err_close:
 	mnl_socket_close(q->nl);
 err_free:
-	if (q->proc_fd != -1)
-		close(q->proc_fd);
-	free(q);
+	queue_release(q);
 	return err;
+}
+
+int nfqd_queue_check_fd(int fd, uint32_t *portid)
+{
+	struct sockaddr_nl sa;
+	socklen_t len = sizeof(int);
+	int domain = 0, proto = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == -1)
+		return -errno;
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == -1)
+		return -errno;
+	if (domain != AF_NETLINK || proto != NETLINK_NETFILTER)
+		return -EPROTOTYPE;
+	len = sizeof(sa);
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) == -1)
+		return -errno;
+	if (len < sizeof(sa) || sa.nl_family != AF_NETLINK)
+		return -EPROTOTYPE;
+	*portid = sa.nl_pid;
+	return 0;
+}
+
+int nfqd_queue_owner_check(const struct nfqd_queue_kstats *ks, int kstats_err, uint32_t portid)
+{
+	if (kstats_err < 0)
+		return kstats_err;
+	return ks->portid == portid ? 0 : -EBUSY;
+}
+
+/*
+ * Re-apply copy range and flags with the socket's own request: no BIND (the kernel answers
+ * EBUSY to a second one) and no max-len (the queue keeps taking packets; nfqd_queue_start()
+ * sets the configured one). The kernel takes the request only from the bound port.
+ *
+ * The answer comes behind every packet message already in the socket. Waiting for it means
+ * reading those messages and leaving them unanswered (they are re-queued then, see
+ * nfqd_batcher_orphans()), so it is awaited only when it decides something: whether the kernel
+ * grants conntrack data. Otherwise the request goes without NLM_F_ACK, and only a refusal comes
+ * back, to the worker, which reports it as any refused message.
+ */
+static int configure_adopted(struct nfqd_queue *q, bool conntrack, bool ack)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq;
+	struct nlmsghdr *nlh = config_msg(q, buf, &seq);
+	int err;
+
+	if (!ack)
+		nlh->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
+	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)q->cfg.copy_range);
+	put_flags(q, nlh, conntrack);
+	err = send_msg(q, nlh);
+	if (err < 0 || !ack)
+		return err;
+	return wait_ack(q, seq);
+}
+
+int nfqd_queue_adopt(struct nfqd_queue **out, int fd, const struct nfqd_queue_config *cfg)
+{
+	struct nfqd_queue_kstats ks;
+	struct nfqd_queue *q;
+	uint32_t portid;
+	int err;
+
+	if (cfg->copy_range == 0 || cfg->copy_range > NFQD_COPY_RANGE_MAX || cfg->max_len == 0)
+		return -EINVAL;
+	err = nfqd_queue_check_fd(fd, &portid);
+	if (err < 0)
+		return err;
+
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->cfg = *cfg;
+	q->portid = portid;
+	q->proc_fd = open(proc_paths[0], O_RDONLY | O_CLOEXEC);
+	if (q->proc_fd == -1)
+		q->proc_fd = open(proc_paths[1], O_RDONLY | O_CLOEXEC);
+	err = nfqd_queue_owner_check(&ks, nfqd_queue_kstats_of(q, &ks), portid);
+	if (err < 0)
+		goto err_free;
+	q->nl = mnl_socket_fdopen(fd);
+	if (!q->nl) {
+		err = -errno;
+		goto err_free;
+	}
+	err = set_socket_opts(q);
+	if (err == 0 && q->cfg.conntrack) {
+		err = configure_adopted(q, true, true);
+		if (err == 0)
+			q->conntrack = true;
+		else if (err == -EOPNOTSUPP)
+			err = configure_adopted(q, false, true);
+	} else if (err == 0) {
+		err = configure_adopted(q, false, false);
+	}
+	if (err < 0)
+		goto err_unwrap;
+	*out = q;
+	return 0;
+
+err_unwrap:
+	/* The descriptor stays the caller's: only libmnl's wrapper goes. */
+	free(q->nl);
+err_free:
+	queue_release(q);
+	return err;
+}
+
+int nfqd_queue_detach(struct nfqd_queue *q)
+{
+	int fd;
+
+	if (!q)
+		return -EBADF;
+	fd = mnl_socket_get_fd(q->nl);
+	/* struct mnl_socket is a plain allocation around the descriptor (libmnl 1.0). */
+	free(q->nl);
+	queue_release(q);
+	return fd;
+}
+
+int nfqd_queue_unbind_fd(int fd, uint16_t num)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, num);
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_UNBIND);
+	if (sendto(fd, nlh, nlh->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) == -1)
+		return -errno;
+	return 0;
 }
 
 void nfqd_queue_free(struct nfqd_queue *q)
@@ -338,9 +492,7 @@ void nfqd_queue_free(struct nfqd_queue *q)
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_UNBIND);
 	(void)send_msg(q, nlh);
 	mnl_socket_close(q->nl);
-	if (q->proc_fd != -1)
-		close(q->proc_fd);
-	free(q);
+	queue_release(q);
 }
 
 int nfqd_queue_fd(const struct nfqd_queue *q)

@@ -22,6 +22,7 @@ static const char *const counter_names[NFQD_CTR_MAX] = {
 	[NFQD_CTR_SET_TESTS] = "set_tests",
 	[NFQD_CTR_SET_FAILED] = "set_failed",
 	[NFQD_CTR_UNREADABLE] = "unreadable",
+	[NFQD_CTR_STALE] = "stale",
 };
 
 const char *nfqd_counter_name(enum nfqd_counter c)

@@ -32,6 +32,8 @@ enum nfqd_counter {
 	NFQD_CTR_SET_FAILED, /* decisions that took the on-set-error verdict */
 	NFQD_CTR_UNREADABLE, /* unreadable packets (transport header not readable whole): they
 				get the on-unreadable verdict */
+	NFQD_CTR_STALE,	     /* messages of packets already re-queued when the queue was
+				adopted (in flight then): no verdict of their own */
 	NFQD_CTR_MAX
 };
 
