@@ -33,6 +33,7 @@
 #include "log.h"
 #include "privilege.h"
 #include "rules.h"
+#include "upgrade.h"
 #include "watchdog.h"
 #include "worker.h"
 
@@ -49,10 +50,13 @@ struct daemon {
 	struct worker_shared shared;
 	sd_event *ev;
 	struct control *ctl;
-	struct watchdog *watchdog; /* NULL without WatchdogSec= */
-	struct command_daemon cmd; /* what the control commands see of the daemon */
-	struct handover handover;  /* sockets passed by a predecessor, until taken */
-	int stop_mode;		   /* enum worker_stop: how the workers end */
+	struct watchdog *watchdog;    /* NULL without WatchdogSec= */
+	struct command_daemon cmd;    /* what the control commands see of the daemon */
+	struct handover handover;     /* sockets passed by a predecessor, until taken */
+	int stop_mode;		      /* enum worker_stop: how the workers end */
+	struct upgrade upgrade;	      /* how to re-execute nfqd */
+	sd_event_source *upgrade_src; /* a pending upgrade (deferred to the loop's next turn) */
+	char qlist[512];	      /* the queues, for messages */
 };
 
 static void usage(FILE *f)
@@ -472,8 +476,145 @@ static int block_signals(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	signal(SIGPIPE, SIG_IGN);
 	return -pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/*
+ * Start every worker and wait until each has started its queue (or failed to). Returns 0, or -1
+ * after logging what failed.
+ */
+static int start_workers(struct daemon *d)
+{
+	int cpus[CPU_SETSIZE];
+	int n_cpus = allowed_cpus(cpus, CPU_SETSIZE);
+	const struct config *cfg = d->cfg;
+	int r;
+
+	for (unsigned int i = 0; i < d->n_workers; i++) {
+		int cpu = n_cpus > 0 ? cpus[i % (unsigned int)n_cpus] : -1;
+
+		r = worker_start(&d->workers[i], cpu);
+		if (r < 0) {
+			log_error("queue %u: cannot start its worker thread: %s", cfg->queues[i],
+				  strerror(-r));
+			for (unsigned int j = i; j < d->n_workers; j++)
+				d->workers[j].start_err = r;
+			break;
+		}
+	}
+	/* Every started worker posts once, whether its queue started or not. */
+	for (unsigned int i = 0; i < d->n_workers; i++)
+		if (d->workers[i].running)
+			while (sem_wait(&d->shared.started) == -1 && errno == EINTR)
+				;
+
+	for (unsigned int i = 0; i < d->n_workers; i++) {
+		if (d->workers[i].start_err < 0) {
+			if (d->workers[i].running)
+				log_error("queue %u: cannot start the queue: %s", cfg->queues[i],
+					  strerror(-d->workers[i].start_err));
+			return -1;
+		}
+		log_info("queue %u: bound, worker on cpu %d, transport %s, receive buffer %u bytes",
+			 cfg->queues[i], d->workers[i].cpu,
+			 nfqd_transport_name(d->workers[i].transport),
+			 nfqd_queue_rcvbuf(d->workers[i].queue));
+	}
+
+	return 0;
+}
+
+/*
+ * Re-execute nfqd, handing it every queue socket and the control socket: the workers stop as
+ * for a hand-over (every packet read answered, the queues left bound), then exec. Returns only
+ * when the exec failed: the workers then start again on the same sockets, and this process
+ * serves on. Returns -errno with err saying why.
+ */
+static int do_upgrade(struct daemon *d, char *err, size_t errlen)
+{
+	struct upgrade_fd fds[CONFIG_MAX_QUEUES + 1];
+	char names[CONFIG_MAX_QUEUES][32];
+	unsigned int n = 0;
+	int r;
+
+	sd_notify(0, "RELOADING=1\nSTATUS=Re-executing nfqd");
+	d->stop_mode = WORKER_STOP_HANDOVER;
+	stop_workers(d);
+	for (unsigned int i = 0; i < d->n_workers; i++) {
+		handover_queue_name(nfqd_queue_num(d->workers[i].queue), names[i],
+				    sizeof(names[i]));
+		fds[n++] = (struct upgrade_fd){ nfqd_queue_fd(d->workers[i].queue), names[i] };
+	}
+	fds[n++] = (struct upgrade_fd){ control_fd(d->ctl), HANDOVER_CONTROL_NAME };
+	log_info("upgrade: re-executing '%s' as pid %d with %u sockets", d->upgrade.exe,
+		 (int)getpid(), n);
+	r = upgrade_exec(&d->upgrade, fds, n, err, errlen);
+
+	log_error("upgrade failed: %s; this nfqd serves on", err);
+	d->stop_mode = WORKER_RUN;
+	atomic_store(&d->shared.stop, WORKER_RUN);
+	for (unsigned int i = 0; i < d->n_workers; i++) {
+		d->workers[i].handed_over = false;
+		d->workers[i].start_err = 0;
+	}
+	if (start_workers(d) < 0) {
+		sd_event_exit(d->ev, 1);
+		return r;
+	}
+	sd_notifyf(0, "READY=1\nSTATUS=Serving queues %s (upgrade failed: %s)", d->qlist, err);
+	return r;
+}
+
+static int on_upgrade(sd_event_source *s, void *userdata)
+{
+	struct daemon *d = userdata;
+	char err[512];
+
+	(void)s;
+	d->upgrade_src = sd_event_source_unref(d->upgrade_src);
+	(void)do_upgrade(d, err, sizeof(err));
+	return 0;
+}
+
+/*
+ * Check that the binary can be executed, and re-execute it on the loop's next turn (after the
+ * control socket's answer went out). Returns 0 with msg saying what happens, or -errno with msg
+ * saying why not.
+ */
+static int request_upgrade(void *user, char *msg, size_t len)
+{
+	struct daemon *d = user;
+	int r;
+
+	if (d->upgrade_src) {
+		snprintf(msg, len, "an upgrade is under way already");
+		return -EALREADY;
+	}
+	r = upgrade_check(&d->upgrade, msg, len);
+	if (r == 0) {
+		r = sd_event_add_defer(d->ev, &d->upgrade_src, on_upgrade, d);
+		if (r < 0)
+			snprintf(msg, len, "cannot schedule the upgrade: %s", strerror(-r));
+	}
+	if (r < 0) {
+		log_error("upgrade refused: %s; this nfqd serves on", msg);
+		return r;
+	}
+	snprintf(msg, len, "re-executing '%s' as pid %d", d->upgrade.exe, (int)getpid());
+	return 0;
+}
+
+static int on_usr2(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	char msg[512];
+
+	(void)s;
+	(void)si;
+	log_info("SIGUSR2 received: upgrade");
+	(void)request_upgrade(userdata, msg, sizeof(msg));
+	return 0;
 }
 
 static int setup_events(struct daemon *d)
@@ -487,6 +628,8 @@ static int setup_events(struct daemon *d)
 		r = sd_event_add_signal(d->ev, NULL, SIGINT, on_stop_signal, d);
 	if (r >= 0)
 		r = sd_event_add_signal(d->ev, NULL, SIGHUP, on_hup, d);
+	if (r >= 0)
+		r = sd_event_add_signal(d->ev, NULL, SIGUSR2, on_usr2, d);
 	if (r >= 0)
 		r = sd_event_add_io(d->ev, NULL, d->shared.fatal_fd, EPOLLIN, on_fatal, d);
 	return r;
@@ -574,14 +717,12 @@ static void close_queue(struct worker *w)
 		close(w->kept_fd);
 }
 
-static int run(struct config *cfg)
+static int run(struct config *cfg, char **argv)
 {
 	struct privilege_user user = { 0 };
 	struct daemon d = { .cfg = cfg };
 	char err[512];
 	char qlist[512];
-	int cpus[CPU_SETSIZE];
-	int n_cpus;
 	int r, status = 1;
 	bool sem = false;
 
@@ -599,6 +740,7 @@ static int run(struct config *cfg)
 	}
 
 	config_format_queues(cfg, qlist, sizeof(qlist));
+	snprintf(d.qlist, sizeof(d.qlist), "%s", qlist);
 	log_info("version %s starting: queues %s, copy-range %u, max-len %u, fail-open %s, "
 		 "transport %s, batch %u; policy: %u rule%s, default %s",
 		 NFQD_VERSION, qlist, cfg->copy_range, cfg->max_len, cfg->fail_open ? "yes" : "no",
@@ -619,6 +761,11 @@ static int run(struct config *cfg)
 	}
 
 	r = read_sets(cfg, &d.infos, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	r = upgrade_init(&d.upgrade, argv, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
 		goto out;
@@ -654,6 +801,7 @@ static int run(struct config *cfg)
 	d.cmd = (struct command_daemon){ .snapshot = take_snapshot,
 					 .user = &d,
 					 .n_queues = d.n_workers,
+					 .upgrade = request_upgrade,
 					 .self_uid = geteuid() };
 	r = open_control(&d, err, sizeof(err));
 	if (r < 0) {
@@ -675,39 +823,10 @@ static int run(struct config *cfg)
 		goto out;
 	}
 	sem = true;
-	n_cpus = allowed_cpus(cpus, CPU_SETSIZE);
-	for (unsigned int i = 0; i < d.n_workers; i++) {
-		int cpu = n_cpus > 0 ? cpus[i % (unsigned int)n_cpus] : -1;
+	if (start_workers(&d) < 0)
+		goto stop;
 
-		r = worker_start(&d.workers[i], cpu);
-		if (r < 0) {
-			log_error("queue %u: cannot start its worker thread: %s", cfg->queues[i],
-				  strerror(-r));
-			for (unsigned int j = i; j < d.n_workers; j++)
-				d.workers[j].start_err = r;
-			break;
-		}
-	}
-	/* Every started worker posts once, whether its queue started or not. */
-	for (unsigned int i = 0; i < d.n_workers; i++)
-		if (d.workers[i].running)
-			while (sem_wait(&d.shared.started) == -1 && errno == EINTR)
-				;
-
-	for (unsigned int i = 0; i < d.n_workers; i++) {
-		if (d.workers[i].start_err < 0) {
-			if (d.workers[i].running)
-				log_error("queue %u: cannot start the queue: %s", cfg->queues[i],
-					  strerror(-d.workers[i].start_err));
-			goto stop;
-		}
-		log_info("queue %u: bound, worker on cpu %d, transport %s, receive buffer %u bytes",
-			 cfg->queues[i], d.workers[i].cpu,
-			 nfqd_transport_name(d.workers[i].transport),
-			 nfqd_queue_rcvbuf(d.workers[i].queue));
-	}
-
-	sd_notifyf(0, "READY=1\nSTATUS=Serving queues %s", qlist);
+	sd_notifyf(0, "READY=1\nSTATUS=Serving queues %s\nMAINPID=%d", qlist, (int)getpid());
 	log_info("ready: serving queues %s, control socket %s", qlist, cfg->control);
 	r = watchdog_open(&d.watchdog, d.ev,
 			  &(struct watchdog_source){ read_heartbeats, &d, d.n_workers });
@@ -738,7 +857,9 @@ out:
 	free(d.infos);
 	if (sem)
 		sem_destroy(&d.shared.started);
+	sd_event_source_unref(d.upgrade_src);
 	sd_event_unref(d.ev);
+	upgrade_free(&d.upgrade);
 	close(d.shared.fatal_fd);
 	if (status == 0)
 		log_info("stopped");
@@ -861,7 +982,7 @@ int main(int argc, char **argv)
 	}
 	log_lint(cfg);
 
-	c = run(cfg);
+	c = run(cfg, argv);
 	config_free(cfg);
 	return c;
 }

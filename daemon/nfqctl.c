@@ -36,6 +36,8 @@ static void usage(FILE *f)
 		   "\n"
 		   "Commands:\n"
 		   "  stats   counters per queue and in total, as JSON\n"
+		   "  upgrade re-execute nfqd's binary (a new version, if installed), handing\n"
+		   "          the queues over without losing a packet; same pid\n"
 		   "\n"
 		   "Options:\n"
 		   "  -s, --socket PATH  control socket (default " CONFIG_DEFAULT_CONTROL ")\n"
@@ -259,8 +261,9 @@ int main(int argc, char **argv)
 			optind >= argc ? "missing command" : "one command at a time");
 		return 2;
 	}
-	if (strcmp(argv[optind], "stats") != 0) {
-		fprintf(stderr, "nfqctl: unknown command '%s' (commands: stats)\n", argv[optind]);
+	if (strcmp(argv[optind], "stats") != 0 && strcmp(argv[optind], "upgrade") != 0) {
+		fprintf(stderr, "nfqctl: unknown command '%s' (commands: stats, upgrade)\n",
+			argv[optind]);
 		return 2;
 	}
 	snprintf(req, sizeof(req), "%s\n", argv[optind]);

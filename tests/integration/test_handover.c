@@ -474,6 +474,191 @@ static void test_sigterm_when_dbus_cannot_be_asked_drains_and_says_why(void **st
 	assert_false(queue_bound(it, 0));
 }
 
+/* ---- nfqctl upgrade and SIGUSR2: re-exec in place ---- */
+
+/* A copy of nfqd in a directory of the test's own, that the test may replace or move away. */
+struct bincopy {
+	char dir[64];
+	char bin[96];
+};
+
+static void bincopy_make(struct itest *it, struct bincopy *c)
+{
+	snprintf(c->dir, sizeof(c->dir), "/tmp/nfqd-test-bin-XXXXXX");
+	assert_non_null(mkdtemp(c->dir));
+	snprintf(c->bin, sizeof(c->bin), "%s/nfqd", c->dir);
+	itest_fw(it, "cp %s %s", nfqd_bin(), c->bin);
+	setenv("NFQD_TEST_BIN", c->bin, 1);
+}
+
+static void bincopy_remove(struct itest *it, struct bincopy *c)
+{
+	unsetenv("NFQD_TEST_BIN");
+	itest_fw(it, "rm -rf %s", c->dir);
+}
+
+static unsigned int count_of(const char *text, const char *what)
+{
+	unsigned int n = 0;
+
+	for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
+		n++;
+	return n;
+}
+
+static unsigned int ready_lines(struct itest *it)
+{
+	char *log = nfqd_log(&it->d);
+	unsigned int n = count_of(log, "ready: serving");
+
+	free(log);
+	return n;
+}
+
+/*
+ * Upgrade by `nfqctl upgrade` (or SIGUSR2 with by_signal) and wait until the new image is
+ * ready: the same pid, one more "ready" in the log.
+ */
+static void upgrade_once(struct itest *it, bool by_signal)
+{
+	pid_t pid = it->d.pid;
+	unsigned int ready = ready_lines(it);
+
+	if (by_signal) {
+		assert_int_equal(kill(pid, SIGUSR2), 0);
+	} else {
+		char *r = nfqd_control(&it->d, "upgrade\n");
+
+		if (!r || !strstr(r, "{\"upgrade\":\"re-executing '")) {
+			itest_print_log(it);
+			fail_msg("upgrade answered: %s", r ? r : "(nothing)");
+		}
+		free(r);
+	}
+	if (nfqd_wait_ready(&it->d, ITEST_DEADLINE_MS) != 0) {
+		itest_print_log(it);
+		fail_msg("no READY=1 from the upgraded nfqd");
+	}
+	assert_int_equal(waitpid(pid, NULL, WNOHANG), 0);
+	/* READY=1 goes out just before the log line */
+	for (int waited = 0; ready_lines(it) < ready + 1; waited += 10) {
+		if (waited >= ITEST_DEADLINE_MS) {
+			itest_print_log(it);
+			fail_msg("%u 'ready' lines in the log, expected %u", ready_lines(it),
+				 ready + 1);
+		}
+		usleep(10 * 1000);
+	}
+	assert_int_equal(ready_lines(it), ready + 1);
+}
+
+/*
+ * `nfqctl upgrade` twice and SIGUSR2 once under the flood: the same pid runs a new image each
+ * time, which adopts the sockets; nothing is lost and the kernel drops nothing.
+ */
+static void test_upgrade_three_times_under_flood_loses_nothing_and_keeps_the_pid(void **state)
+{
+	struct ht *h = *state;
+	struct itest *it = &h->it;
+	struct bincopy c;
+	struct flow_run f;
+	uint32_t port0, port1;
+	pid_t pid;
+	char *log;
+
+	bincopy_make(it, &c);
+	start(h, FLOOD_CONFIG);
+	pid = it->d.pid;
+	port0 = kline(it, 0).portid;
+	port1 = kline(it, 1).portid;
+	flow_start(it, &f);
+	for (int i = 0; i < 3; i++) {
+		wait_received(it, 0, 2000);
+		upgrade_once(it, i == 2);
+	}
+	wait_received(it, 0, 2000);
+	flow_check(it, &f);
+	assert_int_equal(it->d.pid, pid);
+	assert_int_equal(kline(it, 0).portid, port0);
+	assert_int_equal(kline(it, 1).portid, port1);
+	log = itest_stop(it, 5000, NULL);
+	assert_int_equal(count_of(log, "upgrade: re-executing"), 3);
+	assert_int_equal(count_of(log, "control socket '"), 3);
+	free(log);
+	bincopy_remove(it, &c);
+}
+
+/* The binary moved away: the upgrade is refused with the reason, and nfqd serves on. */
+static void test_upgrade_with_the_binary_moved_away_is_refused_and_nfqd_serves_on(void **state)
+{
+	struct ht *h = *state;
+	struct itest *it = &h->it;
+	int sink = udp_sink_open(it->t.fw, "0.0.0.0", PORT);
+	struct bincopy c;
+	char want[256];
+	char *r, *log;
+
+	assert_true(sink >= 0);
+	bincopy_make(it, &c);
+	start(h, FLOOD_CONFIG);
+	itest_fw(it, "mv %s %s.moved", c.bin, c.bin);
+	r = nfqd_control(&it->d, "upgrade\n");
+	snprintf(want, sizeof(want),
+		 "{\"error\":\"upgrade refused: cannot open '%s': No such file or directory; nfqd "
+		 "serves on\"}",
+		 c.bin);
+	if (!r || !strstr(r, want))
+		fail_msg("upgrade answered %s, not %s", r ? r : "(nothing)", want);
+	free(r);
+	assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, PORT, 200, 32, 4, 20, 500), 200);
+	assert_int_equal(udp_sink_wait(sink, 200, ITEST_DEADLINE_MS), 200);
+	log = itest_stop(it, 5000, NULL);
+	assert_non_null(strstr(log, "upgrade refused: cannot open '"));
+	free(log);
+	close(sink);
+	bincopy_remove(it, &c);
+}
+
+/*
+ * The binary passes the check but the exec fails (a script whose interpreter is missing): the
+ * workers start again on the same sockets, nfqd says why and serves on, losing nothing.
+ */
+static void test_failed_exec_restarts_the_workers_on_the_same_sockets(void **state)
+{
+	struct ht *h = *state;
+	struct itest *it = &h->it;
+	struct bincopy c;
+	struct flow_run f;
+	uint32_t port0;
+	char *r, *log;
+
+	bincopy_make(it, &c);
+	start(h, FLOOD_CONFIG);
+	port0 = kline(it, 0).portid;
+	flow_start(it, &f);
+	wait_received(it, 0, 1000);
+	itest_fw(it,
+		 "printf '#!/nonexistent/interpreter\\n' > %s.new && chmod 755 %s.new && "
+		 "mv %s.new %s",
+		 c.bin, c.bin, c.bin, c.bin);
+	r = nfqd_control(&it->d, "upgrade\n");
+	assert_non_null(r);
+	assert_non_null(strstr(r, "{\"upgrade\":\"re-executing '"));
+	free(r);
+	if (nfqd_wait_ready(&it->d, ITEST_DEADLINE_MS) != 0) {
+		itest_print_log(it);
+		fail_msg("no READY=1 after the failed exec");
+	}
+	wait_received(it, 0, 3000);
+	flow_check(it, &f);
+	assert_int_equal(kline(it, 0).portid, port0);
+	log = itest_stop(it, 5000, NULL);
+	if (!strstr(log, "upgrade failed: cannot execute '"))
+		fail_msg("no reason in the log:\n%s", log);
+	free(log);
+	bincopy_remove(it, &c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -497,6 +682,14 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_sigterm_when_dbus_cannot_be_asked_drains_and_says_why, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_upgrade_three_times_under_flood_loses_nothing_and_keeps_the_pid, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_upgrade_with_the_binary_moved_away_is_refused_and_nfqd_serves_on,
+			setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_failed_exec_restarts_the_workers_on_the_same_sockets, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,7 +29,9 @@
 
 const char *nfqd_bin(void)
 {
-	return NFQD_BIN;
+	const char *bin = getenv("NFQD_TEST_BIN");
+
+	return bin && *bin ? bin : NFQD_BIN;
 }
 
 const char *nfqctl_bin(void)

@@ -133,7 +133,8 @@ int kernel_queue_line(const char *ns, unsigned int num, unsigned int *queued,
  */
 int nfqd_rules_load(const char *ns, const char *config, bool ipv6);
 
-/* Paths of the binaries under test, from the build. */
+/* Paths of the binaries under test, from the build (nfqd: $NFQD_TEST_BIN when set, for a test
+ * that runs a copy it can replace or move). */
 const char *nfqd_bin(void);
 const char *nfqctl_bin(void);
 
