@@ -45,6 +45,9 @@ static void stats_queues(struct strbuf *b, const struct stats_snapshot *s,
 				      q->kstats.user_dropped, q->kstats.last_id);
 		strbuf_printf(b, "}");
 	}
+	/* the totals go on when a reload removes a queue */
+	for (int k = 0; s->retired && k < NFQD_CTR_MAX; k++)
+		total->v[k] += s->retired[k];
 }
 
 static void stats_lookups(struct strbuf *b, const struct stats_snapshot *s)
@@ -214,8 +217,40 @@ static char *cmd_upgrade(void *user, const char *args)
 	return strbuf_steal(&b);
 }
 
+/* {"reload":"ok","generation":N,"message":...}, or the error naming FILE:LINE. */
+static char *cmd_reload(void *user, const char *args)
+{
+	const struct command_daemon *d = user;
+	struct strbuf b = { 0 };
+	char msg[1024] = "";
+	int64_t gen;
+
+	(void)args;
+	if (!d->reload)
+		return command_error("this nfqd cannot reload");
+	gen = d->reload(d->user, msg, sizeof(msg));
+	if (gen < 0)
+		return command_error(msg);
+	strbuf_printf(&b, "{\"reload\":\"ok\",\"generation\":%lld,\"message\":", (long long)gen);
+	strbuf_json_string(&b, msg);
+	strbuf_printf(&b, "}");
+	return strbuf_steal(&b);
+}
+
+static char *cmd_status(void *user, const char *args)
+{
+	const struct command_daemon *d = user;
+
+	(void)args;
+	if (!d->status)
+		return command_error("this nfqd has no status");
+	return d->status(d->user);
+}
+
 static const struct command commands[] = {
 	{ .name = "stats", .changes_state = false, .takes_args = false, .run = cmd_stats },
+	{ .name = "status", .changes_state = false, .takes_args = false, .run = cmd_status },
+	{ .name = "reload", .changes_state = true, .takes_args = false, .run = cmd_reload },
 	{ .name = "upgrade", .changes_state = true, .takes_args = false, .run = cmd_upgrade },
 };
 

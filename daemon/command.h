@@ -51,6 +51,7 @@ struct stats_snapshot {
 	const struct nfqd_ipset_info *infos; /* one per lookup of cfg's policy */
 	const struct stats_queue *queues;
 	unsigned int n_queues;
+	const uint64_t *retired; /* NFQD_CTR_MAX counters of queues no longer served, or NULL */
 	struct stats_lookup lookups[NFQD_POLICY_MAX_LOOKUPS];
 };
 
@@ -90,6 +91,13 @@ struct command_daemon {
 	 */
 	int (*snapshot)(void *user, struct stats_snapshot *out, struct stats_queue *queues,
 			unsigned int n_max);
+	/*
+	 * Reload the configuration (reload.h): the generation in force afterwards (> 0) with msg
+	 * saying what changed, or -errno with msg holding the error. NULL: cannot reload.
+	 */
+	int64_t (*reload)(void *user, char *msg, size_t len);
+	/* The status document, malloc'd JSON (NULL: out of memory). NULL: no status. */
+	char *(*status)(void *user);
 	void *user;
 	unsigned int n_queues; /* entries snapshot() needs */
 	/* Start re-executing nfqd (upgrade): 0 with msg saying what happens, or -errno with msg

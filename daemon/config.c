@@ -981,10 +981,9 @@ static const char *file_kind(mode_t mode)
 	}
 }
 
-int config_load(struct config **out, const char *path, char *err, size_t errlen)
+int config_open_file(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
-	FILE *f;
 	int fd, r;
 
 	/*
@@ -1010,6 +1009,16 @@ int config_load(struct config **out, const char *path, char *err, size_t errlen)
 		close(fd);
 		return -EINVAL;
 	}
+	return fd;
+}
+
+int config_load(struct config **out, const char *path, char *err, size_t errlen)
+{
+	FILE *f;
+	int fd = config_open_file(path, err, errlen), r;
+
+	if (fd < 0)
+		return fd;
 	f = fdopen(fd, "r");
 	if (!f) {
 		r = -errno;
@@ -1022,11 +1031,11 @@ int config_load(struct config **out, const char *path, char *err, size_t errlen)
 	return r;
 }
 
-int config_load_string(struct config **out, const char *name, const char *text, char *err,
-		       size_t errlen)
+int config_load_mem(struct config **out, const char *name, const char *buf, size_t len, char *err,
+		    size_t errlen)
 {
 	/* fmemopen() refuses an empty buffer; an empty file is valid (all defaults). */
-	FILE *f = fmemopen((void *)(text[0] ? text : "\n"), text[0] ? strlen(text) : 1, "r");
+	FILE *f = fmemopen((void *)(len ? buf : "\n"), len ? len : 1, "r");
 	int r;
 
 	if (!f) {
@@ -1037,4 +1046,10 @@ int config_load_string(struct config **out, const char *name, const char *text, 
 	r = load_stream(out, name, f, err, errlen);
 	fclose(f);
 	return r;
+}
+
+int config_load_string(struct config **out, const char *name, const char *text, char *err,
+		       size_t errlen)
+{
+	return config_load_mem(out, name, text, strlen(text), err, errlen);
 }

@@ -86,6 +86,16 @@ const char *config_set_lookup_name(enum set_lookup s);
  */
 int config_load(struct config **out, const char *path, char *err, size_t errlen);
 
+/*
+ * Open path for reading when it is a regular file (a FIFO or a device is refused without being
+ * opened). Returns the fd, or -errno with err holding "FILE: what is wrong".
+ */
+int config_open_file(const char *path, char *err, size_t errlen);
+
+/* Parse the len bytes at buf (NUL bytes refused as in a file) as if they were the file name. */
+int config_load_mem(struct config **out, const char *name, const char *buf, size_t len, char *err,
+		    size_t errlen);
+
 /* Parse an INI text as if it were the file `name` (for tests and --check of stdin). */
 int config_load_string(struct config **out, const char *name, const char *text, char *err,
 		       size_t errlen);

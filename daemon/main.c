@@ -28,11 +28,15 @@
 #include "command.h"
 #include "config.h"
 #include "control.h"
+#include "daemon.h"
 #include "handover.h"
 #include "ifwatch.h"
 #include "log.h"
 #include "privilege.h"
+#include "reload.h"
+#include "ruleset.h"
 #include "rules.h"
+#include "sets.h"
 #include "upgrade.h"
 #include "watchdog.h"
 #include "worker.h"
@@ -41,28 +45,10 @@
 #define NFQD_VERSION "0"
 #endif
 
-struct daemon {
-	struct config *cfg;
-	struct nfqd_ipset_info *infos; /* the set of each lookup, read at start */
-	struct ifwatch *ifwatch;
-	struct worker *workers;
-	unsigned int n_workers;
-	struct worker_shared shared;
-	sd_event *ev;
-	struct control *ctl;
-	struct watchdog *watchdog;    /* NULL without WatchdogSec= */
-	struct command_daemon cmd;    /* what the control commands see of the daemon */
-	struct handover handover;     /* sockets passed by a predecessor, until taken */
-	int stop_mode;		      /* enum worker_stop: how the workers end */
-	struct upgrade upgrade;	      /* how to re-execute nfqd */
-	sd_event_source *upgrade_src; /* a pending upgrade (deferred to the loop's next turn) */
-	char qlist[512];	      /* the queues, for messages */
-};
-
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: nfqd [-c FILE] [--check]\n"
+		"Usage: nfqd [-c FILE] [--check] [--last-good FILE]\n"
 		"       nfqd rules [-c FILE] [--ipv6]\n"
 		"Netfilter queue verdict daemon: reads packets from iptables NFQUEUE rules,\n"
 		"classifies them by the rules in the config and returns verdicts in batches.\n"
@@ -72,6 +58,10 @@ static void usage(FILE *f)
 		"                     1 with FILE:LINE: what is wrong; also looks up the sets\n"
 		"                     the rules name (when the kernel answers) and warns about\n"
 		"                     rules that can never match or that an earlier rule shadows\n"
+		"      --last-good FILE  keep a copy of every configuration that loaded in FILE\n"
+		"                     (default $RUNTIME_DIRECTORY/" RELOAD_LAST_GOOD_NAME " under\n"
+		"                     systemd, none otherwise; '' for none), and serve with it\n"
+		"                     when the configuration does not load at start\n"
 		"  -v, --verbose      log debug messages too\n"
 		"  -h, --help         show this help\n"
 		"  -V, --version      show the version\n"
@@ -81,8 +71,10 @@ static void usage(FILE *f)
 		"its\n"
 		"NFQUEUE rule: set lookups in mark bits, the flow cache, the connmark restore.\n"
 		"\n"
-		"Runs in the foreground and logs to stderr (systemd style); stop it with SIGTERM.\n"
-		"Counters: nfqctl -s SOCKET stats\n");
+		"Runs in the foreground and logs to stderr (systemd style); stop it with SIGTERM,\n"
+		"reload the configuration with SIGHUP (or nfqctl reload).\n"
+		"Counters: nfqctl -s SOCKET stats; the ruleset in force: nfqctl -s SOCKET "
+		"status\n");
 }
 
 /* A full queue of max-len messages that the receive buffer's cap cannot hold: say what a burst
@@ -122,11 +114,15 @@ static int take_snapshot(void *user, struct stats_snapshot *out, struct stats_qu
 	out->cfg = d->cfg;
 	out->infos = d->infos;
 	out->queues = queues;
-	out->n_queues = d->n_workers < n_max ? d->n_workers : n_max;
-	for (unsigned int i = 0; i < out->n_queues; i++) {
+	out->n_queues = 0;
+	for (unsigned int i = 0; i < d->n_workers && out->n_queues < n_max; i++) {
 		const struct worker *w = &d->workers[i];
-		struct stats_queue *q = &queues[i];
+		struct stats_queue *q = &queues[out->n_queues];
 
+		/* a free slot: its queue was removed by a reload */
+		if (!w->queue)
+			continue;
+		out->n_queues++;
 		worker_counters(w, &q->counters);
 		q->num = nfqd_queue_num(w->queue);
 		q->transport = nfqd_transport_name(w->transport);
@@ -135,9 +131,15 @@ static int take_snapshot(void *user, struct stats_snapshot *out, struct stats_qu
 		q->conntrack = w->conntrack;
 		q->kstats_ok = nfqd_queue_kstats_of(w->queue, &q->kstats) == 0;
 	}
+	out->retired = d->retired;
 	for (unsigned int l = 0; l < nfqd_policy_lookup_count(d->cfg->policy); l++) {
 		struct stats_lookup *sum = &out->lookups[l];
+		const struct lookup_counters *gone = &d->retired_lookups[l];
 
+		sum->by_mark = gone->by_mark;
+		sum->by_test = gone->by_test;
+		sum->member = gone->member;
+		sum->failed = gone->failed;
 		for (unsigned int i = 0; i < d->n_workers; i++) {
 			struct lookup_counters one;
 
@@ -156,11 +158,14 @@ static unsigned int read_heartbeats(void *user, unsigned int *queues, uint64_t *
 				    unsigned int max)
 {
 	const struct daemon *d = user;
-	unsigned int n = d->n_workers < max ? d->n_workers : max;
+	unsigned int n = 0;
 
-	for (unsigned int i = 0; i < n; i++) {
-		queues[i] = nfqd_queue_num(d->workers[i].queue);
-		beats[i] = worker_heartbeat(&d->workers[i]);
+	/* a free slot (a queue a reload removed) has no worker to watch */
+	for (unsigned int i = 0; i < d->n_workers && n < max; i++) {
+		if (!d->workers[i].queue || !d->workers[i].running)
+			continue;
+		queues[n] = nfqd_queue_num(d->workers[i].queue);
+		beats[n++] = worker_heartbeat(&d->workers[i]);
 	}
 	return n;
 }
@@ -186,12 +191,23 @@ static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 
 static int on_hup(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
+	char msg[1024];
+
 	(void)s;
 	(void)si;
-	(void)userdata;
-	log_notice("SIGHUP received: this version cannot reload its configuration; restart nfqd "
-		   "to apply a new one");
+	/* reload_run() logs the outcome */
+	(void)reload_run(userdata, "SIGHUP received", msg, sizeof(msg));
 	return 0;
+}
+
+static int64_t cmd_reload(void *user, char *msg, size_t len)
+{
+	return reload_run(user, "nfqctl reload", msg, len);
+}
+
+static char *cmd_status(void *user)
+{
+	return reload_status_json(user);
 }
 
 static int on_fatal(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -218,96 +234,6 @@ static int allowed_cpus(int *cpus, int max)
 		if (CPU_ISSET(c, &set))
 			cpus[n++] = c;
 	return n;
-}
-
-/* The first rule (1-based, for messages) that reads lookup l. */
-static unsigned int rule_of_lookup(const struct config *c, unsigned int l)
-{
-	for (unsigned int r = 0; r < nfqd_policy_rule_count(c->policy); r++)
-		if (nfqd_policy_rule_lookups(c->policy, r) & (1u << l))
-			return r;
-	return 0;
-}
-
-/*
- * Read the header of every set the rules name through s (NULL when the rules name none). A
- * missing set, one whose elements cannot be built from packets, or one with more dimensions
- * than the rule gives sides, is an error naming the set and the rule at FILE:LINE. Returns 0
- * and *out (malloc'd, one per lookup), or -errno with err filled: -EPERM when the kernel refuses
- * to answer (no CAP_NET_ADMIN).
- */
-static int read_sets_with(struct nfqd_ipset *s, const struct config *c,
-			  struct nfqd_ipset_info **out, char *err, size_t errlen)
-{
-	unsigned int n = nfqd_policy_lookup_count(c->policy);
-	struct nfqd_ipset_info *infos = calloc(n ? n : 1, sizeof(*infos));
-	int r = 0;
-
-	if (!infos) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	for (unsigned int l = 0; l < n; l++) {
-		const struct nfqd_set_lookup *lk = nfqd_policy_lookup(c->policy, l);
-		unsigned int rule = rule_of_lookup(c, l);
-		const char *text = nfqd_policy_rule_text(c->policy, rule);
-
-		r = nfqd_ipset_info(s, lk->set, &infos[l]);
-		if (r == -ENOENT) {
-			snprintf(err, errlen,
-				 "%s:%u: rule '%s': set '%s' does not exist (create it first, e.g. "
-				 "ipset create %s hash:ip)",
-				 c->path, c->rule_lines[rule], text, lk->set, lk->set);
-			goto out;
-		}
-		if (r == -EPROTONOSUPPORT) {
-			snprintf(err, errlen,
-				 "%s:%u: rule '%s': set '%s' is of type %s, whose elements cannot "
-				 "be "
-				 "built from a packet",
-				 c->path, c->rule_lines[rule], text, lk->set, infos[l].type);
-			goto out;
-		}
-		if (r < 0) {
-			snprintf(err, errlen, "%s:%u: rule '%s': cannot read set '%s': %s", c->path,
-				 c->rule_lines[rule], text, lk->set, strerror(-r));
-			goto out;
-		}
-		if (!lk->side && lk->ndirs < infos[l].dims && infos[l].kind != NFQD_IPSET_LIST) {
-			snprintf(err, errlen,
-				 "%s:%u: rule '%s': set '%s' (%s) has %u dimensions but the rule "
-				 "gives %u sides",
-				 c->path, c->rule_lines[rule], text, lk->set, infos[l].type,
-				 infos[l].dims, lk->ndirs);
-			r = -EINVAL;
-			goto out;
-		}
-	}
-	r = 0;
-out:
-	if (r < 0)
-		free(infos);
-	else
-		*out = infos;
-	return r;
-}
-
-/* read_sets_with() over a connection of its own. */
-static int read_sets(const struct config *c, struct nfqd_ipset_info **out, char *err, size_t errlen)
-{
-	struct nfqd_ipset *s = NULL;
-	int r;
-
-	if (nfqd_policy_lookup_count(c->policy)) {
-		r = nfqd_ipset_open(&s);
-		if (r < 0) {
-			snprintf(err, errlen, "cannot talk to ipset: %s", strerror(-r));
-			return r;
-		}
-	}
-	r = read_sets_with(s, c, out, err, errlen);
-	nfqd_ipset_close(s);
-	return r;
 }
 
 /* Warn about the rules that can never match or that an earlier rule shadows. */
@@ -361,7 +287,7 @@ static int check_config(struct config *cfg, const char *path)
 		r = nfqd_ipset_open(&s);
 		opened = r == 0;
 		if (opened)
-			r = read_sets_with(s, cfg, &infos, err, sizeof(err));
+			r = sets_read_with(s, cfg, &infos, err, sizeof(err));
 		nfqd_ipset_close(s);
 		free(infos);
 		/* ipset's netlink answers only to CAP_NET_ADMIN */
@@ -395,7 +321,7 @@ static void log_methods(const struct daemon *d)
 
 	for (unsigned int l = 0; l < nfqd_policy_lookup_count(c->policy); l++) {
 		const struct nfqd_set_lookup *lk = nfqd_policy_lookup(c->policy, l);
-		unsigned int rule = rule_of_lookup(c, l);
+		unsigned int rule = sets_rule_of_lookup(c, l);
 		const char *how;
 		char bit[64] = "";
 
@@ -428,7 +354,7 @@ static void log_methods(const struct daemon *d)
 			 c->plan.flow_accept, c->plan.flow_drop);
 }
 
-static void log_final(const struct worker *w)
+void daemon_log_final(const struct worker *w)
 {
 	struct nfqd_counters c;
 
@@ -487,18 +413,18 @@ static int block_signals(void)
  */
 static int start_workers(struct daemon *d)
 {
-	int cpus[CPU_SETSIZE];
-	int n_cpus = allowed_cpus(cpus, CPU_SETSIZE);
-	const struct config *cfg = d->cfg;
 	int r;
 
+	d->n_cpus = allowed_cpus(d->cpus, CPU_SETSIZE);
 	for (unsigned int i = 0; i < d->n_workers; i++) {
-		int cpu = n_cpus > 0 ? cpus[i % (unsigned int)n_cpus] : -1;
+		int cpu = d->n_cpus > 0 ? d->cpus[i % (unsigned int)d->n_cpus] : -1;
 
+		if (!d->workers[i].queue)
+			continue;
 		r = worker_start(&d->workers[i], cpu);
 		if (r < 0) {
-			log_error("queue %u: cannot start its worker thread: %s", cfg->queues[i],
-				  strerror(-r));
+			log_error("queue %u: cannot start its worker thread: %s",
+				  nfqd_queue_num(d->workers[i].queue), strerror(-r));
 			for (unsigned int j = i; j < d->n_workers; j++)
 				d->workers[j].start_err = r;
 			break;
@@ -511,14 +437,17 @@ static int start_workers(struct daemon *d)
 				;
 
 	for (unsigned int i = 0; i < d->n_workers; i++) {
+		if (!d->workers[i].queue)
+			continue;
 		if (d->workers[i].start_err < 0) {
 			if (d->workers[i].running)
-				log_error("queue %u: cannot start the queue: %s", cfg->queues[i],
+				log_error("queue %u: cannot start the queue: %s",
+					  nfqd_queue_num(d->workers[i].queue),
 					  strerror(-d->workers[i].start_err));
 			return -1;
 		}
 		log_info("queue %u: bound, worker on cpu %d, transport %s, receive buffer %u bytes",
-			 cfg->queues[i], d->workers[i].cpu,
+			 nfqd_queue_num(d->workers[i].queue), d->workers[i].cpu,
 			 nfqd_transport_name(d->workers[i].transport),
 			 nfqd_queue_rcvbuf(d->workers[i].queue));
 	}
@@ -543,9 +472,12 @@ static int do_upgrade(struct daemon *d, char *err, size_t errlen)
 	d->stop_mode = WORKER_STOP_HANDOVER;
 	stop_workers(d);
 	for (unsigned int i = 0; i < d->n_workers; i++) {
-		handover_queue_name(nfqd_queue_num(d->workers[i].queue), names[i],
-				    sizeof(names[i]));
-		fds[n++] = (struct upgrade_fd){ nfqd_queue_fd(d->workers[i].queue), names[i] };
+		if (!d->workers[i].queue)
+			continue;
+		handover_queue_name(nfqd_queue_num(d->workers[i].queue), names[n],
+				    sizeof(names[n]));
+		fds[n] = (struct upgrade_fd){ nfqd_queue_fd(d->workers[i].queue), names[n] };
+		n++;
 	}
 	fds[n++] = (struct upgrade_fd){ control_fd(d->ctl), HANDOVER_CONTROL_NAME };
 	log_info("upgrade: re-executing '%s' as pid %d with %u sockets", d->upgrade.exe,
@@ -717,14 +649,19 @@ static void close_queue(struct worker *w)
 		close(w->kept_fd);
 }
 
-static int run(struct config *cfg, char **argv)
+/* Serve with generation rs (taken over) until stopped; st: where it came from; argv: how to
+ * execute nfqd again for an upgrade. */
+static int run(struct ruleset *rs, const struct reload_status *st, char **argv)
 {
 	struct privilege_user user = { 0 };
-	struct daemon d = { .cfg = cfg };
+	struct config *cfg = rs->cfg;
+	struct daemon d = { .cfg = cfg, .infos = rs->infos, .reload = *st };
 	char err[512];
 	char qlist[512];
 	int r, status = 1;
 	bool sem = false;
+
+	ruleset_publish(&d.shared.rulesets, rs);
 
 	d.shared.fatal_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d.shared.fatal_fd == -1) {
@@ -760,11 +697,6 @@ static int run(struct config *cfg, char **argv)
 		}
 	}
 
-	r = read_sets(cfg, &d.infos, err, sizeof(err));
-	if (r < 0) {
-		log_error("%s", err);
-		goto out;
-	}
 	r = upgrade_init(&d.upgrade, argv, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
@@ -780,17 +712,25 @@ static int run(struct config *cfg, char **argv)
 			 r == 1 ? "" : "s");
 	d.shared.handover = &d.handover;
 
-	/* struct worker is cache-line aligned (its counters); calloc() promises only 16 bytes. */
-	d.workers = aligned_alloc(_Alignof(struct worker), cfg->n_queues * sizeof(*d.workers));
+	/*
+	 * struct worker is cache-line aligned (its counters); calloc() promises only 16 bytes.
+	 * A slot for every queue a reload may configure: a running worker never moves.
+	 */
+	d.workers = aligned_alloc(_Alignof(struct worker), CONFIG_MAX_QUEUES * sizeof(*d.workers));
 	if (d.workers)
-		memset(d.workers, 0, cfg->n_queues * sizeof(*d.workers));
+		memset(d.workers, 0, CONFIG_MAX_QUEUES * sizeof(*d.workers));
 	if (!d.workers) {
 		log_error("out of memory");
 		goto out;
 	}
 	for (unsigned int i = 0; i < cfg->n_queues; i++) {
-		r = worker_init(&d.workers[i], i, cfg->queues[i], cfg, d.infos, &d.shared, err,
-				sizeof(err));
+		r = ruleset_add_slot(rs, i);
+		if (r < 0)
+			snprintf(err, sizeof(err), "queue %u: cannot set up set lookups: %s",
+				 cfg->queues[i], strerror(-r));
+		else
+			r = worker_init(&d.workers[i], i, cfg->queues[i], cfg, &d.shared, err,
+					sizeof(err));
 		d.n_workers = i + 1;
 		if (r < 0) {
 			log_error("%s", err);
@@ -799,6 +739,8 @@ static int run(struct config *cfg, char **argv)
 	}
 
 	d.cmd = (struct command_daemon){ .snapshot = take_snapshot,
+					 .reload = cmd_reload,
+					 .status = cmd_status,
 					 .user = &d,
 					 .n_queues = d.n_workers,
 					 .upgrade = request_upgrade,
@@ -826,10 +768,23 @@ static int run(struct config *cfg, char **argv)
 	if (start_workers(&d) < 0)
 		goto stop;
 
-	sd_notifyf(0, "READY=1\nSTATUS=Serving queues %s\nMAINPID=%d", qlist, (int)getpid());
-	log_info("ready: serving queues %s, control socket %s", qlist, cfg->control);
+	/* before READY=1: once started, the file is what a restart falls back on */
+	reload_save_last_good(&d);
+	if (d.reload.from_last_good) {
+		sd_notifyf(0,
+			   "READY=1\nSTATUS=Serving queues %s with the LAST GOOD configuration %s: "
+			   "%s\nMAINPID=%d",
+			   qlist, d.reload.last_good, d.reload.start_error, (int)getpid());
+		log_error("ready: serving queues %s with the last good configuration %s, not %s: "
+			  "%s",
+			  qlist, d.reload.last_good, d.reload.config_path, d.reload.start_error);
+	} else {
+		sd_notifyf(0, "READY=1\nSTATUS=Serving queues %s\nMAINPID=%d", qlist,
+			   (int)getpid());
+		log_info("ready: serving queues %s, control socket %s", qlist, cfg->control);
+	}
 	r = watchdog_open(&d.watchdog, d.ev,
-			  &(struct watchdog_source){ read_heartbeats, &d, d.n_workers });
+			  &(struct watchdog_source){ read_heartbeats, &d, CONFIG_MAX_QUEUES });
 	if (r < 0)
 		log_error("cannot arm the systemd watchdog (WatchdogSec=): %s", strerror(-r));
 	else if (d.watchdog)
@@ -843,8 +798,8 @@ static int run(struct config *cfg, char **argv)
 stop:
 	stop_workers(&d);
 	for (unsigned int i = 0; i < d.n_workers; i++)
-		if (d.workers[i].start_err == 0)
-			log_final(&d.workers[i]);
+		if (d.workers[i].queue && d.workers[i].start_err == 0)
+			daemon_log_final(&d.workers[i]);
 out:
 	stop_workers(&d);
 	watchdog_close(d.watchdog);
@@ -854,7 +809,7 @@ out:
 		close_queue(&d.workers[i]);
 	handover_release(&d.handover);
 	free(d.workers);
-	free(d.infos);
+	ruleset_pub_clear(&d.shared.rulesets);
 	if (sem)
 		sem_destroy(&d.shared.started);
 	sd_event_source_unref(d.upgrade_src);
@@ -912,7 +867,7 @@ static int main_rules(int argc, char **argv)
 		log_error("%s", err);
 		return 1;
 	}
-	r = read_sets(cfg, &infos, err, sizeof(err));
+	r = sets_read(cfg, &infos, err, sizeof(err));
 	if (r == 0)
 		r = rules_generate(cfg, infos, ipv6, stdout, err, sizeof(err));
 	if (r < 0)
@@ -925,10 +880,18 @@ static int main_rules(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' }, { "check", no_argument, NULL, 'C' },
-		{ "verbose", no_argument, NULL, 'v' },	    { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },	    { NULL, 0, NULL, 0 },
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "last-good", required_argument, NULL, 'L' },
+		{ NULL, 0, NULL, 0 },
 	};
+	const char *rundir = getenv("RUNTIME_DIRECTORY");
+	struct reload_status st = { 0 };
+	struct ruleset *rs;
+	char *last_good = NULL;
 	const char *path = CONFIG_DEFAULT_PATH;
 	bool check = false;
 	struct config *cfg;
@@ -947,6 +910,14 @@ int main(int argc, char **argv)
 			break;
 		case 'C':
 			check = true;
+			break;
+		case 'L':
+			free(last_good);
+			last_good = strdup(optarg);
+			if (!last_good) {
+				log_error("out of memory");
+				return 1;
+			}
 			break;
 		case 'v':
 			log_set_level(LOG_DEBUG);
@@ -971,18 +942,33 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	if (config_load(&cfg, path, err, sizeof(err)) < 0) {
-		log_error("%s", err);
-		return 1;
-	}
 	if (check) {
+		free(last_good);
+		if (config_load(&cfg, path, err, sizeof(err)) < 0) {
+			log_error("%s", err);
+			return 1;
+		}
 		c = check_config(cfg, path);
 		config_free(cfg);
 		return c;
 	}
-	log_lint(cfg);
 
-	c = run(cfg, argv);
-	config_free(cfg);
+	/* systemd names the unit's RuntimeDirectory (the first, when several) */
+	if (!last_good && rundir && rundir[0] == '/' &&
+	    asprintf(&last_good, "%.*s/%s", (int)strcspn(rundir, ":"), rundir,
+		     RELOAD_LAST_GOOD_NAME) < 0) {
+		log_error("out of memory");
+		return 1;
+	}
+	st.config_path = path;
+	st.last_good = last_good && last_good[0] ? last_good : NULL;
+	if (reload_load_at_start(&st, &rs) < 0) {
+		free(last_good);
+		return 1;
+	}
+	log_lint(rs->cfg);
+
+	c = run(rs, &st, argv);
+	free(last_good);
 	return c;
 }

@@ -36,6 +36,11 @@ static void usage(FILE *f)
 		   "\n"
 		   "Commands:\n"
 		   "  stats   counters per queue and in total, as JSON\n"
+		   "  status  the ruleset in force: its generation, when and from which file\n"
+		   "          it was loaded, the last reload's result and message\n"
+		   "  reload  read the configuration again and apply it (as SIGHUP does);\n"
+		   "          answers the new generation, or the error (FILE:LINE) with the\n"
+		   "          old ruleset still in force\n"
 		   "  upgrade re-execute nfqd's binary (a new version, if installed), handing\n"
 		   "          the queues over without losing a packet; same pid\n"
 		   "\n"
@@ -261,8 +266,10 @@ int main(int argc, char **argv)
 			optind >= argc ? "missing command" : "one command at a time");
 		return 2;
 	}
-	if (strcmp(argv[optind], "stats") != 0 && strcmp(argv[optind], "upgrade") != 0) {
-		fprintf(stderr, "nfqctl: unknown command '%s' (commands: stats, upgrade)\n",
+	if (strcmp(argv[optind], "stats") != 0 && strcmp(argv[optind], "status") != 0 &&
+	    strcmp(argv[optind], "reload") != 0 && strcmp(argv[optind], "upgrade") != 0) {
+		fprintf(stderr,
+			"nfqctl: unknown command '%s' (commands: stats, status, reload, upgrade)\n",
 			argv[optind]);
 		return 2;
 	}

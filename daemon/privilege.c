@@ -76,6 +76,15 @@ static const struct allowed_call allowed[] = {
 	{ "fcntl", ARG(1, F_GETFL), "control replies: blocking mode" },
 	{ "fcntl", ARG(1, F_SETFL), "control replies: blocking mode" },
 	{ "unlink", ANY, "the control socket at exit" },
+	/* reload (reload.c): read the file, sockets of the new ruleset, queues added */
+	{ "socket", ARG(0, AF_NETLINK),
+	  "reload: ipset tests, rtnetlink link events, queues added (nfnetlink_queue)" },
+	{ "bind", ANY, "reload: the netlink sockets of a new ruleset and of queues added" },
+	{ "getsockname", ANY, "reload: libmnl's bind learns the port id" },
+	{ "rename", ANY, "the last good configuration, replaced whole" },
+	{ "renameat", ANY, "the last good configuration, replaced whole" },
+	{ "renameat2", ANY, "the last good configuration, replaced whole" },
+	{ "fsync", ANY, "the last good configuration, on disk before the rename" },
 	/* files: the kernel's queue counters */
 	{ "pread64", ANY, "the queues' proc file, opened at start" },
 	{ "openat", ANY, "sd-event: boot id; /proc/net/netfilter/nfnetlink_queue as root" },

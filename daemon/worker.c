@@ -62,25 +62,66 @@ static const char *verdict_text(uint32_t v, char *buf, size_t size)
 	return buf;
 }
 
-/* reach[i] = the lookups rules 0..i read: what an evaluation that stops at rule i may read. */
-static int make_reach(struct worker *w, const struct nfqd_policy *p)
+void lookup_counters_follow(const struct nfqd_policy *from, const struct nfqd_policy *to,
+			    const struct lookup_counters *in, struct lookup_counters *out)
 {
-	unsigned int n = nfqd_policy_rule_count(p);
-	uint32_t acc = 0;
+	unsigned int n_from = from ? nfqd_policy_lookup_count(from) : 0;
 
-	w->reach = calloc(n ? n : 1, sizeof(*w->reach));
-	if (!w->reach)
-		return -ENOMEM;
-	for (unsigned int i = 0; i < n; i++) {
-		acc |= nfqd_policy_rule_lookups(p, i);
-		w->reach[i] = acc;
+	memset(out, 0, NFQD_POLICY_MAX_LOOKUPS * sizeof(*out));
+	for (unsigned int l = 0; l < nfqd_policy_lookup_count(to); l++) {
+		const char *text = nfqd_policy_lookup(to, l)->text;
+
+		for (unsigned int o = 0; o < n_from; o++) {
+			if (strcmp(nfqd_policy_lookup(from, o)->text, text) == 0) {
+				out[l].by_mark = __atomic_load_n(&in[o].by_mark, __ATOMIC_RELAXED);
+				out[l].by_test = __atomic_load_n(&in[o].by_test, __ATOMIC_RELAXED);
+				out[l].member = __atomic_load_n(&in[o].member, __ATOMIC_RELAXED);
+				out[l].failed = __atomic_load_n(&in[o].failed, __ATOMIC_RELAXED);
+				break;
+			}
+		}
 	}
-	return 0;
+}
+
+/*
+ * Take the current ruleset generation for the next batch. A new one brings its policy, plan
+ * and set lookups; the lookup counters follow their lookup by its text, so that a lookup the
+ * new policy keeps keeps its counts wherever it is numbered now, and a new one starts at 0.
+ */
+static void take_ruleset(struct worker *w)
+{
+	struct ruleset *rs = ruleset_current(&w->shared->rulesets);
+	struct lookup_counters moved[NFQD_POLICY_MAX_LOOKUPS];
+	const struct config *c = rs->cfg;
+	struct nfqd_policy_marks pm;
+
+	/* announced after the switch: a reader told that every worker uses rs finds its counters
+	 * already moved */
+	if (rs == w->rs) {
+		ruleset_announce(&w->rs_seen, rs);
+		return;
+	}
+	lookup_counters_follow(w->rs ? w->policy : NULL, c->policy, w->lookups, moved);
+	for (unsigned int l = 0; l < NFQD_POLICY_MAX_LOOKUPS; l++) {
+		__atomic_store_n(&w->lookups[l].by_mark, moved[l].by_mark, __ATOMIC_RELAXED);
+		__atomic_store_n(&w->lookups[l].by_test, moved[l].by_test, __ATOMIC_RELAXED);
+		__atomic_store_n(&w->lookups[l].member, moved[l].member, __ATOMIC_RELAXED);
+		__atomic_store_n(&w->lookups[l].failed, moved[l].failed, __ATOMIC_RELAXED);
+	}
+	w->rs = rs;
+	w->policy = c->policy;
+	w->plan = c->plan;
+	w->set_lookup = c->set_lookup;
+	w->n_lookups = nfqd_policy_lookup_count(c->policy);
+	nfqd_policy_marks(c->policy, &pm);
+	w->ct_mask = pm.ct_mask;
+	w->reach = rs->reach;
+	w->setlookup = rs->setlookup[w->index];
+	ruleset_announce(&w->rs_seen, rs);
 }
 
 int worker_init(struct worker *w, unsigned int index, uint16_t queue, const struct config *c,
-		const struct nfqd_ipset_info *infos, struct worker_shared *shared, char *err,
-		size_t errlen)
+		struct worker_shared *shared, char *err, size_t errlen)
 {
 	struct nfqd_policy_marks pm;
 	struct nfqd_queue_config qc = {
@@ -102,15 +143,10 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 	memset(w, 0, sizeof(*w));
 	w->index = index;
 	w->cpu = -1;
-	w->policy = c->policy;
 	w->shared = shared;
 	w->fail_verdict = c->fail_open ? NF_ACCEPT : NF_DROP;
-	w->plan = c->plan;
-	w->set_lookup = c->set_lookup;
 	w->flow_cache = c->flow_cache;
-	w->n_lookups = nfqd_policy_lookup_count(c->policy);
 	nfqd_policy_marks(c->policy, &pm);
-	w->ct_mask = pm.ct_mask;
 	/* Conntrack data costs room in every message: ask only when something reads it. */
 	qc.conntrack = pm.ct_mask != 0 || c->flow_cache;
 
@@ -159,7 +195,7 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 	w->pkts = calloc(w->cap, sizeof(*w->pkts));
 	w->answers = calloc(w->cap, sizeof(*w->answers));
 	w->by_test = calloc(w->cap, sizeof(*w->by_test));
-	if (!w->pkts || !w->answers || !w->by_test || make_reach(w, c->policy) < 0) {
+	if (!w->pkts || !w->answers || !w->by_test) {
 		snprintf(err, errlen, "queue %u: out of memory", queue);
 		return -ENOMEM;
 	}
@@ -182,22 +218,12 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 			return r;
 		}
 	}
-	if (w->n_lookups && c->set_lookup != SET_LOOKUP_MARK) {
-		r = nfqd_setlookup_new(&w->setlookup, c->policy, infos, w->cap);
-		if (r < 0) {
-			snprintf(err, errlen, "queue %u: cannot set up set lookups: %s", queue,
-				 strerror(-r));
-			return r;
-		}
-	}
 	return 0;
 }
 
 void worker_destroy(struct worker *w)
 {
 	nfqd_ct_close(w->ct);
-	nfqd_setlookup_free(w->setlookup);
-	free(w->reach);
 	free(w->by_test);
 	free(w->answers);
 	free(w->pkts);
@@ -369,7 +395,7 @@ static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, size_t a
 static void log_set_state(struct worker *w, unsigned int i, int err)
 {
 	const struct nfqd_set_lookup *l = nfqd_policy_lookup(w->policy, i);
-	int old = atomic_exchange(&w->shared->set_state[i], err);
+	int old = atomic_exchange(&w->rs->set_state[i], err);
 
 	if (old == err)
 		return;
@@ -703,6 +729,12 @@ static int step(struct worker *w, unsigned int flags)
 	const struct nfqd_rx_msg *msgs;
 	int n = nfqd_transport_recv(w->transport, &msgs, flags);
 
+	/*
+	 * One generation judges the whole batch: the one in force when the batch came, so that
+	 * a packet read after a reload was answered is judged by the new rules. Taken after an
+	 * empty receive too, so that an idle worker lets the old generation go.
+	 */
+	take_ruleset(w);
 	if (n <= 0)
 		return n;
 	acc.v[NFQD_CTR_BATCHES] = 1;
@@ -842,7 +874,8 @@ static void *worker_main(void *arg)
 		return NULL;
 
 	requeue_orphans(w);
-	while (!atomic_load_explicit(&w->shared->stop, memory_order_relaxed)) {
+	while (!atomic_load_explicit(&w->shared->stop, memory_order_relaxed) &&
+	       !atomic_load_explicit(&w->stop, memory_order_relaxed)) {
 		/* Single writer: a plain increment, no locked instruction per turn. */
 		atomic_store_explicit(&w->heartbeat, worker_heartbeat(w) + 1, memory_order_relaxed);
 		r = step(w, 0);
@@ -916,6 +949,12 @@ int worker_start(struct worker *w, int cpu)
 	w->cpu = cpu;
 	w->running = true;
 	return 0;
+}
+
+void worker_stop(struct worker *w)
+{
+	atomic_store(&w->stop, 1);
+	worker_wake(w);
 }
 
 void worker_wake(struct worker *w)

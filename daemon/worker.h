@@ -20,6 +20,7 @@
 #include "nfqd/queue.h"
 #include "nfqd/stats.h"
 #include "log.h"
+#include "ruleset.h"
 
 struct config;
 struct nfqd_policy;
@@ -44,8 +45,8 @@ struct worker_shared {
 	struct handover *handover; /* sockets passed by a predecessor; NULL: none */
 	int fatal_fd;		   /* eventfd a worker writes when it cannot go on */
 	sem_t started; /* posted by each worker once its queue takes packets (or failed to) */
-	atomic_int set_state[NFQD_POLICY_MAX_LOOKUPS]; /* last logged state of each lookup's set */
-	atomic_int unmarked_logged; /* "set-lookup = mark but no marker" said once */
+	struct ruleset_pub rulesets; /* the ruleset generation in force (ruleset.h) */
+	atomic_int unmarked_logged;  /* "set-lookup = mark but no marker" said once */
 };
 
 /* The last word on a queue, taken by its worker after the drain. */
@@ -69,14 +70,18 @@ struct worker {
 	struct lookup_counters lookups[NFQD_POLICY_MAX_LOOKUPS];
 	/* Bumped every turn of the receive loop (relaxed): the watchdog's sign of progress. */
 	atomic_uint_least64_t heartbeat;
-	unsigned int index;
-	int cpu; /* pinned to this CPU, -1 when not pinned */
+	_Atomic uint64_t rs_seen; /* the generation this worker uses (ruleset_acquire()) */
+	atomic_int stop;	  /* set by the main thread: drain this queue and exit */
+	unsigned int index;	  /* the worker's slot: its set lookups in every generation */
+	int cpu;		  /* pinned to this CPU, -1 when not pinned */
 	pthread_t thread;
 	bool running;
 	int start_err; /* 0, or -errno when the queue could not be started */
 	struct nfqd_queue *queue;
 	struct nfqd_transport *transport;
 	struct nfqd_batcher *batcher;
+	/* what the current generation says, taken at the top of each batch */
+	struct ruleset *rs;
 	const struct nfqd_policy *policy;
 	uint32_t fail_verdict; /* NF_ACCEPT with fail-open, else NF_DROP */
 	struct worker_shared *shared;
@@ -87,9 +92,9 @@ struct worker {
 	struct nfqd_set_answers *answers; /* their set answers */
 	uint8_t *by_test;		  /* 1: answers come from IPSET_CMD_TEST */
 	unsigned int n_pkts;
-	struct nfqd_setlookup *setlookup; /* NULL when no lookup is ever tested */
+	struct nfqd_setlookup *setlookup; /* the generation's, of this slot; NULL: none tested */
 	unsigned int n_lookups;
-	uint32_t *reach; /* reach[i]: lookups rules 0..i read */
+	const uint32_t *reach; /* the generation's reach table */
 	struct nfqd_markplan plan;
 	int set_lookup; /* enum set_lookup */
 	bool flow_cache;
@@ -113,15 +118,19 @@ struct worker {
 };
 
 /*
- * Bind the queue and open its transport and batcher. Returns 0, or -errno with err holding one
- * line that names the queue and what is wrong.
+ * Bind the queue and open its transport and batcher, in slot index: the worker judges packets
+ * with the current generation of shared->rulesets, whose setlookup[index] is its own. The queue
+ * settings ([queue] and the conntrack flag) come from c. Returns 0, or -errno with err holding
+ * one line that names the queue and what is wrong.
  */
 int worker_init(struct worker *w, unsigned int index, uint16_t queue, const struct config *c,
-		const struct nfqd_ipset_info *infos, struct worker_shared *shared, char *err,
-		size_t errlen);
+		struct worker_shared *shared, char *err, size_t errlen);
 
 /* Start the worker's thread, pinned to cpu (-1: not pinned). Returns 0 or -errno. */
 int worker_start(struct worker *w, int cpu);
+
+/* Ask this worker alone to drain its queue and end (worker_wake(), worker_join() follow). */
+void worker_stop(struct worker *w);
 
 /* Interrupt a blocking receive so that the worker sees the stop flag now. */
 void worker_wake(struct worker *w);
@@ -143,6 +152,14 @@ void worker_counters(const struct worker *w, struct nfqd_counters *out);
 
 /* The worker's heartbeat (watchdog.h); safe from any thread. */
 uint64_t worker_heartbeat(const struct worker *w);
+
+/*
+ * The lookup counters in (one per lookup of policy from; NULL: none) moved to where policy to
+ * numbers the same lookups (by their text), into out (NFQD_POLICY_MAX_LOOKUPS entries); a
+ * lookup new in to starts at 0. Reads in as worker_lookup_counters() does.
+ */
+void lookup_counters_follow(const struct nfqd_policy *from, const struct nfqd_policy *to,
+			    const struct lookup_counters *in, struct lookup_counters *out);
 
 /* A snapshot of lookup i's counters in this worker; safe from any thread. */
 void worker_lookup_counters(const struct worker *w, unsigned int i, struct lookup_counters *out);

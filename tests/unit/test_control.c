@@ -271,6 +271,83 @@ static void test_stats_renders_a_snapshot_as_valid_json(void **state)
 	config_free(f.cfg);
 }
 
+/* A reload hook as the daemon's: generation 7 or the error of a file. */
+static int64_t fake_reload(void *user, char *msg, size_t len)
+{
+	struct fake *f = user;
+
+	if (f->fail) {
+		snprintf(msg, len, "t.conf:3: rule 'dorp': unknown verdict 'dorp'");
+		return f->fail;
+	}
+	snprintf(msg, len, "generation 7 from t.conf");
+	return 7;
+}
+
+static char *fake_status(void *user)
+{
+	(void)user;
+	return strdup("{\"generation\":7}");
+}
+
+static void test_reload_is_for_root_and_answers_generation_or_error(void **state)
+{
+	const struct command_peer root = { .uid = 0 }, other = { .uid = 1000 };
+	struct fake f = { 0 };
+	struct command_daemon d = {
+		.reload = fake_reload, .status = fake_status, .user = &f, .self_uid = 0
+	};
+	char *json;
+
+	(void)state;
+	json = command_answer(&d, "reload", &other);
+	assert_non_null(strstr(json, "{\"error\":\"permission denied: 'reload' changes"));
+	free(json);
+	json = command_answer(&d, "reload", &root);
+	assert_string_equal(json, "{\"reload\":\"ok\",\"generation\":7,"
+				  "\"message\":\"generation 7 from t.conf\"}");
+	free(json);
+	f.fail = -EINVAL;
+	json = command_answer(&d, "reload", &root);
+	assert_string_equal(json, "{\"error\":\"t.conf:3: rule 'dorp': unknown verdict 'dorp'\"}");
+	free(json);
+	/* status is read-only: anybody the socket lets in */
+	json = command_answer(&d, "status", &other);
+	assert_string_equal(json, "{\"generation\":7}");
+	free(json);
+	/* a daemon without the hooks says so */
+	d.reload = NULL;
+	d.status = NULL;
+	json = command_answer(&d, "reload", &root);
+	assert_string_equal(json, "{\"error\":\"this nfqd cannot reload\"}");
+	free(json);
+	json = command_answer(&d, "status", &root);
+	assert_string_equal(json, "{\"error\":\"this nfqd has no status\"}");
+	free(json);
+}
+
+/* The counters of queues a reload removed stay in the totals. */
+static void test_stats_totals_keep_removed_queues(void **state)
+{
+	uint64_t retired[NFQD_CTR_MAX] = { 0 };
+	struct stats_queue q;
+	struct stats_snapshot snap = { .queues = &q, .n_queues = 1, .retired = retired };
+	char err[256];
+	char *json;
+
+	(void)state;
+	memset(&q, 0, sizeof(q));
+	q.counters.v[NFQD_CTR_RECEIVED] = 10;
+	retired[NFQD_CTR_RECEIVED] = 5;
+	assert_int_equal(
+		config_load_string((struct config **)&snap.cfg, "t.conf", "", err, sizeof(err)), 0);
+	json = command_stats_json(&snap);
+	assert_non_null(strstr(json, "{\"queue\":0,\"received\":10,"));
+	assert_non_null(strstr(json, "\"total\":{\"received\":15,"));
+	free(json);
+	config_free((struct config *)snap.cfg);
+}
+
 static void test_busy_answer_is_json_with_busy_true(void **state)
 {
 	char *json = control_error_json("busy: \"40\" clients", true);
@@ -400,6 +477,8 @@ int main(void)
 		cmocka_unit_test(test_state_changing_command_needs_root_or_own_uid),
 		cmocka_unit_test(test_dispatch_names_the_problem_and_the_commands),
 		cmocka_unit_test(test_stats_renders_a_snapshot_as_valid_json),
+		cmocka_unit_test(test_reload_is_for_root_and_answers_generation_or_error),
+		cmocka_unit_test(test_stats_totals_keep_removed_queues),
 		cmocka_unit_test(test_busy_answer_is_json_with_busy_true),
 		cmocka_unit_test(test_json_validator_takes_rfc8259_values),
 		cmocka_unit_test(test_json_validator_refuses_what_is_not_json),

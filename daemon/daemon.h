@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The running daemon as main.c and reload.c share it (main thread only). */
+#ifndef NFQD_DAEMON_DAEMON_H
+#define NFQD_DAEMON_DAEMON_H
+
+#include <sched.h>
+#include <systemd/sd-event.h>
+
+#include "command.h"
+#include "config.h"
+#include "handover.h"
+#include "reload.h"
+#include "upgrade.h"
+#include "worker.h"
+
+struct daemon {
+	struct config *cfg;	       /* the current generation's */
+	struct nfqd_ipset_info *infos; /* the set of each lookup: the current generation's */
+	struct ifwatch *ifwatch;
+	struct worker *workers; /* CONFIG_MAX_QUEUES slots; a free slot has no queue */
+	unsigned int n_workers; /* slots below this may be in use */
+	struct worker_shared shared;
+	sd_event *ev;
+	struct control *ctl;
+	struct command_daemon cmd; /* what the control commands see of the daemon */
+	struct reload_status reload;
+	/* the counters of the queues reloads removed, so that the totals go on */
+	uint64_t retired[NFQD_CTR_MAX];
+	struct lookup_counters retired_lookups[NFQD_POLICY_MAX_LOOKUPS]; /* as cfg numbers them */
+	int cpus[CPU_SETSIZE]; /* the CPUs workers are pinned to, round-robin by slot */
+	int n_cpus;
+	struct watchdog *watchdog;    /* NULL without WatchdogSec= */
+	struct handover handover;     /* sockets passed by a predecessor, until taken */
+	int stop_mode;		      /* enum worker_stop: how the workers end */
+	struct upgrade upgrade;	      /* how to re-execute nfqd */
+	sd_event_source *upgrade_src; /* a pending upgrade (deferred to the loop's next turn) */
+	char qlist[512];	      /* the queues, for messages */
+};
+
+/* Log the last counters of a worker that has drained its queue. */
+void daemon_log_final(const struct worker *w);
+
+#endif /* NFQD_DAEMON_DAEMON_H */
