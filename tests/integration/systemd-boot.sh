@@ -126,9 +126,9 @@ ok "as user nfqd: verdicts sent, drained with the kernel's counters, exit 0"
 # A call outside nfqd's seccomp allowlist, made by the test helper through the same filter, in
 # a unit of its own: its line is in the journal at priority err, and the process died of it.
 systemd-run --quiet --wait --unit=nfqd-seccomp-check -p StandardError=journal \
-	/usr/local/libexec/nfqd-privilege-helper mkdir
+	/usr/local/libexec/nfqd-privilege-helper rmdir
 journalctl -b -u nfqd-seccomp-check -p err -o cat --no-pager |
-	grep -qx 'seccomp: system call mkdir (83) is not allowed; exiting' ||
+	grep -qx 'seccomp: system call rmdir (84) is not allowed; exiting' ||
 	fail "no err line in the journal for a denied system call"
 [ "$(systemctl show -p ExecMainCode --value nfqd-seccomp-check)" = 2 ] ||
 	fail "the denied call did not kill the helper (code $(systemctl show -p ExecMainCode --value nfqd-seccomp-check))"
