@@ -534,7 +534,10 @@ static int do_upgrade(struct daemon *d, char *err, size_t errlen)
 	fds[n++] = (struct upgrade_fd){ control_fd(d->ctl), HANDOVER_CONTROL_NAME };
 	log_info("upgrade: re-executing '%s' as pid %d with %u sockets", d->upgrade.exe,
 		 (int)getpid(), n);
-	r = upgrade_exec(&d->upgrade, fds, n, err, errlen);
+	r = privilege_keep_across_exec(err, errlen);
+	if (r == 0)
+		r = upgrade_exec(&d->upgrade, fds, n, err, errlen);
+	privilege_exec_failed();
 
 	log_error("upgrade failed: %s; this nfqd serves on", err);
 	d->stop_mode = WORKER_RUN;
@@ -708,7 +711,7 @@ static int run(struct config *cfg, char **argv)
 	char err[512];
 	char qlist[512];
 	int r, status = 1;
-	bool sem = false;
+	bool sem = false, served = false;
 
 	d.shared.fatal_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d.shared.fatal_fd == -1) {
@@ -809,6 +812,7 @@ static int run(struct config *cfg, char **argv)
 	sem = true;
 	if (start_workers(&d) < 0)
 		goto stop;
+	served = true;
 
 	sd_notifyf(0, "READY=1\nSTATUS=Serving queues %s\nMAINPID=%d", qlist, (int)getpid());
 	log_info("ready: serving queues %s, control socket %s", qlist, cfg->control);
@@ -824,11 +828,15 @@ stop:
 			log_final(&d.workers[i]);
 out:
 	stop_workers(&d);
+	/* A start that failed leaves what it adopted bound and stored, for the next attempt. */
+	for (unsigned int i = 0; !served && i < d.n_workers; i++)
+		if (d.workers[i].adopted)
+			d.workers[i].handed_over = true;
 	close_control(&d);
 	ifwatch_close(d.ifwatch);
 	for (unsigned int i = 0; i < d.n_workers; i++)
 		close_queue(&d.workers[i]);
-	handover_release(&d.handover);
+	handover_forget(&d.handover);
 	free(d.workers);
 	free(d.infos);
 	if (sem)
