@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/un.h>
 /* The libc network headers go before the kernel ones, which defer to them. */
 #include <netinet/in.h>
 #include <linux/netfilter.h>
@@ -653,6 +655,7 @@ static int open_control(struct daemon *d, char *err, size_t errlen)
 {
 	const struct config *cfg = d->cfg;
 	int fd = handover_take(&d->handover, HANDOVER_CONTROL_NAME);
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int r;
 
 	if (fd >= 0) {
@@ -661,6 +664,19 @@ static int open_control(struct daemon *d, char *err, size_t errlen)
 		if (r == 0) {
 			log_info("control socket '%s': serving the one a previous nfqd passed",
 				 cfg->control);
+			return 0;
+		}
+		/*
+		 * An upgrade runs under the filter of the image before, which allows no new
+		 * control socket: serve the inherited one where it is until a restart.
+		 */
+		if (r == -EADDRNOTAVAIL && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2 &&
+		    control_bound_path(fd, path, sizeof(path)) == 0 &&
+		    control_adopt(&d->ctl, d->ev, fd, path, command_answer, &d->cmd, err, errlen) ==
+			    0) {
+			log_warning("control socket: the config names '%s', but this upgraded nfqd "
+				    "keeps serving '%s' until it is restarted",
+				    cfg->control, path);
 			return 0;
 		}
 		log_warning("%s; binding it anew", err);

@@ -516,6 +516,18 @@ static unsigned int ready_lines(struct itest *it)
 	return n;
 }
 
+/* Wait until the log holds n "ready" lines (READY=1 goes out just before the line). */
+static void wait_ready_lines(struct itest *it, unsigned int n)
+{
+	for (int waited = 0; ready_lines(it) < n; waited += 10) {
+		if (waited >= ITEST_DEADLINE_MS) {
+			itest_print_log(it);
+			fail_msg("%u 'ready' lines in the log, expected %u", ready_lines(it), n);
+		}
+		usleep(10 * 1000);
+	}
+}
+
 /*
  * Upgrade by `nfqctl upgrade` (or SIGUSR2 with by_signal) and wait until the new image is
  * ready: the same pid, one more "ready" in the log.
@@ -523,7 +535,10 @@ static unsigned int ready_lines(struct itest *it)
 static void upgrade_once(struct itest *it, bool by_signal)
 {
 	pid_t pid = it->d.pid;
-	unsigned int ready = ready_lines(it);
+	unsigned int ready;
+
+	wait_ready_lines(it, 1);
+	ready = ready_lines(it);
 
 	if (by_signal) {
 		assert_int_equal(kill(pid, SIGUSR2), 0);
@@ -541,15 +556,7 @@ static void upgrade_once(struct itest *it, bool by_signal)
 		fail_msg("no READY=1 from the upgraded nfqd");
 	}
 	assert_int_equal(waitpid(pid, NULL, WNOHANG), 0);
-	/* READY=1 goes out just before the log line */
-	for (int waited = 0; ready_lines(it) < ready + 1; waited += 10) {
-		if (waited >= ITEST_DEADLINE_MS) {
-			itest_print_log(it);
-			fail_msg("%u 'ready' lines in the log, expected %u", ready_lines(it),
-				 ready + 1);
-		}
-		usleep(10 * 1000);
-	}
+	wait_ready_lines(it, ready + 1);
 	assert_int_equal(ready_lines(it), ready + 1);
 }
 
@@ -656,6 +663,34 @@ static void test_failed_exec_restarts_the_workers_on_the_same_sockets(void **sta
 	log = itest_stop(it, 5000, NULL);
 	if (!strstr(log, "upgrade failed: cannot execute '"))
 		fail_msg("no reason in the log:\n%s", log);
+	free(log);
+	bincopy_remove(it, &c);
+}
+
+/*
+ * The config names another control socket when nfqd upgrades: the new image, under the filter
+ * of the old one, keeps serving the inherited socket and says so, rather than dying on a call
+ * the filter denies.
+ */
+static void test_upgrade_with_a_new_control_path_keeps_the_inherited_socket(void **state)
+{
+	struct ht *h = *state;
+	struct itest *it = &h->it;
+	struct bincopy c;
+	char *log;
+	FILE *f;
+
+	bincopy_make(it, &c);
+	start(h, "[queue]\nqueues = 0\n");
+	f = fopen(it->d.conf, "we");
+	assert_non_null(f);
+	fprintf(f, "[queue]\nqueues = 0\n[daemon]\ncontrol = %s/other.sock\n", it->d.dir);
+	fclose(f);
+	upgrade_once(it, false);
+	free(itest_stats(it));
+	log = itest_stop(it, 5000, NULL);
+	if (!strstr(log, "but this upgraded nfqd keeps serving"))
+		fail_msg("no word of the control socket:\n%s", log);
 	free(log);
 	bincopy_remove(it, &c);
 }
@@ -772,6 +807,9 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_failed_exec_restarts_the_workers_on_the_same_sockets, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_upgrade_with_a_new_control_path_keeps_the_inherited_socket, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_upgrade_as_a_user_keeps_cap_net_admin_and_serves, setup_user,
 			teardown_user),
