@@ -577,6 +577,24 @@ static int inherited_path(int fd, const char *path, struct stat *st)
 	return S_ISSOCK(st->st_mode) ? 0 : -ENOTSOCK;
 }
 
+int control_bound_path(int fd, char *buf, size_t len)
+{
+	struct sockaddr_un sa;
+	socklen_t sl = sizeof(sa);
+	size_t n;
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &sl) == -1)
+		return -errno;
+	if (sa.sun_family != AF_UNIX || sl <= offsetof(struct sockaddr_un, sun_path))
+		return -EPROTOTYPE;
+	n = strnlen(sa.sun_path, sl - offsetof(struct sockaddr_un, sun_path));
+	if (n == 0 || n >= len)
+		return -ENAMETOOLONG;
+	memcpy(buf, sa.sun_path, n);
+	buf[n] = '\0';
+	return 0;
+}
+
 int control_adopt(struct control **out, sd_event *ev, int fd, const char *path, control_handler *fn,
 		  void *user, char *err, size_t errlen)
 {

@@ -68,6 +68,9 @@ void control_close(struct control *c);
 int control_adopt(struct control **out, sd_event *ev, int fd, const char *path, control_handler *fn,
 		  void *user, char *err, size_t errlen);
 
+/* The path a Unix socket is bound at, into buf. Returns 0 or -errno. */
+int control_bound_path(int fd, char *buf, size_t len);
+
 /* The listening socket. */
 int control_fd(const struct control *c);
 

@@ -141,6 +141,15 @@ void handover_release(struct handover *h)
 	h->n = 0;
 }
 
+void handover_forget(struct handover *h)
+{
+	if (!h)
+		return;
+	free(h->fds);
+	h->fds = NULL;
+	h->n = 0;
+}
+
 void handover_store(int fd, const char *name)
 {
 	char msg[64 + HANDOVER_NAME_MAX];
@@ -180,6 +189,10 @@ int handover_open_queue(struct handover *h, struct nfqd_queue **out,
 				 qc->num, nfqd_queue_portid(*out));
 			goto store;
 		}
+		/* Anything else (no privilege, out of memory) is no proof that the socket is
+		 * useless: it stays open and in the store, and the start fails. */
+		if (r != -ENOENT && r != -EBUSY && r != -EPROTOTYPE && r != -ENOTSOCK)
+			return r;
 		log_warning("queue %u: cannot adopt the inherited socket '%s': %s; binding the "
 			    "queue anew",
 			    qc->num, name,

@@ -76,10 +76,18 @@ struct nfqd_queue_config;
  * Open queue qc->num: adopt the socket passed as queue-N (nfqd_queue_adopt()) when there is
  * one that still has the queue bound, else bind it anew (nfqd_queue_open(); an unusable
  * inherited socket is logged and closed first). Either way the socket goes into the fd store.
- * Returns 0, *out and *adopted, or nfqd_queue_open()'s -errno.
+ * Returns 0, *out and *adopted, or -errno: nfqd_queue_open()'s, or nfqd_queue_adopt()'s when
+ * it failed for another reason than the socket's (no privilege...): the socket then stays open
+ * and stored, so that the queue stays bound.
  */
 int handover_open_queue(struct handover *h, struct nfqd_queue **out,
 			const struct nfqd_queue_config *qc, bool *adopted);
+
+/*
+ * Forget the sockets not taken, leaving them open and in the store: for a start that fails
+ * before every configured queue was opened (a queue it did not reach is not stale).
+ */
+void handover_forget(struct handover *h);
 
 /*
  * Put fd into the service manager's fd store under name (FDSTORE=1), so that it outlives this

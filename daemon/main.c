@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/un.h>
 /* The libc network headers go before the kernel ones, which defer to them. */
 #include <netinet/in.h>
 #include <linux/netfilter.h>
@@ -482,7 +484,10 @@ static int do_upgrade(struct daemon *d, char *err, size_t errlen)
 	fds[n++] = (struct upgrade_fd){ control_fd(d->ctl), HANDOVER_CONTROL_NAME };
 	log_info("upgrade: re-executing '%s' as pid %d with %u sockets", d->upgrade.exe,
 		 (int)getpid(), n);
-	r = upgrade_exec(&d->upgrade, fds, n, err, errlen);
+	r = privilege_keep_across_exec(err, errlen);
+	if (r == 0)
+		r = upgrade_exec(&d->upgrade, fds, n, err, errlen);
+	privilege_exec_failed();
 
 	log_error("upgrade failed: %s; this nfqd serves on", err);
 	d->stop_mode = WORKER_RUN;
@@ -598,6 +603,7 @@ static int open_control(struct daemon *d, char *err, size_t errlen)
 {
 	const struct config *cfg = d->cfg;
 	int fd = handover_take(&d->handover, HANDOVER_CONTROL_NAME);
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int r;
 
 	if (fd >= 0) {
@@ -606,6 +612,19 @@ static int open_control(struct daemon *d, char *err, size_t errlen)
 		if (r == 0) {
 			log_info("control socket '%s': serving the one a previous nfqd passed",
 				 cfg->control);
+			return 0;
+		}
+		/*
+		 * An upgrade runs under the filter of the image before, which allows no new
+		 * control socket: serve the inherited one where it is until a restart.
+		 */
+		if (r == -EADDRNOTAVAIL && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2 &&
+		    control_bound_path(fd, path, sizeof(path)) == 0 &&
+		    control_adopt(&d->ctl, d->ev, fd, path, command_answer, &d->cmd, err, errlen) ==
+			    0) {
+			log_warning("control socket: the config names '%s', but this upgraded nfqd "
+				    "keeps serving '%s' until it is restarted",
+				    cfg->control, path);
 			return 0;
 		}
 		log_warning("%s; binding it anew", err);
@@ -659,7 +678,7 @@ static int run(struct ruleset *rs, const struct reload_status *st, char **argv)
 	char err[512];
 	char qlist[512];
 	int r, status = 1;
-	bool sem = false;
+	bool sem = false, served = false;
 
 	ruleset_publish(&d.shared.rulesets, rs);
 
@@ -767,6 +786,7 @@ static int run(struct ruleset *rs, const struct reload_status *st, char **argv)
 	sem = true;
 	if (start_workers(&d) < 0)
 		goto stop;
+	served = true;
 
 	/* before READY=1: once started, the file is what a restart falls back on */
 	reload_save_last_good(&d);
@@ -803,11 +823,15 @@ stop:
 out:
 	stop_workers(&d);
 	watchdog_close(d.watchdog);
+	/* A start that failed leaves what it adopted bound and stored, for the next attempt. */
+	for (unsigned int i = 0; !served && i < d.n_workers; i++)
+		if (d.workers[i].adopted)
+			d.workers[i].handed_over = true;
 	close_control(&d);
 	ifwatch_close(d.ifwatch);
 	for (unsigned int i = 0; i < d.n_workers; i++)
 		close_queue(&d.workers[i]);
-	handover_release(&d.handover);
+	handover_forget(&d.handover);
 	free(d.workers);
 	ruleset_pub_clear(&d.shared.rulesets);
 	if (sem)

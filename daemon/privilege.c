@@ -152,16 +152,10 @@ static const struct allowed_call allowed[] = {
 	{ "prctl", ANY, "upgrade, new image: capability bounding set, ambient set, no_new_privs" },
 	{ "capget", ANY, "upgrade, new image: the capabilities it has" },
 	{ "capset", ANY, "upgrade, new image: keeping cap_net_admin" },
+	{ "getgroups", ANY, "upgrade, new image as `user =`: is it that user already" },
 	{ "seccomp", ANY, "upgrade, new image: its own filter" },
 	{ "socket", ARG(0, AF_NETLINK), "upgrade, new image: ipset, ctnetlink, rtnetlink, queues" },
-	{ "bind", ANY, "upgrade, new image: netlink sockets; a control socket bound anew" },
-	{ "listen", ANY, "upgrade, new image: a control socket bound anew" },
-	{ "fchmod", ANY, "upgrade, new image: a control socket bound anew" },
-	{ "umask", ANY, "upgrade, new image: a control socket bound anew" },
-	{ "setfsgid", ANY, "upgrade, new image: a control socket bound anew" },
-	{ "mkdir", ANY, "upgrade, new image: the control socket's directory" },
-	{ "stat", ANY, "upgrade, new image: the control socket's directory" },
-	{ "lstat", ANY, "upgrade, new image: the control socket" },
+	{ "bind", ANY, "upgrade, new image: its netlink sockets (ipset, ctnetlink, rtnetlink)" },
 #ifdef NFQD_SANITIZER
 	{ "prctl", ANY, "LeakSanitizer: dumpable, ptracer" },
 	{ "ptrace", ANY, "LeakSanitizer: stop the world" },
@@ -446,6 +440,10 @@ out:
  */
 static int switch_user(const struct privilege_user *u, char *err, size_t errlen)
 {
+	/* Re-executed by an upgrade: already that user, without the rights to switch again. */
+	if (getuid() == u->uid && geteuid() == u->uid && getgid() == u->gid &&
+	    getegid() == u->gid && getgroups(0, NULL) == 0)
+		return 0;
 	if (cap_setgroups(u->gid, 0, NULL)) {
 		int r = -errno;
 
@@ -491,5 +489,44 @@ int privilege_drop(const struct privilege_user *user, bool seccomp, char *err, s
 		snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(-r));
 		return r;
 	}
+	/* Re-executed by an upgrade, the filter of the image before is in force and cannot be
+	 * lifted; stacking one more at every upgrade would only use up the kernel's limit. */
+	if (seccomp && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2)
+		return 0;
 	return seccomp ? privilege_seccomp_install(err, errlen) : 0;
+}
+
+int privilege_keep_across_exec(char *err, size_t errlen)
+{
+	cap_t caps;
+	int r = 0;
+
+	/* root keeps its permitted set across exec (no_new_privs caps it to what it had) */
+	if (geteuid() == 0)
+		return 0;
+	caps = cap_from_text("cap_net_admin=pei");
+	if (!caps) {
+		snprintf(err, errlen, "capabilities: out of memory");
+		return -ENOMEM;
+	}
+	if (cap_set_proc(caps) || cap_set_ambient(CAP_NET_ADMIN, CAP_SET)) {
+		r = -errno;
+		snprintf(err, errlen, "cannot keep cap_net_admin across exec (ambient set): %s",
+			 strerror(-r));
+	}
+	cap_free(caps);
+	return r;
+}
+
+void privilege_exec_failed(void)
+{
+	cap_t caps;
+
+	if (geteuid() == 0)
+		return;
+	(void)cap_reset_ambient();
+	caps = cap_from_text("cap_net_admin=pe");
+	if (caps)
+		(void)cap_set_proc(caps);
+	cap_free(caps);
 }

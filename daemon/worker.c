@@ -829,6 +829,11 @@ static void requeue_orphans(struct worker *w)
 	while (r > 0 && !w->got_packet);
 	if (w->got_packet)
 		return;
+	/* Without the proc file (not root), what the adoption itself read is known. */
+	if (!ks_ok && nfqd_queue_skipped(w->queue, &ks.last_id)) {
+		ks_ok = true;
+		ks.queued = 1;
+	}
 	if (!ks_ok || ks.queued == 0) {
 		nfqd_batcher_orphans_cancel(w->batcher);
 		return;

@@ -36,8 +36,10 @@ struct nfqd_queue {
 	uint32_t portid;
 	uint32_t rcvbuf;
 	uint32_t seq;
-	bool conntrack; /* NFQA_CFG_F_CONNTRACK granted */
-	int proc_fd;	/* the namespace's nfnetlink_queue proc file, -1 when not open */
+	bool conntrack;	       /* NFQA_CFG_F_CONNTRACK granted */
+	bool skipped;	       /* packet messages were read and left unanswered (wait_ack) ... */
+	uint32_t skipped_upto; /* ... up to this id */
+	int proc_fd;	       /* the namespace's nfnetlink_queue proc file, -1 when not open */
 };
 
 /* The calling thread's namespace; /proc/net follows the main thread's. */
@@ -102,10 +104,36 @@ static int set_netlink_opt(struct mnl_socket *nl, int opt)
 }
 
 struct ack {
+	struct nfqd_queue *q;
 	uint32_t seq;
 	int error;
 	bool done;
 };
+
+/* A packet message read while waiting for an answer: it gets no verdict here, so remember the
+ * highest id (nfqd_queue_skipped()). */
+static int skipped_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nfqd_queue *q = ((struct ack *)data)->q;
+	const struct nlattr *attr;
+
+	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFQNL_MSG_PACKET)
+		return MNL_CB_OK;
+	mnl_attr_for_each (attr, nlh, sizeof(struct nfgenmsg)) {
+		const struct nfqnl_msg_packet_hdr *ph;
+		uint32_t id;
+
+		if (mnl_attr_get_type(attr) != NFQA_PACKET_HDR ||
+		    mnl_attr_get_payload_len(attr) < sizeof(*ph))
+			continue;
+		ph = mnl_attr_get_payload(attr);
+		id = ntohl(ph->packet_id);
+		if (!q->skipped || (int32_t)(id - q->skipped_upto) > 0)
+			q->skipped_upto = id;
+		q->skipped = true;
+	}
+	return MNL_CB_OK;
+}
 
 static int ack_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -127,7 +155,7 @@ static int wait_ack(struct nfqd_queue *q, uint32_t seq)
 	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = ack_cb };
 	char buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(4)));
 	int fd = mnl_socket_get_fd(q->nl);
-	struct ack a = { .seq = seq };
+	struct ack a = { .q = q, .seq = seq };
 
 	while (!a.done) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
@@ -148,7 +176,7 @@ static int wait_ack(struct nfqd_queue *q, uint32_t seq)
 			return -errno;
 		}
 		/* Packet messages (none while frozen) and other answers are skipped. */
-		if (mnl_cb_run2(buf, nfqd_nlmsg_whole(buf, (size_t)n), 0, 0, NULL, &a, ctl,
+		if (mnl_cb_run2(buf, nfqd_nlmsg_whole(buf, (size_t)n), 0, 0, skipped_cb, &a, ctl,
 				NLMSG_MIN_TYPE) == MNL_CB_ERROR)
 			return -errno;
 	}
@@ -406,6 +434,7 @@ int nfqd_queue_adopt(struct nfqd_queue **out, int fd, const struct nfqd_queue_co
 {
 	struct nfqd_queue_kstats ks;
 	struct nfqd_queue *q;
+	bool proof_by_ack;
 	uint32_t portid;
 	int err;
 
@@ -424,7 +453,10 @@ int nfqd_queue_adopt(struct nfqd_queue **out, int fd, const struct nfqd_queue_co
 	if (q->proc_fd == -1)
 		q->proc_fd = open(proc_paths[1], O_RDONLY | O_CLOEXEC);
 	err = nfqd_queue_owner_check(&ks, nfqd_queue_kstats_of(q, &ks), portid);
-	if (err < 0)
+	/* The proc file is root's (0440): without it the kernel's answer to the configuration
+	 * request is the proof, as it takes the request only from the bound port. */
+	proof_by_ack = err == -EACCES || err == -EPERM;
+	if (err < 0 && !proof_by_ack)
 		goto err_free;
 	q->nl = mnl_socket_fdopen(fd);
 	if (!q->nl) {
@@ -439,8 +471,13 @@ int nfqd_queue_adopt(struct nfqd_queue **out, int fd, const struct nfqd_queue_co
 		else if (err == -EOPNOTSUPP)
 			err = configure_adopted(q, false, true);
 	} else if (err == 0) {
-		err = configure_adopted(q, false, false);
+		err = configure_adopted(q, false, proof_by_ack);
 	}
+	/* the kernel's words for "another port has it" and "not bound" */
+	if (err == -EPERM)
+		err = -EBUSY;
+	else if (err == -ENODEV)
+		err = -ENOENT;
 	if (err < 0)
 		goto err_unwrap;
 	*out = q;
@@ -452,6 +489,13 @@ err_unwrap:
 err_free:
 	queue_release(q);
 	return err;
+}
+
+bool nfqd_queue_skipped(const struct nfqd_queue *q, uint32_t *upto)
+{
+	if (q->skipped)
+		*upto = q->skipped_upto;
+	return q->skipped;
 }
 
 int nfqd_queue_detach(struct nfqd_queue *q)

@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
 /* The libc network headers go before the kernel ones, which defer to them. */
@@ -515,6 +516,18 @@ static unsigned int ready_lines(struct itest *it)
 	return n;
 }
 
+/* Wait until the log holds n "ready" lines (READY=1 goes out just before the line). */
+static void wait_ready_lines(struct itest *it, unsigned int n)
+{
+	for (int waited = 0; ready_lines(it) < n; waited += 10) {
+		if (waited >= ITEST_DEADLINE_MS) {
+			itest_print_log(it);
+			fail_msg("%u 'ready' lines in the log, expected %u", ready_lines(it), n);
+		}
+		usleep(10 * 1000);
+	}
+}
+
 /*
  * Upgrade by `nfqctl upgrade` (or SIGUSR2 with by_signal) and wait until the new image is
  * ready: the same pid, one more "ready" in the log.
@@ -522,7 +535,10 @@ static unsigned int ready_lines(struct itest *it)
 static void upgrade_once(struct itest *it, bool by_signal)
 {
 	pid_t pid = it->d.pid;
-	unsigned int ready = ready_lines(it);
+	unsigned int ready;
+
+	wait_ready_lines(it, 1);
+	ready = ready_lines(it);
 
 	if (by_signal) {
 		assert_int_equal(kill(pid, SIGUSR2), 0);
@@ -540,15 +556,7 @@ static void upgrade_once(struct itest *it, bool by_signal)
 		fail_msg("no READY=1 from the upgraded nfqd");
 	}
 	assert_int_equal(waitpid(pid, NULL, WNOHANG), 0);
-	/* READY=1 goes out just before the log line */
-	for (int waited = 0; ready_lines(it) < ready + 1; waited += 10) {
-		if (waited >= ITEST_DEADLINE_MS) {
-			itest_print_log(it);
-			fail_msg("%u 'ready' lines in the log, expected %u", ready_lines(it),
-				 ready + 1);
-		}
-		usleep(10 * 1000);
-	}
+	wait_ready_lines(it, ready + 1);
 	assert_int_equal(ready_lines(it), ready + 1);
 }
 
@@ -659,6 +667,115 @@ static void test_failed_exec_restarts_the_workers_on_the_same_sockets(void **sta
 	bincopy_remove(it, &c);
 }
 
+/*
+ * The config names another control socket when nfqd upgrades: the new image, under the filter
+ * of the old one, keeps serving the inherited socket and says so, rather than dying on a call
+ * the filter denies.
+ */
+static void test_upgrade_with_a_new_control_path_keeps_the_inherited_socket(void **state)
+{
+	struct ht *h = *state;
+	struct itest *it = &h->it;
+	struct bincopy c;
+	char *log;
+	FILE *f;
+
+	bincopy_make(it, &c);
+	start(h, "[queue]\nqueues = 0\n");
+	f = fopen(it->d.conf, "we");
+	assert_non_null(f);
+	fprintf(f, "[queue]\nqueues = 0\n[daemon]\ncontrol = %s/other.sock\n", it->d.dir);
+	fclose(f);
+	upgrade_once(it, false);
+	free(itest_stats(it));
+	log = itest_stop(it, 5000, NULL);
+	if (!strstr(log, "but this upgraded nfqd keeps serving"))
+		fail_msg("no word of the control socket:\n%s", log);
+	free(log);
+	bincopy_remove(it, &c);
+}
+
+/* ---- upgrade as `user =` ---- */
+
+static char test_user[32];
+
+static int setup_user(void **state)
+{
+	char cmd[160];
+
+	snprintf(test_user, sizeof(test_user), "nfqd-h-%d", (int)getpid());
+	snprintf(cmd, sizeof(cmd), "useradd --system --no-create-home --shell /usr/sbin/nologin %s",
+		 test_user);
+	if (system(cmd) != 0)
+		return -1;
+	if (setup(state) == 0)
+		return 0;
+	snprintf(cmd, sizeof(cmd), "userdel %s", test_user);
+	(void)system(cmd);
+	return -1;
+}
+
+static int teardown_user(void **state)
+{
+	char cmd[160];
+
+	teardown(state);
+	snprintf(cmd, sizeof(cmd), "userdel %s", test_user);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* The effective capabilities (CapEff) and real uid of pid, from /proc. */
+static void proc_caps(pid_t pid, unsigned long long *cap_eff, unsigned int *uid)
+{
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f)) {
+		sscanf(line, "CapEff: %llx", cap_eff);
+		sscanf(line, "Uid: %u", uid);
+	}
+	fclose(f);
+}
+
+/*
+ * Running as a user (not root), nfqd keeps cap_net_admin across the exec (ambient set): the new
+ * image runs as the same user with cap_net_admin alone, adopts the queue and gives verdicts.
+ */
+static void test_upgrade_as_a_user_keeps_cap_net_admin_and_serves(void **state)
+{
+	struct ht *h = *state;
+	struct itest *it = &h->it;
+	int sink = udp_sink_open(it->t.fw, "0.0.0.0", PORT);
+	struct passwd *pw = getpwnam(test_user);
+	unsigned long long caps = 0;
+	unsigned int uid = 0;
+	struct bincopy c;
+	char conf[256];
+	char *log;
+
+	assert_true(sink >= 0);
+	assert_non_null(pw);
+	bincopy_make(it, &c);
+	itest_fw(it, "chmod 755 %s", c.dir);
+	snprintf(conf, sizeof(conf), "[queue]\nqueues = 0-1\nfail-open = no\n[daemon]\nuser = %s\n",
+		 test_user);
+	start(h, conf);
+	upgrade_once(it, false);
+	proc_caps(it->d.pid, &caps, &uid);
+	assert_int_equal(uid, pw->pw_uid);
+	assert_int_equal(caps, 1ull << 12 /* CAP_NET_ADMIN */);
+	assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, PORT, 300, 32, 4, 20, 500), 300);
+	assert_int_equal(udp_sink_wait(sink, 300, ITEST_DEADLINE_MS), 300);
+	log = itest_stop(it, 5000, NULL);
+	assert_int_equal(count_of(log, "privileges: running as user"), 2);
+	free(log);
+	close(sink);
+	bincopy_remove(it, &c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -690,6 +807,12 @@ int main(void)
 			setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_failed_exec_restarts_the_workers_on_the_same_sockets, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_upgrade_with_a_new_control_path_keeps_the_inherited_socket, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_upgrade_as_a_user_keeps_cap_net_admin_and_serves, setup_user,
+			teardown_user),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -79,9 +79,11 @@ void nfqd_queue_free(struct nfqd_queue *q);
  * as bound to its port id, then apply cfg's receive buffer, socket options, copy range and
  * flags with the socket's own requests (no BIND: the kernel refuses a second one). The queue
  * stays bound and keeps its max-len until nfqd_queue_start(). The packet messages already in
- * the socket stay there for the caller, except when cfg->conntrack asks for conntrack data:
- * the kernel's answer is then awaited, and the messages before it are read and not answered
- * (they join the packets a previous reader left without a verdict: nfqd_batcher_orphans()).
+ * the socket stay there for the caller, except when the kernel's answer must be awaited: when
+ * cfg->conntrack asks for conntrack data, or when the proc file cannot be read (not root):
+ * the answer is then the proof of ownership. The messages before it are read and not
+ * answered (they join the packets a previous reader left without a verdict:
+ * nfqd_batcher_orphans(), nfqd_queue_skipped()).
  *
  * Returns 0 and *out (which then owns fd), or: -EPROTOTYPE when fd is not a netfilter netlink
  * socket, -ENOENT when the queue is not bound, -EBUSY when another port has it, -EINVAL for a
@@ -89,6 +91,13 @@ void nfqd_queue_free(struct nfqd_queue *q);
  * caller's, open.
  */
 int nfqd_queue_adopt(struct nfqd_queue **out, int fd, const struct nfqd_queue_config *cfg);
+
+/*
+ * Whether nfqd_queue_adopt() read packet messages while it waited for the kernel's answer and
+ * left them unanswered; *upto then holds the highest of their ids (re-queue up to it when no
+ * later packet comes: nfqd_batcher_orphans_upto()).
+ */
+bool nfqd_queue_skipped(const struct nfqd_queue *q, uint32_t *upto);
 
 /*
  * Give up q without unbinding or closing its socket: the kernel queue stays bound, packets keep
