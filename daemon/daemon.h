@@ -37,6 +37,9 @@ struct daemon {
 	char qlist[512];	      /* the queues, for messages */
 };
 
+/* Warn about the rules of c that can never match or that an earlier rule shadows. */
+void daemon_log_lint(const struct config *c);
+
 /* Log the last counters of a worker that has drained its queue. */
 void daemon_log_final(const struct worker *w);
 

@@ -239,7 +239,7 @@ static int allowed_cpus(int *cpus, int max)
 }
 
 /* Warn about the rules that can never match or that an earlier rule shadows. */
-static void log_lint(const struct config *c)
+void daemon_log_lint(const struct config *c)
 {
 	int n = nfqd_policy_lint(c->policy, NULL, 0);
 	struct nfqd_policy_lint *found;
@@ -282,7 +282,7 @@ static int check_config(struct config *cfg, const char *path)
 	char err[1024];
 	int r = 0;
 
-	log_lint(cfg);
+	daemon_log_lint(cfg);
 	if (n_sets) {
 		bool opened;
 
@@ -776,6 +776,9 @@ static int run(struct ruleset *rs, const struct reload_status *st, char **argv)
 		goto out;
 	}
 	log_methods(&d);
+	/* Every queue is bound: the file is what a restart falls back on. Written before the drop,
+	 * which may take the right to write the runtime directory away ([daemon] user). */
+	reload_save_last_good(&d);
 	if (drop_privileges(cfg, &user) < 0)
 		goto out;
 
@@ -788,8 +791,6 @@ static int run(struct ruleset *rs, const struct reload_status *st, char **argv)
 		goto stop;
 	served = true;
 
-	/* before READY=1: once started, the file is what a restart falls back on */
-	reload_save_last_good(&d);
 	if (d.reload.from_last_good) {
 		sd_notifyf(0,
 			   "READY=1\nSTATUS=Serving queues %s with the LAST GOOD configuration %s: "
@@ -990,7 +991,7 @@ int main(int argc, char **argv)
 		free(last_good);
 		return 1;
 	}
-	log_lint(rs->cfg);
+	daemon_log_lint(rs->cfg);
 
 	c = run(rs, &st, argv);
 	free(last_good);

@@ -32,7 +32,7 @@
 
 /* Longest a reload waits for the workers to take the new generation (they take it within a
  * batch, or at once when idle: woken). */
-#define RELOAD_SWITCH_MS 5000
+#define RELOAD_SWITCH_MS 2000
 
 /* Read the regular file at path whole into *out (*out_len bytes, then a NUL). */
 static int read_text(const char *path, char **out, size_t *out_len, char *err, size_t errlen)
@@ -389,7 +389,16 @@ static int prepare(struct daemon *d, struct ruleset *rs, unsigned int *added, un
 			continue;
 		while (free_slot < CONFIG_MAX_QUEUES && slot_used(d, free_slot))
 			free_slot++;
-		/* a config holds at most CONFIG_MAX_QUEUES queues, and so do the slots */
+		/* the queues being removed still hold their slots */
+		if (free_slot == CONFIG_MAX_QUEUES) {
+			snprintf(msg, len,
+				 "queue %u: no free worker slot (%u queues at most, counting those "
+				 "this reload removes): remove queues in one reload, add in the "
+				 "next",
+				 c->queues[i], CONFIG_MAX_QUEUES);
+			r = -ENOSPC;
+			break;
+		}
 		r = ruleset_add_slot(rs, free_slot);
 		if (r < 0) {
 			snprintf(msg, len, "queue %u: cannot set up its set lookups: %s",
@@ -437,6 +446,58 @@ static void notify_reloading(void)
 			   (unsigned long long)now.tv_nsec / 1000);
 }
 
+/*
+ * Make rs the generation in force: every worker takes it (within RELOAD_SWITCH_MS), the counters
+ * of removed queues are numbered as rs numbers its lookups, its interface watch replaces the old.
+ */
+static void swap_in(struct daemon *d, const struct ruleset *old, struct ruleset *rs,
+		    struct ifwatch *iw)
+{
+	struct lookup_counters moved[NFQD_POLICY_MAX_LOOKUPS];
+
+	ruleset_publish(&d->shared.rulesets, rs);
+	switch_workers(d, rs->gen);
+	/* old is retired, not freed: only reap() frees, later */
+	lookup_counters_follow(old->cfg->policy, rs->cfg->policy, d->retired_lookups, moved);
+	memcpy(d->retired_lookups, moved, sizeof(moved));
+	d->cfg = rs->cfg;
+	d->infos = rs->infos;
+	ifwatch_close(d->ifwatch);
+	d->ifwatch = iw;
+	d->reload.from_last_good = false;
+}
+
+/*
+ * Start the workers of the queues prepare() bound, then drain and unbind the queues rs no longer
+ * names. Returns how many added queues could not start (why says the last reason).
+ */
+static unsigned int change_queues(struct daemon *d, const struct ruleset *rs,
+				  const unsigned int *added, unsigned int n_added,
+				  unsigned int *n_removed, char *why, size_t len)
+{
+	unsigned int failed = 0;
+
+	for (unsigned int i = 0; i < n_added; i++)
+		if (start_slot(d, added[i], why, len) < 0) {
+			log_error("%s", why);
+			failed++;
+		}
+	/* Every removed queue drains at once, then each is joined and unbound. */
+	*n_removed = 0;
+	for (unsigned int s = 0; s < d->n_workers; s++)
+		if (slot_used(d, s) && !has_queue(rs->cfg, nfqd_queue_num(d->workers[s].queue))) {
+			worker_stop(&d->workers[s]);
+			(*n_removed)++;
+		}
+	for (unsigned int s = 0; s < d->n_workers; s++)
+		if (slot_used(d, s) && atomic_load(&d->workers[s].stop))
+			stop_slot(d, s);
+	while (d->n_workers > 0 && !slot_used(d, d->n_workers - 1))
+		d->n_workers--;
+	d->cmd.n_queues = d->n_workers;
+	return failed;
+}
+
 int64_t reload_run(struct daemon *d, const char *trigger, char *msg, size_t len)
 {
 	struct ruleset *old = atomic_load(&d->shared.rulesets.current);
@@ -449,6 +510,8 @@ int64_t reload_run(struct daemon *d, const char *trigger, char *msg, size_t len)
 	notify_reloading();
 	log_info("%s: reloading %s", trigger, d->reload.config_path);
 	r = reload_load(d->reload.config_path, &rs, msg, len);
+	if (r == 0)
+		daemon_log_lint(rs->cfg);
 	if (r == 0)
 		r = ruleset_check_compatible(old->cfg, old->infos, rs->cfg, rs->infos, msg, len);
 	if (r == 0)
@@ -463,38 +526,8 @@ int64_t reload_run(struct daemon *d, const char *trigger, char *msg, size_t len)
 		return r;
 	}
 
-	ruleset_publish(&d->shared.rulesets, rs);
-	switch_workers(d, rs->gen);
-	{
-		struct lookup_counters moved[NFQD_POLICY_MAX_LOOKUPS];
-
-		lookup_counters_follow(old->cfg->policy, rs->cfg->policy, d->retired_lookups,
-				       moved);
-		memcpy(d->retired_lookups, moved, sizeof(moved));
-	}
-	d->cfg = rs->cfg;
-	d->infos = rs->infos;
-	ifwatch_close(d->ifwatch);
-	d->ifwatch = iw;
-	d->reload.from_last_good = false;
-
-	for (unsigned int i = 0; i < n_added; i++)
-		if (start_slot(d, added[i], why, sizeof(why)) < 0) {
-			log_error("%s", why);
-			failed++;
-		}
-	/* Every removed queue drains at once, then each is joined and unbound. */
-	for (unsigned int s = 0; s < d->n_workers; s++)
-		if (slot_used(d, s) && !has_queue(rs->cfg, nfqd_queue_num(d->workers[s].queue))) {
-			worker_stop(&d->workers[s]);
-			n_removed++;
-		}
-	for (unsigned int s = 0; s < d->n_workers; s++)
-		if (slot_used(d, s) && atomic_load(&d->workers[s].stop))
-			stop_slot(d, s);
-	while (d->n_workers > 0 && !slot_used(d, d->n_workers - 1))
-		d->n_workers--;
-	d->cmd.n_queues = d->n_workers;
+	swap_in(d, old, rs, iw);
+	failed = change_queues(d, rs, added, n_added, &n_removed, why, sizeof(why));
 
 	config_format_queues(rs->cfg, qlist, sizeof(qlist));
 	snprintf(msg, len,

@@ -70,7 +70,7 @@ struct worker {
 	struct lookup_counters lookups[NFQD_POLICY_MAX_LOOKUPS];
 	/* Bumped every turn of the receive loop (relaxed): the watchdog's sign of progress. */
 	atomic_uint_least64_t heartbeat;
-	_Atomic uint64_t rs_seen; /* the generation this worker uses (ruleset_acquire()) */
+	_Atomic uint64_t rs_seen; /* the generation this worker uses (ruleset_announce()) */
 	atomic_int stop;	  /* set by the main thread: drain this queue and exit */
 	unsigned int index;	  /* the worker's slot: its set lookups in every generation */
 	int cpu;		  /* pinned to this CPU, -1 when not pinned */
@@ -80,7 +80,7 @@ struct worker {
 	struct nfqd_queue *queue;
 	struct nfqd_transport *transport;
 	struct nfqd_batcher *batcher;
-	/* what the current generation says, taken at the top of each batch */
+	/* the generation in force and what it says, taken as each batch arrives */
 	struct ruleset *rs;
 	const struct nfqd_policy *policy;
 	uint32_t fail_verdict; /* NF_ACCEPT with fail-open, else NF_DROP */

@@ -3,7 +3,8 @@
 # checks what an operator relies on: `systemctl start nfqd` returns once nfqd reported READY=1
 # (Type=notify), traffic on the container's loopback goes through a queue and is counted by
 # nfqctl, `systemctl stop` drains and exits 0 (STOPPING=1), log priorities reach the journal,
-# a restart binds the queue again, every thread runs with cap_net_admin alone, no_new_privs and
+# a restart binds the queue again, a restart with a bad file serves the last good configuration
+# and SIGHUP reloads, every thread runs with cap_net_admin alone, no_new_privs and
 # the seccomp filter, and `[daemon] user =` works under the unit. It prints
 # `systemd-analyze security nfqd` for the record.
 #
@@ -97,6 +98,26 @@ echo again >/dev/udp/127.0.0.1/9000
 sleep 0.2
 [ "$(num "$(nfqctl stats)" received)" = 1 ] || fail "no traffic after restart"
 ok "systemctl restart: queue bound again, traffic flows"
+
+# A restart with a bad file serves the last good configuration (README.md, Live reload).
+lg=/run/nfqd/last-good.conf
+cmp /etc/nfqd/nfqd.conf $lg || fail "$lg is not the configuration loaded"
+[ "$(stat -c %a $lg)" = 600 ] || fail "$lg is mode $(stat -c %a $lg), not 600"
+cp /etc/nfqd/nfqd.conf /root/nfqd.conf.good
+echo 'rule = dorp proto udp dport 1' >>/etc/nfqd/nfqd.conf
+systemctl restart nfqd || fail "systemctl restart nfqd with a bad file"
+[ "$(systemctl is-active nfqd)" = active ] || fail "nfqd not active after a restart with a bad file"
+systemctl show -p StatusText --value nfqd | grep -q "LAST GOOD configuration $lg: /etc/nfqd/nfqd.conf:6: " ||
+	fail "status text: $(systemctl show -p StatusText --value nfqd)"
+nfqctl status | grep -q '"serving_last_good":true' || fail "nfqctl status: $(nfqctl status)"
+journalctl -b -u nfqd -p err -o cat --no-pager | grep -q "does not load: serving with the last good" ||
+	fail "the fallback is not in the journal at error priority"
+cp /root/nfqd.conf.good /etc/nfqd/nfqd.conf
+kill -HUP "$(systemctl show -p MainPID --value nfqd)"
+for _ in $(seq 1 600); do nfqctl status | grep -q '"generation":2' && break; sleep 0.1; done
+nfqctl status | grep -q '"generation":2,.*"serving_last_good":false' ||
+	fail "SIGHUP did not load the fixed file: $(nfqctl status)"
+ok "restart with a bad file: the last good configuration serves; SIGHUP loads the fixed file"
 
 # `[daemon] user =` under systemd: the unit must let nfqd switch (README.md, Privileges).
 id -u nfqd >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin nfqd ||

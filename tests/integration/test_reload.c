@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <sys/stat.h>
 
 #include "itest.h"
@@ -142,6 +143,8 @@ static void test_hundred_reloads_under_flood_lose_nothing_and_never_mix(void **s
 	unsigned long long sent = 0, got[3];
 	uint64_t received, accepted, dropped, full0, full1;
 	unsigned int queued, last_id;
+	struct timespec t0, t1;
+	long long ms, reload_us = 0, reload_max_us = 0;
 	char srcs[512];
 	char *json;
 
@@ -167,11 +170,20 @@ static void test_hundred_reloads_under_flood_lose_nothing_and_never_mix(void **s
 	}
 	assert_int_equal(pthread_create(&snd.thread, NULL, sender_main, &snd), 0);
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* reload i loads B when i is odd, A when even: generation i + 1; traffic in between */
 	for (unsigned int i = 1; i <= RELOADS; i++) {
+		struct timespec r0, r1;
+		long long us;
+
 		unsigned long long at = atomic_load(&snd.total);
 
+		clock_gettime(CLOCK_MONOTONIC, &r0);
 		reload_ok(it, i % 2 ? POLICY_B : POLICY_A, i + 1);
+		clock_gettime(CLOCK_MONOTONIC, &r1);
+		us = (r1.tv_sec - r0.tv_sec) * 1000000LL + (r1.tv_nsec - r0.tv_nsec) / 1000;
+		reload_us += us;
+		reload_max_us = us > reload_max_us ? us : reload_max_us;
 		for (int waited = 0; atomic_load(&snd.total) < at + BETWEEN; waited++) {
 			if (waited >= ITEST_DEADLINE_MS)
 				fail_msg("the flood sent %llu packets in %d ms",
@@ -182,8 +194,10 @@ static void test_hundred_reloads_under_flood_lose_nothing_and_never_mix(void **s
 
 	atomic_store(&snd.stop, 1);
 	pthread_join(snd.thread, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	for (int p = 0; p < 3; p++)
 		sent += snd.sent[p];
+	ms = (t1.tv_sec - t0.tv_sec) * 1000LL + (t1.tv_nsec - t0.tv_nsec) / 1000000;
 
 	/* every packet sent reached nfqd and got its verdict */
 	received = itest_wait_total(it, "received", sent);
@@ -196,6 +210,11 @@ static void test_hundred_reloads_under_flood_lose_nothing_and_never_mix(void **s
 	full0 = stats_get(json, 0, "full_dropped");
 	full1 = stats_get(json, 1, "full_dropped");
 	free(json);
+	fprintf(stderr,
+		"reload: %u reloads in %lld ms (each answered in %lld us on average, %lld us at "
+		"most), flood %llu packets/s\n",
+		RELOADS, ms, reload_us / RELOADS, reload_max_us,
+		ms ? sent * 1000 / (unsigned long long)ms : 0);
 	fprintf(stderr,
 		"reload: %u reloads under a flood of %llu packets: to %d sent %llu got %llu, to %d "
 		"sent %llu got %llu, to %d sent %llu got %llu; nfqd received %llu accepted %llu "

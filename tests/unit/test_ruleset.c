@@ -55,7 +55,7 @@ static unsigned int retired_count(const struct ruleset_pub *pub)
 
 static void test_publish_numbers_generations_and_retires_the_old(void **state)
 {
-	struct ruleset_pub pub = { 0 };
+	struct ruleset_pub pub = { .last_gen = 0 };
 	struct ruleset *a = gen_of(1), *b = gen_of(2);
 
 	(void)state;
@@ -75,7 +75,7 @@ static void test_publish_numbers_generations_and_retires_the_old(void **state)
 /* A retired generation stays while any worker still announces it, or an older one. */
 static void test_reap_waits_for_every_worker(void **state)
 {
-	struct ruleset_pub pub = { 0 };
+	struct ruleset_pub pub = { .last_gen = 0 };
 	_Atomic uint64_t w1 = 0, w2 = 0;
 
 	(void)state;
@@ -101,7 +101,7 @@ static void test_reap_waits_for_every_worker(void **state)
 /* A worker that has announced nothing yet (0) keeps every retired generation. */
 static void test_a_worker_that_announced_nothing_keeps_everything(void **state)
 {
-	struct ruleset_pub pub = { 0 };
+	struct ruleset_pub pub = { .last_gen = 0 };
 
 	(void)state;
 	ruleset_publish(&pub, gen_of(1));
@@ -145,7 +145,7 @@ static void *stress_worker(void *arg)
 
 static void test_generations_swapped_under_running_workers(void **state)
 {
-	struct ruleset_pub pub = { 0 };
+	struct ruleset_pub pub = { .last_gen = 0 };
 	struct stress w[STRESS_WORKERS];
 	pthread_t t[STRESS_WORKERS];
 	unsigned int freed = 0;
