@@ -490,8 +490,9 @@ int privilege_drop(const struct privilege_user *user, bool seccomp, char *err, s
 		return r;
 	}
 	/* Re-executed by an upgrade, the filter of the image before is in force and cannot be
-	 * lifted; stacking one more at every upgrade would only use up the kernel's limit. */
-	if (seccomp && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2)
+	 * lifted; stacking one more at every upgrade would only use up the kernel's limit. A
+	 * filter alone is no sign of that: the unit's SystemCallFilter= is one too. */
+	if (seccomp && getenv(PRIVILEGE_FILTER_INHERITED) && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2)
 		return 0;
 	return seccomp ? privilege_seccomp_install(err, errlen) : 0;
 }

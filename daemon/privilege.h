@@ -60,6 +60,13 @@ int privilege_drop(const struct privilege_user *user, bool seccomp, char *err, s
  */
 int privilege_keep_across_exec(char *err, size_t errlen);
 
+/*
+ * Set (to 1) in the environment of the image an upgrade executes: the filter in force is nfqd's
+ * own, so privilege_drop() need not stack another. Any other filter found in force (systemd's
+ * SystemCallFilter=, a container's) is not nfqd's allowlist, which is installed on top of it.
+ */
+#define PRIVILEGE_FILTER_INHERITED "NFQD_FILTER_INHERITED"
+
 /* Undo privilege_keep_across_exec() after an exec that failed. */
 void privilege_exec_failed(void);
 

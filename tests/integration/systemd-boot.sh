@@ -148,9 +148,16 @@ ok "as user nfqd: verdicts sent, drained with the kernel's counters, exit 0"
 # a unit of its own: its line is in the journal at priority err, and the process died of it.
 systemd-run --quiet --wait --unit=nfqd-seccomp-check -p StandardError=journal \
 	/usr/local/libexec/nfqd-privilege-helper rmdir
-journalctl -b -u nfqd-seccomp-check -p err -o cat --no-pager |
-	grep -qx 'seccomp: system call rmdir (84) is not allowed; exiting' ||
+# journald takes the line from the unit's stream on its own time: wait for it.
+denied_logged() {
+	journalctl -b -u nfqd-seccomp-check -p err -o cat --no-pager |
+		grep -qx 'seccomp: system call rmdir (84) is not allowed; exiting'
+}
+for _ in $(seq 600); do denied_logged && break; sleep 0.1; done
+denied_logged || {
+	journalctl -b -u nfqd-seccomp-check -o cat --no-pager
 	fail "no err line in the journal for a denied system call"
+}
 [ "$(systemctl show -p ExecMainCode --value nfqd-seccomp-check)" = 2 ] ||
 	fail "the denied call did not kill the helper (code $(systemctl show -p ExecMainCode --value nfqd-seccomp-check))"
 ok "a denied system call: one line at priority err in the journal, then death by SIGSYS"
