@@ -835,7 +835,9 @@ static int run(struct config *cfg, char **argv)
 
 	r = sd_event_loop(d.ev);
 	status = r == 0 ? 0 : 1;
-	sd_notify(0, "STOPPING=1\nSTATUS=Draining the queues");
+	sd_notify(0, d.stop_mode == WORKER_STOP_HANDOVER
+			     ? "STOPPING=1\nSTATUS=Handing the queues over to the next nfqd"
+			     : "STOPPING=1\nSTATUS=Draining the queues");
 
 stop:
 	stop_workers(&d);
@@ -862,7 +864,9 @@ out:
 	upgrade_free(&d.upgrade);
 	close(d.shared.fatal_fd);
 	if (status == 0)
-		log_info("stopped");
+		log_info(d.stop_mode == WORKER_STOP_HANDOVER
+				 ? "stopped; the queues stay bound for the next nfqd"
+				 : "stopped");
 	return status;
 }
 
