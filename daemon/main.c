@@ -536,9 +536,12 @@ static int do_upgrade(struct daemon *d, char *err, size_t errlen)
 	fds[n++] = (struct upgrade_fd){ control_fd(d->ctl), HANDOVER_CONTROL_NAME };
 	log_info("upgrade: re-executing '%s' as pid %d with %u sockets", d->upgrade.exe,
 		 (int)getpid(), n);
+	if (d->cfg->seccomp)
+		setenv(PRIVILEGE_FILTER_INHERITED_ENV, "1", 1);
 	r = privilege_keep_across_exec(err, errlen);
 	if (r == 0)
 		r = upgrade_exec(&d->upgrade, fds, n, err, errlen);
+	unsetenv(PRIVILEGE_FILTER_INHERITED_ENV);
 	privilege_exec_failed();
 
 	log_error("upgrade failed: %s; this nfqd serves on", err);

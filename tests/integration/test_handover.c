@@ -502,6 +502,22 @@ static void test_sigterm_when_dbus_cannot_be_asked_drains_and_says_why(void **st
 
 /* ---- nfqctl upgrade and SIGUSR2: re-exec in place ---- */
 
+/* The number of seccomp filters in force in pid (Seccomp_filters in /proc). */
+static unsigned int seccomp_filters(pid_t pid)
+{
+	char path[64], line[256];
+	unsigned int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f))
+		sscanf(line, "Seccomp_filters: %u", &n);
+	fclose(f);
+	return n;
+}
+
 /* A copy of nfqd in a directory of the test's own, that the test may replace or move away. */
 struct bincopy {
 	char dir[64];
@@ -596,12 +612,15 @@ static void test_upgrade_three_times_under_flood_loses_nothing_and_keeps_the_pid
 	struct bincopy c;
 	struct flow_run f;
 	uint32_t port0, port1;
+	unsigned int filters;
 	pid_t pid;
 	char *log;
 
 	bincopy_make(it, &c);
 	start(h, FLOOD_CONFIG);
 	pid = it->d.pid;
+	filters = seccomp_filters(pid);
+	assert_true(filters >= 1);
 	port0 = kline(it, 0).portid;
 	port1 = kline(it, 1).portid;
 	flow_start(it, &f);
@@ -617,6 +636,8 @@ static void test_upgrade_three_times_under_flood_loses_nothing_and_keeps_the_pid
 	wait_received(it, 0, 5000);
 	flow_check(it, &f);
 	assert_int_equal(it->d.pid, pid);
+	/* the new images loaded no filter of their own on top of the inherited one */
+	assert_int_equal(seccomp_filters(pid), filters);
 	assert_int_equal(kline(it, 0).portid, port0);
 	assert_int_equal(kline(it, 1).portid, port1);
 	log = itest_stop(it, 5000, NULL);
