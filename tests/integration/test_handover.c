@@ -289,7 +289,7 @@ static void flow_check(struct itest *it, struct flow_run *f)
 }
 
 #define FLOOD_CONFIG                                                                               \
-	"[queue]\nqueues = 0-1\nfail-open = no\nmax-len = 32768\nrcvbuf-max = 134217728\n"         \
+	"[queue]\nqueues = 0-1\nfail-open = no\nmax-len = 65536\nrcvbuf-max = 268435456\n"         \
 	"[policy]\ndefault = accept\n"
 
 /* Wait until nfqd has received `more` packets over both queues beyond `from`. */
