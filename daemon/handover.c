@@ -18,6 +18,9 @@
 /* systemd's private bus, served by PID 1 itself to root: works without a D-Bus daemon. */
 #define SYSTEMD_PRIVATE_BUS "unix:path=/run/systemd/private"
 
+/* Longest wait for one answer of systemd's at SIGTERM (sd-bus's default is 25 s). */
+#define DBUS_TIMEOUT_US (2 * 1000 * 1000)
+
 int handover_queue_num(const char *name, uint16_t *num)
 {
 	const char *p = name;
@@ -297,6 +300,8 @@ bool handover_successor_follows(char *why, size_t whylen)
 		snprintf(why, whylen, "cannot ask systemd over D-Bus: %s", strerror(-r));
 		return false;
 	}
+	/* A hung bus must not hold up the stop: systemd's own timeout is its stop timeout. */
+	(void)sd_bus_set_method_call_timeout(bus, DBUS_TIMEOUT_US);
 	r = job_type(bus, type, sizeof(type), &e);
 	sd_bus_flush_close_unref(bus);
 	if (r < 0) {

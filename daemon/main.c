@@ -484,9 +484,12 @@ static int do_upgrade(struct daemon *d, char *err, size_t errlen)
 	fds[n++] = (struct upgrade_fd){ control_fd(d->ctl), HANDOVER_CONTROL_NAME };
 	log_info("upgrade: re-executing '%s' as pid %d with %u sockets", d->upgrade.exe,
 		 (int)getpid(), n);
+	if (d->cfg->seccomp)
+		setenv(PRIVILEGE_FILTER_INHERITED_ENV, "1", 1);
 	r = privilege_keep_across_exec(err, errlen);
 	if (r == 0)
 		r = upgrade_exec(&d->upgrade, fds, n, err, errlen);
+	unsetenv(PRIVILEGE_FILTER_INHERITED_ENV);
 	privilege_exec_failed();
 
 	log_error("upgrade failed: %s; this nfqd serves on", err);
@@ -814,7 +817,9 @@ static int run(struct ruleset *rs, const struct reload_status *st, char **argv)
 
 	r = sd_event_loop(d.ev);
 	status = r == 0 ? 0 : 1;
-	sd_notify(0, "STOPPING=1\nSTATUS=Draining the queues");
+	sd_notify(0, d.stop_mode == WORKER_STOP_HANDOVER
+			     ? "STOPPING=1\nSTATUS=Handing the queues over to the next nfqd"
+			     : "STOPPING=1\nSTATUS=Draining the queues");
 
 stop:
 	stop_workers(&d);
@@ -842,7 +847,9 @@ out:
 	upgrade_free(&d.upgrade);
 	close(d.shared.fatal_fd);
 	if (status == 0)
-		log_info("stopped");
+		log_info(d.stop_mode == WORKER_STOP_HANDOVER
+				 ? "stopped; the queues stay bound for the next nfqd"
+				 : "stopped");
 	return status;
 }
 

@@ -464,6 +464,7 @@ static int switch_user(const struct privilege_user *u, char *err, size_t errlen)
 int privilege_drop(const struct privilege_user *user, bool seccomp, char *err, size_t errlen)
 {
 	int r = count_threads();
+	bool inherited;
 
 	if (r < 0) {
 		snprintf(err, errlen, "cannot count the threads in /proc/self/task: %s",
@@ -489,10 +490,14 @@ int privilege_drop(const struct privilege_user *user, bool seccomp, char *err, s
 		snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(-r));
 		return r;
 	}
-	/* Re-executed by an upgrade, the filter of the image before is in force and cannot be
-	 * lifted; stacking one more at every upgrade would only use up the kernel's limit. A
-	 * filter alone is no sign of that: the unit's SystemCallFilter= is one too. */
-	if (seccomp && getenv(PRIVILEGE_FILTER_INHERITED) && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2)
+	/*
+	 * Re-executed by an upgrade, the filter of the image before is in force and cannot be
+	 * lifted; stacking one more at every upgrade would only use up the kernel's limit. Only
+	 * nfqd's own says so: a service manager's or a container's filter is no reason to skip.
+	 */
+	inherited = getenv(PRIVILEGE_FILTER_INHERITED_ENV) != NULL;
+	unsetenv(PRIVILEGE_FILTER_INHERITED_ENV);
+	if (seccomp && inherited && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2)
 		return 0;
 	return seccomp ? privilege_seccomp_install(err, errlen) : 0;
 }

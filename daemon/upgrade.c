@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 
-#include "privilege.h"
 #include "upgrade.h"
 
 /* The most sockets handed over: every queue and the control socket. */
@@ -120,18 +119,15 @@ static char **env_with(const struct listen_env *l)
 
 	for (char **e = environ; *e; e++)
 		count++;
-	env = calloc(count + 5, sizeof(*env));
+	env = calloc(count + 4, sizeof(*env));
 	if (!env)
 		return NULL;
 	for (char **e = environ; *e; e++)
-		if (strncmp(*e, "LISTEN_", 7) != 0 &&
-		    strncmp(*e, PRIVILEGE_FILTER_INHERITED "=",
-			    strlen(PRIVILEGE_FILTER_INHERITED "=")) != 0)
+		if (strncmp(*e, "LISTEN_", 7) != 0)
 			env[k++] = *e;
 	env[k++] = l->fds;
 	env[k++] = l->names;
 	env[k++] = l->pid;
-	env[k++] = (char *)PRIVILEGE_FILTER_INHERITED "=1";
 	return env;
 }
 
