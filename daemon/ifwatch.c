@@ -65,18 +65,26 @@ unsigned int ifwatch_parse(const void *buf, size_t len,
 	     nlh = mnl_nlmsg_next(nlh, &left)) {
 		const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 		struct ifwatch_link l = { .gone = nlh->nlmsg_type == RTM_DELLINK };
-		const struct nlattr *a;
+		const struct nlattr *attr; /* the name mnl_attr_for_each_payload() uses */
+		const struct nlattr *attrs;
+		size_t attrs_len;
 
 		if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
 			continue;
 		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*ifi)))
 			continue;
 		l.index = (uint32_t)ifi->ifi_index;
-		mnl_attr_for_each (a, nlh, sizeof(*ifi)) {
+		/*
+		 * Bounded by nlmsg_len itself: mnl_attr_for_each() ends at the length rounded up
+		 * to 4, past the buffer when the last message's length is not a multiple of 4.
+		 */
+		attrs = (const struct nlattr *)((const char *)ifi + MNL_ALIGN(sizeof(*ifi)));
+		attrs_len = nlh->nlmsg_len - mnl_nlmsg_size(MNL_ALIGN(sizeof(*ifi)));
+		mnl_attr_for_each_payload (attrs, attrs_len) {
 			/* MNL_TYPE_STRING would accept a name without its NUL. */
-			if (mnl_attr_get_type(a) == IFLA_IFNAME &&
-			    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
-				l.name = *mnl_attr_get_str(a) ? mnl_attr_get_str(a) : NULL;
+			if (mnl_attr_get_type(attr) == IFLA_IFNAME &&
+			    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) == 0)
+				l.name = *mnl_attr_get_str(attr) ? mnl_attr_get_str(attr) : NULL;
 		}
 		fn(&l, data);
 		calls++;
