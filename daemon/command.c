@@ -204,6 +204,25 @@ static char *cmd_stats(void *user, const char *args)
 	return json;
 }
 
+static char *cmd_upgrade(void *user, const char *args)
+{
+	const struct command_daemon *d = user;
+	struct strbuf b = { 0 };
+	char msg[512], err[600];
+
+	(void)args;
+	if (!d->upgrade)
+		return command_error("this nfqd cannot upgrade itself");
+	if (d->upgrade(d->user, msg, sizeof(msg)) < 0) {
+		snprintf(err, sizeof(err), "upgrade refused: %s; nfqd serves on", msg);
+		return command_error(err);
+	}
+	strbuf_printf(&b, "{\"upgrade\":");
+	strbuf_json_string(&b, msg);
+	strbuf_printf(&b, "}");
+	return strbuf_steal(&b);
+}
+
 /* {"reload":"ok","generation":N,"message":...}, or the error naming FILE:LINE. */
 static char *cmd_reload(void *user, const char *args)
 {
@@ -238,6 +257,7 @@ static const struct command commands[] = {
 	{ .name = "stats", .changes_state = false, .takes_args = false, .run = cmd_stats },
 	{ .name = "status", .changes_state = false, .takes_args = false, .run = cmd_status },
 	{ .name = "reload", .changes_state = true, .takes_args = false, .run = cmd_reload },
+	{ .name = "upgrade", .changes_state = true, .takes_args = false, .run = cmd_upgrade },
 };
 
 char *command_answer(void *daemon, const char *line, const struct command_peer *peer)

@@ -104,7 +104,10 @@ struct command_daemon {
 	char *(*status)(void *user);
 	void *user;
 	unsigned int n_queues; /* entries snapshot() needs */
-	uid_t self_uid;	       /* nfqd's own uid, allowed to change state */
+	/* Start re-executing nfqd (upgrade): 0 with msg saying what happens, or -errno with msg
+	 * saying why not. NULL: not available. */
+	int (*upgrade)(void *user, char *msg, size_t len);
+	uid_t self_uid; /* nfqd's own uid, allowed to change state */
 };
 
 /* Answer line with nfqd's command table (a control_handler for control_open()). */

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -547,6 +548,122 @@ err:
 	free(ctl->path);
 	free(ctl);
 	return r;
+}
+
+/* The socket file at path, if it is the one fd listens on (same address): its identity, for
+ * control_close() to remove only that file. */
+static int inherited_path(int fd, const char *path, struct stat *st)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+	int type = 0, listening = 0;
+	socklen_t ilen = sizeof(int);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &ilen) == -1)
+		return -errno;
+	ilen = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ilen) == -1)
+		return -errno;
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) == -1)
+		return -errno;
+	if (sa.sun_family != AF_UNIX || type != SOCK_STREAM || !listening)
+		return -EPROTOTYPE;
+	if (len <= offsetof(struct sockaddr_un, sun_path) ||
+	    strncmp(sa.sun_path, path, len - offsetof(struct sockaddr_un, sun_path)) != 0 ||
+	    strlen(path) != strnlen(sa.sun_path, len - offsetof(struct sockaddr_un, sun_path)))
+		return -EADDRNOTAVAIL;
+	if (lstat(path, st) == -1)
+		return -errno;
+	return S_ISSOCK(st->st_mode) ? 0 : -ENOTSOCK;
+}
+
+int control_bound_path(int fd, char *buf, size_t len)
+{
+	struct sockaddr_un sa;
+	socklen_t sl = sizeof(sa);
+	size_t n;
+
+	if (getsockname(fd, (struct sockaddr *)&sa, &sl) == -1)
+		return -errno;
+	if (sa.sun_family != AF_UNIX || sl <= offsetof(struct sockaddr_un, sun_path))
+		return -EPROTOTYPE;
+	n = strnlen(sa.sun_path, sl - offsetof(struct sockaddr_un, sun_path));
+	if (n == 0 || n >= len)
+		return -ENAMETOOLONG;
+	memcpy(buf, sa.sun_path, n);
+	buf[n] = '\0';
+	return 0;
+}
+
+int control_adopt(struct control **out, sd_event *ev, int fd, const char *path, control_handler *fn,
+		  void *user, char *err, size_t errlen)
+{
+	struct control *ctl;
+	struct stat st;
+	int r = inherited_path(fd, path, &st);
+
+	if (r == -EADDRNOTAVAIL) {
+		snprintf(err, errlen,
+			 "the inherited control socket is not bound at '%s' (the configured path)",
+			 path);
+		return r;
+	}
+	if (r < 0) {
+		snprintf(err, errlen, "the inherited control socket for '%s' is unusable: %s", path,
+			 strerror(-r));
+		return r;
+	}
+	ctl = calloc(1, sizeof(*ctl));
+	if (!ctl || !(ctl->path = strdup(path))) {
+		free(ctl);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	ctl->ev = ev;
+	ctl->fn = fn;
+	ctl->user = user;
+	ctl->fd = fd;
+	ctl->dev = st.st_dev;
+	ctl->ino = st.st_ino;
+	/* Non-blocking, as control_open() makes it: accept4() must never wait. */
+	r = fcntl(fd, F_GETFL);
+	if (r == -1 || fcntl(fd, F_SETFL, r | O_NONBLOCK) == -1) {
+		r = -errno;
+		snprintf(err, errlen, "control socket '%s': cannot make it non-blocking: %s", path,
+			 strerror(-r));
+		goto err;
+	}
+	r = sd_event_add_io(ev, &ctl->listen_src, fd, EPOLLIN, on_accept, ctl);
+	if (r < 0) {
+		snprintf(err, errlen, "cannot watch control socket '%s': %s", path, strerror(-r));
+		goto err;
+	}
+	*out = ctl;
+	return 0;
+err:
+	free(ctl->path);
+	free(ctl);
+	return r;
+}
+
+int control_fd(const struct control *ctl)
+{
+	return ctl->fd;
+}
+
+int control_detach(struct control *ctl)
+{
+	int fd;
+
+	if (!ctl)
+		return -EBADF;
+	fd = ctl->fd;
+	while (ctl->clients)
+		client_free(ctl->clients);
+	sd_event_source_disable_unref(ctl->listen_src);
+	free(ctl->path);
+	free(ctl);
+	return fd;
 }
 
 void control_close(struct control *ctl)

@@ -58,6 +58,29 @@ int control_open(struct control **out, sd_event *ev, const char *path,
 /* Stop listening, drop clients, remove the socket file if it is still ours. NULL is accepted. */
 void control_close(struct control *c);
 
+/*
+ * Serve fd, a listening socket inherited from an earlier nfqd (fd store or exec) instead of
+ * binding path anew: clients connecting meanwhile wait in its backlog and see no gap. fd must
+ * be a listening AF_UNIX stream socket bound at path. Returns 0 and *out (which then owns fd),
+ * or -errno with err saying what is wrong (-EADDRNOTAVAIL: bound elsewhere, the configured path
+ * changed); fd then stays the caller's.
+ */
+int control_adopt(struct control **out, sd_event *ev, int fd, const char *path, control_handler *fn,
+		  void *user, char *err, size_t errlen);
+
+/* The path a Unix socket is bound at, into buf. Returns 0 or -errno. */
+int control_bound_path(int fd, char *buf, size_t len);
+
+/* The listening socket. */
+int control_fd(const struct control *c);
+
+/*
+ * Stop serving without closing the listening socket or removing its file, for a successor that
+ * holds a copy of it: drop clients, free c. Returns the socket, now the caller's (-EBADF for
+ * NULL).
+ */
+int control_detach(struct control *c);
+
 /* What control_request_parse() found in the bytes received so far. */
 enum control_request {
 	CONTROL_REQUEST_INCOMPLETE, /* no newline yet: read more */

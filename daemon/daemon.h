@@ -8,7 +8,9 @@
 
 #include "command.h"
 #include "config.h"
+#include "handover.h"
 #include "reload.h"
+#include "upgrade.h"
 #include "worker.h"
 
 struct daemon {
@@ -28,6 +30,12 @@ struct daemon {
 	struct lookup_counters retired_lookups[NFQD_POLICY_MAX_LOOKUPS]; /* as cfg numbers them */
 	int cpus[CPU_SETSIZE]; /* the CPUs workers are pinned to, round-robin by slot */
 	int n_cpus;
+	struct watchdog *watchdog;    /* NULL without WatchdogSec= */
+	struct handover handover;     /* sockets passed by a predecessor, until taken */
+	int stop_mode;		      /* enum worker_stop: how the workers end */
+	struct upgrade upgrade;	      /* how to re-execute nfqd */
+	sd_event_source *upgrade_src; /* a pending upgrade (deferred to the loop's next turn) */
+	char qlist[512];	      /* the queues, for messages */
 };
 
 /* Warn about the rules of c that can never match or that an earlier rule shadows. */

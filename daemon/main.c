@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/un.h>
 /* The libc network headers go before the kernel ones, which defer to them. */
 #include <netinet/in.h>
 #include <linux/netfilter.h>
@@ -29,6 +31,7 @@
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
+#include "handover.h"
 #include "ifwatch.h"
 #include "log.h"
 #include "overload.h"
@@ -37,6 +40,8 @@
 #include "ruleset.h"
 #include "rules.h"
 #include "sets.h"
+#include "upgrade.h"
+#include "watchdog.h"
 #include "worker.h"
 
 #ifndef NFQD_VERSION
@@ -153,11 +158,38 @@ static int take_snapshot(void *user, struct stats_snapshot *out, struct stats_qu
 	return 0;
 }
 
+/* The watchdog's view of the workers (watchdog.h). */
+static unsigned int read_heartbeats(void *user, unsigned int *queues, uint64_t *beats,
+				    unsigned int max)
+{
+	const struct daemon *d = user;
+	unsigned int n = 0;
+
+	/* a free slot (a queue a reload removed) has no worker to watch */
+	for (unsigned int i = 0; i < d->n_workers && n < max; i++) {
+		if (!d->workers[i].queue || !d->workers[i].running)
+			continue;
+		queues[n] = nfqd_queue_num(d->workers[i].queue);
+		beats[n++] = worker_heartbeat(&d->workers[i]);
+	}
+	return n;
+}
+
 static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
-	(void)s;
-	(void)userdata;
-	log_info("SIG%s received; draining the queues", sigabbrev_np((int)si->ssi_signo));
+	struct daemon *d = userdata;
+	char why[256];
+
+	if (handover_successor_follows(why, sizeof(why))) {
+		d->stop_mode = WORKER_STOP_HANDOVER;
+		log_info("SIG%s received; %s: handing the queues over to the next nfqd (they stay "
+			 "bound)",
+			 sigabbrev_np((int)si->ssi_signo), why);
+	} else {
+		d->stop_mode = WORKER_STOP_DRAIN;
+		log_info("SIG%s received; draining the queues (%s)",
+			 sigabbrev_np((int)si->ssi_signo), why);
+	}
 	sd_event_exit(sd_event_source_get_event(s), 0);
 	return 0;
 }
@@ -359,7 +391,7 @@ void daemon_log_final(const struct worker *w)
 
 static void stop_workers(struct daemon *d)
 {
-	atomic_store(&d->shared.stop, 1);
+	atomic_store(&d->shared.stop, d->stop_mode ? d->stop_mode : WORKER_STOP_DRAIN);
 	for (unsigned int i = 0; i < d->n_workers; i++)
 		worker_wake(&d->workers[i]);
 	for (unsigned int i = 0; i < d->n_workers; i++)
@@ -375,8 +407,157 @@ static int block_signals(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	signal(SIGPIPE, SIG_IGN);
 	return -pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/*
+ * Start every worker and wait until each has started its queue (or failed to). Returns 0, or -1
+ * after logging what failed.
+ */
+static int start_workers(struct daemon *d)
+{
+	int r;
+
+	d->n_cpus = allowed_cpus(d->cpus, CPU_SETSIZE);
+	for (unsigned int i = 0; i < d->n_workers; i++) {
+		int cpu = d->n_cpus > 0 ? d->cpus[i % (unsigned int)d->n_cpus] : -1;
+
+		if (!d->workers[i].queue)
+			continue;
+		r = worker_start(&d->workers[i], cpu);
+		if (r < 0) {
+			log_error("queue %u: cannot start its worker thread: %s",
+				  nfqd_queue_num(d->workers[i].queue), strerror(-r));
+			for (unsigned int j = i; j < d->n_workers; j++)
+				d->workers[j].start_err = r;
+			break;
+		}
+	}
+	/* Every started worker posts once, whether its queue started or not. */
+	for (unsigned int i = 0; i < d->n_workers; i++)
+		if (d->workers[i].running)
+			while (sem_wait(&d->shared.started) == -1 && errno == EINTR)
+				;
+
+	for (unsigned int i = 0; i < d->n_workers; i++) {
+		if (!d->workers[i].queue)
+			continue;
+		if (d->workers[i].start_err < 0) {
+			if (d->workers[i].running)
+				log_error("queue %u: cannot start the queue: %s",
+					  nfqd_queue_num(d->workers[i].queue),
+					  strerror(-d->workers[i].start_err));
+			return -1;
+		}
+		log_info("queue %u: bound, worker on cpu %d, transport %s, receive buffer %u bytes",
+			 nfqd_queue_num(d->workers[i].queue), d->workers[i].cpu,
+			 nfqd_transport_name(d->workers[i].transport),
+			 nfqd_queue_rcvbuf(d->workers[i].queue));
+	}
+
+	return 0;
+}
+
+/*
+ * Re-execute nfqd, handing it every queue socket and the control socket: the workers stop as
+ * for a hand-over (every packet read answered, the queues left bound), then exec. Returns only
+ * when the exec failed: the workers then start again on the same sockets, and this process
+ * serves on. Returns -errno with err saying why.
+ */
+static int do_upgrade(struct daemon *d, char *err, size_t errlen)
+{
+	struct upgrade_fd fds[CONFIG_MAX_QUEUES + 1];
+	char names[CONFIG_MAX_QUEUES][32];
+	unsigned int n = 0;
+	int r;
+
+	sd_notify(0, "RELOADING=1\nSTATUS=Re-executing nfqd");
+	d->stop_mode = WORKER_STOP_HANDOVER;
+	stop_workers(d);
+	for (unsigned int i = 0; i < d->n_workers; i++) {
+		if (!d->workers[i].queue)
+			continue;
+		handover_queue_name(nfqd_queue_num(d->workers[i].queue), names[n],
+				    sizeof(names[n]));
+		fds[n] = (struct upgrade_fd){ nfqd_queue_fd(d->workers[i].queue), names[n] };
+		n++;
+	}
+	fds[n++] = (struct upgrade_fd){ control_fd(d->ctl), HANDOVER_CONTROL_NAME };
+	log_info("upgrade: re-executing '%s' as pid %d with %u sockets", d->upgrade.exe,
+		 (int)getpid(), n);
+	if (d->cfg->seccomp)
+		setenv(PRIVILEGE_FILTER_INHERITED_ENV, "1", 1);
+	r = privilege_keep_across_exec(err, errlen);
+	if (r == 0)
+		r = upgrade_exec(&d->upgrade, fds, n, err, errlen);
+	unsetenv(PRIVILEGE_FILTER_INHERITED_ENV);
+	privilege_exec_failed();
+
+	log_error("upgrade failed: %s; this nfqd serves on", err);
+	d->stop_mode = WORKER_RUN;
+	atomic_store(&d->shared.stop, WORKER_RUN);
+	for (unsigned int i = 0; i < d->n_workers; i++) {
+		d->workers[i].handed_over = false;
+		d->workers[i].start_err = 0;
+	}
+	if (start_workers(d) < 0) {
+		sd_event_exit(d->ev, 1);
+		return r;
+	}
+	sd_notifyf(0, "READY=1\nSTATUS=Serving queues %s (upgrade failed: %s)", d->qlist, err);
+	return r;
+}
+
+static int on_upgrade(sd_event_source *s, void *userdata)
+{
+	struct daemon *d = userdata;
+	char err[512];
+
+	(void)s;
+	d->upgrade_src = sd_event_source_unref(d->upgrade_src);
+	(void)do_upgrade(d, err, sizeof(err));
+	return 0;
+}
+
+/*
+ * Check that the binary can be executed, and re-execute it on the loop's next turn (after the
+ * control socket's answer went out). Returns 0 with msg saying what happens, or -errno with msg
+ * saying why not.
+ */
+static int request_upgrade(void *user, char *msg, size_t len)
+{
+	struct daemon *d = user;
+	int r;
+
+	if (d->upgrade_src) {
+		snprintf(msg, len, "an upgrade is under way already");
+		return -EALREADY;
+	}
+	r = upgrade_check(&d->upgrade, msg, len);
+	if (r == 0) {
+		r = sd_event_add_defer(d->ev, &d->upgrade_src, on_upgrade, d);
+		if (r < 0)
+			snprintf(msg, len, "cannot schedule the upgrade: %s", strerror(-r));
+	}
+	if (r < 0) {
+		log_error("upgrade refused: %s; this nfqd serves on", msg);
+		return r;
+	}
+	snprintf(msg, len, "re-executing '%s' as pid %d", d->upgrade.exe, (int)getpid());
+	return 0;
+}
+
+static int on_usr2(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	char msg[512];
+
+	(void)s;
+	(void)si;
+	log_info("SIGUSR2 received: upgrade");
+	(void)request_upgrade(userdata, msg, sizeof(msg));
+	return 0;
 }
 
 static int setup_events(struct daemon *d)
@@ -390,6 +571,8 @@ static int setup_events(struct daemon *d)
 		r = sd_event_add_signal(d->ev, NULL, SIGINT, on_stop_signal, d);
 	if (r >= 0)
 		r = sd_event_add_signal(d->ev, NULL, SIGHUP, on_hup, d);
+	if (r >= 0)
+		r = sd_event_add_signal(d->ev, NULL, SIGUSR2, on_usr2, d);
 	if (r >= 0)
 		r = sd_event_add_io(d->ev, NULL, d->shared.fatal_fd, EPOLLIN, on_fatal, d);
 	return r;
@@ -420,8 +603,80 @@ static int drop_privileges(const struct config *c, const struct privilege_user *
 	return 0;
 }
 
-/* Serve with generation rs (taken over) until stopped; st: where it came from. */
-static int run(struct ruleset *rs, const struct reload_status *st)
+/* Serve the control socket a predecessor passed, or bind it anew; either way keep it in the fd
+ * store, so that a restart leaves clients no gap. */
+static int open_control(struct daemon *d, char *err, size_t errlen)
+{
+	const struct config *cfg = d->cfg;
+	int fd = handover_take(&d->handover, HANDOVER_CONTROL_NAME);
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int r;
+
+	if (fd >= 0) {
+		r = control_adopt(&d->ctl, d->ev, fd, cfg->control, command_answer, &d->cmd, err,
+				  errlen);
+		if (r == 0) {
+			log_info("control socket '%s': serving the one a previous nfqd passed",
+				 cfg->control);
+			return 0;
+		}
+		/*
+		 * An upgrade runs under the filter of the image before, which allows no new
+		 * control socket: serve the inherited one where it is until a restart.
+		 */
+		if (r == -EADDRNOTAVAIL && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2 &&
+		    control_bound_path(fd, path, sizeof(path)) == 0 &&
+		    control_adopt(&d->ctl, d->ev, fd, path, command_answer, &d->cmd, err, errlen) ==
+			    0) {
+			log_warning("control socket: the config names '%s', but this upgraded nfqd "
+				    "keeps serving '%s' until it is restarted",
+				    cfg->control, path);
+			return 0;
+		}
+		log_warning("%s; binding it anew", err);
+		close(fd);
+		handover_unstore(HANDOVER_CONTROL_NAME);
+	}
+	r = control_open(&d->ctl, d->ev, cfg->control,
+			 &(struct control_access){ cfg->control_gid, cfg->control_mode },
+			 command_answer, &d->cmd, err, errlen);
+	if (r == 0)
+		handover_store(control_fd(d->ctl), HANDOVER_CONTROL_NAME);
+	return r;
+}
+
+/* On a hand-over the socket stays where the successor finds it: in the fd store, at its path. */
+static void close_control(struct daemon *d)
+{
+	if (!d->ctl)
+		return;
+	if (d->stop_mode == WORKER_STOP_HANDOVER) {
+		close(control_detach(d->ctl));
+	} else {
+		control_close(d->ctl);
+		handover_unstore(HANDOVER_CONTROL_NAME);
+	}
+	d->ctl = NULL;
+}
+
+/* A drained queue is unbound, and its socket leaves the fd store; a handed-over one stays. */
+static void close_queue(struct worker *w)
+{
+	bool was_bound = w->queue && !w->handed_over;
+	char name[32];
+
+	if (w->queue)
+		handover_queue_name(nfqd_queue_num(w->queue), name, sizeof(name));
+	worker_destroy(w);
+	if (was_bound)
+		handover_unstore(name);
+	if (w->handed_over && w->kept_fd >= 0)
+		close(w->kept_fd);
+}
+
+/* Serve with generation rs (taken over) until stopped; st: where it came from; argv: how to
+ * execute nfqd again for an upgrade. */
+static int run(struct ruleset *rs, const struct reload_status *st, char **argv)
 {
 	struct privilege_user user = { 0 };
 	struct config *cfg = rs->cfg;
@@ -429,7 +684,7 @@ static int run(struct ruleset *rs, const struct reload_status *st)
 	char err[512];
 	char qlist[512];
 	int r, status = 1;
-	bool sem = false;
+	bool sem = false, served = false;
 
 	ruleset_publish(&d.shared.rulesets, rs);
 
@@ -447,6 +702,7 @@ static int run(struct ruleset *rs, const struct reload_status *st)
 	}
 
 	config_format_queues(cfg, qlist, sizeof(qlist));
+	snprintf(d.qlist, sizeof(d.qlist), "%s", qlist);
 	log_info("version %s starting: queues %s, copy-range %u, max-len %u, fail-open %s, "
 		 "transport %s, batch %u; policy: %u rule%s, default %s",
 		 NFQD_VERSION, qlist, cfg->copy_range, cfg->max_len, cfg->fail_open ? "yes" : "no",
@@ -465,6 +721,21 @@ static int run(struct ruleset *rs, const struct reload_status *st)
 			goto out;
 		}
 	}
+
+	r = upgrade_init(&d.upgrade, argv, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	r = handover_collect(&d.handover, err, sizeof(err));
+	if (r < 0) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (r > 0)
+		log_info("%d socket%s passed by a previous nfqd (LISTEN_FDS)", r,
+			 r == 1 ? "" : "s");
+	d.shared.handover = &d.handover;
 
 	/*
 	 * struct worker is cache-line aligned (its counters); calloc() promises only 16 bytes.
@@ -497,14 +768,14 @@ static int run(struct ruleset *rs, const struct reload_status *st)
 					 .status = cmd_status,
 					 .user = &d,
 					 .n_queues = d.n_workers,
+					 .upgrade = request_upgrade,
 					 .self_uid = geteuid() };
-	r = control_open(&d.ctl, d.ev, cfg->control,
-			 &(struct control_access){ cfg->control_gid, cfg->control_mode },
-			 command_answer, &d.cmd, err, sizeof(err));
+	r = open_control(&d, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
 		goto out;
 	}
+	handover_release(&d.handover);
 	r = ifwatch_open(&d.ifwatch, d.ev, cfg->policy, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
@@ -527,54 +798,36 @@ static int run(struct ruleset *rs, const struct reload_status *st)
 		goto out;
 	}
 	sem = true;
-	d.n_cpus = allowed_cpus(d.cpus, CPU_SETSIZE);
-	for (unsigned int i = 0; i < d.n_workers; i++) {
-		int cpu = d.n_cpus > 0 ? d.cpus[i % (unsigned int)d.n_cpus] : -1;
-
-		r = worker_start(&d.workers[i], cpu);
-		if (r < 0) {
-			log_error("queue %u: cannot start its worker thread: %s", cfg->queues[i],
-				  strerror(-r));
-			for (unsigned int j = i; j < d.n_workers; j++)
-				d.workers[j].start_err = r;
-			break;
-		}
-	}
-	/* Every started worker posts once, whether its queue started or not. */
-	for (unsigned int i = 0; i < d.n_workers; i++)
-		if (d.workers[i].running)
-			while (sem_wait(&d.shared.started) == -1 && errno == EINTR)
-				;
-
-	for (unsigned int i = 0; i < d.n_workers; i++) {
-		if (d.workers[i].start_err < 0) {
-			if (d.workers[i].running)
-				log_error("queue %u: cannot start the queue: %s", cfg->queues[i],
-					  strerror(-d.workers[i].start_err));
-			goto stop;
-		}
-		log_info("queue %u: bound, worker on cpu %d, transport %s, receive buffer %u bytes",
-			 cfg->queues[i], d.workers[i].cpu,
-			 nfqd_transport_name(d.workers[i].transport),
-			 nfqd_queue_rcvbuf(d.workers[i].queue));
-	}
+	if (start_workers(&d) < 0)
+		goto stop;
+	served = true;
 
 	if (d.reload.from_last_good) {
 		sd_notifyf(0,
 			   "READY=1\nSTATUS=Serving queues %s with the LAST GOOD configuration %s: "
-			   "%s",
-			   qlist, d.reload.last_good, d.reload.start_error);
+			   "%s\nMAINPID=%d",
+			   qlist, d.reload.last_good, d.reload.start_error, (int)getpid());
 		log_error("ready: serving queues %s with the last good configuration %s, not %s: "
 			  "%s",
 			  qlist, d.reload.last_good, d.reload.config_path, d.reload.start_error);
 	} else {
-		sd_notifyf(0, "READY=1\nSTATUS=Serving queues %s", qlist);
+		sd_notifyf(0, "READY=1\nSTATUS=Serving queues %s\nMAINPID=%d", qlist,
+			   (int)getpid());
 		log_info("ready: serving queues %s, control socket %s", qlist, cfg->control);
 	}
+	r = watchdog_open(&d.watchdog, d.ev,
+			  &(struct watchdog_source){ read_heartbeats, &d, CONFIG_MAX_QUEUES });
+	if (r < 0)
+		log_error("cannot arm the systemd watchdog (WatchdogSec=): %s", strerror(-r));
+	else if (d.watchdog)
+		log_info("watchdog: %llu ms; pinging while every worker makes progress",
+			 (unsigned long long)(watchdog_usec(d.watchdog) / 1000));
 
 	r = sd_event_loop(d.ev);
 	status = r == 0 ? 0 : 1;
-	sd_notify(0, "STOPPING=1\nSTATUS=Draining the queues");
+	sd_notify(0, d.stop_mode == WORKER_STOP_HANDOVER
+			     ? "STOPPING=1\nSTATUS=Handing the queues over to the next nfqd"
+			     : "STOPPING=1\nSTATUS=Draining the queues");
 
 stop:
 	stop_workers(&d);
@@ -583,19 +836,29 @@ stop:
 			daemon_log_final(&d.workers[i]);
 out:
 	stop_workers(&d);
-	control_close(d.ctl);
+	watchdog_close(d.watchdog);
+	/* A start that failed leaves what it adopted bound and stored, for the next attempt. */
+	for (unsigned int i = 0; !served && i < d.n_workers; i++)
+		if (d.workers[i].adopted)
+			d.workers[i].handed_over = true;
+	close_control(&d);
 	overload_close(d.overload);
 	ifwatch_close(d.ifwatch);
 	for (unsigned int i = 0; i < d.n_workers; i++)
-		worker_destroy(&d.workers[i]);
+		close_queue(&d.workers[i]);
+	handover_forget(&d.handover);
 	free(d.workers);
 	ruleset_pub_clear(&d.shared.rulesets);
 	if (sem)
 		sem_destroy(&d.shared.started);
+	sd_event_source_unref(d.upgrade_src);
 	sd_event_unref(d.ev);
+	upgrade_free(&d.upgrade);
 	close(d.shared.fatal_fd);
 	if (status == 0)
-		log_info("stopped");
+		log_info(d.stop_mode == WORKER_STOP_HANDOVER
+				 ? "stopped; the queues stay bound for the next nfqd"
+				 : "stopped");
 	return status;
 }
 
@@ -746,7 +1009,7 @@ int main(int argc, char **argv)
 	}
 	daemon_log_lint(rs->cfg);
 
-	c = run(rs, &st);
+	c = run(rs, &st, argv);
 	free(last_good);
 	return c;
 }

@@ -41,6 +41,8 @@ static void usage(FILE *f)
 		   "  reload  read the configuration again and apply it (as SIGHUP does);\n"
 		   "          answers the new generation, or the error (FILE:LINE) with the\n"
 		   "          old ruleset still in force\n"
+		   "  upgrade re-execute nfqd's binary (a new version, if installed), handing\n"
+		   "          the queues over without losing a packet; same pid\n"
 		   "\n"
 		   "Options:\n"
 		   "  -s, --socket PATH  control socket (default " CONFIG_DEFAULT_CONTROL ")\n"
@@ -265,8 +267,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(argv[optind], "stats") != 0 && strcmp(argv[optind], "status") != 0 &&
-	    strcmp(argv[optind], "reload") != 0) {
-		fprintf(stderr, "nfqctl: unknown command '%s' (commands: stats, status, reload)\n",
+	    strcmp(argv[optind], "reload") != 0 && strcmp(argv[optind], "upgrade") != 0) {
+		fprintf(stderr,
+			"nfqctl: unknown command '%s' (commands: stats, status, reload, upgrade)\n",
 			argv[optind]);
 		return 2;
 	}

@@ -69,7 +69,9 @@ static const struct allowed_call allowed[] = {
 	{ "timerfd_create", ANY, "sd-event: control client timeouts" },
 	{ "timerfd_settime", ANY, "sd-event: control client timeouts" },
 	{ "signalfd4", ANY, "sd-event: signal sources" },
-	{ "socket", ARG(0, AF_UNIX), "sd_notify; if_nametoindex on link events" },
+	{ "socket", ARG(0, AF_UNIX), "sd_notify; if_nametoindex on link events; D-Bus" },
+	{ "connect", ANY, "D-Bus: at SIGTERM, asking systemd whether a restart follows" },
+	{ "getsockname", ANY, "D-Bus: sd-bus checks its connection" },
 	{ "ioctl", ARG(1, SIOCGIFINDEX), "if_nametoindex on link events" },
 	{ "fcntl", ARG(1, F_GETFL), "control replies: blocking mode" },
 	{ "fcntl", ARG(1, F_SETFL), "control replies: blocking mode" },
@@ -128,6 +130,32 @@ static const struct allowed_call allowed[] = {
 	{ "mprotect", ANY, "thread stack guards, malloc arenas" },
 	{ "mremap", ANY, "realloc of large blocks" },
 	{ "getrandom", ANY, "malloc and sd-event hash seeds" },
+	/*
+	 * an upgrade (nfqctl upgrade, SIGUSR2): the checks and the exec, then the new image's
+	 * start-up, which runs under this same filter (it cannot be lifted): the dynamic loader,
+	 * the config, the sets, the queue and control sockets, the privilege drop
+	 */
+	{ "access", ANY, "upgrade: is the binary executable" },
+	{ "fcntl", ARG(1, F_DUPFD_CLOEXEC), "upgrade: the sockets out of the way" },
+	{ "fcntl", ARG(1, F_GETFD), "upgrade: which descriptors are open; sd_listen_fds" },
+	{ "fcntl", ARG(1, F_SETFD), "upgrade: sd_listen_fds marks the sockets close-on-exec" },
+	{ "dup2", ANY, "upgrade: the sockets to 3, 4, ..." },
+	{ "dup3", ANY, "upgrade: descriptors put back after a failed exec" },
+	{ "execve", ANY, "upgrade: the new image" },
+	{ "arch_prctl", ANY, "upgrade, new image: the dynamic loader's thread pointer" },
+	{ "set_tid_address", ANY, "upgrade, new image: libc start-up" },
+	{ "prlimit64", ANY, "upgrade, new image: libc start-up (stack limit)" },
+	{ "readlink", ANY, "upgrade, new image: /proc/self/exe" },
+	{ "eventfd2", ANY, "upgrade, new image: the worker failure event" },
+	{ "epoll_create1", ANY, "upgrade, new image: sd-event" },
+	{ "getdents64", ANY, "upgrade, new image: the thread count in /proc/self/task" },
+	{ "prctl", ANY, "upgrade, new image: capability bounding set, ambient set, no_new_privs" },
+	{ "capget", ANY, "upgrade, new image: the capabilities it has" },
+	{ "capset", ANY, "upgrade, new image: keeping cap_net_admin" },
+	{ "getgroups", ANY, "upgrade, new image as `user =`: is it that user already" },
+	{ "seccomp", ANY, "upgrade, new image: its own filter" },
+	{ "socket", ARG(0, AF_NETLINK), "upgrade, new image: ipset, ctnetlink, rtnetlink, queues" },
+	{ "bind", ANY, "upgrade, new image: its netlink sockets (ipset, ctnetlink, rtnetlink)" },
 #ifdef NFQD_SANITIZER
 	{ "prctl", ANY, "LeakSanitizer: dumpable, ptracer" },
 	{ "ptrace", ANY, "LeakSanitizer: stop the world" },
@@ -412,6 +440,10 @@ out:
  */
 static int switch_user(const struct privilege_user *u, char *err, size_t errlen)
 {
+	/* Re-executed by an upgrade: already that user, without the rights to switch again. */
+	if (getuid() == u->uid && geteuid() == u->uid && getgid() == u->gid &&
+	    getegid() == u->gid && getgroups(0, NULL) == 0)
+		return 0;
 	if (cap_setgroups(u->gid, 0, NULL)) {
 		int r = -errno;
 
@@ -432,6 +464,7 @@ static int switch_user(const struct privilege_user *u, char *err, size_t errlen)
 int privilege_drop(const struct privilege_user *user, bool seccomp, char *err, size_t errlen)
 {
 	int r = count_threads();
+	bool inherited;
 
 	if (r < 0) {
 		snprintf(err, errlen, "cannot count the threads in /proc/self/task: %s",
@@ -457,5 +490,49 @@ int privilege_drop(const struct privilege_user *user, bool seccomp, char *err, s
 		snprintf(err, errlen, "cannot set no_new_privs: %s", strerror(-r));
 		return r;
 	}
+	/*
+	 * Re-executed by an upgrade, the filter of the image before is in force and cannot be
+	 * lifted; stacking one more at every upgrade would only use up the kernel's limit. Only
+	 * nfqd's own says so: a service manager's or a container's filter is no reason to skip.
+	 */
+	inherited = getenv(PRIVILEGE_FILTER_INHERITED_ENV) != NULL;
+	unsetenv(PRIVILEGE_FILTER_INHERITED_ENV);
+	if (seccomp && inherited && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2)
+		return 0;
 	return seccomp ? privilege_seccomp_install(err, errlen) : 0;
+}
+
+int privilege_keep_across_exec(char *err, size_t errlen)
+{
+	cap_t caps;
+	int r = 0;
+
+	/* root keeps its permitted set across exec (no_new_privs caps it to what it had) */
+	if (geteuid() == 0)
+		return 0;
+	caps = cap_from_text("cap_net_admin=pei");
+	if (!caps) {
+		snprintf(err, errlen, "capabilities: out of memory");
+		return -ENOMEM;
+	}
+	if (cap_set_proc(caps) || cap_set_ambient(CAP_NET_ADMIN, CAP_SET)) {
+		r = -errno;
+		snprintf(err, errlen, "cannot keep cap_net_admin across exec (ambient set): %s",
+			 strerror(-r));
+	}
+	cap_free(caps);
+	return r;
+}
+
+void privilege_exec_failed(void)
+{
+	cap_t caps;
+
+	if (geteuid() == 0)
+		return;
+	(void)cap_reset_ambient();
+	caps = cap_from_text("cap_net_admin=pe");
+	if (caps)
+		(void)cap_set_proc(caps);
+	cap_free(caps);
 }

@@ -51,4 +51,22 @@ int privilege_seccomp_install(char *err, size_t errlen);
  */
 int privilege_drop(const struct privilege_user *user, bool seccomp, char *err, size_t errlen);
 
+/*
+ * Set in the environment of an upgrade's new image when the image before had loaded nfqd's
+ * filter: privilege_drop() then loads no second one (the first cannot be lifted).
+ */
+#define PRIVILEGE_FILTER_INHERITED_ENV "NFQD_SECCOMP_INHERITED"
+
+/*
+ * Before nfqd re-executes itself (upgrade): as a user other than root, put cap_net_admin into
+ * the inheritable and ambient sets, so that the new image keeps it (no_new_privs forbids any
+ * other way back). The new image's privilege_drop() then skips the user switch (already that
+ * user) and the filter (inherited), and empties the inheritable and ambient sets again. As root
+ * there is nothing to do. Returns 0, or -errno with err holding one line.
+ */
+int privilege_keep_across_exec(char *err, size_t errlen);
+
+/* Undo privilege_keep_across_exec() after an exec that failed. */
+void privilege_exec_failed(void);
+
 #endif /* NFQD_DAEMON_PRIVILEGE_H */

@@ -296,6 +296,7 @@ static void stop_slot(struct daemon *d, unsigned int slot)
 {
 	struct worker *w = &d->workers[slot];
 	struct nfqd_counters c;
+	char name[32];
 
 	worker_join(w);
 	if (w->start_err == 0)
@@ -314,7 +315,10 @@ static void stop_slot(struct daemon *d, unsigned int slot)
 		d->retired_lookups[l].failed += one.failed;
 	}
 	log_info("queue %u: unbound: no longer configured", nfqd_queue_num(w->queue));
+	handover_queue_name(nfqd_queue_num(w->queue), name, sizeof(name));
 	worker_destroy(w);
+	/* the fd store's copy would keep the queue bound */
+	handover_unstore(name);
 	memset(w, 0, sizeof(*w));
 }
 

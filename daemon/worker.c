@@ -28,6 +28,7 @@
 #include "nfqd/verdict.h"
 
 #include "config.h"
+#include "handover.h"
 #include "log.h"
 #include "worker.h"
 
@@ -155,7 +156,8 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 	/* Conntrack data costs room in every message: ask only when something reads it. */
 	qc.conntrack = pm.ct_mask != 0 || c->flow_cache;
 
-	r = nfqd_queue_open(&w->queue, &qc);
+	w->kept_fd = -1;
+	r = handover_open_queue(shared->handover, &w->queue, &qc, &w->adopted);
 	if (r == -EBUSY) {
 		struct nfqd_queue_kstats ks;
 		char owner[64] = "";
@@ -233,7 +235,11 @@ void worker_destroy(struct worker *w)
 	free(w->pkts);
 	nfqd_batcher_free(w->batcher);
 	nfqd_transport_close(w->transport);
-	nfqd_queue_free(w->queue);
+	if (w->handed_over)
+		w->kept_fd = nfqd_queue_detach(w->queue);
+	else
+		nfqd_queue_free(w->queue);
+	w->queue = NULL;
 }
 
 void worker_counters(const struct worker *w, struct nfqd_counters *out)
@@ -343,6 +349,7 @@ static void flush(struct worker *w, struct nfqd_counters *acc)
 			acc->v[NFQD_CTR_VERDICT_MSGS] += st.messages;
 			acc->v[NFQD_CTR_BATCH_MSGS] += st.batch_messages;
 			w->sweep_owed = false;
+			nfqd_batcher_orphans_sent(w->batcher);
 			return;
 		}
 		acc->v[NFQD_CTR_ERRORS]++;
@@ -657,6 +664,19 @@ static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, size_t a
 				    sup);
 		return;
 	}
+	/* Re-queued already (requeue_orphans()): the kernel has it under a new id. */
+	if (w->stale_set && (int32_t)(pkt->id - w->stale_upto) <= 0) {
+		acc->v[NFQD_CTR_STALE]++;
+		return;
+	}
+	if (!w->got_packet) {
+		w->got_packet = true;
+		if (nfqd_batcher_orphans_pending(w->batcher))
+			log_info("queue %u: adopted: any packets below id %u, read by a previous "
+				 "nfqd and never "
+				 "answered, are re-queued (NF_REPEAT) and classified again",
+				 nfqd_queue_num(w->queue), pkt->id);
+	}
 	if (pkt->flags & NFQD_PKT_MSG_TRUNC)
 		acc->v[NFQD_CTR_TRUNCATED]++;
 	if (pkt->flags & NFQD_PKT_MALFORMED)
@@ -868,6 +888,61 @@ static void drain(struct worker *w)
 	(void)nfqd_queue_drops(w->queue, &w->final.drops);
 }
 
+/*
+ * A queue adopted from a process that died may hold packets that process read and never
+ * answered: no message of theirs will come again. They lie below the first id this worker reads,
+ * and the batcher re-queues them (NF_REPEAT) ahead of the first batch's verdicts. When the socket
+ * is empty while the kernel lists packets queued, they are all such orphans (or in flight to the
+ * socket): re-queue up to the last id the kernel had given before the empty receive, and skip
+ * the late messages of those ids.
+ */
+static void requeue_orphans(struct worker *w)
+{
+	struct nfqd_counters acc = { .v = { 0 } };
+	struct nfqd_queue_kstats ks;
+	bool ks_ok;
+	int r;
+
+	if (!w->adopted || nfqd_batcher_orphans(w->batcher, NF_REPEAT) < 0)
+		return;
+	ks_ok = nfqd_queue_kstats_of(w->queue, &ks) == 0;
+	do
+		r = step(w, NFQD_RECV_NOWAIT);
+	while (r > 0 && !w->got_packet);
+	if (w->got_packet)
+		return;
+	/* Without the proc file (not root), what the adoption itself read is known. */
+	if (!ks_ok && nfqd_queue_skipped(w->queue, &ks.last_id)) {
+		ks_ok = true;
+		ks.queued = 1;
+	}
+	if (!ks_ok || ks.queued == 0) {
+		nfqd_batcher_orphans_cancel(w->batcher);
+		return;
+	}
+	w->stale_set = true;
+	w->stale_upto = ks.last_id;
+	(void)nfqd_batcher_orphans_upto(w->batcher, NF_REPEAT, ks.last_id);
+	flush(w, &acc);
+	commit(w, &acc);
+	log_info(
+		"queue %u: %u packets queued and none to read: a previous nfqd read them and never "
+		"answered; re-queued (NF_REPEAT) up to id %u to classify them again",
+		nfqd_queue_num(w->queue), ks.queued, ks.last_id);
+}
+
+/*
+ * Stop for a successor: every packet read has had its verdict (each step sends its batch's);
+ * the queue stays bound and keeps its max-len, so the kernel holds what comes meanwhile.
+ */
+static void hand_over(struct worker *w)
+{
+	send_owed_sweep(w);
+	w->final.kstats_ok = nfqd_queue_kstats_of(w->queue, &w->final.kstats) == 0;
+	(void)nfqd_queue_drops(w->queue, &w->final.drops);
+	w->handed_over = true;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -883,8 +958,11 @@ static void *worker_main(void *arg)
 	w->start_err = 0;
 	sem_post(&w->shared->started);
 
+	requeue_orphans(w);
 	while (!atomic_load_explicit(&w->shared->stop, memory_order_relaxed) &&
 	       !atomic_load_explicit(&w->stop, memory_order_relaxed)) {
+		/* Single writer: a plain increment, no locked instruction per turn. */
+		atomic_store_explicit(&w->heartbeat, worker_heartbeat(w) + 1, memory_order_relaxed);
 		r = step(w, 0);
 		send_owed_sweep(w);
 		if (r >= 0)
@@ -901,8 +979,16 @@ static void *worker_main(void *arg)
 		/* Do not spin on an error that repeats. */
 		usleep(1000);
 	}
-	drain(w);
+	if (atomic_load(&w->shared->stop) == WORKER_STOP_HANDOVER)
+		hand_over(w);
+	else
+		drain(w);
 	return NULL;
+}
+
+uint64_t worker_heartbeat(const struct worker *w)
+{
+	return atomic_load_explicit(&w->heartbeat, memory_order_relaxed);
 }
 
 static void wake_handler(int sig)

@@ -29,11 +29,22 @@ struct nfqd_transport;
 struct nfqd_batcher;
 struct nfqd_ct;
 
+/* How workers stop (worker_shared.stop). */
+enum worker_stop {
+	WORKER_RUN,
+	WORKER_STOP_DRAIN,    /* freeze, drain, unbind: a real stop */
+	WORKER_STOP_HANDOVER, /* answer what was read, leave the queue bound for a successor */
+	WORKER_STOP_MAX,
+};
+
+struct handover;
+
 /* What all workers share with the main thread. */
 struct worker_shared {
-	atomic_int stop; /* set by the main thread: drain and exit */
-	int fatal_fd;	 /* eventfd a worker writes when it cannot go on */
-	sem_t started;	 /* posted by each worker once its queue takes packets (or failed to) */
+	atomic_int stop;	   /* enum worker_stop, set by the main thread */
+	struct handover *handover; /* sockets passed by a predecessor; NULL: none */
+	int fatal_fd;		   /* eventfd a worker writes when it cannot go on */
+	sem_t started; /* posted by each worker once its queue takes packets (or failed to) */
 	struct ruleset_pub rulesets; /* the ruleset generation in force (ruleset.h) */
 	atomic_int unmarked_logged;  /* "set-lookup = mark but no marker" said once */
 };
@@ -57,6 +68,8 @@ struct lookup_counters {
 struct worker {
 	struct nfqd_counters counters; /* first: on its own cache line */
 	struct lookup_counters lookups[NFQD_POLICY_MAX_LOOKUPS];
+	/* Bumped every turn of the receive loop (relaxed): the watchdog's sign of progress. */
+	atomic_uint_least64_t heartbeat;
 	_Atomic uint64_t rs_seen; /* the generation this worker uses (ruleset_announce()) */
 	atomic_int stop;	  /* set by the main thread: drain this queue and exit */
 	unsigned int index;	  /* the worker's slot: its set lookups in every generation */
@@ -89,6 +102,12 @@ struct worker {
 	bool conntrack;	    /* NFQA_CT from the kernel */
 	struct nfqd_ct *ct; /* flow cache: creates the entries of dropped flows */
 	struct worker_final final;
+	bool adopted;	     /* the queue socket came from a previous nfqd */
+	bool got_packet;     /* a packet id has been read */
+	bool stale_set;	     /* packets up to stale_upto were re-queued by id sequence ... */
+	uint32_t stale_upto; /* ... so their late messages get no verdict of their own */
+	bool handed_over;    /* stopped for a successor: the queue stays bound */
+	int kept_fd;	     /* after a hand-over, the queue socket (worker_destroy), else -1 */
 	/*
 	 * A send failed and the sweep of its packets (nfqd_batcher_sweep_seen()) has not reached
 	 * the kernel yet: every turn of the receive loop (at least every RECV_TIMEOUT_MS) tries
@@ -121,7 +140,10 @@ void worker_wake(struct worker *w);
 /* Wait for the thread to end. */
 void worker_join(struct worker *w);
 
-/* Unbind the queue and free what worker_init() opened; safe on a zeroed or failed worker. */
+/*
+ * Unbind the queue and free what worker_init() opened; safe on a zeroed or failed worker. After
+ * a hand-over the queue stays bound and its socket open, in kept_fd, for the caller.
+ */
 void worker_destroy(struct worker *w);
 
 /*
@@ -129,6 +151,9 @@ void worker_destroy(struct worker *w);
  * and queue_full from the kernel's queue counters. Safe from any thread while the worker runs.
  */
 void worker_counters(const struct worker *w, struct nfqd_counters *out);
+
+/* The worker's heartbeat (watchdog.h); safe from any thread. */
+uint64_t worker_heartbeat(const struct worker *w);
 
 /*
  * The lookup counters in (one per lookup of policy from; NULL: none) moved to where policy to

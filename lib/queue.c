@@ -36,8 +36,10 @@ struct nfqd_queue {
 	uint32_t portid;
 	uint32_t rcvbuf;
 	uint32_t seq;
-	bool conntrack; /* NFQA_CFG_F_CONNTRACK granted */
-	int proc_fd;	/* the namespace's nfnetlink_queue proc file, -1 when not open */
+	bool conntrack;	       /* NFQA_CFG_F_CONNTRACK granted */
+	bool skipped;	       /* packet messages were read and left unanswered (wait_ack) ... */
+	uint32_t skipped_upto; /* ... up to this id */
+	int proc_fd;	       /* the namespace's nfnetlink_queue proc file, -1 when not open */
 };
 
 /* The calling thread's namespace; /proc/net follows the main thread's. */
@@ -101,21 +103,68 @@ static int set_netlink_opt(struct mnl_socket *nl, int opt)
 	return 0;
 }
 
-/*
- * Wait for the answer to `seq`, the bind request; return its error (0, or -errno). The bind
- * sets max-len, so packets may be queued as soon as the kernel has handled it, and their
- * messages may come before the answer: the receive only peeks, and a packet message first
- * means the bind succeeded (only a bound queue sends them). It stays in the socket for the
- * worker, and the answer after it (success) is read there too.
- */
-static int wait_ack(struct nfqd_queue *q, uint32_t seq)
+struct ack {
+	struct nfqd_queue *q;
+	uint32_t seq;
+	int error;
+	bool done;
+};
+
+/* A packet message read while waiting for an answer: it gets no verdict here, so remember the
+ * highest id (nfqd_queue_skipped()). */
+static int skipped_cb(const struct nlmsghdr *nlh, void *data)
 {
+	struct nfqd_queue *q = ((struct ack *)data)->q;
+	const struct nlattr *attr;
+
+	if (NFNL_MSG_TYPE(nlh->nlmsg_type) != NFQNL_MSG_PACKET)
+		return MNL_CB_OK;
+	mnl_attr_for_each (attr, nlh, sizeof(struct nfgenmsg)) {
+		const struct nfqnl_msg_packet_hdr *ph;
+		uint32_t id;
+
+		if (mnl_attr_get_type(attr) != NFQA_PACKET_HDR ||
+		    mnl_attr_get_payload_len(attr) < sizeof(*ph))
+			continue;
+		ph = mnl_attr_get_payload(attr);
+		id = ntohl(ph->packet_id);
+		if (!q->skipped || (int32_t)(id - q->skipped_upto) > 0)
+			q->skipped_upto = id;
+		q->skipped = true;
+	}
+	return MNL_CB_OK;
+}
+
+static int ack_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ack *a = data;
+	const int *error = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_seq != a->seq)
+		return MNL_CB_OK;
+	a->done = true;
+	a->error = nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*error)) ? -EBADMSG : *error;
+	return MNL_CB_STOP;
+}
+
+/*
+ * Read messages until the answer to `seq` arrives; return its error (0, or -errno). Packet
+ * messages read meanwhile get no verdict here (skipped_cb). With peek, a packet message that
+ * comes first is left in the socket and taken as success: after a bind that set max-len, the
+ * queue takes packets as soon as the kernel has handled the request, their messages may come
+ * before the answer, and only a bound queue sends them. The worker reads it, and the answer
+ * behind it.
+ */
+static int wait_ack(struct nfqd_queue *q, uint32_t seq, bool peek)
+{
+	/* libmnl takes the table as non-const; it only reads it. */
+	static mnl_cb_t ctl[NLMSG_MIN_TYPE] = { [NLMSG_ERROR] = ack_cb };
 	char buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(4)));
 	int fd = mnl_socket_get_fd(q->nl);
+	struct ack a = { .q = q, .seq = seq };
 
-	for (;;) {
+	while (!a.done) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
 		int r = poll(&pfd, 1, ACK_TIMEOUT_MS);
 		ssize_t n;
 
@@ -126,23 +175,31 @@ static int wait_ack(struct nfqd_queue *q, uint32_t seq)
 		}
 		if (r == 0)
 			return -ETIMEDOUT;
-		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_PEEK);
+		if (peek) {
+			const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+
+			n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_PEEK);
+			if (n == -1) {
+				if (errno == EINTR || errno == EAGAIN)
+					continue;
+				return -errno;
+			}
+			if ((size_t)n >= sizeof(*nlh) &&
+			    nlh->nlmsg_type == ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET))
+				return 0;
+		}
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n == -1) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			return -errno;
 		}
-		if ((size_t)n >= sizeof(*nlh) &&
-		    nlh->nlmsg_type == ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET))
-			return 0;
-		/* the datagram is the answer or something else: either way it is taken out */
-		if (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) == -1 && errno != EAGAIN &&
-		    errno != EINTR)
+		/* Packet messages and other answers are skipped. */
+		if (mnl_cb_run2(buf, nfqd_nlmsg_whole(buf, (size_t)n), 0, 0, skipped_cb, &a, ctl,
+				NLMSG_MIN_TYPE) == MNL_CB_ERROR)
 			return -errno;
-		if ((size_t)n >= mnl_nlmsg_size(sizeof(struct nlmsgerr)) &&
-		    nlh->nlmsg_type == NLMSG_ERROR && nlh->nlmsg_seq == seq)
-			return ((const struct nlmsgerr *)mnl_nlmsg_get_payload(nlh))->error;
 	}
+	return a.error;
 }
 
 static struct nlmsghdr *config_msg(struct nfqd_queue *q, char *buf, uint32_t *seq)
@@ -176,13 +233,11 @@ static int bind_error(const struct nfqd_queue *q, int err)
 	return err;
 }
 
-static int bind_queue_flags(struct nfqd_queue *q, bool conntrack)
+/* The queue's flags (fail-open, GSO, conntrack), each set or cleared. */
+static void put_flags(const struct nfqd_queue *q, struct nlmsghdr *nlh, bool conntrack)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	uint32_t seq, flags = 0;
 	const uint32_t mask = NFQA_CFG_F_FAIL_OPEN | NFQA_CFG_F_GSO | NFQA_CFG_F_CONNTRACK;
-	struct nlmsghdr *nlh = config_msg(q, buf, &seq);
-	int err;
+	uint32_t flags = 0;
 
 	if (q->cfg.fail_open)
 		flags |= NFQA_CFG_F_FAIL_OPEN;
@@ -190,6 +245,16 @@ static int bind_queue_flags(struct nfqd_queue *q, bool conntrack)
 		flags |= NFQA_CFG_F_GSO;
 	if (conntrack)
 		flags |= NFQA_CFG_F_CONNTRACK;
+	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
+	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(mask));
+}
+
+static int bind_queue_flags(struct nfqd_queue *q, bool conntrack)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq;
+	struct nlmsghdr *nlh = config_msg(q, buf, &seq);
+	int err;
 
 	/*
 	 * One message: the kernel applies bind, copy mode, max-len and flags in that order within
@@ -201,13 +266,12 @@ static int bind_queue_flags(struct nfqd_queue *q, bool conntrack)
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_BIND);
 	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)q->cfg.copy_range);
 	nfq_nlmsg_cfg_put_qmaxlen(nlh, q->cfg.max_len);
-	mnl_attr_put_u32(nlh, NFQA_CFG_FLAGS, htonl(flags));
-	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(mask));
+	put_flags(q, nlh, conntrack);
 
 	err = send_msg(q, nlh);
 	if (err < 0)
 		return err;
-	err = wait_ack(q, seq);
+	err = wait_ack(q, seq, true);
 	if (err < 0)
 		return bind_error(q, err);
 	return 0;
@@ -265,6 +329,28 @@ int nfqd_queue_freeze(struct nfqd_queue *q)
 	return set_maxlen(q, 0);
 }
 
+/* Receive buffer, NETLINK_NO_ENOBUFS and NETLINK_CAP_ACK: what nfqd needs of any queue socket,
+ * bound here or inherited. */
+static int set_socket_opts(struct nfqd_queue *q)
+{
+	int err = set_rcvbuf(q);
+
+	if (err == 0)
+		err = set_netlink_opt(q->nl, NETLINK_NO_ENOBUFS);
+	/* Error answers to verdicts carry only the header, not the whole request. */
+	if (err == 0)
+		err = set_netlink_opt(q->nl, NETLINK_CAP_ACK);
+	return err;
+}
+
+/* Free q and its proc file, leaving the socket alone. */
+static void queue_release(struct nfqd_queue *q)
+{
+	if (q->proc_fd != -1)
+		close(q->proc_fd);
+	free(q);
+}
+
 int nfqd_queue_open(struct nfqd_queue **out, const struct nfqd_queue_config *cfg)
 {
 	struct nfqd_queue *q;
@@ -288,14 +374,7 @@ int nfqd_queue_open(struct nfqd_queue **out, const struct nfqd_queue_config *cfg
 		err = -errno;
 		goto err_free;
 	}
-	err = set_rcvbuf(q);
-	if (err < 0)
-		goto err_close;
-	err = set_netlink_opt(q->nl, NETLINK_NO_ENOBUFS);
-	if (err < 0)
-		goto err_close;
-	/* Error answers to verdicts carry only the header, not the whole request. */
-	err = set_netlink_opt(q->nl, NETLINK_CAP_ACK);
+	err = set_socket_opts(q);
 	if (err < 0)
 		goto err_close;
 	if (mnl_socket_bind(q->nl, 0, MNL_SOCKET_AUTOPID) == -1) {
@@ -314,10 +393,159 @@ int nfqd_queue_open(struct nfqd_queue **out, const struct nfqd_queue_config *cfg
 err_close:
 	mnl_socket_close(q->nl);
 err_free:
-	if (q->proc_fd != -1)
-		close(q->proc_fd);
-	free(q);
+	queue_release(q);
 	return err;
+}
+
+int nfqd_queue_check_fd(int fd, uint32_t *portid)
+{
+	struct sockaddr_nl sa;
+	socklen_t len = sizeof(int);
+	int domain = 0, proto = 0;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == -1)
+		return -errno;
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &proto, &len) == -1)
+		return -errno;
+	if (domain != AF_NETLINK || proto != NETLINK_NETFILTER)
+		return -EPROTOTYPE;
+	len = sizeof(sa);
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) == -1)
+		return -errno;
+	if (len < sizeof(sa) || sa.nl_family != AF_NETLINK)
+		return -EPROTOTYPE;
+	*portid = sa.nl_pid;
+	return 0;
+}
+
+int nfqd_queue_owner_check(const struct nfqd_queue_kstats *ks, int kstats_err, uint32_t portid)
+{
+	if (kstats_err < 0)
+		return kstats_err;
+	return ks->portid == portid ? 0 : -EBUSY;
+}
+
+/*
+ * Re-apply copy range, max-len and flags with the socket's own request: no BIND (the kernel
+ * answers EBUSY to a second one). The queue keeps taking packets throughout. The kernel takes
+ * the request only from the bound port.
+ *
+ * The answer comes behind every packet message already in the socket. Waiting for it means
+ * reading those messages and leaving them unanswered (they are re-queued then, see
+ * nfqd_batcher_orphans()), so it is awaited only when it decides something: whether the kernel
+ * grants conntrack data. Otherwise the request goes without NLM_F_ACK, and only a refusal comes
+ * back, to the worker, which reports it as any refused message.
+ */
+static int configure_adopted(struct nfqd_queue *q, bool conntrack, bool ack)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	uint32_t seq;
+	struct nlmsghdr *nlh = config_msg(q, buf, &seq);
+	int err;
+
+	if (!ack)
+		nlh->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
+	nfq_nlmsg_cfg_put_params(nlh, NFQNL_COPY_PACKET, (int)q->cfg.copy_range);
+	nfq_nlmsg_cfg_put_qmaxlen(nlh, q->cfg.max_len);
+	put_flags(q, nlh, conntrack);
+	err = send_msg(q, nlh);
+	if (err < 0 || !ack)
+		return err;
+	return wait_ack(q, seq, false);
+}
+
+int nfqd_queue_adopt(struct nfqd_queue **out, int fd, const struct nfqd_queue_config *cfg)
+{
+	struct nfqd_queue_kstats ks;
+	struct nfqd_queue *q;
+	bool proof_by_ack;
+	uint32_t portid;
+	int err;
+
+	if (cfg->copy_range == 0 || cfg->copy_range > NFQD_COPY_RANGE_MAX || cfg->max_len == 0)
+		return -EINVAL;
+	err = nfqd_queue_check_fd(fd, &portid);
+	if (err < 0)
+		return err;
+
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->cfg = *cfg;
+	q->portid = portid;
+	q->proc_fd = open(proc_paths[0], O_RDONLY | O_CLOEXEC);
+	if (q->proc_fd == -1)
+		q->proc_fd = open(proc_paths[1], O_RDONLY | O_CLOEXEC);
+	err = nfqd_queue_owner_check(&ks, nfqd_queue_kstats_of(q, &ks), portid);
+	/* The proc file is root's (0440): without it the kernel's answer to the configuration
+	 * request is the proof, as it takes the request only from the bound port. */
+	proof_by_ack = err == -EACCES || err == -EPERM;
+	if (err < 0 && !proof_by_ack)
+		goto err_free;
+	q->nl = mnl_socket_fdopen(fd);
+	if (!q->nl) {
+		err = -errno;
+		goto err_free;
+	}
+	err = set_socket_opts(q);
+	if (err == 0 && q->cfg.conntrack) {
+		err = configure_adopted(q, true, true);
+		if (err == 0)
+			q->conntrack = true;
+		else if (err == -EOPNOTSUPP)
+			err = configure_adopted(q, false, true);
+	} else if (err == 0) {
+		err = configure_adopted(q, false, proof_by_ack);
+	}
+	/* the kernel's words for "another port has it" and "not bound" */
+	if (err == -EPERM)
+		err = -EBUSY;
+	else if (err == -ENODEV)
+		err = -ENOENT;
+	if (err < 0)
+		goto err_unwrap;
+	*out = q;
+	return 0;
+
+err_unwrap:
+	/* The descriptor stays the caller's: only libmnl's wrapper goes. */
+	free(q->nl);
+err_free:
+	queue_release(q);
+	return err;
+}
+
+bool nfqd_queue_skipped(const struct nfqd_queue *q, uint32_t *upto)
+{
+	if (q->skipped)
+		*upto = q->skipped_upto;
+	return q->skipped;
+}
+
+int nfqd_queue_detach(struct nfqd_queue *q)
+{
+	int fd;
+
+	if (!q)
+		return -EBADF;
+	fd = mnl_socket_get_fd(q->nl);
+	/* struct mnl_socket is a plain allocation around the descriptor (libmnl 1.0). */
+	free(q->nl);
+	queue_release(q);
+	return fd;
+}
+
+int nfqd_queue_unbind_fd(int fd, uint16_t num)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nfq_nlmsg_put(buf, NFQNL_MSG_CONFIG, num);
+	struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+
+	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_UNBIND);
+	if (sendto(fd, nlh, nlh->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) == -1)
+		return -errno;
+	return 0;
 }
 
 void nfqd_queue_free(struct nfqd_queue *q)
@@ -333,9 +561,7 @@ void nfqd_queue_free(struct nfqd_queue *q)
 	nfq_nlmsg_cfg_put_cmd(nlh, AF_UNSPEC, NFQNL_CFG_CMD_UNBIND);
 	(void)send_msg(q, nlh);
 	mnl_socket_close(q->nl);
-	if (q->proc_fd != -1)
-		close(q->proc_fd);
-	free(q);
+	queue_release(q);
 }
 
 int nfqd_queue_fd(const struct nfqd_queue *q)

@@ -24,6 +24,7 @@ static const char *const counter_names[NFQD_CTR_MAX] = {
 	[NFQD_CTR_UNREADABLE] = "unreadable",
 	[NFQD_CTR_SET_TIMEOUTS] = "set_timeouts",
 	[NFQD_CTR_QUEUE_FULL] = "queue_full",
+	[NFQD_CTR_STALE] = "stale",
 };
 
 const char *nfqd_counter_name(enum nfqd_counter c)

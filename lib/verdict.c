@@ -56,6 +56,14 @@ struct class_slot {
 	uint32_t last;	/* index of the class's entry with the highest id */
 };
 
+/* The packets a previous reader of the queue left without a verdict (nfqd_batcher_orphans()). */
+enum orphan_state {
+	ORPHANS_NONE,
+	ORPHANS_BELOW_FIRST, /* below the first id the next build with entries holds */
+	ORPHANS_DUE,	     /* up to orphans_upto, emitted by every build until sent */
+	ORPHAN_STATE_MAX,
+};
+
 struct nfqd_batcher {
 	uint16_t queue;
 	unsigned int flags;
@@ -79,6 +87,11 @@ struct nfqd_batcher {
 	uint32_t sweep_from; /* highest id at the first pending all == 0 request */
 	bool sweep_upto_set;
 	uint32_t sweep_upto; /* highest id at the latest pending all == 0 request */
+
+	enum orphan_state orphans;
+	bool orphans_emitted;	  /* a build emitted the re-queue since it was due */
+	uint32_t orphans_upto;	  /* with ORPHANS_DUE: the highest id re-queued */
+	uint32_t orphans_verdict; /* NF_REPEAT, as nfqd asks */
 
 	bool seen_due;	       /* a nfqd_batcher_sweep_seen() request is pending */
 	uint32_t seen_upto;    /* ... up to this id */
@@ -218,6 +231,48 @@ int nfqd_batcher_sweep_seen(struct nfqd_batcher *b, uint32_t verdict)
 	b->seen_upto = b->highest;
 	b->seen_verdict = verdict;
 	return 0;
+}
+
+int nfqd_batcher_orphans(struct nfqd_batcher *b, uint32_t verdict)
+{
+	int r = sweep_check(b, verdict);
+
+	if (r < 0)
+		return r;
+	b->orphans = ORPHANS_BELOW_FIRST;
+	b->orphans_emitted = false;
+	b->orphans_verdict = verdict;
+	return 0;
+}
+
+int nfqd_batcher_orphans_upto(struct nfqd_batcher *b, uint32_t verdict, uint32_t upto)
+{
+	int r = sweep_check(b, verdict);
+
+	if (r < 0)
+		return r;
+	b->orphans = ORPHANS_DUE;
+	b->orphans_emitted = false;
+	b->orphans_upto = upto;
+	b->orphans_verdict = verdict;
+	return 0;
+}
+
+void nfqd_batcher_orphans_sent(struct nfqd_batcher *b)
+{
+	if (b && b->orphans == ORPHANS_DUE && b->orphans_emitted)
+		b->orphans = ORPHANS_NONE;
+}
+
+void nfqd_batcher_orphans_cancel(struct nfqd_batcher *b)
+{
+	if (b)
+		b->orphans = ORPHANS_NONE;
+}
+
+bool nfqd_batcher_orphans_pending(const struct nfqd_batcher *b)
+{
+	return b && b->orphans != ORPHANS_NONE;
 }
 
 uint32_t nfqd_batcher_sweep_seq(void)
@@ -518,6 +573,20 @@ static void emit_sweep(struct nfqd_batcher *b, struct emit *e)
 	b->sweep_from_set = true;
 }
 
+/* The re-queue of a previous reader's packets, first of all: every later batch message of the
+ * send would reach them otherwise. */
+static void emit_orphans(struct nfqd_batcher *b, struct emit *e)
+{
+	if (b->orphans == ORPHANS_BELOW_FIRST && b->n > 0) {
+		b->orphans = ORPHANS_DUE;
+		b->orphans_upto = b->ent[0].id - 1;
+	}
+	if (b->orphans != ORPHANS_DUE)
+		return;
+	put_sweep_verdict(b, e, b->orphans_upto, b->orphans_verdict);
+	b->orphans_emitted = true;
+}
+
 int nfqd_batcher_build(struct nfqd_batcher *b, const void **buf, size_t *len,
 		       struct nfqd_batch_stats *st)
 {
@@ -533,6 +602,7 @@ int nfqd_batcher_build(struct nfqd_batcher *b, const void **buf, size_t *len,
 		dups = dedup_entries(b);
 	}
 
+	emit_orphans(b, &e);
 	/* Before the build's own verdicts, whose batch messages would otherwise reach them. */
 	if (b->seen_due) {
 		put_sweep_verdict(b, &e, b->seen_upto, b->seen_verdict);

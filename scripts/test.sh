@@ -84,9 +84,9 @@ pass_build() {
 	build build build && run_ctest build build
 }
 
-# The systemd boot test installs into a container without the sanitizer runtime.
+# The systemd boot and restart tests install into a container without the sanitizer runtime.
 sanitizer_tests() {
-	run_ctest "$1" "$2" -E 'systemd_boot|demo|style'
+	run_ctest "$1" "$2" -E 'systemd_boot|systemd_restart|demo|style'
 }
 
 pass_asan() {

@@ -7,7 +7,8 @@
  *
  *	allowed      calls from the allowlist (getpid, a write, malloc/free): exits 0
  *	socket-inet  socket(AF_INET): the call is allowed for AF_UNIX only
- *	mkdir        mkdir: not in the allowlist at all
+ *	rmdir        rmdir: not in the allowlist at all (mkdir is: an upgraded image may
+ *	             create the control socket's directory)
  *	leak         loses a block and exits 0: under LeakSanitizer the exit must report it
  *
  * Exit status 2: privilege_drop failed; 3: a denied call returned instead of killing.
@@ -33,7 +34,7 @@ int main(int argc, char **argv)
 	int r;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s allowed|socket-inet|mkdir|leak\n", argv[0]);
+		fprintf(stderr, "usage: %s allowed|socket-inet|rmdir|leak\n", argv[0]);
 		return 64;
 	}
 	/* SIGSYS dumps core by default: none from this test. */
@@ -59,9 +60,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "socket(AF_INET) returned %d\n", r);
 		return 3;
 	}
-	if (strcmp(argv[1], "mkdir") == 0) {
-		r = mkdir("/nonexistent-dir/nfqd-privilege-helper", 0700);
-		fprintf(stderr, "mkdir returned %d\n", r);
+	if (strcmp(argv[1], "rmdir") == 0) {
+		r = rmdir("/nonexistent-dir/nfqd-privilege-helper");
+		fprintf(stderr, "rmdir returned %d\n", r);
 		return 3;
 	}
 	if (strcmp(argv[1], "leak") == 0) {

@@ -320,8 +320,8 @@ static void expect_killed(const char *mode, bool journal, const char *line)
 static void test_denied_call_is_logged_and_fatal(void **state)
 {
 	(void)state;
-	expect_killed("mkdir", false,
-		      "nfqd: error: seccomp: system call mkdir (83) is not allowed; exiting\n");
+	expect_killed("rmdir", false,
+		      "nfqd: error: seccomp: system call rmdir (84) is not allowed; exiting\n");
 	expect_killed("socket-inet", false,
 		      "nfqd: error: seccomp: system call socket (41) is not allowed; exiting\n");
 }
@@ -330,8 +330,8 @@ static void test_denied_call_is_logged_and_fatal(void **state)
 static void test_denied_call_line_has_err_priority_for_the_journal(void **state)
 {
 	(void)state;
-	expect_killed("mkdir", true,
-		      "<3>seccomp: system call mkdir (83) is not allowed; exiting\n");
+	expect_killed("rmdir", true,
+		      "<3>seccomp: system call rmdir (84) is not allowed; exiting\n");
 }
 
 /* The filter does not kill what nfqd does: allowed calls, and the exit (with LeakSanitizer's

@@ -19,6 +19,7 @@
 
 #include "nfqd/queue.h"
 
+#include "fdstore.h"
 #include "netns.h"
 
 #ifndef NFQD_BIN
@@ -30,10 +31,9 @@
 
 const char *nfqd_bin(void)
 {
-	/* a benchmark may compare another build's nfqd in the same run */
-	const char *other = getenv("NFQD_TEST_BIN");
+	const char *bin = getenv("NFQD_TEST_BIN");
 
-	return other && *other ? other : NFQD_BIN;
+	return bin && *bin ? bin : NFQD_BIN;
 }
 
 const char *nfqctl_bin(void)
@@ -297,7 +297,13 @@ static void drain_notify(struct nfqd_proc *p, bool *ready, bool *stopping)
 	char buf[4096];
 	ssize_t n;
 
-	while ((n = recv(p->notify_fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+	for (;;) {
+		if (p->store)
+			n = fdstore_recv(p->store, p->notify_fd, buf, sizeof(buf));
+		else
+			n = recv(p->notify_fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+		if (n <= 0)
+			break;
 		buf[n] = '\0';
 		if (ready && strstr(buf, "READY=1"))
 			*ready = true;
@@ -306,49 +312,53 @@ static void drain_notify(struct nfqd_proc *p, bool *ready, bool *stopping)
 	}
 }
 
-int nfqd_start(struct nfqd_proc *p, const char *ns, const char *config, int timeout_ms, int *status)
+/* In the child: pass the store's descriptors as systemd does, numbered from 3. */
+static void pass_stored(const struct fdstore *store)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	char *full;
+	char names[FDSTORE_MAX * 257] = "", num[16];
+	int high[FDSTORE_MAX];
+	size_t off = 0;
+
+	if (!store || store->n == 0)
+		return;
+	/* out of the way of 3..3+n first, then into place (dup2 clears close-on-exec) */
+	for (unsigned int i = 0; i < store->n; i++)
+		high[i] = fcntl(store->ent[i].fd, F_DUPFD, 100);
+	for (unsigned int i = 0; i < store->n; i++) {
+		dup2(high[i], 3 + (int)i);
+		close(high[i]);
+		off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s", i ? ":" : "",
+					store->ent[i].name);
+	}
+	snprintf(num, sizeof(num), "%u", store->n);
+	setenv("LISTEN_FDS", num, 1);
+	setenv("LISTEN_FDNAMES", names, 1);
+	snprintf(num, sizeof(num), "%d", (int)getpid());
+	setenv("LISTEN_PID", num, 1);
+}
+
+/* Start nfqd in ns with p's files (the log appended to with append) and wait for READY=1. */
+static int spawn_ready(struct nfqd_proc *p, const char *ns, bool append, int timeout_ms,
+		       int *status)
+{
 	long long deadline;
 
-	memset(p, 0, sizeof(*p));
-	p->pid = -1;
-	p->notify_fd = -1;
-	snprintf(p->dir, sizeof(p->dir), "/tmp/nfqd-test-XXXXXX");
-	if (!mkdtemp(p->dir))
-		return -1;
-	snprintf(p->conf, sizeof(p->conf), "%s/nfqd.conf", p->dir);
-	snprintf(p->control, sizeof(p->control), "%s/control.sock", p->dir);
-	snprintf(p->log, sizeof(p->log), "%s/nfqd.log", p->dir);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify.sock", p->dir);
-
-	if (asprintf(&full, "%s\n[daemon]\ncontrol = %s\n", config, p->control) < 0)
-		return -1;
-	if (write_file(p->conf, full) < 0) {
-		free(full);
-		return -1;
-	}
-	free(full);
-
-	p->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (p->notify_fd == -1 || bind(p->notify_fd, (struct sockaddr *)&sa, sizeof(sa)) == -1)
-		return -1;
-	/* An nfqd running as `[daemon] user =` still reports to it, as to systemd's socket. */
-	if (chmod(p->dir, 0711) == -1 || chmod(sa.sun_path, 0666) == -1)
-		return -1;
-
+	p->ready = false;
 	p->pid = fork();
 	if (p->pid == -1)
 		return -1;
 	if (p->pid == 0) {
-		int fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int fd = open(p->log,
+			      O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC), 0644);
+		char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 
 		if (fd == -1 || enter_fd(ns) < 0)
 			_exit(126);
 		dup2(fd, STDERR_FILENO);
 		dup2(fd, STDOUT_FILENO);
-		setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+		snprintf(path, sizeof(path), "%s/notify.sock", p->dir);
+		setenv("NOTIFY_SOCKET", path, 1);
+		pass_stored(p->store);
 		execl(nfqd_bin(), "nfqd", "-c", p->conf, (char *)NULL);
 		_exit(127);
 	}
@@ -371,9 +381,73 @@ int nfqd_start(struct nfqd_proc *p, const char *ns, const char *config, int time
 		}
 		poll(&pfd, 1, 20);
 	}
-	fprintf(stderr, "test: nfqd did not report READY=1 within %lld ms\n",
-		now_ms() - deadline +
-			(timeout_ms > TEST_DEADLINE_MS ? timeout_ms : TEST_DEADLINE_MS));
+	fprintf(stderr, "test: nfqd did not report READY=1 within %d ms\n", timeout_ms);
+	return -1;
+}
+
+int nfqd_start_stored(struct nfqd_proc *p, const char *ns, const char *config,
+		      struct fdstore *store, int timeout_ms, int *status)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *full;
+
+	memset(p, 0, sizeof(*p));
+	p->pid = -1;
+	p->notify_fd = -1;
+	p->store = store;
+	snprintf(p->dir, sizeof(p->dir), "/tmp/nfqd-test-XXXXXX");
+	if (!mkdtemp(p->dir))
+		return -1;
+	snprintf(p->conf, sizeof(p->conf), "%s/nfqd.conf", p->dir);
+	snprintf(p->control, sizeof(p->control), "%s/control.sock", p->dir);
+	snprintf(p->log, sizeof(p->log), "%s/nfqd.log", p->dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify.sock", p->dir);
+
+	if (asprintf(&full, "%s\n[daemon]\ncontrol = %s\n", config, p->control) < 0)
+		return -1;
+	if (write_file(p->conf, full) < 0) {
+		free(full);
+		return -1;
+	}
+	free(full);
+
+	p->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (p->notify_fd == -1 || bind(p->notify_fd, (struct sockaddr *)&sa, sizeof(sa)) == -1)
+		return -1;
+	/* An nfqd running as `[daemon] user =` still reports to it, as to systemd's socket. */
+	if (chmod(p->dir, 0711) == -1 || chmod(sa.sun_path, 0666) == -1)
+		return -1;
+	return spawn_ready(p, ns, false, timeout_ms, status);
+}
+
+int nfqd_start(struct nfqd_proc *p, const char *ns, const char *config, int timeout_ms, int *status)
+{
+	return nfqd_start_stored(p, ns, config, NULL, timeout_ms, status);
+}
+
+int nfqd_respawn(struct nfqd_proc *p, const char *ns, int timeout_ms, int *status)
+{
+	if (p->pid > 0 || p->notify_fd < 0)
+		return -1;
+	/* what the previous process said is history */
+	drain_notify(p, NULL, NULL);
+	return spawn_ready(p, ns, true, timeout_ms, status);
+}
+
+int nfqd_wait_ready(struct nfqd_proc *p, int timeout_ms)
+{
+	long long deadline =
+		now_ms() + (timeout_ms < TEST_DEADLINE_MS ? TEST_DEADLINE_MS : timeout_ms);
+
+	p->ready = false;
+	while (now_ms() < deadline) {
+		struct pollfd pfd = { .fd = p->notify_fd, .events = POLLIN };
+
+		drain_notify(p, &p->ready, NULL);
+		if (p->ready)
+			return 0;
+		poll(&pfd, 1, 20);
+	}
 	return -1;
 }
 

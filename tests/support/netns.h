@@ -49,6 +49,8 @@ int ns_enter(const char *ns);
 /* Return the calling thread to the namespace it was in before ns_enter(). */
 void ns_leave(int handle);
 
+struct fdstore;
+
 /* A running nfqd under test. */
 struct nfqd_proc {
 	pid_t pid;
@@ -58,6 +60,7 @@ struct nfqd_proc {
 	char log[64];	  /* nfqd's stderr */
 	int notify_fd;	  /* the NOTIFY_SOCKET nfqd reports READY=1 to */
 	bool ready;
+	struct fdstore *store; /* keeps what nfqd stores with FDSTORE=1; NULL: none */
 };
 
 /*
@@ -69,6 +72,24 @@ struct nfqd_proc {
  */
 int nfqd_start(struct nfqd_proc *p, const char *ns, const char *config, int timeout_ms,
 	       int *status);
+
+/*
+ * nfqd_start() with a service fd store: what nfqd sends with FDSTORE=1 is kept in store, and
+ * what store holds is passed to nfqd as LISTEN_FDS/LISTEN_FDNAMES/LISTEN_PID.
+ */
+int nfqd_start_stored(struct nfqd_proc *p, const char *ns, const char *config,
+		      struct fdstore *store, int timeout_ms, int *status);
+
+/*
+ * Start nfqd again after it exited (reaped by nfqd_stop()), with the same config, control path,
+ * notify socket, store, and its log appended to: a restart by a service manager. Returns as
+ * nfqd_start().
+ */
+int nfqd_respawn(struct nfqd_proc *p, const char *ns, int timeout_ms, int *status);
+
+/* Wait for a new READY=1 (after an upgrade, from the same pid). Returns 0, or -1 at the
+ * deadline (timeout_ms, at least TEST_DEADLINE_MS). */
+int nfqd_wait_ready(struct nfqd_proc *p, int timeout_ms);
 
 /*
  * Send sig and wait up to timeout_ms (at least TEST_DEADLINE_MS: a test that bounds the time
@@ -118,8 +139,8 @@ int kernel_queue_line(const char *ns, unsigned int num, unsigned int *queued,
  */
 int nfqd_rules_load(const char *ns, const char *config, bool ipv6);
 
-/* Paths of the binaries under test, from the build; NFQD_TEST_BIN in the environment names
- * another nfqd (a benchmark comparing two builds in one run). */
+/* Paths of the binaries under test, from the build (nfqd: $NFQD_TEST_BIN when set, for a test
+ * that runs a copy it can replace or move). */
 const char *nfqd_bin(void);
 const char *nfqctl_bin(void);
 

@@ -1849,6 +1849,120 @@ static void test_stream_with_unreadable_packets_gives_each_packet_one_right_verd
 	assert_true(lost_sends > 100);
 }
 
+/* ---- packets a previous reader left (crash re-queue) ---- */
+
+/*
+ * The dead reader read 100..104 and answered none; this one reads from 105. Its first build
+ * re-queues 100..104 with NF_REPEAT, first of all: its own batch up to 110 would otherwise
+ * give them its accept.
+ */
+static void test_orphans_are_repeated_before_the_first_builds_batch(void **state)
+{
+	struct nfqd_batcher *b = batcher(64, NFQD_BATCHER_ORDERED);
+
+	(void)state;
+	sim_reset(&sim);
+	queue_range(100, 120);
+	assert_int_equal(nfqd_batcher_orphans(b, NF_REPEAT), 0);
+	assert_true(nfqd_batcher_orphans_pending(b));
+	add_range(b, 105, 110, NF_ACCEPT);
+	assert_int_equal(build_apply(b, NULL), 2);
+	assert_int_equal(sim.leading_sweeps, 1);
+	assert_int_equal(sim.sweep_enoent, 0);
+	assert_swept_range(100, 104, NF_REPEAT);
+	assert_range(105, 110, NF_ACCEPT);
+	assert_untouched(111);
+	nfqd_batcher_orphans_sent(b);
+	assert_false(nfqd_batcher_orphans_pending(b));
+	/* done once: the next build holds its own verdicts only */
+	add_range(b, 111, 112, NF_ACCEPT);
+	assert_int_equal(build_apply(b, NULL), 1);
+	assert_int_equal(sim.sweeps, 0);
+	nfqd_batcher_free(b);
+}
+
+/* A request waits for a build with entries: the first id read is the bound. */
+static void test_orphans_wait_for_the_first_id(void **state)
+{
+	struct nfqd_batcher *b = batcher(64, NFQD_BATCHER_ORDERED);
+
+	(void)state;
+	sim_reset(&sim);
+	queue_range(100, 110);
+	assert_int_equal(nfqd_batcher_orphans(b, NF_REPEAT), 0);
+	assert_int_equal(build_apply(b, NULL), 0);
+	nfqd_batcher_orphans_sent(b); /* nothing went out: still pending */
+	assert_true(nfqd_batcher_orphans_pending(b));
+	add_range(b, 103, 103, NF_DROP);
+	assert_int_equal(build_apply(b, NULL), 2);
+	assert_swept_range(100, 102, NF_REPEAT);
+	assert_range(103, 103, NF_DROP);
+	assert_untouched(104);
+	nfqd_batcher_free(b);
+}
+
+/*
+ * The send carrying the re-queue is lost, and the lost verdicts are swept: the re-queue goes
+ * out again, before the sweep, which would otherwise give the orphans the fail-side verdict.
+ */
+static void test_orphans_survive_a_lost_send_and_precede_the_seen_sweep(void **state)
+{
+	struct nfqd_batcher *b = batcher(64, NFQD_BATCHER_ORDERED);
+
+	(void)state;
+	sim_reset(&sim);
+	queue_range(100, 120);
+	assert_int_equal(nfqd_batcher_orphans(b, NF_REPEAT), 0);
+	add_range(b, 105, 110, NF_ACCEPT);
+	assert_int_equal(build_lost(b), 2);
+	assert_int_equal(nfqd_batcher_sweep_seen(b, NF_DROP), 0);
+	assert_int_equal(build_apply(b, NULL), 2);
+	assert_int_equal(sim.leading_sweeps, 2);
+	assert_swept_range(100, 104, NF_REPEAT);
+	assert_swept_range(105, 110, NF_DROP);
+	assert_untouched(111);
+	nfqd_batcher_orphans_sent(b);
+	assert_int_equal(build_apply(b, NULL), 0);
+	nfqd_batcher_free(b);
+}
+
+/* An explicit bound (socket empty, packets queued) goes out with an empty build. */
+static void test_orphans_upto_goes_out_without_entries(void **state)
+{
+	struct nfqd_batcher *b = batcher(64, NFQD_BATCHER_ORDERED);
+
+	(void)state;
+	sim_reset(&sim);
+	queue_range(100, 106);
+	assert_int_equal(nfqd_batcher_orphans_upto(b, NF_REPEAT, 104), 0);
+	assert_int_equal(build_apply(b, NULL), 1);
+	assert_swept_range(100, 104, NF_REPEAT);
+	assert_untouched(105);
+	nfqd_batcher_orphans_sent(b);
+	assert_false(nfqd_batcher_orphans_pending(b));
+	assert_int_equal(build_apply(b, NULL), 0);
+	/* cancel forgets a request */
+	assert_int_equal(nfqd_batcher_orphans(b, NF_REPEAT), 0);
+	nfqd_batcher_orphans_cancel(b);
+	add_range(b, 105, 106, NF_ACCEPT);
+	assert_int_equal(build_apply(b, NULL), 1);
+	assert_int_equal(sim.sweeps, 0);
+	nfqd_batcher_free(b);
+}
+
+static void test_orphans_need_ordered_and_a_valid_verdict(void **state)
+{
+	struct nfqd_batcher *b = batcher(4, 0), *o = batcher(4, NFQD_BATCHER_ORDERED);
+
+	(void)state;
+	assert_int_equal(nfqd_batcher_orphans(b, NF_REPEAT), -EOPNOTSUPP);
+	assert_int_equal(nfqd_batcher_orphans_upto(b, NF_REPEAT, 5), -EOPNOTSUPP);
+	assert_int_equal(nfqd_batcher_orphans(o, NF_STOLEN), -EINVAL);
+	assert_false(nfqd_batcher_orphans_pending(o));
+	nfqd_batcher_free(b);
+	nfqd_batcher_free(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1898,6 +2012,11 @@ int main(void)
 		cmocka_unit_test(test_sweep_seen_leaves_a_pending_unreadable_to_its_sweep),
 		cmocka_unit_test(
 			test_stream_with_unreadable_packets_gives_each_packet_one_right_verdict),
+		cmocka_unit_test(test_orphans_are_repeated_before_the_first_builds_batch),
+		cmocka_unit_test(test_orphans_wait_for_the_first_id),
+		cmocka_unit_test(test_orphans_survive_a_lost_send_and_precede_the_seen_sweep),
+		cmocka_unit_test(test_orphans_upto_goes_out_without_entries),
+		cmocka_unit_test(test_orphans_need_ordered_and_a_valid_verdict),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

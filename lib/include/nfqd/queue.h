@@ -75,8 +75,61 @@ int nfqd_queue_open(struct nfqd_queue **out, const struct nfqd_queue_config *cfg
  */
 void nfqd_queue_free(struct nfqd_queue *q);
 
-/* Let packets in again after nfqd_queue_freeze(): set max-len to the configured value. Returns
- * the request's sequence number (> 0), or -errno when it could not be sent. */
+/*
+ * Adopt fd, a queue socket a previous process bound (handed over through the systemd fd store
+ * or across exec), like libmnl's mnl_socket_fdopen(): check that fd is an AF_NETLINK /
+ * NETLINK_NETFILTER socket and that /proc/net/netfilter/nfnetlink_queue lists queue cfg->num
+ * as bound to its port id, then apply cfg's receive buffer, socket options, copy range and
+ * flags with the socket's own requests (no BIND: the kernel refuses a second one), max-len
+ * included: the queue stays bound and takes packets throughout. The packet messages already in
+ * the socket stay there for the caller, except when the kernel's answer must be awaited: when
+ * cfg->conntrack asks for conntrack data, or when the proc file cannot be read (not root):
+ * the answer is then the proof of ownership. The messages before it are read and not
+ * answered (they join the packets a previous reader left without a verdict:
+ * nfqd_batcher_orphans(), nfqd_queue_skipped()).
+ *
+ * Returns 0 and *out (which then owns fd), or: -EPROTOTYPE when fd is not a netfilter netlink
+ * socket, -ENOENT when the queue is not bound, -EBUSY when another port has it, -EINVAL for a
+ * bad config, or another -errno (-ENOTSOCK, -EBADF from the checks). On error fd stays the
+ * caller's, open.
+ */
+int nfqd_queue_adopt(struct nfqd_queue **out, int fd, const struct nfqd_queue_config *cfg);
+
+/*
+ * Whether nfqd_queue_adopt() read packet messages while it waited for the kernel's answer and
+ * left them unanswered; *upto then holds the highest of their ids (re-queue up to it when no
+ * later packet comes: nfqd_batcher_orphans_upto()).
+ */
+bool nfqd_queue_skipped(const struct nfqd_queue *q, uint32_t *upto);
+
+/*
+ * Give up q without unbinding or closing its socket: the kernel queue stays bound, packets keep
+ * being queued (up to max-len) for whoever holds the descriptor next. Returns the descriptor,
+ * now the caller's, or -EBADF for NULL.
+ */
+int nfqd_queue_detach(struct nfqd_queue *q);
+
+/*
+ * Ask the kernel to unbind queue num from fd (a queue socket nfqd will not serve): every packet
+ * still queued is dropped by the kernel. The descriptor stays open. Returns 0 or -errno.
+ */
+int nfqd_queue_unbind_fd(int fd, uint16_t num);
+
+/*
+ * Whether fd is a netfilter netlink socket; its port id in *portid. Returns 0, -EPROTOTYPE for
+ * another kind of socket, or -errno (-ENOTSOCK, -EBADF).
+ */
+int nfqd_queue_check_fd(int fd, uint32_t *portid);
+
+/*
+ * Whether a queue is bound to portid, from its proc line: ks and the result kstats_err of
+ * reading it. Returns 0, kstats_err when negative (-ENOENT: not bound), or -EBUSY when another
+ * port holds it. Pure.
+ */
+int nfqd_queue_owner_check(const struct nfqd_queue_kstats *ks, int kstats_err, uint32_t portid);
+
+/* Let packets in: set max-len to the configured value. Returns the request's sequence number
+ * (> 0), or -errno when it could not be sent. */
 int nfqd_queue_start(struct nfqd_queue *q);
 
 /* Stop new packets (max-len 0; they take the fail side). Returns the request's sequence number

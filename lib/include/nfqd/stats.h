@@ -37,6 +37,8 @@ enum nfqd_counter {
 	NFQD_CTR_QUEUE_FULL,   /* packets the kernel dropped because the queue held max-len
 				  (fail-open off; its queue_dropped, read from the kernel) */
 	NFQD_CTR_SET_TIMEOUTS, /* batches whose set answers did not all come within set-timeout */
+	NFQD_CTR_STALE,	       /* messages of packets already re-queued when the queue was
+				  adopted (in flight then): no verdict of their own */
 	NFQD_CTR_MAX
 };
 

@@ -19,6 +19,7 @@
 #ifndef NFQD_VERDICT_H
 #define NFQD_VERDICT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -121,6 +122,37 @@ int nfqd_batcher_sweep(struct nfqd_batcher *b, uint32_t verdict, int all);
  * nfqd_batcher_add() would refuse.
  */
 int nfqd_batcher_sweep_seen(struct nfqd_batcher *b, uint32_t verdict);
+
+/*
+ * The packets a previous reader of the queue (a process that died or handed the socket over)
+ * read and never answered are still queued, with ids below every id this batcher will see, and
+ * no message of theirs will ever come again. Request one VERDICT_BATCH with `verdict` (NF_REPEAT:
+ * the kernel runs the hook again and queues them anew, with new ids) up to the lowest id of the
+ * next build that holds entries, minus one: that build emits it before every other message, so
+ * that no batch message of its own reaches those packets first. Only with NFQD_BATCHER_ORDERED
+ * (ids below the first one read are then exactly the packets nobody will read). Returns 0,
+ * -EOPNOTSUPP, or -EINVAL for a verdict nfqd_batcher_add() would refuse.
+ *
+ * The message carries nfqd_batcher_sweep_seq(), so that ENOENT (no orphan) is told apart. It is
+ * emitted again by every build until nfqd_batcher_orphans_sent() says a send carried it.
+ */
+int nfqd_batcher_orphans(struct nfqd_batcher *b, uint32_t verdict);
+
+/*
+ * The same with a known bound: every queued id up to upto (for a socket found empty while the
+ * kernel listed packets queued, upto being the kernel's last id read before). The next build
+ * emits it even with nothing added. Returns as nfqd_batcher_orphans().
+ */
+int nfqd_batcher_orphans_upto(struct nfqd_batcher *b, uint32_t verdict, uint32_t upto);
+
+/* The send of the latest build went out: a re-queue it carried is done. */
+void nfqd_batcher_orphans_sent(struct nfqd_batcher *b);
+
+/* Forget a requested re-queue (nothing was left to re-queue). */
+void nfqd_batcher_orphans_cancel(struct nfqd_batcher *b);
+
+/* Whether a re-queue is requested and not yet sent. */
+bool nfqd_batcher_orphans_pending(const struct nfqd_batcher *b);
 
 /* The nlmsg_seq carried by sweep messages (and only by them). */
 uint32_t nfqd_batcher_sweep_seq(void);
