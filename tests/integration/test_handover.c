@@ -7,10 +7,13 @@
  * namespace, with fail-open = no, to a counting sink.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 /* The libc network headers go before the kernel ones, which defer to them. */
 #include <netinet/in.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -87,6 +90,15 @@ static struct nfqd_queue_kstats kline(struct itest *it, unsigned int num)
 	if (!found)
 		fail_msg("queue %u is not bound in the firewall namespace", num);
 	return ks;
+}
+
+static unsigned int count_of(const char *text, const char *what)
+{
+	unsigned int n = 0;
+
+	for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
+		n++;
+	return n;
 }
 
 static bool queue_bound(struct itest *it, unsigned int num)
@@ -260,7 +272,7 @@ static void flow_start(struct itest *it, struct flow_run *f)
  * Stop sending and check that every packet sent reached the sink (or overflowed its buffer, as
  * the kernel counts) and that neither queue dropped one.
  */
-static void flow_check(struct itest *it, struct flow_run *f)
+static unsigned long long flow_check(struct itest *it, struct flow_run *f)
 {
 	unsigned long long sent, sunk, lost_at_sink;
 	struct nfqd_queue_kstats k0, k1;
@@ -286,6 +298,7 @@ static void flow_check(struct itest *it, struct flow_run *f)
 	assert_int_equal(k0.full_dropped + k0.user_dropped, 0);
 	assert_int_equal(k1.full_dropped + k1.user_dropped, 0);
 	close(f->sink_fd);
+	return sent;
 }
 
 #define FLOOD_CONFIG                                                                               \
@@ -299,15 +312,60 @@ static uint64_t wait_received(struct itest *it, uint64_t from, uint64_t more)
 }
 
 /*
- * kill -9 three times under the flood, restarted with the stored sockets: nothing is lost, the
- * kernel drops nothing, and the queues were never unbound (the same port id serves them).
+ * Stop a worker thread of pid as it enters its next send(): it has read a batch and not sent its
+ * verdicts. Returns the thread's id; it stays stopped under the test's ptrace until the process
+ * dies (reap it with waitpid(tid, __WALL) then).
+ */
+static pid_t hold_a_batch(pid_t pid)
+{
+	char path[64];
+	struct dirent *e;
+	pid_t tid = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((e = readdir(d)) && tid < 0)
+		if (atoi(e->d_name) > 0 && atoi(e->d_name) != pid)
+			tid = atoi(e->d_name);
+	closedir(d);
+	assert_true(tid > 0);
+	assert_int_equal(ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD), 0);
+	assert_int_equal(ptrace(PTRACE_INTERRUPT, tid, 0, 0), 0);
+	for (long long deadline = now_ms() + ITEST_DEADLINE_MS; now_ms() < deadline;) {
+		struct __ptrace_syscall_info si;
+		int st, sig = 0;
+
+		assert_int_equal(waitpid(tid, &st, __WALL), tid);
+		assert_true(WIFSTOPPED(st));
+		if (WSTOPSIG(st) == (SIGTRAP | 0x80) &&
+		    ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof(si), &si) > 0 &&
+		    si.op == PTRACE_SYSCALL_INFO_ENTRY && si.entry.nr == SYS_sendto)
+			return tid;
+		/* a signal for the thread (the wake-up) is passed on; the other stops are ours */
+		if (WSTOPSIG(st) != (SIGTRAP | 0x80) && (st >> 16) == 0)
+			sig = WSTOPSIG(st);
+		assert_int_equal(ptrace(PTRACE_SYSCALL, tid, 0, sig), 0);
+	}
+	fail_msg("the worker thread %d sent no verdicts within %d ms", (int)tid, ITEST_DEADLINE_MS);
+	return -1;
+}
+
+/*
+ * kill -9 three times under the flood, each time while a worker holds a batch it read and has
+ * not answered, restarted with the stored sockets: nothing is lost, the kernel drops nothing,
+ * the queues were never unbound (the same port id serves them), and the held packets were
+ * re-queued (the kernel gave ids beyond the packets sent).
  */
 static void test_kill9_three_times_under_flood_loses_nothing(void **state)
 {
 	struct ht *h = *state;
 	struct itest *it = &h->it;
+	unsigned long long sent, ids;
 	struct flow_run f;
 	uint32_t port0;
+	char *log;
 
 	start(h, FLOOD_CONFIG);
 	port0 = kline(it, 0).portid;
@@ -316,8 +374,13 @@ static void test_kill9_three_times_under_flood_loses_nothing(void **state)
 		long long t0;
 		int st = 0;
 
+		pid_t tid;
+
 		wait_received(it, 0, 5000);
+		tid = hold_a_batch(it->d.pid);
 		t0 = now_ms();
+		assert_int_equal(kill(it->d.pid, SIGKILL), 0);
+		assert_int_equal(waitpid(tid, NULL, __WALL), tid);
 		assert_int_equal(nfqd_stop(&it->d, SIGKILL, ITEST_DEADLINE_MS, &st, NULL), 0);
 		assert_true(WIFSIGNALED(st));
 		/* the store holds the sockets: the queues are still bound */
@@ -326,9 +389,18 @@ static void test_kill9_three_times_under_flood_loses_nothing(void **state)
 		fprintf(stderr, "kill -9 %d: %lld ms from SIGKILL to READY=1 of the next nfqd\n",
 			i + 1, now_ms() - t0);
 	}
-	wait_received(it, 0, 500);
-	flow_check(it, &f);
+	wait_received(it, 0, 5000);
+	sent = flow_check(it, &f);
 	assert_int_equal(kline(it, 0).portid, port0);
+	ids = (unsigned long long)kline(it, 0).last_id + kline(it, 1).last_id;
+	fprintf(stderr, "ids given by the kernel %llu for %llu packets sent: %llu re-queued\n", ids,
+		sent, ids - sent);
+	assert_true(ids > sent);
+	log = nfqd_log(&it->d);
+	/* each held batch was re-queued by the next nfqd, below its first id or by id sequence */
+	if (count_of(log, "never answered") < 3)
+		fail_msg("fewer than 3 re-queues in the log:\n%s", log);
+	free(log);
 	free(itest_stop(it, 5000, NULL));
 }
 
@@ -537,15 +609,6 @@ static void bincopy_remove(struct itest *it, struct bincopy *c)
 {
 	unsetenv("NFQD_TEST_BIN");
 	itest_fw(it, "rm -rf %s", c->dir);
-}
-
-static unsigned int count_of(const char *text, const char *what)
-{
-	unsigned int n = 0;
-
-	for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
-		n++;
-	return n;
 }
 
 static unsigned int ready_lines(struct itest *it)
