@@ -230,6 +230,7 @@ static void test_empty_socket_with_packets_queued_requeues_up_to_the_last_id(voi
 struct pacer {
 	pthread_t thread;
 	const char *ns, *dst;
+	char src[256]; /* source addresses: --queue-balance hashes on addresses, not ports */
 	atomic_int stop;
 	atomic_ullong sent;
 };
@@ -239,7 +240,7 @@ static void *pacer_main(void *arg)
 	struct pacer *p = arg;
 
 	while (!atomic_load(&p->stop)) {
-		long long n = udp_send(p->ns, NULL, p->dst, PORT, 2000, 32, 8, 50, 2000);
+		long long n = udp_send(p->ns, p->src, p->dst, PORT, 2000, 32, 8, 50, 2000);
 
 		if (n > 0)
 			atomic_fetch_add(&p->sent, (unsigned long long)n);
@@ -262,6 +263,7 @@ static void flow_start(struct itest *it, struct flow_run *f)
 	assert_true(f->sink_fd >= 0);
 	f->rcvbuf_errors0 = udp_rcvbuf_errors(it->t.fw);
 	assert_int_equal(sink_thread_start(&f->sink, f->sink_fd), 0);
+	assert_int_equal(topo_add_client_addrs(&it->t, 8, f->pacer.src, sizeof(f->pacer.src)), 0);
 	f->t0 = now_ms();
 	f->pacer.ns = it->t.cli;
 	f->pacer.dst = it->t.fw4;
@@ -287,13 +289,17 @@ static unsigned long long flow_check(struct itest *it, struct flow_run *f)
 	k0 = kline(it, 0);
 	k1 = kline(it, 1);
 	fprintf(stderr,
-		"sent %llu in %.1f s (%.0f/s), delivered %llu (+%llu overflowed the sink); kernel "
-		"queue 0: full_dropped %u user_dropped %u queued %u; queue 1: %u %u %u\n",
-		sent, secs, (double)sent / secs, sunk, lost_at_sink, k0.full_dropped,
-		k0.user_dropped, k0.queued, k1.full_dropped, k1.user_dropped, k1.queued);
+		"sent %llu in %.1f s (%.0f/s), delivered %llu (+%llu overflowed the sink); kernel: "
+		"queue 0 last id %u full_dropped %u user_dropped %u queued %u, queue 1 last id %u "
+		"full_dropped %u user_dropped %u queued %u\n",
+		sent, secs, (double)sent / secs, sunk, lost_at_sink, k0.last_id, k0.full_dropped,
+		k0.user_dropped, k0.queued, k1.last_id, k1.full_dropped, k1.user_dropped,
+		k1.queued);
 	if (sunk + lost_at_sink != sent)
 		itest_print_log(it);
 	assert_true(sent > 0);
+	/* the flood went through both queues */
+	assert_true(k0.last_id > 0 && k1.last_id > 0);
 	assert_int_equal(sunk + lost_at_sink, sent);
 	assert_int_equal(k0.full_dropped + k0.user_dropped, 0);
 	assert_int_equal(k1.full_dropped + k1.user_dropped, 0);
@@ -311,45 +317,71 @@ static uint64_t wait_received(struct itest *it, uint64_t from, uint64_t more)
 	return itest_wait_total(it, "received", from + more);
 }
 
+/* nfqd's worker threads held under the test's ptrace. */
+struct held {
+	pid_t tid[8];
+	unsigned int n;
+};
+
+/* Kill nfqd, whose threads h holds, and reap them: a traced thread is its tracer's to reap. */
+static void kill_held(pid_t pid, struct held *h)
+{
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	for (unsigned int i = 0; i < h->n; i++)
+		waitpid(h->tid[i], NULL, __WALL);
+	h->n = 0;
+}
+
 /*
- * Stop a worker thread of pid as it enters its next send(): it has read a batch and not sent its
- * verdicts. Returns the thread's id; it stays stopped under the test's ptrace until the process
- * dies (reap it with waitpid(tid, __WALL) then).
+ * Stop nfqd's worker threads, and hold the first that enters send() stopped there: it has read
+ * a batch and not sent its verdicts. The others are stopped at some system call. They stay
+ * stopped under the test's ptrace until kill_held().
  */
-static pid_t hold_a_batch(pid_t pid)
+static void hold_a_batch(pid_t pid, struct held *h)
 {
 	char path[64];
 	struct dirent *e;
-	pid_t tid = -1;
 	DIR *d;
 
+	h->n = 0;
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	d = opendir(path);
 	assert_non_null(d);
-	while ((e = readdir(d)) && tid < 0)
-		if (atoi(e->d_name) > 0 && atoi(e->d_name) != pid)
-			tid = atoi(e->d_name);
-	closedir(d);
-	assert_true(tid > 0);
-	assert_int_equal(ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD), 0);
-	assert_int_equal(ptrace(PTRACE_INTERRUPT, tid, 0, 0), 0);
-	for (long long deadline = now_ms() + ITEST_DEADLINE_MS; now_ms() < deadline;) {
-		struct __ptrace_syscall_info si;
-		int st, sig = 0;
+	while ((e = readdir(d)) && h->n < sizeof(h->tid) / sizeof(h->tid[0])) {
+		pid_t t = (pid_t)strtol(e->d_name, NULL, 10);
 
-		assert_int_equal(waitpid(tid, &st, __WALL), tid);
-		assert_true(WIFSTOPPED(st));
-		if (WSTOPSIG(st) == (SIGTRAP | 0x80) &&
-		    ptrace(PTRACE_GET_SYSCALL_INFO, tid, sizeof(si), &si) > 0 &&
-		    si.op == PTRACE_SYSCALL_INFO_ENTRY && si.entry.nr == SYS_sendto)
-			return tid;
-		/* a signal for the thread (the wake-up) is passed on; the other stops are ours */
-		if (WSTOPSIG(st) != (SIGTRAP | 0x80) && (st >> 16) == 0)
-			sig = WSTOPSIG(st);
-		assert_int_equal(ptrace(PTRACE_SYSCALL, tid, 0, sig), 0);
+		if (t > 0 && t != pid && ptrace(PTRACE_SEIZE, t, 0, PTRACE_O_TRACESYSGOOD) == 0) {
+			h->tid[h->n++] = t;
+			ptrace(PTRACE_INTERRUPT, t, 0, 0);
+		}
 	}
-	fail_msg("the worker thread %d sent no verdicts within %d ms", (int)tid, ITEST_DEADLINE_MS);
-	return -1;
+	closedir(d);
+	for (long long deadline = now_ms() + ITEST_DEADLINE_MS; now_ms() < deadline;) {
+		bool any = false;
+
+		for (unsigned int i = 0; i < h->n; i++) {
+			struct __ptrace_syscall_info si;
+			int st, sig = 0;
+
+			if (waitpid(h->tid[i], &st, __WALL | WNOHANG) != h->tid[i] ||
+			    !WIFSTOPPED(st))
+				continue;
+			any = true;
+			if (WSTOPSIG(st) == (SIGTRAP | 0x80) &&
+			    ptrace(PTRACE_GET_SYSCALL_INFO, h->tid[i], sizeof(si), &si) > 0 &&
+			    si.op == PTRACE_SYSCALL_INFO_ENTRY && si.entry.nr == SYS_sendto)
+				return;
+			/* a signal for the thread (the wake-up) is passed on; other stops are ours
+			 */
+			if (WSTOPSIG(st) != (SIGTRAP | 0x80) && (st >> 16) == 0)
+				sig = WSTOPSIG(st);
+			ptrace(PTRACE_SYSCALL, h->tid[i], 0, sig);
+		}
+		if (!any)
+			usleep(100);
+	}
+	kill_held(pid, h);
+	fail_msg("no worker of nfqd sent verdicts within %d ms", ITEST_DEADLINE_MS);
 }
 
 /*
@@ -374,13 +406,12 @@ static void test_kill9_three_times_under_flood_loses_nothing(void **state)
 		long long t0;
 		int st = 0;
 
-		pid_t tid;
+		struct held held;
 
 		wait_received(it, 0, 5000);
-		tid = hold_a_batch(it->d.pid);
+		hold_a_batch(it->d.pid, &held);
 		t0 = now_ms();
-		assert_int_equal(kill(it->d.pid, SIGKILL), 0);
-		assert_int_equal(waitpid(tid, NULL, __WALL), tid);
+		kill_held(it->d.pid, &held);
 		assert_int_equal(nfqd_stop(&it->d, SIGKILL, ITEST_DEADLINE_MS, &st, NULL), 0);
 		assert_true(WIFSIGNALED(st));
 		/* the store holds the sockets: the queues are still bound */

@@ -350,28 +350,6 @@ static void test_on_unreadable_accept_passes_the_cut_headers_on(void **state)
 	free(itest_stop(it, 5000, NULL));
 }
 
-/* The thread id of nfqd's one worker: with one queue, the one task that is not the main one. */
-static pid_t worker_tid(pid_t pid)
-{
-	char path[64];
-	struct dirent *de;
-	pid_t tid = -1;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	assert_non_null(d);
-	while ((de = readdir(d))) {
-		long t = strtol(de->d_name, NULL, 10);
-
-		if (t > 0 && t != pid)
-			tid = (pid_t)t;
-	}
-	closedir(d);
-	assert_true(tid > 0);
-	return tid;
-}
-
 /* The pid tracing task tid, from its status; -1 when it cannot be read. */
 static pid_t tracer_of(pid_t pid, pid_t tid)
 {
@@ -397,9 +375,10 @@ static pid_t tracer_of(pid_t pid, pid_t tid)
  */
 static pid_t fail_worker_sends(struct itest *it, unsigned int fails)
 {
-	pid_t tid = worker_tid(it->d.pid), st;
+	pid_t tid = nfqd_worker_tid(it->d.pid), st;
 	char tids[16], inject[64];
 
+	assert_true(tid > 0);
 	snprintf(tids, sizeof(tids), "%d", (int)tid);
 	snprintf(inject, sizeof(inject), "inject=sendto:error=EPERM:when=1..%u", fails);
 	st = fork();
