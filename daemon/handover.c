@@ -97,13 +97,6 @@ int handover_take(struct handover *h, const char *name)
 	return -ENOENT;
 }
 
-void handover_untake(struct handover *h, int fd)
-{
-	for (unsigned int i = 0; h && i < h->n; i++)
-		if (h->fds[i].fd == fd)
-			h->fds[i].taken = false;
-}
-
 void handover_release(struct handover *h)
 {
 	if (!h)

@@ -59,9 +59,6 @@ void handover_queue_name(uint16_t num, char *buf, size_t len);
  */
 int handover_take(struct handover *h, const char *name);
 
-/* Give a socket taken with handover_take() back, unused (it will be released). */
-void handover_untake(struct handover *h, int fd);
-
 /*
  * Release every socket not taken: a queue socket for a queue no longer configured is unbound
  * (its packets are dropped by the kernel), closed and removed from the fd store, with a log

@@ -10,29 +10,15 @@
 #ifndef NFQD_ITRACE_H
 #define NFQD_ITRACE_H
 
-#include <dirent.h>
 #include <signal.h>
 
 #include "itest.h"
 
-/* The thread id of nfqd's one worker: with one queue, the one task that is not the main one. */
+/* The thread id of nfqd's one worker (nfqd_worker_tid()), asserted to exist. */
 static inline pid_t itrace_worker_tid(pid_t pid)
 {
-	char path[64];
-	struct dirent *de;
-	pid_t tid = -1;
-	DIR *d;
+	pid_t tid = nfqd_worker_tid(pid);
 
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	assert_non_null(d);
-	while ((de = readdir(d))) {
-		long t = strtol(de->d_name, NULL, 10);
-
-		if (t > 0 && t != pid)
-			tid = (pid_t)t;
-	}
-	closedir(d);
 	assert_true(tid > 0);
 	return tid;
 }

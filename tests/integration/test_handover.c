@@ -7,10 +7,13 @@
  * namespace, with fail-open = no, to a counting sink.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 /* The libc network headers go before the kernel ones, which defer to them. */
 #include <netinet/in.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -87,6 +90,15 @@ static struct nfqd_queue_kstats kline(struct itest *it, unsigned int num)
 	if (!found)
 		fail_msg("queue %u is not bound in the firewall namespace", num);
 	return ks;
+}
+
+static unsigned int count_of(const char *text, const char *what)
+{
+	unsigned int n = 0;
+
+	for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
+		n++;
+	return n;
 }
 
 static bool queue_bound(struct itest *it, unsigned int num)
@@ -218,6 +230,7 @@ static void test_empty_socket_with_packets_queued_requeues_up_to_the_last_id(voi
 struct pacer {
 	pthread_t thread;
 	const char *ns, *dst;
+	char src[256]; /* source addresses: --queue-balance hashes on addresses, not ports */
 	atomic_int stop;
 	atomic_ullong sent;
 };
@@ -227,7 +240,7 @@ static void *pacer_main(void *arg)
 	struct pacer *p = arg;
 
 	while (!atomic_load(&p->stop)) {
-		long long n = udp_send(p->ns, NULL, p->dst, PORT, 2000, 32, 8, 50, 2000);
+		long long n = udp_send(p->ns, p->src, p->dst, PORT, 2000, 32, 8, 50, 2000);
 
 		if (n > 0)
 			atomic_fetch_add(&p->sent, (unsigned long long)n);
@@ -250,6 +263,7 @@ static void flow_start(struct itest *it, struct flow_run *f)
 	assert_true(f->sink_fd >= 0);
 	f->rcvbuf_errors0 = udp_rcvbuf_errors(it->t.fw);
 	assert_int_equal(sink_thread_start(&f->sink, f->sink_fd), 0);
+	assert_int_equal(topo_add_client_addrs(&it->t, 8, f->pacer.src, sizeof(f->pacer.src)), 0);
 	f->t0 = now_ms();
 	f->pacer.ns = it->t.cli;
 	f->pacer.dst = it->t.fw4;
@@ -260,7 +274,7 @@ static void flow_start(struct itest *it, struct flow_run *f)
  * Stop sending and check that every packet sent reached the sink (or overflowed its buffer, as
  * the kernel counts) and that neither queue dropped one.
  */
-static void flow_check(struct itest *it, struct flow_run *f)
+static unsigned long long flow_check(struct itest *it, struct flow_run *f)
 {
 	unsigned long long sent, sunk, lost_at_sink;
 	struct nfqd_queue_kstats k0, k1;
@@ -275,17 +289,22 @@ static void flow_check(struct itest *it, struct flow_run *f)
 	k0 = kline(it, 0);
 	k1 = kline(it, 1);
 	fprintf(stderr,
-		"sent %llu in %.1f s (%.0f/s), delivered %llu (+%llu overflowed the sink); kernel "
-		"queue 0: full_dropped %u user_dropped %u queued %u; queue 1: %u %u %u\n",
-		sent, secs, (double)sent / secs, sunk, lost_at_sink, k0.full_dropped,
-		k0.user_dropped, k0.queued, k1.full_dropped, k1.user_dropped, k1.queued);
+		"sent %llu in %.1f s (%.0f/s), delivered %llu (+%llu overflowed the sink); kernel: "
+		"queue 0 last id %u full_dropped %u user_dropped %u queued %u, queue 1 last id %u "
+		"full_dropped %u user_dropped %u queued %u\n",
+		sent, secs, (double)sent / secs, sunk, lost_at_sink, k0.last_id, k0.full_dropped,
+		k0.user_dropped, k0.queued, k1.last_id, k1.full_dropped, k1.user_dropped,
+		k1.queued);
 	if (sunk + lost_at_sink != sent)
 		itest_print_log(it);
 	assert_true(sent > 0);
+	/* the flood went through both queues */
+	assert_true(k0.last_id > 0 && k1.last_id > 0);
 	assert_int_equal(sunk + lost_at_sink, sent);
 	assert_int_equal(k0.full_dropped + k0.user_dropped, 0);
 	assert_int_equal(k1.full_dropped + k1.user_dropped, 0);
 	close(f->sink_fd);
+	return sent;
 }
 
 #define FLOOD_CONFIG                                                                               \
@@ -298,16 +317,87 @@ static uint64_t wait_received(struct itest *it, uint64_t from, uint64_t more)
 	return itest_wait_total(it, "received", from + more);
 }
 
+/* nfqd's worker threads held under the test's ptrace. */
+struct held {
+	pid_t tid[8];
+	unsigned int n;
+};
+
+/* Kill nfqd, whose threads h holds, and reap them: a traced thread is its tracer's to reap. */
+static void kill_held(pid_t pid, struct held *h)
+{
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	for (unsigned int i = 0; i < h->n; i++)
+		waitpid(h->tid[i], NULL, __WALL);
+	h->n = 0;
+}
+
 /*
- * kill -9 three times under the flood, restarted with the stored sockets: nothing is lost, the
- * kernel drops nothing, and the queues were never unbound (the same port id serves them).
+ * Stop nfqd's worker threads, and hold the first that enters send() stopped there: it has read
+ * a batch and not sent its verdicts. The others are stopped at some system call. They stay
+ * stopped under the test's ptrace until kill_held().
+ */
+static void hold_a_batch(pid_t pid, struct held *h)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+
+	h->n = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	assert_non_null(d);
+	while ((e = readdir(d)) && h->n < sizeof(h->tid) / sizeof(h->tid[0])) {
+		pid_t t = (pid_t)strtol(e->d_name, NULL, 10);
+
+		if (t > 0 && t != pid && ptrace(PTRACE_SEIZE, t, 0, PTRACE_O_TRACESYSGOOD) == 0) {
+			h->tid[h->n++] = t;
+			ptrace(PTRACE_INTERRUPT, t, 0, 0);
+		}
+	}
+	closedir(d);
+	for (long long deadline = now_ms() + ITEST_DEADLINE_MS; now_ms() < deadline;) {
+		bool any = false;
+
+		for (unsigned int i = 0; i < h->n; i++) {
+			struct __ptrace_syscall_info si;
+			int st, sig = 0;
+
+			if (waitpid(h->tid[i], &st, __WALL | WNOHANG) != h->tid[i] ||
+			    !WIFSTOPPED(st))
+				continue;
+			any = true;
+			if (WSTOPSIG(st) == (SIGTRAP | 0x80) &&
+			    ptrace(PTRACE_GET_SYSCALL_INFO, h->tid[i], sizeof(si), &si) > 0 &&
+			    si.op == PTRACE_SYSCALL_INFO_ENTRY && si.entry.nr == SYS_sendto)
+				return;
+			/* a signal for the thread (the wake-up) is passed on; other stops are ours
+			 */
+			if (WSTOPSIG(st) != (SIGTRAP | 0x80) && (st >> 16) == 0)
+				sig = WSTOPSIG(st);
+			ptrace(PTRACE_SYSCALL, h->tid[i], 0, sig);
+		}
+		if (!any)
+			usleep(100);
+	}
+	kill_held(pid, h);
+	fail_msg("no worker of nfqd sent verdicts within %d ms", ITEST_DEADLINE_MS);
+}
+
+/*
+ * kill -9 three times under the flood, each time while a worker holds a batch it read and has
+ * not answered, restarted with the stored sockets: nothing is lost, the kernel drops nothing,
+ * the queues were never unbound (the same port id serves them), and the held packets were
+ * re-queued (the kernel gave ids beyond the packets sent).
  */
 static void test_kill9_three_times_under_flood_loses_nothing(void **state)
 {
 	struct ht *h = *state;
 	struct itest *it = &h->it;
+	unsigned long long sent, ids;
 	struct flow_run f;
 	uint32_t port0;
+	char *log;
 
 	start(h, FLOOD_CONFIG);
 	port0 = kline(it, 0).portid;
@@ -316,8 +406,12 @@ static void test_kill9_three_times_under_flood_loses_nothing(void **state)
 		long long t0;
 		int st = 0;
 
+		struct held held;
+
 		wait_received(it, 0, 5000);
+		hold_a_batch(it->d.pid, &held);
 		t0 = now_ms();
+		kill_held(it->d.pid, &held);
 		assert_int_equal(nfqd_stop(&it->d, SIGKILL, ITEST_DEADLINE_MS, &st, NULL), 0);
 		assert_true(WIFSIGNALED(st));
 		/* the store holds the sockets: the queues are still bound */
@@ -326,9 +420,18 @@ static void test_kill9_three_times_under_flood_loses_nothing(void **state)
 		fprintf(stderr, "kill -9 %d: %lld ms from SIGKILL to READY=1 of the next nfqd\n",
 			i + 1, now_ms() - t0);
 	}
-	wait_received(it, 0, 500);
-	flow_check(it, &f);
+	wait_received(it, 0, 5000);
+	sent = flow_check(it, &f);
 	assert_int_equal(kline(it, 0).portid, port0);
+	ids = (unsigned long long)kline(it, 0).last_id + kline(it, 1).last_id;
+	fprintf(stderr, "ids given by the kernel %llu for %llu packets sent: %llu re-queued\n", ids,
+		sent, ids - sent);
+	assert_true(ids > sent);
+	log = nfqd_log(&it->d);
+	/* each held batch was re-queued by the next nfqd, below its first id or by id sequence */
+	if (count_of(log, "never answered") < 3)
+		fail_msg("fewer than 3 re-queues in the log:\n%s", log);
+	free(log);
 	free(itest_stop(it, 5000, NULL));
 }
 
@@ -537,15 +640,6 @@ static void bincopy_remove(struct itest *it, struct bincopy *c)
 {
 	unsetenv("NFQD_TEST_BIN");
 	itest_fw(it, "rm -rf %s", c->dir);
-}
-
-static unsigned int count_of(const char *text, const char *what)
-{
-	unsigned int n = 0;
-
-	for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
-		n++;
-	return n;
 }
 
 static unsigned int ready_lines(struct itest *it)

@@ -519,6 +519,27 @@ static bool all_threads_stopped(pid_t pid)
 	return stopped;
 }
 
+pid_t nfqd_worker_tid(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	pid_t tid = -1;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		long t = strtol(de->d_name, NULL, 10);
+
+		if (t > 0 && t != pid)
+			tid = (pid_t)t;
+	}
+	closedir(d);
+	return tid;
+}
+
 int nfqd_pause(struct nfqd_proc *p)
 {
 	if (p->pid <= 0 || kill(p->pid, SIGSTOP) == -1)

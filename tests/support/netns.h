@@ -102,6 +102,10 @@ int nfqd_stop(struct nfqd_proc *p, int sig, int timeout_ms, int *status, long *e
  * effect asynchronously). Returns 0, or -1 when it did not stop within TEST_DEADLINE_MS. */
 int nfqd_pause(struct nfqd_proc *p);
 
+/* A worker thread of process pid (a task that is not the main one: with one queue, its worker).
+ * Returns its id, or -1 when there is none. */
+pid_t nfqd_worker_tid(pid_t pid);
+
 /* Kill (if running) and remove the private directory. Safe to call twice. */
 void nfqd_cleanup(struct nfqd_proc *p);
 
