@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -146,6 +147,14 @@ void handover_forget(struct handover *h)
 	h->n = 0;
 }
 
+/* Whether a service manager took a socket into its fd store (sd_notify sent it). */
+static atomic_bool stored;
+
+bool handover_stored(void)
+{
+	return atomic_load(&stored);
+}
+
 void handover_store(int fd, const char *name)
 {
 	char msg[64 + HANDOVER_NAME_MAX];
@@ -153,6 +162,8 @@ void handover_store(int fd, const char *name)
 
 	snprintf(msg, sizeof(msg), "FDSTORE=1\nFDNAME=%s", name);
 	r = sd_pid_notify_with_fds(0, 0, msg, &fd, 1);
+	if (r > 0)
+		atomic_store(&stored, true);
 	if (r < 0)
 		log_warning("cannot put socket '%s' into the service manager's fd store: %s; a "
 			    "restart will rebind it and lose what it holds",

@@ -104,4 +104,10 @@ void handover_unstore(const char *name);
  */
 bool handover_successor_follows(char *why, size_t whylen);
 
+/*
+ * Whether a service manager holds nfqd's sockets in its fd store (a FDSTORE=1 message was sent):
+ * an exit that leaves the queues bound is then picked up by the restart that follows it.
+ */
+bool handover_stored(void);
+
 #endif /* NFQD_DAEMON_HANDOVER_H */

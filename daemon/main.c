@@ -215,14 +215,28 @@ static char *cmd_status(void *user)
 	return reload_status_json(user);
 }
 
+/*
+ * A worker cannot go on: nfqd exits with status 1. Under a service manager that holds the
+ * sockets (Restart=on-failure in the unit), the queues are handed over rather than drained and
+ * unbound, so that the restart adopts them with every packet queued meanwhile, and re-queues
+ * what the failed worker read and could not answer. Without one, a drain is what saves most.
+ */
 static int on_fatal(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
+	struct daemon *d = userdata;
 	uint64_t v;
 
 	(void)revents;
-	(void)userdata;
 	if (read(fd, &v, sizeof(v)) == -1 && errno != EAGAIN)
 		log_error("cannot read the worker failure event: %s", strerror(errno));
+	if (handover_stored()) {
+		d->stop_mode = WORKER_STOP_HANDOVER;
+		log_error("a worker cannot go on: exiting; the queues stay bound in the service "
+			  "manager's fd store for the restart to adopt");
+	} else {
+		d->stop_mode = WORKER_STOP_DRAIN;
+		log_error("a worker cannot go on: draining the queues and exiting");
+	}
 	sd_event_exit(sd_event_source_get_event(s), 1);
 	return 0;
 }

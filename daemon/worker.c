@@ -970,6 +970,9 @@ static void *worker_main(void *arg)
 		nfqd_counter_add(&w->counters, NFQD_CTR_ERRORS, 1);
 		if (recv_error_is_fatal(r)) {
 			fatal(w, "cannot receive", r);
+			/* the main thread decides between a hand-over and a drain (on_fatal) */
+			while (!atomic_load(&w->shared->stop) && !atomic_load(&w->stop))
+				usleep(10000);
 			break;
 		}
 		unsigned long sup;
