@@ -6,6 +6,8 @@
 #include <sched.h>
 #include <systemd/sd-event.h>
 
+#include "nfqd/chaincount.h"
+
 #include "command.h"
 #include "config.h"
 #include "handover.h"
@@ -30,12 +32,14 @@ struct daemon {
 	struct lookup_counters retired_lookups[NFQD_POLICY_MAX_LOOKUPS]; /* as cfg numbers them */
 	int cpus[CPU_SETSIZE]; /* the CPUs workers are pinned to, round-robin by slot */
 	int n_cpus;
-	struct watchdog *watchdog;    /* NULL without WatchdogSec= */
-	struct handover handover;     /* sockets passed by a predecessor, until taken */
-	int stop_mode;		      /* enum worker_stop: how the workers end */
-	struct upgrade upgrade;	      /* how to re-execute nfqd */
-	sd_event_source *upgrade_src; /* a pending upgrade (deferred to the loop's next turn) */
-	char qlist[512];	      /* the queues, for messages */
+	struct watchdog *watchdog;     /* NULL without WatchdogSec= */
+	struct handover handover;      /* sockets passed by a predecessor, until taken */
+	int stop_mode;		       /* enum worker_stop: how the workers end */
+	struct upgrade upgrade;	       /* how to re-execute nfqd */
+	sd_event_source *upgrade_src;  /* a pending upgrade (deferred to the loop's next turn) */
+	char qlist[512];	       /* the queues, for messages */
+	struct nfqd_chaincount *chain; /* reads the plan tag of the loaded chain NFQD */
+	int chain_err;		       /* why chain is NULL */
 };
 
 /* Warn about the rules of c that can never match or that an earlier rule shadows. */

@@ -187,7 +187,7 @@ static void test_generations_swapped_under_running_workers(void **state)
 static int compatible(const char *old_text, const char *new_text, char *err, size_t errlen)
 {
 	struct config *a = load(old_text), *b = load(new_text);
-	int r = ruleset_check_compatible(a, NULL, b, NULL, err, errlen);
+	int r = ruleset_check_compatible(a, NULL, b, NULL, NULL, err, errlen);
 
 	config_free(a);
 	config_free(b);
@@ -278,7 +278,7 @@ static void test_set_rules_change_by_reload_only_when_tested(void **state)
 			 modes[m]);
 		a = load(a_text);
 		b = load(b_text);
-		r = ruleset_check_compatible(a, one, b, two, err, sizeof(err));
+		r = ruleset_check_compatible(a, one, b, two, NULL, err, sizeof(err));
 		config_free(a);
 		config_free(b);
 		if (m == 0) {
