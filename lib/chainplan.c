@@ -132,7 +132,10 @@ int nfqd_chainplan_rule_tag(const struct nlmsghdr *nlh, uint64_t *hash)
 {
 	const struct nlattr *a;
 
-	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg)))
+	/* Attributes are padded to 4 bytes, so a rule's length is a multiple of 4: libmnl walks
+	 * them up to the aligned length, which must not pass the message. */
+	if (nlh->nlmsg_len < MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(struct nfgenmsg)) ||
+	    nlh->nlmsg_len != MNL_ALIGN(nlh->nlmsg_len))
 		return -EBADMSG;
 	mnl_attr_for_each (a, nlh, sizeof(struct nfgenmsg)) {
 		int r = -ENODATA;

@@ -138,6 +138,11 @@ static void test_no_tag_and_malformed_user_data(void **state)
 	mnl_attr_put(nlh, NFTA_RULE_USERDATA, sizeof(udata), udata);
 	assert_int_equal(nfqd_chainplan_rule_tag(nlh, &h), -EBADMSG);
 	assert_true(h == 0x42);
+	/* a length that is no multiple of 4: libmnl would walk attributes past it */
+	nlh = rule_msg(buf);
+	mnl_attr_put(nlh, NFTA_RULE_USERDATA, 2, (const uint8_t[]){ 1, 0 });
+	nlh->nlmsg_len -= 2;
+	assert_int_equal(nfqd_chainplan_rule_tag(nlh, &h), -EBADMSG);
 	/* a message too short for its nfgenmsg */
 	nlh->nlmsg_len = MNL_NLMSG_HDRLEN;
 	assert_int_equal(nfqd_chainplan_rule_tag(nlh, &h), -EBADMSG);

@@ -39,7 +39,8 @@ int nfqd_chainplan_tag_parse(const char *text, size_t len, uint64_t *hash);
 /*
  * The plan tag of one NFT_MSG_NEWRULE message (an answer to NFT_MSG_GETRULE): a comment that is a
  * plan tag, in its user data or in an xt comment match expression. Returns 0 with *hash, -ENODATA
- * when the rule carries no tag, -EBADMSG when its attributes or user data are malformed. Pure.
+ * when the rule carries no tag, -EBADMSG when its attributes or user data are malformed, or its
+ * length is no multiple of 4. nlh holds nlmsg_len bytes. Pure.
  */
 int nfqd_chainplan_rule_tag(const struct nlmsghdr *nlh, uint64_t *hash);
 
