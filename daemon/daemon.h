@@ -6,14 +6,14 @@
 #include <sched.h>
 #include <systemd/sd-event.h>
 
-#include "nfqd/chaincount.h"
-
 #include "command.h"
 #include "config.h"
 #include "handover.h"
 #include "reload.h"
 #include "upgrade.h"
 #include "worker.h"
+
+struct nfqd_chaincount;
 
 struct daemon {
 	struct config *cfg;	       /* the current generation's */
@@ -32,14 +32,16 @@ struct daemon {
 	struct lookup_counters retired_lookups[NFQD_POLICY_MAX_LOOKUPS]; /* as cfg numbers them */
 	int cpus[CPU_SETSIZE]; /* the CPUs workers are pinned to, round-robin by slot */
 	int n_cpus;
-	struct watchdog *watchdog;     /* NULL without WatchdogSec= */
-	struct handover handover;      /* sockets passed by a predecessor, until taken */
-	int stop_mode;		       /* enum worker_stop: how the workers end */
-	struct upgrade upgrade;	       /* how to re-execute nfqd */
-	sd_event_source *upgrade_src;  /* a pending upgrade (deferred to the loop's next turn) */
-	char qlist[512];	       /* the queues, for messages */
-	struct nfqd_chaincount *chain; /* reads the plan tag of the loaded chain NFQD */
-	int chain_err;		       /* why chain is NULL */
+	struct watchdog *watchdog;    /* NULL without WatchdogSec= */
+	struct handover handover;     /* sockets passed by a predecessor, until taken */
+	int stop_mode;		      /* enum worker_stop: how the workers end */
+	struct upgrade upgrade;	      /* how to re-execute nfqd */
+	sd_event_source *upgrade_src; /* a pending upgrade (deferred to the loop's next turn) */
+	char qlist[512];	      /* the queues, for messages */
+
+	/* reads the plan tag of the loaded chain NFQD (reload.c); NULL: chain_err says why */
+	struct nfqd_chaincount *chain;
+	int chain_err;
 };
 
 /* Warn about the rules of c that can never match or that an earlier rule shadows. */
