@@ -13,6 +13,8 @@
 #include "upgrade.h"
 #include "worker.h"
 
+struct nfqd_chaincount;
+
 struct daemon {
 	struct config *cfg;	       /* the current generation's */
 	struct nfqd_ipset_info *infos; /* the set of each lookup: the current generation's */
@@ -36,6 +38,10 @@ struct daemon {
 	struct upgrade upgrade;	      /* how to re-execute nfqd */
 	sd_event_source *upgrade_src; /* a pending upgrade (deferred to the loop's next turn) */
 	char qlist[512];	      /* the queues, for messages */
+
+	/* reads the plan tag of the loaded chain NFQD (reload.c); NULL: chain_err says why */
+	struct nfqd_chaincount *chain;
+	int chain_err;
 };
 
 /* Warn about the rules of c that can never match or that an earlier rule shadows. */

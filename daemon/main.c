@@ -801,6 +801,7 @@ static int run(struct ruleset *rs, const struct reload_status *st, char **argv)
 		goto out;
 	}
 	log_methods(&d);
+	reload_open_chain(&d);
 	/* Every queue is bound: the file is what a restart falls back on. Written before the drop,
 	 * which may take the right to write the runtime directory away ([daemon] user). */
 	reload_save_last_good(&d);
@@ -857,6 +858,7 @@ out:
 			d.workers[i].handed_over = true;
 	close_control(&d);
 	overload_close(d.overload);
+	nfqd_chaincount_free(d.chain);
 	ifwatch_close(d.ifwatch);
 	for (unsigned int i = 0; i < d.n_workers; i++)
 		close_queue(&d.workers[i]);

@@ -12,6 +12,8 @@
 #include <linux/netfilter.h>
 #include <systemd/sd-daemon.h>
 
+#include "nfqd/chaincount.h"
+#include "nfqd/chainplan.h"
 #include "nfqd/policy.h"
 #include "nfqd/queue.h"
 #include "nfqd/transport.h"
@@ -21,6 +23,7 @@
 #include "ifwatch.h"
 #include "log.h"
 #include "reload.h"
+#include "rules.h"
 #include "ruleset.h"
 #include "sets.h"
 #include "strbuf.h"
@@ -512,8 +515,18 @@ int64_t reload_run(struct daemon *d, const char *trigger, char *msg, size_t len)
 	r = reload_load(d->reload.config_path, &rs, msg, len);
 	if (r == 0)
 		daemon_log_lint(rs->cfg);
-	if (r == 0)
-		r = ruleset_check_compatible(old->cfg, old->infos, rs->cfg, rs->infos, msg, len);
+	if (r == 0) {
+		struct ruleset_loaded loaded;
+
+		ruleset_read_loaded(d->chain, d->chain_err, &loaded);
+		r = ruleset_check_compatible(old->cfg, old->infos, rs->cfg, rs->infos, &loaded, msg,
+					     len);
+		if (r == 1)
+			log_info("the generated rules change, and the loaded chain " RULES_CHAIN
+				 " holds the new ones");
+	}
+	if (r == 1)
+		r = 0;
 	if (r == 0)
 		r = prepare(d, rs, added, &n_added, &iw, msg, len);
 	if (r < 0) {
@@ -547,6 +560,28 @@ int64_t reload_run(struct daemon *d, const char *trigger, char *msg, size_t len)
 	reload_save_last_good(d);
 	reap(d);
 	return (int64_t)rs->gen;
+}
+
+void reload_open_chain(struct daemon *d)
+{
+	struct ruleset *rs = atomic_load(&d->shared.rulesets.current);
+	struct ruleset_loaded loaded;
+	char msg[2048];
+	int r;
+
+	d->chain_err = nfqd_chaincount_open(&d->chain, RULES_TABLE, RULES_CHAIN);
+	if (d->chain_err < 0)
+		log_warning("cannot open a netlink socket to read chain " RULES_CHAIN
+			    " (reloads that change the generated rules will be refused): %s",
+			    strerror(-d->chain_err));
+	ruleset_read_loaded(d->chain, d->chain_err, &loaded);
+	r = ruleset_check_loaded(rs->cfg, rs->infos, &loaded, msg, sizeof(msg));
+	if (r == 0)
+		log_info("the loaded chain " RULES_CHAIN " holds the rules of %s", rs->cfg->path);
+	else if (r == -ENOENT)
+		log_notice("%s", msg);
+	else
+		log_warning("%s", msg);
 }
 
 static void json_time(struct strbuf *b, const struct timespec *ts)

@@ -63,6 +63,15 @@ int64_t reload_run(struct daemon *d, const char *trigger, char *msg, size_t len)
 /* Copy the current generation's text to the last-good file, if one is kept (logs failures). */
 void reload_save_last_good(struct daemon *d);
 
+/*
+ * Open d->chain, the socket that reads the plan tag of the loaded chain NFQD at every reload
+ * (before the privilege drop: the filter allows no new netlink socket after it, except for a
+ * reload's own), and warn when the loaded chain does not hold the rules of the current
+ * generation, naming the command that loads them. Never fails: without the socket
+ * (d->chain_err), a reload that changes the generated rules is refused.
+ */
+void reload_open_chain(struct daemon *d);
+
 /* The status document (`nfqctl status`): malloc'd JSON, NULL when out of memory. */
 char *reload_status_json(struct daemon *d);
 

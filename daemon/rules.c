@@ -5,12 +5,15 @@
  * `:NFQD - [0:0]` flushes the chain when it exists, so loading the script again replaces the
  * rules instead of adding them twice, and jumps into NFQD stay in place.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <netinet/in.h>
 #include <linux/netfilter.h>
 
+#include "nfqd/chainplan.h"
 #include "nfqd/ipset.h"
 #include "nfqd/policy.h"
 
@@ -79,8 +82,9 @@ static void fail_open_chain(const struct nfqd_markplan *m, bool ipv6, FILE *out)
 	fprintf(out, "COMMIT\n");
 }
 
-int rules_generate(const struct config *c, const struct nfqd_ipset_info *infos, bool ipv6,
-		   FILE *out, char *err, size_t errlen)
+/* The script of rules_generate(), the marker rule tagged with tag unless it is NULL. */
+static int generate(const struct config *c, const struct nfqd_ipset_info *infos, bool ipv6,
+		    const char *tag, FILE *out, char *err, size_t errlen)
 {
 	const struct nfqd_markplan *m = &c->plan;
 	struct nfqd_policy_marks pm;
@@ -187,8 +191,12 @@ int rules_generate(const struct config *c, const struct nfqd_ipset_info *infos, 
 			pm.ct_mask, pm.ct_mask);
 	}
 
-	fprintf(out, "# the marker: this packet went through these rules\n");
-	fprintf(out, "-A NFQD -j MARK --or-mark 0x%08x\n", m->marker);
+	fprintf(out, "# the marker: this packet went through these rules%s\n",
+		tag ? "; the comment tells nfqd\n# which rules are loaded" : "");
+	fprintf(out, "-A NFQD ");
+	if (tag)
+		fprintf(out, "-m comment --comment \"%s\" ", tag);
+	fprintf(out, "-j MARK --or-mark 0x%08x\n", m->marker);
 	fprintf(out, "# to nfqd%s\n",
 		c->fail_open ? " (fail-open: when nfqd is not there the packet passes)"
 			     : " (fail-closed: when nfqd is not there the packet is dropped)");
@@ -197,4 +205,73 @@ int rules_generate(const struct config *c, const struct nfqd_ipset_info *infos, 
 	if (c->fail_open)
 		fail_open_chain(m, ipv6, out);
 	return ferror(out) ? -EIO : 0;
+}
+
+char *rules_plan(const struct config *c, const struct nfqd_ipset_info *infos, bool ipv6, char *err,
+		 size_t errlen)
+{
+	bool sets_unread = c->set_lookup == SET_LOOKUP_TEST && !c->flow_cache;
+	struct config one = *c;
+	char *text = NULL, *plan;
+	size_t len = 0, out = 0;
+	FILE *f;
+	int r;
+
+	one.n_queues = 1;
+	one.queues[0] = 0;
+	f = open_memstream(&text, &len);
+	if (!f) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r = generate(&one, infos, ipv6, NULL, f, err, errlen);
+	if (fclose(f) != 0 && r == 0) {
+		snprintf(err, errlen, "out of memory");
+		r = -ENOMEM;
+	}
+	if (r < 0) {
+		free(text);
+		return NULL;
+	}
+	plan = text;
+	for (char *line = text; *line;) {
+		size_t n = strcspn(line, "\n");
+
+		if (line[n] == '\n')
+			n++;
+		bool set_rule = memmem(line, n, " --match-set ", 13) != NULL;
+
+		if (line[0] != '#' && !(sets_unread && set_rule)) {
+			memmove(plan + out, line, n);
+			out += n;
+		}
+		line += n;
+	}
+	plan[out] = '\0';
+	return plan;
+}
+
+int rules_plan_hash(const struct config *c, const struct nfqd_ipset_info *infos, bool ipv6,
+		    uint64_t *hash, char *err, size_t errlen)
+{
+	char *plan = rules_plan(c, infos, ipv6, err, errlen);
+
+	if (!plan)
+		return -EINVAL;
+	*hash = nfqd_chainplan_hash(plan, strlen(plan));
+	free(plan);
+	return 0;
+}
+
+int rules_generate(const struct config *c, const struct nfqd_ipset_info *infos, bool ipv6,
+		   FILE *out, char *err, size_t errlen)
+{
+	char tag[NFQD_CHAINPLAN_TAG_SIZE];
+	uint64_t hash;
+	int r = rules_plan_hash(c, infos, ipv6, &hash, err, errlen);
+
+	if (r < 0)
+		return r;
+	nfqd_chainplan_tag(hash, tag);
+	return generate(c, infos, ipv6, tag, out, err, errlen);
 }

@@ -4,6 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <linux/netfilter.h>
+
+#include "nfqd/chaincount.h"
+#include "nfqd/chainplan.h"
 
 #include "rules.h"
 #include "ruleset.h"
@@ -143,60 +148,124 @@ static bool str_differs(const char *a, const char *b)
 	return strcmp(a, b) != 0;
 }
 
-/*
- * The rules `nfqd rules` prints for c (IPv6 with ipv6) without the comment lines and with one
- * queue: the queue target follows the queues, which a reload may change (the operator's
- * NFQUEUE rule names them). With set-lookup = test and no flow cache nothing reads the mark
- * bits of the set rules, so they are left out too: set rules may then change by reload.
- * Returns a malloc'd text, or NULL with err filled.
- */
-static char *rules_plan(const struct config *c, const struct nfqd_ipset_info *infos, bool ipv6,
-			char *err, size_t errlen)
+void ruleset_read_loaded(struct nfqd_chaincount *chain, int open_err, struct ruleset_loaded *out)
 {
-	bool sets_unread = c->set_lookup == SET_LOOKUP_TEST && !c->flow_cache;
-	struct config one = *c;
-	char *text = NULL, *plan;
-	size_t len = 0, out = 0;
-	FILE *f;
-	int r;
+	static const uint8_t families[2] = { NFPROTO_IPV4, NFPROTO_IPV6 };
 
-	one.n_queues = 1;
-	one.queues[0] = 0;
-	f = open_memstream(&text, &len);
-	if (!f) {
-		snprintf(err, errlen, "out of memory");
-		return NULL;
+	for (int f = 0; f < 2; f++) {
+		out->tag[f] = 0;
+		out->err[f] =
+			chain ? nfqd_chainplan_read(chain, families[f], &out->tag[f]) : open_err;
 	}
-	r = rules_generate(&one, infos, ipv6, f, err, errlen);
-	if (fclose(f) != 0 && r == 0) {
-		snprintf(err, errlen, "out of memory");
-		r = -ENOMEM;
-	}
-	if (r < 0) {
-		free(text);
-		return NULL;
-	}
-	plan = text;
-	for (char *line = text; *line;) {
-		size_t n = strcspn(line, "\n");
+}
 
-		if (line[n] == '\n')
-			n++;
-		bool set_rule = memmem(line, n, " --match-set ", 13) != NULL;
+/* The plan hashes of c in IPv4 ([0]) and IPv6 ([1]). */
+static int plan_hashes(const struct config *c, const struct nfqd_ipset_info *infos,
+		       uint64_t hash[2], char *err, size_t errlen)
+{
+	for (int f = 0; f < 2; f++)
+		if (rules_plan_hash(c, infos, f == 1, &hash[f], err, errlen) < 0)
+			return -EINVAL;
+	return 0;
+}
 
-		if (line[0] != '#' && !(sets_unread && set_rule)) {
-			memmove(plan + out, line, n);
-			out += n;
+/* The commands that load the rules for path: IPv4, and IPv6 unless v4_only. */
+static void load_commands(char *buf, size_t len, const char *path, bool v4_only)
+{
+	snprintf(buf, len, "nfqd rules -c %s | iptables-restore --noflush", path);
+	if (!v4_only)
+		snprintf(buf + strlen(buf), len - strlen(buf),
+			 "; nfqd rules --ipv6 -c %s | ip6tables-restore --noflush", path);
+}
+
+/* Why the loaded chain cannot be compared (loaded NULL: not read), when it cannot: its IPv4
+ * chain is missing or unreadable, or its IPv6 chain unreadable. */
+static bool unreadable(const struct ruleset_loaded *loaded, char *why, size_t len)
+{
+	if (!loaded) {
+		snprintf(why, len, "nfqd cannot check what is loaded");
+		return true;
+	}
+	if (loaded->err[0] == -ENOENT) {
+		snprintf(why, len,
+			 "nfqd sees no chain " RULES_CHAIN " in table " RULES_TABLE
+			 " of nftables (not loaded, or loaded by iptables-legacy, which nfqd "
+			 "cannot read)");
+		return true;
+	}
+	for (int f = 0; f < 2; f++) {
+		int e = loaded->err[f];
+
+		if (e < 0 && e != -ENODATA && !(f == 1 && e == -ENOENT)) {
+			snprintf(why, len,
+				 "nfqd cannot read chain " RULES_CHAIN " (%s) over nftables "
+				 "netlink: %s",
+				 f ? "IPv6" : "IPv4", strerror(-e));
+			return true;
 		}
-		line += n;
 	}
-	plan[out] = '\0';
-	return plan;
+	return false;
+}
+
+/*
+ * What the loaded chain of family f holds, against want (the plan it should hold) and other (a
+ * plan it may hold instead): appended to buf. Returns whether it holds want; a family whose
+ * chain is not loaded (IPv6 only) holds what it should.
+ */
+static bool describe(const struct ruleset_loaded *loaded, int f, uint64_t want, uint64_t other,
+		     const char *other_name, char *buf, size_t len)
+{
+	size_t at = strlen(buf);
+	const char *fam = f ? "IPv6" : "IPv4";
+
+	if (loaded->err[f] == -ENOENT || (loaded->err[f] == 0 && loaded->tag[f] == want))
+		return true;
+	if (loaded->err[f] == -ENODATA)
+		snprintf(buf + at, len - at, "%s%s: rules without an nfqd plan tag", at ? "; " : "",
+			 fam);
+	else if (loaded->tag[f] == other)
+		snprintf(buf + at, len - at, "%s%s: the rules of %s", at ? "; " : "", fam,
+			 other_name);
+	else
+		snprintf(buf + at, len - at,
+			 "%s%s: the rules of another configuration (nfqd plan "
+			 "%016llx)",
+			 at ? "; " : "", fam, (unsigned long long)loaded->tag[f]);
+	return false;
+}
+
+int ruleset_check_loaded(const struct config *c, const struct nfqd_ipset_info *infos,
+			 const struct ruleset_loaded *loaded, char *msg, size_t len)
+{
+	char held[512] = "", cmds[1024];
+	uint64_t plan[2];
+	bool ok = true;
+
+	if (plan_hashes(c, infos, plan, msg, len) < 0)
+		return -EINVAL;
+	load_commands(cmds, sizeof(cmds), c->path, loaded && loaded->err[1] == -ENOENT);
+	if (unreadable(loaded, held, sizeof(held))) {
+		snprintf(msg, len,
+			 "%s: the rules of chain " RULES_CHAIN " cannot be checked: %s; "
+			 "they are loaded by: %s",
+			 c->path, held, cmds);
+		return -ENOENT;
+	}
+	for (int f = 0; f < 2; f++)
+		ok &= describe(loaded, f, plan[f], plan[f], "this configuration", held,
+			       sizeof(held));
+	if (ok)
+		return 0;
+	snprintf(msg, len,
+		 "%s: the loaded chain " RULES_CHAIN " does not hold the rules this configuration "
+		 "needs (%s): load them: %s",
+		 c->path, held, cmds);
+	return -EBADR;
 }
 
 int ruleset_check_compatible(const struct config *old, const struct nfqd_ipset_info *old_infos,
 			     const struct config *new, const struct nfqd_ipset_info *new_infos,
-			     char *err, size_t errlen)
+			     const struct ruleset_loaded *loaded, char *err, size_t errlen)
 {
 	const struct fixed_setting fixed[] = {
 		{ "[queue] copy-range", old->copy_range != new->copy_range },
@@ -212,7 +281,13 @@ int ruleset_check_compatible(const struct config *old, const struct nfqd_ipset_i
 		{ "[daemon] user", str_differs(old->user, new->user) },
 		{ "[daemon] seccomp", old->seccomp != new->seccomp },
 	};
-	int r = 0;
+	static const char differ[] =
+		"the new configuration needs other iptables rules in chain " RULES_CHAIN
+		" than the running one (its set lookups, flow cache, ct mark rules or mark-bits "
+		"differ)";
+	char held[512] = "", cmds[1024];
+	uint64_t a[2], b[2];
+	bool ok = true;
 
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
 		if (!fixed[i].differs)
@@ -223,25 +298,28 @@ int ruleset_check_compatible(const struct config *old, const struct nfqd_ipset_i
 			 new->path, fixed[i].name);
 		return -EINVAL;
 	}
-	for (int ipv6 = 0; ipv6 < 2 && r == 0; ipv6++) {
-		char *a = rules_plan(old, old_infos, ipv6, err, errlen);
-		char *b = a ? rules_plan(new, new_infos, ipv6, err, errlen) : NULL;
-
-		if (!b)
-			r = -EINVAL;
-		else if (strcmp(a, b) != 0)
-			r = -EBADR;
-		free(a);
-		free(b);
+	if (plan_hashes(old, old_infos, a, err, errlen) < 0 ||
+	    plan_hashes(new, new_infos, b, err, errlen) < 0)
+		return -EINVAL;
+	if (a[0] == b[0] && a[1] == b[1])
+		return 0;
+	if (unreadable(loaded, held, sizeof(held))) {
+		load_commands(cmds, sizeof(cmds), new->path, false);
+		snprintf(err, errlen,
+			 "%s: %s, and %s: load the new rules, then restart nfqd: %s; "
+			 "systemctl restart nfqd",
+			 new->path, differ, held, cmds);
+		return -EINVAL;
 	}
-	if (r != -EBADR)
-		return r;
+	for (int f = 0; f < 2; f++)
+		ok &= describe(loaded, f, b[f], a[f], "the running configuration", held,
+			       sizeof(held));
+	if (ok)
+		return 1;
+	load_commands(cmds, sizeof(cmds), new->path, loaded->err[1] == -ENOENT);
 	snprintf(err, errlen,
-		 "%s: the new configuration needs other iptables rules in chain NFQD than the "
-		 "running one (its set lookups, flow cache, ct mark rules or mark-bits differ), "
-		 "and nfqd cannot check what is loaded: load the new rules, then restart nfqd: "
-		 "nfqd rules -c %s | iptables-restore --noflush; nfqd rules --ipv6 -c %s | "
-		 "ip6tables-restore --noflush; systemctl restart nfqd",
-		 new->path, new->path, new->path);
+		 "%s: %s, and the loaded chain " RULES_CHAIN " does not hold them yet (%s): load "
+		 "the new rules, then reload again: %s; nfqctl reload",
+		 new->path, differ, held, cmds);
 	return -EINVAL;
 }

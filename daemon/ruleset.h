@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "nfqd/chaincount.h"
+#include "nfqd/chainplan.h"
 #include "nfqd/ipset.h"
 #include "nfqd/policy.h"
 #include "nfqd/setlookup.h"
@@ -89,13 +91,40 @@ bool ruleset_retired_pending(const struct ruleset_pub *pub);
 void ruleset_pub_clear(struct ruleset_pub *pub);
 
 /*
+ * What the loaded chain NFQD (RULES_TABLE, RULES_CHAIN) holds, [0] in IPv4 and [1] in IPv6:
+ * err 0 with the plan tag it carries, -ENOENT when nftables has no such chain (not loaded, or
+ * loaded by iptables-legacy), -ENODATA when it carries no tag, another -errno when it cannot be
+ * read.
+ */
+struct ruleset_loaded {
+	int err[2];
+	uint64_t tag[2];
+};
+
+/* Read it with chain (opened before the privilege drop); chain NULL: open_err for both. */
+void ruleset_read_loaded(struct nfqd_chaincount *chain, int open_err, struct ruleset_loaded *out);
+
+/*
+ * Whether the loaded chain holds the rules configuration c needs: its IPv4 tag, and its IPv6 tag
+ * when an IPv6 chain is loaded, equal the plan hashes of c. Returns 0; -EBADR with msg saying
+ * what it holds and the commands that load the right rules; -ENOENT with msg saying why it
+ * cannot be checked (loaded NULL, the IPv4 chain missing or unreadable); -EINVAL.
+ */
+int ruleset_check_loaded(const struct config *c, const struct nfqd_ipset_info *infos,
+			 const struct ruleset_loaded *loaded, char *msg, size_t len);
+
+/*
  * Whether a running nfqd with configuration old can switch to new: the settings fixed at start
- * ([queue] other than queues, [daemon]) are the same, and so are the iptables rules `nfqd rules`
- * generates for them (set lookups in mark bits, flow cache, mark bits), in IPv4 and IPv6. Returns
- * 0, or -EINVAL with err saying what changed and exactly what to run instead, or -ENOMEM.
+ * ([queue] other than queues, [daemon]) are the same, and the iptables rules `nfqd rules`
+ * generates for them (set lookups in mark bits, flow cache, mark bits; rules_plan()) are the same
+ * in IPv4 and IPv6, or else the loaded chain already holds those of new (ruleset_check_loaded();
+ * loaded NULL: unknown). Returns 0 when the rules are the same, 1 when they differ and the
+ * loaded chain holds the new ones, or -EINVAL with err saying what changed and exactly what to
+ * run: when the chain holds other rules, the commands that load the new ones and `nfqctl
+ * reload`; when it cannot be read, why, and a restart after the load.
  */
 int ruleset_check_compatible(const struct config *old, const struct nfqd_ipset_info *old_infos,
 			     const struct config *new, const struct nfqd_ipset_info *new_infos,
-			     char *err, size_t errlen);
+			     const struct ruleset_loaded *loaded, char *err, size_t errlen);
 
 #endif /* NFQD_DAEMON_RULESET_H */

@@ -3,7 +3,8 @@
  * Live reload on the real kernel: a hundred reloads alternating two policies under a steady
  * flood lose nothing and never judge a packet by a mix of the two; a bad configuration keeps
  * the old policy and names FILE:LINE; queues added and removed by reload are bound and unbound
- * without touching the others; a start with a bad configuration serves the last good one.
+ * without touching the others; a start with a bad configuration serves the last good one; a
+ * change of the generated rules waits until the loaded chain holds them.
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -20,6 +21,7 @@
 #define P_NONE	5004 /* dropped by both policies */
 #define P_DIFF	5005 /* accepted by A, dropped by B */
 #define P_Q1	5006 /* to queue 1 in the queue test */
+#define P_CHAIN 5007 /* through chain NFQD in the chain test */
 
 /*
  * Two policies whose mix is visible. Each accepts P_BOTH and drops P_NONE, but by rules that
@@ -520,6 +522,98 @@ static void test_lookup_counters_follow_their_lookup_across_reloads(void **state
 	free(itest_stop(it, 5000, NULL));
 }
 
+/* Set rules answered in mark bits: the chain NFQD of `nfqd rules` sets them. bl holds the client,
+ * al nothing: CHAIN_OLD accepts the client, CHAIN_NEW drops it. */
+#define CHAIN_HEAD "[queue]\nqueues = 0\n[policy]\nset-lookup = mark\n"
+#define CHAIN_OLD  CHAIN_HEAD "rule = drop src @al\n"
+#define CHAIN_NEW  CHAIN_HEAD "rule = drop src @bl\n"
+
+/* Load the rules `nfqd rules` generates for nfqd's configuration file, as the operator would. */
+static void load_rules_of_conf(struct itest *it)
+{
+	/* the generator's own failure must not hide behind the pipe */
+	itest_fw(it,
+		 "rules=$(%s rules -c %s) && printf '%%s\\n' \"$rules\" | iptables-restore "
+		 "--noflush",
+		 nfqd_bin(), it->d.conf);
+}
+
+/*
+ * A reload that changes the generated rules (a set rule under set-lookup = mark) is refused
+ * while chain NFQD holds the running configuration's rules, with the command that loads the new
+ * ones, and applied by the next reload once they are loaded: then the new policy is in force.
+ * A start whose configuration the loaded chain does not match is warned about.
+ */
+static void test_a_rules_change_is_applied_once_the_loaded_chain_holds_it(void **state)
+{
+	struct itest *it = *state;
+	struct itest_count before;
+	char cmd[512];
+	char *r, *log;
+	int sink;
+
+	itest_fw(it, "ipset create bl hash:ip && ipset add bl %s && ipset create al hash:ip",
+		 it->t.cli4);
+	/* the operator's order: the rules first, then nfqd. In IPv6 too: its set rules are left
+	 * out (IPv4 sets), so its rules are the same for both configurations, and the IPv6 chain
+	 * is read at each check and must hold them. */
+	assert_int_equal(nfqd_rules_load(it->t.fw, CHAIN_OLD, false), 0);
+	assert_int_equal(nfqd_rules_load(it->t.fw, CHAIN_OLD, true), 0);
+	itest_nfqd(it, CHAIN_OLD);
+	itest_fw(it, "iptables -I INPUT -p udp --dport %d -j NFQD", P_CHAIN);
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", P_CHAIN);
+	assert_true(sink >= 0);
+	before = itest_count(it);
+	send_to(it, P_CHAIN, 30);
+	assert_int_equal(itest_delivered(it, &before, 30, sink), 30);
+
+	/* refused while the old rules are loaded: the message names the command, no restart */
+	write_conf(it, CHAIN_NEW);
+	r = nfqd_control(&it->d, "reload\n");
+	snprintf(cmd, sizeof(cmd), "nfqd rules -c %s | iptables-restore --noflush", it->d.conf);
+	if (!r || !strstr(r, "{\"error\":") || !strstr(r, cmd) ||
+	    !strstr(r, "IPv4: the rules of the running configuration") ||
+	    !strstr(r, "ip6tables-restore --noflush; nfqctl reload") || strstr(r, "IPv6:") ||
+	    strstr(r, "restart"))
+		fail_msg("a reload with the old rules loaded answered %s, not a refusal naming "
+			 "'%s' and nfqctl reload",
+			 r ? r : "(nothing)", cmd);
+	free(r);
+	assert_int_equal(status_num(it, "generation"), 1);
+	before = itest_count(it);
+	send_to(it, P_CHAIN, 30);
+	assert_int_equal(itest_delivered(it, &before, 30, sink), 30);
+
+	/* the new rules loaded, the same reload is applied, and the new policy drops */
+	load_rules_of_conf(it);
+	reload_ok(it, CHAIN_NEW, 2);
+	before = itest_count(it);
+	send_to(it, P_CHAIN, 30);
+	assert_int_equal(itest_delivered(it, &before, 30, sink), 0);
+	assert_int_equal(itest_total(it, "dropped") - before.dropped, 30);
+	close(sink);
+	log = itest_stop(it, 5000, NULL);
+	if (!strstr(log, "the loaded chain NFQD holds the rules of") ||
+	    !strstr(log, "the loaded chain NFQD holds the new ones")) {
+		fprintf(stderr, "---- nfqd log ----\n%s------------------\n", log);
+		fail_msg("nfqd did not log that the loaded chain holds its rules");
+	}
+	free(log);
+
+	/* a start with the old configuration while the new rules are loaded: warned, named */
+	it->have_d = false;
+	nfqd_cleanup(&it->d);
+	itest_nfqd(it, CHAIN_OLD);
+	snprintf(cmd, sizeof(cmd), "warning: %s: the loaded chain NFQD does not hold the rules",
+		 it->d.conf);
+	log = itest_stop(it, 5000, NULL);
+	if (!strstr(log, cmd) || !strstr(log, "iptables-restore --noflush")) {
+		fprintf(stderr, "---- nfqd log ----\n%s------------------\n", log);
+		fail_msg("nfqd did not warn '%s' with the command at start", cmd);
+	}
+	free(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -536,6 +630,9 @@ int main(void)
 			itest_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_lookup_counters_follow_their_lookup_across_reloads, setup,
+			itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_rules_change_is_applied_once_the_loaded_chain_holds_it, setup,
 			itest_teardown),
 	};
 

@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <linux/netfilter.h>
 
+#include "nfqd/chainplan.h"
 #include "nfqd/ipset.h"
 #include "config.h"
 #include "rules.h"
@@ -40,6 +41,19 @@ static struct nfqd_ipset_info info(const char *name, const char *type, uint8_t f
 	return i;
 }
 
+/* The tag of a generated script's marker rule, as "nfqd plan <hash>": each test proves what the
+ * hash is elsewhere (test_the_tag_is_the_hash_of_the_plan_without_it). */
+static void hide_hash(char *line)
+{
+	char *at = strstr(line, "--comment \"" NFQD_CHAINPLAN_PREFIX);
+	char *hex = at ? at + strlen("--comment \"" NFQD_CHAINPLAN_PREFIX) : NULL;
+
+	if (hex && strlen(hex) > 16 && hex[16] == '"') {
+		memcpy(hex, "<hash>", 6);
+		memmove(hex + 6, hex + 16, strlen(hex + 16) + 1);
+	}
+}
+
 /* The table, chain and rule lines of the generated script, joined by newlines. */
 static char *generate(const struct config *c, const struct nfqd_ipset_info *infos, bool ipv6,
 		      int *ret, char *err, size_t errlen)
@@ -57,6 +71,7 @@ static char *generate(const struct config *c, const struct nfqd_ipset_info *info
 		if (strncmp(l, "-A ", 3) == 0 || strncmp(l, ":NFQD", 5) == 0 ||
 		    strcmp(l, "*filter") == 0 || strcmp(l, "*security") == 0 ||
 		    strcmp(l, "COMMIT") == 0) {
+			hide_hash(l);
 			strcat(lines, l);
 			strcat(lines, "\n");
 		}
@@ -74,11 +89,13 @@ static void test_queue_rule_alone_without_sets_or_cache(void **state)
 
 	(void)state;
 	assert_int_equal(r, 0);
-	assert_string_equal(out, "*filter\n"
-				 ":NFQD - [0:0]\n"
-				 "-A NFQD -j MARK --or-mark 0x01000000\n"
-				 "-A NFQD -j NFQUEUE --queue-num 2\n"
-				 "COMMIT\n");
+	assert_string_equal(
+		out,
+		"*filter\n"
+		":NFQD - [0:0]\n"
+		"-A NFQD -m comment --comment \"nfqd plan <hash>\" -j MARK --or-mark 0x01000000\n"
+		"-A NFQD -j NFQUEUE --queue-num 2\n"
+		"COMMIT\n");
 	free(out);
 	config_free(c);
 }
@@ -116,7 +133,7 @@ static void test_flow_cache_with_sets_and_fail_open(void **state)
 		"-j ACCEPT\n"
 		"-A NFQD -m mark --mark 0x0/0x08000000 -m connmark --mark 0x04000000/0x06000000 "
 		"-j DROP\n"
-		"-A NFQD -j MARK --or-mark 0x01000000\n"
+		"-A NFQD -m comment --comment \"nfqd plan <hash>\" -j MARK --or-mark 0x01000000\n"
 		"-A NFQD -j NFQUEUE --queue-balance 0:3 --queue-bypass\n"
 		"COMMIT\n"
 		"*security\n"
@@ -140,14 +157,16 @@ static void test_ipv6_leaves_out_sets_of_the_other_family_and_lists_take_three_s
 
 	(void)state;
 	assert_int_equal(r, 0);
-	assert_string_equal(out, "*filter\n"
-				 ":NFQD - [0:0]\n"
-				 "-A NFQD -m set --match-set v6 src -j MARK --or-mark 0x04000000\n"
-				 "-A NFQD -m set --match-set list dst,dst,dst -j MARK --or-mark "
-				 "0x08000000\n"
-				 "-A NFQD -j MARK --or-mark 0x01000000\n"
-				 "-A NFQD -j NFQUEUE --queue-num 0\n"
-				 "COMMIT\n");
+	assert_string_equal(
+		out,
+		"*filter\n"
+		":NFQD - [0:0]\n"
+		"-A NFQD -m set --match-set v6 src -j MARK --or-mark 0x04000000\n"
+		"-A NFQD -m set --match-set list dst,dst,dst -j MARK --or-mark "
+		"0x08000000\n"
+		"-A NFQD -m comment --comment \"nfqd plan <hash>\" -j MARK --or-mark 0x01000000\n"
+		"-A NFQD -j NFQUEUE --queue-num 0\n"
+		"COMMIT\n");
 	free(out);
 	config_free(c);
 }
@@ -162,7 +181,7 @@ static void test_ct_mark_rules_get_the_connmark_restored(void **state)
 	(void)state;
 	assert_int_equal(r, 0);
 	assert_non_null(strstr(out, "-A NFQD -j CONNMARK --restore-mark --nfmask 0x000000f0 "
-				    "--ctmask 0x000000f0\n-A NFQD -j MARK"));
+				    "--ctmask 0x000000f0\n-A NFQD -m comment"));
 	free(out);
 	config_free(c);
 }
@@ -182,6 +201,107 @@ static void test_a_queue_list_that_is_no_range_is_refused(void **state)
 	config_free(c);
 }
 
+/* The whole script for c, as `nfqd rules` prints it. */
+static char *script(const struct config *c, const struct nfqd_ipset_info *infos, bool ipv6)
+{
+	char *text = NULL, err[256] = "";
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+
+	assert_non_null(f);
+	if (rules_generate(c, infos, ipv6, f, err, sizeof(err)) != 0)
+		fail_msg("rules_generate: %s", err);
+	assert_int_equal(fclose(f), 0);
+	return text;
+}
+
+/* The hash of the one plan tag in a script; fails unless exactly one rule carries a tag. */
+static uint64_t tag_of(const char *text)
+{
+	const char *at = strstr(text, "--comment \"");
+	uint64_t h = 0;
+
+	assert_non_null(at);
+	at += strlen("--comment \"");
+	assert_int_equal(nfqd_chainplan_tag_parse(at, strcspn(at, "\""), &h), 0);
+	assert_null(strstr(at, "--comment \""));
+	return h;
+}
+
+/*
+ * The tag is the FNV-1a 64 hash of the script itself with the comment lines and the tag taken
+ * out (one queue 0, set rules read: the plan is then the whole script).
+ */
+static void test_the_tag_is_the_hash_of_the_plan_without_it(void **state)
+{
+	struct config *c = load("[queue]\nqueues = 0\nfail-open = yes\n"
+				"[policy]\nflow-cache = connmark\nrule = drop src @bl\n");
+	struct nfqd_ipset_info infos[1] = { info("bl", "hash:ip", NFPROTO_IPV4) };
+	char *text = script(c, infos, false);
+	uint64_t tag = tag_of(text);
+	char *plan = calloc(1, strlen(text) + 1), *comment;
+
+	(void)state;
+	assert_non_null(plan);
+	for (char *l = strtok(text, "\n"); l; l = strtok(NULL, "\n")) {
+		if (l[0] == '#')
+			continue;
+		comment = strstr(l, "-m comment --comment \"");
+		if (comment)
+			memmove(comment, strchr(comment + 22, '"') + 2,
+				strlen(strchr(comment + 22, '"') + 2) + 1);
+		strcat(plan, l);
+		strcat(plan, "\n");
+	}
+	assert_non_null(strstr(plan, "-A NFQD -j MARK --or-mark 0x01000000\n"));
+	assert_non_null(strstr(plan, "--match-set bl src"));
+	if (nfqd_chainplan_hash(plan, strlen(plan)) != tag)
+		fail_msg("tag %016llx is not the hash %016llx of the plan:\n%s",
+			 (unsigned long long)tag,
+			 (unsigned long long)nfqd_chainplan_hash(plan, strlen(plan)), plan);
+	free(plan);
+	free(text);
+	config_free(c);
+}
+
+/* What the tag hashes: the same for other queues (a reload may change them), another for other
+ * mark bits, for the other family, and for set rules unless set-lookup = test leaves them
+ * unread. */
+static void test_the_tag_follows_the_plan_not_the_queues(void **state)
+{
+	const char *const texts[] = {
+		"[queue]\nqueues = 0\n[policy]\nrule = drop src @bl\n",
+		"[queue]\nqueues = 2-5\n[policy]\nrule = drop src @bl\n",
+		"[queue]\nqueues = 0\n[policy]\nmark-bits = 0x00ff0000\nrule = drop src @bl\n",
+		"[queue]\nqueues = 0\n[policy]\nrule = drop src @bl\nrule = drop dst @bl\n",
+		"[policy]\nset-lookup = test\nrule = drop src @bl\n",
+		"[policy]\nset-lookup = test\nrule = drop src @bl\nrule = drop dst @bl\n",
+	};
+	struct nfqd_ipset_info infos[2] = { info("bl", "hash:ip", NFPROTO_IPV4),
+					    info("bl", "hash:ip", NFPROTO_IPV4) };
+	uint64_t tag[6], tag6;
+
+	(void)state;
+	for (int i = 0; i < 6; i++) {
+		struct config *c = load(texts[i]);
+		char *text = script(c, infos, false);
+
+		tag[i] = tag_of(text);
+		free(text);
+		if (i == 0) {
+			text = script(c, infos, true);
+			tag6 = tag_of(text);
+			free(text);
+		}
+		config_free(c);
+	}
+	assert_true(tag[1] == tag[0]);
+	assert_true(tag[2] != tag[0]);
+	assert_true(tag[3] != tag[0]);
+	assert_true(tag6 != tag[0]);
+	assert_true(tag[5] == tag[4]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +311,8 @@ int main(void)
 			test_ipv6_leaves_out_sets_of_the_other_family_and_lists_take_three_sides),
 		cmocka_unit_test(test_ct_mark_rules_get_the_connmark_restored),
 		cmocka_unit_test(test_a_queue_list_that_is_no_range_is_refused),
+		cmocka_unit_test(test_the_tag_is_the_hash_of_the_plan_without_it),
+		cmocka_unit_test(test_the_tag_follows_the_plan_not_the_queues),
 	};
 
 	return cmocka_run_group_tests_name("generated rules", tests, NULL, NULL);

@@ -21,6 +21,7 @@
 
 #include "config.h"
 #include "ruleset.h"
+#include "rules.h"
 
 static struct config *load(const char *text)
 {
@@ -187,7 +188,7 @@ static void test_generations_swapped_under_running_workers(void **state)
 static int compatible(const char *old_text, const char *new_text, char *err, size_t errlen)
 {
 	struct config *a = load(old_text), *b = load(new_text);
-	int r = ruleset_check_compatible(a, NULL, b, NULL, err, errlen);
+	int r = ruleset_check_compatible(a, NULL, b, NULL, NULL, err, errlen);
 
 	config_free(a);
 	config_free(b);
@@ -278,7 +279,7 @@ static void test_set_rules_change_by_reload_only_when_tested(void **state)
 			 modes[m]);
 		a = load(a_text);
 		b = load(b_text);
-		r = ruleset_check_compatible(a, one, b, two, err, sizeof(err));
+		r = ruleset_check_compatible(a, one, b, two, NULL, err, sizeof(err));
 		config_free(a);
 		config_free(b);
 		if (m == 0) {
@@ -288,6 +289,116 @@ static void test_set_rules_change_by_reload_only_when_tested(void **state)
 			assert_int_equal(r, 0);
 		}
 	}
+}
+
+#define LOADED_OLD "[policy]\nset-lookup = mark\nrule = drop src @a\n"
+#define LOADED_NEW "[policy]\nset-lookup = mark\nrule = drop dst @b\nrule = drop src @a\n"
+
+/* The plan hash of text (with the sets of LOADED_NEW) in IPv4 (ipv6 false) or IPv6. */
+static uint64_t plan_of(const char *text, bool ipv6)
+{
+	const struct nfqd_ipset_info two[2] = { info("b"), info("a") };
+	struct config *c = load(text);
+	char err[256];
+	uint64_t h = 0;
+
+	if (rules_plan_hash(c, strstr(text, "@b") ? two : two + 1, ipv6, &h, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	config_free(c);
+	return h;
+}
+
+/* LOADED_OLD to LOADED_NEW with the loaded chain as given: the result, err filled. */
+static int switch_with(const struct ruleset_loaded *loaded, char *err, size_t errlen)
+{
+	const struct nfqd_ipset_info one[1] = { info("a") }, two[2] = { info("b"), info("a") };
+	struct config *a = load(LOADED_OLD), *b = load(LOADED_NEW);
+	int r = ruleset_check_compatible(a, one, b, two, loaded, err, errlen);
+
+	config_free(a);
+	config_free(b);
+	return r;
+}
+
+/*
+ * A change of the generated rules: applied (1) when the loaded chain holds the new plan in IPv4
+ * and, where an IPv6 chain is loaded, in IPv6; refused with the commands and `nfqctl reload`
+ * when it holds the old plan or no tag; refused with a restart and the reason when it cannot be
+ * read.
+ */
+static void test_a_rules_change_follows_the_loaded_chain(void **state)
+{
+	uint64_t old4 = plan_of(LOADED_OLD, false), new4 = plan_of(LOADED_NEW, false);
+	uint64_t old6 = plan_of(LOADED_OLD, true), new6 = plan_of(LOADED_NEW, true);
+	struct ruleset_loaded l;
+	char err[2048] = "";
+
+	(void)state;
+	assert_true(old4 != new4);
+	/* the new rules in both families, or in IPv4 with no IPv6 chain: applied */
+	l = (struct ruleset_loaded){ { 0, 0 }, { new4, new6 } };
+	assert_int_equal(switch_with(&l, err, sizeof(err)), 1);
+	l = (struct ruleset_loaded){ { 0, -ENOENT }, { new4, 0 } };
+	assert_int_equal(switch_with(&l, err, sizeof(err)), 1);
+
+	/* other rules loaded in IPv6: refused, both commands, reload again */
+	l = (struct ruleset_loaded){ { 0, 0 }, { new4, old6 ^ 1 } };
+	assert_int_equal(switch_with(&l, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "(IPv6: the rules of another configuration"));
+	assert_non_null(strstr(err, "nfqd rules -c t.conf | iptables-restore --noflush; nfqd "
+				    "rules --ipv6 -c t.conf | ip6tables-restore --noflush; nfqctl "
+				    "reload"));
+	assert_null(strstr(err, "restart"));
+
+	/* the old rules loaded in IPv4 (its sets are IPv4 sets: the IPv6 plan is the same) */
+	assert_true(old6 == new6);
+	l = (struct ruleset_loaded){ { 0, 0 }, { old4, old6 } };
+	assert_int_equal(switch_with(&l, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "(IPv4: the rules of the running configuration)"));
+
+	/* no tag in IPv4, no IPv6 chain: refused, the IPv4 command only */
+	l = (struct ruleset_loaded){ { -ENODATA, -ENOENT }, { 0, 0 } };
+	assert_int_equal(switch_with(&l, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "(IPv4: rules without an nfqd plan tag)"));
+	assert_non_null(strstr(err, "iptables-restore --noflush; nfqctl reload"));
+	assert_null(strstr(err, "ip6tables-restore"));
+
+	/* the plan of a third configuration */
+	l = (struct ruleset_loaded){ { 0, -ENOENT }, { 0x1234, 0 } };
+	assert_int_equal(switch_with(&l, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "another configuration (nfqd plan 0000000000001234)"));
+
+	/* no chain in nftables (iptables-legacy), or a chain that cannot be read: a restart */
+	l = (struct ruleset_loaded){ { -ENOENT, -ENOENT }, { 0, 0 } };
+	assert_int_equal(switch_with(&l, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "no chain NFQD in table filter of nftables"));
+	assert_non_null(strstr(err, "iptables-legacy"));
+	assert_non_null(strstr(err, "systemctl restart nfqd"));
+	l = (struct ruleset_loaded){ { 0, -EACCES }, { new4, 0 } };
+	assert_int_equal(switch_with(&l, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "cannot read chain NFQD (IPv6)"));
+	assert_non_null(strstr(err, "systemctl restart nfqd"));
+}
+
+/* At start: 0 when the loaded chain holds the plan, -EBADR naming the command when not,
+ * -ENOENT when there is nothing to compare with. */
+static void test_the_loaded_chain_checked_at_start(void **state)
+{
+	const struct nfqd_ipset_info one[1] = { info("a") };
+	struct config *c = load(LOADED_OLD);
+	uint64_t old4 = plan_of(LOADED_OLD, false), new4 = plan_of(LOADED_NEW, false);
+	struct ruleset_loaded l = { { 0, -ENOENT }, { old4, 0 } };
+	char msg[2048] = "";
+
+	(void)state;
+	assert_int_equal(ruleset_check_loaded(c, one, &l, msg, sizeof(msg)), 0);
+	l.tag[0] = new4;
+	assert_int_equal(ruleset_check_loaded(c, one, &l, msg, sizeof(msg)), -EBADR);
+	assert_non_null(strstr(msg, "t.conf: the loaded chain NFQD does not hold the rules"));
+	assert_non_null(strstr(msg, "load them: nfqd rules -c t.conf | iptables-restore"));
+	l.err[0] = -ENOENT;
+	assert_int_equal(ruleset_check_loaded(c, one, &l, msg, sizeof(msg)), -ENOENT);
+	config_free(c);
 }
 
 int main(void)
@@ -301,6 +412,8 @@ int main(void)
 		cmocka_unit_test(test_settings_fixed_at_start_are_refused_with_what_changed),
 		cmocka_unit_test(test_a_change_of_the_generated_rules_is_refused_with_the_commands),
 		cmocka_unit_test(test_set_rules_change_by_reload_only_when_tested),
+		cmocka_unit_test(test_a_rules_change_follows_the_loaded_chain),
+		cmocka_unit_test(test_the_loaded_chain_checked_at_start),
 	};
 
 	return cmocka_run_group_tests_name("ruleset generations", tests, NULL, NULL);

@@ -3,7 +3,8 @@
  * The packet counters of one nftables chain (as iptables-nft keeps an iptables chain): the sum
  * of the `counter` expressions of its rules, read over a netfilter netlink socket. nfqd reads
  * in this way what the kernel counts nowhere else, such as the packets that passed its queues
- * under fail-open without its verdict (the chain NFQD-PASS of `nfqd rules`).
+ * under fail-open without its verdict (the chain NFQD-PASS of `nfqd rules`). The same handle
+ * reads the plan tag of a chain (nfqd/chainplan.h).
  */
 #ifndef NFQD_CHAINCOUNT_H
 #define NFQD_CHAINCOUNT_H
