@@ -94,7 +94,10 @@ struct ruleset *ruleset_current(struct ruleset_pub *pub)
 
 void ruleset_announce(_Atomic uint64_t *seen, const struct ruleset *rs)
 {
-	atomic_store(seen, rs->gen);
+	/* release: every use of the generation before this one comes before the store, which the
+	 * main thread reads before it frees that generation; a plain store on x86, where a
+	 * sequentially consistent one is a locked exchange */
+	atomic_store_explicit(seen, rs->gen, memory_order_release);
 }
 
 struct ruleset *ruleset_acquire(struct ruleset_pub *pub, _Atomic uint64_t *seen)

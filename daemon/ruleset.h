@@ -69,9 +69,10 @@ struct ruleset_pub {
 void ruleset_publish(struct ruleset_pub *pub, struct ruleset *rs);
 
 /*
- * A worker's side, once per batch: load the current generation, switch to it (the previous one
- * may still be read while switching), then announce it in *seen. From the announcement on the
- * worker reads no older generation. ruleset_acquire() does both at once.
+ * A worker's side, once per batch: load the current generation; when it is not the one in use,
+ * switch to it (the previous one may still be read while switching), then announce it in *seen
+ * (a release store). From the announcement on the worker reads no older generation.
+ * ruleset_acquire() does both at once.
  */
 struct ruleset *ruleset_current(struct ruleset_pub *pub);
 void ruleset_announce(_Atomic uint64_t *seen, const struct ruleset *rs);

@@ -102,10 +102,9 @@ static void take_ruleset(struct worker *w)
 
 	/* announced after the switch: a reader told that every worker uses rs finds its counters
 	 * already moved */
-	if (rs == w->rs) {
-		ruleset_announce(&w->rs_seen, rs);
+	/* announced when it was taken: nothing to store on the hot path */
+	if (rs == w->rs)
 		return;
-	}
 	lookup_counters_follow(w->rs ? w->policy : NULL, c->policy, w->lookups, moved);
 	for (unsigned int l = 0; l < NFQD_POLICY_MAX_LOOKUPS; l++) {
 		__atomic_store_n(&w->lookups[l].by_mark, moved[l].by_mark, __ATOMIC_RELAXED);
