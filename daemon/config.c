@@ -25,6 +25,7 @@
 
 enum key {
 	KEY_QUEUES,
+	KEY_FANOUT,
 	KEY_COPY_RANGE,
 	KEY_MAX_LEN,
 	KEY_FAIL_OPEN,
@@ -288,6 +289,23 @@ static int key_max_len(struct parse *p, const char *v)
 		return 0;
 	p->c->max_len = (uint32_t)n;
 	return 1;
+}
+
+static const char *const fanout_names[FANOUT_MAX] = { "balance", "cpu" };
+
+const char *config_fanout_name(enum fanout f)
+{
+	return f < FANOUT_MAX ? fanout_names[f] : "?";
+}
+
+static int key_fanout(struct parse *p, const char *v)
+{
+	for (int f = 0; f < FANOUT_MAX; f++)
+		if (strcmp(v, fanout_names[f]) == 0) {
+			p->c->fanout = (enum fanout)f;
+			return 1;
+		}
+	return fail(p, p->line, "fanout: '%s' is not balance or cpu", v);
 }
 
 static int key_fail_open(struct parse *p, const char *v)
@@ -573,6 +591,7 @@ static int key_seccomp(struct parse *p, const char *v)
 
 static const struct key_def keys[KEY_MAX] = {
 	[KEY_QUEUES] = { "queue", "queues", key_queues, false },
+	[KEY_FANOUT] = { "queue", "fanout", key_fanout, false },
 	[KEY_COPY_RANGE] = { "queue", "copy-range", key_copy_range, false },
 	[KEY_MAX_LEN] = { "queue", "max-len", key_max_len, false },
 	[KEY_FAIL_OPEN] = { "queue", "fail-open", key_fail_open, false },
@@ -869,6 +888,19 @@ static void finish(struct parse *p)
 	char why[256];
 	int r;
 
+	/* The kernel spreads by CPU over a range A..B only: queue A + N takes CPU N's packets. */
+	if (c->fanout == FANOUT_CPU &&
+	    (c->n_queues < 2 ||
+	     (unsigned int)(c->queues[c->n_queues - 1] - c->queues[0]) != c->n_queues - 1)) {
+		char list[256];
+
+		config_format_queues(c, list, sizeof(list));
+		fail(p, p->set_on[KEY_FANOUT],
+		     "fanout: cpu needs a range of two or more queues such as 0-1 (queues %s)",
+		     list);
+		return;
+	}
+
 	r = nfqd_markplan_make(&c->plan, c->mark_bits, c->flow_cache,
 			       c->set_lookup != SET_LOOKUP_TEST, n_lookups, why, sizeof(why));
 	if (r < 0) {
@@ -912,6 +944,7 @@ static struct config *config_new(void)
 		return NULL;
 	c->queues[0] = 0;
 	c->n_queues = 1;
+	c->fanout = FANOUT_BALANCE;
 	c->copy_range = 128;
 	c->max_len = 8192;
 	c->fail_open = false;

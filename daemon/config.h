@@ -2,7 +2,7 @@
 /*
  * nfqd.conf: an INI file read with libinih.
  *
- *	[queue]   queues, copy-range, max-len, fail-open, transport, batch, recv-buffer
+ *	[queue]   queues, fanout, copy-range, max-len, fail-open, transport, batch, recv-buffer
  *	[policy]  default, rule (repeated; in order), flow-cache, on-set-error, on-unreadable,
  *	          set-lookup, mark-bits, set-timeout
  *	[daemon]  control, control-group, control-mode, user,
@@ -67,10 +67,21 @@ enum set_lookup {
 	SET_LOOKUP_MAX
 };
 
+/*
+ * How the generated NFQUEUE rule spreads packets over the queue range A..B, and so where each
+ * worker runs (fanout.h).
+ */
+enum fanout {
+	FANOUT_BALANCE, /* --queue-balance A:B: by a hash of the addresses */
+	FANOUT_CPU,	/* --queue-cpu-fanout: queue A + (cpu % (B - A + 1)), where it arrived */
+	FANOUT_MAX
+};
+
 struct config {
 	char *path;			    /* the file read */
 	uint16_t queues[CONFIG_MAX_QUEUES]; /* ascending, no duplicates */
 	unsigned int n_queues;
+	enum fanout fanout;	    /* balance */
 	uint32_t copy_range;	    /* 128 */
 	uint32_t max_len;	    /* 8192 */
 	bool fail_open;		    /* false */
@@ -94,6 +105,9 @@ struct config {
 	/* [policy] set-timeout: bound of a worker's waits for set answers, per batch; 50 */
 	unsigned int set_timeout_ms;
 };
+
+/* "balance", "cpu". */
+const char *config_fanout_name(enum fanout f);
 
 /* "auto", "test", "mark". */
 const char *config_set_lookup_name(enum set_lookup s);

@@ -31,6 +31,7 @@
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
+#include "fanout.h"
 #include "handover.h"
 #include "ifwatch.h"
 #include "log.h"
@@ -436,10 +437,12 @@ static int start_workers(struct daemon *d)
 
 	d->n_cpus = allowed_cpus(d->cpus, CPU_SETSIZE);
 	for (unsigned int i = 0; i < d->n_workers; i++) {
-		int cpu = d->n_cpus > 0 ? d->cpus[i % (unsigned int)d->n_cpus] : -1;
+		int cpu;
 
 		if (!d->workers[i].queue)
 			continue;
+		cpu = fanout_worker_cpu(d->cfg, nfqd_queue_num(d->workers[i].queue), i, d->cpus,
+					d->n_cpus);
 		r = worker_start(&d->workers[i], cpu);
 		if (r < 0) {
 			log_error("queue %u: cannot start its worker thread: %s",

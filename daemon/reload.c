@@ -20,6 +20,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "fanout.h"
 #include "ifwatch.h"
 #include "log.h"
 #include "reload.h"
@@ -329,8 +330,8 @@ static void stop_slot(struct daemon *d, unsigned int slot)
 static int start_slot(struct daemon *d, unsigned int slot, char *msg, size_t len)
 {
 	struct worker *w = &d->workers[slot];
-	int cpu = d->n_cpus > 0 ? d->cpus[slot % (unsigned int)d->n_cpus] : -1;
 	unsigned int num = nfqd_queue_num(w->queue);
+	int cpu = fanout_worker_cpu(d->cfg, num, slot, d->cpus, d->n_cpus);
 	int r = worker_start(w, cpu);
 
 	if (r < 0) {

@@ -56,6 +56,11 @@ static int queue_target(const struct config *c, char *buf, size_t len, char *err
 			 "queues %s: --queue-balance needs a contiguous range such as 0-3", list);
 		return -EINVAL;
 	}
+	/* Also with the one queue of rules_plan(): the plan then differs by fanout, so that a
+	 * running nfqd sees that the loaded rules spread packets otherwise than it places its
+	 * workers. */
+	if (c->fanout == FANOUT_CPU)
+		strncat(buf, " --queue-cpu-fanout", len - strlen(buf) - 1);
 	if (c->fail_open)
 		strncat(buf, " --queue-bypass", len - strlen(buf) - 1);
 	return 0;

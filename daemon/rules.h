@@ -32,7 +32,9 @@ int rules_generate(const struct config *c, const struct nfqd_ipset_info *infos, 
 /*
  * The plan: what of the rules for c (IPv6 with ipv6) a running nfqd depends on. The script of
  * rules_generate() without the comment lines and the plan tag, and with one queue: the queue
- * target follows the queues, which a reload may change (the operator's NFQUEUE rule names them).
+ * target follows the queues, which a reload may change (the operator's NFQUEUE rule names them),
+ * but keeps `--queue-cpu-fanout` under fanout = cpu: how the kernel spreads packets over the
+ * queues decides where nfqd places their workers.
  * With set-lookup = test and no flow cache nothing reads the mark bits of the set rules, so they
  * are left out too: set rules may then change by reload. Returns a malloc'd text, or NULL with
  * err filled.

@@ -276,6 +276,31 @@ static void test_queue_list_errors(void **state)
 	}
 }
 
+/* fanout: balance by default, cpu on a contiguous range of two or more queues; anything else
+ * is refused at the line of the key with the queues named. */
+static void test_fanout_values_and_what_cpu_needs(void **state)
+{
+	struct config *c = load_ok("");
+
+	(void)state;
+	assert_int_equal(c->fanout, FANOUT_BALANCE);
+	config_free(c);
+	c = load_ok("[queue]\nqueues = 2-3\nfanout = cpu\n");
+	assert_int_equal(c->fanout, FANOUT_CPU);
+	assert_string_equal(config_fanout_name(c->fanout), "cpu");
+	config_free(c);
+	c = load_ok("[queue]\nfanout = balance\nqueues = 0,2\n");
+	assert_int_equal(c->fanout, FANOUT_BALANCE);
+	config_free(c);
+	load_err("[queue]\nfanout = cpus\n", "t.conf:2: fanout: 'cpus' is not balance or cpu");
+	load_err(
+		"[queue]\n\nfanout = cpu\n",
+		"t.conf:3: fanout: cpu needs a range of two or more queues such as 0-1 (queues 0)");
+	load_err("[queue]\nfanout = cpu\nqueues = 0,2-3\n",
+		 "t.conf:2: fanout: cpu needs a range of two or more queues such as 0-1 (queues "
+		 "0,2-3)");
+}
+
 static void test_format_queues_compacts_ranges(void **state)
 {
 	struct config *c = load_ok("[queue]\nqueues = 0-3,5,7-8\n");
@@ -722,6 +747,7 @@ int main(void)
 			test_max_len_above_what_the_kernel_holds_is_refused_with_the_reason),
 		cmocka_unit_test(test_queue_lists),
 		cmocka_unit_test(test_queue_list_errors),
+		cmocka_unit_test(test_fanout_values_and_what_cpu_needs),
 		cmocka_unit_test(test_format_queues_compacts_ranges),
 		cmocka_unit_test(test_errors_name_file_line_and_word),
 		cmocka_unit_test(test_first_error_wins),

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* `nfqd rules`: the chain NFQD generated for a configuration, text compared line by line. */
+/*
+ * `nfqd rules`: the chain NFQD generated for a configuration, text compared line by line; and
+ * where the workers of its queues run under the fanout the rules use.
+ */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +18,7 @@
 #include "nfqd/chainplan.h"
 #include "nfqd/ipset.h"
 #include "config.h"
+#include "fanout.h"
 #include "rules.h"
 
 static struct config *load(const char *text)
@@ -302,6 +307,102 @@ static void test_the_tag_follows_the_plan_not_the_queues(void **state)
 	assert_true(tag[5] == tag[4]);
 }
 
+/* fanout = cpu: the queue rule spreads by the CPU the packet arrived on (queue A + cpu % n),
+ * still with --queue-bypass under fail-open; the default is the address hash. */
+static void test_fanout_cpu_emits_queue_cpu_fanout(void **state)
+{
+	const char *const texts[] = {
+		"[queue]\nqueues = 4-5\nfanout = cpu\n",
+		"[queue]\nqueues = 0-1\nfanout = cpu\nfail-open = yes\n",
+		"[queue]\nqueues = 0-1\n",
+	};
+	const char *const rules[] = {
+		"-A NFQD -j NFQUEUE --queue-balance 4:5 --queue-cpu-fanout\n",
+		"-A NFQD -j NFQUEUE --queue-balance 0:1 --queue-cpu-fanout --queue-bypass\n",
+		"-A NFQD -j NFQUEUE --queue-balance 0:1\n",
+	};
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		struct config *c = load(texts[i]);
+		char err[256];
+		int r;
+		char *out = generate(c, NULL, false, &r, err, sizeof(err));
+		const char *q = strstr(out, "-A NFQD -j NFQUEUE");
+
+		assert_int_equal(r, 0);
+		if (!q || strncmp(q, rules[i], strlen(rules[i])) != 0)
+			fail_msg("config '%s': the queue rule is not '%s' in:\n%s", texts[i],
+				 rules[i], out);
+		free(out);
+		config_free(c);
+	}
+}
+
+/* An operator who changes fanout is told the loaded rules differ: the plan tag of fanout = cpu
+ * is another than balance's over the same queues, and stays the same across queue ranges. */
+static void test_the_tag_follows_the_fanout(void **state)
+{
+	const char *const texts[] = {
+		"[queue]\nqueues = 0-1\n",
+		"[queue]\nqueues = 0-1\nfanout = cpu\n",
+		"[queue]\nqueues = 2-5\nfanout = cpu\n",
+	};
+	uint64_t tag[3];
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		struct config *c = load(texts[i]);
+		char *text = script(c, NULL, false);
+
+		tag[i] = tag_of(text);
+		free(text);
+		config_free(c);
+	}
+	assert_true(tag[1] != tag[0]);
+	assert_true(tag[2] == tag[1]);
+}
+
+/* Queue A+k takes the packets of CPUs k, k+count, ... (xt_NFQUEUE): its worker goes to the
+ * first of them nfqd may run on. */
+static void test_cpu_fanout_puts_queue_a_plus_k_on_cpu_k(void **state)
+{
+	struct config *c = load("[queue]\nqueues = 4-5\nfanout = cpu\n");
+	const int all[] = { 0, 1, 2, 3 }, odd[] = { 1, 3 }, three[] = { 2, 3 };
+
+	(void)state;
+	assert_int_equal(fanout_cpu_of_queue(c, 4, all, 4), 0);
+	assert_int_equal(fanout_cpu_of_queue(c, 5, all, 4), 1);
+	/* CPU 0 not allowed: queue 4 also takes CPU 2's packets */
+	assert_int_equal(fanout_cpu_of_queue(c, 4, three, 2), 2);
+	assert_int_equal(fanout_cpu_of_queue(c, 4, odd, 2), -ENOENT);
+	assert_int_equal(fanout_cpu_of_queue(c, 3, all, 4), -EINVAL);
+	assert_int_equal(fanout_cpu_of_queue(c, 6, all, 4), -EINVAL);
+	/* the slot does not matter, the queue number does */
+	assert_int_equal(fanout_worker_cpu(c, 5, 0, all, 4), 1);
+	assert_int_equal(fanout_worker_cpu(c, 4, 1, all, 4), 0);
+	config_free(c);
+}
+
+/* When no CPU of the queue's packets is allowed, and under balance, the workers go round-robin
+ * by slot; with no CPU known they are not pinned. */
+static void test_fallback_and_balance_go_round_robin(void **state)
+{
+	struct config *cpu = load("[queue]\nqueues = 0-1\nfanout = cpu\n");
+	struct config *bal = load("[queue]\nqueues = 0-1\n");
+	const int odd[] = { 1, 3 }, all[] = { 0, 1 };
+
+	(void)state;
+	assert_int_equal(fanout_worker_cpu(cpu, 0, 0, odd, 2), 1);
+	assert_int_equal(fanout_worker_cpu(cpu, 0, 1, odd, 2), 3);
+	assert_int_equal(fanout_cpu_of_queue(bal, 0, all, 2), -EINVAL);
+	assert_int_equal(fanout_worker_cpu(bal, 0, 1, all, 2), 1);
+	assert_int_equal(fanout_worker_cpu(bal, 1, 0, all, 2), 0);
+	assert_int_equal(fanout_worker_cpu(cpu, 0, 0, all, 0), -1);
+	config_free(cpu);
+	config_free(bal);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -313,6 +414,10 @@ int main(void)
 		cmocka_unit_test(test_a_queue_list_that_is_no_range_is_refused),
 		cmocka_unit_test(test_the_tag_is_the_hash_of_the_plan_without_it),
 		cmocka_unit_test(test_the_tag_follows_the_plan_not_the_queues),
+		cmocka_unit_test(test_fanout_cpu_emits_queue_cpu_fanout),
+		cmocka_unit_test(test_the_tag_follows_the_fanout),
+		cmocka_unit_test(test_cpu_fanout_puts_queue_a_plus_k_on_cpu_k),
+		cmocka_unit_test(test_fallback_and_balance_go_round_robin),
 	};
 
 	return cmocka_run_group_tests_name("generated rules", tests, NULL, NULL);
