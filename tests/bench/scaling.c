@@ -20,9 +20,12 @@
  * = non-idle CPU time of the whole machine (/proc/stat) over the measured interval / packets.
  *
  *   bench_scaling [--runs N] [--quick] [--packets N] [--flow-packets N] [--rate PPS]
+ *                 [--only DRAIN_CASE]   (0 one queue, 1 balance, 2 cpu fanout: for a profile)
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <sched.h>
 #include <signal.h>
@@ -32,6 +35,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+
+#include "nfqd/queue.h"
 
 #include "bench.h"
 #include "netns.h"
@@ -68,6 +73,35 @@ static double cpu_us_per_packet(unsigned long long busy0, unsigned long long pac
 	return packets ? (double)(busy - busy0) * 1e6 / (double)sysconf(_SC_CLK_TCK) /
 				 (double)packets
 		       : 0;
+}
+
+/* Nanoseconds process pid's threads have been on a CPU (/proc/PID/task/TID/schedstat), or 0. */
+static unsigned long long process_cpu_ns(pid_t pid)
+{
+	char path[320];
+	struct dirent *de;
+	unsigned long long sum = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		unsigned long long ns = 0;
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", (int)pid, de->d_name);
+		f = fopen(path, "re");
+		if (f && fscanf(f, "%llu", &ns) == 1)
+			sum += ns;
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+	return sum;
 }
 
 static int pin_self(int cpu)
@@ -154,20 +188,113 @@ static long queued_now(const struct topo *t, unsigned int queues)
 	return sum;
 }
 
+/*
+ * The kernel's queue list of namespace fw, opened once: the drain is timed by reading it every
+ * millisecond, and a read by pread() costs the measured workers less than an open per read.
+ */
+static int kq_open(const struct topo *t)
+{
+	int h = ns_enter(t->fw), fd;
+
+	if (h < 0)
+		return -1;
+	fd = open("/proc/thread-self/net/netfilter/nfnetlink_queue", O_RDONLY | O_CLOEXEC);
+	ns_leave(h);
+	return fd;
+}
+
+/* Packets queued now on queues 0..queues-1 from the file kq_open() opened; -1 when one of
+ * them is not listed. */
+static long kq_queued(int fd, unsigned int queues)
+{
+	char buf[8192], *save = NULL;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	unsigned int found = 0;
+	long sum = 0;
+
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		struct nfqd_queue_kstats ks;
+		uint32_t num;
+
+		if (nfqd_queue_kstats_parse(l, &num, &ks) == 0 && num < queues) {
+			sum += ks.queued;
+			found++;
+		}
+	}
+	return found == queues ? sum : -1;
+}
+
+/* The sum of the kernel's last ids of queues 0 and 1 (packets they took), or -1. */
+static long taken(const struct topo *t, unsigned int last[2])
+{
+	for (unsigned int q = 0; q < 2; q++) {
+		unsigned int queued;
+
+		if (kernel_queue_line(t->fw, q, &queued, &last[q]) < 0)
+			return -1;
+	}
+	return (long)last[0] + last[1];
+}
+
+/*
+ * Fill queues 0 and 1 behind --queue-balance with n/2 packets each: the balance hashes the
+ * addresses, so each source address of srcs is first sent one packet to learn its queue, and
+ * the rest comes from the addresses of each queue. Without that the hash of 16 addresses
+ * splits the load unevenly, and the fuller queue alone sets the drain's time.
+ */
+static int fill_balanced(const struct topo *t, const char *srcs, unsigned long n)
+{
+	char list[2][512] = { "", "" }, all[512];
+	unsigned int last[2], before[2];
+	unsigned long probes[2] = { 0, 0 };
+	long sum;
+
+	snprintf(all, sizeof(all), "%s", srcs);
+	for (char *save = NULL, *a = strtok_r(all, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+		double t0 = bench_now();
+		int q;
+
+		if ((sum = taken(t, before)) < 0 ||
+		    udp_send(t->cli, a, t->fw4, PORT, 1, 18, 1, 1, 0) != 1)
+			return -1;
+		while (taken(t, last) == sum && bench_now() - t0 < 10)
+			usleep(1000);
+		if (taken(t, last) != sum + 1)
+			return -1;
+		q = last[1] != before[1];
+		probes[q]++;
+		snprintf(list[q] + strlen(list[q]), sizeof(list[q]) - strlen(list[q]), "%s%s",
+			 list[q][0] ? "," : "", a);
+	}
+	for (int q = 0; q < 2; q++)
+		if (!list[q][0] ||
+		    (n / 2 > probes[q] && udp_send(t->cli, list[q], t->fw4, PORT + q,
+						   n / 2 - probes[q], 18, 16, 32, 0) < 0))
+			return -1;
+	return 0;
+}
+
 static int fill(const struct topo *t, const struct drain_case *c, const char *srcs, unsigned long n)
 {
 	cpu_set_t saved;
 	int r = 0;
 
 	if (c->fill == 0)
-		return udp_send(t->cli, NULL, t->fw4, PORT, n, 18, 4, 32, 0) < 0 ? -1 : 0;
+		return udp_send(t->cli, NULL, t->fw4, PORT, n / 2, 18, 4, 32, 0) < 0 ||
+				       udp_send(t->cli, NULL, t->fw4, PORT + 1, n - n / 2, 18, 4,
+						32, 0) < 0
+			       ? -1
+			       : 0;
 	if (c->fill == 1)
-		return udp_send(t->cli, srcs, t->fw4, PORT, n, 18, 16, 32, 0) < 0 ? -1 : 0;
+		return fill_balanced(t, srcs, n);
 	if (sched_getaffinity(0, sizeof(saved), &saved) == -1)
 		return -1;
 	for (int cpu = 0; cpu < 2 && r == 0; cpu++) {
 		if (pin_self(cpu) < 0 ||
-		    udp_send(t->cli, NULL, t->fw4, PORT, n / 2, 18, 4, 32, 0) < 0)
+		    udp_send(t->cli, NULL, t->fw4, PORT + cpu, n / 2, 18, 4, 32, 0) < 0)
 			r = -1;
 	}
 	sched_setaffinity(0, sizeof(saved), &saved);
@@ -176,18 +303,20 @@ static int fill(const struct topo *t, const struct drain_case *c, const char *sr
 
 /* One drain: packets per second in *pps and non-idle CPU µs per packet in *cpu; 0 or -1. */
 static int drain_once(const struct topo *t, const struct drain_case *c, const char *srcs,
-		      unsigned long n, double *pps, double *cpu, double *split)
+		      unsigned long n, double *pps, double *cpu, double *split, double *nfqd_cpu,
+		      double *busy)
 {
 	char conf[256];
 	struct nfqd_proc d;
 	long queued = 0, prev = -1;
-	unsigned long long busy0, total0;
-	double t0;
-	int st, r = -1;
+	unsigned long long busy0, total0, ns0;
+	double t0, wall;
+	int st, r = -1, kq = kq_open(t);
 
 	memset(&d, 0, sizeof(d));
-	if (ns_sh(t->fw, "iptables -F INPUT && iptables -A INPUT -p udp --dport %d -j NFQUEUE %s",
-		  PORT, c->target) != 0)
+	if (ns_sh(t->fw,
+		  "iptables -F INPUT && iptables -A INPUT -p udp --dport %d:%d -j NFQUEUE %s", PORT,
+		  PORT + 1, c->target) != 0)
 		return -1;
 	snprintf(conf, sizeof(conf), "[queue]\n%s\nmax-len = 65536\n", c->conf);
 	if (nfqd_start(&d, t->fw, conf, 5000, &st) != 0) {
@@ -214,11 +343,12 @@ static int drain_once(const struct topo *t, const struct drain_case *c, const ch
 	} else {
 		*split = (double)queued;
 	}
+	ns0 = process_cpu_ns(d.pid);
 	cpu_jiffies(&busy0, &total0);
 	t0 = bench_now();
 	kill(d.pid, SIGCONT);
 	for (;;) {
-		long q = queued_now(t, c->queues);
+		long q = kq_queued(kq, c->queues);
 
 		if (q < 0)
 			goto out;
@@ -230,41 +360,65 @@ static int drain_once(const struct topo *t, const struct drain_case *c, const ch
 		}
 		usleep(1000);
 	}
-	*pps = (double)queued / (bench_now() - t0);
+	wall = bench_now() - t0;
+	*pps = (double)queued / wall;
 	*cpu = cpu_us_per_packet(busy0, (unsigned long long)queued);
+	*nfqd_cpu = (double)(process_cpu_ns(d.pid) - ns0) / 1e3 / (double)queued;
+	/* of the time the drain took, the share each queue's worker spent on a CPU */
+	*busy = 100.0 * *nfqd_cpu * (double)queued / 1e6 / wall / c->queues;
 	r = 0;
 	nfqd_stop(&d, SIGTERM, 10000, &st, NULL);
 out:
+	if (kq >= 0)
+		close(kq);
 	nfqd_cleanup(&d);
 	return r;
 }
 
-static int bench_drain(struct topo *t, int runs, unsigned long n)
+static int bench_drain(struct topo *t, int runs, unsigned long n, int only)
 {
-	struct figure pps[N_DRAIN], cpu[N_DRAIN], split[N_DRAIN];
+	struct figure pps[N_DRAIN], cpu[N_DRAIN], split[N_DRAIN], ncpu[N_DRAIN], busy[N_DRAIN];
 	char srcs[512];
-	int sink = udp_sink_open(t->fw, "0.0.0.0", PORT);
+	/*
+	 * Accepted packets land in a socket that is never read (no ICMP for a closed port): one
+	 * per queue's share, on ports 5000 and 5001, so that the two workers' reinjections do not
+	 * contend for the lock of one receiving socket, which is the test rig's, not nfqd's. One
+	 * queue's load is split the same way.
+	 */
+	int sink[2] = { udp_sink_open(t->fw, "0.0.0.0", PORT),
+			udp_sink_open(t->fw, "0.0.0.0", PORT + 1) };
+	int r = -1;
 
 	memset(pps, 0, sizeof(pps));
 	memset(cpu, 0, sizeof(cpu));
 	memset(split, 0, sizeof(split));
-	if (sink < 0 || topo_add_client_addrs(t, 16, srcs, sizeof(srcs)) < 0)
-		return -1;
+	memset(ncpu, 0, sizeof(ncpu));
+	memset(busy, 0, sizeof(busy));
+	if (sink[0] < 0 || sink[1] < 0 || topo_add_client_addrs(t, 16, srcs, sizeof(srcs)) < 0)
+		goto out;
 	for (int round = 0; round < runs; round++)
 		for (size_t i = 0; i < N_DRAIN; i++) {
-			double p, c, q0;
+			double p, c, q0, nc, b;
 
-			if (drain_once(t, &drain_cases[i], srcs, n, &p, &c, &q0) < 0) {
-				close(sink);
-				return -1;
+			if (only >= 0 && (size_t)only != i) {
+				figure_add(&pps[i], 1);
+				figure_add(&cpu[i], 0);
+				figure_add(&split[i], 0);
+				figure_add(&ncpu[i], 0);
+				figure_add(&busy[i], 0);
+				continue;
 			}
+			if (drain_once(t, &drain_cases[i], srcs, n, &p, &c, &q0, &nc, &b) < 0)
+				goto out;
+			figure_add(&ncpu[i], nc * 1e3);
+			figure_add(&busy[i], b);
 			figure_add(&pps[i], p);
 			figure_add(&cpu[i], c);
 			figure_add(&split[i], q0);
 			/* accepted packets wait in the sink: empty it between drains */
-			udp_sink_count(sink, 20, 10000);
+			for (int k = 0; k < 2; k++)
+				udp_sink_count(sink[k], 20, 10000);
 		}
-	close(sink);
 	printf("\n### Two queues against one: drain of %lu pre-filled packets\n\n", n);
 	printf("nfqd (defaults), 18-byte UDP; median of %d rounds (min-max); ratio to one queue "
 	       "in the same run; goal two / one >= 1.85.\n\n",
@@ -273,8 +427,31 @@ static int bench_drain(struct topo *t, int runs, unsigned long n)
 	printf("|---|---|---|---|---|\n");
 	for (size_t i = 0; i < N_DRAIN; i++)
 		row(drain_cases[i].name, &pps[i], &cpu[i], &pps[0], &split[i], 0, "");
+	printf("\nWhere the time goes: nfqd's own CPU time per packet (all its threads, "
+	       "/proc/PID/task/*/schedstat: its system calls and the kernel work they do, "
+	       "reinjection included), and the share of the drain's wall time each worker was on "
+	       "a CPU (100%%: never preempted, never waiting).\n\n");
+	printf("The last column is the ratio to one queue had every worker been on its CPU all the "
+	       "time: queues x (one queue's nfqd CPU per packet / this one's).\n\n");
+	printf("| nfqd | nfqd CPU per packet | workers on CPU | ratio, CPU time alone |\n"
+	       "|---|---|---|---|\n");
+	for (size_t i = 0; i < N_DRAIN; i++) {
+		double m, lo, hi, bm, blo, bhi, m0;
+
+		figure_stats(&ncpu[0], &m0, &lo, &hi);
+		figure_stats(&ncpu[i], &m, &lo, &hi);
+		figure_stats(&busy[i], &bm, &blo, &bhi);
+		printf("| %s | %.0f ns (%.0f-%.0f) | %.0f%% (%.0f-%.0f) | %.2f |\n",
+		       drain_cases[i].name, m, lo, hi, bm, blo, bhi,
+		       m > 0 ? drain_cases[i].queues * m0 / m : 0);
+	}
 	fflush(stdout);
-	return 0;
+	r = 0;
+out:
+	for (int k = 0; k < 2; k++)
+		if (sink[k] >= 0)
+			close(sink[k]);
+	return r;
 }
 
 /* ---- 2. end to end ------------------------------------------------------------------------ */
@@ -502,11 +679,12 @@ int main(int argc, char **argv)
 		{ "flow-packets", required_argument, NULL, 'f' },
 		{ "rate", required_argument, NULL, 'p' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "only", required_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned long n = 50000, flow_n = 300000;
 	double rate = 0;
-	int runs = 5, c, r;
+	int runs = 5, c, r, only = -1;
 	struct topo t;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -522,6 +700,9 @@ int main(int argc, char **argv)
 			flow_n = strtoul(optarg, NULL, 10);
 		} else if (c == 'p') {
 			rate = atof(optarg);
+		} else if (c == 'O') {
+			/* for profiling one case: its drains alone, no end to end */
+			only = atoi(optarg);
 		} else if (c == 'o') {
 			/* no data files: the tables are the output */
 		} else {
@@ -540,8 +721,8 @@ int main(int argc, char **argv)
 	if (topo_create(&t, "bsc") < 0)
 		return 1;
 	printf("## bench_scaling\n");
-	r = bench_drain(&t, runs, n);
-	if (r == 0)
+	r = bench_drain(&t, runs, n, only);
+	if (r == 0 && only < 0)
 		r = bench_e2e(&t, runs, flow_n, rate);
 	topo_destroy(&t);
 	return r == 0 ? 0 : 1;
