@@ -75,8 +75,11 @@ static double cpu_us_per_packet(unsigned long long busy0, unsigned long long pac
 		       : 0;
 }
 
-/* Nanoseconds process pid's threads have been on a CPU (/proc/PID/task/TID/schedstat), or 0. */
-static unsigned long long process_cpu_ns(pid_t pid)
+/*
+ * Nanoseconds process pid's threads have been on a CPU (/proc/PID/task/TID/schedstat, first
+ * field), or 0; and in *waited those they were runnable but waiting for a CPU (second field).
+ */
+static unsigned long long process_cpu_ns(pid_t pid, unsigned long long *waited)
 {
 	char path[320];
 	struct dirent *de;
@@ -84,19 +87,22 @@ static unsigned long long process_cpu_ns(pid_t pid)
 	DIR *d;
 
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	*waited = 0;
 	d = opendir(path);
 	if (!d)
 		return 0;
 	while ((de = readdir(d))) {
-		unsigned long long ns = 0;
+		unsigned long long ns = 0, w = 0;
 		FILE *f;
 
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", (int)pid, de->d_name);
 		f = fopen(path, "re");
-		if (f && fscanf(f, "%llu", &ns) == 1)
+		if (f && fscanf(f, "%llu %llu", &ns, &w) == 2) {
 			sum += ns;
+			*waited += w;
+		}
 		if (f)
 			fclose(f);
 	}
@@ -304,14 +310,15 @@ static int fill(const struct topo *t, const struct drain_case *c, const char *sr
 /* One drain: packets per second in *pps and non-idle CPU µs per packet in *cpu; 0 or -1. */
 static int drain_once(const struct topo *t, const struct drain_case *c, const char *srcs,
 		      unsigned long n, double *pps, double *cpu, double *split, double *nfqd_cpu,
-		      double *busy)
+		      double *busy, double *waiting)
 {
 	char conf[256];
 	struct nfqd_proc d;
 	long queued = 0, prev = -1;
-	unsigned long long busy0, total0, ns0;
+	unsigned long long busy0, total0, ns0, w0, w1;
 	double t0, wall;
 	int st, r = -1, kq = kq_open(t);
+	const struct sched_param idle = { .sched_priority = 0 };
 
 	memset(&d, 0, sizeof(d));
 	if (ns_sh(t->fw,
@@ -343,7 +350,13 @@ static int drain_once(const struct topo *t, const struct drain_case *c, const ch
 	} else {
 		*split = (double)queued;
 	}
-	ns0 = process_cpu_ns(d.pid);
+	/*
+	 * Time the drain from SCHED_IDLE: a poller of normal priority that wakes every millisecond
+	 * preempts a worker each time (the workers need both CPUs), while an idle-class one runs
+	 * when a CPU has nothing else to do, which is at once when a worker has emptied its queue.
+	 */
+	sched_setscheduler(0, SCHED_IDLE, &idle);
+	ns0 = process_cpu_ns(d.pid, &w0);
 	cpu_jiffies(&busy0, &total0);
 	t0 = bench_now();
 	kill(d.pid, SIGCONT);
@@ -361,14 +374,18 @@ static int drain_once(const struct topo *t, const struct drain_case *c, const ch
 		usleep(1000);
 	}
 	wall = bench_now() - t0;
+	sched_setscheduler(0, SCHED_OTHER, &idle);
 	*pps = (double)queued / wall;
 	*cpu = cpu_us_per_packet(busy0, (unsigned long long)queued);
-	*nfqd_cpu = (double)(process_cpu_ns(d.pid) - ns0) / 1e3 / (double)queued;
+	*nfqd_cpu = (double)(process_cpu_ns(d.pid, &w1) - ns0) / 1e3 / (double)queued;
 	/* of the time the drain took, the share each queue's worker spent on a CPU */
 	*busy = 100.0 * *nfqd_cpu * (double)queued / 1e6 / wall / c->queues;
+	/* ... and the share it was runnable but another task had its CPU */
+	*waiting = 100.0 * (double)(w1 - w0) / 1e9 / wall / c->queues;
 	r = 0;
 	nfqd_stop(&d, SIGTERM, 10000, &st, NULL);
 out:
+	sched_setscheduler(0, SCHED_OTHER, &idle);
 	if (kq >= 0)
 		close(kq);
 	nfqd_cleanup(&d);
@@ -377,7 +394,8 @@ out:
 
 static int bench_drain(struct topo *t, int runs, unsigned long n, int only)
 {
-	struct figure pps[N_DRAIN], cpu[N_DRAIN], split[N_DRAIN], ncpu[N_DRAIN], busy[N_DRAIN];
+	struct figure pps[N_DRAIN], cpu[N_DRAIN], split[N_DRAIN], ncpu[N_DRAIN], busy[N_DRAIN],
+		wait[N_DRAIN];
 	char srcs[512];
 	/*
 	 * Accepted packets land in a socket that is never read (no ICMP for a closed port): one
@@ -394,11 +412,12 @@ static int bench_drain(struct topo *t, int runs, unsigned long n, int only)
 	memset(split, 0, sizeof(split));
 	memset(ncpu, 0, sizeof(ncpu));
 	memset(busy, 0, sizeof(busy));
+	memset(wait, 0, sizeof(wait));
 	if (sink[0] < 0 || sink[1] < 0 || topo_add_client_addrs(t, 16, srcs, sizeof(srcs)) < 0)
 		goto out;
 	for (int round = 0; round < runs; round++)
 		for (size_t i = 0; i < N_DRAIN; i++) {
-			double p, c, q0, nc, b;
+			double p, c, q0, nc, b, wt;
 
 			if (only >= 0 && (size_t)only != i) {
 				figure_add(&pps[i], 1);
@@ -406,12 +425,14 @@ static int bench_drain(struct topo *t, int runs, unsigned long n, int only)
 				figure_add(&split[i], 0);
 				figure_add(&ncpu[i], 0);
 				figure_add(&busy[i], 0);
+				figure_add(&wait[i], 0);
 				continue;
 			}
-			if (drain_once(t, &drain_cases[i], srcs, n, &p, &c, &q0, &nc, &b) < 0)
+			if (drain_once(t, &drain_cases[i], srcs, n, &p, &c, &q0, &nc, &b, &wt) < 0)
 				goto out;
 			figure_add(&ncpu[i], nc * 1e3);
 			figure_add(&busy[i], b);
+			figure_add(&wait[i], wt);
 			figure_add(&pps[i], p);
 			figure_add(&cpu[i], c);
 			figure_add(&split[i], q0);
@@ -430,19 +451,22 @@ static int bench_drain(struct topo *t, int runs, unsigned long n, int only)
 	printf("\nWhere the time goes: nfqd's own CPU time per packet (all its threads, "
 	       "/proc/PID/task/*/schedstat: its system calls and the kernel work they do, "
 	       "reinjection included), and the share of the drain's wall time each worker was on "
-	       "a CPU (100%%: never preempted, never waiting).\n\n");
+	       "a CPU (100%%: never preempted, never waiting), or runnable while another task had "
+	       "its CPU.\n\n");
 	printf("The last column is the ratio to one queue had every worker been on its CPU all the "
 	       "time: queues x (one queue's nfqd CPU per packet / this one's).\n\n");
-	printf("| nfqd | nfqd CPU per packet | workers on CPU | ratio, CPU time alone |\n"
-	       "|---|---|---|---|\n");
+	printf("| nfqd | nfqd CPU per packet | workers on CPU | workers waiting for a CPU | ratio, "
+	       "CPU time alone |\n|---|---|---|---|---|\n");
 	for (size_t i = 0; i < N_DRAIN; i++) {
-		double m, lo, hi, bm, blo, bhi, m0;
+		double m, lo, hi, bm, blo, bhi, m0, wm, wlo, whi;
 
 		figure_stats(&ncpu[0], &m0, &lo, &hi);
+		figure_stats(&wait[i], &wm, &wlo, &whi);
 		figure_stats(&ncpu[i], &m, &lo, &hi);
 		figure_stats(&busy[i], &bm, &blo, &bhi);
-		printf("| %s | %.0f ns (%.0f-%.0f) | %.0f%% (%.0f-%.0f) | %.2f |\n",
-		       drain_cases[i].name, m, lo, hi, bm, blo, bhi,
+		printf("| %s | %.0f ns (%.0f-%.0f) | %.0f%% (%.0f-%.0f) | %.0f%% (%.0f-%.0f) | "
+		       "%.2f |\n",
+		       drain_cases[i].name, m, lo, hi, bm, blo, bhi, wm, wlo, whi,
 		       m > 0 ? drain_cases[i].queues * m0 / m : 0);
 	}
 	fflush(stdout);
