@@ -475,6 +475,39 @@ static void swap_in(struct daemon *d, const struct ruleset *old, struct ruleset 
  * Start the workers of the queues prepare() bound, then drain and unbind the queues rs no longer
  * names. Returns how many added queues could not start (why says the last reason).
  */
+/*
+ * Under fanout = cpu the CPU of a queue follows the range (queue A+N takes CPU N's packets): after
+ * a reload that changed the fanout or the range, move each kept worker whose queue now takes
+ * another CPU's packets. A worker that is not pinned stays so; under balance none moves.
+ */
+static void place_kept(struct daemon *d)
+{
+	if (d->cfg->fanout != FANOUT_CPU)
+		return;
+	for (unsigned int s = 0; s < d->n_workers; s++) {
+		struct worker *w = &d->workers[s];
+		unsigned int num;
+		int cpu, from = w->cpu, r;
+
+		if (!slot_used(d, s) || !w->running || from < 0)
+			continue;
+		num = nfqd_queue_num(w->queue);
+		cpu = fanout_cpu_of_queue(d->cfg, num, d->cpus, d->n_cpus);
+		if (cpu < 0 || cpu == from)
+			continue;
+		r = worker_pin(w, cpu);
+		if (r < 0)
+			log_error("queue %u: cannot move its worker from cpu %d to cpu %d, where "
+				  "fanout = cpu now queues its packets: %s",
+				  num, from, cpu, strerror(-r));
+		else
+			log_info("queue %u: worker moved from cpu %d to cpu %d, where fanout = cpu "
+				 "now "
+				 "queues its packets",
+				 num, from, cpu);
+	}
+}
+
 static unsigned int change_queues(struct daemon *d, const struct ruleset *rs,
 				  const unsigned int *added, unsigned int n_added,
 				  unsigned int *n_removed, char *why, size_t len)
@@ -499,6 +532,7 @@ static unsigned int change_queues(struct daemon *d, const struct ruleset *rs,
 	while (d->n_workers > 0 && !slot_used(d, d->n_workers - 1))
 		d->n_workers--;
 	d->cmd.n_queues = d->n_workers;
+	place_kept(d);
 	return failed;
 }
 

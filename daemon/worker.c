@@ -1038,6 +1038,20 @@ int worker_start(struct worker *w, int cpu)
 	return 0;
 }
 
+int worker_pin(struct worker *w, int cpu)
+{
+	cpu_set_t set;
+	int r;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	r = pthread_setaffinity_np(w->thread, sizeof(set), &set);
+	if (r)
+		return -r;
+	w->cpu = cpu;
+	return 0;
+}
+
 void worker_stop(struct worker *w)
 {
 	atomic_store(&w->stop, 1);

@@ -131,6 +131,10 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 /* Start the worker's thread, pinned to cpu (-1: not pinned). Returns 0 or -errno. */
 int worker_start(struct worker *w, int cpu);
 
+/* Move the running worker's thread to cpu alone (main thread only: w->cpu is its record).
+ * Returns 0 or -errno. */
+int worker_pin(struct worker *w, int cpu);
+
 /* Ask this worker alone to drain its queue and end (worker_wake(), worker_join() follow). */
 void worker_stop(struct worker *w);
 

@@ -264,4 +264,35 @@ static inline uint64_t itest_delivered(struct itest *it, const struct itest_coun
 #define itest_fw(it, ...)  assert_int_equal(ns_sh((it)->t.fw, __VA_ARGS__), 0)
 #define itest_cli(it, ...) assert_int_equal(ns_sh((it)->t.cli, __VA_ARGS__), 0)
 
+/* Replace nfqd's configuration file with text, as nfqd_start() wrote it. */
+static inline void itest_write_conf(struct itest *it, const char *text)
+{
+	FILE *f = fopen(it->d.conf, "w");
+
+	assert_non_null(f);
+	fprintf(f, "%s\n[daemon]\ncontrol = %s\n", text, it->d.control);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* `nfqctl reload` through the control socket: must answer ok with generation gen. */
+static inline void itest_reload_ok(struct itest *it, const char *text, unsigned int gen)
+{
+	char want[64];
+	char *r;
+
+	itest_write_conf(it, text);
+	r = nfqd_control(&it->d, "reload\n");
+	snprintf(want, sizeof(want), "\"reload\":\"ok\",\"generation\":%u,", gen);
+	if (!r || !strstr(r, want)) {
+		itest_print_log(it);
+		fprintf(stderr, "reload answered: %s\n", r ? r : "(nothing)");
+		free(r);
+		fail_msg("reload to generation %u failed", gen);
+	}
+	free(r);
+	/* read nfqd's notifications (RELOADING=1, READY=1) as systemd would: an unread socket
+	 * holds only a few, and a full one blocks the sender */
+	assert_false(nfqd_saw_stopping(&it->d));
+}
+
 #endif /* NFQD_ITEST_H */

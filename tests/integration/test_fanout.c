@@ -93,21 +93,28 @@ static void pinned_threads(pid_t pid, unsigned int pinned[2], unsigned int *ran_
 	closedir(d);
 }
 
-static void test_packets_of_cpu_n_reach_queue_n_served_on_cpu_n(void **state)
+/* Skip unless this process may run on CPUs 0 and 1: the test pins a sender to each. */
+static bool two_cpus(void)
 {
-	struct itest *it = *state;
+	cpu_set_t set;
+
+	return sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_ISSET(0, &set) &&
+	       CPU_ISSET(1, &set);
+}
+
+/*
+ * With nfqd serving queues 0-1 under fanout = cpu, none of which took a packet yet: what a
+ * sender pinned to CPU c sends is queued on queue c, and the worker of queue c runs on CPU c.
+ */
+static void check_cpu_n_on_queue_n(struct itest *it)
+{
 	unsigned int queued[2], last_id[2], pinned[2], elsewhere;
 	cpu_set_t saved;
 	uint64_t got, cpu0, cpu1;
-	int sink;
+	int sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
 
-	assert_int_equal(sched_getaffinity(0, sizeof(saved), &saved), 0);
-	if (!CPU_ISSET(0, &saved) || !CPU_ISSET(1, &saved))
-		skip();
-	itest_nfqd(it, CONFIG);
-	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
 	assert_true(sink >= 0);
-
+	assert_int_equal(sched_getaffinity(0, sizeof(saved), &saved), 0);
 	/*
 	 * veth hands a sent packet to the receive backlog of the sending CPU, and the netfilter
 	 * hooks of the peer run in that CPU's softirq: a sender pinned to CPU c queues on queue c.
@@ -128,6 +135,7 @@ static void test_packets_of_cpu_n_reach_queue_n_served_on_cpu_n(void **state)
 		assert_int_equal(last_id[0], N);
 		assert_int_equal(last_id[1], c == 0 ? 0 : N);
 	}
+	close(sink);
 	assert_int_equal(itest_wait_stat(it, 0, "received", N), N);
 	assert_int_equal(itest_wait_stat(it, 1, "received", N), N);
 
@@ -146,14 +154,46 @@ static void test_packets_of_cpu_n_reach_queue_n_served_on_cpu_n(void **state)
 	assert_int_equal(pinned[0], 1);
 	assert_int_equal(pinned[1], 1);
 	assert_int_equal(elsewhere, 0);
+}
+
+static void test_packets_of_cpu_n_reach_queue_n_served_on_cpu_n(void **state)
+{
+	struct itest *it = *state;
+
+	if (!two_cpus())
+		skip();
+	itest_nfqd(it, CONFIG);
+	check_cpu_n_on_queue_n(it);
 	free(itest_stop(it, 2000, NULL));
-	close(sink);
+}
+
+/*
+ * A reload that moves the range moves the workers it keeps: queue 1, first of 1-2 on CPU 0,
+ * takes CPU 1's packets once the range is 0-1, and its worker goes there.
+ */
+static void test_a_reload_of_the_range_moves_the_kept_workers(void **state)
+{
+	struct itest *it = *state;
+	char *log;
+
+	if (!two_cpus())
+		skip();
+	itest_nfqd(it, "[queue]\nqueues = 1-2\nfanout = cpu\n");
+	assert_int_equal(itest_stat(it, 1, "cpu"), 0);
+	itest_reload_ok(it, CONFIG, 2);
+	check_cpu_n_on_queue_n(it);
+	log = itest_stop(it, 2000, NULL);
+	if (!strstr(log, "queue 1: worker moved from cpu 0 to cpu 1"))
+		fail_msg("no log of the move:\n%s", log);
+	free(log);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_packets_of_cpu_n_reach_queue_n_served_on_cpu_n,
+						setup, itest_teardown),
+		cmocka_unit_test_setup_teardown(test_a_reload_of_the_range_moves_the_kept_workers,
 						setup, itest_teardown),
 	};
 

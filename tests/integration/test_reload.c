@@ -50,37 +50,6 @@ static int setup(void **state)
 		     "iptables -A INPUT -p udp --dport 5006 -j NFQUEUE --queue-num 1");
 }
 
-/* Replace nfqd's configuration file with text, as nfqd_start() wrote it. */
-static void write_conf(struct itest *it, const char *text)
-{
-	FILE *f = fopen(it->d.conf, "w");
-
-	assert_non_null(f);
-	fprintf(f, "%s\n[daemon]\ncontrol = %s\n", text, it->d.control);
-	assert_int_equal(fclose(f), 0);
-}
-
-/* `nfqctl reload` through the control socket: must answer ok with generation gen. */
-static void reload_ok(struct itest *it, const char *text, unsigned int gen)
-{
-	char want[64];
-	char *r;
-
-	write_conf(it, text);
-	r = nfqd_control(&it->d, "reload\n");
-	snprintf(want, sizeof(want), "\"reload\":\"ok\",\"generation\":%u,", gen);
-	if (!r || !strstr(r, want)) {
-		itest_print_log(it);
-		fprintf(stderr, "reload answered: %s\n", r ? r : "(nothing)");
-		free(r);
-		fail_msg("reload to generation %u failed", gen);
-	}
-	free(r);
-	/* read nfqd's notifications (RELOADING=1, READY=1) as systemd would: an unread socket
-	 * holds only a few, and a full one blocks the sender */
-	assert_false(nfqd_saw_stopping(&it->d));
-}
-
 /* Send n datagrams to port from the client, one flow. */
 static void send_to(struct itest *it, uint16_t port, unsigned long n)
 {
@@ -181,7 +150,7 @@ static void test_hundred_reloads_under_flood_lose_nothing_and_never_mix(void **s
 		unsigned long long at = atomic_load(&snd.total);
 
 		clock_gettime(CLOCK_MONOTONIC, &r0);
-		reload_ok(it, i % 2 ? POLICY_B : POLICY_A, i + 1);
+		itest_reload_ok(it, i % 2 ? POLICY_B : POLICY_A, i + 1);
 		clock_gettime(CLOCK_MONOTONIC, &r1);
 		us = (r1.tv_sec - r0.tv_sec) * 1000000LL + (r1.tv_nsec - r0.tv_nsec) / 1000;
 		reload_us += us;
@@ -247,7 +216,7 @@ static void test_hundred_reloads_under_flood_lose_nothing_and_never_mix(void **s
 
 		send_to(it, P_DIFF, 50);
 		assert_int_equal(itest_delivered(it, &before, 50, sink), 50);
-		reload_ok(it, POLICY_B, RELOADS + 2);
+		itest_reload_ok(it, POLICY_B, RELOADS + 2);
 		before = itest_count(it);
 		send_to(it, P_DIFF, 50);
 		assert_int_equal(itest_delivered(it, &before, 50, sink), 0);
@@ -302,7 +271,7 @@ static void test_a_bad_config_keeps_the_old_policy_and_names_file_and_line(void 
 	snprintf(where, sizeof(where), "%s" BAD_LINE, it->d.conf);
 
 	/* nfqctl reload answers the error, FILE:LINE first */
-	write_conf(it, POLICY_BAD);
+	itest_write_conf(it, POLICY_BAD);
 	r = nfqd_control(&it->d, "reload\n");
 	assert_non_null(r);
 	if (!strstr(r, "{\"error\":") || !strstr(r, where) || !strstr(r, "'dorp'"))
@@ -330,7 +299,7 @@ static void test_a_bad_config_keeps_the_old_policy_and_names_file_and_line(void 
 	assert_int_equal(itest_total(it, "dropped") - before.dropped, 40);
 
 	/* the file fixed, SIGHUP applies B */
-	write_conf(it, POLICY_B);
+	itest_write_conf(it, POLICY_B);
 	sighup_until(it, "generation", 2);
 	r = status_text(it);
 	if (!strstr(r, "\"result\":\"ok\""))
@@ -365,7 +334,7 @@ static void test_queues_added_and_removed_by_reload(void **state)
 	assert_int_equal(last_id0, 100);
 
 	/* queue 1 added: bound, and its traffic gets verdicts */
-	reload_ok(it, "[queue]\nqueues = 0-1\n", 2);
+	itest_reload_ok(it, "[queue]\nqueues = 0-1\n", 2);
 	assert_int_equal(kernel_queue_line(it->t.fw, 1, &queued, &last_id), 0);
 	before = itest_count(it);
 	send_to(it, P_Q1, 200);
@@ -377,7 +346,7 @@ static void test_queues_added_and_removed_by_reload(void **state)
 	assert_int_equal(itest_stat(it, 0, "received"), 100);
 
 	/* queue 1 removed: unbound in the kernel, queue 0 serves on */
-	reload_ok(it, "[queue]\nqueues = 0\n", 3);
+	itest_reload_ok(it, "[queue]\nqueues = 0\n", 3);
 	assert_int_equal(kernel_queue_line(it->t.fw, 1, &queued, &last_id), -1);
 	before = itest_count(it);
 	send_to(it, P_BOTH, 100);
@@ -497,7 +466,7 @@ static void test_lookup_counters_follow_their_lookup_across_reloads(void **state
 	assert_int_equal(lookup_stat(it, "src @bl", "members"), 30);
 
 	/* 'src @bl' is lookup 1 now, after the new 'dst @al' */
-	reload_ok(it, SETS_HEAD "rule = accept dst @al\nrule = drop src @bl\n", 2);
+	itest_reload_ok(it, SETS_HEAD "rule = accept dst @al\nrule = drop src @bl\n", 2);
 	assert_int_equal(lookup_stat(it, "src @bl", "members"), 30);
 	assert_int_equal(lookup_stat(it, "dst @al", "by_test"), 0);
 	before = itest_count(it);
@@ -510,7 +479,8 @@ static void test_lookup_counters_follow_their_lookup_across_reloads(void **state
 	/* queue 1, busy with set tests, removed */
 	assert_int_equal(flood_start(&fl, it->t.cli, NULL, it->t.fw4, P_Q1, 4, 32), 0);
 	itest_wait_stat(it, 1, "received", 100);
-	reload_ok(it, "[queue]\nqueues = 0\n[policy]\nset-lookup = test\nrule = drop src @bl\n", 3);
+	itest_reload_ok(
+		it, "[queue]\nqueues = 0\n[policy]\nset-lookup = test\nrule = drop src @bl\n", 3);
 	flood_stop(&fl);
 	assert_int_equal(kernel_queue_line(it->t.fw, 1, &queued, &last_id), -1);
 	/* every packet was dropped by the set rule, queue 1's too: the totals keep them */
@@ -568,7 +538,7 @@ static void test_a_rules_change_is_applied_once_the_loaded_chain_holds_it(void *
 	assert_int_equal(itest_delivered(it, &before, 30, sink), 30);
 
 	/* refused while the old rules are loaded: the message names the command, no restart */
-	write_conf(it, CHAIN_NEW);
+	itest_write_conf(it, CHAIN_NEW);
 	r = nfqd_control(&it->d, "reload\n");
 	snprintf(cmd, sizeof(cmd), "nfqd rules -c %s | iptables-restore --noflush", it->d.conf);
 	if (!r || !strstr(r, "{\"error\":") || !strstr(r, cmd) ||
@@ -586,7 +556,7 @@ static void test_a_rules_change_is_applied_once_the_loaded_chain_holds_it(void *
 
 	/* the new rules loaded, the same reload is applied, and the new policy drops */
 	load_rules_of_conf(it);
-	reload_ok(it, CHAIN_NEW, 2);
+	itest_reload_ok(it, CHAIN_NEW, 2);
 	before = itest_count(it);
 	send_to(it, P_CHAIN, 30);
 	assert_int_equal(itest_delivered(it, &before, 30, sink), 0);
