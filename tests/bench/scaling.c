@@ -21,6 +21,7 @@
  *
  *   bench_scaling [--runs N] [--quick] [--packets N] [--flow-packets N] [--rate PPS]
  *                 [--only DRAIN_CASE]   (0 one queue, 1 balance, 2 cpu fanout: for a profile)
+ *                 [--out DIR]           (accepted as every bench_* does; writes no data files)
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -750,7 +751,7 @@ int main(int argc, char **argv)
 	if (n < 2 || n > 65536 || flow_n == 0 || runs < 1 || runs > RUNS_MAX) {
 		fprintf(stderr,
 			"usage: bench_scaling [--runs 1..%d] [--quick] [--packets 2..65536] "
-			"[--flow-packets N] [--rate PPS] [--out DIR]\n",
+			"[--flow-packets N] [--rate PPS] [--only 0..2] [--out DIR]\n",
 			RUNS_MAX);
 		return 2;
 	}
