@@ -748,7 +748,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (n < 2 || n > 65536 || flow_n == 0 || runs < 1 || runs > RUNS_MAX) {
+	if (n < 2 || n > 65536 || flow_n == 0 || runs < 1 || runs > RUNS_MAX || only < -1 ||
+	    only >= (int)N_DRAIN) {
 		fprintf(stderr,
 			"usage: bench_scaling [--runs 1..%d] [--quick] [--packets 2..65536] "
 			"[--flow-packets N] [--rate PPS] [--only 0..2] [--out DIR]\n",
