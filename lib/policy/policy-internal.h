@@ -124,6 +124,63 @@ struct nfqd_term {
 	} arg;
 };
 
+/* Whether address a lies in prefix p (a of p's family). */
+static inline bool nfqd_prefix_match(const struct nfqd_prefix *p, const union nfqd_addr *a)
+{
+	unsigned int nwords = p->family == 4 ? 1 : 4;
+
+	for (unsigned int i = 0; i < nwords; i++)
+		if ((a->w[i] & p->mask.w[i]) != p->addr.w[i])
+			return false;
+	return true;
+}
+
+/* Whether port lies in the range. */
+static inline bool nfqd_ports_match(const struct nfqd_port_range *r, uint16_t port)
+{
+	return port >= r->lo && port <= r->hi;
+}
+
+/* enum nfqd_guard_check: the comparisons a rule's guard makes */
+enum nfqd_guard_check {
+	NFQD_GUARD_PROTO = 1u << 0,
+	NFQD_GUARD_DPORT = 1u << 1,
+	NFQD_GUARD_SPORT = 1u << 2,
+	NFQD_GUARD_SRC = 1u << 3,
+	NFQD_GUARD_DST = 1u << 4,
+};
+
+/*
+ * A rule's leading pure terms folded into plain comparisons, made in the evaluator's loop with
+ * no call per term: at most one positive proto, dport, sport, src prefix and dst prefix term
+ * each, taken from the terms before the rule's first term with an effect (see
+ * nfqd_match_ops.pure). Exact: a pure term that is not met ends the rule with no match and no
+ * effect, whatever order the pure terms are evaluated in, and one that is met changes nothing.
+ */
+struct nfqd_rule_guard {
+	uint8_t checks; /* enum nfqd_guard_check */
+	uint8_t proto;
+	struct nfqd_port_range dport, sport;
+	struct nfqd_prefix src, dst;
+};
+
+/* Whether the packet meets every comparison of the guard; the rule's need is met. */
+static inline bool nfqd_guard_pass(const struct nfqd_rule_guard *g, const struct nfqd_packet *pkt)
+{
+	/* cheapest first: a protocol, a port range, then the prefixes */
+	if ((g->checks & NFQD_GUARD_PROTO) && pkt->l4_proto != g->proto)
+		return false;
+	if ((g->checks & NFQD_GUARD_DPORT) && !nfqd_ports_match(&g->dport, pkt->dport))
+		return false;
+	if ((g->checks & NFQD_GUARD_SPORT) && !nfqd_ports_match(&g->sport, pkt->sport))
+		return false;
+	if ((g->checks & NFQD_GUARD_SRC) && !nfqd_prefix_match(&g->src, &pkt->src))
+		return false;
+	if ((g->checks & NFQD_GUARD_DST) && !nfqd_prefix_match(&g->dst, &pkt->dst))
+		return false;
+	return true;
+}
+
 /* One compiled rule. */
 struct nfqd_rule {
 	uint64_t need;	     /* facts (NFQD_PKT_HAS_*, NFQD_FACT_*) every packet it matches has */
@@ -136,6 +193,9 @@ struct nfqd_rule {
 	uint32_t first;		   /* index of its first term in nfqd_policy.terms */
 	uint32_t nterms;
 	char *text; /* canonical text, owned */
+	struct nfqd_rule_guard guard;
+	uint8_t nrest;			   /* terms evaluated one by one after the guard ... */
+	uint8_t rest[NFQD_RULE_MAX_TERMS]; /* ... in their order, as indexes from first */
 };
 
 /* One distinct set lookup of a policy. */
@@ -233,6 +293,12 @@ struct nfqd_match_ops {
 	 */
 	int (*bind)(struct nfqd_term *t, struct nfqd_policy_refs *refs,
 		    struct nfqd_policy_error *err);
+
+	/*
+	 * The evaluation has no effect besides the answer, which is HIT or MISS: no state of the
+	 * evaluation is changed (no set read, no mark read), never UNKNOWN or FAILED.
+	 */
+	bool pure;
 
 	/*
 	 * Whether the packet matches t, ignoring t->negate: enum nfqd_term_result. Called only

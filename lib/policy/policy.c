@@ -527,6 +527,52 @@ void nfqd_policy_rule_marks(const struct nfqd_policy *p, unsigned int i,
 	}
 }
 
+/* Take term t into the guard if it is of a kind the guard compares and its slot is free. */
+static bool guard_take(struct nfqd_rule_guard *g, const struct nfqd_term *t)
+{
+	static const uint8_t check[NFQD_MATCH_MAX] = {
+		[NFQD_MATCH_PROTO] = NFQD_GUARD_PROTO, [NFQD_MATCH_DPORT] = NFQD_GUARD_DPORT,
+		[NFQD_MATCH_SPORT] = NFQD_GUARD_SPORT, [NFQD_MATCH_SRC] = NFQD_GUARD_SRC,
+		[NFQD_MATCH_DST] = NFQD_GUARD_DST,
+	};
+	uint8_t c = check[t->kind];
+
+	if (!c || t->negate || (g->checks & c))
+		return false;
+	g->checks |= c;
+	if (c == NFQD_GUARD_PROTO)
+		g->proto = t->arg.proto;
+	else if (c == NFQD_GUARD_DPORT)
+		g->dport = t->arg.ports;
+	else if (c == NFQD_GUARD_SPORT)
+		g->sport = t->arg.ports;
+	else if (c == NFQD_GUARD_SRC)
+		g->src = t->arg.prefix;
+	else
+		g->dst = t->arg.prefix;
+	return true;
+}
+
+/*
+ * Split the rule's terms between its guard (struct nfqd_rule_guard), which takes what it can of
+ * the pure terms before the first term with an effect, and the rest, evaluated one by one in
+ * their order. Terms after an effect stay in place: a set lookup that fails before them decides
+ * the verdict, and a mark read before them makes the decision per packet.
+ */
+static void compile_guard(struct nfqd_rule *rule, const struct nfqd_term *terms, unsigned int n)
+{
+	bool leading = true;
+
+	memset(&rule->guard, 0, sizeof(rule->guard));
+	rule->nrest = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		leading = leading && nfqd_match_table[terms[i].kind].pure;
+		if (leading && guard_take(&rule->guard, &terms[i]))
+			continue;
+		rule->rest[rule->nrest++] = (uint8_t)i;
+	}
+}
+
 int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_policy_error *err)
 {
 	struct nfqd_term terms[NFQD_RULE_MAX_TERMS];
@@ -566,6 +612,7 @@ int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_po
 		goto out;
 	rule.need = scope.facts;
 	rule.lookups = scope.lookups;
+	compile_guard(&rule, terms, n);
 	r = format_rule(&rule, terms, n, &rule.text);
 	if (r < 0)
 		goto out;
@@ -704,10 +751,10 @@ void nfqd_policy_eval(const struct nfqd_policy *p, const struct nfqd_packet *pkt
 		 * Every term reads facts the rule's mask holds, and a term whose fact is unknown
 		 * matches neither plain nor negated: past this test the terms only compare.
 		 */
-		if ((facts & r->need) != r->need)
+		if ((facts & r->need) != r->need || !nfqd_guard_pass(&r->guard, pkt))
 			continue;
-		for (unsigned int j = 0; j < r->nterms && res == NFQD_TERM_HIT; j++)
-			res = nfqd_match_eval(&p->terms[r->first + j], &e);
+		for (unsigned int j = 0; j < r->nrest && res == NFQD_TERM_HIT; j++)
+			res = nfqd_match_eval(&p->terms[r->first + r->rest[j]], &e);
 		if (res == NFQD_TERM_FAILED) {
 			decide(d, p->on_set_error, (int)i, e.flags | NFQD_DECISION_SET_FAILED, NULL,
 			       &e);

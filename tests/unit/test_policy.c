@@ -19,6 +19,9 @@
 #include <nfqd/packet.h>
 #include <nfqd/policy.h>
 
+/* the compiled form, for the tests of the rule guard */
+#include "policy-internal.h"
+
 #include <linux/netfilter.h>
 
 #define L3  (NFQD_PKT_HAS_ID | NFQD_PKT_HAS_PAYLOAD | NFQD_PKT_HAS_L3)
@@ -2437,6 +2440,256 @@ static void test_lint_findings_agree_with_evaluation(void **state)
 	}
 }
 
+/* The compiled rule i of p. */
+static const struct nfqd_rule *compiled_rule(const struct nfqd_policy *p, unsigned int i)
+{
+	unsigned int n;
+	const struct nfqd_rule *rules = nfqd_policy_rules(p, &n);
+
+	assert_true(i < n);
+	return &rules[i];
+}
+
+/* Rule i's guard makes the checks and leaves the terms rest[0..nrest) to be evaluated. */
+static void assert_guard(const struct nfqd_policy *p, unsigned int i, uint8_t checks,
+			 unsigned int nrest, const uint8_t *rest)
+{
+	const struct nfqd_rule *r = compiled_rule(p, i);
+
+	if (r->guard.checks != checks || r->nrest != nrest)
+		fail_msg("rule '%s': guard checks 0x%x, %u terms left; expected 0x%x, %u",
+			 nfqd_policy_rule_text(p, i), r->guard.checks, r->nrest, checks, nrest);
+	for (unsigned int j = 0; j < nrest; j++)
+		if (r->rest[j] != rest[j])
+			fail_msg("rule '%s': term left %u is %u, expected %u",
+				 nfqd_policy_rule_text(p, i), j, r->rest[j], rest[j]);
+}
+
+/*
+ * A rule's positive proto, port and prefix terms before its first set or mark term are compared
+ * by its guard, not evaluated one by one; negated terms, interfaces, a second term of a kind and
+ * every term after a set or mark term are left in their order.
+ */
+static void test_guard_takes_the_leading_pure_terms_and_leaves_the_rest_in_order(void **state)
+{
+	static const uint8_t none[1] = { 0 };
+	static const uint8_t all3[] = { 0, 1, 2 };
+	static const uint8_t after_ct[] = { 1, 2 };
+	static const uint8_t mixed[] = { 0, 2, 3 };
+	static const uint8_t second_src[] = { 1 };
+	struct nfqd_policy *p = new_policy();
+
+	(void)state;
+	add(p, "accept proto udp src 10.199.0.0/24 dport 5000-5099 sport 1024-65535");
+	add(p, "drop src @x proto udp dport 53");
+	add(p, "accept proto tcp ct mark 0x10/0x10 dport 22");
+	add(p, "drop not proto tcp dport 5 dport 1-10 iif eth0");
+	add(p, "accept meta mark 0x1/0x1 dst 2001:db8::/32");
+	assert_guard(p, 0, NFQD_GUARD_PROTO | NFQD_GUARD_SRC | NFQD_GUARD_DPORT | NFQD_GUARD_SPORT,
+		     0, none);
+	assert_guard(p, 1, 0, 3, all3);
+	assert_guard(p, 2, NFQD_GUARD_PROTO, 2, after_ct);
+	assert_guard(p, 3, NFQD_GUARD_DPORT, 3, mixed);
+	assert_guard(p, 4, 0, 2, all3);
+	nfqd_policy_free(p);
+
+	/* a second src prefix, necessarily of the same family (others are refused) */
+	p = new_policy();
+	add(p, "drop src 10.0.0.0/8 src 10.1.0.0/16");
+	assert_guard(p, 0, NFQD_GUARD_SRC, 1, second_src);
+	nfqd_policy_free(p);
+}
+
+/* A small deterministic generator (xorshift32), so that a failure can be replayed. */
+static uint32_t rnd(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+/*
+ * The evaluation as it is specified, term by term in the order written: the reference the
+ * guarded evaluator must agree with, decision for decision.
+ */
+static void reference_eval(const struct nfqd_policy *p, const uint32_t *ifindex,
+			   const struct nfqd_packet *pkt, const struct nfqd_set_answers *ans,
+			   struct nfqd_decision *d)
+{
+	struct nfqd_eval e = { .pkt = pkt, .ans = ans, .ifindex = ifindex, .failed_lookup = -1 };
+	uint64_t facts = nfqd_packet_facts(pkt);
+	const struct nfqd_term *terms = nfqd_policy_terms(p);
+	unsigned int n;
+	const struct nfqd_rule *rules = nfqd_policy_rules(p, &n);
+
+	memset(d, 0, sizeof(*d));
+	d->failed_lookup = -1;
+	if (pkt->flags & NFQD_PKT_UNREADABLE)
+		e.flags = NFQD_DECISION_UNREADABLE | NFQD_DECISION_PER_PACKET;
+	for (unsigned int i = 0; i < n; i++) {
+		const struct nfqd_rule *r = &rules[i];
+		int res = NFQD_TERM_HIT;
+
+		if ((uint32_t)pkt->queue == r->loop_queue || (facts & r->need) != r->need)
+			continue;
+		for (unsigned int j = 0; j < r->nterms && res == NFQD_TERM_HIT; j++)
+			res = nfqd_match_eval(&terms[r->first + j], &e);
+		if (res == NFQD_TERM_FAILED) {
+			d->verdict = nfqd_policy_on_set_error(p);
+			d->rule = (int)i;
+			d->flags = e.flags | NFQD_DECISION_SET_FAILED;
+			d->lookups_read = e.lookups_read;
+			d->failed_lookup = e.failed_lookup;
+			return;
+		}
+		if (res == NFQD_TERM_HIT) {
+			d->verdict = r->verdict;
+			d->rule = (int)i;
+			d->flags = e.flags | r->flags;
+			if (r->flags & NFQD_DECISION_SET_MARK) {
+				d->mark = r->set_mark.value;
+				d->mark_mask = r->set_mark.mask;
+			}
+			d->lookups_read = e.lookups_read;
+			return;
+		}
+	}
+	d->verdict = nfqd_policy_default(p);
+	d->rule = -1;
+	d->flags = e.flags;
+	d->lookups_read = e.lookups_read;
+}
+
+/* A packet of random facts, addresses, ports, marks and interfaces from small pools. */
+static struct nfqd_packet random_pkt(uint32_t *s)
+{
+	static const char *const v4[] = { "10.0.0.1", "10.1.2.3", "10.199.0.100", "192.0.2.9" };
+	static const char *const v6[] = { "2001:db8::1", "fd00:199::1", "::1", "2001:db9::7" };
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6 };
+	static const uint16_t ports[] = { 0, 22, 53, 80, 1023, 1024, 5000, 5099, 5100, 65535 };
+	bool six = rnd(s) & 1;
+	const char *const *pool = six ? v6 : v4;
+	uint32_t flags = L3;
+	struct nfqd_packet pkt;
+
+	if (rnd(s) % 8)
+		flags |= NFQD_PKT_HAS_PROTO;
+	if ((flags & NFQD_PKT_HAS_PROTO) && rnd(s) % 4)
+		flags |= NFQD_PKT_HAS_PORTS;
+	if (rnd(s) % 2)
+		flags |= NFQD_PKT_HAS_CTMARK;
+	if (rnd(s) % 16 == 0)
+		flags |= NFQD_PKT_UNREADABLE;
+	pkt = make_pkt(flags, pool[rnd(s) % 4], pool[rnd(s) % 4], protos[rnd(s) % 4],
+		       ports[rnd(s) % 10], ports[rnd(s) % 10]);
+	if (rnd(s) % 8 == 0)
+		pkt.flags &= ~(uint32_t)NFQD_PKT_HAS_L3;
+	pkt.mark = rnd(s) & 0x3;
+	pkt.ct_mark = (flags & NFQD_PKT_HAS_CTMARK) ? rnd(s) & 0x3 : 0;
+	pkt.indev = rnd(s) % 3;
+	pkt.outdev = rnd(s) % 3;
+	pkt.queue = (uint16_t)(rnd(s) % 3);
+	return pkt;
+}
+
+/*
+ * The guarded evaluation decides exactly as the terms evaluated in their order would: verdict,
+ * rule, flags (per packet, set failed), set lookups read and the failed one, for random policies
+ * of every kind of term, negated or not, and random packets and set answers.
+ */
+static void test_guarded_evaluation_agrees_with_term_by_term_evaluation(void **state)
+{
+	static const char *const pool[] = {
+		"proto udp",
+		"proto tcp",
+		"not proto tcp",
+		"proto icmp",
+		"src 10.0.0.0/8",
+		"src 10.1.2.0/24",
+		"not src 10.0.0.0/8",
+		"dst 10.0.0.1",
+		"src 2001:db8::/32",
+		"dst fd00:199::/64",
+		"not dst ::1",
+		"dport 53",
+		"dport 5000-5099",
+		"not dport 22",
+		"sport 1024-65535",
+		"sport 0-1023",
+		"src @a",
+		"dst @b",
+		"not src @a",
+		"set @c src,dst",
+		"ct mark 0x1/0x1",
+		"not ct mark 0x2/0x2",
+		"meta mark 0x1/0x3",
+		"iif eth0",
+		"not oif eth1",
+		"dport 80",
+	};
+	static const char *const verdicts[] = { "accept", "drop", "queue 1", "accept" };
+	uint32_t seed = 0x5eed1234;
+	unsigned long compared = 0;
+
+	(void)state;
+	for (int round = 0; round < 200; round++) {
+		struct nfqd_policy *p = new_policy();
+		uint32_t ifindex[NFQD_POLICY_MAX_IFACES] = { 0 };
+		unsigned int nrules = 1 + rnd(&seed) % 12;
+
+		assert_int_equal(nfqd_policy_set_on_unreadable(p, NFQD_ON_UNREADABLE_EVALUATE), 0);
+		for (unsigned int i = 0; i < nrules; i++) {
+			char text[512];
+			size_t len = (size_t)snprintf(text, sizeof(text), "%s",
+						      verdicts[rnd(&seed) % 4]);
+			unsigned int nterms = 1 + rnd(&seed) % 5;
+
+			for (unsigned int t = 0; t < nterms; t++)
+				len += (size_t)snprintf(
+					text + len, sizeof(text) - len, " %s",
+					pool[rnd(&seed) % (sizeof(pool) / sizeof(pool[0]))]);
+			if (rnd(&seed) % 4 == 0)
+				snprintf(text + len, sizeof(text) - len, " set-mark 0x4/0x4");
+			/* contradictions are refused; the rest make the policy */
+			(void)nfqd_policy_add_rule(p, text, NULL);
+		}
+		/* interface i is ifindex i + 1, or gone (0) */
+		for (unsigned int i = 0; i < nfqd_policy_iface_count(p); i++) {
+			ifindex[i] = rnd(&seed) % 3 ? i + 1 : 0;
+			nfqd_policy_iface_set_index(p, i, ifindex[i]);
+		}
+		for (int k = 0; k < 500; k++) {
+			struct nfqd_packet pkt = random_pkt(&seed);
+			struct nfqd_set_answers ans;
+			struct nfqd_decision want, got;
+
+			ans.failed = rnd(&seed) % 8 == 0 ? rnd(&seed) & 0x7 : 0;
+			ans.known = rnd(&seed) & 0x7 & ~ans.failed;
+			ans.member = rnd(&seed) & ans.known;
+			reference_eval(p, ifindex, &pkt, &ans, &want);
+			memset(&got, 0xa5, sizeof(got));
+			nfqd_policy_eval(p, &pkt, &ans, &got);
+			if (got.verdict != want.verdict || got.rule != want.rule ||
+			    got.flags != want.flags || got.mark != want.mark ||
+			    got.mark_mask != want.mark_mask ||
+			    got.lookups_read != want.lookups_read ||
+			    got.failed_lookup != want.failed_lookup)
+				fail_msg("round %d packet %d: rule %d verdict 0x%x flags 0x%x "
+					 "lookups "
+					 "0x%x failed %d; term by term: rule %d verdict 0x%x flags "
+					 "0x%x lookups 0x%x failed %d",
+					 round, k, got.rule, got.verdict, got.flags,
+					 got.lookups_read, got.failed_lookup, want.rule,
+					 want.verdict, want.flags, want.lookups_read,
+					 want.failed_lookup);
+			compared++;
+		}
+		nfqd_policy_free(p);
+	}
+	assert_int_equal(compared, 200 * 500);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2524,6 +2777,9 @@ int main(void)
 		cmocka_unit_test(test_lint_finds_rules_an_earlier_rule_shadows),
 		cmocka_unit_test(test_lint_passes_over_rules_an_earlier_rule_does_not_cover),
 		cmocka_unit_test(test_lint_findings_agree_with_evaluation),
+		cmocka_unit_test(
+			test_guard_takes_the_leading_pure_terms_and_leaves_the_rest_in_order),
+		cmocka_unit_test(test_guarded_evaluation_agrees_with_term_by_term_evaluation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
