@@ -474,16 +474,7 @@ static int set_bind(struct nfqd_term *t, struct nfqd_policy_refs *refs,
 
 static int set_eval(const struct nfqd_term *t, struct nfqd_eval *e)
 {
-	uint32_t bit = 1u << t->arg.set.lookup;
-
-	e->lookups_read |= bit;
-	if (e->ans->failed & bit) {
-		e->failed_lookup = t->arg.set.lookup;
-		return NFQD_TERM_FAILED;
-	}
-	if (!(e->ans->known & bit))
-		return NFQD_TERM_UNKNOWN;
-	return (e->ans->member & bit) ? NFQD_TERM_HIT : NFQD_TERM_MISS;
+	return nfqd_set_term_eval(t, e);
 }
 
 static int set_format(const struct nfqd_term *t, char *buf, size_t size)

@@ -198,6 +198,47 @@ struct nfqd_rule {
 	uint8_t rest[NFQD_RULE_MAX_TERMS]; /* ... in their order, as indexes from first */
 };
 
+/*
+ * The rule index (index.c): for the first NFQD_INDEX_RULES rules of a policy, which ones a packet
+ * meets the need and the guard of, as a mask with bit i for rule i. The evaluator then runs only
+ * the remaining terms of those rules, in rule order; rules after the first NFQD_INDEX_RULES are
+ * walked one by one.
+ */
+#define NFQD_INDEX_RULES 64u
+#define NFQD_INDEX_SEGS	 (2u * NFQD_INDEX_RULES + 1u) /* segments a field is cut into, at most */
+
+/* A field value (a port, an IPv4 or IPv6 address) as an unsigned 128-bit number. */
+struct nfqd_index_key {
+	uint64_t hi, lo;
+};
+
+/* One field: sorted segment starts, and the rules whose guard passes on each segment. */
+struct nfqd_index_field {
+	unsigned int n;
+	struct nfqd_index_key start[NFQD_INDEX_SEGS];
+	uint64_t rules[NFQD_INDEX_SEGS];
+};
+
+struct nfqd_rule_index {
+	unsigned int nrules; /* the first nrules rules are indexed */
+	uint64_t proto[256]; /* by protocol number */
+	struct nfqd_index_field dport, sport, src4, dst4, src6, dst6;
+	unsigned int nneeds;
+	uint64_t need[NFQD_INDEX_RULES];       /* the distinct need masks ... */
+	uint64_t need_rules[NFQD_INDEX_RULES]; /* ... and the rules of each */
+};
+
+/* Index the first (up to NFQD_INDEX_RULES) of the n rules, whose guards are compiled. */
+void nfqd_rule_index_build(struct nfqd_rule_index *ix, const struct nfqd_rule *rules,
+			   unsigned int n);
+
+/*
+ * The indexed rules whose need the packet's facts (nfqd_packet_facts()) meet and whose guard
+ * passes, bit i for rule i. Pure.
+ */
+uint64_t nfqd_rule_index_candidates(const struct nfqd_rule_index *ix, const struct nfqd_packet *pkt,
+				    uint64_t facts);
+
 /* One distinct set lookup of a policy. */
 struct nfqd_lookup_entry {
 	struct nfqd_set_lookup pub; /* what nfqd_policy_lookup() gives; points into this entry */
@@ -329,10 +370,28 @@ const char *nfqd_match_name(const struct nfqd_match_ops *k, char *buf, size_t si
 /* The kinds whose name starts with word, for a message: "ct mark". */
 const char *nfqd_match_names_of(const char *word, char *buf, size_t size);
 
+/* A set term: the caller's answer to its lookup, recorded as read (enum nfqd_term_result). */
+static inline int nfqd_set_term_eval(const struct nfqd_term *t, struct nfqd_eval *e)
+{
+	uint32_t bit = 1u << t->arg.set.lookup;
+
+	e->lookups_read |= bit;
+	if (e->ans->failed & bit) {
+		e->failed_lookup = t->arg.set.lookup;
+		return NFQD_TERM_FAILED;
+	}
+	if (!(e->ans->known & bit))
+		return NFQD_TERM_UNKNOWN;
+	return (e->ans->member & bit) ? NFQD_TERM_HIT : NFQD_TERM_MISS;
+}
+
 /* Whether the packet matches the term, negation applied; the need of the term is met. */
 static inline int nfqd_match_eval(const struct nfqd_term *t, struct nfqd_eval *e)
 {
-	int r = nfqd_match_table[t->kind].eval(t, e);
+	/* set terms, the commonest left after a rule's guard, without a call */
+	bool set = t->kind == NFQD_MATCH_SRC_SET || t->kind == NFQD_MATCH_DST_SET ||
+		   t->kind == NFQD_MATCH_SET;
+	int r = set ? nfqd_set_term_eval(t, e) : nfqd_match_table[t->kind].eval(t, e);
 
 	/* unknown and failed stay so negated: nothing is concluded from them */
 	if (r == NFQD_TERM_MISS || r == NFQD_TERM_HIT)
@@ -369,6 +428,9 @@ int nfqd_mark_parse(struct nfqd_mark *m, const char *arg, const char *after,
 
 /* Write a mark in canonical form: "0x10/0xf0", the mask left out when it is 0xffffffff. */
 int nfqd_mark_format(const struct nfqd_mark *m, char *buf, size_t size);
+
+/* The policy's rule index, for the tests. */
+const struct nfqd_rule_index *nfqd_policy_rule_index(const struct nfqd_policy *p);
 
 /* The compiled rules (their count in *n) and the flat array of their terms, for the lint. */
 const struct nfqd_rule *nfqd_policy_rules(const struct nfqd_policy *p, unsigned int *n);

@@ -38,6 +38,7 @@ struct nfqd_policy {
 	unsigned int terms_cap;
 	struct nfqd_policy_marks marks;
 	struct nfqd_policy_refs refs;
+	struct nfqd_rule_index index; /* of the first rules, rebuilt as each is added */
 };
 
 struct nfqd_verdict_name {
@@ -627,6 +628,8 @@ int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_po
 	p->nterms += n;
 	marks_add(&p->marks, &scope, &rule, (int)p->nrules);
 	p->rules[p->nrules++] = rule;
+	if (p->nrules <= NFQD_INDEX_RULES)
+		nfqd_rule_index_build(&p->index, p->rules, p->nrules);
 	free(copy);
 	return 0;
 
@@ -642,6 +645,11 @@ const struct nfqd_rule *nfqd_policy_rules(const struct nfqd_policy *p, unsigned 
 {
 	*n = p->nrules;
 	return p->rules;
+}
+
+const struct nfqd_rule_index *nfqd_policy_rule_index(const struct nfqd_policy *p)
+{
+	return &p->index;
 }
 
 const struct nfqd_term *nfqd_policy_terms(const struct nfqd_policy *p)
@@ -718,6 +726,34 @@ static void decide(struct nfqd_decision *d, uint32_t verdict, int i, uint32_t fl
 	d->failed_lookup = -1;
 }
 
+/*
+ * Evaluate rule i, whose need and guard the packet meets: its remaining terms in their order.
+ * Returns true when it decides (a match, or a failed set lookup), with *d filled.
+ */
+static bool eval_rule(const struct nfqd_policy *p, unsigned int i, struct nfqd_eval *e,
+		      struct nfqd_decision *d)
+{
+	const struct nfqd_rule *r = &p->rules[i];
+	int res = NFQD_TERM_HIT;
+
+	/* a packet read from queue N handed back to queue N would loop */
+	if ((uint32_t)e->pkt->queue == r->loop_queue)
+		return false;
+	for (unsigned int j = 0; j < r->nrest && res == NFQD_TERM_HIT; j++)
+		res = nfqd_match_eval(&p->terms[r->first + r->rest[j]], e);
+	if (res == NFQD_TERM_FAILED) {
+		decide(d, p->on_set_error, (int)i, e->flags | NFQD_DECISION_SET_FAILED, NULL, e);
+		d->failed_lookup = e->failed_lookup;
+		return true;
+	}
+	if (res == NFQD_TERM_HIT) {
+		decide(d, r->verdict, (int)i, e->flags | r->flags,
+		       (r->flags & NFQD_DECISION_SET_MARK) ? &r->set_mark : NULL, e);
+		return true;
+	}
+	return false;
+}
+
 void nfqd_policy_eval(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
 		      const struct nfqd_set_answers *ans, struct nfqd_decision *d)
 {
@@ -729,6 +765,7 @@ void nfqd_policy_eval(const struct nfqd_policy *p, const struct nfqd_packet *pkt
 		.failed_lookup = -1,
 	};
 	uint64_t facts = nfqd_packet_facts(pkt);
+	uint64_t candidates;
 
 	if (pkt->flags & NFQD_PKT_UNREADABLE) {
 		/* what could not be read says nothing of the other packets of the flow */
@@ -740,32 +777,26 @@ void nfqd_policy_eval(const struct nfqd_policy *p, const struct nfqd_packet *pkt
 			return;
 		}
 	}
-	for (unsigned int i = 0; i < p->nrules; i++) {
-		const struct nfqd_rule *r = &p->rules[i];
-		int res = NFQD_TERM_HIT;
+	/*
+	 * Every term reads facts the rule's need holds, and a term whose fact is unknown matches
+	 * neither plain nor negated; the guard's terms are pure: a rule the index leaves out
+	 * would neither match nor have an effect. Past that, the terms only compare.
+	 */
+	candidates = nfqd_rule_index_candidates(&p->index, pkt, facts);
+	while (candidates) {
+		unsigned int i = (unsigned int)__builtin_ctzll(candidates);
 
-		/* a packet read from queue N handed back to queue N would loop */
-		if ((uint32_t)pkt->queue == r->loop_queue)
-			continue;
-		/*
-		 * Every term reads facts the rule's mask holds, and a term whose fact is unknown
-		 * matches neither plain nor negated: past this test the terms only compare.
-		 */
+		candidates &= candidates - 1;
+		if (eval_rule(p, i, &e, d))
+			return;
+	}
+	for (unsigned int i = p->index.nrules; i < p->nrules; i++) {
+		const struct nfqd_rule *r = &p->rules[i];
+
 		if ((facts & r->need) != r->need || !nfqd_guard_pass(&r->guard, pkt))
 			continue;
-		for (unsigned int j = 0; j < r->nrest && res == NFQD_TERM_HIT; j++)
-			res = nfqd_match_eval(&p->terms[r->first + r->rest[j]], &e);
-		if (res == NFQD_TERM_FAILED) {
-			decide(d, p->on_set_error, (int)i, e.flags | NFQD_DECISION_SET_FAILED, NULL,
-			       &e);
-			d->failed_lookup = e.failed_lookup;
+		if (eval_rule(p, i, &e, d))
 			return;
-		}
-		if (res == NFQD_TERM_HIT) {
-			decide(d, r->verdict, (int)i, e.flags | r->flags,
-			       (r->flags & NFQD_DECISION_SET_MARK) ? &r->set_mark : NULL, &e);
-			return;
-		}
 	}
 	decide(d, p->default_verdict, -1, e.flags, NULL, &e);
 }

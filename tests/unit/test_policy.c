@@ -2500,6 +2500,75 @@ static void test_guard_takes_the_leading_pure_terms_and_leaves_the_rest_in_order
 	nfqd_policy_free(p);
 }
 
+/* The rule index's candidates for pkt, given a connmark and an input interface, under p. */
+static uint64_t candidates(const struct nfqd_policy *p, struct nfqd_packet pkt)
+{
+	const struct nfqd_rule_index *ix = nfqd_policy_rule_index(p);
+
+	pkt.flags |= NFQD_PKT_HAS_CTMARK;
+	pkt.indev = 5;
+	return nfqd_rule_index_candidates(ix, &pkt, nfqd_packet_facts(&pkt));
+}
+
+/*
+ * Of a realistic 20-rule policy, the index leaves to term evaluation only the rules a packet
+ * meets the need and guard of: the two set rules and the ct mark rule (no guard) and the one
+ * accept rule whose protocol, ports and prefixes it has; the prefix, port, protocol and
+ * other-family rules are left out without a term of theirs evaluated.
+ */
+static void test_index_leaves_out_the_rules_a_packet_cannot_meet(void **state)
+{
+	static const char *const rules[] = {
+		"drop src @blocklist",
+		"drop dst @blocklist",
+		"drop src 0.0.0.0/8",
+		"drop src 127.0.0.0/8 not iif lo",
+		"drop src 169.254.0.0/16",
+		"drop src 192.0.2.0/24",
+		"drop src 198.18.0.0/15",
+		"drop src 2001:db8::/32",
+		"drop dst 2001:db8::/32",
+		"drop proto udp dport 0",
+		"drop proto udp dport 137-139",
+		"drop proto udp sport 0-19",
+		"accept ct mark 0x10/0x10",
+		"accept proto tcp dport 22 src 10.0.0.0/8",
+		"accept proto tcp dport 80",
+		"accept proto udp dport 53 src 10.199.0.0/24",
+		"accept proto udp dport 514 iif veth0",
+		"accept proto udp src 10.199.0.96/27 dport 5000-5099",
+		"accept proto udp src fd00:199::/64 dport 5000-5099",
+		"accept proto udp src 10.199.0.0/24 dport 5000-5099 sport 1024-65535",
+	};
+	const uint64_t always = 1u << 0 | 1u << 1 | 1u << 12;
+	struct nfqd_policy *p = new_policy();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		add(p, rules[i]);
+	assert_int_equal(candidates(p, udp("10.199.0.130", "10.199.0.2", 40000, 5000)),
+			 always | 1u << 19);
+	assert_int_equal(candidates(p, udp("10.199.0.110", "10.199.0.2", 40000, 5000)),
+			 always | 1u << 17 | 1u << 19);
+	assert_int_equal(candidates(p, udp("10.199.0.110", "10.199.0.2", 40000, 514)),
+			 always | 1u << 16);
+	assert_int_equal(candidates(p, udp("fd00:199::1", "fd00:199::2", 40000, 5000)),
+			 always | 1u << 18);
+	assert_int_equal(candidates(p, tcp("10.1.2.3", "10.199.0.2", 40000, 22)),
+			 always | 1u << 13);
+	assert_int_equal(candidates(p, udp("192.0.2.1", "10.199.0.2", 7, 137)),
+			 always | 1u << 5 | 1u << 10 | 1u << 11);
+	/* without the connmark nor an input interface, the ct mark rule is left out too */
+	{
+		struct nfqd_packet pkt = udp("10.199.0.130", "10.199.0.2", 40000, 5000);
+
+		assert_int_equal(nfqd_rule_index_candidates(nfqd_policy_rule_index(p), &pkt,
+							    nfqd_packet_facts(&pkt)),
+				 1u << 0 | 1u << 1 | 1u << 19);
+	}
+	nfqd_policy_free(p);
+}
+
 /* A small deterministic generator (xorshift32), so that a failure can be replayed. */
 static uint32_t rnd(uint32_t *s)
 {
@@ -2594,11 +2663,12 @@ static struct nfqd_packet random_pkt(uint32_t *s)
 }
 
 /*
- * The guarded evaluation decides exactly as the terms evaluated in their order would: verdict,
- * rule, flags (per packet, set failed), set lookups read and the failed one, for random policies
- * of every kind of term, negated or not, and random packets and set answers.
+ * The evaluation through the rule guards and the rule index decides exactly as the terms
+ * evaluated in their order, rule after rule, would: verdict, rule, flags (per packet, set
+ * failed), set lookups read and the failed one, for random policies of every kind of term,
+ * negated or not, shorter and longer than the index holds, and random packets and set answers.
  */
-static void test_guarded_evaluation_agrees_with_term_by_term_evaluation(void **state)
+static void test_indexed_guarded_evaluation_agrees_with_term_by_term_evaluation(void **state)
 {
 	static const char *const pool[] = {
 		"proto udp",
@@ -2631,12 +2701,15 @@ static void test_guarded_evaluation_agrees_with_term_by_term_evaluation(void **s
 	static const char *const verdicts[] = { "accept", "drop", "queue 1", "accept" };
 	uint32_t seed = 0x5eed1234;
 	unsigned long compared = 0;
+	unsigned int long_policies = 0;
 
 	(void)state;
 	for (int round = 0; round < 200; round++) {
 		struct nfqd_policy *p = new_policy();
 		uint32_t ifindex[NFQD_POLICY_MAX_IFACES] = { 0 };
-		unsigned int nrules = 1 + rnd(&seed) % 12;
+		/* every tenth policy longer than the rule index holds, so that the walk past it
+		 * is compared too */
+		unsigned int nrules = round % 10 == 9 ? 100 + rnd(&seed) % 60 : 1 + rnd(&seed) % 12;
 
 		assert_int_equal(nfqd_policy_set_on_unreadable(p, NFQD_ON_UNREADABLE_EVALUATE), 0);
 		for (unsigned int i = 0; i < nrules; i++) {
@@ -2654,6 +2727,8 @@ static void test_guarded_evaluation_agrees_with_term_by_term_evaluation(void **s
 			/* contradictions are refused; the rest make the policy */
 			(void)nfqd_policy_add_rule(p, text, NULL);
 		}
+		if (nfqd_policy_rule_count(p) > NFQD_INDEX_RULES)
+			long_policies++;
 		/* interface i is ifindex i + 1, or gone (0) */
 		for (unsigned int i = 0; i < nfqd_policy_iface_count(p); i++) {
 			ifindex[i] = rnd(&seed) % 3 ? i + 1 : 0;
@@ -2688,6 +2763,7 @@ static void test_guarded_evaluation_agrees_with_term_by_term_evaluation(void **s
 		nfqd_policy_free(p);
 	}
 	assert_int_equal(compared, 200 * 500);
+	assert_int_equal(long_policies, 20);
 }
 
 int main(void)
@@ -2779,7 +2855,9 @@ int main(void)
 		cmocka_unit_test(test_lint_findings_agree_with_evaluation),
 		cmocka_unit_test(
 			test_guard_takes_the_leading_pure_terms_and_leaves_the_rest_in_order),
-		cmocka_unit_test(test_guarded_evaluation_agrees_with_term_by_term_evaluation),
+		cmocka_unit_test(test_index_leaves_out_the_rules_a_packet_cannot_meet),
+		cmocka_unit_test(
+			test_indexed_guarded_evaluation_agrees_with_term_by_term_evaluation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
