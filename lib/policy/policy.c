@@ -728,10 +728,11 @@ static void decide(struct nfqd_decision *d, uint32_t verdict, int i, uint32_t fl
 
 /*
  * Evaluate rule i, whose need and guard the packet meets: its remaining terms in their order.
- * Returns true when it decides (a match, or a failed set lookup), with *d filled.
+ * Returns true when it decides (a match, or a failed set lookup), with *d filled. Inlined in
+ * both loops of the evaluator: a call per candidate rule cost about a sixth of an evaluation.
  */
-static bool eval_rule(const struct nfqd_policy *p, unsigned int i, struct nfqd_eval *e,
-		      struct nfqd_decision *d)
+static inline __attribute__((always_inline)) bool
+eval_rule(const struct nfqd_policy *p, unsigned int i, struct nfqd_eval *e, struct nfqd_decision *d)
 {
 	const struct nfqd_rule *r = &p->rules[i];
 	int res = NFQD_TERM_HIT;
