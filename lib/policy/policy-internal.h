@@ -429,6 +429,14 @@ int nfqd_mark_parse(struct nfqd_mark *m, const char *arg, const char *after,
 /* Write a mark in canonical form: "0x10/0xf0", the mask left out when it is 0xffffffff. */
 int nfqd_mark_format(const struct nfqd_mark *m, char *buf, size_t size);
 
+/*
+ * nfqd_policy_eval() as specified: every rule in order, each term of a rule in its order, no
+ * guard and no index. The fast evaluator must decide exactly as this does; the unit tests and
+ * the fuzzer fuzz_policy check that it does.
+ */
+void nfqd_policy_eval_terms(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
+			    const struct nfqd_set_answers *ans, struct nfqd_decision *d);
+
 /* The policy's rule index, for the tests. */
 const struct nfqd_rule_index *nfqd_policy_rule_index(const struct nfqd_policy *p);
 

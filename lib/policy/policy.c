@@ -755,29 +755,73 @@ eval_rule(const struct nfqd_policy *p, unsigned int i, struct nfqd_eval *e, stru
 	return false;
 }
 
-void nfqd_policy_eval(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
-		      const struct nfqd_set_answers *ans, struct nfqd_decision *d)
+/*
+ * Start an evaluation: *e for the packet, and for an unreadable one its flags, or the decision
+ * itself when the rules are not evaluated for it. Returns true when *d is decided.
+ */
+static bool eval_begin(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
+		       const struct nfqd_set_answers *ans, struct nfqd_eval *e,
+		       struct nfqd_decision *d)
 {
 	static const struct nfqd_set_answers none;
-	struct nfqd_eval e = {
+
+	*e = (struct nfqd_eval){
 		.pkt = pkt,
 		.ans = ans ? ans : &none,
 		.ifindex = p->refs.ifindex,
 		.failed_lookup = -1,
 	};
-	uint64_t facts = nfqd_packet_facts(pkt);
-	uint64_t candidates;
+	if (!(pkt->flags & NFQD_PKT_UNREADABLE))
+		return false;
+	/* what could not be read says nothing of the other packets of the flow */
+	e->flags = NFQD_DECISION_UNREADABLE | NFQD_DECISION_PER_PACKET;
+	if (p->on_unreadable == NFQD_ON_UNREADABLE_EVALUATE)
+		return false;
+	decide(d, p->on_unreadable == NFQD_ON_UNREADABLE_ACCEPT ? NF_ACCEPT : NF_DROP, -1, e->flags,
+	       NULL, e);
+	return true;
+}
 
-	if (pkt->flags & NFQD_PKT_UNREADABLE) {
-		/* what could not be read says nothing of the other packets of the flow */
-		e.flags = NFQD_DECISION_UNREADABLE | NFQD_DECISION_PER_PACKET;
-		if (p->on_unreadable != NFQD_ON_UNREADABLE_EVALUATE) {
-			decide(d,
-			       p->on_unreadable == NFQD_ON_UNREADABLE_ACCEPT ? NF_ACCEPT : NF_DROP,
-			       -1, e.flags, NULL, &e);
+void nfqd_policy_eval_terms(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
+			    const struct nfqd_set_answers *ans, struct nfqd_decision *d)
+{
+	uint64_t facts = nfqd_packet_facts(pkt);
+	struct nfqd_eval e;
+
+	if (eval_begin(p, pkt, ans, &e, d))
+		return;
+	for (unsigned int i = 0; i < p->nrules; i++) {
+		const struct nfqd_rule *r = &p->rules[i];
+		int res = NFQD_TERM_HIT;
+
+		if ((uint32_t)pkt->queue == r->loop_queue || (facts & r->need) != r->need)
+			continue;
+		for (unsigned int j = 0; j < r->nterms && res == NFQD_TERM_HIT; j++)
+			res = nfqd_match_eval(&p->terms[r->first + j], &e);
+		if (res == NFQD_TERM_FAILED) {
+			decide(d, p->on_set_error, (int)i, e.flags | NFQD_DECISION_SET_FAILED, NULL,
+			       &e);
+			d->failed_lookup = e.failed_lookup;
+			return;
+		}
+		if (res == NFQD_TERM_HIT) {
+			decide(d, r->verdict, (int)i, e.flags | r->flags,
+			       (r->flags & NFQD_DECISION_SET_MARK) ? &r->set_mark : NULL, &e);
 			return;
 		}
 	}
+	decide(d, p->default_verdict, -1, e.flags, NULL, &e);
+}
+
+void nfqd_policy_eval(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
+		      const struct nfqd_set_answers *ans, struct nfqd_decision *d)
+{
+	uint64_t facts = nfqd_packet_facts(pkt);
+	uint64_t candidates;
+	struct nfqd_eval e;
+
+	if (eval_begin(p, pkt, ans, &e, d))
+		return;
 	/*
 	 * Every term reads facts the rule's need holds, and a term whose fact is unknown matches
 	 * neither plain nor negated; the guard's terms are pure: a rule the index leaves out

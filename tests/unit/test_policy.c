@@ -2578,58 +2578,6 @@ static uint32_t rnd(uint32_t *s)
 	return *s;
 }
 
-/*
- * The evaluation as it is specified, term by term in the order written: the reference the
- * guarded evaluator must agree with, decision for decision.
- */
-static void reference_eval(const struct nfqd_policy *p, const uint32_t *ifindex,
-			   const struct nfqd_packet *pkt, const struct nfqd_set_answers *ans,
-			   struct nfqd_decision *d)
-{
-	struct nfqd_eval e = { .pkt = pkt, .ans = ans, .ifindex = ifindex, .failed_lookup = -1 };
-	uint64_t facts = nfqd_packet_facts(pkt);
-	const struct nfqd_term *terms = nfqd_policy_terms(p);
-	unsigned int n;
-	const struct nfqd_rule *rules = nfqd_policy_rules(p, &n);
-
-	memset(d, 0, sizeof(*d));
-	d->failed_lookup = -1;
-	if (pkt->flags & NFQD_PKT_UNREADABLE)
-		e.flags = NFQD_DECISION_UNREADABLE | NFQD_DECISION_PER_PACKET;
-	for (unsigned int i = 0; i < n; i++) {
-		const struct nfqd_rule *r = &rules[i];
-		int res = NFQD_TERM_HIT;
-
-		if ((uint32_t)pkt->queue == r->loop_queue || (facts & r->need) != r->need)
-			continue;
-		for (unsigned int j = 0; j < r->nterms && res == NFQD_TERM_HIT; j++)
-			res = nfqd_match_eval(&terms[r->first + j], &e);
-		if (res == NFQD_TERM_FAILED) {
-			d->verdict = nfqd_policy_on_set_error(p);
-			d->rule = (int)i;
-			d->flags = e.flags | NFQD_DECISION_SET_FAILED;
-			d->lookups_read = e.lookups_read;
-			d->failed_lookup = e.failed_lookup;
-			return;
-		}
-		if (res == NFQD_TERM_HIT) {
-			d->verdict = r->verdict;
-			d->rule = (int)i;
-			d->flags = e.flags | r->flags;
-			if (r->flags & NFQD_DECISION_SET_MARK) {
-				d->mark = r->set_mark.value;
-				d->mark_mask = r->set_mark.mask;
-			}
-			d->lookups_read = e.lookups_read;
-			return;
-		}
-	}
-	d->verdict = nfqd_policy_default(p);
-	d->rule = -1;
-	d->flags = e.flags;
-	d->lookups_read = e.lookups_read;
-}
-
 /* A packet of random facts, addresses, ports, marks and interfaces from small pools. */
 static struct nfqd_packet random_pkt(uint32_t *s)
 {
@@ -2706,7 +2654,6 @@ static void test_indexed_guarded_evaluation_agrees_with_term_by_term_evaluation(
 	(void)state;
 	for (int round = 0; round < 200; round++) {
 		struct nfqd_policy *p = new_policy();
-		uint32_t ifindex[NFQD_POLICY_MAX_IFACES] = { 0 };
 		/* every tenth policy longer than the rule index holds, so that the walk past it
 		 * is compared too */
 		unsigned int nrules = round % 10 == 9 ? 100 + rnd(&seed) % 60 : 1 + rnd(&seed) % 12;
@@ -2730,10 +2677,8 @@ static void test_indexed_guarded_evaluation_agrees_with_term_by_term_evaluation(
 		if (nfqd_policy_rule_count(p) > NFQD_INDEX_RULES)
 			long_policies++;
 		/* interface i is ifindex i + 1, or gone (0) */
-		for (unsigned int i = 0; i < nfqd_policy_iface_count(p); i++) {
-			ifindex[i] = rnd(&seed) % 3 ? i + 1 : 0;
-			nfqd_policy_iface_set_index(p, i, ifindex[i]);
-		}
+		for (unsigned int i = 0; i < nfqd_policy_iface_count(p); i++)
+			nfqd_policy_iface_set_index(p, i, rnd(&seed) % 3 ? i + 1 : 0);
 		for (int k = 0; k < 500; k++) {
 			struct nfqd_packet pkt = random_pkt(&seed);
 			struct nfqd_set_answers ans;
@@ -2742,7 +2687,7 @@ static void test_indexed_guarded_evaluation_agrees_with_term_by_term_evaluation(
 			ans.failed = rnd(&seed) % 8 == 0 ? rnd(&seed) & 0x7 : 0;
 			ans.known = rnd(&seed) & 0x7 & ~ans.failed;
 			ans.member = rnd(&seed) & ans.known;
-			reference_eval(p, ifindex, &pkt, &ans, &want);
+			nfqd_policy_eval_terms(p, &pkt, &ans, &want);
 			memset(&got, 0xa5, sizeof(got));
 			nfqd_policy_eval(p, &pkt, &ans, &got);
 			if (got.verdict != want.verdict || got.rule != want.rule ||
