@@ -22,8 +22,10 @@
  * Each drain is the pattern of bench_drain: nfqd stopped (SIGSTOP), the queue filled, nfqd
  * resumed, and the time until the kernel's queue is empty gives packets per second. The
  * contenders take turns within each round; each figure is the median of the rounds with its
- * min-max, and a ratio to accept-all of the same build. CPU per packet is the non-idle CPU time
- * of the whole machine (/proc/stat) over the drain, divided by the packets.
+ * min-max, and a ratio to accept-all of the same build. Two CPU figures per packet: nfqd's own
+ * (its threads' run time over the drain, proc_runtime_ns()), which the machine's other load does
+ * not inflate, so that on a shared machine its ratio is the steadier measure of nfqd's work; and
+ * the non-idle CPU time of the whole machine (/proc/stat) over the drain.
  *
  *   --compare OTHER  also run both contenders with the nfqd binary OTHER (another build, such as
  *                    the code before a change), in the same rounds
