@@ -439,8 +439,19 @@ static uint32_t reachable_lookups(const struct worker *w, const struct nfqd_pack
 	return w->reach[d.rule >= 0 ? (unsigned int)d.rule : n - 1];
 }
 
-/* Answers from the kernel's mark bits, or tests registered for the exchange. */
-static void prepare(struct worker *w, unsigned int i, bool *tests, struct nfqd_counters *acc)
+/* What the preparation of a round's packets did, for the work done once per round. */
+struct round {
+	bool tests; /* some packet's lookups are asked of the kernel: the exchange is begun */
+	unsigned int by_mark; /* packets whose lookups the mark bits answered */
+};
+
+/*
+ * Answers from the kernel's mark bits, or tests registered for the exchange. A marked packet's
+ * answers are read from its mark alone: the set-lookup exchange is begun only for the first
+ * packet of the round that needs a test, and the lookup counters are added once per round.
+ */
+static void prepare(struct worker *w, unsigned int i, struct round *round,
+		    struct nfqd_counters *acc)
 {
 	struct nfqd_packet *pkt = &w->pkts[i];
 	bool marked = (pkt->mark & w->plan.marker) != 0;
@@ -461,8 +472,7 @@ static void prepare(struct worker *w, unsigned int i, bool *tests, struct nfqd_c
 		return;
 	if (marked && w->set_lookup != SET_LOOKUP_TEST && w->plan.n_set_bits) {
 		nfqd_markplan_answers(&w->plan, pkt->mark, &w->answers[i]);
-		for (unsigned int l = 0; l < w->n_lookups; l++)
-			lookup_add(&w->lookups[l].by_mark, 1);
+		round->by_mark++;
 		return;
 	}
 	if (w->set_lookup == SET_LOOKUP_MARK) {
@@ -476,9 +486,31 @@ static void prepare(struct worker *w, unsigned int i, bool *tests, struct nfqd_c
 	need = reachable_lookups(w, pkt);
 	if (!need)
 		return;
+	if (!round->tests)
+		nfqd_setlookup_begin(w->setlookup);
 	nfqd_setlookup_add(w->setlookup, i, pkt, need);
 	w->by_test[i] = 1;
-	*tests = true;
+	round->tests = true;
+}
+
+/* Count the answers to lookups in mask: by test, or the members and failures read. */
+static void count_answers(struct worker *w, uint32_t mask, const struct nfqd_set_answers *ans,
+			  bool by_test)
+{
+	while (mask) {
+		unsigned int l = (unsigned int)__builtin_ctz(mask);
+		uint32_t bit = 1u << l;
+
+		mask &= mask - 1;
+		if (by_test) {
+			lookup_add(&w->lookups[l].by_test, 1);
+			continue;
+		}
+		if (ans->known & ans->member & bit)
+			lookup_add(&w->lookups[l].member, 1);
+		if (ans->failed & bit)
+			lookup_add(&w->lookups[l].failed, 1);
+	}
 }
 
 /*
@@ -568,16 +600,19 @@ static void note_set_timeout(struct worker *w, uint64_t failed, struct nfqd_coun
 /* Classify the packets parsed so far and hand their verdicts to the batcher. */
 static void classify(struct worker *w, struct nfqd_counters *acc)
 {
-	bool tests = false, timed_out = false;
+	struct round round = { 0 };
+	bool timed_out = false;
 	uint64_t set_failed = acc->v[NFQD_CTR_SET_FAILED];
+	uint32_t all = w->n_lookups ? UINT32_MAX >> (32 - w->n_lookups) : 0;
 
 	if (w->n_pkts == 0)
 		return;
-	if (w->setlookup)
-		nfqd_setlookup_begin(w->setlookup);
 	for (unsigned int i = 0; i < w->n_pkts; i++)
-		prepare(w, i, &tests, acc);
-	if (tests) {
+		prepare(w, i, &round, acc);
+	if (round.by_mark)
+		for (unsigned int l = 0; l < w->n_lookups; l++)
+			lookup_add(&w->lookups[l].by_mark, round.by_mark);
+	if (round.tests) {
 		int r = nfqd_setlookup_run(w->setlookup);
 
 		if (r > 0)
@@ -599,21 +634,11 @@ static void classify(struct worker *w, struct nfqd_counters *acc)
 
 		if (w->by_test[i]) {
 			nfqd_setlookup_answers(w->setlookup, i, ans);
-			for (unsigned int l = 0; l < w->n_lookups; l++)
-				if ((ans->known | ans->failed) & (1u << l))
-					lookup_add(&w->lookups[l].by_test, 1);
+			count_answers(w, (ans->known | ans->failed) & all, ans, true);
 		}
 		nfqd_policy_eval(w->policy, pkt, ans, &d);
-		for (unsigned int l = 0; l < w->n_lookups; l++) {
-			uint32_t bit = 1u << l;
-
-			if (!(d.lookups_read & bit))
-				continue;
-			if (ans->known & ans->member & bit)
-				lookup_add(&w->lookups[l].member, 1);
-			if (ans->failed & bit)
-				lookup_add(&w->lookups[l].failed, 1);
-		}
+		count_answers(w, d.lookups_read & ((ans->known & ans->member) | ans->failed) & all,
+			      ans, false);
 		if (d.flags & NFQD_DECISION_SET_FAILED)
 			acc->v[NFQD_CTR_SET_FAILED]++;
 		if (d.flags & NFQD_DECISION_UNREADABLE)

@@ -259,24 +259,14 @@ bad_addr:
 		    name);
 }
 
-static bool prefix_eval(const struct nfqd_prefix *p, const union nfqd_addr *a)
-{
-	unsigned int nwords = p->family == 4 ? 1 : 4;
-
-	for (unsigned int i = 0; i < nwords; i++)
-		if ((a->w[i] & p->mask.w[i]) != p->addr.w[i])
-			return false;
-	return true;
-}
-
 static int src_eval(const struct nfqd_term *t, struct nfqd_eval *e)
 {
-	return prefix_eval(&t->arg.prefix, &e->pkt->src);
+	return nfqd_prefix_match(&t->arg.prefix, &e->pkt->src);
 }
 
 static int dst_eval(const struct nfqd_term *t, struct nfqd_eval *e)
 {
-	return prefix_eval(&t->arg.prefix, &e->pkt->dst);
+	return nfqd_prefix_match(&t->arg.prefix, &e->pkt->dst);
 }
 
 static int prefix_format(const struct nfqd_term *t, char *buf, size_t size)
@@ -333,12 +323,12 @@ static int ports_parse(struct nfqd_term *t, unsigned int argi, const char *arg,
 
 static int sport_eval(const struct nfqd_term *t, struct nfqd_eval *e)
 {
-	return e->pkt->sport >= t->arg.ports.lo && e->pkt->sport <= t->arg.ports.hi;
+	return nfqd_ports_match(&t->arg.ports, e->pkt->sport);
 }
 
 static int dport_eval(const struct nfqd_term *t, struct nfqd_eval *e)
 {
-	return e->pkt->dport >= t->arg.ports.lo && e->pkt->dport <= t->arg.ports.hi;
+	return nfqd_ports_match(&t->arg.ports, e->pkt->dport);
 }
 
 static int ports_format(const struct nfqd_term *t, char *buf, size_t size)
@@ -484,16 +474,7 @@ static int set_bind(struct nfqd_term *t, struct nfqd_policy_refs *refs,
 
 static int set_eval(const struct nfqd_term *t, struct nfqd_eval *e)
 {
-	uint32_t bit = 1u << t->arg.set.lookup;
-
-	e->lookups_read |= bit;
-	if (e->ans->failed & bit) {
-		e->failed_lookup = t->arg.set.lookup;
-		return NFQD_TERM_FAILED;
-	}
-	if (!(e->ans->known & bit))
-		return NFQD_TERM_UNKNOWN;
-	return (e->ans->member & bit) ? NFQD_TERM_HIT : NFQD_TERM_MISS;
+	return nfqd_set_term_eval(t, e);
 }
 
 static int set_format(const struct nfqd_term *t, char *buf, size_t size)
@@ -704,6 +685,7 @@ const struct nfqd_match_ops nfqd_match_table[NFQD_MATCH_MAX] = {
 		.nargs = 1,
 		.argname = { "protocol" },
 		.parse = proto_parse,
+		.pure = true,
 		.eval = proto_eval,
 		.format = proto_format,
 		.need = proto_need,
@@ -713,6 +695,7 @@ const struct nfqd_match_ops nfqd_match_table[NFQD_MATCH_MAX] = {
 		.nargs = 1,
 		.argname = { "address" },
 		.parse = prefix_parse,
+		.pure = true,
 		.eval = src_eval,
 		.format = prefix_format,
 		.need = prefix_need,
@@ -722,6 +705,7 @@ const struct nfqd_match_ops nfqd_match_table[NFQD_MATCH_MAX] = {
 		.nargs = 1,
 		.argname = { "address" },
 		.parse = prefix_parse,
+		.pure = true,
 		.eval = dst_eval,
 		.format = prefix_format,
 		.need = prefix_need,
@@ -731,6 +715,7 @@ const struct nfqd_match_ops nfqd_match_table[NFQD_MATCH_MAX] = {
 		.nargs = 1,
 		.argname = { "port" },
 		.parse = ports_parse,
+		.pure = true,
 		.eval = sport_eval,
 		.format = ports_format,
 		.need = ports_need,
@@ -740,6 +725,7 @@ const struct nfqd_match_ops nfqd_match_table[NFQD_MATCH_MAX] = {
 		.nargs = 1,
 		.argname = { "port" },
 		.parse = ports_parse,
+		.pure = true,
 		.eval = dport_eval,
 		.format = ports_format,
 		.need = ports_need,
@@ -802,6 +788,7 @@ const struct nfqd_match_ops nfqd_match_table[NFQD_MATCH_MAX] = {
 		.argname = { "interface" },
 		.parse = iface_parse,
 		.bind = iface_bind,
+		.pure = true,
 		.eval = iif_eval,
 		.format = iface_format,
 		.need = iif_need,
@@ -812,6 +799,7 @@ const struct nfqd_match_ops nfqd_match_table[NFQD_MATCH_MAX] = {
 		.argname = { "interface" },
 		.parse = iface_parse,
 		.bind = iface_bind,
+		.pure = true,
 		.eval = oif_eval,
 		.format = iface_format,
 		.need = oif_need,

@@ -124,6 +124,63 @@ struct nfqd_term {
 	} arg;
 };
 
+/* Whether address a lies in prefix p (a of p's family). */
+static inline bool nfqd_prefix_match(const struct nfqd_prefix *p, const union nfqd_addr *a)
+{
+	unsigned int nwords = p->family == 4 ? 1 : 4;
+
+	for (unsigned int i = 0; i < nwords; i++)
+		if ((a->w[i] & p->mask.w[i]) != p->addr.w[i])
+			return false;
+	return true;
+}
+
+/* Whether port lies in the range. */
+static inline bool nfqd_ports_match(const struct nfqd_port_range *r, uint16_t port)
+{
+	return port >= r->lo && port <= r->hi;
+}
+
+/* enum nfqd_guard_check: the comparisons a rule's guard makes */
+enum nfqd_guard_check {
+	NFQD_GUARD_PROTO = 1u << 0,
+	NFQD_GUARD_DPORT = 1u << 1,
+	NFQD_GUARD_SPORT = 1u << 2,
+	NFQD_GUARD_SRC = 1u << 3,
+	NFQD_GUARD_DST = 1u << 4,
+};
+
+/*
+ * A rule's leading pure terms folded into plain comparisons, made in the evaluator's loop with
+ * no call per term: at most one positive proto, dport, sport, src prefix and dst prefix term
+ * each, taken from the terms before the rule's first term with an effect (see
+ * nfqd_match_ops.pure). Exact: a pure term that is not met ends the rule with no match and no
+ * effect, whatever order the pure terms are evaluated in, and one that is met changes nothing.
+ */
+struct nfqd_rule_guard {
+	uint8_t checks; /* enum nfqd_guard_check */
+	uint8_t proto;
+	struct nfqd_port_range dport, sport;
+	struct nfqd_prefix src, dst;
+};
+
+/* Whether the packet meets every comparison of the guard; the rule's need is met. */
+static inline bool nfqd_guard_pass(const struct nfqd_rule_guard *g, const struct nfqd_packet *pkt)
+{
+	/* cheapest first: a protocol, a port range, then the prefixes */
+	if ((g->checks & NFQD_GUARD_PROTO) && pkt->l4_proto != g->proto)
+		return false;
+	if ((g->checks & NFQD_GUARD_DPORT) && !nfqd_ports_match(&g->dport, pkt->dport))
+		return false;
+	if ((g->checks & NFQD_GUARD_SPORT) && !nfqd_ports_match(&g->sport, pkt->sport))
+		return false;
+	if ((g->checks & NFQD_GUARD_SRC) && !nfqd_prefix_match(&g->src, &pkt->src))
+		return false;
+	if ((g->checks & NFQD_GUARD_DST) && !nfqd_prefix_match(&g->dst, &pkt->dst))
+		return false;
+	return true;
+}
+
 /* One compiled rule. */
 struct nfqd_rule {
 	uint64_t need;	     /* facts (NFQD_PKT_HAS_*, NFQD_FACT_*) every packet it matches has */
@@ -136,7 +193,51 @@ struct nfqd_rule {
 	uint32_t first;		   /* index of its first term in nfqd_policy.terms */
 	uint32_t nterms;
 	char *text; /* canonical text, owned */
+	struct nfqd_rule_guard guard;
+	uint8_t nrest;			   /* terms evaluated one by one after the guard ... */
+	uint8_t rest[NFQD_RULE_MAX_TERMS]; /* ... in their order, as indexes from first */
 };
+
+/*
+ * The rule index (index.c): for the first NFQD_INDEX_RULES rules of a policy, which ones a packet
+ * meets the need and the guard of, as a mask with bit i for rule i. The evaluator then runs only
+ * the remaining terms of those rules, in rule order; rules after the first NFQD_INDEX_RULES are
+ * walked one by one.
+ */
+#define NFQD_INDEX_RULES 64u
+#define NFQD_INDEX_SEGS	 (2u * NFQD_INDEX_RULES + 1u) /* segments a field is cut into, at most */
+
+/* A field value (a port, an IPv4 or IPv6 address) as an unsigned 128-bit number. */
+struct nfqd_index_key {
+	uint64_t hi, lo;
+};
+
+/* One field: sorted segment starts, and the rules whose guard passes on each segment. */
+struct nfqd_index_field {
+	unsigned int n;
+	struct nfqd_index_key start[NFQD_INDEX_SEGS];
+	uint64_t rules[NFQD_INDEX_SEGS];
+};
+
+struct nfqd_rule_index {
+	unsigned int nrules; /* the first nrules rules are indexed */
+	uint64_t proto[256]; /* by protocol number */
+	struct nfqd_index_field dport, sport, src4, dst4, src6, dst6;
+	unsigned int nneeds;
+	uint64_t need[NFQD_INDEX_RULES];       /* the distinct need masks ... */
+	uint64_t need_rules[NFQD_INDEX_RULES]; /* ... and the rules of each */
+};
+
+/* Index the first (up to NFQD_INDEX_RULES) of the n rules, whose guards are compiled. */
+void nfqd_rule_index_build(struct nfqd_rule_index *ix, const struct nfqd_rule *rules,
+			   unsigned int n);
+
+/*
+ * The indexed rules whose need the packet's facts (nfqd_packet_facts()) meet and whose guard
+ * passes, bit i for rule i. Pure.
+ */
+uint64_t nfqd_rule_index_candidates(const struct nfqd_rule_index *ix, const struct nfqd_packet *pkt,
+				    uint64_t facts);
 
 /* One distinct set lookup of a policy. */
 struct nfqd_lookup_entry {
@@ -235,6 +336,12 @@ struct nfqd_match_ops {
 		    struct nfqd_policy_error *err);
 
 	/*
+	 * The evaluation has no effect besides the answer, which is HIT or MISS: no state of the
+	 * evaluation is changed (no set read, no mark read), never UNKNOWN or FAILED.
+	 */
+	bool pure;
+
+	/*
 	 * Whether the packet matches t, ignoring t->negate: enum nfqd_term_result. Called only
 	 * for packets that have every fact of the term's need (the rule's mask test guarantees
 	 * it). Records what it reads in e.
@@ -263,10 +370,28 @@ const char *nfqd_match_name(const struct nfqd_match_ops *k, char *buf, size_t si
 /* The kinds whose name starts with word, for a message: "ct mark". */
 const char *nfqd_match_names_of(const char *word, char *buf, size_t size);
 
+/* A set term: the caller's answer to its lookup, recorded as read (enum nfqd_term_result). */
+static inline int nfqd_set_term_eval(const struct nfqd_term *t, struct nfqd_eval *e)
+{
+	uint32_t bit = 1u << t->arg.set.lookup;
+
+	e->lookups_read |= bit;
+	if (e->ans->failed & bit) {
+		e->failed_lookup = t->arg.set.lookup;
+		return NFQD_TERM_FAILED;
+	}
+	if (!(e->ans->known & bit))
+		return NFQD_TERM_UNKNOWN;
+	return (e->ans->member & bit) ? NFQD_TERM_HIT : NFQD_TERM_MISS;
+}
+
 /* Whether the packet matches the term, negation applied; the need of the term is met. */
 static inline int nfqd_match_eval(const struct nfqd_term *t, struct nfqd_eval *e)
 {
-	int r = nfqd_match_table[t->kind].eval(t, e);
+	/* set terms, the commonest left after a rule's guard, without a call */
+	bool set = t->kind == NFQD_MATCH_SRC_SET || t->kind == NFQD_MATCH_DST_SET ||
+		   t->kind == NFQD_MATCH_SET;
+	int r = set ? nfqd_set_term_eval(t, e) : nfqd_match_table[t->kind].eval(t, e);
 
 	/* unknown and failed stay so negated: nothing is concluded from them */
 	if (r == NFQD_TERM_MISS || r == NFQD_TERM_HIT)
@@ -303,6 +428,17 @@ int nfqd_mark_parse(struct nfqd_mark *m, const char *arg, const char *after,
 
 /* Write a mark in canonical form: "0x10/0xf0", the mask left out when it is 0xffffffff. */
 int nfqd_mark_format(const struct nfqd_mark *m, char *buf, size_t size);
+
+/*
+ * nfqd_policy_eval() as specified: every rule in order, each term of a rule in its order, no
+ * guard and no index. The fast evaluator must decide exactly as this does; the unit tests and
+ * the fuzzer fuzz_policy check that it does.
+ */
+void nfqd_policy_eval_terms(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
+			    const struct nfqd_set_answers *ans, struct nfqd_decision *d);
+
+/* The policy's rule index, for the tests. */
+const struct nfqd_rule_index *nfqd_policy_rule_index(const struct nfqd_policy *p);
 
 /* The compiled rules (their count in *n) and the flat array of their terms, for the lint. */
 const struct nfqd_rule *nfqd_policy_rules(const struct nfqd_policy *p, unsigned int *n);

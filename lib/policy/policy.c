@@ -38,6 +38,7 @@ struct nfqd_policy {
 	unsigned int terms_cap;
 	struct nfqd_policy_marks marks;
 	struct nfqd_policy_refs refs;
+	struct nfqd_rule_index index; /* of the first rules, rebuilt as each is added */
 };
 
 struct nfqd_verdict_name {
@@ -527,6 +528,52 @@ void nfqd_policy_rule_marks(const struct nfqd_policy *p, unsigned int i,
 	}
 }
 
+/* Take term t into the guard if it is of a kind the guard compares and its slot is free. */
+static bool guard_take(struct nfqd_rule_guard *g, const struct nfqd_term *t)
+{
+	static const uint8_t check[NFQD_MATCH_MAX] = {
+		[NFQD_MATCH_PROTO] = NFQD_GUARD_PROTO, [NFQD_MATCH_DPORT] = NFQD_GUARD_DPORT,
+		[NFQD_MATCH_SPORT] = NFQD_GUARD_SPORT, [NFQD_MATCH_SRC] = NFQD_GUARD_SRC,
+		[NFQD_MATCH_DST] = NFQD_GUARD_DST,
+	};
+	uint8_t c = check[t->kind];
+
+	if (!c || t->negate || (g->checks & c))
+		return false;
+	g->checks |= c;
+	if (c == NFQD_GUARD_PROTO)
+		g->proto = t->arg.proto;
+	else if (c == NFQD_GUARD_DPORT)
+		g->dport = t->arg.ports;
+	else if (c == NFQD_GUARD_SPORT)
+		g->sport = t->arg.ports;
+	else if (c == NFQD_GUARD_SRC)
+		g->src = t->arg.prefix;
+	else
+		g->dst = t->arg.prefix;
+	return true;
+}
+
+/*
+ * Split the rule's terms between its guard (struct nfqd_rule_guard), which takes what it can of
+ * the pure terms before the first term with an effect, and the rest, evaluated one by one in
+ * their order. Terms after an effect stay in place: a set lookup that fails before them decides
+ * the verdict, and a mark read before them makes the decision per packet.
+ */
+static void compile_guard(struct nfqd_rule *rule, const struct nfqd_term *terms, unsigned int n)
+{
+	bool leading = true;
+
+	memset(&rule->guard, 0, sizeof(rule->guard));
+	rule->nrest = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		leading = leading && nfqd_match_table[terms[i].kind].pure;
+		if (leading && guard_take(&rule->guard, &terms[i]))
+			continue;
+		rule->rest[rule->nrest++] = (uint8_t)i;
+	}
+}
+
 int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_policy_error *err)
 {
 	struct nfqd_term terms[NFQD_RULE_MAX_TERMS];
@@ -566,6 +613,7 @@ int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_po
 		goto out;
 	rule.need = scope.facts;
 	rule.lookups = scope.lookups;
+	compile_guard(&rule, terms, n);
 	r = format_rule(&rule, terms, n, &rule.text);
 	if (r < 0)
 		goto out;
@@ -580,6 +628,8 @@ int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_po
 	p->nterms += n;
 	marks_add(&p->marks, &scope, &rule, (int)p->nrules);
 	p->rules[p->nrules++] = rule;
+	if (p->nrules <= NFQD_INDEX_RULES)
+		nfqd_rule_index_build(&p->index, p->rules, p->nrules);
 	free(copy);
 	return 0;
 
@@ -595,6 +645,11 @@ const struct nfqd_rule *nfqd_policy_rules(const struct nfqd_policy *p, unsigned 
 {
 	*n = p->nrules;
 	return p->rules;
+}
+
+const struct nfqd_rule_index *nfqd_policy_rule_index(const struct nfqd_policy *p)
+{
+	return &p->index;
 }
 
 const struct nfqd_term *nfqd_policy_terms(const struct nfqd_policy *p)
@@ -671,40 +726,75 @@ static void decide(struct nfqd_decision *d, uint32_t verdict, int i, uint32_t fl
 	d->failed_lookup = -1;
 }
 
-void nfqd_policy_eval(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
-		      const struct nfqd_set_answers *ans, struct nfqd_decision *d)
+/*
+ * Evaluate rule i, whose need and guard the packet meets: its remaining terms in their order.
+ * Returns true when it decides (a match, or a failed set lookup), with *d filled. Inlined in
+ * both loops of the evaluator: a call per candidate rule cost about a sixth of an evaluation.
+ */
+static inline __attribute__((always_inline)) bool
+eval_rule(const struct nfqd_policy *p, unsigned int i, struct nfqd_eval *e, struct nfqd_decision *d)
+{
+	const struct nfqd_rule *r = &p->rules[i];
+	int res = NFQD_TERM_HIT;
+
+	/* a packet read from queue N handed back to queue N would loop */
+	if ((uint32_t)e->pkt->queue == r->loop_queue)
+		return false;
+	for (unsigned int j = 0; j < r->nrest && res == NFQD_TERM_HIT; j++)
+		res = nfqd_match_eval(&p->terms[r->first + r->rest[j]], e);
+	if (res == NFQD_TERM_FAILED) {
+		decide(d, p->on_set_error, (int)i, e->flags | NFQD_DECISION_SET_FAILED, NULL, e);
+		d->failed_lookup = e->failed_lookup;
+		return true;
+	}
+	if (res == NFQD_TERM_HIT) {
+		decide(d, r->verdict, (int)i, e->flags | r->flags,
+		       (r->flags & NFQD_DECISION_SET_MARK) ? &r->set_mark : NULL, e);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Start an evaluation: *e for the packet, and for an unreadable one its flags, or the decision
+ * itself when the rules are not evaluated for it. Returns true when *d is decided.
+ */
+static bool eval_begin(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
+		       const struct nfqd_set_answers *ans, struct nfqd_eval *e,
+		       struct nfqd_decision *d)
 {
 	static const struct nfqd_set_answers none;
-	struct nfqd_eval e = {
+
+	*e = (struct nfqd_eval){
 		.pkt = pkt,
 		.ans = ans ? ans : &none,
 		.ifindex = p->refs.ifindex,
 		.failed_lookup = -1,
 	};
-	uint64_t facts = nfqd_packet_facts(pkt);
+	if (!(pkt->flags & NFQD_PKT_UNREADABLE))
+		return false;
+	/* what could not be read says nothing of the other packets of the flow */
+	e->flags = NFQD_DECISION_UNREADABLE | NFQD_DECISION_PER_PACKET;
+	if (p->on_unreadable == NFQD_ON_UNREADABLE_EVALUATE)
+		return false;
+	decide(d, p->on_unreadable == NFQD_ON_UNREADABLE_ACCEPT ? NF_ACCEPT : NF_DROP, -1, e->flags,
+	       NULL, e);
+	return true;
+}
 
-	if (pkt->flags & NFQD_PKT_UNREADABLE) {
-		/* what could not be read says nothing of the other packets of the flow */
-		e.flags = NFQD_DECISION_UNREADABLE | NFQD_DECISION_PER_PACKET;
-		if (p->on_unreadable != NFQD_ON_UNREADABLE_EVALUATE) {
-			decide(d,
-			       p->on_unreadable == NFQD_ON_UNREADABLE_ACCEPT ? NF_ACCEPT : NF_DROP,
-			       -1, e.flags, NULL, &e);
-			return;
-		}
-	}
+void nfqd_policy_eval_terms(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
+			    const struct nfqd_set_answers *ans, struct nfqd_decision *d)
+{
+	uint64_t facts = nfqd_packet_facts(pkt);
+	struct nfqd_eval e;
+
+	if (eval_begin(p, pkt, ans, &e, d))
+		return;
 	for (unsigned int i = 0; i < p->nrules; i++) {
 		const struct nfqd_rule *r = &p->rules[i];
 		int res = NFQD_TERM_HIT;
 
-		/* a packet read from queue N handed back to queue N would loop */
-		if ((uint32_t)pkt->queue == r->loop_queue)
-			continue;
-		/*
-		 * Every term reads facts the rule's mask holds, and a term whose fact is unknown
-		 * matches neither plain nor negated: past this test the terms only compare.
-		 */
-		if ((facts & r->need) != r->need)
+		if ((uint32_t)pkt->queue == r->loop_queue || (facts & r->need) != r->need)
 			continue;
 		for (unsigned int j = 0; j < r->nterms && res == NFQD_TERM_HIT; j++)
 			res = nfqd_match_eval(&p->terms[r->first + j], &e);
@@ -719,6 +809,39 @@ void nfqd_policy_eval(const struct nfqd_policy *p, const struct nfqd_packet *pkt
 			       (r->flags & NFQD_DECISION_SET_MARK) ? &r->set_mark : NULL, &e);
 			return;
 		}
+	}
+	decide(d, p->default_verdict, -1, e.flags, NULL, &e);
+}
+
+void nfqd_policy_eval(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
+		      const struct nfqd_set_answers *ans, struct nfqd_decision *d)
+{
+	uint64_t facts = nfqd_packet_facts(pkt);
+	uint64_t candidates;
+	struct nfqd_eval e;
+
+	if (eval_begin(p, pkt, ans, &e, d))
+		return;
+	/*
+	 * Every term reads facts the rule's need holds, and a term whose fact is unknown matches
+	 * neither plain nor negated; the guard's terms are pure: a rule the index leaves out
+	 * would neither match nor have an effect. Past that, the terms only compare.
+	 */
+	candidates = nfqd_rule_index_candidates(&p->index, pkt, facts);
+	while (candidates) {
+		unsigned int i = (unsigned int)__builtin_ctzll(candidates);
+
+		candidates &= candidates - 1;
+		if (eval_rule(p, i, &e, d))
+			return;
+	}
+	for (unsigned int i = p->index.nrules; i < p->nrules; i++) {
+		const struct nfqd_rule *r = &p->rules[i];
+
+		if ((facts & r->need) != r->need || !nfqd_guard_pass(&r->guard, pkt))
+			continue;
+		if (eval_rule(p, i, &e, d))
+			return;
 	}
 	decide(d, p->default_verdict, -1, e.flags, NULL, &e);
 }

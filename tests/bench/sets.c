@@ -54,22 +54,6 @@ static const struct variant variants[] = {
 
 #define NV (sizeof(variants) / sizeof(variants[0]))
 
-/* Wait until the queue holds no more packets than it did a moment ago; returns its length. */
-static unsigned int settle(struct topo *t)
-{
-	unsigned int q = 0, last = 0, prev = ~0u;
-
-	for (int i = 0; i < 500; i++) {
-		if (kernel_queue_line(t->fw, 0, &q, &last) < 0)
-			return 0;
-		if (q == prev)
-			break;
-		prev = q;
-		usleep(10000);
-	}
-	return q;
-}
-
 /* One run: fill and drain times for about n packets; false on failure. */
 static bool run_once(struct topo *t, const char *srcs, const struct variant *v, unsigned long n,
 		     double *fill, double *drain, unsigned int *queued, uint64_t *tests,
@@ -102,7 +86,7 @@ static bool run_once(struct topo *t, const char *srcs, const struct variant *v, 
 	t0 = bench_now();
 	if (udp_send_spread(t->cli, srcs, t->fw4, 5000, n, 18, 64) < 0)
 		goto out;
-	*queued = settle(t);
+	*queued = bench_settle(t->fw);
 	t1 = bench_now();
 	*fill = t1 - t0;
 

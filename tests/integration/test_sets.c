@@ -111,7 +111,8 @@ static void run_case(struct itest *it, const struct set_case *c, bool generated)
 	const char *ipt = c->family == 6 ? "ip6tables" : "iptables";
 	char config[256];
 	uint64_t dropped, accepted, marked, tests;
-	bool auto_lookup, other_way;
+	bool auto_lookup, other_way, lookup_counts;
+	char counts[128];
 	char *json;
 
 	snprintf(config, sizeof(config), "[policy]\nrule = %s\n", c->rule);
@@ -141,6 +142,15 @@ static void run_case(struct itest *it, const struct set_case *c, bool generated)
 	/* the stats say how the rule's set term is answered */
 	auto_lookup = strstr(json, "\"set_lookup\":\"auto\"}") != NULL;
 	other_way = strstr(json, generated ? "\"by_test\":0" : "\"by_mark\":0") != NULL;
+	/* the lookup's own counters: each packet answered once, the listed ones members */
+	if (generated)
+		snprintf(counts, sizeof(counts), "\"by_mark\":%d,\"by_test\":0,\"members\":%d,",
+			 2 * N, N);
+	else
+		snprintf(counts, sizeof(counts), "\"members\":%d,\"failed\":0}", N);
+	lookup_counts = strstr(json, counts) != NULL;
+	if (!lookup_counts)
+		fprintf(stderr, "lookup counters not %s in %s\n", counts, json);
 	fprintf(stderr, "dropped %llu accepted %llu marked %llu set_tests %llu\n",
 		(unsigned long long)dropped, (unsigned long long)accepted,
 		(unsigned long long)marked, (unsigned long long)tests);
@@ -150,6 +160,7 @@ static void run_case(struct itest *it, const struct set_case *c, bool generated)
 	assert_int_equal(accepted, N);
 	assert_true(auto_lookup);
 	assert_true(other_way);
+	assert_true(lookup_counts);
 	if (generated) {
 		/* answered by the kernel: every packet carried the marker, no test was sent */
 		assert_int_equal(marked, 2 * N);

@@ -19,6 +19,9 @@
 #include <nfqd/packet.h>
 #include <nfqd/policy.h>
 
+/* the compiled form, for the tests of the rule guard */
+#include "policy-internal.h"
+
 #include <linux/netfilter.h>
 
 #define L3  (NFQD_PKT_HAS_ID | NFQD_PKT_HAS_PAYLOAD | NFQD_PKT_HAS_L3)
@@ -2437,6 +2440,277 @@ static void test_lint_findings_agree_with_evaluation(void **state)
 	}
 }
 
+/* The compiled rule i of p. */
+static const struct nfqd_rule *compiled_rule(const struct nfqd_policy *p, unsigned int i)
+{
+	unsigned int n;
+	const struct nfqd_rule *rules = nfqd_policy_rules(p, &n);
+
+	assert_true(i < n);
+	return &rules[i];
+}
+
+/* Rule i's guard makes the checks and leaves the terms rest[0..nrest) to be evaluated. */
+static void assert_guard(const struct nfqd_policy *p, unsigned int i, uint8_t checks,
+			 unsigned int nrest, const uint8_t *rest)
+{
+	const struct nfqd_rule *r = compiled_rule(p, i);
+
+	if (r->guard.checks != checks || r->nrest != nrest)
+		fail_msg("rule '%s': guard checks 0x%x, %u terms left; expected 0x%x, %u",
+			 nfqd_policy_rule_text(p, i), r->guard.checks, r->nrest, checks, nrest);
+	for (unsigned int j = 0; j < nrest; j++)
+		if (r->rest[j] != rest[j])
+			fail_msg("rule '%s': term left %u is %u, expected %u",
+				 nfqd_policy_rule_text(p, i), j, r->rest[j], rest[j]);
+}
+
+/*
+ * A rule's positive proto, port and prefix terms before its first set or mark term are compared
+ * by its guard, not evaluated one by one; negated terms, interfaces, a second term of a kind and
+ * every term after a set or mark term are left in their order.
+ */
+static void test_guard_takes_the_leading_pure_terms_and_leaves_the_rest_in_order(void **state)
+{
+	static const uint8_t none[1] = { 0 };
+	static const uint8_t all3[] = { 0, 1, 2 };
+	static const uint8_t after_ct[] = { 1, 2 };
+	static const uint8_t mixed[] = { 0, 2, 3 };
+	static const uint8_t second_src[] = { 1 };
+	struct nfqd_policy *p = new_policy();
+
+	(void)state;
+	add(p, "accept proto udp src 10.199.0.0/24 dport 5000-5099 sport 1024-65535");
+	add(p, "drop src @x proto udp dport 53");
+	add(p, "accept proto tcp ct mark 0x10/0x10 dport 22");
+	add(p, "drop not proto tcp dport 5 dport 1-10 iif eth0");
+	add(p, "accept meta mark 0x1/0x1 dst 2001:db8::/32");
+	assert_guard(p, 0, NFQD_GUARD_PROTO | NFQD_GUARD_SRC | NFQD_GUARD_DPORT | NFQD_GUARD_SPORT,
+		     0, none);
+	assert_guard(p, 1, 0, 3, all3);
+	assert_guard(p, 2, NFQD_GUARD_PROTO, 2, after_ct);
+	assert_guard(p, 3, NFQD_GUARD_DPORT, 3, mixed);
+	assert_guard(p, 4, 0, 2, all3);
+	nfqd_policy_free(p);
+
+	/* a second src prefix, necessarily of the same family (others are refused) */
+	p = new_policy();
+	add(p, "drop src 10.0.0.0/8 src 10.1.0.0/16");
+	assert_guard(p, 0, NFQD_GUARD_SRC, 1, second_src);
+	nfqd_policy_free(p);
+}
+
+/* The rule index's candidates for pkt, given a connmark and an input interface, under p. */
+static uint64_t candidates(const struct nfqd_policy *p, struct nfqd_packet pkt)
+{
+	const struct nfqd_rule_index *ix = nfqd_policy_rule_index(p);
+
+	pkt.flags |= NFQD_PKT_HAS_CTMARK;
+	pkt.indev = 5;
+	return nfqd_rule_index_candidates(ix, &pkt, nfqd_packet_facts(&pkt));
+}
+
+/*
+ * Of a realistic 20-rule policy, the index leaves to term evaluation only the rules a packet
+ * meets the need and guard of: the two set rules and the ct mark rule (no guard) and the one
+ * accept rule whose protocol, ports and prefixes it has; the prefix, port, protocol and
+ * other-family rules are left out without a term of theirs evaluated.
+ */
+static void test_index_leaves_out_the_rules_a_packet_cannot_meet(void **state)
+{
+	static const char *const rules[] = {
+		"drop src @blocklist",
+		"drop dst @blocklist",
+		"drop src 0.0.0.0/8",
+		"drop src 127.0.0.0/8 not iif lo",
+		"drop src 169.254.0.0/16",
+		"drop src 192.0.2.0/24",
+		"drop src 198.18.0.0/15",
+		"drop src 2001:db8::/32",
+		"drop dst 2001:db8::/32",
+		"drop proto udp dport 0",
+		"drop proto udp dport 137-139",
+		"drop proto udp sport 0-19",
+		"accept ct mark 0x10/0x10",
+		"accept proto tcp dport 22 src 10.0.0.0/8",
+		"accept proto tcp dport 80",
+		"accept proto udp dport 53 src 10.199.0.0/24",
+		"accept proto udp dport 514 iif veth0",
+		"accept proto udp src 10.199.0.96/27 dport 5000-5099",
+		"accept proto udp src fd00:199::/64 dport 5000-5099",
+		"accept proto udp src 10.199.0.0/24 dport 5000-5099 sport 1024-65535",
+	};
+	const uint64_t always = 1u << 0 | 1u << 1 | 1u << 12;
+	struct nfqd_policy *p = new_policy();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		add(p, rules[i]);
+	assert_int_equal(candidates(p, udp("10.199.0.130", "10.199.0.2", 40000, 5000)),
+			 always | 1u << 19);
+	assert_int_equal(candidates(p, udp("10.199.0.110", "10.199.0.2", 40000, 5000)),
+			 always | 1u << 17 | 1u << 19);
+	assert_int_equal(candidates(p, udp("10.199.0.110", "10.199.0.2", 40000, 514)),
+			 always | 1u << 16);
+	assert_int_equal(candidates(p, udp("fd00:199::1", "fd00:199::2", 40000, 5000)),
+			 always | 1u << 18);
+	assert_int_equal(candidates(p, tcp("10.1.2.3", "10.199.0.2", 40000, 22)),
+			 always | 1u << 13);
+	assert_int_equal(candidates(p, udp("192.0.2.1", "10.199.0.2", 7, 137)),
+			 always | 1u << 5 | 1u << 10 | 1u << 11);
+	/* without the connmark nor an input interface, the ct mark rule is left out too */
+	{
+		struct nfqd_packet pkt = udp("10.199.0.130", "10.199.0.2", 40000, 5000);
+
+		assert_int_equal(nfqd_rule_index_candidates(nfqd_policy_rule_index(p), &pkt,
+							    nfqd_packet_facts(&pkt)),
+				 1u << 0 | 1u << 1 | 1u << 19);
+	}
+	nfqd_policy_free(p);
+}
+
+/* A small deterministic generator (xorshift32), so that a failure can be replayed. */
+static uint32_t rnd(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+/* A packet of random facts, addresses, ports, marks and interfaces from small pools. */
+static struct nfqd_packet random_pkt(uint32_t *s)
+{
+	static const char *const v4[] = { "10.0.0.1", "10.1.2.3", "10.199.0.100", "192.0.2.9" };
+	static const char *const v6[] = { "2001:db8::1", "fd00:199::1", "::1", "2001:db9::7" };
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP, IPPROTO_ICMPV6 };
+	static const uint16_t ports[] = { 0, 22, 53, 80, 1023, 1024, 5000, 5099, 5100, 65535 };
+	bool six = rnd(s) & 1;
+	const char *const *pool = six ? v6 : v4;
+	uint32_t flags = L3;
+	struct nfqd_packet pkt;
+
+	if (rnd(s) % 8)
+		flags |= NFQD_PKT_HAS_PROTO;
+	if ((flags & NFQD_PKT_HAS_PROTO) && rnd(s) % 4)
+		flags |= NFQD_PKT_HAS_PORTS;
+	if (rnd(s) % 2)
+		flags |= NFQD_PKT_HAS_CTMARK;
+	if (rnd(s) % 16 == 0)
+		flags |= NFQD_PKT_UNREADABLE;
+	pkt = make_pkt(flags, pool[rnd(s) % 4], pool[rnd(s) % 4], protos[rnd(s) % 4],
+		       ports[rnd(s) % 10], ports[rnd(s) % 10]);
+	if (rnd(s) % 8 == 0)
+		pkt.flags &= ~(uint32_t)NFQD_PKT_HAS_L3;
+	pkt.mark = rnd(s) & 0x3;
+	pkt.ct_mark = (flags & NFQD_PKT_HAS_CTMARK) ? rnd(s) & 0x3 : 0;
+	pkt.indev = rnd(s) % 3;
+	pkt.outdev = rnd(s) % 3;
+	pkt.queue = (uint16_t)(rnd(s) % 3);
+	return pkt;
+}
+
+/*
+ * The evaluation through the rule guards and the rule index decides exactly as the terms
+ * evaluated in their order, rule after rule, would: verdict, rule, flags (per packet, set
+ * failed), set lookups read and the failed one, for random policies of every kind of term,
+ * negated or not, shorter and longer than the index holds, and random packets and set answers.
+ */
+static void test_indexed_guarded_evaluation_agrees_with_term_by_term_evaluation(void **state)
+{
+	static const char *const pool[] = {
+		"proto udp",
+		"proto tcp",
+		"not proto tcp",
+		"proto icmp",
+		"src 10.0.0.0/8",
+		"src 10.1.2.0/24",
+		"not src 10.0.0.0/8",
+		"dst 10.0.0.1",
+		"src 2001:db8::/32",
+		"dst fd00:199::/64",
+		"not dst ::1",
+		"dport 53",
+		"dport 5000-5099",
+		"not dport 22",
+		"sport 1024-65535",
+		"sport 0-1023",
+		"src @a",
+		"dst @b",
+		"not src @a",
+		"set @c src,dst",
+		"ct mark 0x1/0x1",
+		"not ct mark 0x2/0x2",
+		"meta mark 0x1/0x3",
+		"iif eth0",
+		"not oif eth1",
+		"dport 80",
+	};
+	static const char *const verdicts[] = { "accept", "drop", "queue 1", "accept" };
+	uint32_t seed = 0x5eed1234;
+	unsigned long compared = 0;
+	unsigned int long_policies = 0;
+
+	(void)state;
+	for (int round = 0; round < 200; round++) {
+		struct nfqd_policy *p = new_policy();
+		/* every tenth policy longer than the rule index holds, so that the walk past it
+		 * is compared too */
+		unsigned int nrules = round % 10 == 9 ? 100 + rnd(&seed) % 60 : 1 + rnd(&seed) % 12;
+
+		assert_int_equal(nfqd_policy_set_on_unreadable(p, NFQD_ON_UNREADABLE_EVALUATE), 0);
+		for (unsigned int i = 0; i < nrules; i++) {
+			char text[512];
+			size_t len = (size_t)snprintf(text, sizeof(text), "%s",
+						      verdicts[rnd(&seed) % 4]);
+			unsigned int nterms = 1 + rnd(&seed) % 5;
+
+			for (unsigned int t = 0; t < nterms; t++)
+				len += (size_t)snprintf(
+					text + len, sizeof(text) - len, " %s",
+					pool[rnd(&seed) % (sizeof(pool) / sizeof(pool[0]))]);
+			if (rnd(&seed) % 4 == 0)
+				snprintf(text + len, sizeof(text) - len, " set-mark 0x4/0x4");
+			/* contradictions are refused; the rest make the policy */
+			(void)nfqd_policy_add_rule(p, text, NULL);
+		}
+		if (nfqd_policy_rule_count(p) > NFQD_INDEX_RULES)
+			long_policies++;
+		/* interface i is ifindex i + 1, or gone (0) */
+		for (unsigned int i = 0; i < nfqd_policy_iface_count(p); i++)
+			nfqd_policy_iface_set_index(p, i, rnd(&seed) % 3 ? i + 1 : 0);
+		for (int k = 0; k < 500; k++) {
+			struct nfqd_packet pkt = random_pkt(&seed);
+			struct nfqd_set_answers ans;
+			struct nfqd_decision want, got;
+
+			ans.failed = rnd(&seed) % 8 == 0 ? rnd(&seed) & 0x7 : 0;
+			ans.known = rnd(&seed) & 0x7 & ~ans.failed;
+			ans.member = rnd(&seed) & ans.known;
+			nfqd_policy_eval_terms(p, &pkt, &ans, &want);
+			memset(&got, 0xa5, sizeof(got));
+			nfqd_policy_eval(p, &pkt, &ans, &got);
+			if (got.verdict != want.verdict || got.rule != want.rule ||
+			    got.flags != want.flags || got.mark != want.mark ||
+			    got.mark_mask != want.mark_mask ||
+			    got.lookups_read != want.lookups_read ||
+			    got.failed_lookup != want.failed_lookup)
+				fail_msg("round %d packet %d: rule %d verdict 0x%x flags 0x%x "
+					 "lookups "
+					 "0x%x failed %d; term by term: rule %d verdict 0x%x flags "
+					 "0x%x lookups 0x%x failed %d",
+					 round, k, got.rule, got.verdict, got.flags,
+					 got.lookups_read, got.failed_lookup, want.rule,
+					 want.verdict, want.flags, want.lookups_read,
+					 want.failed_lookup);
+			compared++;
+		}
+		nfqd_policy_free(p);
+	}
+	assert_int_equal(compared, 200 * 500);
+	assert_int_equal(long_policies, 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2524,6 +2798,11 @@ int main(void)
 		cmocka_unit_test(test_lint_finds_rules_an_earlier_rule_shadows),
 		cmocka_unit_test(test_lint_passes_over_rules_an_earlier_rule_does_not_cover),
 		cmocka_unit_test(test_lint_findings_agree_with_evaluation),
+		cmocka_unit_test(
+			test_guard_takes_the_leading_pure_terms_and_leaves_the_rest_in_order),
+		cmocka_unit_test(test_index_leaves_out_the_rules_a_packet_cannot_meet),
+		cmocka_unit_test(
+			test_indexed_guarded_evaluation_agrees_with_term_by_term_evaluation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
