@@ -163,6 +163,7 @@ static int mmsg_send(struct nfqd_transport *t, const void *buf, size_t len)
 
 const struct nfqd_transport_ops nfqd_transport_mmsg = {
 	.name = "mmsg",
+	.caps = NFQD_TRANSPORT_ORDERED,
 	.probe = mmsg_probe,
 	.open = mmsg_open,
 	.close = mmsg_close,

@@ -10,6 +10,7 @@
  */
 struct nfqd_transport_ops {
 	const char *name;
+	unsigned int caps; /* enum nfqd_transport_cap */
 	/* 0 when the backend can work on this kernel, else -errno with *why set. */
 	int (*probe)(const char **why);
 	int (*open)(struct nfqd_transport **out, int fd, const struct nfqd_transport_params *p,
@@ -18,6 +19,11 @@ struct nfqd_transport_ops {
 	int (*recv)(struct nfqd_transport *t, const struct nfqd_rx_msg **msgs, unsigned int flags);
 	void (*release)(struct nfqd_transport *t); /* may be NULL */
 	int (*send)(struct nfqd_transport *t, const void *buf, size_t len);
+	/* The next three may be NULL when sends complete at once and receives take nothing
+	 * ahead of the caller. */
+	unsigned int (*tx_errors)(struct nfqd_transport *t, int *err);
+	int (*tx_wait)(struct nfqd_transport *t, int timeout_ms);
+	int (*rx_stop)(struct nfqd_transport *t, int timeout_ms);
 };
 
 struct nfqd_transport {
@@ -25,5 +31,6 @@ struct nfqd_transport {
 };
 
 extern const struct nfqd_transport_ops nfqd_transport_mmsg;
+extern const struct nfqd_transport_ops nfqd_transport_uring;
 
 #endif /* NFQD_TRANSPORT_INTERNAL_H */

@@ -9,6 +9,7 @@
  * verdicts is as fast as any ring on current kernels, and works everywhere. */
 static const struct nfqd_transport_ops *const backends[] = {
 	&nfqd_transport_mmsg,
+	&nfqd_transport_uring,
 };
 
 #define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))
@@ -28,7 +29,7 @@ int nfqd_transport_known(const char *name)
 
 const char *nfqd_transport_names(void)
 {
-	return "auto, mmsg";
+	return "auto, mmsg, uring";
 }
 
 static int params_ok(const struct nfqd_transport_params *p)
@@ -59,12 +60,17 @@ int nfqd_transport_open(struct nfqd_transport **out, const char *name, int fd,
 		return err;
 	}
 
+	/* The first refusal is the one worth telling: it names the preferred backend. */
 	for (size_t i = 0; i < N_BACKENDS; i++) {
-		err = backends[i]->probe(&reason);
+		const char *r = NULL;
+
+		err = backends[i]->probe(&r);
 		if (err == 0)
-			err = backends[i]->open(out, fd, p, &reason);
+			err = backends[i]->open(out, fd, p, &r);
+		if (err < 0 && !reason)
+			reason = r;
 		if (err == 0)
-			return 0;
+			break;
 	}
 	if (why)
 		*why = reason;
@@ -97,4 +103,24 @@ void nfqd_transport_release(struct nfqd_transport *t)
 int nfqd_transport_send(struct nfqd_transport *t, const void *buf, size_t len)
 {
 	return t->ops->send(t, buf, len);
+}
+
+unsigned int nfqd_transport_caps(const struct nfqd_transport *t)
+{
+	return t->ops->caps;
+}
+
+unsigned int nfqd_transport_tx_errors(struct nfqd_transport *t, int *err)
+{
+	return t->ops->tx_errors ? t->ops->tx_errors(t, err) : 0;
+}
+
+int nfqd_transport_tx_wait(struct nfqd_transport *t, int timeout_ms)
+{
+	return t->ops->tx_wait ? t->ops->tx_wait(t, timeout_ms) : 0;
+}
+
+int nfqd_transport_rx_stop(struct nfqd_transport *t, int timeout_ms)
+{
+	return t->ops->rx_stop ? t->ops->rx_stop(t, timeout_ms) : 0;
 }
