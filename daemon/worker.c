@@ -1040,8 +1040,10 @@ static void *worker_main(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
 
 	/* The queue has taken packets since its bind; their messages wait in the socket. */
-	w->start_err = 0;
+	w->start_err = nfqd_transport_attach(w->transport);
 	sem_post(&w->shared->started);
+	if (w->start_err < 0)
+		return NULL;
 
 	requeue_orphans(w);
 	while (!atomic_load_explicit(&w->shared->stop, memory_order_relaxed) &&

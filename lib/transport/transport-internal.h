@@ -24,6 +24,7 @@ struct nfqd_transport_ops {
 	unsigned int (*tx_errors)(struct nfqd_transport *t, int *err);
 	int (*tx_wait)(struct nfqd_transport *t, int timeout_ms);
 	int (*rx_stop)(struct nfqd_transport *t, int timeout_ms);
+	int (*attach)(struct nfqd_transport *t); /* may be NULL */
 };
 
 struct nfqd_transport {

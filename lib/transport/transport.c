@@ -124,3 +124,8 @@ int nfqd_transport_rx_stop(struct nfqd_transport *t, int timeout_ms)
 {
 	return t->ops->rx_stop ? t->ops->rx_stop(t, timeout_ms) : 0;
 }
+
+int nfqd_transport_attach(struct nfqd_transport *t)
+{
+	return t->ops->attach ? t->ops->attach(t) : 0;
+}

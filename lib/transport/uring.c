@@ -6,7 +6,7 @@
  * in one io_uring_enter().
  *
  * The ring is created disabled by open() (in the thread that binds the queues) and enabled by
- * the first receive, in the worker thread: IORING_SETUP_SINGLE_ISSUER and DEFER_TASKRUN make
+ * nfqd_transport_attach(), in the worker thread: IORING_SETUP_SINGLE_ISSUER and DEFER_TASKRUN make
  * that thread the only one that submits and reaps, and completions are posted only when it
  * asks for them (no task work interrupting it in the middle of a batch).
  *
@@ -194,12 +194,6 @@ static int buf_ring_setup(struct uring *u)
 		u->br = NULL;
 		return -errno;
 	}
-	u->bufs = mmap(NULL, u->buf_size * u->entries, PROT_READ | PROT_WRITE,
-		       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
-	if (u->bufs == MAP_FAILED) {
-		u->bufs = NULL;
-		return -errno;
-	}
 	reg.ring_addr = (unsigned long)u->br;
 	err = io_uring_register_buf_ring(&u->ring, &reg, 0);
 	if (err < 0)
@@ -209,6 +203,38 @@ static int buf_ring_setup(struct uring *u)
 		io_uring_buf_ring_add(u->br, buf_of(u, i), (unsigned int)u->buf_size, (uint16_t)i,
 				      mask, (int)i);
 	io_uring_buf_ring_advance(u->br, (int)u->entries);
+	u->owned = 0;
+	return 0;
+}
+
+/*
+ * The ring, disabled until a thread attaches (uring_attach()), with the socket registered and
+ * every buffer in the provided-buffer ring.
+ */
+static int ring_build(struct uring *u, const char **why)
+{
+	/* Room for every buffer's completion, the sends and the cancellation. */
+	int err = ring_init(&u->ring, 2 * TX_SLOTS, 2 * u->entries + 4 * TX_SLOTS,
+			    IORING_SETUP_R_DISABLED);
+
+	if (err < 0) {
+		*why = setup_why(err);
+		return err;
+	}
+	u->ring_ok = true;
+	err = io_uring_register_files(&u->ring, &u->fd, 1);
+	if (err < 0) {
+		*why = "io_uring: cannot register the queue's socket";
+		return err;
+	}
+	err = buf_ring_setup(u);
+	if (err < 0) {
+		*why = "io_uring: cannot register a provided-buffer ring (5.19+)";
+		return err;
+	}
+	u->armed = false;
+	u->stopping = false;
+	u->enabled = false;
 	return 0;
 }
 
@@ -253,24 +279,16 @@ static int uring_open(struct nfqd_transport **out, int fd, const struct nfqd_tra
 	if (!u->pend || !u->rx || !u->rx_bid || !u->tx)
 		goto err;
 
-	/* Room for every buffer's completion, the sends and the cancellation. */
-	err = ring_init(&u->ring, 2 * TX_SLOTS, 2 * u->entries + 4 * TX_SLOTS,
-			IORING_SETUP_R_DISABLED);
-	if (err < 0) {
-		*why = setup_why(err);
+	u->bufs = mmap(NULL, u->buf_size * u->entries, PROT_READ | PROT_WRITE,
+		       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (u->bufs == MAP_FAILED) {
+		u->bufs = NULL;
+		err = -errno;
 		goto err;
 	}
-	u->ring_ok = true;
-	err = io_uring_register_files(&u->ring, &fd, 1);
-	if (err < 0) {
-		*why = "io_uring: cannot register the queue's socket";
+	err = ring_build(u, why);
+	if (err < 0)
 		goto err;
-	}
-	err = buf_ring_setup(u);
-	if (err < 0) {
-		*why = "io_uring: cannot register a provided-buffer ring (5.19+)";
-		goto err;
-	}
 	err = ensure_sndbuf(fd, u->tx_size);
 	if (err < 0)
 		goto err;
@@ -281,9 +299,32 @@ err:
 	return err;
 }
 
-/* The worker's thread takes the ring: it alone submits from now on. */
-static int enable(struct uring *u)
+/*
+ * The calling thread takes the ring: it alone submits from now on. A thread that takes it after
+ * another (the workers started again after a failed upgrade) gets a new ring: the old one
+ * belongs to its first thread. Its buffers are all the kernel's then: the hand-over that ended
+ * the first thread answered every message taken.
+ */
+static int uring_attach(struct nfqd_transport *t)
 {
+	struct uring *u = (struct uring *)t;
+	const char *why = NULL;
+
+	if (u->enabled) {
+		int err;
+
+		io_uring_queue_exit(&u->ring);
+		u->ring_ok = false;
+		munmap(u->br, u->br_len);
+		u->br = NULL;
+		u->pend_count = 0;
+		u->n_rx = 0;
+		memset(u->tx_busy, 0, sizeof(u->tx_busy));
+		u->tx_inflight = 0;
+		err = ring_build(u, &why);
+		if (err < 0)
+			return err;
+	}
 	/* liburing 2.3 declares io_uring_enable_rings() but does not export it. */
 	if (syscall(__NR_io_uring_register, u->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL,
 		    0) == -1)
@@ -419,11 +460,8 @@ static int uring_recv(struct nfqd_transport *t, const struct nfqd_rx_msg **msgs,
 	int r;
 
 	uring_release(t);
-	if (!u->enabled) {
-		r = enable(u);
-		if (r < 0)
-			return r;
-	}
+	if (!u->enabled)
+		return -EBADFD;
 	reap(u);
 	if (u->pend_count == 0) {
 		arm(u);
@@ -604,4 +642,5 @@ const struct nfqd_transport_ops nfqd_transport_uring = {
 	.tx_errors = uring_tx_errors,
 	.tx_wait = uring_tx_wait,
 	.rx_stop = uring_rx_stop,
+	.attach = uring_attach,
 };

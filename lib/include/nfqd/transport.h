@@ -78,6 +78,14 @@ int nfqd_transport_known(const char *name);
 /* The names this build accepts, for messages: "auto, mmsg". */
 const char *nfqd_transport_names(void);
 
+/*
+ * The calling thread takes the transport: from now on only it receives and sends (a ring backend
+ * binds its ring to one thread). Call it at the start of the thread that serves the queue, again
+ * from a new thread when another had it (that one must have stopped: nfqd_transport_rx_stop(),
+ * its messages answered, nfqd_transport_tx_wait()). Returns 0 or -errno.
+ */
+int nfqd_transport_attach(struct nfqd_transport *t);
+
 /* enum nfqd_transport_cap bits of t's backend. */
 unsigned int nfqd_transport_caps(const struct nfqd_transport *t);
 
