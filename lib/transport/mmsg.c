@@ -13,9 +13,6 @@
 
 #include "transport-internal.h"
 
-/* Verdict sends refused for lack of kernel memory are retried this many times. */
-#define SEND_TRIES 8
-
 struct mmsg {
 	struct nfqd_transport base;
 	int fd;
@@ -56,24 +53,6 @@ static int set_timeout(int fd, int timeout_ms)
 	return 0;
 }
 
-/* A batch of verdicts must fit the send buffer in one datagram (netlink refuses larger ones
- * with EMSGSIZE). */
-static int ensure_sndbuf(int fd, size_t need)
-{
-	int cur;
-	socklen_t len = sizeof(cur);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &len) == -1)
-		return -errno;
-	if ((size_t)cur >= need)
-		return 0;
-	int val = (int)need;
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &val, sizeof(val)) == -1 &&
-	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &val, sizeof(val)) == -1)
-		return -errno;
-	return 0;
-}
-
 static int mmsg_open(struct nfqd_transport **out, int fd, const struct nfqd_transport_params *p,
 		     const char **why)
 {
@@ -110,7 +89,7 @@ static int mmsg_open(struct nfqd_transport **out, int fd, const struct nfqd_tran
 	if (err < 0)
 		goto err;
 	/* Worst case per verdict: header, verdict, mark and a connmark nest, under 64 bytes. */
-	err = ensure_sndbuf(fd, (size_t)m->batch * 128 + 4096);
+	err = transport_ensure_sndbuf(fd, (size_t)m->batch * 128 + 4096);
 	if (err < 0)
 		goto err;
 
@@ -145,20 +124,7 @@ static int mmsg_recv(struct nfqd_transport *t, const struct nfqd_rx_msg **msgs, 
 
 static int mmsg_send(struct nfqd_transport *t, const void *buf, size_t len)
 {
-	struct mmsg *m = (struct mmsg *)t;
-	int tries = 0;
-
-	for (;;) {
-		if (send(m->fd, buf, len, 0) != -1)
-			return 0;
-		if (errno == EINTR)
-			continue;
-		if ((errno == ENOBUFS || errno == EAGAIN) && ++tries < SEND_TRIES) {
-			sched_yield();
-			continue;
-		}
-		return -errno;
-	}
+	return transport_send_now(((struct mmsg *)t)->fd, buf, len);
 }
 
 const struct nfqd_transport_ops nfqd_transport_mmsg = {

@@ -31,6 +31,14 @@ struct nfqd_transport {
 	const struct nfqd_transport_ops *ops;
 };
 
+/* Raise the send buffer of fd to need bytes: a batch of verdicts must fit it in one datagram
+ * (netlink refuses larger ones with EMSGSIZE). Returns 0 or -errno. */
+int transport_ensure_sndbuf(int fd, size_t need);
+
+/* send() of len bytes on fd, retried on EINTR and a few times on ENOBUFS/EAGAIN. Returns 0 or
+ * -errno. */
+int transport_send_now(int fd, const void *buf, size_t len);
+
 extern const struct nfqd_transport_ops nfqd_transport_mmsg;
 extern const struct nfqd_transport_ops nfqd_transport_uring;
 

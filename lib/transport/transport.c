@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <stddef.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "transport-internal.h"
 
-/* In order of preference for "auto". Measured (KERNEL-NOTES section 5): recvmmsg with batched
- * verdicts is as fast as any ring on current kernels, and works everywhere. */
+/* In order of preference for "auto", as measured (README, Performance). */
 static const struct nfqd_transport_ops *const backends[] = {
-	&nfqd_transport_mmsg,
 	&nfqd_transport_uring,
+	&nfqd_transport_mmsg,
 };
 
 #define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))
@@ -29,7 +30,7 @@ int nfqd_transport_known(const char *name)
 
 const char *nfqd_transport_names(void)
 {
-	return "auto, mmsg, uring";
+	return "auto, uring, mmsg";
 }
 
 static int params_ok(const struct nfqd_transport_params *p)
@@ -128,4 +129,40 @@ int nfqd_transport_rx_stop(struct nfqd_transport *t, int timeout_ms)
 int nfqd_transport_attach(struct nfqd_transport *t)
 {
 	return t->ops->attach ? t->ops->attach(t) : 0;
+}
+
+int transport_ensure_sndbuf(int fd, size_t need)
+{
+	int cur;
+	socklen_t len = sizeof(cur);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &len) == -1)
+		return -errno;
+	if ((size_t)cur >= need)
+		return 0;
+	int val = (int)need;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &val, sizeof(val)) == -1 &&
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &val, sizeof(val)) == -1)
+		return -errno;
+	return 0;
+}
+
+/* Verdict sends refused for lack of kernel memory are retried this many times. */
+#define SEND_TRIES 8
+
+int transport_send_now(int fd, const void *buf, size_t len)
+{
+	int tries = 0;
+
+	for (;;) {
+		if (send(fd, buf, len, 0) != -1)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if ((errno == ENOBUFS || errno == EAGAIN) && ++tries < SEND_TRIES) {
+			sched_yield();
+			continue;
+		}
+		return -errno;
+	}
 }

@@ -238,23 +238,6 @@ static int ring_build(struct uring *u, const char **why)
 	return 0;
 }
 
-/* As mmsg: a batch of verdicts must fit the send buffer in one datagram. */
-static int ensure_sndbuf(int fd, size_t need)
-{
-	int cur;
-	socklen_t len = sizeof(cur);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &len) == -1)
-		return -errno;
-	if ((size_t)cur >= need)
-		return 0;
-	int val = (int)need;
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &val, sizeof(val)) == -1 &&
-	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &val, sizeof(val)) == -1)
-		return -errno;
-	return 0;
-}
-
 static int uring_open(struct nfqd_transport **out, int fd, const struct nfqd_transport_params *p,
 		      const char **why)
 {
@@ -289,7 +272,7 @@ static int uring_open(struct nfqd_transport **out, int fd, const struct nfqd_tra
 	err = ring_build(u, why);
 	if (err < 0)
 		goto err;
-	err = ensure_sndbuf(fd, u->tx_size);
+	err = transport_ensure_sndbuf(fd, u->tx_size);
 	if (err < 0)
 		goto err;
 	*out = &u->base;
@@ -439,9 +422,45 @@ static int enter(struct uring *u, bool wait, int timeout_ms)
 		r = io_uring_submit_and_get_events(&u->ring);
 	}
 	reap(u);
-	if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
-		return r;
-	return 0;
+	if (r == -EAGAIN || r == -EBUSY || (r > 0))
+		return 0;
+	return r < 0 ? r : 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Wait up to timeout_ms for a received message, a signal or a receive error. Send completions
+ * alone do not end the wait: a send the kernel refuses at once would otherwise make the
+ * worker's retry of its sweep a busy loop. Their errors are read after the wait returns
+ * (nfqd_transport_tx_errors()), as mmsg's worker learns of a failed send at its next turn.
+ */
+static int wait_rx(struct uring *u, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		long long left = deadline - now_ms();
+		int r;
+
+		if (left <= 0)
+			return 0;
+		/* again after a multishot ended by an empty ring or an overrun */
+		arm(u);
+		r = enter(u, true, (int)left);
+		if (r == -EINTR || r == -ETIME)
+			return 0;
+		if (r < 0)
+			return r;
+		if (u->pend_count > 0 || u->rx_err)
+			return 0;
+	}
 }
 
 static void uring_release(struct nfqd_transport *t)
@@ -463,22 +482,24 @@ static int uring_recv(struct nfqd_transport *t, const struct nfqd_rx_msg **msgs,
 	if (!u->enabled)
 		return -EBADFD;
 	reap(u);
-	if (u->pend_count == 0) {
-		arm(u);
-		r = enter(u, !(flags & NFQD_RECV_NOWAIT), u->timeout_ms);
+	if (u->pend_count == 0 && !(flags & NFQD_RECV_NOWAIT)) {
+		r = wait_rx(u, u->timeout_ms);
 		if (r < 0)
 			return r;
+	} else if (u->pend_count == 0) {
+		arm(u);
+		r = enter(u, false, 0);
 		/* a multishot ended by an empty ring or an overrun: once more at once */
-		if (u->pend_count == 0 && !u->armed && !u->stopping && !u->rx_err) {
+		if (r == 0 && u->pend_count == 0 && !u->armed && !u->stopping && !u->rx_err) {
 			arm(u);
 			r = enter(u, false, 0);
-			if (r < 0)
-				return r;
 		}
+		if (r < 0 && r != -EINTR)
+			return r;
 	} else if (io_uring_sq_ready(&u->ring)) {
 		/* the last batch's verdicts go now, and what came meanwhile comes with them */
 		r = enter(u, false, 0);
-		if (r < 0)
+		if (r < 0 && r != -EINTR)
 			return r;
 	}
 	if (u->pend_count == 0 && u->rx_err) {
@@ -513,28 +534,6 @@ static int uring_recv(struct nfqd_transport *t, const struct nfqd_rx_msg **msgs,
 	return (int)n;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A message longer than a transmit buffer goes at once, as with mmsg. */
-static int send_now(int fd, const void *buf, size_t len)
-{
-	for (int tries = 0;; tries++) {
-		if (send(fd, buf, len, 0) != -1)
-			return 0;
-		if (errno == EINTR || ((errno == ENOBUFS || errno == EAGAIN) && tries < 8)) {
-			sched_yield();
-			continue;
-		}
-		return -errno;
-	}
-}
-
 static int uring_send(struct nfqd_transport *t, const void *buf, size_t len)
 {
 	struct uring *u = (struct uring *)t;
@@ -542,8 +541,9 @@ static int uring_send(struct nfqd_transport *t, const void *buf, size_t len)
 	long long deadline = 0;
 	unsigned int slot;
 
+	/* longer than a transmit buffer: at once, as mmsg sends */
 	if (len > u->tx_size || !u->enabled)
-		return send_now(u->fd, buf, len);
+		return transport_send_now(u->fd, buf, len);
 	for (;;) {
 		for (slot = 0; slot < TX_SLOTS && u->tx_busy[slot]; slot++)
 			;
@@ -555,7 +555,7 @@ static int uring_send(struct nfqd_transport *t, const void *buf, size_t len)
 			return -ETIMEDOUT;
 		/* every slot is the kernel's: wait for the oldest send to complete */
 		int r = enter(u, true, 100);
-		if (r < 0)
+		if (r < 0 && r != -ETIME && r != -EINTR)
 			return r;
 	}
 	sqe = get_sqe(u);
@@ -596,7 +596,7 @@ static int uring_tx_wait(struct nfqd_transport *t, int timeout_ms)
 		if (left <= 0)
 			return -ETIMEDOUT;
 		r = enter(u, true, (int)(left < 100 ? left : 100));
-		if (r < 0)
+		if (r < 0 && r != -ETIME && r != -EINTR)
 			return r;
 	}
 	return 0;
@@ -624,7 +624,7 @@ static int uring_rx_stop(struct nfqd_transport *t, int timeout_ms)
 		if (left <= 0)
 			return -ETIMEDOUT;
 		r = enter(u, true, (int)(left < 100 ? left : 100));
-		if (r < 0)
+		if (r < 0 && r != -ETIME && r != -EINTR)
 			return r;
 	}
 	return 0;

@@ -74,23 +74,7 @@ static int teardown(void **state)
 /* The kernel's line for queue num in the firewall namespace; fails the test when absent. */
 static struct nfqd_queue_kstats kline(struct itest *it, unsigned int num)
 {
-	struct nfqd_queue_kstats ks = { 0 };
-	char *out = NULL, *line, *save = NULL;
-	bool found = false;
-
-	assert_int_equal(ns_sh_out(it->t.fw, &out, "cat /proc/net/netfilter/nfnetlink_queue"), 0);
-	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		uint32_t n;
-
-		if (nfqd_queue_kstats_parse(line, &n, &ks) == 0 && n == num) {
-			found = true;
-			break;
-		}
-	}
-	free(out);
-	if (!found)
-		fail_msg("queue %u is not bound in the firewall namespace", num);
-	return ks;
+	return itest_kline(it, num);
 }
 
 static unsigned int count_of(const char *text, const char *what)
@@ -505,16 +489,12 @@ static void test_a_worker_that_cannot_receive_leaves_its_queue_to_the_restart(vo
 	struct ht *h = *state;
 	struct itest *it = &h->it;
 	uint64_t got, sent = 100;
-	/* the system call of the transport under test ($NFQD_TEST_TRANSPORT) that receives */
-	const char *t = getenv("NFQD_TEST_TRANSPORT");
-	const char *recv_call = t && strcmp(t, "uring") == 0 ? "io_uring_enter" : "recvmmsg";
+	const char *recv_call;
 	char inject[64];
 	pid_t tracer;
 	long ms = 0;
 	int st = 0, sink;
 	char *log;
-
-	snprintf(inject, sizeof(inject), "inject=%s:error=EBADF:when=20+", recv_call);
 
 	assert_int_equal(ns_sh(it->t.fw,
 			       "iptables -I INPUT -p udp --dport %d -j NFQUEUE "
@@ -529,6 +509,9 @@ static void test_a_worker_that_cannot_receive_leaves_its_queue_to_the_restart(vo
 	got = udp_sink_wait(sink, 100, ITEST_DEADLINE_MS);
 	assert_int_equal(got, 100);
 
+	/* the system call that receives on the transport in use */
+	recv_call = strcmp(itest_transport(it), "uring") == 0 ? "io_uring_enter" : "recvmmsg";
+	snprintf(inject, sizeof(inject), "inject=%s:error=EBADF:when=20+", recv_call);
 	/* from the 20th receive after strace attached on, every one fails; packets hurry them */
 	tracer = itrace_worker(it, recv_call, inject);
 	for (long long end = now_ms() + ITEST_DEADLINE_MS; !zombie(it->d.pid) && now_ms() < end;) {
