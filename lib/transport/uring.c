@@ -70,6 +70,7 @@ struct uring {
 	bool stopping;	    /* rx_stop(): never armed again */
 	struct msghdr mh;   /* no name, no control: the payload follows the header */
 	int rx_err;	    /* an error that ended the receive, for the next recv() */
+	uint64_t overruns;  /* receives ended by a full socket (for a debugger) */
 
 	/* completions not yet handed out, oldest first (a circle of `entries`) */
 	struct pending *pend;
@@ -361,10 +362,12 @@ static void on_recv(struct uring *u, const struct io_uring_cqe *cqe)
 	}
 	if (cqe->res == -ENOBUFS) {
 		/*
-		 * Ring empty: re-armed once buffers come back. Overrun: the kernel counts the
-		 * messages the socket lost (the queue's drop counter, as for mmsg); re-arm.
+		 * An empty ring is re-armed once buffers come back (arm() waits for them). An
+		 * overrun lost messages in the socket, which the kernel counts (the queue's
+		 * user_dropped, reported as enobufs, as for mmsg): re-armed at the next receive.
 		 */
-		(void)nfqd_uring_enobufs_kind(u->entries, u->owned);
+		if (nfqd_uring_enobufs_kind(u->entries, u->owned) == NFQD_URING_OVERRUN)
+			u->overruns++;
 		return;
 	}
 	if (cqe->res < 0 && cqe->res != -ECANCELED && cqe->res != -EINTR)
