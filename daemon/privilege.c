@@ -60,6 +60,9 @@ static const struct allowed_call allowed[] = {
 	  "workers: enabling the ring in its thread (uring transport); reload: a new queue's "
 	  "buffer ring" },
 	{ "io_uring_setup", ANY, "reload: the ring of a queue added (uring transport)" },
+	{ "restart_syscall", ANY,
+	  "the kernel's own restart of an interrupted sleep (in systemd's @default set); seen "
+	  "at a reload with the uring transport" },
 	{ "recvmsg", ANY, "netlink replies, control requests" },
 	{ "recvfrom", ANY, "netlink replies (libmnl): ipset, ctnetlink, rtnetlink" },
 	{ "sendmsg", ANY, "verdict batches, ipset tests, sd_notify" },
