@@ -7,7 +7,16 @@
 
 #include "transport-internal.h"
 
-/* In order of preference for "auto", as measured (README, Performance). */
+/*
+ * In order of preference for "auto", as measured (README, Performance): draining a pre-filled
+ * queue of 60,000 small UDP packets, batch 64, uring against mmsg in alternating rounds on a
+ * shared 2-core VM (kernel 6.18), medians of 25 rounds: accept 0.97x, drop 1.02x, CPU per
+ * packet equal within the noise (6.0 vs 5.8 us, 5.7 vs 5.7 us); earlier runs of 5 to 7 rounds
+ * gave 0.90x to 1.05x (accept) and 0.96x to 1.12x (drop). uring needs one system call per batch
+ * where mmsg needs two (the kernel's work per packet dominates both). uring comes first, mmsg
+ * is the fallback everywhere io_uring is missing or refused; `transport = mmsg` is the
+ * operator's way to keep io_uring (and its operations outside the seccomp filter) out.
+ */
 static const struct nfqd_transport_ops *const backends[] = {
 	&nfqd_transport_uring,
 	&nfqd_transport_mmsg,
