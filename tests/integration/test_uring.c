@@ -3,8 +3,9 @@
  * The uring transport against the real kernel: what happens without io_uring (auto falls back
  * to mmsg and says why once; an explicit uring refuses to start, naming the reason), and a
  * verdict send whose completion reports an error still leads to the fail-side sweep. The
- * exactness, GSO, drain and hand-over cases run on uring in integration.{udp,gso,lifecycle,handover}
- * (auto takes uring here), and again on mmsg in integration.{udp,gso,lifecycle,handover}_mmsg.
+ * exactness, GSO, drain and hand-over cases run on uring in
+ * integration.{udp,gso,lifecycle,handover} (auto takes uring here), and again on mmsg in
+ * integration.{udp,gso,lifecycle,handover}_mmsg.
  */
 #define _GNU_SOURCE
 #include <signal.h>
