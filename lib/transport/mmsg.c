@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ struct mmsg {
 	struct iovec *iov;
 	struct mmsghdr *hdr;
 	struct nfqd_rx_msg *rx;
+	bool stopped; /* rx_stop(): the socket's messages are left for the next reader */
 };
 
 static int mmsg_probe(const char **why)
@@ -106,6 +108,8 @@ static int mmsg_recv(struct nfqd_transport *t, const struct nfqd_rx_msg **msgs, 
 	int rflags = MSG_WAITFORONE;
 	int n;
 
+	if (m->stopped)
+		return 0;
 	if (flags & NFQD_RECV_NOWAIT)
 		rflags |= MSG_DONTWAIT;
 	n = recvmmsg(m->fd, m->hdr, m->batch, rflags, NULL);
@@ -127,6 +131,20 @@ static int mmsg_send(struct nfqd_transport *t, const void *buf, size_t len)
 	return transport_send_now(((struct mmsg *)t)->fd, buf, len);
 }
 
+/* Nothing is taken ahead of the caller: stopping only ends the reading. */
+static int mmsg_rx_stop(struct nfqd_transport *t, int timeout_ms)
+{
+	(void)timeout_ms;
+	((struct mmsg *)t)->stopped = true;
+	return 0;
+}
+
+static int mmsg_attach(struct nfqd_transport *t)
+{
+	((struct mmsg *)t)->stopped = false;
+	return 0;
+}
+
 const struct nfqd_transport_ops nfqd_transport_mmsg = {
 	.name = "mmsg",
 	.caps = NFQD_TRANSPORT_ORDERED,
@@ -136,4 +154,6 @@ const struct nfqd_transport_ops nfqd_transport_mmsg = {
 	.recv = mmsg_recv,
 	.release = NULL,
 	.send = mmsg_send,
+	.rx_stop = mmsg_rx_stop,
+	.attach = mmsg_attach,
 };
