@@ -53,6 +53,16 @@ struct allowed_call {
 static const struct allowed_call allowed[] = {
 	/* packets: the workers */
 	{ "recvmmsg", ANY, "workers: a batch of packets (mmsg transport)" },
+	/* The uring transport. The sends and receives it queues are run by the kernel for the ring
+	 * and never pass this filter: `transport = mmsg` keeps io_uring out (README, security). */
+	{ "io_uring_enter", ANY, "workers: verdicts out and packets in (uring transport)" },
+	{ "io_uring_register", ANY,
+	  "workers: enabling the ring in its thread (uring transport); reload: a new queue's "
+	  "buffer ring" },
+	{ "io_uring_setup", ANY, "reload: the ring of a queue added (uring transport)" },
+	{ "restart_syscall", ANY,
+	  "the kernel's own restart of an interrupted sleep (in systemd's @default set); seen "
+	  "at a reload with the uring transport" },
 	{ "recvmsg", ANY, "netlink replies, control requests" },
 	{ "recvfrom", ANY, "netlink replies (libmnl): ipset, ctnetlink, rtnetlink" },
 	{ "sendmsg", ANY, "verdict batches, ipset tests, sd_notify" },
@@ -125,7 +135,7 @@ static const struct allowed_call allowed[] = {
 	{ "exit_group", ANY, "the process ends" },
 	/* memory */
 	{ "brk", ANY, "malloc" },
-	{ "mmap", ANY, "malloc, thread stacks" },
+	{ "mmap", ANY, "malloc, thread stacks, io_uring rings and receive buffers" },
 	{ "munmap", ANY, "free, thread stacks" },
 	{ "mprotect", ANY, "thread stack guards, malloc arenas" },
 	{ "mremap", ANY, "realloc of large blocks" },

@@ -47,7 +47,11 @@
  * kernel's queue has let a packet go for this long. Shorter than the unit's TimeoutStopSec, so
  * that a stuck drain still ends with the fail-side verdict, not systemd's SIGKILL.
  */
-#define DRAIN_IDLE_MS	5000
+#define DRAIN_IDLE_MS 5000
+
+/* How long the end of a worker waits for the transport's sends to complete, and for a ring
+ * transport to stop receiving at a hand-over. */
+#define TX_WAIT_MS	5000
 
 #define PACKET_MSG_TYPE ((NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET)
 
@@ -125,6 +129,20 @@ static void take_ruleset(struct worker *w)
 	ruleset_announce(&w->rs_seen, rs);
 }
 
+/*
+ * "auto" took a backend after a preferred one could not open: say why, once per process (every
+ * queue meets the same kernel).
+ */
+static void note_fallback(const struct worker *w, const struct config *c, const char *why)
+{
+	static bool said;
+
+	if (!why || said || strcmp(c->transport, "auto") != 0)
+		return;
+	said = true;
+	log_notice("transport auto: %s; using %s", why, nfqd_transport_name(w->transport));
+}
+
 int worker_init(struct worker *w, unsigned int index, uint16_t queue, const struct config *c,
 		struct worker_shared *shared, char *err, size_t errlen)
 {
@@ -188,8 +206,13 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 			 c->transport, why ? why : strerror(-r));
 		return r;
 	}
+	note_fallback(w, c, why);
 
-	r = nfqd_batcher_new(&w->batcher, queue, c->batch, NFQD_BATCHER_ORDERED);
+	/* Batch verdicts and sweeps cover id ranges: only where ids come in order. */
+	r = nfqd_batcher_new(&w->batcher, queue, c->batch,
+			     (nfqd_transport_caps(w->transport) & NFQD_TRANSPORT_ORDERED)
+				     ? NFQD_BATCHER_ORDERED
+				     : 0);
 	if (r < 0) {
 		snprintf(err, errlen, "queue %u: cannot set up the verdict batcher: %s", queue,
 			 strerror(-r));
@@ -365,6 +388,30 @@ static void flush(struct worker *w, struct nfqd_counters *acc)
 		if (attempt > 0)
 			return;
 	}
+}
+
+/*
+ * Sends the transport completed later (NFQD_TRANSPORT_ASYNC_TX) and that failed: as for a send
+ * that fails at once in flush(), their packets are still queued, and a sweep up to the highest
+ * id read reaches them; it goes with the next flush (or send_owed_sweep()).
+ */
+static void note_tx_errors(struct worker *w, struct nfqd_counters *acc)
+{
+	unsigned long sup;
+	int err = 0;
+	unsigned int n = nfqd_transport_tx_errors(w->transport, &err);
+
+	if (n == 0)
+		return;
+	acc->v[NFQD_CTR_ERRORS] += n;
+	request_sweep(w, SWEEP_SEEN, acc);
+	w->sweep_owed = true;
+	if (ratelimit_ok(&w->rl_io, &sup))
+		log_error("queue %u: %u verdict sends failed when the kernel took them: %s; their "
+			  "packets get the fail-side verdict (%s) by a sweep (%lu similar messages "
+			  "suppressed)",
+			  nfqd_queue_num(w->queue), n, strerror(-err),
+			  verdict_name(w->fail_verdict), sup);
 }
 
 /* Send the sweep a failed send left owed, if any (see flush()). */
@@ -798,15 +845,19 @@ static int step(struct worker *w, unsigned int flags)
 	 * empty receive too, so that an idle worker lets the old generation go.
 	 */
 	take_ruleset(w);
-	if (n <= 0)
+	note_tx_errors(w, &acc);
+	if (n <= 0) {
+		commit(w, &acc);
 		return n;
+	}
 	acc.v[NFQD_CTR_BATCHES] = 1;
 	handle_batch(w, msgs, n, &acc);
 	/* The views point into the receive buffers: classify before handing them back. */
 	classify(w, &acc);
-	nfqd_transport_release(w->transport);
 	/* Never hold a verdict back waiting for more packets. */
 	flush(w, &acc);
+	/* After the verdicts: a ring backend gives the buffers back to the kernel. */
+	nfqd_transport_release(w->transport);
 	if (w->ct)
 		stamp_dropped_flows(w, &acc);
 	commit(w, &acc);
@@ -881,6 +932,30 @@ static uint64_t drain_read(struct worker *w, bool frozen)
 }
 
 /*
+ * Wait until the kernel has taken every verdict message queued (NFQD_TRANSPORT_ASYNC_TX), and
+ * sweep after those that failed, before the worker ends.
+ */
+static void settle_sends(struct worker *w)
+{
+	for (int round = 0; round < 3; round++) {
+		struct nfqd_counters acc = { .v = { 0 } };
+		int r = nfqd_transport_tx_wait(w->transport, TX_WAIT_MS);
+
+		if (r < 0) {
+			log_error("queue %u: verdict sends not completed after %d ms: %s",
+				  nfqd_queue_num(w->queue), TX_WAIT_MS, strerror(-r));
+			return;
+		}
+		note_tx_errors(w, &acc);
+		if (w->sweep_owed)
+			flush(w, &acc);
+		commit(w, &acc);
+		if (!w->sweep_owed && acc.v[NFQD_CTR_ERRORS] == 0)
+			return;
+	}
+}
+
+/*
  * Freeze the queue and give every packet in it a verdict. Once the freeze request has been
  * handled (the kernel does it inside send()), no packet enters the queue; the drain then reads
  * for as long as it makes progress (drain_read()), and what is left gets the fail-side verdict.
@@ -909,6 +984,7 @@ static void drain(struct worker *w)
 			    "verdict (%s)",
 			    num, w->final.swept, verdict_name(w->fail_verdict));
 	}
+	settle_sends(w);
 	(void)nfqd_queue_drops(w->queue, &w->final.drops);
 }
 
@@ -957,11 +1033,21 @@ static void requeue_orphans(struct worker *w)
 
 /*
  * Stop for a successor: every packet read has had its verdict (each step sends its batch's);
- * the queue stays bound and keeps its max-len, so the kernel holds what comes meanwhile.
+ * the queue stays bound and keeps its max-len, so the kernel holds what comes meanwhile. A ring
+ * backend may have taken messages from the socket that the worker has not read yet: it stops
+ * taking more, the worker answers what it took, and waits for the sends to complete.
  */
 static void hand_over(struct worker *w)
 {
+	int r = nfqd_transport_rx_stop(w->transport, TX_WAIT_MS);
+
+	if (r < 0)
+		log_error("queue %u: the transport did not stop receiving for the hand-over: %s",
+			  nfqd_queue_num(w->queue), strerror(-r));
+	while (step(w, NFQD_RECV_NOWAIT) > 0)
+		;
 	send_owed_sweep(w);
+	settle_sends(w);
 	w->final.kstats_ok = nfqd_queue_kstats_of(w->queue, &w->final.kstats) == 0;
 	(void)nfqd_queue_drops(w->queue, &w->final.drops);
 	w->handed_over = true;
@@ -979,8 +1065,10 @@ static void *worker_main(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
 
 	/* The queue has taken packets since its bind; their messages wait in the socket. */
-	w->start_err = 0;
+	w->start_err = nfqd_transport_attach(w->transport);
 	sem_post(&w->shared->started);
+	if (w->start_err < 0)
+		return NULL;
 
 	requeue_orphans(w);
 	while (!atomic_load_explicit(&w->shared->stop, memory_order_relaxed) &&

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +13,6 @@
 #include <sys/time.h>
 
 #include "transport-internal.h"
-
-/* Verdict sends refused for lack of kernel memory are retried this many times. */
-#define SEND_TRIES 8
 
 struct mmsg {
 	struct nfqd_transport base;
@@ -25,6 +23,7 @@ struct mmsg {
 	struct iovec *iov;
 	struct mmsghdr *hdr;
 	struct nfqd_rx_msg *rx;
+	bool stopped; /* rx_stop(): the socket's messages are left for the next reader */
 };
 
 static int mmsg_probe(const char **why)
@@ -52,24 +51,6 @@ static int set_timeout(int fd, int timeout_ms)
 	};
 
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1)
-		return -errno;
-	return 0;
-}
-
-/* A batch of verdicts must fit the send buffer in one datagram (netlink refuses larger ones
- * with EMSGSIZE). */
-static int ensure_sndbuf(int fd, size_t need)
-{
-	int cur;
-	socklen_t len = sizeof(cur);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &len) == -1)
-		return -errno;
-	if ((size_t)cur >= need)
-		return 0;
-	int val = (int)need;
-	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &val, sizeof(val)) == -1 &&
-	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &val, sizeof(val)) == -1)
 		return -errno;
 	return 0;
 }
@@ -110,7 +91,7 @@ static int mmsg_open(struct nfqd_transport **out, int fd, const struct nfqd_tran
 	if (err < 0)
 		goto err;
 	/* Worst case per verdict: header, verdict, mark and a connmark nest, under 64 bytes. */
-	err = ensure_sndbuf(fd, (size_t)m->batch * 128 + 4096);
+	err = transport_ensure_sndbuf(fd, (size_t)m->batch * 128 + 4096);
 	if (err < 0)
 		goto err;
 
@@ -127,6 +108,8 @@ static int mmsg_recv(struct nfqd_transport *t, const struct nfqd_rx_msg **msgs, 
 	int rflags = MSG_WAITFORONE;
 	int n;
 
+	if (m->stopped)
+		return 0;
 	if (flags & NFQD_RECV_NOWAIT)
 		rflags |= MSG_DONTWAIT;
 	n = recvmmsg(m->fd, m->hdr, m->batch, rflags, NULL);
@@ -145,28 +128,32 @@ static int mmsg_recv(struct nfqd_transport *t, const struct nfqd_rx_msg **msgs, 
 
 static int mmsg_send(struct nfqd_transport *t, const void *buf, size_t len)
 {
-	struct mmsg *m = (struct mmsg *)t;
-	int tries = 0;
+	return transport_send_now(((struct mmsg *)t)->fd, buf, len);
+}
 
-	for (;;) {
-		if (send(m->fd, buf, len, 0) != -1)
-			return 0;
-		if (errno == EINTR)
-			continue;
-		if ((errno == ENOBUFS || errno == EAGAIN) && ++tries < SEND_TRIES) {
-			sched_yield();
-			continue;
-		}
-		return -errno;
-	}
+/* Nothing is taken ahead of the caller: stopping only ends the reading. */
+static int mmsg_rx_stop(struct nfqd_transport *t, int timeout_ms)
+{
+	(void)timeout_ms;
+	((struct mmsg *)t)->stopped = true;
+	return 0;
+}
+
+static int mmsg_attach(struct nfqd_transport *t)
+{
+	((struct mmsg *)t)->stopped = false;
+	return 0;
 }
 
 const struct nfqd_transport_ops nfqd_transport_mmsg = {
 	.name = "mmsg",
+	.caps = NFQD_TRANSPORT_ORDERED,
 	.probe = mmsg_probe,
 	.open = mmsg_open,
 	.close = mmsg_close,
 	.recv = mmsg_recv,
 	.release = NULL,
 	.send = mmsg_send,
+	.rx_stop = mmsg_rx_stop,
+	.attach = mmsg_attach,
 };

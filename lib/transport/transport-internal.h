@@ -10,6 +10,7 @@
  */
 struct nfqd_transport_ops {
 	const char *name;
+	unsigned int caps; /* enum nfqd_transport_cap */
 	/* 0 when the backend can work on this kernel, else -errno with *why set. */
 	int (*probe)(const char **why);
 	int (*open)(struct nfqd_transport **out, int fd, const struct nfqd_transport_params *p,
@@ -18,12 +19,27 @@ struct nfqd_transport_ops {
 	int (*recv)(struct nfqd_transport *t, const struct nfqd_rx_msg **msgs, unsigned int flags);
 	void (*release)(struct nfqd_transport *t); /* may be NULL */
 	int (*send)(struct nfqd_transport *t, const void *buf, size_t len);
+	/* The next three may be NULL when sends complete at once and receives take nothing
+	 * ahead of the caller. */
+	unsigned int (*tx_errors)(struct nfqd_transport *t, int *err);
+	int (*tx_wait)(struct nfqd_transport *t, int timeout_ms);
+	int (*rx_stop)(struct nfqd_transport *t, int timeout_ms);
+	int (*attach)(struct nfqd_transport *t); /* may be NULL */
 };
 
 struct nfqd_transport {
 	const struct nfqd_transport_ops *ops;
 };
 
+/* Raise the send buffer of fd to need bytes: a batch of verdicts must fit it in one datagram
+ * (netlink refuses larger ones with EMSGSIZE). Returns 0 or -errno. */
+int transport_ensure_sndbuf(int fd, size_t need);
+
+/* send() of len bytes on fd, retried on EINTR and a few times on ENOBUFS/EAGAIN. Returns 0 or
+ * -errno. */
+int transport_send_now(int fd, const void *buf, size_t len);
+
 extern const struct nfqd_transport_ops nfqd_transport_mmsg;
+extern const struct nfqd_transport_ops nfqd_transport_uring;
 
 #endif /* NFQD_TRANSPORT_INTERNAL_H */

@@ -1,13 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <stddef.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "transport-internal.h"
 
-/* In order of preference for "auto". Measured (KERNEL-NOTES section 5): recvmmsg with batched
- * verdicts is as fast as any ring on current kernels, and works everywhere. */
+/*
+ * In order of preference for "auto", as measured (README, Performance): draining a pre-filled
+ * queue of 60,000 small UDP packets, batch 64, uring against mmsg in alternating rounds on a
+ * shared 2-core VM (kernel 6.18), medians of 25 rounds: accept 0.97x, drop 1.02x, CPU per
+ * packet equal within the noise (6.0 vs 5.8 us, 5.7 vs 5.7 us); earlier runs of 5 to 7 rounds
+ * gave 0.90x to 1.05x (accept) and 0.96x to 1.12x (drop). uring needs one system call per batch
+ * where mmsg needs two (the kernel's work per packet dominates both). uring comes first, mmsg
+ * is the fallback everywhere io_uring is missing or refused; `transport = mmsg` is the
+ * operator's way to keep io_uring (and its operations outside the seccomp filter) out.
+ */
 static const struct nfqd_transport_ops *const backends[] = {
+	&nfqd_transport_uring,
 	&nfqd_transport_mmsg,
 };
 
@@ -28,7 +39,7 @@ int nfqd_transport_known(const char *name)
 
 const char *nfqd_transport_names(void)
 {
-	return "auto, mmsg";
+	return "auto, uring, mmsg";
 }
 
 static int params_ok(const struct nfqd_transport_params *p)
@@ -59,12 +70,17 @@ int nfqd_transport_open(struct nfqd_transport **out, const char *name, int fd,
 		return err;
 	}
 
+	/* The first refusal is the one worth telling: it names the preferred backend. */
 	for (size_t i = 0; i < N_BACKENDS; i++) {
-		err = backends[i]->probe(&reason);
+		const char *r = NULL;
+
+		err = backends[i]->probe(&r);
 		if (err == 0)
-			err = backends[i]->open(out, fd, p, &reason);
+			err = backends[i]->open(out, fd, p, &r);
+		if (err < 0 && !reason)
+			reason = r;
 		if (err == 0)
-			return 0;
+			break;
 	}
 	if (why)
 		*why = reason;
@@ -97,4 +113,65 @@ void nfqd_transport_release(struct nfqd_transport *t)
 int nfqd_transport_send(struct nfqd_transport *t, const void *buf, size_t len)
 {
 	return t->ops->send(t, buf, len);
+}
+
+unsigned int nfqd_transport_caps(const struct nfqd_transport *t)
+{
+	return t->ops->caps;
+}
+
+unsigned int nfqd_transport_tx_errors(struct nfqd_transport *t, int *err)
+{
+	return t->ops->tx_errors ? t->ops->tx_errors(t, err) : 0;
+}
+
+int nfqd_transport_tx_wait(struct nfqd_transport *t, int timeout_ms)
+{
+	return t->ops->tx_wait ? t->ops->tx_wait(t, timeout_ms) : 0;
+}
+
+int nfqd_transport_rx_stop(struct nfqd_transport *t, int timeout_ms)
+{
+	return t->ops->rx_stop ? t->ops->rx_stop(t, timeout_ms) : 0;
+}
+
+int nfqd_transport_attach(struct nfqd_transport *t)
+{
+	return t->ops->attach ? t->ops->attach(t) : 0;
+}
+
+int transport_ensure_sndbuf(int fd, size_t need)
+{
+	int cur;
+	socklen_t len = sizeof(cur);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &cur, &len) == -1)
+		return -errno;
+	if ((size_t)cur >= need)
+		return 0;
+	int val = (int)need;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &val, sizeof(val)) == -1 &&
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &val, sizeof(val)) == -1)
+		return -errno;
+	return 0;
+}
+
+/* Verdict sends refused for lack of kernel memory are retried this many times. */
+#define SEND_TRIES 8
+
+int transport_send_now(int fd, const void *buf, size_t len)
+{
+	int tries = 0;
+
+	for (;;) {
+		if (send(fd, buf, len, 0) != -1)
+			return 0;
+		if (errno == EINTR)
+			continue;
+		if ((errno == ENOBUFS || errno == EAGAIN) && ++tries < SEND_TRIES) {
+			sched_yield();
+			continue;
+		}
+		return -errno;
+	}
 }

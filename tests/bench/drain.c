@@ -35,6 +35,8 @@ static const struct variant variants[] = {
 	{ "batch 1 (baseline)", "batch = 1", true },
 	{ "batch 64 (default)", "batch = 64", false },
 	{ "batch 256", "batch = 256", false },
+	{ "mmsg, batch 64", "batch = 64\ntransport = mmsg", false },
+	{ "uring, batch 64", "batch = 64\ntransport = uring", false },
 };
 
 /* One drain of about n packets; returns packets per second, or -1. */

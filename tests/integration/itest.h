@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <cmocka.h>
 
+#include "nfqd/queue.h"
 #include "netns.h"
 #include "traffic.h"
 
@@ -116,6 +117,29 @@ static inline char *itest_stop(struct itest *it, int timeout_ms, long *elapsed_m
 	return log;
 }
 
+/* The kernel's line for queue num in the firewall namespace; fails the test when it is not
+ * bound. */
+static inline struct nfqd_queue_kstats itest_kline(struct itest *it, unsigned int num)
+{
+	struct nfqd_queue_kstats ks = { 0 };
+	char *out = NULL, *line, *save = NULL;
+	bool found = false;
+
+	assert_int_equal(ns_sh_out(it->t.fw, &out, "cat /proc/net/netfilter/nfnetlink_queue"), 0);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		uint32_t n;
+
+		if (nfqd_queue_kstats_parse(line, &n, &ks) == 0 && n == num) {
+			found = true;
+			break;
+		}
+	}
+	free(out);
+	if (!found)
+		fail_msg("queue %u is not bound in the firewall namespace", num);
+	return ks;
+}
+
 /* Stats from the control socket, failing the test when there is no answer. */
 static inline char *itest_stats(struct itest *it)
 {
@@ -129,6 +153,26 @@ static inline char *itest_stats(struct itest *it)
 		return NULL; /* not reached: fail_msg() does not return */
 	}
 	return json;
+}
+
+/* The transport queue 0 of the running nfqd uses ("mmsg", "uring"), from its stats. */
+static inline const char *itest_transport(struct itest *it)
+{
+	static const char *const names[] = { "mmsg", "uring" };
+	char *json = itest_stats(it);
+	const char *found = NULL;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "\"transport\":\"%s\"", names[i]);
+		if (strstr(json, want))
+			found = names[i];
+	}
+	if (!found)
+		fail_msg("no known transport in %s", json);
+	free(json);
+	return found;
 }
 
 /* Stop nfqd as itest_stop() does, and fail the test unless its log holds text. */

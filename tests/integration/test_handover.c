@@ -74,23 +74,7 @@ static int teardown(void **state)
 /* The kernel's line for queue num in the firewall namespace; fails the test when absent. */
 static struct nfqd_queue_kstats kline(struct itest *it, unsigned int num)
 {
-	struct nfqd_queue_kstats ks = { 0 };
-	char *out = NULL, *line, *save = NULL;
-	bool found = false;
-
-	assert_int_equal(ns_sh_out(it->t.fw, &out, "cat /proc/net/netfilter/nfnetlink_queue"), 0);
-	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		uint32_t n;
-
-		if (nfqd_queue_kstats_parse(line, &n, &ks) == 0 && n == num) {
-			found = true;
-			break;
-		}
-	}
-	free(out);
-	if (!found)
-		fail_msg("queue %u is not bound in the firewall namespace", num);
-	return ks;
+	return itest_kline(it, num);
 }
 
 static unsigned int count_of(const char *text, const char *what)
@@ -334,6 +318,16 @@ static void kill_held(pid_t pid, struct held *h)
 }
 
 /*
+ * A system call that sends a worker's verdicts: send() (mmsg), or an io_uring_enter() that
+ * submits (uring: the verdicts of the batch whose packets lie in the ring's buffers).
+ */
+static bool holds_verdicts(const struct __ptrace_syscall_info *si)
+{
+	return si->entry.nr == SYS_sendto ||
+	       (si->entry.nr == SYS_io_uring_enter && si->entry.args[1] > 0);
+}
+
+/*
  * Stop nfqd's worker threads, and hold the first that enters send() stopped there: it has read
  * a batch and not sent its verdicts. The others are stopped at some system call. They stay
  * stopped under the test's ptrace until kill_held().
@@ -370,7 +364,7 @@ static void hold_a_batch(pid_t pid, struct held *h)
 			any = true;
 			if (WSTOPSIG(st) == (SIGTRAP | 0x80) &&
 			    ptrace(PTRACE_GET_SYSCALL_INFO, h->tid[i], sizeof(si), &si) > 0 &&
-			    si.op == PTRACE_SYSCALL_INFO_ENTRY && si.entry.nr == SYS_sendto)
+			    si.op == PTRACE_SYSCALL_INFO_ENTRY && holds_verdicts(&si))
 				return;
 			/* a signal for the thread (the wake-up) is passed on; other stops are ours
 			 */
@@ -495,6 +489,8 @@ static void test_a_worker_that_cannot_receive_leaves_its_queue_to_the_restart(vo
 	struct ht *h = *state;
 	struct itest *it = &h->it;
 	uint64_t got, sent = 100;
+	const char *recv_call;
+	char inject[64];
 	pid_t tracer;
 	long ms = 0;
 	int st = 0, sink;
@@ -513,8 +509,11 @@ static void test_a_worker_that_cannot_receive_leaves_its_queue_to_the_restart(vo
 	got = udp_sink_wait(sink, 100, ITEST_DEADLINE_MS);
 	assert_int_equal(got, 100);
 
+	/* the system call that receives on the transport in use */
+	recv_call = strcmp(itest_transport(it), "uring") == 0 ? "io_uring_enter" : "recvmmsg";
+	snprintf(inject, sizeof(inject), "inject=%s:error=EBADF:when=20+", recv_call);
 	/* from the 20th receive after strace attached on, every one fails; packets hurry them */
-	tracer = itrace_worker(it, "recvmmsg", "inject=recvmmsg:error=EBADF:when=20+");
+	tracer = itrace_worker(it, recv_call, inject);
 	for (long long end = now_ms() + ITEST_DEADLINE_MS; !zombie(it->d.pid) && now_ms() < end;) {
 		assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, PORT + 1, 1, 32, 1, 1, 0), 1);
 		sent++;

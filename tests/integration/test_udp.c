@@ -380,7 +380,8 @@ static void wait_queue_empty(struct itest *it, unsigned int last, int timeout_ms
 }
 
 /*
- * A verdict send fails, and so does the sweep sent right after it: on a queue that then stays
+ * A verdict send fails (mmsg: its send is a syscall strace can fail), and so does the sweep sent
+ * right after it: on a queue that then stays
  * quiet, the sweep is sent again on the next turn of the receive loop, and the packet gets the
  * fail-side verdict (drop) without waiting for another packet. Later sends work as before.
  */
@@ -392,7 +393,7 @@ static void test_failed_verdict_send_is_swept_without_waiting_for_traffic(void *
 	int sink;
 
 	/* strace needs the seccomp filter off (itrace.h) */
-	itest_nfqd(it, "[queue]\nfail-open = no\n[policy]\ndefault = accept\n"
+	itest_nfqd(it, "[queue]\nfail-open = no\ntransport = mmsg\n[policy]\ndefault = accept\n"
 		       "[daemon]\nseccomp = no\n");
 	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
 	assert_true(sink >= 0);

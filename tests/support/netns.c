@@ -337,6 +337,21 @@ static void pass_stored(const struct fdstore *store)
 	setenv("LISTEN_PID", num, 1);
 }
 
+/*
+ * NFQD_TEST_TRANSPORT=NAME runs every test on that transport: a "[queue] transport = NAME" for a
+ * config that names none (one that does tests a transport on purpose).
+ */
+static const char *forced_transport(const char *config)
+{
+	static char line[64];
+	const char *name = getenv("NFQD_TEST_TRANSPORT");
+
+	if (!name || !*name || strstr(config, "transport"))
+		return "";
+	snprintf(line, sizeof(line), "[queue]\ntransport = %s\n", name);
+	return line;
+}
+
 /* Start nfqd in ns with p's files (the log appended to with append) and wait for READY=1. */
 static int spawn_ready(struct nfqd_proc *p, const char *ns, bool append, int timeout_ms,
 		       int *status)
@@ -403,7 +418,8 @@ int nfqd_start_stored(struct nfqd_proc *p, const char *ns, const char *config,
 	snprintf(p->log, sizeof(p->log), "%s/nfqd.log", p->dir);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify.sock", p->dir);
 
-	if (asprintf(&full, "%s\n[daemon]\ncontrol = %s\n", config, p->control) < 0)
+	if (asprintf(&full, "%s\n[daemon]\ncontrol = %s\n%s", config, p->control,
+		     forced_transport(config)) < 0)
 		return -1;
 	if (write_file(p->conf, full) < 0) {
 		free(full);

@@ -66,7 +66,8 @@ struct nfqd_proc {
 /*
  * Write config (with "[daemon] control = <private path>" appended) and start nfqd inside ns,
  * with NOTIFY_SOCKET pointing at a socket of the test. Waits up to timeout_ms (at least
- * TEST_DEADLINE_MS) for READY=1.
+ * TEST_DEADLINE_MS) for READY=1. With $NFQD_TEST_TRANSPORT set, a config that names no
+ * transport gets "[queue] transport = $NFQD_TEST_TRANSPORT".
  * Returns 0 when nfqd is ready; 1 when it exited first (status in *status if not NULL);
  * -1 on a test setup failure or timeout.
  */

@@ -40,6 +40,23 @@ static void load_err(const char *text, const char *want)
 	assert_string_equal(err, want);
 }
 
+/* Every transport this build has is accepted by name. */
+static void test_uring_and_mmsg_transports_are_accepted(void **state)
+{
+	static const char *const names[] = { "uring", "mmsg", "auto" };
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		char text[64];
+		struct config *c;
+
+		snprintf(text, sizeof(text), "[queue]\ntransport = %s\n", names[i]);
+		c = load_ok(text);
+		assert_string_equal(c->transport, names[i]);
+		config_free(c);
+	}
+}
+
 static void test_empty_file_gives_documented_defaults(void **state)
 {
 	struct config *c = load_ok("");
@@ -337,8 +354,8 @@ static void test_errors_name_file_line_and_word(void **state)
 	load_err("[queue]\nmax-len = 99999999999999999999999\n",
 		 "t.conf:2: max-len: '99999999999999999999999' is out of range (1..65536)");
 	load_err("[queue]\nfail-open = maybe\n", "t.conf:2: fail-open: 'maybe' is not yes or no");
-	load_err("[queue]\ntransport = uring\n",
-		 "t.conf:2: transport: unknown transport 'uring' (this build has: auto, mmsg)");
+	load_err("[queue]\ntransport = mmap\n", "t.conf:2: transport: unknown transport 'mmap' "
+						"(this build has: auto, uring, mmsg)");
 	load_err("[queue]\nbatch = 0\n", "t.conf:2: batch: '0' is out of range (1..1024)");
 	load_err("[queue]\nbatch = 1025\n", "t.conf:2: batch: '1025' is out of range (1..1024)");
 	load_err("[queue]\nrecv-buffer = big\n",
@@ -737,6 +754,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_file_gives_documented_defaults),
+		cmocka_unit_test(test_uring_and_mmsg_transports_are_accepted),
 		cmocka_unit_test(test_every_key_is_read),
 		cmocka_unit_test(test_comments_hash_and_semicolon_inline_and_full_line),
 		cmocka_unit_test(test_booleans_accept_usual_spellings),

@@ -40,11 +40,28 @@ enum nfqd_recv_flag {
 
 struct nfqd_transport;
 
+/* What a backend promises (nfqd_transport_caps()). */
+enum nfqd_transport_cap {
+	/*
+	 * Packet messages come in the order of their ids: the caller may give its batcher
+	 * NFQD_BATCHER_ORDERED (batch verdicts, sweeps) only then.
+	 */
+	NFQD_TRANSPORT_ORDERED = 1u << 0,
+	/*
+	 * A send is only queued when nfqd_transport_send() returns: the kernel takes it at the
+	 * next receive (or nfqd_transport_tx_wait()), and a failure comes later, from
+	 * nfqd_transport_tx_errors().
+	 */
+	NFQD_TRANSPORT_ASYNC_TX = 1u << 1,
+};
+
 /*
  * Open the backend called `name` ("auto" for the first that works) on socket fd.
  * Returns 0 and *out; -ENOENT for an unknown name; -EINVAL for bad params; or the backend's
  * -errno, with *why (if why is not NULL) set to a static sentence saying why it cannot work
  * here (e.g. "kernel has no mmap netlink (removed in 4.6)").
+ * With "auto", *why is also set on success when a backend preferred to the one opened could not
+ * open (the first such reason, naming its backend), else to NULL: the caller says so once.
  */
 int nfqd_transport_open(struct nfqd_transport **out, const char *name, int fd,
 			const struct nfqd_transport_params *p, const char **why);
@@ -62,6 +79,17 @@ int nfqd_transport_known(const char *name);
 const char *nfqd_transport_names(void);
 
 /*
+ * The calling thread takes the transport: from now on only it receives and sends (a ring backend
+ * binds its ring to one thread). Call it at the start of the thread that serves the queue, again
+ * from a new thread when another had it (that one must have stopped: nfqd_transport_rx_stop(),
+ * its messages answered, nfqd_transport_tx_wait()). Returns 0 or -errno.
+ */
+int nfqd_transport_attach(struct nfqd_transport *t);
+
+/* enum nfqd_transport_cap bits of t's backend. */
+unsigned int nfqd_transport_caps(const struct nfqd_transport *t);
+
+/*
  * Receive a batch: waits up to the timeout for the first datagram, then takes what is already
  * there, up to the batch size. *msgs points at the transport's array of datagrams, valid until
  * nfqd_transport_release(). Returns the number of datagrams (0 on timeout, on a signal, or with
@@ -70,13 +98,42 @@ const char *nfqd_transport_names(void);
 int nfqd_transport_recv(struct nfqd_transport *t, const struct nfqd_rx_msg **msgs,
 			unsigned int flags);
 
-/* Hand the buffers of the last receive back to the transport. */
+/*
+ * Hand the buffers of the last receive back to the transport, for the kernel to fill again.
+ * Call it after the verdicts of their packets have been given to nfqd_transport_send(): a
+ * verdict message never points into a receive buffer (send() copies or sends at once), so
+ * "after the verdicts are queued" is enough, and a ring backend then never hands the kernel a
+ * buffer whose packet is still unanswered.
+ */
 void nfqd_transport_release(struct nfqd_transport *t);
 
 /*
- * Send len bytes of concatenated netlink messages in one call (retried on EINTR, and a few times
- * on ENOBUFS/EAGAIN). Returns 0 or -errno.
+ * Send len bytes of concatenated netlink messages as one datagram. buf stays the caller's: a
+ * backend with NFQD_TRANSPORT_ASYNC_TX copies it into a transmit buffer it owns and keeps that
+ * alive until the kernel has consumed it; the others send at once (retried on EINTR, and a few
+ * times on ENOBUFS/EAGAIN). Messages go to the kernel in the order of the calls.
+ * Returns 0 (sent, or queued with ASYNC_TX) or -errno (nothing was sent).
  */
 int nfqd_transport_send(struct nfqd_transport *t, const void *buf, size_t len);
+
+/*
+ * Sends whose completion reported an error since the last call: their count (0 for a backend
+ * that sends at once, whose send() returns the error itself), with the first error in *err.
+ * The caller treats each as send() failing: those packets are still queued.
+ */
+unsigned int nfqd_transport_tx_errors(struct nfqd_transport *t, int *err);
+
+/*
+ * Hand every queued send to the kernel and wait for their completions, up to timeout_ms.
+ * Returns 0 (then nfqd_transport_tx_errors() says which failed) or -errno (-ETIMEDOUT).
+ */
+int nfqd_transport_tx_wait(struct nfqd_transport *t, int timeout_ms);
+
+/*
+ * Stop taking messages from the socket, for a hand-over: what the transport has already taken
+ * from the socket is still returned by the next receives (then they return 0); what is still in
+ * the socket stays there, for the next reader. Waits up to timeout_ms. Returns 0 or -errno.
+ */
+int nfqd_transport_rx_stop(struct nfqd_transport *t, int timeout_ms);
 
 #endif /* NFQD_TRANSPORT_H */
