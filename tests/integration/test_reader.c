@@ -85,6 +85,7 @@ static void check_reader(void **state, const char *mode, const char *verdict, bo
 	assert_int_equal(topo_add_client_addrs(&it->t, 16, srcs, sizeof(srcs)), 0);
 	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
 	assert_true(sink >= 0);
+	assert_int_equal(bgproc_init(&r), 0);
 	assert_int_equal(bgproc_start(&r, it->t.fw, argv, "ready", ITEST_DEADLINE_MS, &st), 0);
 
 	assert_int_equal(udp_send(it->t.cli, srcs, it->t.fw4, 5000, N, 18, 32, 32, 200), N);

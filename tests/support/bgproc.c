@@ -56,16 +56,8 @@ static void read_out(struct bgproc *p)
 
 bool bgproc_said(struct bgproc *p, const char *text)
 {
-	size_t len = strlen(text);
-
 	read_out(p);
-	for (const char *line = p->out; line && *line; line = strchr(line, '\n')) {
-		if (*line == '\n')
-			line++;
-		if (!strncmp(line, text, len))
-			return true;
-	}
-	return false;
+	return strstr(p->out, text) != NULL;
 }
 
 static void child(const struct bgproc *p, const char *ns, char *const argv[], int out)
@@ -80,12 +72,8 @@ static void child(const struct bgproc *p, const char *ns, char *const argv[], in
 	_exit(127);
 }
 
-int bgproc_start(struct bgproc *p, const char *ns, char *const argv[], const char *ready,
-		 int timeout_ms, int *status)
+int bgproc_init(struct bgproc *p)
 {
-	int pipefd[2];
-	long long deadline;
-
 	memset(p, 0, sizeof(*p));
 	p->pid = -1;
 	p->out_fd = -1;
@@ -95,6 +83,17 @@ int bgproc_start(struct bgproc *p, const char *ns, char *const argv[], const cha
 		return -1;
 	}
 	snprintf(p->log, sizeof(p->log), "%s/stderr.log", p->dir);
+	return 0;
+}
+
+int bgproc_start(struct bgproc *p, const char *ns, char *const argv[], const char *ready,
+		 int timeout_ms, int *status)
+{
+	int pipefd[2];
+	long long deadline;
+
+	if (!p->dir[0])
+		return -1;
 	if (pipe2(pipefd, O_CLOEXEC) == -1)
 		return -1;
 	p->pid = fork();

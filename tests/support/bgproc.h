@@ -19,16 +19,19 @@ struct bgproc {
 	size_t out_len;
 };
 
+/* Make p's private directory (for files the program is to read). Returns 0 or -1. */
+int bgproc_init(struct bgproc *p);
+
 /*
- * Start argv (argv[0] a path) inside ns with a fresh private directory; with ready not NULL,
- * wait up to timeout_ms (at least TEST_DEADLINE_MS) until a line of stdout starts with it.
+ * Start argv (argv[0] a path) inside ns, p made by bgproc_init(); with ready not NULL, wait up
+ * to timeout_ms (at least TEST_DEADLINE_MS) until stdout has said it.
  * Returns 0 when started (and ready); 1 when the program exited first (wait status in
  * *status if not NULL); -1 on a setup failure or timeout (the program is then killed).
  */
 int bgproc_start(struct bgproc *p, const char *ns, char *const argv[], const char *ready,
 		 int timeout_ms, int *status);
 
-/* Read what stdout has written since, and whether a line of it starts with text. */
+/* Read what stdout has written since, and whether it has said text (in its first 4 kB). */
 bool bgproc_said(struct bgproc *p, const char *text);
 
 /* Send sig, wait up to timeout_ms (at least TEST_DEADLINE_MS) for the exit. Returns 0 with
