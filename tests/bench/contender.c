@@ -20,9 +20,22 @@ bool suricata_available(const char **why)
 	return false;
 }
 
+/* The environment nfqd finds under systemd: its invocation and the bus that says its job. */
+static void under_manager(const struct contender_run *r, bool on)
+{
+	if (!on) {
+		unsetenv("INVOCATION_ID");
+		unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+		return;
+	}
+	setenv("INVOCATION_ID", "0123456789abcdef0123456789abcdef", 1);
+	setenv("DBUS_SYSTEM_BUS_ADDRESS", r->bus.address, 1);
+}
+
 static int start_nfqd(struct contender_run *r, const char *ns, unsigned int first,
 		      unsigned int last, const char *verdict)
 {
+	bool managed = r->c->kind == CONTENDER_NFQD_HANDOVER;
 	char conf[512], batch[32] = "";
 	int st = 0, ret;
 
@@ -33,7 +46,17 @@ static int start_nfqd(struct contender_run *r, const char *ns, unsigned int firs
 		 "[policy]\ndefault = %s\n",
 		 first, last, r->c->transport, batch, verdict);
 	r->is_nfqd = true;
-	ret = nfqd_start(&r->d, ns, conf, TEST_DEADLINE_MS, &st);
+	if (managed) {
+		char path[96];
+
+		snprintf(path, sizeof(path), "/tmp/nfqd-bench-bus-%d.sock", (int)getpid());
+		if (fakebus_start(&r->bus, path, "restart") < 0)
+			return -1;
+		r->bus_up = true;
+		under_manager(r, true);
+	}
+	ret = nfqd_start_stored(&r->d, ns, conf, managed ? &r->store : NULL, TEST_DEADLINE_MS, &st);
+	under_manager(r, false);
 	if (ret == 1) {
 		char *log = nfqd_log(&r->d);
 
@@ -164,12 +187,17 @@ int contender_start(struct contender_run *r, const struct contender *c, const ch
 {
 	memset(r, 0, sizeof(*r));
 	r->c = c;
+	r->ns = ns;
+	r->first = first;
+	r->last = last;
+	r->verdict = verdict;
 	r->d.pid = -1;
 	r->d.notify_fd = -1;
 	r->b.pid = -1;
 	r->b.out_fd = -1;
 	switch (c->kind) {
 	case CONTENDER_NFQD:
+	case CONTENDER_NFQD_HANDOVER:
 		return start_nfqd(r, ns, first, last, verdict);
 	case CONTENDER_FLOOR:
 	case CONTENDER_SINGLE:
@@ -206,10 +234,36 @@ int contender_stop(struct contender_run *r)
 	return -1;
 }
 
+int contender_restart(struct contender_run *r)
+{
+	struct contender_run next;
+	int st = 0, ret;
+
+	if (r->c->kind != CONTENDER_NFQD_HANDOVER) {
+		if (contender_stop(r) < 0)
+			return -1;
+		contender_cleanup(r);
+		ret = contender_start(&next, r->c, r->ns, r->first, r->last, r->verdict);
+		*r = next;
+		return ret;
+	}
+	if (contender_stop(r) < 0)
+		return -1;
+	under_manager(r, true);
+	ret = nfqd_respawn(&r->d, r->ns, TEST_DEADLINE_MS, &st);
+	under_manager(r, false);
+	return ret;
+}
+
 void contender_cleanup(struct contender_run *r)
 {
 	if (r->is_nfqd)
 		nfqd_cleanup(&r->d);
 	else
 		bgproc_cleanup(&r->b);
+	fdstore_clear(&r->store);
+	if (r->bus_up) {
+		fakebus_stop(&r->bus);
+		r->bus_up = false;
+	}
 }

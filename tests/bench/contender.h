@@ -13,10 +13,13 @@
 #include <sys/types.h>
 
 #include "bgproc.h"
+#include "fakebus.h"
+#include "fdstore.h"
 #include "netns.h"
 
 enum contender_kind {
 	CONTENDER_NFQD,
+	CONTENDER_NFQD_HANDOVER, /* nfqd under a service manager with an fd store, restart job */
 	CONTENDER_FLOOR,
 	CONTENDER_SINGLE,
 	CONTENDER_SURICATA_WORKERS,
@@ -36,6 +39,12 @@ struct contender_run {
 	struct nfqd_proc d; /* nfqd */
 	struct bgproc b;    /* the others */
 	bool is_nfqd;
+	struct fdstore store; /* CONTENDER_NFQD_HANDOVER: the service manager's fd store */
+	struct fakebus bus;   /* and its D-Bus, which says the unit's job is a restart */
+	bool bus_up;
+	const char *ns;
+	unsigned int first, last;
+	const char *verdict;
 };
 
 /*
@@ -54,6 +63,12 @@ pid_t contender_pid(const struct contender_run *r);
 /* Stop it with SIGTERM and wait for the exit. Returns 0 when it exited 0, -1 otherwise (its
  * output then printed on stderr). */
 int contender_stop(struct contender_run *r);
+
+/*
+ * Restart it as a service manager does: SIGTERM, wait for the exit, start again (the hand-over
+ * kind: the successor adopts the queues the fd store kept bound). Returns as contender_start().
+ */
+int contender_restart(struct contender_run *r);
 
 /* Kill it if it still runs and remove its files. Safe twice. */
 void contender_cleanup(struct contender_run *r);
