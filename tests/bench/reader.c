@@ -65,7 +65,8 @@ struct reader {
 	struct mnl_socket *nl;
 	pthread_t thread;
 	uint64_t packets;
-	int error; /* -errno that ended the thread, 0 when it stopped on request */
+	uint32_t early_top; /* highest id read before the bind's ack */
+	int error;	    /* -errno that ended the thread, 0 when it stopped on request */
 };
 
 static atomic_int stopping;
@@ -194,7 +195,24 @@ static void *serve(void *arg)
 	return NULL;
 }
 
-/* Bind queue r->num: copy mode, max-len and GSO in one request, and wait for the ack. */
+/* A packet message read while waiting for the bind's ack: remember the highest id. */
+static int early_packet(const struct nlmsghdr *nlh, void *data)
+{
+	struct reader *r = data;
+	uint32_t id = packet_id(nlh, nlh->nlmsg_len);
+
+	if (id) {
+		r->packets++;
+		if (id > r->early_top)
+			r->early_top = id;
+	}
+	return MNL_CB_OK;
+}
+
+/*
+ * Bind queue r->num: copy mode, max-len and GSO in one request, and wait for the ack. Packets
+ * queued at once may be read ahead of the ack: one batch verdict then answers them all.
+ */
 static int bind_queue(struct reader *r)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -211,18 +229,15 @@ static int bind_queue(struct reader *r)
 	mnl_attr_put_u32(nlh, NFQA_CFG_MASK, htonl(NFQA_CFG_F_GSO));
 	if (mnl_socket_sendto(r->nl, nlh, nlh->nlmsg_len) == -1)
 		return -errno;
-	/* Packets may already arrive ahead of the ack: they stay queued until the serving loop
-	 * reads them, so only the ack is looked at here. */
-	for (;;) {
+	do {
 		n = mnl_socket_recvfrom(r->nl, buf, sizeof(buf));
 		if (n == -1)
 			return -errno;
-		n = mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(r->nl), NULL, NULL);
+		n = mnl_cb_run(buf, (size_t)n, seq, mnl_socket_get_portid(r->nl), early_packet, r);
 		if (n == -1)
 			return -errno;
-		if (n == MNL_CB_STOP)
-			return 0;
-	}
+	} while (n != MNL_CB_STOP);
+	return r->early_top ? send_verdict(r, NFQNL_MSG_VERDICT_BATCH, r->early_top) : 0;
 }
 
 static int open_queue(struct reader *r)

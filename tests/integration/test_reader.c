@@ -12,6 +12,9 @@
 
 #define N 6000
 
+/* The reader of the running test, killed by the teardown whatever the outcome. */
+static struct bgproc reader = { .pid = -1, .out_fd = -1 };
+
 static int setup_queues(void **state, const char *target)
 {
 	struct itest *it;
@@ -19,9 +22,16 @@ static int setup_queues(void **state, const char *target)
 	if (itest_setup(state, "rd") < 0)
 		return -1;
 	it = *state;
+	reader = (struct bgproc){ .pid = -1, .out_fd = -1 };
 	if (ns_sh(it->t.fw, "iptables -A INPUT -p udp --dport 5000 -j NFQUEUE %s", target) != 0)
 		return -1;
 	return ns_sh(it->t.fw, "iptables -t security -A INPUT -p udp --dport 5000");
+}
+
+static int teardown(void **state)
+{
+	bgproc_cleanup(&reader);
+	return itest_teardown(state);
 }
 
 static int setup(void **state)
@@ -77,7 +87,6 @@ static void check_reader(void **state, const char *mode, const char *verdict, bo
 			 (char *)verdict,
 			 NULL };
 	bool accept = !strcmp(verdict, "accept");
-	struct bgproc r;
 	char srcs[512], want[64], *log;
 	uint64_t passed;
 	int st = -1, sink;
@@ -85,8 +94,8 @@ static void check_reader(void **state, const char *mode, const char *verdict, bo
 	assert_int_equal(topo_add_client_addrs(&it->t, 16, srcs, sizeof(srcs)), 0);
 	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
 	assert_true(sink >= 0);
-	assert_int_equal(bgproc_init(&r), 0);
-	assert_int_equal(bgproc_start(&r, it->t.fw, argv, "ready", ITEST_DEADLINE_MS, &st), 0);
+	assert_int_equal(bgproc_init(&reader), 0);
+	assert_int_equal(bgproc_start(&reader, it->t.fw, argv, "ready", ITEST_DEADLINE_MS, &st), 0);
 
 	assert_int_equal(udp_send(it->t.cli, srcs, it->t.fw4, 5000, N, 18, 32, 32, 200), N);
 	wait_all_answered(it, two ? 1 : 0, N);
@@ -102,9 +111,9 @@ static void check_reader(void **state, const char *mode, const char *verdict, bo
 		assert_true(k0.last_id > 0 && k1.last_id > 0);
 	}
 
-	assert_int_equal(bgproc_stop(&r, SIGTERM, ITEST_DEADLINE_MS, &st), 0);
-	log = bgproc_log(&r);
-	bgproc_cleanup(&r);
+	assert_int_equal(bgproc_stop(&reader, SIGTERM, ITEST_DEADLINE_MS, &st), 0);
+	log = bgproc_log(&reader);
+	bgproc_cleanup(&reader);
 	close(sink);
 	snprintf(want, sizeof(want), "packets %d\n", N);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || !strstr(log, want)) {
@@ -164,19 +173,13 @@ static void test_bad_option_is_named(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_floor_accepts_every_packet, setup,
-						itest_teardown),
-		cmocka_unit_test_setup_teardown(test_floor_drops_every_packet, setup,
-						itest_teardown),
-		cmocka_unit_test_setup_teardown(test_single_accepts_every_packet, setup,
-						itest_teardown),
-		cmocka_unit_test_setup_teardown(test_single_drops_every_packet, setup,
-						itest_teardown),
-		cmocka_unit_test_setup_teardown(test_floor_serves_two_queues, setup_two,
-						itest_teardown),
-		cmocka_unit_test_setup_teardown(test_single_serves_two_queues, setup_two,
-						itest_teardown),
-		cmocka_unit_test_setup_teardown(test_bad_option_is_named, setup, itest_teardown),
+		cmocka_unit_test_setup_teardown(test_floor_accepts_every_packet, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_floor_drops_every_packet, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_single_accepts_every_packet, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_single_drops_every_packet, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_floor_serves_two_queues, setup_two, teardown),
+		cmocka_unit_test_setup_teardown(test_single_serves_two_queues, setup_two, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_option_is_named, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("integration: bench_reader", tests, NULL, NULL);

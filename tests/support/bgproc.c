@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include "bgproc.h"
@@ -64,7 +65,8 @@ static void child(const struct bgproc *p, const char *ns, char *const argv[], in
 {
 	int fd = open(p->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
-	if (fd == -1 || ns_enter(ns) < 0)
+	/* a benchmark or test that dies leaves no program behind serving a queue */
+	if (fd == -1 || prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || ns_enter(ns) < 0)
 		_exit(126);
 	dup2(fd, STDERR_FILENO);
 	dup2(out, STDOUT_FILENO);
