@@ -17,7 +17,7 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
-cd "$here"
+cd "$here" || exit 1
 quick=0
 runs=""
 out=build/bench
@@ -32,10 +32,10 @@ while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) quick=1 ;;
 	--runs)
-		[ $# -ge 2 ] && [[ $2 =~ ^[1-9][0-9]?$ ]] || {
+		if [ $# -lt 2 ] || ! [[ $2 =~ ^[1-9][0-9]?$ ]]; then
 			echo "scripts/bench.sh: --runs wants a number from 1 to 99, not '${2:-}'" >&2
 			exit 2
-		}
+		fi
 		runs=$2
 		shift
 		;;
@@ -86,6 +86,7 @@ bench() {
 		return
 	fi
 	echo "scripts/bench.sh: $name ${args[*]}" >&2
+	# shellcheck disable=SC2016 # the backquotes are markdown
 	printf '## %s\n\n```\n%s %s\n```\n\n' "$name" "$name" "${args[*]}"
 	"$bin" "${args[@]}"
 	rc=$?
@@ -98,7 +99,7 @@ bench() {
 
 # The CDF of each latency file of one rate: "latency fraction" lines, for gnuplot.
 plot_latency() {
-	local rate=$1 files=() f cdf plots=""
+	local rate=$1 f cdf plots=""
 	for f in "$out"/latency-*-"$rate".dat; do
 		[ -s "$f" ] || continue
 		cdf=${f%.dat}.cdf
@@ -167,8 +168,8 @@ plots() {
 	bench bench_rules --quick --out "$out" -- --out "$out"
 	# ---- end of the list ----
 	plots
-	exit $status
+	exit "$status"
 } | tee "$report"
 status=${PIPESTATUS[0]}
 echo "scripts/bench.sh: report in $report" >&2
-exit $status
+exit "$status"
