@@ -8,6 +8,8 @@
 #   ubsan     gcc, UBSan alone (the ASan allocator hides misaligned objects): the same tests
 #   clang     clang build: unit tests
 #   release   gcc, CMAKE_BUILD_TYPE=Release (other warnings at -O2): unit tests
+#   bench     scripts/bench.sh --quick on the build pass's binaries: every benchmark program
+#             runs once with few packets, so the suite cannot rot (its numbers mean nothing)
 #   fuzz      clang with libFuzzer (NFQD_FUZZ=ON): every tests/fuzz harness for
 #             NFQD_FUZZ_TIME seconds (default 30) on a copy of its seed corpus
 #
@@ -84,6 +86,18 @@ pass_build() {
 	build build build && run_ctest build build
 }
 
+# The benchmark suite in its quick form, on the first pass's build: it checks that it runs.
+pass_bench() {
+	[ -x build/tests/bench_contenders ] || return
+	echo "== bench: scripts/bench.sh --quick"
+	if scripts/bench.sh --quick --build-dir build --out build/bench-quick; then
+		summary+=("bench: scripts/bench.sh --quick ran (report in build/bench-quick/report.md)")
+	else
+		status=1
+		summary+=("bench: scripts/bench.sh --quick FAILED")
+	fi
+}
+
 # The systemd boot and restart tests install into a container without the sanitizer runtime.
 sanitizer_tests() {
 	run_ctest "$1" "$2" -E 'systemd_boot|systemd_restart|demo|style'
@@ -118,6 +132,7 @@ pass_fuzz() {
 
 start=$SECONDS
 pass build pass_build
+pass bench pass_bench
 if [ "$quick" = 0 ]; then
 	pass asan pass_asan
 	pass ubsan pass_ubsan

@@ -19,6 +19,7 @@
 
 #include "nfqd/queue.h"
 
+#include "bgproc.h"
 #include "fdstore.h"
 #include "netns.h"
 
@@ -39,14 +40,6 @@ const char *nfqd_bin(void)
 const char *nfqctl_bin(void)
 {
 	return NFQCTL_BIN;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int run_argv(char *const argv[])
@@ -234,7 +227,7 @@ int topo_create(struct topo *t, const char *tag)
 	}
 	/* Wait for the link to come up on both sides, so that the first packets are not lost to
 	 * neighbour discovery on a link still down. */
-	for (long long start = now_ms(); now_ms() - start < TEST_DEADLINE_MS;) {
+	for (long long start = test_now_ms(); test_now_ms() - start < TEST_DEADLINE_MS;) {
 		char *o1 = NULL, *o2 = NULL;
 		bool ok;
 
@@ -380,8 +373,8 @@ static int spawn_ready(struct nfqd_proc *p, const char *ns, bool append, int tim
 
 	if (timeout_ms < TEST_DEADLINE_MS)
 		timeout_ms = TEST_DEADLINE_MS;
-	deadline = now_ms() + timeout_ms;
-	while (now_ms() < deadline) {
+	deadline = test_now_ms() + timeout_ms;
+	while (test_now_ms() < deadline) {
 		struct pollfd pfd = { .fd = p->notify_fd, .events = POLLIN };
 		int st;
 
@@ -453,10 +446,10 @@ int nfqd_respawn(struct nfqd_proc *p, const char *ns, int timeout_ms, int *statu
 int nfqd_wait_ready(struct nfqd_proc *p, int timeout_ms)
 {
 	long long deadline =
-		now_ms() + (timeout_ms < TEST_DEADLINE_MS ? TEST_DEADLINE_MS : timeout_ms);
+		test_now_ms() + (timeout_ms < TEST_DEADLINE_MS ? TEST_DEADLINE_MS : timeout_ms);
 
 	p->ready = false;
-	while (now_ms() < deadline) {
+	while (test_now_ms() < deadline) {
 		struct pollfd pfd = { .fd = p->notify_fd, .events = POLLIN };
 
 		drain_notify(p, &p->ready, NULL);
@@ -477,62 +470,10 @@ bool nfqd_saw_stopping(struct nfqd_proc *p)
 
 int nfqd_stop(struct nfqd_proc *p, int sig, int timeout_ms, int *status, long *elapsed_ms)
 {
-	long long start = now_ms();
-
 	if (p->pid <= 0)
 		return -1;
-	if (timeout_ms < TEST_DEADLINE_MS)
-		timeout_ms = TEST_DEADLINE_MS;
 	kill(p->pid, sig);
-	while (now_ms() - start < timeout_ms) {
-		int st;
-
-		if (waitpid(p->pid, &st, WNOHANG) == p->pid) {
-			p->pid = -1;
-			if (status)
-				*status = st;
-			if (elapsed_ms)
-				*elapsed_ms = (long)(now_ms() - start);
-			return 0;
-		}
-		usleep(2000);
-	}
-	kill(p->pid, SIGKILL);
-	waitpid(p->pid, NULL, 0);
-	p->pid = -1;
-	return -1;
-}
-
-/* Whether every thread of pid is in the stopped state ('T' in /proc/PID/task/TID/stat). */
-static bool all_threads_stopped(pid_t pid)
-{
-	char path[320];
-	DIR *d;
-	struct dirent *e;
-	bool stopped = true;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return false;
-	while (stopped && (e = readdir(d))) {
-		char stat[512];
-		const char *paren;
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid, e->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		/* "TID (comm) STATE ...": the state follows the last parenthesis */
-		if (fgets(stat, sizeof(stat), f) && (paren = strrchr(stat, ')')))
-			stopped = paren[1] == ' ' && paren[2] == 'T';
-		fclose(f);
-	}
-	closedir(d);
-	return stopped;
+	return proc_wait_exit(&p->pid, timeout_ms, status, elapsed_ms);
 }
 
 pid_t nfqd_worker_tid(pid_t pid)
@@ -558,14 +499,7 @@ pid_t nfqd_worker_tid(pid_t pid)
 
 int nfqd_pause(struct nfqd_proc *p)
 {
-	if (p->pid <= 0 || kill(p->pid, SIGSTOP) == -1)
-		return -1;
-	for (long long start = now_ms(); now_ms() - start < TEST_DEADLINE_MS;) {
-		if (all_threads_stopped(p->pid))
-			return 0;
-		usleep(2000);
-	}
-	return -1;
+	return proc_pause(p->pid);
 }
 
 void nfqd_cleanup(struct nfqd_proc *p)
@@ -595,18 +529,7 @@ void nfqd_cleanup(struct nfqd_proc *p)
 
 char *nfqd_log(const struct nfqd_proc *p)
 {
-	FILE *f = fopen(p->log, "re");
-	char *buf = NULL;
-	size_t len = 0;
-
-	if (!f)
-		return strdup("");
-	if (getdelim(&buf, &len, '\0', f) < 0) {
-		free(buf);
-		buf = strdup("");
-	}
-	fclose(f);
-	return buf;
+	return file_read_all(p->log);
 }
 
 char *nfqd_control(const struct nfqd_proc *p, const char *request)
@@ -708,6 +631,22 @@ int nfqd_rules_load(const char *ns, const char *config, bool ipv6)
 		  ipv6 ? "ip6tables-restore" : "iptables-restore");
 	unlink(path);
 	return r;
+}
+
+uint64_t ipt_rule_packets(const char *ns, const char *table, const char *chain, unsigned int rule)
+{
+	char *out = NULL, *end;
+	uint64_t n = UINT64_MAX;
+	unsigned long long v;
+
+	if (ns_sh_out(ns, &out, "iptables -w -t %s -L %s %u -v -x -n", table, chain, rule) == 0 &&
+	    out) {
+		v = strtoull(out, &end, 10);
+		if (end != out)
+			n = v;
+	}
+	free(out);
+	return n;
 }
 
 int kernel_queue_kstats(const char *ns, unsigned int num, struct nfqd_queue_kstats *ks)

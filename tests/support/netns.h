@@ -144,6 +144,10 @@ int kernel_queue_line(const char *ns, unsigned int num, unsigned int *queued,
  */
 int nfqd_rules_load(const char *ns, const char *config, bool ipv6);
 
+/* The packet counter of rule number `rule` (from 1) of chain in table of namespace ns
+ * (iptables -L CHAIN RULE -v -x). Returns it, or UINT64_MAX when it cannot be read. */
+uint64_t ipt_rule_packets(const char *ns, const char *table, const char *chain, unsigned int rule);
+
 /* Paths of the binaries under test, from the build (nfqd: $NFQD_TEST_BIN when set, for a test
  * that runs a copy it can replace or move). */
 const char *nfqd_bin(void);
