@@ -35,6 +35,7 @@
 #include "ifwatch.h"
 #include "log.h"
 #include "overload.h"
+#include "placement.h"
 #include "privilege.h"
 #include "reload.h"
 #include "ruleset.h"
@@ -241,18 +242,17 @@ static int on_fatal(sd_event_source *s, int fd, uint32_t revents, void *userdata
 	return 0;
 }
 
-/* CPUs this process may run on, in order, for round-robin pinning. */
-static int allowed_cpus(int *cpus, int max)
+void daemon_read_allowed_cpus(struct daemon *d)
 {
-	cpu_set_t set;
-	int n = 0;
+	/* unknown: no CPU is allowed, so that nothing is pinned */
+	if (sched_getaffinity(0, sizeof(d->allowed), &d->allowed) == -1)
+		CPU_ZERO(&d->allowed);
+}
 
-	if (sched_getaffinity(0, sizeof(set), &set) == -1)
-		return 0;
-	for (int c = 0; c < CPU_SETSIZE && n < max; c++)
-		if (CPU_ISSET(c, &set))
-			cpus[n++] = c;
-	return n;
+int daemon_worker_cpu(const struct daemon *d, unsigned int slot)
+{
+	return placement_cpu(&d->cfg->placement, slot, nfqd_queue_num(d->workers[slot].queue),
+			     &d->allowed);
 }
 
 /* Warn about the rules that can never match or that an earlier rule shadows. */
@@ -434,13 +434,11 @@ static int start_workers(struct daemon *d)
 {
 	int r;
 
-	d->n_cpus = allowed_cpus(d->cpus, CPU_SETSIZE);
+	daemon_read_allowed_cpus(d);
 	for (unsigned int i = 0; i < d->n_workers; i++) {
-		int cpu = d->n_cpus > 0 ? d->cpus[i % (unsigned int)d->n_cpus] : -1;
-
 		if (!d->workers[i].queue)
 			continue;
-		r = worker_start(&d->workers[i], cpu);
+		r = worker_start(&d->workers[i], daemon_worker_cpu(d, i));
 		if (r < 0) {
 			log_error("queue %u: cannot start its worker thread: %s",
 				  nfqd_queue_num(d->workers[i].queue), strerror(-r));

@@ -329,9 +329,8 @@ static void stop_slot(struct daemon *d, unsigned int slot)
 static int start_slot(struct daemon *d, unsigned int slot, char *msg, size_t len)
 {
 	struct worker *w = &d->workers[slot];
-	int cpu = d->n_cpus > 0 ? d->cpus[slot % (unsigned int)d->n_cpus] : -1;
 	unsigned int num = nfqd_queue_num(w->queue);
-	int r = worker_start(w, cpu);
+	int r = worker_start(w, daemon_worker_cpu(d, slot));
 
 	if (r < 0) {
 		snprintf(msg, len, "queue %u: cannot start its worker thread: %s", num,
