@@ -30,7 +30,7 @@ struct daemon {
 	/* the counters of the queues reloads removed, so that the totals go on */
 	uint64_t retired[NFQD_CTR_MAX];
 	struct lookup_counters retired_lookups[NFQD_POLICY_MAX_LOOKUPS]; /* as cfg numbers them */
-	cpu_set_t allowed; /* the CPUs the process may run on, read when workers start */
+	cpu_set_t allowed;	      /* the CPUs the process may run on, read when workers start */
 	struct watchdog *watchdog;    /* NULL without WatchdogSec= */
 	struct handover handover;     /* sockets passed by a predecessor, until taken */
 	int stop_mode;		      /* enum worker_stop: how the workers end */

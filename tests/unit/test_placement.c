@@ -192,8 +192,9 @@ static void test_config_reads_cpu_affinity_and_busy_poll(void **state)
 				       sizeof(err)) < 0);
 	assert_null(c);
 	/* the allowed set is this process's: only the front of the message is fixed */
-	assert_memory_equal(err, "t.conf:3: cpu-affinity: '1023' names CPU 1023, which nfqd may "
-				 "not run on (allowed: ",
+	assert_memory_equal(err,
+			    "t.conf:3: cpu-affinity: '1023' names CPU 1023, which nfqd may "
+			    "not run on (allowed: ",
 			    strlen("t.conf:3: cpu-affinity: '1023' names CPU 1023, which nfqd may "
 				   "not run on (allowed: "));
 	assert_true(config_load_string(&c, "t.conf", "[queue]\ncpu-affinity = 0-x\n", err,
