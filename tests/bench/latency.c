@@ -80,6 +80,7 @@ struct sample {
 	double rate;   /* achieved send rate */
 	double cpu_us; /* machine CPU per packet received */
 	unsigned long sent, received;
+	double idle_ms; /* nfqd's CPU time over the idle interval after the traffic; -1: none */
 };
 
 static const double pct_of[4] = { 50, 90, 99, 99.9 };
@@ -114,6 +115,30 @@ static int machine_cpu(unsigned long long *busy)
 		return -1;
 	/* idle and iowait are not work; guest time is already in user */
 	*busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+	return 0;
+}
+
+/* utime + stime of process pid, in clock ticks (/proc/PID/stat fields 14 and 15). */
+static int process_cpu(pid_t pid, unsigned long long *ticks)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long ut, st;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* the name in parentheses may hold blanks: count fields from its end */
+	p = strrchr(buf, ')');
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+		return -1;
+	*ticks = ut + st;
 	return 0;
 }
 
@@ -436,6 +461,22 @@ out:
 	return pps;
 }
 
+/* CPU time (ms) process pid takes over the next `seconds`, with no traffic; -1 on error. */
+static double idle_cpu_ms(pid_t pid, double seconds)
+{
+	unsigned long long a, b;
+	struct timespec ts = { .tv_sec = (time_t)seconds,
+			       .tv_nsec = (long)((seconds - (double)(time_t)seconds) * 1e9) };
+
+	if (process_cpu(pid, &a) < 0)
+		return -1;
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+	if (process_cpu(pid, &b) < 0)
+		return -1;
+	return (double)(b - a) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* "median [min-max]" of n values (sorted in place). */
 static const char *spread(double *v, int n, char *buf, size_t len)
 {
@@ -478,6 +519,7 @@ struct plan {
 	int n;
 	int runs;
 	double seconds;
+	double idle_seconds; /* how long nfqd's CPU time is watched without traffic */
 	const char *out;
 };
 
@@ -504,6 +546,10 @@ static int run_rate(struct topo *t, int sink, const struct plan *p, double rate,
 			if (reader_start(&rd, t, &p->c[i]) < 0)
 				goto out;
 			m = measure(t, sink, rate, count, &seq, &s[r][i], &pool[i], &pool_n[i]);
+			s[r][i].idle_ms = -1;
+			/* once per contender: what it costs while nothing comes */
+			if (m == 0 && r == 0 && p->c[i].kind == KIND_NFQD)
+				s[r][i].idle_ms = idle_cpu_ms(rd.d.pid, p->idle_seconds);
 			reader_stop(&rd, t);
 			if (m < 0)
 				goto out;
@@ -565,6 +611,13 @@ static int run_rate(struct topo *t, int sink, const struct plan *p, double rate,
 		if (p->out)
 			write_dat(p->out, p->c[i].name, label, pool[i], pool_n[i]);
 	}
+	printf("\nnfqd's CPU time with no traffic for %.0f s right after the first round's "
+	       "(/proc/PID/stat utime+stime, 10 ms ticks):",
+	       p->idle_seconds);
+	for (int i = 0; i < p->n; i++)
+		if (p->c[i].kind == KIND_NFQD)
+			printf(" %s %.0f ms;", p->c[i].name, s[0][i].idle_ms);
+	printf("\n");
 	fflush(stdout);
 	ret = 0;
 out:
@@ -611,6 +664,7 @@ int main(int argc, char **argv)
 		.n = 3,
 		.runs = 5,
 		.seconds = 10,
+		.idle_seconds = 10,
 	};
 	double rate = 0, half = 0;
 	bool want_half = false, quick = false, variants = false;
@@ -660,6 +714,7 @@ int main(int argc, char **argv)
 	if (quick) {
 		p.runs = 1;
 		p.seconds = 2;
+		p.idle_seconds = 1;
 		drain_n = 20000;
 	}
 	if (p.runs < 1 || p.runs > MAX_RUNS || p.seconds <= 0 || rate < 0 || rate > 1e7) {
