@@ -33,7 +33,6 @@ enum key {
 	KEY_RECV_BUFFER,
 	KEY_RCVBUF_MAX,
 	KEY_CPU_AFFINITY,
-	KEY_BUSY_POLL,
 	KEY_DEFAULT,
 	KEY_RULE,
 	KEY_FLOW_CACHE,
@@ -362,16 +361,6 @@ static int key_cpu_affinity(struct parse *p, const char *v)
 	return 1;
 }
 
-static int key_busy_poll(struct parse *p, const char *v)
-{
-	unsigned long n;
-
-	if (!number(p, "busy-poll", v, 0, CONFIG_BUSY_POLL_MAX_US, &n))
-		return 0;
-	p->c->busy_poll_us = (unsigned int)n;
-	return 1;
-}
-
 static int key_rcvbuf_max(struct parse *p, const char *v)
 {
 	unsigned long n;
@@ -621,7 +610,6 @@ static const struct key_def keys[KEY_MAX] = {
 	[KEY_RECV_BUFFER] = { "queue", "recv-buffer", key_recv_buffer, false },
 	[KEY_RCVBUF_MAX] = { "queue", "rcvbuf-max", key_rcvbuf_max, false },
 	[KEY_CPU_AFFINITY] = { "queue", "cpu-affinity", key_cpu_affinity, false },
-	[KEY_BUSY_POLL] = { "queue", "busy-poll", key_busy_poll, false },
 	[KEY_DEFAULT] = { "policy", "default", key_default, false },
 	[KEY_RULE] = { "policy", "rule", key_rule, true },
 	[KEY_FLOW_CACHE] = { "policy", "flow-cache", key_flow_cache, false },

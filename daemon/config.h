@@ -3,7 +3,7 @@
  * nfqd.conf: an INI file read with libinih.
  *
  *	[queue]   queues, copy-range, max-len, fail-open, transport, batch, recv-buffer,
- *	          cpu-affinity, busy-poll
+ *	          cpu-affinity
  *	[policy]  default, rule (repeated; in order), flow-cache, on-set-error, on-unreadable,
  *	          set-lookup, mark-bits, set-timeout
  *	[daemon]  control, control-group, control-mode, user,
@@ -46,7 +46,6 @@
 #define CONFIG_USER_MAX		    32 /* useradd's limit on a name */
 #define CONFIG_RCVBUF_MAX_MIN	    (256u << 10)
 #define CONFIG_RCVBUF_MAX_MAX	    2147483647u /* the kernel caps a buffer at INT_MAX */
-#define CONFIG_BUSY_POLL_MAX_US	    10000
 
 #include "nfqd/markplan.h"
 #include "nfqd/setlookup.h"
@@ -83,7 +82,6 @@ struct config {
 	uint32_t recv_buffer;	    /* 0: sized for the copy range */
 	uint64_t rcvbuf_max;	    /* cap on a queue socket's receive buffer: 64 MiB */
 	struct placement placement; /* cpu-affinity: auto */
-	unsigned int busy_poll_us;  /* busy-poll: spin this long on an empty socket; 0 */
 	struct nfqd_policy *policy; /* default accept, no rules */
 	unsigned int *rule_lines;   /* line of each rule in the file */
 	bool flow_cache;	    /* flow-cache = connmark */

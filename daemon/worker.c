@@ -122,7 +122,6 @@ static void take_ruleset(struct worker *w)
 	w->reach = rs->reach;
 	w->setlookup = rs->setlookup[w->index];
 	w->set_timeout_ms = c->set_timeout_ms;
-	w->busy_poll_us = c->busy_poll_us;
 	ruleset_announce(&w->rs_seen, rs);
 }
 
@@ -789,49 +788,6 @@ static int step(struct worker *w, unsigned int flags)
 	return n;
 }
 
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static bool stop_requested(struct worker *w)
-{
-	return atomic_load_explicit(&w->shared->stop, memory_order_relaxed) ||
-	       atomic_load_explicit(&w->stop, memory_order_relaxed);
-}
-
-/*
- * A step of the serving loop. With busy-poll, after a receive that read packets the socket is
- * looked at without blocking for up to busy_poll_us before a blocking receive: a packet that
- * comes meanwhile is read without waking a sleeping thread. Only after traffic, so that an
- * idle queue costs no CPU; bounded, so that the stop flag and the heartbeat are seen.
- */
-static int serve_step(struct worker *w)
-{
-	int r;
-
-	if (w->busy && w->busy_poll_us) {
-		long long end = now_ns() + (long long)w->busy_poll_us * 1000;
-
-		do {
-			r = step(w, NFQD_RECV_NOWAIT);
-			if (r != 0) {
-				w->busy = r > 0;
-				return r;
-			}
-			/* a stop's wake-up may have been taken by this spin */
-			if (stop_requested(w))
-				return 0;
-		} while (now_ns() < end);
-	}
-	r = step(w, 0);
-	w->busy = r > 0;
-	return r;
-}
-
 static int recv_error_is_fatal(int err)
 {
 	return err == -EBADF || err == -ENOTSOCK || err == -EFAULT || err == -EINVAL;
@@ -1002,10 +958,11 @@ static void *worker_main(void *arg)
 	sem_post(&w->shared->started);
 
 	requeue_orphans(w);
-	while (!stop_requested(w)) {
+	while (!atomic_load_explicit(&w->shared->stop, memory_order_relaxed) &&
+	       !atomic_load_explicit(&w->stop, memory_order_relaxed)) {
 		/* Single writer: a plain increment, no locked instruction per turn. */
 		atomic_store_explicit(&w->heartbeat, worker_heartbeat(w) + 1, memory_order_relaxed);
-		r = serve_step(w);
+		r = step(w, 0);
 		send_owed_sweep(w);
 		if (r >= 0)
 			continue;

@@ -116,8 +116,6 @@ struct worker {
 	bool sweep_owed;
 	struct ratelimit rl_kernel, rl_packet, rl_io, rl_unreadable;
 	unsigned int set_timeout_ms; /* [policy] set-timeout */
-	unsigned int busy_poll_us;   /* [queue] busy-poll */
-	bool busy;		     /* the last receive read packets */
 	struct ratelimit rl_set_timeout;
 };
 

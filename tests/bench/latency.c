@@ -227,7 +227,8 @@ static double percentile_us(const uint64_t *v, unsigned long n, double p)
 
 /*
  * Send count datagrams at rate through the path and read them at the sink; fill *out and
- * append the latencies (ns) to *pool. Warm-up datagrams first (not measured). Returns 0 or -1.
+ * append the latencies (ns) to *pool. Half a second of warm-up first, not measured. Returns 0
+ * or -1.
  */
 static int measure(struct topo *t, int sink, double rate, unsigned long count, uint64_t *seq,
 		   struct sample *out, uint64_t **pool, unsigned long *pool_n)
@@ -236,11 +237,13 @@ static int measure(struct topo *t, int sink, double rate, unsigned long count, u
 	struct stamp rst[RECV_BURST];
 	struct mmsghdr rm[RECV_BURST];
 	struct iovec riov[RECV_BURST];
-	unsigned long warm = rate < 2000 ? 50 : (unsigned long)(rate / 20);
+	/* half a second: a reader just started may still be settling in (page faults, its
+	 * main thread's start-up work) */
+	unsigned long warm = (unsigned long)(rate / 2);
 	uint64_t *lat = NULL;
 	uint8_t *seen = NULL;
 	unsigned long got = 0;
-	unsigned long long b0, b1;
+	unsigned long long b0 = 0, b1;
 	uint64_t last_arrival, base;
 	long tck = sysconf(_SC_CLK_TCK);
 	int ret = -1;
@@ -248,22 +251,17 @@ static int measure(struct topo *t, int sink, double rate, unsigned long count, u
 	s.fd = udp_flow_open(t->cli, NULL, t->fw4, PORT);
 	if (s.fd < 0)
 		return -1;
-	/* the warm-up: wakes the path and the reader; its datagrams are read and ignored */
-	s.count = warm;
-	s.first_seq = *seq;
-	*seq += warm;
-	sender_main(&s);
-	base = *seq;
+	/* the warm-up leads the same schedule: wakes the path and the reader; its datagrams are
+	 * read and not measured */
+	base = *seq + warm;
 	lat = calloc(count, sizeof(*lat));
 	seen = calloc(count, 1);
 	if (!lat || !seen)
 		goto out;
-
-	s.count = count;
-	s.first_seq = base;
-	s.sent = 0;
-	*seq += count;
-	if (machine_cpu(&b0) < 0 || pthread_create(&s.thread, NULL, sender_main, &s) != 0)
+	s.count = warm + count;
+	s.first_seq = *seq;
+	*seq += warm + count;
+	if (pthread_create(&s.thread, NULL, sender_main, &s) != 0)
 		goto out;
 	memset(rm, 0, sizeof(rm));
 	for (int k = 0; k < RECV_BURST; k++) {
@@ -283,6 +281,9 @@ static int measure(struct topo *t, int sink, double rate, unsigned long count, u
 			if (rm[k].msg_len != sizeof(rst[k]) || rst[k].seq < base || q >= count ||
 			    seen[q])
 				continue;
+			/* the measured interval starts with its first datagram */
+			if (got == 0 && machine_cpu(&b0) < 0)
+				b0 = 0;
 			seen[q] = 1;
 			lat[got++] = now - rst[k].ns;
 			last_arrival = now;
@@ -298,7 +299,7 @@ static int measure(struct topo *t, int sink, double rate, unsigned long count, u
 	qsort(lat, got, sizeof(*lat), cmp_u64);
 	for (int k = 0; k < 4; k++)
 		out->pct[k] = percentile_us(lat, got, pct_of[k]);
-	out->sent = s.sent;
+	out->sent = s.sent > warm ? s.sent - warm : 0;
 	out->received = got;
 	out->rate = s.t1 > s.t0 ? (double)s.sent / ((double)(s.t1 - s.t0) / 1e9) : 0;
 	out->cpu_us = got ? (double)(b1 - b0) / (double)tck * 1e6 / (double)got : 0;
@@ -636,7 +637,7 @@ static int add_variant(struct plan *p, const char *arg)
 		return -1;
 	c->kind = KIND_NFQD;
 	snprintf(c->name, sizeof(c->name), "%.*s", (int)(colon - arg), arg);
-	/* "busy-poll = 200;cpu-affinity = 0": one setting per line */
+	/* "batch = 1;cpu-affinity = 0": one setting per line */
 	snprintf(c->conf, sizeof(c->conf), "%s", colon + 1);
 	for (char *x = c->conf; *x; x++)
 		if (*x == ';')
@@ -707,9 +708,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!variants) {
-		/* the settings studied (README, cpu-affinity and busy-poll) */
+		/* the setting studied: pinned, as nfqd did before cpu-affinity (README) */
 		add_variant(&p, "nfqd-pinned:cpu-affinity = 0");
-		add_variant(&p, "nfqd-busy-poll:busy-poll = 200");
 	}
 	if (quick) {
 		p.runs = 1;

@@ -170,7 +170,7 @@ static void test_sets_format_compactly(void **state)
 }
 
 /* The config key: parsed in [queue], a CPU nfqd may not run on refused at its line. */
-static void test_config_reads_cpu_affinity_and_busy_poll(void **state)
+static void test_config_reads_cpu_affinity(void **state)
 {
 	struct config *c = NULL;
 	char err[512] = "";
@@ -178,14 +178,11 @@ static void test_config_reads_cpu_affinity_and_busy_poll(void **state)
 	(void)state;
 	assert_int_equal(config_load_string(&c, "t.conf", "", err, sizeof(err)), 0);
 	assert_int_equal(c->placement.mode, CPU_AFFINITY_AUTO);
-	assert_int_equal(c->busy_poll_us, 0);
 	config_free(c);
-	assert_int_equal(config_load_string(&c, "t.conf",
-					    "[queue]\ncpu-affinity = none\nbusy-poll = 50\n", err,
+	assert_int_equal(config_load_string(&c, "t.conf", "[queue]\ncpu-affinity = none\n", err,
 					    sizeof(err)),
 			 0);
 	assert_int_equal(c->placement.mode, CPU_AFFINITY_NONE);
-	assert_int_equal(c->busy_poll_us, 50);
 	config_free(c);
 	c = NULL;
 	assert_true(config_load_string(&c, "t.conf", "[queue]\n\ncpu-affinity = 1023\n", err,
@@ -201,9 +198,6 @@ static void test_config_reads_cpu_affinity_and_busy_poll(void **state)
 				       sizeof(err)) < 0);
 	assert_string_equal(err, "t.conf:2: cpu-affinity: '0-x' is not 'auto', 'none' or a list "
 				 "of CPUs such as 0,2-3");
-	assert_true(config_load_string(&c, "t.conf", "[queue]\nbusy-poll = 10001\n", err,
-				       sizeof(err)) < 0);
-	assert_string_equal(err, "t.conf:2: busy-poll: '10001' is out of range (0..10000)");
 }
 
 int main(void)
@@ -217,7 +211,7 @@ int main(void)
 		cmocka_unit_test(test_none_and_auto_pin_nothing),
 		cmocka_unit_test(test_a_queue_of_its_own_cpu_wins_over_auto_and_list_not_none),
 		cmocka_unit_test(test_sets_format_compactly),
-		cmocka_unit_test(test_config_reads_cpu_affinity_and_busy_poll),
+		cmocka_unit_test(test_config_reads_cpu_affinity),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
