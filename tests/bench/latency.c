@@ -49,6 +49,7 @@
 #include <sys/wait.h>
 
 #include "bench.h"
+#include "cpustat.h"
 #include "netns.h"
 #include "traffic.h"
 
@@ -97,25 +98,6 @@ static uint64_t mono_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* Non-idle and total CPU time of the machine, in clock ticks (/proc/stat, first line). */
-static int machine_cpu(unsigned long long *busy)
-{
-	unsigned long long v[10] = { 0 };
-	FILE *f = fopen("/proc/stat", "re");
-	int n;
-
-	if (!f)
-		return -1;
-	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
-		   &v[3], &v[4], &v[5], &v[6], &v[7], &v[8], &v[9]);
-	fclose(f);
-	if (n < 5)
-		return -1;
-	/* idle and iowait are not work; guest time is already in user */
-	*busy = v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
-	return 0;
 }
 
 /* utime + stime of process pid, in clock ticks (/proc/PID/stat fields 14 and 15). */
@@ -282,7 +264,7 @@ static int measure(struct topo *t, int sink, double rate, unsigned long count, u
 			    seen[q])
 				continue;
 			/* the measured interval starts with its first datagram */
-			if (got == 0 && machine_cpu(&b0) < 0)
+			if (got == 0 && bench_machine_busy(&b0) < 0)
 				b0 = 0;
 			seen[q] = 1;
 			lat[got++] = now - rst[k].ns;
@@ -294,7 +276,7 @@ static int measure(struct topo *t, int sink, double rate, unsigned long count, u
 			break;
 	}
 	pthread_join(s.thread, NULL);
-	if (machine_cpu(&b1) < 0)
+	if (bench_machine_busy(&b1) < 0)
 		goto out;
 	qsort(lat, got, sizeof(*lat), cmp_u64);
 	for (int k = 0; k < 4; k++)
