@@ -82,6 +82,8 @@ struct sample {
 	double cpu_us; /* machine CPU per packet received */
 	unsigned long sent, received;
 	double idle_ms; /* nfqd's CPU time over the idle interval after the traffic; -1: none */
+	/* nfqd's worker since its start: moves between CPUs, and preemptions */
+	unsigned long long migrations, preempted;
 };
 
 static const double pct_of[4] = { 50, 90, 99, 99.9 };
@@ -444,6 +446,30 @@ out:
 	return pps;
 }
 
+/* A thread's scheduler counters (/proc/PID/task/TID/sched): CPU moves and preemptions. */
+static void sched_counts(pid_t pid, pid_t tid, unsigned long long *migr, unsigned long long *pre)
+{
+	char path[96], line[256];
+	FILE *f;
+
+	*migr = *pre = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/sched", (int)pid, (int)tid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':');
+
+		if (!colon)
+			continue;
+		if (strncmp(line, "se.nr_migrations ", 17) == 0)
+			*migr = strtoull(colon + 1, NULL, 10);
+		else if (strncmp(line, "nr_involuntary_switches ", 24) == 0)
+			*pre = strtoull(colon + 1, NULL, 10);
+	}
+	fclose(f);
+}
+
 /* CPU time (ms) process pid takes over the next `seconds`, with no traffic; -1 on error. */
 static double idle_cpu_ms(pid_t pid, double seconds)
 {
@@ -531,8 +557,11 @@ static int run_rate(struct topo *t, int sink, const struct plan *p, double rate,
 			m = measure(t, sink, rate, count, &seq, &s[r][i], &pool[i], &pool_n[i]);
 			s[r][i].idle_ms = -1;
 			/* once per contender: what it costs while nothing comes */
-			if (m == 0 && r == 0 && p->c[i].kind == KIND_NFQD)
+			if (m == 0 && r == 0 && p->c[i].kind == KIND_NFQD) {
+				sched_counts(rd.d.pid, nfqd_worker_tid(rd.d.pid),
+					     &s[r][i].migrations, &s[r][i].preempted);
 				s[r][i].idle_ms = idle_cpu_ms(rd.d.pid, p->idle_seconds);
+			}
 			reader_stop(&rd, t);
 			if (m < 0)
 				goto out;
@@ -600,6 +629,12 @@ static int run_rate(struct topo *t, int sink, const struct plan *p, double rate,
 	for (int i = 0; i < p->n; i++)
 		if (p->c[i].kind == KIND_NFQD)
 			printf(" %s %.0f ms;", p->c[i].name, s[0][i].idle_ms);
+	printf("\nnfqd's worker in the first round, warm-up included (/proc/PID/task/TID/sched): "
+	       "moves to another CPU, involuntary switches:");
+	for (int i = 0; i < p->n; i++)
+		if (p->c[i].kind == KIND_NFQD)
+			printf(" %s %llu, %llu;", p->c[i].name, s[0][i].migrations,
+			       s[0][i].preempted);
 	printf("\n");
 	fflush(stdout);
 	ret = 0;
