@@ -33,6 +33,7 @@ enum key {
 	KEY_BATCH,
 	KEY_RECV_BUFFER,
 	KEY_RCVBUF_MAX,
+	KEY_CPU_AFFINITY,
 	KEY_DEFAULT,
 	KEY_RULE,
 	KEY_FLOW_CACHE,
@@ -350,6 +351,34 @@ static int key_recv_buffer(struct parse *p, const char *v)
 	return 1;
 }
 
+/* A listed CPU must be one the process may run on now: a worker pinned elsewhere could not
+ * start. */
+static int key_cpu_affinity(struct parse *p, const char *v)
+{
+	struct placement *pl = &p->c->placement;
+	const char *why;
+	cpu_set_t allowed;
+	char list[256];
+	int bad;
+
+	if (placement_parse(pl, v, &why) < 0)
+		return fail(p, p->line, "cpu-affinity: '%s' %s", v, why);
+	if (pl->mode != CPU_AFFINITY_LIST)
+		return 1;
+	if (sched_getaffinity(0, sizeof(allowed), &allowed) == -1)
+		return fail(p, p->line, "cpu-affinity: cannot read the CPUs nfqd may run on: %s",
+			    strerror(errno));
+	bad = placement_check(pl, &allowed);
+	if (bad >= 0) {
+		placement_format_set(&allowed, list, sizeof(list));
+		return fail(p, p->line,
+			    "cpu-affinity: '%s' names CPU %d, which nfqd may not run on (allowed: "
+			    "%s)",
+			    v, bad, list);
+	}
+	return 1;
+}
+
 static int key_rcvbuf_max(struct parse *p, const char *v)
 {
 	unsigned long n;
@@ -599,6 +628,7 @@ static const struct key_def keys[KEY_MAX] = {
 	[KEY_BATCH] = { "queue", "batch", key_batch, false },
 	[KEY_RECV_BUFFER] = { "queue", "recv-buffer", key_recv_buffer, false },
 	[KEY_RCVBUF_MAX] = { "queue", "rcvbuf-max", key_rcvbuf_max, false },
+	[KEY_CPU_AFFINITY] = { "queue", "cpu-affinity", key_cpu_affinity, false },
 	[KEY_DEFAULT] = { "policy", "default", key_default, false },
 	[KEY_RULE] = { "policy", "rule", key_rule, true },
 	[KEY_FLOW_CACHE] = { "policy", "flow-cache", key_flow_cache, false },

@@ -2,7 +2,8 @@
 /*
  * nfqd.conf: an INI file read with libinih.
  *
- *	[queue]   queues, fanout, copy-range, max-len, fail-open, transport, batch, recv-buffer
+ *	[queue]   queues, fanout, copy-range, max-len, fail-open, transport, batch, recv-buffer,
+ *	          cpu-affinity
  *	[policy]  default, rule (repeated; in order), flow-cache, on-set-error, on-unreadable,
  *	          set-lookup, mark-bits, set-timeout
  *	[daemon]  control, control-group, control-mode, user,
@@ -49,6 +50,8 @@
 #include "nfqd/markplan.h"
 #include "nfqd/setlookup.h"
 
+#include "placement.h"
+
 /* set-timeout: a worker's wait for set answers, per batch. The default is far below the
  * drain's and the watchdog's scales (hundreds of milliseconds, seconds); the kernel answers in
  * microseconds when it answers at all. */
@@ -89,6 +92,7 @@ struct config {
 	unsigned int batch;	    /* 64 */
 	uint32_t recv_buffer;	    /* 0: sized for the copy range */
 	uint64_t rcvbuf_max;	    /* cap on a queue socket's receive buffer: 64 MiB */
+	struct placement placement; /* cpu-affinity: auto */
 	struct nfqd_policy *policy; /* default accept, no rules */
 	unsigned int *rule_lines;   /* line of each rule in the file */
 	bool flow_cache;	    /* flow-cache = connmark */

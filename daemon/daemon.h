@@ -30,8 +30,7 @@ struct daemon {
 	/* the counters of the queues reloads removed, so that the totals go on */
 	uint64_t retired[NFQD_CTR_MAX];
 	struct lookup_counters retired_lookups[NFQD_POLICY_MAX_LOOKUPS]; /* as cfg numbers them */
-	int cpus[CPU_SETSIZE]; /* the CPUs workers are pinned to, round-robin by slot */
-	int n_cpus;
+	cpu_set_t allowed;	      /* the CPUs the process may run on, read when workers start */
 	struct watchdog *watchdog;    /* NULL without WatchdogSec= */
 	struct handover handover;     /* sockets passed by a predecessor, until taken */
 	int stop_mode;		      /* enum worker_stop: how the workers end */
@@ -46,6 +45,22 @@ struct daemon {
 
 /* Warn about the rules of c that can never match or that an earlier rule shadows. */
 void daemon_log_lint(const struct config *c);
+
+/* Read the CPUs the process may run on into d->allowed (none when they cannot be read). */
+void daemon_read_allowed_cpus(struct daemon *d);
+
+/*
+ * The CPUs a worker may be pinned on under fanout = cpu, ascending, into cpus (CPU_SETSIZE
+ * entries): those of the cpu-affinity list (every one under auto) that the process may run on.
+ * Returns their number.
+ */
+int daemon_fanout_cpus(const struct daemon *d, int *cpus);
+
+/*
+ * The CPU to pin the worker of slot on, or -1: none under cpu-affinity = none; under fanout =
+ * cpu the CPU whose packets its queue takes (fanout_worker_cpu()); else cpu-affinity's choice.
+ */
+int daemon_worker_cpu(const struct daemon *d, unsigned int slot);
 
 /* Log the last counters of a worker that has drained its queue. */
 void daemon_log_final(const struct worker *w);

@@ -36,6 +36,7 @@
 #include "ifwatch.h"
 #include "log.h"
 #include "overload.h"
+#include "placement.h"
 #include "privilege.h"
 #include "reload.h"
 #include "ruleset.h"
@@ -242,18 +243,41 @@ static int on_fatal(sd_event_source *s, int fd, uint32_t revents, void *userdata
 	return 0;
 }
 
-/* CPUs this process may run on, in order, for round-robin pinning. */
-static int allowed_cpus(int *cpus, int max)
+void daemon_read_allowed_cpus(struct daemon *d)
 {
-	cpu_set_t set;
+	/* unknown: no CPU is allowed, so that nothing is pinned */
+	if (sched_getaffinity(0, sizeof(d->allowed), &d->allowed) == -1)
+		CPU_ZERO(&d->allowed);
+}
+
+int daemon_fanout_cpus(const struct daemon *d, int *cpus)
+{
+	const struct placement *p = &d->cfg->placement;
 	int n = 0;
 
-	if (sched_getaffinity(0, sizeof(set), &set) == -1)
-		return 0;
-	for (int c = 0; c < CPU_SETSIZE && n < max; c++)
-		if (CPU_ISSET(c, &set))
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		bool listed = p->mode != CPU_AFFINITY_LIST;
+
+		for (unsigned int i = 0; !listed && i < p->n_cpus; i++)
+			listed = p->cpus[i] == c;
+		if (listed && CPU_ISSET(c, &d->allowed))
 			cpus[n++] = c;
+	}
 	return n;
+}
+
+int daemon_worker_cpu(const struct daemon *d, unsigned int slot)
+{
+	const struct config *c = d->cfg;
+	uint16_t queue = nfqd_queue_num(d->workers[slot].queue);
+	int cpus[CPU_SETSIZE];
+
+	/* The operator said never to pin, cpu fanout or not: the scheduler places the workers. */
+	if (c->placement.mode == CPU_AFFINITY_NONE)
+		return -1;
+	if (c->fanout == FANOUT_CPU)
+		return fanout_worker_cpu(c, queue, slot, cpus, daemon_fanout_cpus(d, cpus));
+	return placement_cpu(&c->placement, slot, &d->allowed);
 }
 
 /* Warn about the rules that can never match or that an earlier rule shadows. */
@@ -435,15 +459,11 @@ static int start_workers(struct daemon *d)
 {
 	int r;
 
-	d->n_cpus = allowed_cpus(d->cpus, CPU_SETSIZE);
+	daemon_read_allowed_cpus(d);
 	for (unsigned int i = 0; i < d->n_workers; i++) {
-		int cpu;
-
 		if (!d->workers[i].queue)
 			continue;
-		cpu = fanout_worker_cpu(d->cfg, nfqd_queue_num(d->workers[i].queue), i, d->cpus,
-					d->n_cpus);
-		r = worker_start(&d->workers[i], cpu);
+		r = worker_start(&d->workers[i], daemon_worker_cpu(d, i));
 		if (r < 0) {
 			log_error("queue %u: cannot start its worker thread: %s",
 				  nfqd_queue_num(d->workers[i].queue), strerror(-r));

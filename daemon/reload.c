@@ -331,8 +331,7 @@ static int start_slot(struct daemon *d, unsigned int slot, char *msg, size_t len
 {
 	struct worker *w = &d->workers[slot];
 	unsigned int num = nfqd_queue_num(w->queue);
-	int cpu = fanout_worker_cpu(d->cfg, num, slot, d->cpus, d->n_cpus);
-	int r = worker_start(w, cpu);
+	int r = worker_start(w, daemon_worker_cpu(d, slot));
 
 	if (r < 0) {
 		snprintf(msg, len, "queue %u: cannot start its worker thread: %s", num,
@@ -482,6 +481,8 @@ static void swap_in(struct daemon *d, const struct ruleset *old, struct ruleset 
  */
 static void place_kept(struct daemon *d)
 {
+	int cpus[CPU_SETSIZE], n = daemon_fanout_cpus(d, cpus);
+
 	if (d->cfg->fanout != FANOUT_CPU)
 		return;
 	for (unsigned int s = 0; s < d->n_workers; s++) {
@@ -492,7 +493,7 @@ static void place_kept(struct daemon *d)
 		if (!slot_used(d, s) || !w->running || from < 0)
 			continue;
 		num = nfqd_queue_num(w->queue);
-		cpu = fanout_cpu_of_queue(d->cfg, num, d->cpus, d->n_cpus);
+		cpu = fanout_cpu_of_queue(d->cfg, num, cpus, n);
 		if (cpu < 0 || cpu == from)
 			continue;
 		r = worker_pin(w, cpu);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Several queues behind --queue-balance: every queue used, one pinned worker each, no loss. */
+/* Several queues behind --queue-balance: every queue used, one worker each, no loss
+ * (where the workers run: test_placement.c). */
 #include "itest.h"
 
 #define N 6000
@@ -19,7 +20,7 @@ static void test_queue_balance_spreads_flows_and_loses_nothing(void **state)
 	struct itest *it = *state;
 	int sink;
 	char *json;
-	uint64_t q0, q1, total, accepted, cpu0, cpu1, kq0, kq1;
+	uint64_t q0, q1, total, accepted, kq0, kq1;
 	char srcs[512];
 
 	/* the queue balance hashes addresses and protocol: use many client addresses */
@@ -36,8 +37,6 @@ static void test_queue_balance_spreads_flows_and_loses_nothing(void **state)
 	q1 = stats_get(json, 1, "received");
 	total = stats_get(json, -1, "received");
 	accepted = stats_get(json, -1, "accepted");
-	cpu0 = stats_get(json, 0, "cpu");
-	cpu1 = stats_get(json, 1, "cpu");
 	/* freed before the assertions: a failing test leaks nothing */
 	free(json);
 	assert_true(q0 > 0);
@@ -45,10 +44,6 @@ static void test_queue_balance_spreads_flows_and_loses_nothing(void **state)
 	assert_int_equal(q0 + q1, N);
 	assert_int_equal(total, N);
 	assert_int_equal(accepted, N);
-	/* one worker per queue, pinned round-robin over the CPUs nfqd may use */
-	assert_true(cpu0 != UINT64_MAX);
-	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2)
-		assert_true(cpu0 != cpu1);
 
 	json = itest_stop(it, 2000, NULL);
 	q0 = final_get(json, 0, "received") + final_get(json, 1, "received");
