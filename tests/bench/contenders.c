@@ -3,7 +3,7 @@
  * bench_contenders: nfqd against the readers an operator would otherwise run.
  *
  *   bench_contenders [--quick] [--runs N] [--packets N] [--transports mmsg,uring]
- *                    [--no-suricata] [--out DIR]
+ *                    [--no-suricata] [--only drain,two,restart,batch] [--out DIR]
  *
  * Contenders: nfqd with each transport asked for (one nfqd refuses is skipped, saying so),
  * bench_reader floor and single, Suricata 7 in NFQ mode (workers + batchcount 64, and its
@@ -14,14 +14,17 @@
  *    the contender continued, and the time until the kernel lists the queue empty gives
  *    packets/s; CPU per packet is the non-idle CPU time of the whole machine (/proc/stat) over
  *    that interval divided by the packets; VmHWM and VmRSS are read after the accept drain;
- *  - two queues against one: the same drain over --queue-balance 0:1 (two queues of about
- *    N/2), the contender serving both;
+ *  - two queues against one: the same drain over --queue-balance 0:1, the contender serving
+ *    both, each queue filled with exactly N/2 (bench_fill_balanced(): the hash of the
+ *    addresses alone splits unevenly); which of the contender's threads did the work shows
+ *    whether it served the two in parallel;
  *  - restart loss: a paced flood through the queue while the contender is stopped with
  *    SIGTERM and started again, as a plain process manager does; lost = packets that reached
  *    the queue's chain (a counting rule before it) minus those accepted (a counting rule after
  *    it). No fail-open, no --queue-bypass: the kernel drops what finds no reader;
  *  - rate against batch size for nfqd (batch 1, 4, 16, 64, 256), written to DIR/batch.dat.
  *
+ * --only runs the scenarios listed (two runs the one-queue accept drain too: its baseline).
  * Every figure is the median of the rounds with its min-max spread, printed as markdown.
  * Ratios are what to compare across machines.
  */
@@ -40,13 +43,31 @@
 
 #include "bench.h"
 #include "contender.h"
+#include "fill.h"
 #include "netns.h"
 #include "traffic.h"
 
 #define CONTENDERS_MAX 12
 #define RUNS_MAX       99
-#define PORT_ONE       5000 /* NFQUEUE --queue-num 0 */
-#define PORT_TWO       5001 /* NFQUEUE --queue-balance 0:1 */
+/*
+ * Ports 5000-5001: NFQUEUE --queue-num 0; 5002-5003: --queue-balance 0:1. Each port has its
+ * own receiving socket, and a drain sends half its load to each of its pair: the accepted
+ * packets of two queues' workers then do not contend for one socket's lock (the rig's cost, not
+ * the reader's), and one queue does the same kernel work as two.
+ */
+#define PORT_ONE 5000
+#define PORT_TWO 5002
+#define SINKS	 4
+
+/* The scenarios, for --only. */
+enum {
+	SCENARIO_DRAIN = 1,   /* drain with accept and drop, memory */
+	SCENARIO_TWO = 2,     /* two queues against one (runs the one-queue accept drain too) */
+	SCENARIO_RESTART = 4, /* restart loss */
+	SCENARIO_BATCH = 8,   /* nfqd's rate against batch size */
+};
+static const char *const scenario_names[] = { "drain", "two", "restart", "batch" };
+#define SCENARIOS_ALL 15
 
 static const unsigned int batches[] = { 1, 4, 16, 64, 256 };
 #define N_BATCHES (sizeof(batches) / sizeof(batches[0]))
@@ -54,6 +75,7 @@ static const unsigned int batches[] = { 1, 4, 16, 64, 256 };
 struct options {
 	bool quick, suricata;
 	int runs;
+	unsigned int only; /* SCENARIO_* bits */
 	unsigned long packets;
 	unsigned long restart_packets, restart_rate;
 	char transports[64];
@@ -63,6 +85,8 @@ struct options {
 struct drain {
 	double pps, cpu_us; /* packets per second, CPU microseconds per packet */
 	double hwm_kb, rss_kb;
+	double threads; /* the contender's threads that did the work */
+	double overlap; /* its CPU time over the drain's wall time: above 1 only in parallel */
 };
 
 /* One figure over the rounds. */
@@ -74,6 +98,7 @@ struct series {
 struct results {
 	struct series pps[2], cpu[2], hwm, rss; /* [0] accept, [1] drop */
 	struct series one, two;			/* drain pps, one queue and two */
+	struct series two_threads, two_overlap; /* struct drain's, for the two-queue drain */
 	struct series lost, sent;
 	bool refused;
 };
@@ -82,7 +107,7 @@ struct bench {
 	struct options o;
 	struct topo t;
 	char srcs[512];
-	int sink[2];
+	int sink[SINKS];
 	struct contender c[CONTENDERS_MAX];
 	struct results res[CONTENDERS_MAX];
 	int n;
@@ -162,6 +187,8 @@ static int drain_once(struct bench *b, const struct contender *c, const char *ve
 		      unsigned int last, unsigned long n, struct drain *d)
 {
 	struct contender_run r;
+	struct bench_threads th0, th1;
+	unsigned long long cpu_ns;
 	long q;
 	double t0, t1, c0, c1;
 	int ret = contender_start(&r, c, b->t.fw, 0, last, verdict);
@@ -171,13 +198,24 @@ static int drain_once(struct bench *b, const struct contender *c, const char *ve
 	ret = -1;
 	if (proc_pause(contender_pid(&r)) < 0)
 		goto out;
-	if (udp_send(b->t.cli, b->srcs, b->t.fw4, last ? PORT_TWO : PORT_ONE, n, 18, 16, 32, 0) < 0)
+	if (last ? bench_fill_balanced(&b->t, b->srcs, PORT_TWO, n) < 0
+		 : udp_send(b->t.cli, b->srcs, b->t.fw4, PORT_ONE, n / 2, 18, 16, 32, 0) < 0 ||
+			    udp_send(b->t.cli, b->srcs, b->t.fw4, PORT_ONE + 1, n - n / 2, 18, 16,
+				     32, 0) < 0) {
+		fprintf(stderr, "bench: %s: the queue%s could not be filled\n", c->name,
+			last ? "s" : "");
 		goto out;
+	}
 	q = settle(b, last);
 	if (q <= 0) {
 		fprintf(stderr, "bench: %s: nothing queued\n", c->name);
 		goto out;
 	}
+	if (last && labs(queued(b, 0, 0) * 2 - q) > q / 50)
+		fprintf(stderr, "bench: %s: uneven fill: %ld of %ld packets on queue 0\n", c->name,
+			queued(b, 0, 0), q);
+	if (bench_threads_read(contender_pid(&r), &th0) < 0)
+		goto out;
 	c0 = cpu_busy_us();
 	t0 = bench_now();
 	kill(contender_pid(&r), SIGCONT);
@@ -190,6 +228,10 @@ static int drain_once(struct bench *b, const struct contender *c, const char *ve
 	}
 	t1 = bench_now();
 	c1 = cpu_busy_us();
+	if (bench_threads_read(contender_pid(&r), &th1) < 0)
+		goto out;
+	d->threads = bench_threads_working(&th0, &th1, &cpu_ns);
+	d->overlap = (double)cpu_ns / 1e9 / (t1 - t0);
 	d->pps = (double)q / (t1 - t0);
 	d->cpu_us = (c1 - c0) / (double)q;
 	d->hwm_kb = (double)proc_status_kb(contender_pid(&r), "VmHWM");
@@ -200,7 +242,7 @@ static int drain_once(struct bench *b, const struct contender *c, const char *ve
 out:
 	contender_cleanup(&r);
 	/* accepted packets went to the sinks: empty them so they never overflow */
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < SINKS; i++)
 		udp_sink_count(b->sink[i], 20, 10000);
 	return ret;
 }
@@ -295,8 +337,11 @@ static int round_of(struct bench *b)
 
 		if (res->refused)
 			continue;
-		/* the hand-over differs from nfqd only in its restart */
+		/* the hand-over differs from nfqd only in its restart; the accept drain is also the
+		 * baseline of two queues */
 		for (int k = 0; k < 2 && b->c[i].kind != CONTENDER_NFQD_HANDOVER; k++) {
+			if (!(b->o.only & (k ? SCENARIO_DRAIN : SCENARIO_DRAIN | SCENARIO_TWO)))
+				continue;
 			ret = drain_once(b, &b->c[i], verdicts[k], 0, n, &d);
 			if (!check(b, i, ret))
 				return -1;
@@ -312,13 +357,18 @@ static int round_of(struct bench *b)
 		}
 		if (res->refused)
 			continue;
-		if (b->c[i].kind != CONTENDER_NFQD_HANDOVER) {
+		if (b->c[i].kind != CONTENDER_NFQD_HANDOVER && (b->o.only & SCENARIO_TWO)) {
 			ret = drain_once(b, &b->c[i], "accept", 1, n, &d);
 			if (!check(b, i, ret))
 				return -1;
-			if (ret == 0)
+			if (ret == 0) {
 				add(&res->two, d.pps);
+				add(&res->two_threads, d.threads);
+				add(&res->two_overlap, d.overlap);
+			}
 		}
+		if (!(b->o.only & SCENARIO_RESTART))
+			continue;
 		ret = restart_once(b, &b->c[i], &lost, &sent);
 		if (!check(b, i, ret))
 			return -1;
@@ -436,19 +486,36 @@ static void print_rss(struct bench *b)
 
 static void print_two(struct bench *b)
 {
-	double omed, olo, ohi, tmed, tlo, thi;
+	double omed, olo, ohi, tmed, tlo, thi, wmed, wlo, whi, pmed, plo, phi;
+	bool serial = false;
 
-	printf("### Two queues against one (--queue-balance 0:1, about 2 x %lu against 1 x %lu)"
-	       "\n\n",
+	printf("### Two queues against one (--queue-balance 0:1, 2 x %lu against 1 x %lu)\n\n",
 	       b->o.packets / 2, b->o.packets);
 	printf("| contender | 1 queue packets/s | min-max | 2 queues packets/s | min-max | "
-	       "2 / 1 |\n|---|---:|---:|---:|---:|---:|\n");
+	       "2 / 1 | threads working | CPU time / wall |\n"
+	       "|---|---:|---:|---:|---:|---:|---:|---:|\n");
 	for (int i = 0; i < b->n; i++)
 		if (stats(&b->res[i].one, &omed, &olo, &ohi) &&
-		    stats(&b->res[i].two, &tmed, &tlo, &thi))
-			printf("| %s | %.0f | %.0f-%.0f | %.0f | %.0f-%.0f | %.2fx |\n",
-			       b->c[i].name, omed, olo, ohi, tmed, tlo, thi, tmed / omed);
-	printf("\n");
+		    stats(&b->res[i].two, &tmed, &tlo, &thi) &&
+		    stats(&b->res[i].two_threads, &wmed, &wlo, &whi) &&
+		    stats(&b->res[i].two_overlap, &pmed, &plo, &phi)) {
+			printf("| %s | %.0f | %.0f-%.0f | %.0f | %.0f-%.0f | %.2fx | %.0f | %.2f "
+			       "|\n",
+			       b->c[i].name, omed, olo, ohi, tmed, tlo, thi, tmed / omed, wmed,
+			       pmed);
+			serial |= wmed < 2;
+		}
+	printf("\nEach queue filled with exactly half (the source addresses probed for their "
+	       "queue first); the accepted packets of each queue's share, and of each half of the "
+	       "one-queue load, go to a receiving socket of their own. Threads working: the "
+	       "contender's threads that ran at least a tenth as long as its busiest one during "
+	       "the two-queue drain (/proc/PID/task/*/schedstat); CPU time / wall: all its "
+	       "threads' CPU time over the drain's wall time, above 1 only when they ran at the "
+	       "same time. Medians of the rounds.\n\n");
+	for (int i = 0; serial && i < b->n; i++)
+		if (stats(&b->res[i].two_threads, &wmed, &wlo, &whi) && wmed < 2)
+			printf("Not in parallel: %s did the two queues' work with %.0f thread.\n\n",
+			       b->c[i].name, wmed);
 }
 
 static void print_restart(struct bench *b)
@@ -504,6 +571,39 @@ static int print_batch(struct bench *b)
 	return fclose(f) == 0 ? 0 : -1;
 }
 
+/* --only LIST: the scenarios named in the comma-separated list, as SCENARIO_* bits. */
+static int parse_only(const char *arg, unsigned int *only)
+{
+	char list[64], *save = NULL;
+
+	*only = 0;
+	if (strlen(arg) >= sizeof(list)) {
+		fprintf(stderr, "bench: --only '%s' is too long\n", arg);
+		return -1;
+	}
+	snprintf(list, sizeof(list), "%s", arg);
+	for (char *w = strtok_r(list, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		size_t i = 0;
+
+		while (i < sizeof(scenario_names) / sizeof(scenario_names[0]) &&
+		       strcmp(w, scenario_names[i]) != 0)
+			i++;
+		if (i == sizeof(scenario_names) / sizeof(scenario_names[0])) {
+			fprintf(stderr,
+				"bench: bad --only '%s': no scenario '%s' (drain, two, restart, "
+				"batch)\n",
+				arg, w);
+			return -1;
+		}
+		*only |= 1u << i;
+	}
+	if (!*only) {
+		fprintf(stderr, "bench: --only '%s' names no scenario\n", arg);
+		return -1;
+	}
+	return 0;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option opts[] = {
@@ -513,6 +613,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "transports", required_argument, NULL, 't' },
 		{ "no-suricata", no_argument, NULL, 's' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "only", required_argument, NULL, 'O' },
 		{ NULL, 0, NULL, 0 },
 	};
 	bool runs_set = false, packets_set = false;
@@ -520,6 +621,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	int c;
 
 	*o = (struct options){ .suricata = true,
+			       .only = SCENARIOS_ALL,
 			       .runs = 5,
 			       .packets = 50000,
 			       .restart_packets = 60000,
@@ -558,6 +660,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 's':
 			o->suricata = false;
 			break;
+		case 'O':
+			if (parse_only(optarg, &o->only) < 0)
+				return -1;
+			break;
 		case 'o':
 			if (strlen(optarg) >= sizeof(o->out)) {
 				fprintf(stderr, "bench: --out '%s' is too long\n", optarg);
@@ -568,7 +674,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		default:
 			fprintf(stderr, "usage: bench_contenders [--quick] [--runs N] "
 					"[--packets N] [--transports LIST] [--no-suricata] "
-					"[--out DIR]\n");
+					"[--only drain,two,restart,batch] [--out DIR]\n");
 			return -1;
 		}
 	}
@@ -589,15 +695,18 @@ static int setup(struct bench *b)
 	if (topo_add_client_addrs(&b->t, 16, b->srcs, sizeof(b->srcs)) < 0)
 		return -1;
 	if (ns_sh(b->t.fw, "iptables -t mangle -A INPUT -p udp --dport %d", PORT_ONE) != 0 ||
-	    ns_sh(b->t.fw, "iptables -A INPUT -p udp --dport %d -j NFQUEUE --queue-num 0",
-		  PORT_ONE) != 0 ||
-	    ns_sh(b->t.fw, "iptables -A INPUT -p udp --dport %d -j NFQUEUE --queue-balance 0:1",
-		  PORT_TWO) != 0 ||
+	    ns_sh(b->t.fw, "iptables -A INPUT -p udp --dport %d:%d -j NFQUEUE --queue-num 0",
+		  PORT_ONE, PORT_ONE + 1) != 0 ||
+	    ns_sh(b->t.fw, "iptables -A INPUT -p udp --dport %d:%d -j NFQUEUE --queue-balance 0:1",
+		  PORT_TWO, PORT_TWO + 1) != 0 ||
 	    ns_sh(b->t.fw, "iptables -t security -A INPUT -p udp --dport %d", PORT_ONE) != 0)
 		return -1;
-	b->sink[0] = udp_sink_open(b->t.fw, "0.0.0.0", PORT_ONE);
-	b->sink[1] = udp_sink_open(b->t.fw, "0.0.0.0", PORT_TWO);
-	return b->sink[0] >= 0 && b->sink[1] >= 0 ? 0 : -1;
+	for (int i = 0; i < SINKS; i++) {
+		b->sink[i] = udp_sink_open(b->t.fw, "0.0.0.0", (uint16_t)(PORT_ONE + i));
+		if (b->sink[i] < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -605,7 +714,8 @@ int main(int argc, char **argv)
 	static struct bench b;
 	int rc = 1;
 
-	b.sink[0] = b.sink[1] = -1;
+	for (int i = 0; i < SINKS; i++)
+		b.sink[i] = -1;
 	if (parse_options(argc, argv, &b.o) < 0)
 		return 2;
 	printf("## Contenders%s: median of %d rounds, contenders alternating in each\n\n",
@@ -615,23 +725,28 @@ int main(int argc, char **argv)
 		goto out;
 	for (int r = 0; r < b.o.runs; r++) {
 		fprintf(stderr, "bench_contenders: round %d of %d\n", r + 1, b.o.runs);
-		if (round_of(&b) < 0 || batch_round(&b) < 0)
+		if (round_of(&b) < 0 || ((b.o.only & SCENARIO_BATCH) && batch_round(&b) < 0))
 			goto out;
 	}
 	for (int i = 0; i < b.n; i++)
 		if (b.res[i].refused)
 			printf("%s: skipped, it refused to start (its reason is on stderr)\n\n",
 			       b.c[i].name);
-	print_drain(&b, 0);
-	print_drain(&b, 1);
-	print_rss(&b);
-	print_two(&b);
-	print_restart(&b);
-	rc = print_batch(&b) < 0;
-	printf("CPU per packet: non-idle CPU time of the whole machine (/proc/stat) during the "
-	       "drain, divided by the packets drained.\n\n");
+	if (b.o.only & SCENARIO_DRAIN) {
+		print_drain(&b, 0);
+		print_drain(&b, 1);
+		print_rss(&b);
+	}
+	if (b.o.only & SCENARIO_TWO)
+		print_two(&b);
+	if (b.o.only & SCENARIO_RESTART)
+		print_restart(&b);
+	rc = (b.o.only & SCENARIO_BATCH) && print_batch(&b) < 0;
+	if (b.o.only & SCENARIO_DRAIN)
+		printf("CPU per packet: non-idle CPU time of the whole machine (/proc/stat) during "
+		       "the drain, divided by the packets drained.\n\n");
 out:
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < SINKS; i++)
 		if (b.sink[i] >= 0)
 			close(b.sink[i]);
 	topo_destroy(&b.t);

@@ -40,6 +40,7 @@
 #include "nfqd/queue.h"
 
 #include "bench.h"
+#include "fill.h"
 #include "netns.h"
 #include "traffic.h"
 
@@ -247,56 +248,6 @@ static long kq_queued(int fd, unsigned int queues)
 	return found == queues ? sum : -1;
 }
 
-/* The sum of the kernel's last ids of queues 0 and 1 (packets they took), or -1. */
-static long taken(const struct topo *t, unsigned int last[2])
-{
-	for (unsigned int q = 0; q < 2; q++) {
-		unsigned int queued;
-
-		if (kernel_queue_line(t->fw, q, &queued, &last[q]) < 0)
-			return -1;
-	}
-	return (long)last[0] + last[1];
-}
-
-/*
- * Fill queues 0 and 1 behind --queue-balance with n/2 packets each: the balance hashes the
- * addresses, so each source address of srcs is first sent one packet to learn its queue, and
- * the rest comes from the addresses of each queue. Without that the hash of 16 addresses
- * splits the load unevenly, and the fuller queue alone sets the drain's time.
- */
-static int fill_balanced(const struct topo *t, const char *srcs, unsigned long n)
-{
-	char list[2][512] = { "", "" }, all[512];
-	unsigned int last[2], before[2];
-	unsigned long probes[2] = { 0, 0 };
-	long sum;
-
-	snprintf(all, sizeof(all), "%s", srcs);
-	for (char *save = NULL, *a = strtok_r(all, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
-		double t0 = bench_now();
-		int q;
-
-		if ((sum = taken(t, before)) < 0 ||
-		    udp_send(t->cli, a, t->fw4, PORT, 1, 18, 1, 1, 0) != 1)
-			return -1;
-		while (taken(t, last) == sum && bench_now() - t0 < 10)
-			usleep(1000);
-		if (taken(t, last) != sum + 1)
-			return -1;
-		q = last[1] != before[1];
-		probes[q]++;
-		snprintf(list[q] + strlen(list[q]), sizeof(list[q]) - strlen(list[q]), "%s%s",
-			 list[q][0] ? "," : "", a);
-	}
-	for (int q = 0; q < 2; q++)
-		if (!list[q][0] ||
-		    (n / 2 > probes[q] && udp_send(t->cli, list[q], t->fw4, PORT + q,
-						   n / 2 - probes[q], 18, 16, 32, 0) < 0))
-			return -1;
-	return 0;
-}
-
 static int fill(const struct topo *t, const struct drain_case *c, const char *srcs, unsigned long n)
 {
 	cpu_set_t saved;
@@ -309,7 +260,7 @@ static int fill(const struct topo *t, const struct drain_case *c, const char *sr
 			       ? -1
 			       : 0;
 	if (c->fill == 1)
-		return fill_balanced(t, srcs, n);
+		return bench_fill_balanced(t, srcs, PORT, n);
 	if (sched_getaffinity(0, sizeof(saved), &saved) == -1)
 		return -1;
 	for (int cpu = 0; cpu < 2 && r == 0; cpu++) {
