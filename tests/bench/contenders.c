@@ -11,7 +11,8 @@
  * turn (A B C, A B C, ...) so that a change in the machine's load hits all alike:
  *
  *  - drain: the contender is stopped (SIGSTOP), the queue pre-filled with N small UDP packets,
- *    the contender continued, and the time until the kernel lists the queue empty gives
+ *    the contender continued, and the time until the kernel lists the queue empty (polled
+ *    from SCHED_IDLE so as not to preempt the contender: bench_drain_time()) gives
  *    packets/s; CPU per packet is the non-idle CPU time of the whole machine (/proc/stat) over
  *    that interval divided by the packets; VmHWM and VmRSS are read after the accept drain;
  *  - two queues against one: the same drain over --queue-balance 0:1, the contender serving
@@ -190,8 +191,8 @@ static int drain_once(struct bench *b, const struct contender *c, const char *ve
 	struct bench_threads th0, th1;
 	unsigned long long cpu_ns;
 	long q;
-	double t0, t1, c0, c1;
-	int ret = contender_start(&r, c, b->t.fw, 0, last, verdict);
+	double wall, c0, c1;
+	int kq = bench_kq_open(&b->t), ret = contender_start(&r, c, b->t.fw, 0, last, verdict);
 
 	if (ret != 0)
 		goto out;
@@ -214,25 +215,20 @@ static int drain_once(struct bench *b, const struct contender *c, const char *ve
 	if (last && labs(queued(b, 0, 0) * 2 - q) > q / 50)
 		fprintf(stderr, "bench: %s: uneven fill: %ld of %ld packets on queue 0\n", c->name,
 			queued(b, 0, 0), q);
-	if (bench_threads_read(contender_pid(&r), &th0) < 0)
+	if (kq < 0 || bench_threads_read(contender_pid(&r), &th0) < 0)
 		goto out;
 	c0 = cpu_busy_us();
-	t0 = bench_now();
-	kill(contender_pid(&r), SIGCONT);
-	while (queued(b, 0, last) > 0) {
-		if (bench_now() - t0 > TEST_DEADLINE_MS / 1000) {
-			fprintf(stderr, "bench: %s: the drain did not finish\n", c->name);
-			goto out;
-		}
-		usleep(1000);
-	}
-	t1 = bench_now();
+	wall = bench_drain_time(kq, last + 1, contender_pid(&r));
 	c1 = cpu_busy_us();
+	if (wall < 0) {
+		fprintf(stderr, "bench: %s: the drain did not finish\n", c->name);
+		goto out;
+	}
 	if (bench_threads_read(contender_pid(&r), &th1) < 0)
 		goto out;
 	d->threads = bench_threads_working(&th0, &th1, &cpu_ns);
-	d->overlap = (double)cpu_ns / 1e9 / (t1 - t0);
-	d->pps = (double)q / (t1 - t0);
+	d->overlap = (double)cpu_ns / 1e9 / wall;
+	d->pps = (double)q / wall;
 	d->cpu_us = (c1 - c0) / (double)q;
 	d->hwm_kb = (double)proc_status_kb(contender_pid(&r), "VmHWM");
 	d->rss_kb = (double)proc_status_kb(contender_pid(&r), "VmRSS");
@@ -240,6 +236,8 @@ static int drain_once(struct bench *b, const struct contender *c, const char *ve
 		fprintf(stderr, "bench: %s: only %ld of %lu packets were queued\n", c->name, q, n);
 	ret = contender_stop(&r);
 out:
+	if (kq >= 0)
+		close(kq);
 	contender_cleanup(&r);
 	/* accepted packets went to the sinks: empty them so they never overflow */
 	for (int i = 0; i < SINKS; i++)

@@ -2,11 +2,17 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "nfqd/queue.h"
+
+#include "bench.h"
 #include "bgproc.h"
 #include "fill.h"
 #include "traffic.h"
@@ -52,6 +58,62 @@ int bench_fill_balanced(const struct topo *t, const char *srcs, uint16_t port, u
 						   n / 2 - probes[q], 18, 16, 32, 0) < 0))
 			return -1;
 	return 0;
+}
+
+int bench_kq_open(const struct topo *t)
+{
+	int h = ns_enter(t->fw), fd;
+
+	if (h < 0)
+		return -1;
+	fd = open("/proc/thread-self/net/netfilter/nfnetlink_queue", O_RDONLY | O_CLOEXEC);
+	ns_leave(h);
+	return fd;
+}
+
+long bench_kq_queued(int fd, unsigned int queues)
+{
+	char buf[8192], *save = NULL;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	unsigned int found = 0;
+	long sum = 0;
+
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		struct nfqd_queue_kstats ks;
+		uint32_t num;
+
+		if (nfqd_queue_kstats_parse(l, &num, &ks) == 0 && num < queues) {
+			sum += ks.queued;
+			found++;
+		}
+	}
+	return found == queues ? sum : -1;
+}
+
+double bench_drain_time(int fd, unsigned int queues, pid_t pid)
+{
+	const struct sched_param param = { .sched_priority = 0 };
+	double t0, wall = -1;
+
+	sched_setscheduler(0, SCHED_IDLE, &param);
+	t0 = bench_now();
+	kill(pid, SIGCONT);
+	for (;;) {
+		long q = bench_kq_queued(fd, queues);
+
+		if (q < 0 || bench_now() - t0 > 120)
+			break;
+		if (q == 0) {
+			wall = bench_now() - t0;
+			break;
+		}
+		usleep(1000);
+	}
+	sched_setscheduler(0, SCHED_OTHER, &param);
+	return wall;
 }
 
 int bench_threads_read(pid_t pid, struct bench_threads *t)

@@ -28,6 +28,27 @@ long bench_queues_taken(const struct topo *t, unsigned int last[2]);
  */
 int bench_fill_balanced(const struct topo *t, const char *srcs, uint16_t port, unsigned long n);
 
+/*
+ * The kernel's queue list of namespace t->fw, opened once for bench_drain_time(): read every
+ * millisecond, a pread() costs the measured readers less than entering the namespace and
+ * opening the file each time. Returns the descriptor or -1.
+ */
+int bench_kq_open(const struct topo *t);
+
+/* Packets queued now on queues 0..queues-1 from the file bench_kq_open() opened; -1 when one
+ * of them is not listed. */
+long bench_kq_queued(int fd, unsigned int queues);
+
+/*
+ * Continue the stopped reader pid (SIGCONT) and return the seconds until the kernel lists
+ * queues 0..queues-1 empty (polling fd of bench_kq_open() every millisecond), or -1 when a
+ * queue is not listed or they are not empty within 120 s. The caller polls from SCHED_IDLE
+ * meanwhile: a poller of normal priority that wakes every millisecond preempts a reader's
+ * thread each time when the readers need every CPU, while an idle-class one runs when a CPU
+ * has nothing else to do, which is at once when a thread has emptied its queue.
+ */
+double bench_drain_time(int fd, unsigned int queues, pid_t pid);
+
 #define BENCH_THREADS_MAX 128
 
 /* The threads of a process and the nanoseconds each has been on a CPU. */

@@ -209,45 +209,6 @@ static long queued_now(const struct topo *t, unsigned int queues)
 	return sum;
 }
 
-/*
- * The kernel's queue list of namespace fw, opened once: the drain is timed by reading it every
- * millisecond, and a read by pread() costs the measured workers less than an open per read.
- */
-static int kq_open(const struct topo *t)
-{
-	int h = ns_enter(t->fw), fd;
-
-	if (h < 0)
-		return -1;
-	fd = open("/proc/thread-self/net/netfilter/nfnetlink_queue", O_RDONLY | O_CLOEXEC);
-	ns_leave(h);
-	return fd;
-}
-
-/* Packets queued now on queues 0..queues-1 from the file kq_open() opened; -1 when one of
- * them is not listed. */
-static long kq_queued(int fd, unsigned int queues)
-{
-	char buf[8192], *save = NULL;
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
-	unsigned int found = 0;
-	long sum = 0;
-
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-		struct nfqd_queue_kstats ks;
-		uint32_t num;
-
-		if (nfqd_queue_kstats_parse(l, &num, &ks) == 0 && num < queues) {
-			sum += ks.queued;
-			found++;
-		}
-	}
-	return found == queues ? sum : -1;
-}
-
 static int fill(const struct topo *t, const struct drain_case *c, const char *srcs, unsigned long n)
 {
 	cpu_set_t saved;
@@ -281,9 +242,8 @@ static int drain_once(const struct topo *t, const struct drain_case *c, const ch
 	struct nfqd_proc d;
 	long queued = 0, prev = -1;
 	unsigned long long busy0, total0, ns0, w0, w1;
-	double t0, wall;
-	int st, r = -1, kq = kq_open(t);
-	const struct sched_param idle = { .sched_priority = 0 };
+	double wall;
+	int st, r = -1, kq = bench_kq_open(t);
 
 	memset(&d, 0, sizeof(d));
 	if (ns_sh(t->fw,
@@ -315,31 +275,13 @@ static int drain_once(const struct topo *t, const struct drain_case *c, const ch
 	} else {
 		*split = (double)queued;
 	}
-	/*
-	 * Time the drain from SCHED_IDLE: a poller of normal priority that wakes every millisecond
-	 * preempts a worker each time (the workers need both CPUs), while an idle-class one runs
-	 * when a CPU has nothing else to do, which is at once when a worker has emptied its queue.
-	 */
-	sched_setscheduler(0, SCHED_IDLE, &idle);
 	ns0 = process_cpu_ns(d.pid, &w0);
 	cpu_jiffies(&busy0, &total0);
-	t0 = bench_now();
-	kill(d.pid, SIGCONT);
-	for (;;) {
-		long q = kq_queued(kq, c->queues);
-
-		if (q < 0)
-			goto out;
-		if (q == 0)
-			break;
-		if (bench_now() - t0 > 120) {
-			fprintf(stderr, "bench_scaling: the drain did not finish (%ld left)\n", q);
-			goto out;
-		}
-		usleep(1000);
+	wall = bench_drain_time(kq, c->queues, d.pid);
+	if (wall < 0) {
+		fprintf(stderr, "bench_scaling: the drain did not finish (%s)\n", c->name);
+		goto out;
 	}
-	wall = bench_now() - t0;
-	sched_setscheduler(0, SCHED_OTHER, &idle);
 	*pps = (double)queued / wall;
 	*cpu = cpu_us_per_packet(busy0, (unsigned long long)queued);
 	*nfqd_cpu = (double)(process_cpu_ns(d.pid, &w1) - ns0) / 1e3 / (double)queued;
@@ -350,7 +292,6 @@ static int drain_once(const struct topo *t, const struct drain_case *c, const ch
 	r = 0;
 	nfqd_stop(&d, SIGTERM, 10000, &st, NULL);
 out:
-	sched_setscheduler(0, SCHED_OTHER, &idle);
 	if (kq >= 0)
 		close(kq);
 	nfqd_cleanup(&d);
