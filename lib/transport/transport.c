@@ -8,18 +8,23 @@
 #include "transport-internal.h"
 
 /*
- * In order of preference for "auto", as measured (README, Performance): draining a pre-filled
- * queue of 60,000 small UDP packets, batch 64, uring against mmsg in alternating rounds on a
- * shared 2-core VM (kernel 6.18), medians of 25 rounds: accept 0.97x, drop 1.02x, CPU per
- * packet equal within the noise (6.0 vs 5.8 us, 5.7 vs 5.7 us); earlier runs of 5 to 7 rounds
- * gave 0.90x to 1.05x (accept) and 0.96x to 1.12x (drop). uring needs one system call per batch
- * where mmsg needs two (the kernel's work per packet dominates both). uring comes first, mmsg
- * is the fallback everywhere io_uring is missing or refused; `transport = mmsg` is the
- * operator's way to keep io_uring (and its operations outside the seccomp filter) out.
+ * In order of preference for "auto", as measured on kernel 6.18 (a shared 2-core VM), draining a
+ * pre-filled queue of small UDP packets, batch 64, the transports alternating in each round:
+ *  - scripts/bench.sh (bench_contenders --runs 5, 50,000 packets): mmsg 497k and uring 494k
+ *    packets/s (accept), 577k and 561k (drop); machine CPU per packet 2.0 us for both;
+ *  - 25 rounds of 60,000: uring/mmsg 0.97x (accept) and 1.02x (drop);
+ *  - perf record -a -e cpu-clock over 3 drains of 60,000 each: 5,459 samples in nfqd's threads
+ *    with mmsg against 6,564 with uring; the difference is mostly the multishot receive's copy
+ *    into the buffer ring (_copy_to_iter, 1,370 samples, not among mmsg's top entries). uring
+ *    makes one system call per batch where mmsg makes two, but the kernel's work per packet
+ *    dominates both.
+ * A tie in speed and more CPU per packet for uring; and with mmsg every operation nfqd makes
+ * passes its seccomp filter, which io_uring's operations do not. So mmsg comes first, and uring
+ * is there to be chosen (`transport = uring`) where it measures better.
  */
 static const struct nfqd_transport_ops *const backends[] = {
-	&nfqd_transport_uring,
 	&nfqd_transport_mmsg,
+	&nfqd_transport_uring,
 };
 
 #define N_BACKENDS (sizeof(backends) / sizeof(backends[0]))

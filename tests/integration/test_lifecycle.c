@@ -214,7 +214,7 @@ static void test_stats_document_lists_every_counter_per_queue_and_in_total(void 
 	const char *forced = getenv("NFQD_TEST_TRANSPORT");
 	char want[64];
 
-	snprintf(want, sizeof(want), "\"transport\":\"%s\"", forced ? forced : "uring");
+	snprintf(want, sizeof(want), "\"transport\":\"%s\"", forced ? forced : "mmsg");
 	if (!strstr(json, want))
 		fail_msg("no %s in %s", want, json);
 	free(json);
