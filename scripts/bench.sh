@@ -164,7 +164,6 @@ plots() {
 	bench bench_contenders --quick --out "$out" -- --out "$out"
 	# ---- the other benchmark programs, one line each ----
 	bench bench_latency --quick --out "$out" -- --out "$out"
-	bench bench_e2e --quick --
 	bench bench_scaling --quick --out "$out" -- --out "$out"
 	bench bench_rules --quick --out "$out" -- --out "$out"
 	# ---- end of the list ----

@@ -447,6 +447,22 @@ static long long now_ms(void)
 }
 
 /*
+ * One turn of a wait for completions that has a deadline: submit, wait up to 100 ms (less when
+ * the deadline is nearer) and reap. Returns 0 to look again, -ETIMEDOUT once the deadline has
+ * passed, or an error of io_uring_enter() other than a timeout or a signal.
+ */
+static int enter_until(struct uring *u, long long deadline)
+{
+	long long left = deadline - now_ms();
+	int r;
+
+	if (left <= 0)
+		return -ETIMEDOUT;
+	r = enter(u, true, (int)(left < 100 ? left : 100));
+	return r == -ETIME || r == -EINTR ? 0 : r;
+}
+
+/*
  * Wait up to timeout_ms for a received message, a signal or a receive error. Send completions
  * alone do not end the wait: a send the kernel refuses at once would otherwise make the
  * worker's retry of its sweep a busy loop. Their errors are read after the wait returns
@@ -556,17 +572,17 @@ static int uring_send(struct nfqd_transport *t, const void *buf, size_t len)
 	if (len > u->tx_size || !u->enabled)
 		return transport_send_now(u->fd, buf, len);
 	for (;;) {
+		int r;
+
 		for (slot = 0; slot < TX_SLOTS && u->tx_busy[slot]; slot++)
 			;
 		if (slot < TX_SLOTS)
 			break;
+		/* every slot is the kernel's: wait (up to 1 s) for the oldest send to complete */
 		if (!deadline)
 			deadline = now_ms() + 1000;
-		else if (now_ms() > deadline)
-			return -ETIMEDOUT;
-		/* every slot is the kernel's: wait for the oldest send to complete */
-		int r = enter(u, true, 100);
-		if (r < 0 && r != -ETIME && r != -EINTR)
+		r = enter_until(u, deadline);
+		if (r < 0)
 			return r;
 	}
 	sqe = get_sqe(u);
@@ -601,13 +617,9 @@ static int uring_tx_wait(struct nfqd_transport *t, int timeout_ms)
 	if (!u->enabled)
 		return 0;
 	while (u->tx_inflight > 0 || io_uring_sq_ready(&u->ring)) {
-		long long left = deadline - now_ms();
-		int r;
+		int r = enter_until(u, deadline);
 
-		if (left <= 0)
-			return -ETIMEDOUT;
-		r = enter(u, true, (int)(left < 100 ? left : 100));
-		if (r < 0 && r != -ETIME && r != -EINTR)
+		if (r < 0)
 			return r;
 	}
 	return 0;
@@ -629,13 +641,9 @@ static int uring_rx_stop(struct nfqd_transport *t, int timeout_ms)
 	io_uring_sqe_set_data64(sqe, TAG_CANCEL);
 	/* the receive's last completion (-ECANCELED, no F_MORE) says it is gone */
 	while (u->armed) {
-		long long left = deadline - now_ms();
-		int r;
+		int r = enter_until(u, deadline);
 
-		if (left <= 0)
-			return -ETIMEDOUT;
-		r = enter(u, true, (int)(left < 100 ? left : 100));
-		if (r < 0 && r != -ETIME && r != -EINTR)
+		if (r < 0)
 			return r;
 	}
 	return 0;

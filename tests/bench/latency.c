@@ -48,6 +48,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "bgproc.h"
 #include "bench.h"
 #include "cpustat.h"
 #include "netns.h"
@@ -105,24 +106,13 @@ static uint64_t mono_ns(void)
 /* utime + stime of process pid, in clock ticks (/proc/PID/stat fields 14 and 15). */
 static int process_cpu(pid_t pid, unsigned long long *ticks)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long ut, st;
-	FILE *f;
-	size_t n;
+	char path[64], ut[32], st[32];
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
+	if (proc_stat_field(path, 14, ut, sizeof(ut)) < 0 ||
+	    proc_stat_field(path, 15, st, sizeof(st)) < 0)
 		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* the name in parentheses may hold blanks: count fields from its end */
-	p = strrchr(buf, ')');
-	if (!p ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
-		return -1;
-	*ticks = ut + st;
+	*ticks = strtoull(ut, NULL, 10) + strtoull(st, NULL, 10);
 	return 0;
 }
 

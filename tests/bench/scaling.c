@@ -300,8 +300,8 @@ out:
 
 static int bench_drain(struct topo *t, int runs, unsigned long n, int only)
 {
-	struct figure pps[N_DRAIN], cpu[N_DRAIN], split[N_DRAIN], ncpu[N_DRAIN], busy[N_DRAIN],
-		wait[N_DRAIN];
+	struct figure pps[N_DRAIN] = { 0 }, cpu[N_DRAIN] = { 0 }, split[N_DRAIN] = { 0 },
+		      ncpu[N_DRAIN] = { 0 }, busy[N_DRAIN] = { 0 }, wait[N_DRAIN] = { 0 };
 	char srcs[512];
 	/*
 	 * Accepted packets land in a socket that is never read (no ICMP for a closed port): one
@@ -313,12 +313,6 @@ static int bench_drain(struct topo *t, int runs, unsigned long n, int only)
 			udp_sink_open(t->fw, "0.0.0.0", PORT + 1) };
 	int r = -1;
 
-	memset(pps, 0, sizeof(pps));
-	memset(cpu, 0, sizeof(cpu));
-	memset(split, 0, sizeof(split));
-	memset(ncpu, 0, sizeof(ncpu));
-	memset(busy, 0, sizeof(busy));
-	memset(wait, 0, sizeof(wait));
 	if (sink[0] < 0 || sink[1] < 0 || topo_add_client_addrs(t, 16, srcs, sizeof(srcs)) < 0)
 		goto out;
 	for (int round = 0; round < runs; round++)
@@ -532,17 +526,12 @@ out:
 
 static int bench_e2e(struct topo *t, int runs, unsigned long n, double rate)
 {
-	struct figure got[N_E2E], cpu[N_E2E], loss[N_E2E], max[N_E2E], maxcpu[N_E2E], on[N_E2E];
+	struct figure got[N_E2E] = { 0 }, cpu[N_E2E] = { 0 }, loss[N_E2E] = { 0 },
+		      max[N_E2E] = { 0 }, maxcpu[N_E2E] = { 0 }, on[N_E2E] = { 0 };
 	char srv[64];
 	cpu_set_t saved;
 	int r = -1;
 
-	memset(got, 0, sizeof(got));
-	memset(cpu, 0, sizeof(cpu));
-	memset(loss, 0, sizeof(loss));
-	memset(max, 0, sizeof(max));
-	memset(maxcpu, 0, sizeof(maxcpu));
-	memset(on, 0, sizeof(on));
 	if (server_create(t, srv, sizeof(srv)) < 0 ||
 	    sched_getaffinity(0, sizeof(saved), &saved) == -1)
 		goto out;

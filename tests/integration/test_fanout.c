@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <sched.h>
 
+#include "bgproc.h"
 #include "itest.h"
 
 #define N	6000
@@ -39,26 +40,10 @@ static int pin(int cpu)
 /* Field 39 of /proc/PID/task/TID/stat: the CPU the thread last ran on, or -1. */
 static int last_cpu(pid_t pid, pid_t tid)
 {
-	char path[64], buf[1024], *p;
-	FILE *f;
-	size_t n;
-	int field = 2, cpu = -1;
+	char path[64], cpu[16];
 
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	/* the name (field 2) is in parentheses and may hold blanks: count from its end */
-	p = strrchr(buf, ')');
-	for (; p && *p && field < 39; p++)
-		if (*p == ' ')
-			field++;
-	if (p && field == 39)
-		cpu = atoi(p);
-	return cpu;
+	return proc_stat_field(path, 39, cpu, sizeof(cpu)) == 0 ? atoi(cpu) : -1;
 }
 
 /*

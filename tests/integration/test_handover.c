@@ -22,6 +22,7 @@
 
 #include "nfqd/queue.h"
 
+#include "bgproc.h"
 #include "fakebus.h"
 #include "fdstore.h"
 #include "itest.h"
@@ -460,21 +461,10 @@ static void test_real_stop_drains_unbinds_and_empties_the_store(void **state)
 /* Whether pid has exited and is not reaped yet (left for nfqd_stop()). */
 static bool zombie(pid_t pid)
 {
-	char path[64], line[256];
-	bool z = false;
-	FILE *f;
+	char path[64], state[8];
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return true;
-	if (fgets(line, sizeof(line), f)) {
-		const char *p = strrchr(line, ')');
-
-		z = p && p[1] == ' ' && p[2] == 'Z';
-	}
-	fclose(f);
-	return z;
+	return proc_stat_field(path, 3, state, sizeof(state)) < 0 || state[0] == 'Z';
 }
 
 /*

@@ -227,23 +227,47 @@ static bool all_threads_stopped(pid_t pid)
 	if (!d)
 		return false;
 	while (stopped && (e = readdir(d))) {
-		char stat[512];
-		const char *paren;
-		FILE *f;
+		char state[8];
 
 		if (e->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", (int)pid, e->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		/* "TID (comm) STATE ...": the state follows the last parenthesis */
-		if (fgets(stat, sizeof(stat), f) && (paren = strrchr(stat, ')')))
-			stopped = paren[1] == ' ' && paren[2] == 'T';
-		fclose(f);
+		if (proc_stat_field(path, 3, state, sizeof(state)) == 0)
+			stopped = state[0] == 'T';
 	}
 	closedir(d);
 	return stopped;
+}
+
+int proc_stat_field(const char *path, int field, char *out, size_t len)
+{
+	char buf[1024];
+	const char *p;
+	size_t n;
+	FILE *f = fopen(path, "re");
+
+	if (!f || field < 3)
+		goto fail;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	f = NULL;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	for (int i = 2; p && i < field; i++)
+		p = strchr(p + 1, ' ');
+	if (!p || p[1] == '\0' || p[1] == ' ' || p[1] == '\n')
+		goto fail;
+	p++;
+	n = strcspn(p, " \n");
+	if (n >= len)
+		goto fail;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
+fail:
+	if (f)
+		fclose(f);
+	return -1;
 }
 
 int proc_pause(pid_t pid)

@@ -51,6 +51,14 @@ void bgproc_cleanup(struct bgproc *p);
  */
 int proc_wait_exit(pid_t *pid, int timeout_ms, int *status, long *elapsed_ms);
 
+/*
+ * Field `field` (numbered as in proc(5), 3 = state; 1 and 2 not served) of the stat file at
+ * path (/proc/PID/stat, /proc/PID/task/TID/stat) into out. The name in field 2 may hold blanks:
+ * fields are counted from its closing parenthesis. Returns 0, or -1 when the file cannot be
+ * read or has no such field.
+ */
+int proc_stat_field(const char *path, int field, char *out, size_t len);
+
 /* A whole file (malloc'd, NUL-terminated); an empty string when it cannot be read. */
 char *file_read_all(const char *path);
 
