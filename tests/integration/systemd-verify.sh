@@ -21,7 +21,20 @@ for cmd in $(grep -o '^Exec[A-Za-z]*=[-@:+!]*/[^ ]*' "$root$unit" | sed 's/^[^=]
 	esac
 done
 
-out=$(systemd-analyze verify --root="$root" "$unit" 2>&1)
+# Documentation= names the installed pages: verify runs man(1) on each, here on the pages this
+# install put under $root (MANPATH), and on the README's path under $root.
+mandir=$(cd "$root" && find . -path '*/man8/nfqd.8' | head -n 1 | sed 's|^\.||; s|/man8/nfqd.8$||')
+[ -n "$mandir" ] || { echo "FAIL: no nfqd.8 man page installed"; exit 1; }
+for doc in $(sed -n 's/^Documentation=//p' "$root$unit"); do
+	case $doc in
+	file://*) [ -f "$root${doc#file://}" ] ||
+		{ echo "FAIL: Documentation=$doc is not installed (under $root)"; exit 1; } ;;
+	man:*) ;;
+	*) echo "FAIL: Documentation=$doc: neither man: nor file://"; exit 1 ;;
+	esac
+done
+
+out=$(MANPATH="$root$mandir" systemd-analyze verify --root="$root" "$unit" 2>&1)
 rc=$?
 if [ $rc -ne 0 ] || [ -n "$out" ]; then
 	echo "FAIL: systemd-analyze verify $unit (exit $rc):"
