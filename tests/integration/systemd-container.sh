@@ -19,24 +19,30 @@ container_mirror() {
 	echo "${m:-http://deb.debian.org/debian}"
 }
 
+# container_debootstrap ROOT PACKAGES LOG: build the Debian root ROOT with PACKAGES (comma
+# separated), once: it is kept, and built again only when PACKAGES change.
+container_debootstrap() {
+	local dir=$1 pkgs=$2 log=$3 stamp="$1/.nfqd-rootfs"
+	command -v debootstrap >/dev/null || fail "debootstrap is not installed (scripts/setup installs it)"
+	command -v systemd-nspawn >/dev/null || fail "systemd-nspawn is not installed (scripts/setup)"
+	if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$pkgs" ]; then
+		rm -rf "$dir"
+		echo "building a Debian 12 root in $dir (debootstrap, about a minute)"
+		debootstrap --variant=minbase --include="$pkgs" bookworm "$dir" \
+			"$(container_mirror)" >"$log" 2>&1 || {
+			tail -n 20 "$log"
+			fail "debootstrap"
+		}
+		echo "$pkgs" >"$stamp"
+	fi
+}
+
 # container_root BUILD_DIR: build (once) the Debian root and install nfqd, its unit and the
 # privilege helper into it; sets $root.
 container_root() {
-	local build=$1 stamp
+	local build=$1
 	root=${NFQD_NSPAWN_ROOT:-$build/nspawn-rootfs}
-	stamp="$root/.nfqd-rootfs"
-	command -v debootstrap >/dev/null || fail "debootstrap is not installed (scripts/setup installs it)"
-	command -v systemd-nspawn >/dev/null || fail "systemd-nspawn is not installed (scripts/setup)"
-	if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$container_pkgs" ]; then
-		rm -rf "$root"
-		echo "building a Debian 12 root in $root (debootstrap, about a minute)"
-		debootstrap --variant=minbase --include="$container_pkgs" bookworm "$root" \
-			"$(container_mirror)" >"$build/debootstrap.log" 2>&1 || {
-			tail -n 20 "$build/debootstrap.log"
-			fail "debootstrap"
-		}
-		echo "$container_pkgs" >"$stamp"
-	fi
+	container_debootstrap "$root" "$container_pkgs" "$build/debootstrap.log"
 	DESTDIR=$root cmake --install "$build" >/dev/null || fail "cmake --install into the container"
 	mkdir -p "$root/usr/local/libexec"
 	install -m 0755 "$build/tests/privilege_helper" "$root/usr/local/libexec/nfqd-privilege-helper" ||
