@@ -50,25 +50,17 @@ rm -rf "$root/root/nfqd-pkg"
 mkdir -p "$root/root/nfqd-pkg" "$root/usr/local/libexec"
 cp "$deb" "$root/root/nfqd-pkg/" || fail "copying the package into the container"
 
-cat >"$root/usr/local/libexec/nfqd-package-check" <<'EOF_CHECK'
-#!/bin/bash
-exec >/nfqd-package-result 2>&1
+{
+	container_check_script nfqd-package-check
+	cat <<'EOF_CHECK'
 export DEBIAN_FRONTEND=noninteractive
-fail() {
-	echo "FAIL: $*"
-	journalctl -b -u nfqd --no-pager | tail -n 20
-	echo "RESULT FAIL"
-	systemctl poweroff --no-block
-	exit 1
-}
-ok() { echo "ok: $*"; }
 # Every file of the root but what changes by itself (logs, caches, apt's and dpkg's own
 # records, the kernel's and systemd's runtime trees) and what this test brought.
 snapshot() {
 	find / -xdev \( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp \
 		-o -path /var/tmp -o -path /var/log -o -path /var/cache -o -path /var/lib/apt \
 		-o -path /var/lib/dpkg -o -path /var/lib/systemd/timers -o -path /root/nfqd-pkg \
-		-o -path /nfqd-package-result \) -prune -o -print | sort
+		-o -path /nfqd-package-check-result \) -prune -o -print | sort
 }
 nfqd_running() { grep -qx nfqd /proc/[0-9]*/comm 2>/dev/null; }
 
@@ -116,20 +108,9 @@ diff /root/nfqd-pkg/files.before /root/nfqd-pkg/files.after >/root/nfqd-pkg/file
 sha256sum -c --quiet /root/nfqd-pkg/users.before || fail "passwd or group changed"
 ok "apt purge nfqd: stopped, no file left ($(wc -l </root/nfqd-pkg/files.before) files compared), no /run/nfqd, no user"
 
-echo "RESULT PASS"
-systemctl poweroff --no-block
+container_pass
 EOF_CHECK
-chmod +x "$root/usr/local/libexec/nfqd-package-check"
-
-container_check_unit nfqd-package-check
-rm -f "$root/nfqd-package-result"
-container_boot "$build/nspawn-pkg.log" 300 --private-network
-rc=$?
+} >"$root/usr/local/libexec/nfqd-package-check"
+container_run_check nfqd-package-check "$build/nspawn-pkg.log" --private-network
 rm -rf "$root/root/nfqd-pkg"
-if [ ! -f "$root/nfqd-package-result" ]; then
-	tail -n 40 "$build/nspawn-pkg.log"
-	fail "the container wrote no result (systemd-nspawn exit $rc)"
-fi
-cat "$root/nfqd-package-result"
-grep -q '^RESULT PASS$' "$root/nfqd-package-result" || fail "the package under systemd"
 echo "PASS: the Debian package installs, serves and purges clean"

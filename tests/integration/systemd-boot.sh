@@ -24,18 +24,9 @@ default = accept
 rule = drop proto udp dport 9998
 EOF
 
-cat >"$root/usr/local/libexec/nfqd-boot-check" <<'EOF'
-#!/bin/bash
-exec >/nfqd-boot-result 2>&1
-PATH=/usr/local/sbin:/usr/local/bin:$PATH
-fail() {
-	echo "FAIL: $*"
-	journalctl -b -u nfqd --no-pager | tail -n 40
-	echo "RESULT FAIL"
-	systemctl poweroff --no-block
-	exit 1
-}
-ok() { echo "ok: $*"; }
+{
+	container_check_script nfqd-boot-check
+	cat <<'EOF'
 num() { echo "$1" | grep -o "\"$2\":[0-9]*" | head -n 1 | cut -d: -f2; }
 
 # Every thread of nfqd: cap_net_admin alone, no_new_privs, seccomp filter; and its uid.
@@ -162,19 +153,8 @@ denied_logged || {
 	fail "the denied call did not kill the helper (code $(systemctl show -p ExecMainCode --value nfqd-seccomp-check))"
 ok "a denied system call: one line at priority err in the journal, then death by SIGSYS"
 
-echo "RESULT PASS"
-systemctl poweroff --no-block
+container_pass
 EOF
-chmod +x "$root/usr/local/libexec/nfqd-boot-check"
-
-container_check_unit nfqd-boot-check
-rm -f "$root/nfqd-boot-result"
-container_boot "$build/nspawn.log" 300 --private-network
-rc=$?
-if [ ! -f "$root/nfqd-boot-result" ]; then
-	tail -n 40 "$build/nspawn.log"
-	fail "the container wrote no result (systemd-nspawn exit $rc)"
-fi
-cat "$root/nfqd-boot-result"
-grep -q '^RESULT PASS$' "$root/nfqd-boot-result" || fail "checks under systemd"
+} >"$root/usr/local/libexec/nfqd-boot-check"
+container_run_check nfqd-boot-check "$build/nspawn.log" --private-network
 echo "PASS: nfqd under a real systemd"

@@ -99,3 +99,45 @@ container_boot() {
 	done
 	return $rc
 }
+
+# container_check_script NAME: print the start of the check script NAME, to be followed by its
+# checks: its output goes to /NAME-result, and fail() ends it with nfqd's journal, RESULT FAIL
+# and a poweroff; a check that passes ends with `container_pass`.
+container_check_script() {
+	cat <<EOF_HEAD
+#!/bin/bash
+exec >/$1-result 2>&1
+PATH=/usr/local/sbin:/usr/local/bin:\$PATH
+fail() {
+	echo "FAIL: \$*"
+	journalctl -b -u nfqd --no-pager | tail -n 40
+	echo "RESULT FAIL"
+	systemctl poweroff --no-block
+	exit 1
+}
+ok() { echo "ok: \$*"; }
+container_pass() {
+	echo "RESULT PASS"
+	systemctl poweroff --no-block
+}
+EOF_HEAD
+}
+
+# container_run_check NAME LOG NSPAWN_ARGS...: boot the root with the check NAME (written by
+# container_check_script and the caller to /usr/local/libexec/NAME) as its one check unit,
+# print its result, and fail unless it passed.
+container_run_check() {
+	local name=$1 log=$2 rc
+	shift 2
+	chmod +x "$root/usr/local/libexec/$name"
+	container_check_unit "$name"
+	rm -f "$root/$name-result"
+	container_boot "$log" 300 "$@"
+	rc=$?
+	if [ ! -f "$root/$name-result" ]; then
+		tail -n 40 "$log"
+		fail "the container wrote no result (systemd-nspawn exit $rc)"
+	fi
+	cat "$root/$name-result"
+	grep -q '^RESULT PASS$' "$root/$name-result" || fail "$name under systemd"
+}
