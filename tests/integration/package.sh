@@ -7,8 +7,8 @@
 #   started), the configuration as a conffile, the man pages and the README;
 # - `systemctl start nfqd` makes it active, and its control socket answers `nfqctl stats`;
 # - `apt purge nfqd` stops it and leaves nothing behind: the list of files of the root is the
-#   same as before the install, no /etc/nfqd, no /run/nfqd, no process, passwd and group
-#   unchanged.
+#   same as before the install, no /etc/nfqd, no /run/nfqd (also after an nfqd run by hand,
+#   which leaves its last-good file there), no process, passwd and group unchanged.
 # The Debian root is built once with debootstrap and kept in BUILD_DIR/nspawn-pkgroot, with the
 # package's dependencies (its recommends included) installed, so that apt needs no network.
 set -u
@@ -95,6 +95,17 @@ echo "$stats"
 echo "$stats" | grep -q '"queues":\[{"queue":0,' || fail "nfqctl stats has no queue 0"
 [ -S /run/nfqd/control.sock ] || fail "no control socket /run/nfqd/control.sock"
 ok "systemctl start nfqd: active, the control socket answers nfqctl stats"
+
+# nfqd run by hand (not by the unit) leaves its runtime directory: the purge removes it.
+systemctl stop nfqd || fail "systemctl stop nfqd"
+nfqd -c /etc/nfqd/nfqd.conf --last-good /run/nfqd/last-good.conf 2>hand.log &
+hand=$!
+for _ in $(seq 300); do [ -S /run/nfqd/control.sock ] && break; sleep 0.1; done
+nfqctl stats >/dev/null || fail "nfqd run by hand does not answer: $(cat hand.log)"
+kill -TERM $hand
+wait $hand || fail "nfqd run by hand exited $?: $(cat hand.log)"
+[ -f /run/nfqd/last-good.conf ] || fail "nfqd run by hand left no /run/nfqd/last-good.conf"
+ok "nfqd run by hand: served, stopped, left /run/nfqd/last-good.conf"
 
 apt purge -y nfqd </dev/null >apt.log 2>&1 || fail "apt purge nfqd: $(cat apt.log)"
 dpkg -s nfqd >/dev/null 2>&1 && fail "nfqd is still known to dpkg after the purge"
