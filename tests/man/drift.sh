@@ -33,40 +33,40 @@ terms() {
 		}' "$1" | sed 's/\\//g'
 }
 
-# table FILE REGEX DESIGNATOR: the captures of REGEX over FILE (line breaks and blanks inside an
-# entry allowed), one entry a line; fails unless every DESIGNATOR of the file (an entry of the
-# table, as `[KEY_...] =`, but not the table's own `[KEY_MAX]`) was read.
+# table FILE ARRAY REGEX DESIGNATOR: the captures of REGEX over the initializer of the array
+# ARRAY of FILE (`ARRAY[...] = { ... };`; line breaks and blanks inside an entry allowed), one
+# entry a line; fails unless every DESIGNATOR of that initializer (an entry, as `[KEY_...] =`,
+# but not the array's own `[KEY_MAX]`) was read.
+tmp=$(mktemp /tmp/nfqd-drift-XXXXXX)
+trap 'rm -f "$tmp"' EXIT
 table() {
-	local file=$1 re=$2 des=$3 got want
-	got=$(perl -0777 -ne 'while (/'"$re"'/g) { print join(" ", grep { defined } ($1, $2)), "\n" }' "$file")
-	want=$(perl -0777 -ne '$n = () = /'"$des"'/g; print $n' "$file")
+	local file=$1 array=$2 re=$3 des=$4 got want
+	perl -0777 -ne 'print $1 if /\b'"$array"'\[[^\]]*\]\s*=\s*\{(.*?)\n\};/s' "$file" >"$tmp"
+	got=$(perl -0777 -ne 'while (/'"$re"'/g) { print join(" ", grep { defined } ($1, $2)), "\n" }' "$tmp")
+	want=$(perl -0777 -ne '$n = () = /'"$des"'/g; print $n' "$tmp")
 	if [ "$(echo "$got" | grep -c .)" != "$want" ] || [ "$want" -eq 0 ]; then
-		echo "FAIL: read $(echo "$got" | grep -c .) entries of $want from $file: its table's" \
-			"format changed; adapt tests/man/drift.sh" >&2
+		echo "FAIL: read $(echo "$got" | grep -c .) entries of $want from $array[] of $file:" \
+			"its format changed; adapt tests/man/drift.sh" >&2
 		exit 1
 	fi
 	echo "$got"
 }
 
-keys=$(table "$src/daemon/config.c" '\[KEY_\w+\]\s*=\s*\{\s*"([^"]+)"\s*,\s*"([^"]+)"' \
-	'\[KEY_(?!MAX\])\w+\]\s*=') || exit 1
+keys=$(table "$src/daemon/config.c" keys '\[KEY_\w+\]\s*=\s*\{\s*"([^"]+)"\s*,\s*"([^"]+)"' \
+	'\[KEY_\w+\]\s*=') || exit 1
 while read -r section key; do
 	terms "$man/nfqd.conf.5.scd" "SECTION [$section]" | grep -qxF "$key" ||
 		miss "nfqd.conf(5): key '$key' of [$section] (daemon/config.c)"
 done <<<"$keys"
 
-# the commands[] table of command.c alone
-tmp=$(mktemp /tmp/nfqd-drift-XXXXXX)
-trap 'rm -f "$tmp"' EXIT
-perl -0777 -ne 'print $1 if /\bcommands\[\]\s*=\s*\{(.*?)\n\};/s' "$src/daemon/command.c" >"$tmp"
-cmds=$(table "$tmp" '\.name\s*=\s*"([^"]+)"' '\.name\s*=') || exit 1
+cmds=$(table "$src/daemon/command.c" commands '\.name\s*=\s*"([^"]+)"' '\.name\s*=') || exit 1
 for c in $cmds; do
 	terms "$man/nfqctl.8.scd" COMMANDS | grep -qxF "$c" ||
 		miss "nfqctl(8): command '$c' (daemon/command.c)"
 done
 
-ctrs=$(table "$src/lib/stats.c" '\[NFQD_CTR_\w+\]\s*=\s*"([^"]+)"' \
-	'\[NFQD_CTR_(?!MAX\])\w+\]\s*=') || exit 1
+ctrs=$(table "$src/lib/stats.c" counter_names '\[NFQD_CTR_\w+\]\s*=\s*"([^"]+)"' \
+	'\[NFQD_CTR_\w+\]\s*=') || exit 1
 for c in $ctrs; do
 	{ terms "$man/nfqd.8.scd" COUNTERS; terms "$man/nfqctl.8.scd" STATS; } | grep -qxF "$c" ||
 		miss "nfqd(8)/nfqctl(8): counter '$c' (lib/stats.c)"
