@@ -35,7 +35,11 @@ changes=$(ls "$work"/nfqd_*.changes 2>/dev/null | head -n 1)
 [ -n "$deb" ] && [ -n "$changes" ] || fail "no nfqd_*.deb and .changes: $(ls "$work")"
 [ "$(git -C "$src" status --porcelain --untracked-files=all)" = "$before_src" ] ||
 	fail "building the package changed the source tree"
-echo "ok: built $(basename "$deb")"
+# The package's version (debian/changelog) is the project's (CMakeLists.txt), as nfqd -V says.
+want=$(sed -n 's/^project(nfqd VERSION \([^ )]*\).*/\1/p' "$src/CMakeLists.txt")
+got=$(dpkg-deb -f "$deb" Version)
+[ "$got" = "$want" ] || fail "the package is version '$got', the project '$want': add a debian/changelog entry"
+echo "ok: built $(basename "$deb"), version $got as the project's"
 
 lint=$(lintian --info --pedantic --fail-on error,warning,info,pedantic "$changes" 2>&1)
 rc=$?
