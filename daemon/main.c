@@ -35,6 +35,7 @@
 #include "handover.h"
 #include "ifwatch.h"
 #include "log.h"
+#include "metrics.h"
 #include "overload.h"
 #include "placement.h"
 #include "privilege.h"
@@ -109,6 +110,27 @@ static const char *verdict_word(uint32_t v)
 	return v == NF_ACCEPT ? "accept" : "drop";
 }
 
+/*
+ * The per-rule counters of the snapshot's queues, as the rules in force number them (the queues
+ * of out, in the order take_snapshot() found them). Without memory the rules show zeros.
+ */
+static void snapshot_rule_counts(struct daemon *d, struct stats_snapshot *out)
+{
+	size_t n = (size_t)nfqd_policy_rule_count(d->cfg->policy) + 1;
+	unsigned int q = 0;
+
+	out->rule_counts = calloc(out->n_queues ? out->n_queues * n : 1, sizeof(*out->rule_counts));
+	for (unsigned int i = 0; out->rule_counts && i < d->n_workers && q < out->n_queues; i++) {
+		if (!d->workers[i].queue)
+			continue;
+		if (worker_rule_counts(&d->workers[i], &d->shared.rulesets, d->cfg->policy,
+				       &out->rule_counts[q++ * n]) < 0) {
+			free(out->rule_counts);
+			out->rule_counts = NULL;
+		}
+	}
+}
+
 /* Fill a snapshot of the counters for the stats command (command.h). */
 static int take_snapshot(void *user, struct stats_snapshot *out, struct stats_queue *queues,
 			 unsigned int n_max)
@@ -116,6 +138,7 @@ static int take_snapshot(void *user, struct stats_snapshot *out, struct stats_qu
 	struct daemon *d = user;
 
 	out->version = NFQD_VERSION;
+	out->generation = d->shared.rulesets.last_gen;
 	out->cfg = d->cfg;
 	out->infos = d->infos;
 	out->queues = queues;
@@ -136,6 +159,7 @@ static int take_snapshot(void *user, struct stats_snapshot *out, struct stats_qu
 		q->conntrack = w->conntrack;
 		q->kstats_ok = nfqd_queue_kstats_of(w->queue, &q->kstats) == 0;
 	}
+	snapshot_rule_counts(d, out);
 	out->retired = d->retired;
 	out->fail_open_counted =
 		overload_fail_open_passed(d->overload, &out->fail_open_passed) == 0;
@@ -718,6 +742,7 @@ static int run(struct ruleset *rs, const struct reload_status *st, char **argv)
 	struct privilege_user user = { 0 };
 	struct config *cfg = rs->cfg;
 	struct daemon d = { .cfg = cfg, .infos = rs->infos, .reload = *st };
+	struct metrics_textfile *metrics = NULL;
 	char err[512];
 	char qlist[512];
 	int r, status = 1;
@@ -861,6 +886,11 @@ static int run(struct ruleset *rs, const struct reload_status *st, char **argv)
 		log_info("watchdog: %llu ms; pinging while every worker makes progress",
 			 (unsigned long long)(watchdog_usec(d.watchdog) / 1000));
 
+	r = metrics_textfile_open(&metrics, d.ev, &d.cmd);
+	if (r < 0)
+		log_error("metrics: cannot set up the textfile's timer: %s; no textfile is written",
+			  strerror(-r));
+
 	r = sd_event_loop(d.ev);
 	status = r == 0 ? 0 : 1;
 	sd_notify(0, d.stop_mode == WORKER_STOP_HANDOVER
@@ -874,6 +904,7 @@ stop:
 			daemon_log_final(&d.workers[i]);
 out:
 	stop_workers(&d);
+	metrics_textfile_close(metrics);
 	watchdog_close(d.watchdog);
 	/* A start that failed leaves what it adopted bound and stored, for the next attempt. */
 	for (unsigned int i = 0; !served && i < d.n_workers; i++)

@@ -22,6 +22,7 @@
 
 #include "config.h"
 #include "json.h"
+#include "nfqctl-metrics.h"
 
 #define REPLY_MAX (4u << 20)
 /* Whole run, busy retries included: longer than nfqd's deadline for one exchange, so that a
@@ -43,6 +44,7 @@ static void usage(FILE *f)
 		   "          old ruleset still in force\n"
 		   "  upgrade re-execute nfqd's binary (a new version, if installed), handing\n"
 		   "          the queues over without losing a packet; same pid\n"
+		   "  metrics the counters in Prometheus' text format (not JSON)\n"
 		   "\n"
 		   "Options:\n"
 		   "  -s, --socket PATH  control socket (default " CONFIG_DEFAULT_CONTROL ")\n"
@@ -267,9 +269,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (strcmp(argv[optind], "stats") != 0 && strcmp(argv[optind], "status") != 0 &&
-	    strcmp(argv[optind], "reload") != 0 && strcmp(argv[optind], "upgrade") != 0) {
+	    strcmp(argv[optind], "reload") != 0 && strcmp(argv[optind], "upgrade") != 0 &&
+	    strcmp(argv[optind], "metrics") != 0) {
 		fprintf(stderr,
-			"nfqctl: unknown command '%s' (commands: stats, status, reload, upgrade)\n",
+			"nfqctl: unknown command '%s' (commands: stats, status, reload, upgrade, "
+			"metrics)\n",
 			argv[optind]);
 		return 2;
 	}
@@ -298,6 +302,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "nfqctl: nfqd answered: %s", reply);
 		free(reply);
 		return 1;
+	}
+	if (strcmp(argv[optind], "metrics") == 0) {
+		c = nfqctl_print_metrics(reply, stdout);
+		if (c < 0)
+			fprintf(stderr, "nfqctl: the answer of %s is not a metrics text: %s\n",
+				path, strerror(-c));
+		free(reply);
+		return c < 0 ? 1 : 0;
 	}
 	fputs(reply, stdout);
 	free(reply);

@@ -230,11 +230,12 @@ static void test_control_socket_answers_bad_requests_with_an_error(void **state)
 	itest_nfqd(it, "");
 	r = nfqd_control(&it->d, "bogus\n");
 	assert_string_equal(r, "{\"error\":\"unknown command 'bogus'; commands: stats, status, "
-			       "reload, upgrade\"}\n");
+			       "reload, upgrade, metrics\"}\n");
 	free(r);
 	r = nfqd_control(&it->d, "\n");
-	assert_string_equal(
-		r, "{\"error\":\"empty request; commands: stats, status, reload, upgrade\"}\n");
+	assert_string_equal(r,
+			    "{\"error\":\"empty request; commands: stats, status, reload, upgrade, "
+			    "metrics\"}\n");
 	free(r);
 	r = nfqd_control(&it->d, "st\x01ts\n");
 	assert_string_equal(r, "{\"error\":\"request holds control characters\"}\n");
