@@ -22,6 +22,7 @@
 #include "nfqd/transport.h"
 
 #include "config.h"
+#include "reject.h"
 
 enum key {
 	KEY_QUEUES,
@@ -904,15 +905,6 @@ static char *reader(char *str, int num, void *stream)
 	snprintf(str, (size_t)num, "%.*s=\n", (int)(end - s), s);
 	return str;
 }
-/* The line of the first reject rule; 0 when there is none. */
-static unsigned int first_reject_line(const struct config *c)
-{
-	for (unsigned int i = 0; i < nfqd_policy_rule_count(c->policy); i++)
-		if (nfqd_policy_rule_reject(c->policy, i) != NFQD_REJECT_NONE)
-			return c->rule_lines[i];
-	return 0;
-}
-
 /*
  * Checks that need the whole file: nfqd's mark bits must fit in mark-bits, and the rules'
  * own mark bits must stay clear of them and of each other (on kernels without NFQA_CT the
@@ -949,7 +941,9 @@ static void finish(struct parse *p)
 	r = nfqd_markplan_add_rejects(&c->plan, nfqd_policy_reject_answers(c->policy), why,
 				      sizeof(why));
 	if (r < 0) {
-		fail(p, p->set_on[KEY_MARK_BITS] ? p->set_on[KEY_MARK_BITS] : first_reject_line(c),
+		fail(p,
+		     p->set_on[KEY_MARK_BITS] ? p->set_on[KEY_MARK_BITS]
+					      : c->rule_lines[reject_first_rule(c)],
 		     "%s", why);
 		return;
 	}

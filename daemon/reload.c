@@ -23,6 +23,7 @@
 #include "fanout.h"
 #include "ifwatch.h"
 #include "log.h"
+#include "reject.h"
 #include "reload.h"
 #include "rules.h"
 #include "ruleset.h"
@@ -560,6 +561,8 @@ int64_t reload_run(struct daemon *d, const char *trigger, char *msg, size_t len)
 		if (r == 1)
 			log_info("the generated rules change, and the loaded chain " RULES_CHAIN
 				 " holds the new ones");
+		if (r >= 0 && reject_check_loaded(rs->cfg, rs->infos, &loaded, msg, len) < 0)
+			r = -EBADR;
 	}
 	if (r == 1)
 		r = 0;
@@ -598,7 +601,7 @@ int64_t reload_run(struct daemon *d, const char *trigger, char *msg, size_t len)
 	return (int64_t)rs->gen;
 }
 
-void reload_open_chain(struct daemon *d)
+int reload_open_chain(struct daemon *d)
 {
 	struct ruleset *rs = atomic_load(&d->shared.rulesets.current);
 	struct ruleset_loaded loaded;
@@ -618,6 +621,11 @@ void reload_open_chain(struct daemon *d)
 		log_notice("%s", msg);
 	else
 		log_warning("%s", msg);
+	if (reject_check_loaded(rs->cfg, rs->infos, &loaded, msg, sizeof(msg)) < 0) {
+		log_error("%s", msg);
+		return -EBADR;
+	}
+	return 0;
 }
 
 static void json_time(struct strbuf *b, const struct timespec *ts)
