@@ -556,13 +556,14 @@ int64_t reload_run(struct daemon *d, const char *trigger, char *msg, size_t len)
 		struct ruleset_loaded loaded;
 
 		ruleset_read_loaded(d->chain, d->chain_err, &loaded);
-		r = ruleset_check_compatible(old->cfg, old->infos, rs->cfg, rs->infos, &loaded, msg,
-					     len);
+		/* first: a reject rule nothing would answer is named by its line */
+		r = reject_check_loaded(rs->cfg, rs->infos, &loaded, msg, len);
+		if (r == 0)
+			r = ruleset_check_compatible(old->cfg, old->infos, rs->cfg, rs->infos,
+						     &loaded, msg, len);
 		if (r == 1)
 			log_info("the generated rules change, and the loaded chain " RULES_CHAIN
 				 " holds the new ones");
-		if (r >= 0 && reject_check_loaded(rs->cfg, rs->infos, &loaded, msg, len) < 0)
-			r = -EBADR;
 	}
 	if (r == 1)
 		r = 0;
