@@ -7,13 +7,12 @@
 
 /*
  * IPv6 has no "protocol unreachable" and no network / host "prohibited" in ip6tables' REJECT:
- * those answer with the nearest ICMPv6 code (port unreachable, administratively prohibited),
- * as nftables' family-neutral icmpx kinds do.
+ * those answer with the nearest ICMPv6 code (port unreachable, administratively prohibited).
  */
 struct reject_kind {
 	const char *name;
 	const char *v4, *v6;  /* --reject-with of iptables, ip6tables */
-	const char *alias[2]; /* other spellings iptables accepts, IPv6 only */
+	const char *alias[2]; /* the ip6tables spellings that name this kind exactly */
 };
 
 static const struct reject_kind kinds[NFQD_REJECT_MAX] = {
@@ -22,15 +21,15 @@ static const struct reject_kind kinds[NFQD_REJECT_MAX] = {
 	[NFQD_REJECT_PORT_UNREACHABLE] = { "port-unreachable",
 					   "icmp-port-unreachable",
 					   "icmp6-port-unreachable",
-					   { "port-unreach", NULL } },
+					   { "icmp6-port-unreachable", "port-unreach" } },
 	[NFQD_REJECT_HOST_UNREACHABLE] = { "host-unreachable",
 					   "icmp-host-unreachable",
 					   "icmp6-addr-unreachable",
-					   { "addr-unreach", NULL } },
+					   { "icmp6-addr-unreachable", "addr-unreach" } },
 	[NFQD_REJECT_NET_UNREACHABLE] = { "net-unreachable",
 					  "icmp-net-unreachable",
 					  "icmp6-no-route",
-					  { "no-route", NULL } },
+					  { "icmp6-no-route", "no-route" } },
 	[NFQD_REJECT_PROTO_UNREACHABLE] = { "proto-unreachable",
 					    "icmp-proto-unreachable",
 					    "icmp6-port-unreachable",
@@ -46,7 +45,7 @@ static const struct reject_kind kinds[NFQD_REJECT_MAX] = {
 	[NFQD_REJECT_ADMIN_PROHIBITED] = { "admin-prohibited",
 					   "icmp-admin-prohibited",
 					   "icmp6-adm-prohibited",
-					   { "adm-prohibited", NULL } },
+					   { "icmp6-adm-prohibited", "adm-prohibited" } },
 };
 
 int nfqd_reject_parse(const char *word)
@@ -62,11 +61,6 @@ int nfqd_reject_parse(const char *word)
 			if (r->alias[a] && strcmp(word, r->alias[a]) == 0)
 				return k;
 	}
-	/* the IPv6 spellings last: several kinds share one, and the first such kind is the one
-	 * whose IPv6 answer it names exactly */
-	for (int k = NFQD_REJECT_TCP_RESET; k < NFQD_REJECT_MAX; k++)
-		if (strcmp(word, kinds[k].v6) == 0)
-			return k;
 	return -EINVAL;
 }
 
