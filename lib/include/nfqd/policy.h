@@ -108,7 +108,7 @@ struct nfqd_decision {
 	uint32_t mark_mask;    /* ... and mask to apply to the packet mark */
 	uint32_t lookups_read; /* bit i: the evaluation read the answer to lookup i */
 	int failed_lookup;     /* with NFQD_DECISION_SET_FAILED: the lookup index, else -1 */
-	uint8_t reject;	       /* enum nfqd_reject (reject.h) of a reject rule, whose verdict is
+	uint32_t reject;       /* enum nfqd_reject (reject.h) of a reject rule, whose verdict is
 				  NF_DROP; NFQD_REJECT_NONE for every other decision */
 };
 
