@@ -314,9 +314,9 @@ void daemon_log_lint(const struct config *c)
 
 /*
  * --check of reject rules, where the kernel answers: the loaded chain NFQD must hold the rules
- * of cfg (reject_check_loaded()). infos: the sets, NULL when they could not be read. Returns 0
- * when cfg has no reject rule, they are answered, or the kernel cannot be asked (said so in
- * *note); -EBADR when they would not be answered (logged).
+ * of cfg, and no plain queue rule send to its queues (reject_check_kernel()). infos: the sets, NULL
+ * when they could not be read. Returns 0 when cfg has no reject rule, they are answered, or the
+ * kernel cannot be asked (said so in *note); -EBADR when they would not be answered (logged).
  */
 static int check_rejects(const struct config *cfg, const struct nfqd_ipset_info *infos, char *note,
 			 size_t len)
@@ -331,7 +331,6 @@ static int check_rejects(const struct config *cfg, const struct nfqd_ipset_info 
 	r = nfqd_chaincount_open(&chain, RULES_TABLE, RULES_CHAIN);
 	if (r == 0)
 		ruleset_read_loaded(chain, r, &loaded);
-	nfqd_chaincount_free(chain);
 	/* nftables' netlink answers only to CAP_NET_ADMIN; the plan needs the sets' types */
 	if (r < 0 || loaded.err[0] == -EPERM || (nfqd_policy_lookup_count(cfg->policy) && !infos)) {
 		log_notice("cannot read chain " RULES_CHAIN " (%s): whether the reject rules are "
@@ -340,9 +339,11 @@ static int check_rejects(const struct config *cfg, const struct nfqd_ipset_info 
 			   : loaded.err[0] ? strerror(-loaded.err[0])
 					   : "no sets");
 		snprintf(note, len, "; reject rules not checked");
+		nfqd_chaincount_free(chain);
 		return 0;
 	}
-	r = reject_check_loaded(cfg, infos, &loaded, msg, sizeof(msg));
+	r = reject_check_kernel(cfg, infos, &loaded, chain, msg, sizeof(msg));
+	nfqd_chaincount_free(chain);
 	if (r < 0) {
 		log_error("%s", msg);
 		return r;

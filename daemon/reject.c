@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <linux/netfilter.h>
 
 #include "nfqd/reject.h"
 
@@ -15,16 +17,44 @@ int reject_first_rule(const struct config *c)
 	return -1;
 }
 
+/* The message for a plain queue rule of family f (0: IPv4) in front of reject rule `rule`. */
+static int plain_rule(const struct config *c, int rule, const struct reject_plain *plain, int f,
+		      char *msg, size_t len)
+{
+	const struct nfqd_queue_rule *q = &plain->rule[f];
+	char queues[32];
+
+	if (q->first == q->last)
+		snprintf(queues, sizeof(queues), "queue %u", q->first);
+	else
+		snprintf(queues, sizeof(queues), "queues %u-%u", q->first, q->last);
+	snprintf(msg, len,
+		 "%s:%u: rule '%s': chain %s of table %s (%s) sends packets to %s with a plain "
+		 "queue rule that nfqd did not generate: a reject of those packets would not be "
+		 "answered (only the REJECT rules of chain NFQD answer one). Send that traffic "
+		 "through chain NFQD instead (-j NFQD), or write drop instead of reject",
+		 c->path, c->rule_lines[rule], nfqd_policy_rule_text(c->policy, (unsigned int)rule),
+		 q->chain, q->table, f ? "IPv6" : "IPv4", queues);
+	return -EBADR;
+}
+
 int reject_check_loaded(const struct config *c, const struct nfqd_ipset_info *infos,
-			const struct ruleset_loaded *loaded, char *msg, size_t len)
+			const struct ruleset_loaded *loaded, const struct reject_plain *plain,
+			char *msg, size_t len)
 {
 	int rule = reject_first_rule(c);
 	size_t plen = strlen(c->path);
 	const char *why;
 	char held[1536];
 
-	if (rule < 0 || ruleset_check_loaded(c, infos, loaded, held, sizeof(held)) == 0)
+	if (rule < 0)
 		return 0;
+	if (ruleset_check_loaded(c, infos, loaded, held, sizeof(held)) == 0) {
+		for (int f = 0; plain && f < 2; f++)
+			if (plain->err[f] == 0)
+				return plain_rule(c, rule, plain, f, msg, len);
+		return 0;
+	}
 	/* the check's message starts with the file, which this one names with the line */
 	why = held;
 	if (strncmp(why, c->path, plen) == 0 && strncmp(why + plen, ": ", 2) == 0)
@@ -37,4 +67,19 @@ int reject_check_loaded(const struct config *c, const struct nfqd_ipset_info *in
 		 c->path, c->rule_lines[rule], nfqd_policy_rule_text(c->policy, (unsigned int)rule),
 		 why);
 	return -EBADR;
+}
+
+int reject_check_kernel(const struct config *c, const struct nfqd_ipset_info *infos,
+			const struct ruleset_loaded *loaded, struct nfqd_chaincount *chain,
+			char *msg, size_t len)
+{
+	static const uint8_t families[2] = { NFPROTO_IPV4, NFPROTO_IPV6 };
+	struct reject_plain plain = { .err = { -ENOENT, -ENOENT } };
+
+	if (reject_first_rule(c) < 0)
+		return 0;
+	for (int f = 0; chain && f < 2; f++)
+		plain.err[f] = nfqd_queue_rule_find_other(chain, families[f], c->queues,
+							  c->n_queues, &plain.rule[f]);
+	return reject_check_loaded(c, infos, loaded, &plain, msg, len);
 }

@@ -557,7 +557,7 @@ int64_t reload_run(struct daemon *d, const char *trigger, char *msg, size_t len)
 
 		ruleset_read_loaded(d->chain, d->chain_err, &loaded);
 		/* first: a reject rule nothing would answer is named by its line */
-		r = reject_check_loaded(rs->cfg, rs->infos, &loaded, msg, len);
+		r = reject_check_kernel(rs->cfg, rs->infos, &loaded, d->chain, msg, len);
 		if (r == 0)
 			r = ruleset_check_compatible(old->cfg, old->infos, rs->cfg, rs->infos,
 						     &loaded, msg, len);
@@ -622,7 +622,7 @@ int reload_open_chain(struct daemon *d)
 		log_notice("%s", msg);
 	else
 		log_warning("%s", msg);
-	if (reject_check_loaded(rs->cfg, rs->infos, &loaded, msg, sizeof(msg)) < 0) {
+	if (reject_check_kernel(rs->cfg, rs->infos, &loaded, d->chain, msg, sizeof(msg)) < 0) {
 		log_error("%s", msg);
 		return -EBADR;
 	}

@@ -316,6 +316,13 @@ static void test_a_reject_of_an_unmarked_packet_is_dropped_and_counted(void **st
 	itest_stop_logged(it, "is to be rejected but did not come through chain NFQD (no marker)");
 }
 
+/* nfqd --check -c FILE in the firewall namespace: its exit status, its output in *out. */
+static int check_in_fw(struct itest *it, const char *conf, char **out)
+{
+	*out = NULL;
+	return ns_sh_out(it->t.fw, out, "%s --check -c %s 2>&1", nfqd_bin(), conf);
+}
+
 #define REFUSED_CONFIG "[policy]\nrule = drop dport 84\nrule = reject dport 82\n"
 #define REFUSED_AT     ":3: rule 'reject dport 82': a reject is answered by the REJECT rules"
 
@@ -343,8 +350,7 @@ static void test_a_reject_rule_behind_a_plain_queue_rule_is_refused(void **state
 	free(log);
 
 	/* --check, with the kernel's answer */
-	if (ns_sh_out(it->t.fw, &out, "%s --check -c %s 2>&1", nfqd_bin(), it->d.conf) != 1 ||
-	    !out || !strstr(out, want))
+	if (check_in_fw(it, it->d.conf, &out) != 1 || !out || !strstr(out, want))
 		fail_msg("nfqd --check did not fail with '%s': %s", want, out ? out : "");
 	free(out);
 
@@ -362,6 +368,49 @@ static void test_a_reject_rule_behind_a_plain_queue_rule_is_refused(void **state
 		fail_msg("status after the refused reload: %s", r ? r : "(nothing)");
 	free(r);
 	free(itest_stop(it, 5000, NULL));
+}
+
+/*
+ * With chain NFQD loaded, a plain queue rule elsewhere that sends to nfqd's queue is refused
+ * too, in IPv4 and IPv6, naming its chain and its queues; without it the check passes.
+ */
+static void test_a_plain_queue_rule_besides_chain_nfqd_is_refused(void **state)
+{
+	struct itest *it = *state;
+	char want[256], *out = NULL, *log;
+	int st = 0;
+
+	assert_int_equal(nfqd_rules_load(it->t.fw, REFUSED_CONFIG, false), 0);
+	assert_int_equal(nfqd_rules_load(it->t.fw, REFUSED_CONFIG, true), 0);
+	itest_fw(it, "iptables -A FORWARD -p udp -j NFQUEUE --queue-balance 0:1");
+	it->have_d = true;
+	assert_int_equal(nfqd_start(&it->d, it->t.fw, REFUSED_CONFIG, ITEST_DEADLINE_MS, &st), 1);
+	snprintf(want, sizeof(want),
+		 "%s:3: rule 'reject dport 82': chain FORWARD of table filter (IPv4) sends packets "
+		 "to queues 0-1 with a plain queue rule that nfqd did not generate",
+		 it->d.conf);
+	log = nfqd_log(&it->d);
+	if (!log || !strstr(log, want))
+		fail_msg("nfqd did not refuse to start with '%s':\n%s", want, log ? log : "");
+	free(log);
+	if (check_in_fw(it, it->d.conf, &out) != 1 || !out || !strstr(out, want))
+		fail_msg("nfqd --check did not fail with '%s': %s", want, out ? out : "");
+	free(out);
+
+	itest_fw(it, "iptables -D FORWARD 1 && ip6tables -A OUTPUT -j NFQUEUE --queue-num 0");
+	snprintf(want, sizeof(want),
+		 "%s:3: rule 'reject dport 82': chain OUTPUT of table filter (IPv6) sends packets "
+		 "to queue 0 with",
+		 it->d.conf);
+	if (check_in_fw(it, it->d.conf, &out) != 1 || !out || !strstr(out, want))
+		fail_msg("nfqd --check did not fail with '%s': %s", want, out ? out : "");
+	free(out);
+
+	itest_fw(it, "ip6tables -D OUTPUT 1");
+	if (check_in_fw(it, it->d.conf, &out) != 0 || !out ||
+	    !strstr(out, "reject rules answered by the loaded chain NFQD"))
+		fail_msg("nfqd --check with only chain NFQD loaded: %s", out ? out : "");
+	free(out);
 }
 
 int main(void)
@@ -384,6 +433,9 @@ int main(void)
 			itest_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_a_reject_rule_behind_a_plain_queue_rule_is_refused, setup,
+			itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_plain_queue_rule_besides_chain_nfqd_is_refused, setup,
 			itest_teardown),
 	};
 

@@ -13,14 +13,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_tables_compat.h>
+#include <linux/netfilter/xt_NFQUEUE.h>
+#include <libmnl/libmnl.h>
 
 #include "nfqd/markplan.h"
 #include "nfqd/packet.h"
 #include "nfqd/policy.h"
+#include "nfqd/queuerule.h"
 #include "nfqd/reject.h"
 #include "config.h"
+#include "nftmsg.h"
 #include "confload.h"
 #include "policy-internal.h"
 #include "reject.h"
@@ -415,10 +423,10 @@ static void test_reject_rules_need_the_loaded_chain_to_hold_the_plan(void **stat
 	assert_int_equal(reject_first_rule(plain), -1);
 	assert_int_equal(rules_plan_hash(c, NULL, false, &l.tag[0], err, sizeof(err)), 0);
 	/* the chain holds this configuration's rules (IPv4; no IPv6 chain) */
-	assert_int_equal(reject_check_loaded(c, NULL, &l, msg, sizeof(msg)), 0);
+	assert_int_equal(reject_check_loaded(c, NULL, &l, NULL, msg, sizeof(msg)), 0);
 	/* the rules of another configuration: refused, FILE:LINE, why and what to do */
 	l.tag[0] ^= 1;
-	assert_int_equal(reject_check_loaded(c, NULL, &l, msg, sizeof(msg)), -EBADR);
+	assert_int_equal(reject_check_loaded(c, NULL, &l, NULL, msg, sizeof(msg)), -EBADR);
 	if (strncmp(msg,
 		    "t.conf:3: rule 'reject dport 82': a reject is answered by the REJECT rules "
 		    "of nfqd's generated chain NFQD, and the loaded chain NFQD does not hold",
@@ -428,15 +436,120 @@ static void test_reject_rules_need_the_loaded_chain_to_hold_the_plan(void **stat
 			 "it") ||
 	    !strstr(msg, "write drop instead of reject"))
 		fail_msg("message: %s", msg);
+	/* the right chain, but a plain queue rule elsewhere sends to the queue */
+	l.tag[0] ^= 1;
+	{
+		struct reject_plain pl = { .err = { -ENOENT, 0 },
+					   .rule[1] = { "filter", "INPUT", 0, 3 } };
+
+		assert_int_equal(reject_check_loaded(c, NULL, &l, &pl, msg, sizeof(msg)), -EBADR);
+		assert_string_equal(
+			msg,
+			"t.conf:3: rule 'reject dport 82': chain INPUT of table filter (IPv6) "
+			"sends packets to queues 0-3 with a plain queue rule that nfqd did not "
+			"generate: a reject of those packets would not be answered (only the "
+			"REJECT rules of chain NFQD answer one). Send that traffic through "
+			"chain NFQD instead (-j NFQD), or write drop instead of reject");
+		/* none found, or the ruleset unreadable: left to the workers' check */
+		pl.err[1] = -EPERM;
+		assert_int_equal(reject_check_loaded(c, NULL, &l, &pl, msg, sizeof(msg)), 0);
+	}
 	/* no chain NFQD at all (a plain queue rule), or nothing known of it */
 	l.err[0] = -ENOENT;
-	assert_int_equal(reject_check_loaded(c, NULL, &l, msg, sizeof(msg)), -EBADR);
+	assert_int_equal(reject_check_loaded(c, NULL, &l, NULL, msg, sizeof(msg)), -EBADR);
 	assert_non_null(strstr(msg, "nfqd sees no chain NFQD"));
-	assert_int_equal(reject_check_loaded(c, NULL, NULL, msg, sizeof(msg)), -EBADR);
+	assert_int_equal(reject_check_loaded(c, NULL, NULL, NULL, msg, sizeof(msg)), -EBADR);
 	/* without reject rules, nothing is asked of the chain */
-	assert_int_equal(reject_check_loaded(plain, NULL, NULL, msg, sizeof(msg)), 0);
+	assert_int_equal(reject_check_loaded(plain, NULL, NULL, NULL, msg, sizeof(msg)), 0);
 	config_free(c);
 	config_free(plain);
+}
+
+/* ---- queue rules in the kernel's ruleset ---- */
+
+/* An xt target expression: name, revision (big endian, as the kernel sends it), info. */
+static void put_target(struct nlmsghdr *nlh, const char *name, uint32_t rev, const void *info,
+		       size_t len)
+{
+	struct nlattr *elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM), *data;
+
+	mnl_attr_put_strz(nlh, NFTA_EXPR_NAME, "target");
+	data = mnl_attr_nest_start(nlh, NFTA_EXPR_DATA);
+	mnl_attr_put_strz(nlh, NFTA_TARGET_NAME, name);
+	mnl_attr_put_u32(nlh, NFTA_TARGET_REV, htonl(rev));
+	mnl_attr_put(nlh, NFTA_TARGET_INFO, len, info);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, elem);
+}
+
+/* A rule of chain with one xt target expression (put_target()). */
+static struct nlmsghdr *target_rule(char *buf, const char *chain, const char *name, uint32_t rev,
+				    const void *info, size_t len)
+{
+	struct nlmsghdr *nlh = rule_msg(buf, chain);
+	struct nlattr *list = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS);
+
+	put_target(nlh, name, rev, info, len);
+	mnl_attr_nest_end(nlh, list);
+	return nlh;
+}
+
+static void test_queue_rules_are_read_with_their_queues(void **state)
+{
+	char buf[1024] __attribute__((aligned(4)));
+	const struct xt_NFQ_info_v3 v3 = { .queuenum = 2, .queues_total = 3 };
+	const struct xt_NFQ_info v0 = { .queuenum = 7 };
+	const uint32_t mark = 1;
+	struct nfqd_queue_rule q;
+	struct nlmsghdr *nlh;
+	struct nlattr *list, *elem, *data;
+
+	(void)state;
+	/* iptables -A INPUT -j NFQUEUE --queue-balance 2:4, as iptables-nft loads it, behind
+	 * another target */
+	nlh = rule_msg(buf, "INPUT");
+	list = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS);
+	put_target(nlh, "MARK", 2, &mark, sizeof(mark));
+	put_target(nlh, "NFQUEUE", 3, &v3, sizeof(v3));
+	mnl_attr_nest_end(nlh, list);
+	assert_int_equal(nfqd_queue_rule_parse(nlh, &q), 0);
+	assert_string_equal(q.table, "filter");
+	assert_string_equal(q.chain, "INPUT");
+	assert_int_equal(q.first, 2);
+	assert_int_equal(q.last, 4);
+
+	/* revision 0: one queue */
+	nlh = target_rule(buf, "FORWARD", "NFQUEUE", 0, &v0, sizeof(v0));
+	assert_int_equal(nfqd_queue_rule_parse(nlh, &q), 0);
+	assert_string_equal(q.chain, "FORWARD");
+	assert_int_equal(q.first, 7);
+	assert_int_equal(q.last, 7);
+
+	/* nftables' queue expression: num 5 total 2 */
+	nlh = rule_msg(buf, "in");
+	list = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS);
+	elem = mnl_attr_nest_start(nlh, NFTA_LIST_ELEM);
+	mnl_attr_put_strz(nlh, NFTA_EXPR_NAME, "queue");
+	data = mnl_attr_nest_start(nlh, NFTA_EXPR_DATA);
+	mnl_attr_put_u16(nlh, NFTA_QUEUE_NUM, htons(5));
+	mnl_attr_put_u16(nlh, NFTA_QUEUE_TOTAL, htons(2));
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, elem);
+	mnl_attr_nest_end(nlh, list);
+	assert_int_equal(nfqd_queue_rule_parse(nlh, &q), 0);
+	assert_int_equal(q.first, 5);
+	assert_int_equal(q.last, 6);
+
+	/* no queue: a MARK target alone */
+	nlh = target_rule(buf, "INPUT", "MARK", 2, &mark, sizeof(mark));
+	assert_int_equal(nfqd_queue_rule_parse(nlh, &q), -ENODATA);
+
+	/* an NFQUEUE info shorter than its revision's: malformed */
+	nlh = target_rule(buf, "INPUT", "NFQUEUE", 1, &v0, sizeof(v0));
+	assert_int_equal(nfqd_queue_rule_parse(nlh, &q), -EBADMSG);
+	/* a length that is no multiple of 4 */
+	nlh->nlmsg_len -= 2;
+	assert_int_equal(nfqd_queue_rule_parse(nlh, &q), -EBADMSG);
 }
 
 int main(void)
@@ -454,6 +567,7 @@ int main(void)
 		cmocka_unit_test(test_only_the_answers_the_rules_give_are_in_the_chain),
 		cmocka_unit_test(test_reject_codes_that_do_not_fit_name_the_line),
 		cmocka_unit_test(test_reject_rules_need_the_loaded_chain_to_hold_the_plan),
+		cmocka_unit_test(test_queue_rules_are_read_with_their_queues),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
