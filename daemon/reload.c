@@ -626,6 +626,10 @@ int reload_open_chain(struct daemon *d)
 		log_error("%s", msg);
 		return -EBADR;
 	}
+	if (reject_first_rule(rs->cfg) >= 0)
+		log_info("reject: answered by the REJECT rules of chain " RULES_CHAIN
+			 ", codes in mark bits 0x%08x",
+			 rs->cfg->plan.reject);
 	return 0;
 }
 
