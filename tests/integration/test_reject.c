@@ -413,6 +413,20 @@ static void test_a_plain_queue_rule_besides_chain_nfqd_is_refused(void **state)
 	    !strstr(out, "reject rules answered by the loaded chain NFQD"))
 		fail_msg("nfqd --check with only chain NFQD loaded: %s", out ? out : "");
 	free(out);
+
+	/* a reload reads the ruleset again, under its privileges and syscall filter */
+	nfqd_cleanup(&it->d);
+	itest_nfqd(it, REFUSED_CONFIG);
+	itest_fw(it, "iptables -A FORWARD -p udp -j NFQUEUE --queue-balance 0:1");
+	snprintf(want, sizeof(want),
+		 "%s:3: rule 'reject dport 82': chain FORWARD of table filter (IPv4) sends packets "
+		 "to queues 0-1",
+		 it->d.conf);
+	out = nfqd_control(&it->d, "reload\n");
+	if (!out || !strstr(out, "{\"error\":") || !strstr(out, want))
+		fail_msg("reload answered %s, not the refusal '%s'", out ? out : "(nothing)", want);
+	free(out);
+	free(itest_stop(it, 5000, NULL));
 }
 
 int main(void)
