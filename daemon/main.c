@@ -314,39 +314,31 @@ void daemon_log_lint(const struct config *c)
 
 /*
  * --check of reject rules, where the kernel answers: the loaded chain NFQD must hold the rules
- * of cfg, and no plain queue rule send to its queues (reject_check_kernel()). infos: the sets, NULL
+ * of cfg, and no plain queue rule sends to its queues (reject_check_now()). infos: the sets, NULL
  * when they could not be read. Returns 0 when cfg has no reject rule, they are answered, or the
  * kernel cannot be asked (said so in *note); -EBADR when they would not be answered (logged).
  */
 static int check_rejects(const struct config *cfg, const struct nfqd_ipset_info *infos, char *note,
 			 size_t len)
 {
-	struct nfqd_chaincount *chain = NULL;
-	struct ruleset_loaded loaded;
-	char msg[2048];
+	char msg[1024];
 	int r;
 
 	if (reject_first_rule(cfg) < 0)
 		return 0;
-	r = nfqd_chaincount_open(&chain, RULES_TABLE, RULES_CHAIN);
-	if (r == 0)
-		ruleset_read_loaded(chain, r, &loaded);
-	/* nftables' netlink answers only to CAP_NET_ADMIN; the plan needs the sets' types */
-	if (r < 0 || loaded.err[0] == -EPERM || (nfqd_policy_lookup_count(cfg->policy) && !infos)) {
-		log_notice("cannot read chain " RULES_CHAIN " (%s): whether the reject rules are "
-			   "answered was not checked",
-			   r < 0	   ? strerror(-r)
-			   : loaded.err[0] ? strerror(-loaded.err[0])
-					   : "no sets");
-		snprintf(note, len, "; reject rules not checked");
-		nfqd_chaincount_free(chain);
-		return 0;
-	}
-	r = reject_check_kernel(cfg, infos, &loaded, chain, msg, sizeof(msg));
-	nfqd_chaincount_free(chain);
-	if (r < 0) {
+	/* the plan needs the sets' types */
+	r = nfqd_policy_lookup_count(cfg->policy) && !infos
+		    ? -ENOENT
+		    : reject_check_now(cfg, infos, msg, sizeof(msg));
+	if (r == -EBADR) {
 		log_error("%s", msg);
 		return r;
+	}
+	if (r < 0) {
+		log_notice("%s: whether the reject rules are answered was not checked",
+			   r == -ENOENT ? "the sets were not read" : msg);
+		snprintf(note, len, "; reject rules not checked");
+		return 0;
 	}
 	snprintf(note, len, "; reject rules answered by the loaded chain " RULES_CHAIN);
 	return 0;

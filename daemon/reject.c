@@ -8,6 +8,7 @@
 #include "nfqd/reject.h"
 
 #include "reject.h"
+#include "rules.h"
 
 int reject_first_rule(const struct config *c)
 {
@@ -82,4 +83,28 @@ int reject_check_kernel(const struct config *c, const struct nfqd_ipset_info *in
 		plain.err[f] = nfqd_queue_rule_find_other(chain, families[f], c->queues,
 							  c->n_queues, &plain.rule[f]);
 	return reject_check_loaded(c, infos, loaded, &plain, msg, len);
+}
+
+int reject_check_now(const struct config *c, const struct nfqd_ipset_info *infos, char *msg,
+		     size_t len)
+{
+	struct nfqd_chaincount *chain = NULL;
+	struct ruleset_loaded loaded;
+	int r;
+
+	if (reject_first_rule(c) < 0)
+		return 0;
+	r = nfqd_chaincount_open(&chain, RULES_TABLE, RULES_CHAIN);
+	if (r == 0) {
+		ruleset_read_loaded(chain, r, &loaded);
+		/* nftables answers only to CAP_NET_ADMIN */
+		r = loaded.err[0] == -EPERM || loaded.err[0] == -EACCES ? loaded.err[0] : 0;
+	}
+	if (r < 0)
+		snprintf(msg, len, "cannot read chain " RULES_CHAIN " of table " RULES_TABLE ": %s",
+			 strerror(-r));
+	else
+		r = reject_check_kernel(c, infos, &loaded, chain, msg, len);
+	nfqd_chaincount_free(chain);
+	return r;
 }

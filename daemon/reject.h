@@ -56,4 +56,13 @@ int reject_check_kernel(const struct config *c, const struct nfqd_ipset_info *in
 			const struct ruleset_loaded *loaded, struct nfqd_chaincount *chain,
 			char *msg, size_t len);
 
+/*
+ * reject_check_kernel() with a netlink socket of its own, opened and closed here (nfqd's start,
+ * before its queues are bound, and --check). Returns 0 when c has no reject rule or they are
+ * answered; -EBADR with msg when they would not be; another -errno with msg saying why the kernel
+ * could not be asked (no CAP_NET_ADMIN: -EPERM).
+ */
+int reject_check_now(const struct config *c, const struct nfqd_ipset_info *infos, char *msg,
+		     size_t len);
+
 #endif /* NFQD_DAEMON_REJECT_H */

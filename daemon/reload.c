@@ -127,17 +127,33 @@ int reload_load(const char *path, struct ruleset **out, char *err, size_t errlen
 	return r;
 }
 
+/*
+ * reload_load() of a start: a configuration whose reject rules the kernel's ruleset would not
+ * answer is refused as a file that does not load (the last good one may serve instead).
+ */
+static int load_at_start(const char *path, struct ruleset **out, char *err, size_t len)
+{
+	int r = reload_load(path, out, err, len);
+
+	if (r == 0 && reject_check_now((*out)->cfg, (*out)->infos, err, len) == -EBADR) {
+		ruleset_free(*out);
+		*out = NULL;
+		r = -EBADR;
+	}
+	return r;
+}
+
 int reload_load_at_start(struct reload_status *st, struct ruleset **out)
 {
 	char err[1024], lg_err[1024];
-	int r = reload_load(st->config_path, out, err, sizeof(err));
+	int r = load_at_start(st->config_path, out, err, sizeof(err));
 
 	if (r == 0)
 		return 0;
 	log_error("%s", err);
 	if (!st->last_good || access(st->last_good, F_OK) != 0)
 		return r;
-	if (reload_load(st->last_good, out, lg_err, sizeof(lg_err)) < 0) {
+	if (load_at_start(st->last_good, out, lg_err, sizeof(lg_err)) < 0) {
 		log_error("the last good configuration does not load either: %s", lg_err);
 		return r;
 	}

@@ -429,6 +429,41 @@ static void test_a_plain_queue_rule_besides_chain_nfqd_is_refused(void **state)
 	free(itest_stop(it, 5000, NULL));
 }
 
+/*
+ * A start refused for its reject rules is refused as a file that does not load: the last good
+ * configuration serves, and status says why.
+ */
+static void test_a_start_refused_for_its_reject_rules_serves_the_last_good_one(void **state)
+{
+	struct itest *it = *state;
+	char dir[] = "/tmp/nfqd-test-rj-XXXXXX", lg[64], want[256];
+	struct nfqd_proc first;
+	char *r;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(lg, sizeof(lg), "%s/last-good.conf", dir);
+	/* as systemd says where the unit's RuntimeDirectory is */
+	assert_int_equal(setenv("RUNTIME_DIRECTORY", dir, 1), 0);
+	itest_nfqd(it, "[policy]\nrule = drop dport 84\n");
+	free(itest_stop(it, 5000, NULL));
+
+	first = it->d;
+	it->have_d = false;
+	itest_nfqd(it, REFUSED_CONFIG);
+	/* the last good file's control socket */
+	snprintf(it->d.control, sizeof(it->d.control), "%s", first.control);
+	snprintf(want, sizeof(want), "%s" REFUSED_AT, it->d.conf);
+	r = nfqd_control(&it->d, "status\n");
+	if (!r || !strstr(r, "\"serving_last_good\":true") || !strstr(r, want))
+		fail_msg("status of an nfqd started with refused reject rules: %s", r ? r : "");
+	free(r);
+	free(itest_stop(it, 5000, NULL));
+	unsetenv("RUNTIME_DIRECTORY");
+	nfqd_cleanup(&first);
+	unlink(lg);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -452,6 +487,9 @@ int main(void)
 			itest_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_a_plain_queue_rule_besides_chain_nfqd_is_refused, setup,
+			itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_a_start_refused_for_its_reject_rules_serves_the_last_good_one, setup,
 			itest_teardown),
 	};
 
