@@ -22,6 +22,7 @@
 #include "nfqd/transport.h"
 
 #include "config.h"
+#include "reject.h"
 
 enum key {
 	KEY_QUEUES,
@@ -970,6 +971,15 @@ static void finish(struct parse *p)
 			       c->set_lookup != SET_LOOKUP_TEST, n_lookups, why, sizeof(why));
 	if (r < 0) {
 		fail(p, p->set_on[KEY_MARK_BITS], "%s", why);
+		return;
+	}
+	r = nfqd_markplan_add_rejects(&c->plan, nfqd_policy_reject_answers(c->policy), why,
+				      sizeof(why));
+	if (r < 0) {
+		fail(p,
+		     p->set_on[KEY_MARK_BITS] ? p->set_on[KEY_MARK_BITS]
+					      : c->rule_lines[reject_first_rule(c)],
+		     "%s", why);
 		return;
 	}
 

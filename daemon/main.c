@@ -39,6 +39,7 @@
 #include "overload.h"
 #include "placement.h"
 #include "privilege.h"
+#include "reject.h"
 #include "reload.h"
 #include "ruleset.h"
 #include "rules.h"
@@ -336,15 +337,48 @@ void daemon_log_lint(const struct config *c)
 }
 
 /*
+ * --check of reject rules, where the kernel answers: the loaded chain NFQD must hold the rules
+ * of cfg, and no plain queue rule sends to its queues (reject_check_now()). infos: the sets, NULL
+ * when they could not be read. Returns 0 when cfg has no reject rule, they are answered, or the
+ * kernel cannot be asked (said so in *note); -EBADR when they would not be answered (logged).
+ */
+static int check_rejects(const struct config *cfg, const struct nfqd_ipset_info *infos, char *note,
+			 size_t len)
+{
+	char msg[1024];
+	int r;
+
+	if (reject_first_rule(cfg) < 0)
+		return 0;
+	/* the plan needs the sets' types */
+	r = nfqd_policy_lookup_count(cfg->policy) && !infos
+		    ? -ENOENT
+		    : reject_check_now(cfg, infos, msg, sizeof(msg));
+	if (r == -EBADR) {
+		log_error("%s", msg);
+		return r;
+	}
+	if (r < 0) {
+		log_notice("%s: whether the reject rules are answered was not checked",
+			   r == -ENOENT ? "the sets were not read" : msg);
+		snprintf(note, len, "; reject rules not checked");
+		return 0;
+	}
+	snprintf(note, len, "; reject rules answered by the loaded chain " RULES_CHAIN);
+	return 0;
+}
+
+/*
  * --check: the file has been read. Warn about dead rules, then, where the kernel answers, check
- * that every set the rules name exists and fits its rule. Returns the exit status.
+ * that every set the rules name exists and fits its rule, and that the reject rules are
+ * answered. Returns the exit status.
  */
 static int check_config(struct config *cfg, const char *path)
 {
 	unsigned int n_sets = nfqd_policy_lookup_count(cfg->policy);
 	struct nfqd_ipset_info *infos = NULL;
 	struct nfqd_ipset *s = NULL;
-	char qlist[512], sets[64] = "";
+	char qlist[512], sets[64] = "", rejects[96] = "";
 	char err[1024];
 	int r = 0;
 
@@ -357,26 +391,32 @@ static int check_config(struct config *cfg, const char *path)
 		if (opened)
 			r = sets_read_with(s, cfg, &infos, err, sizeof(err));
 		nfqd_ipset_close(s);
-		free(infos);
 		/* ipset's netlink answers only to CAP_NET_ADMIN */
 		if (!opened || r == -EPERM || r == -EACCES) {
+			free(infos);
+			infos = NULL;
 			log_notice("cannot reach the kernel's ipset (%s): the sets the rules name "
 				   "were not checked, only the file",
 				   strerror(-r));
 			snprintf(sets, sizeof(sets), "; sets not checked");
 		} else if (r < 0) {
 			log_error("%s", err);
+			free(infos);
 			return 1;
 		} else {
 			snprintf(sets, sizeof(sets), "; %u set lookup%s checked in the kernel",
 				 n_sets, n_sets == 1 ? "" : "s");
 		}
 	}
+	r = check_rejects(cfg, infos, rejects, sizeof(rejects));
+	free(infos);
+	if (r < 0)
+		return 1;
 	config_format_queues(cfg, qlist, sizeof(qlist));
-	printf("%s: configuration ok: queues %s, %u rule%s, default %s%s\n", path, qlist,
+	printf("%s: configuration ok: queues %s, %u rule%s, default %s%s%s\n", path, qlist,
 	       nfqd_policy_rule_count(cfg->policy),
 	       nfqd_policy_rule_count(cfg->policy) == 1 ? "" : "s",
-	       verdict_word(nfqd_policy_default(cfg->policy)), sets);
+	       verdict_word(nfqd_policy_default(cfg->policy)), sets, rejects);
 	return 0;
 }
 
@@ -849,7 +889,8 @@ static int run(struct ruleset *rs, const struct reload_status *st, char **argv)
 		goto out;
 	}
 	log_methods(&d);
-	reload_open_chain(&d);
+	if (reload_open_chain(&d) < 0)
+		goto out;
 	/* Every queue is bound: the file is what a restart falls back on. Written before the drop,
 	 * which may take the right to write the runtime directory away ([daemon] user). */
 	reload_save_last_good(&d);

@@ -23,6 +23,7 @@
 #include "fanout.h"
 #include "ifwatch.h"
 #include "log.h"
+#include "reject.h"
 #include "reload.h"
 #include "rules.h"
 #include "ruleset.h"
@@ -126,17 +127,33 @@ int reload_load(const char *path, struct ruleset **out, char *err, size_t errlen
 	return r;
 }
 
+/*
+ * reload_load() of a start: a configuration whose reject rules the kernel's ruleset would not
+ * answer is refused as a file that does not load (the last good one may serve instead).
+ */
+static int load_at_start(const char *path, struct ruleset **out, char *err, size_t len)
+{
+	int r = reload_load(path, out, err, len);
+
+	if (r == 0 && reject_check_now((*out)->cfg, (*out)->infos, err, len) == -EBADR) {
+		ruleset_free(*out);
+		*out = NULL;
+		r = -EBADR;
+	}
+	return r;
+}
+
 int reload_load_at_start(struct reload_status *st, struct ruleset **out)
 {
 	char err[1024], lg_err[1024];
-	int r = reload_load(st->config_path, out, err, sizeof(err));
+	int r = load_at_start(st->config_path, out, err, sizeof(err));
 
 	if (r == 0)
 		return 0;
 	log_error("%s", err);
 	if (!st->last_good || access(st->last_good, F_OK) != 0)
 		return r;
-	if (reload_load(st->last_good, out, lg_err, sizeof(lg_err)) < 0) {
+	if (load_at_start(st->last_good, out, lg_err, sizeof(lg_err)) < 0) {
 		log_error("the last good configuration does not load either: %s", lg_err);
 		return r;
 	}
@@ -555,8 +572,11 @@ int64_t reload_run(struct daemon *d, const char *trigger, char *msg, size_t len)
 		struct ruleset_loaded loaded;
 
 		ruleset_read_loaded(d->chain, d->chain_err, &loaded);
-		r = ruleset_check_compatible(old->cfg, old->infos, rs->cfg, rs->infos, &loaded, msg,
-					     len);
+		/* first: a reject rule nothing would answer is named by its line */
+		r = reject_check_kernel(rs->cfg, rs->infos, &loaded, d->chain, msg, len);
+		if (r == 0)
+			r = ruleset_check_compatible(old->cfg, old->infos, rs->cfg, rs->infos,
+						     &loaded, msg, len);
 		if (r == 1)
 			log_info("the generated rules change, and the loaded chain " RULES_CHAIN
 				 " holds the new ones");
@@ -598,7 +618,7 @@ int64_t reload_run(struct daemon *d, const char *trigger, char *msg, size_t len)
 	return (int64_t)rs->gen;
 }
 
-void reload_open_chain(struct daemon *d)
+int reload_open_chain(struct daemon *d)
 {
 	struct ruleset *rs = atomic_load(&d->shared.rulesets.current);
 	struct ruleset_loaded loaded;
@@ -618,6 +638,15 @@ void reload_open_chain(struct daemon *d)
 		log_notice("%s", msg);
 	else
 		log_warning("%s", msg);
+	if (reject_check_kernel(rs->cfg, rs->infos, &loaded, d->chain, msg, sizeof(msg)) < 0) {
+		log_error("%s", msg);
+		return -EBADR;
+	}
+	if (reject_first_rule(rs->cfg) >= 0)
+		log_info("reject: answered by the REJECT rules of chain " RULES_CHAIN
+			 ", codes in mark bits 0x%08x",
+			 rs->cfg->plan.reject);
+	return 0;
 }
 
 static void json_time(struct strbuf *b, const struct timespec *ts)

@@ -67,10 +67,12 @@ void reload_save_last_good(struct daemon *d);
  * Open d->chain, the socket that reads the plan tag of the loaded chain NFQD at every reload
  * (before the privilege drop: the filter allows no new netlink socket after it, except for a
  * reload's own), and warn when the loaded chain does not hold the rules of the current
- * generation, naming the command that loads them. Never fails: without the socket
- * (d->chain_err), a reload that changes the generated rules is refused.
+ * generation, naming the command that loads them. Without the socket (d->chain_err), a reload
+ * that changes the generated rules is refused. Returns 0, or -EBADR (logged) when the current
+ * generation has reject rules and the loaded chain does not hold its rules
+ * (reject_check_loaded()): nfqd does not start then.
  */
-void reload_open_chain(struct daemon *d);
+int reload_open_chain(struct daemon *d);
 
 /* The status document (`nfqctl status`): malloc'd JSON, NULL when out of memory. */
 char *reload_status_json(struct daemon *d);

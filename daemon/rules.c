@@ -16,6 +16,7 @@
 #include "nfqd/chainplan.h"
 #include "nfqd/ipset.h"
 #include "nfqd/policy.h"
+#include "nfqd/reject.h"
 
 #include "config.h"
 #include "rules.h"
@@ -87,6 +88,29 @@ static void fail_open_chain(const struct nfqd_markplan *m, bool ipv6, FILE *out)
 	fprintf(out, "COMMIT\n");
 }
 
+/*
+ * The REJECT rules, first in the chain: a packet nfqd handed back with NF_REPEAT and the code of
+ * a reject answer in the mark is answered and dropped here, before anything else of the chain
+ * sees it again. A RST exists only for TCP, hence -p tcp (nfqd gives a tcp-reset code to TCP
+ * packets only).
+ */
+static void reject_rules(const struct nfqd_markplan *m, bool ipv6, FILE *out)
+{
+	if (!m->reject)
+		return;
+	fprintf(out,
+		"# reject: a packet nfqd handed back with a reject code in mark bits 0x%08x "
+		"is\n# answered by the kernel here, and dropped\n",
+		m->reject);
+	for (int a = 0; a < NFQD_REJECT_MAX; a++) {
+		if (!m->reject_code[a])
+			continue;
+		fprintf(out, "-A NFQD %s-m mark --mark 0x%08x/0x%08x -j REJECT --reject-with %s\n",
+			a == NFQD_REJECT_TCP_RESET ? "-p tcp " : "", m->reject_code[a], m->reject,
+			nfqd_reject_with(a, ipv6));
+	}
+}
+
 /* The script of rules_generate(), the marker rule tagged with tag unless it is NULL. */
 static int generate(const struct config *c, const struct nfqd_ipset_info *infos, bool ipv6,
 		    const char *tag, FILE *out, char *err, size_t errlen)
@@ -115,7 +139,10 @@ static int generate(const struct config *c, const struct nfqd_ipset_info *infos,
 		fprintf(out, ", stale 0x%08x", m->stale);
 	if (m->sets)
 		fprintf(out, ", sets 0x%08x", m->sets);
+	if (m->reject)
+		fprintf(out, ", reject 0x%08x", m->reject);
 	fprintf(out, "\n*filter\n:NFQD - [0:0]\n");
+	reject_rules(m, ipv6, out);
 
 	if (c->flow_cache) {
 		fprintf(out,

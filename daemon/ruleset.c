@@ -300,8 +300,8 @@ int ruleset_check_compatible(const struct config *old, const struct nfqd_ipset_i
 	};
 	static const char differ[] =
 		"the new configuration needs other iptables rules in chain " RULES_CHAIN
-		" than the running one (its set lookups, flow cache, ct mark rules or mark-bits "
-		"differ)";
+		" than the running one (its set lookups, flow cache, ct mark rules, reject answers "
+		"or mark-bits differ)";
 	char held[512] = "", cmds[1024];
 	uint64_t a[2], b[2];
 	bool ok = true;

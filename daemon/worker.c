@@ -616,14 +616,52 @@ static void count_answers(struct worker *w, uint32_t mask, const struct nfqd_set
 	}
 }
 
+/* The packet's addresses as text, for a message; "?" when they are unknown. */
+static void packet_addrs(const struct nfqd_packet *pkt, char src[INET6_ADDRSTRLEN],
+			 char dst[INET6_ADDRSTRLEN])
+{
+	int af = pkt->l3 == 4 ? AF_INET : AF_INET6;
+
+	if (!(pkt->flags & NFQD_PKT_HAS_L3))
+		return;
+	inet_ntop(af, &pkt->src, src, INET6_ADDRSTRLEN);
+	inet_ntop(af, &pkt->dst, dst, INET6_ADDRSTRLEN);
+}
+
+/*
+ * A reject that could not be handed to the chain (NFQD_STAMP_REJECT_UNMARKED, _LOOP): counted,
+ * and said at most about once a second per worker, with what to do about it.
+ */
+static void note_reject_dropped(struct worker *w, const struct nfqd_packet *pkt,
+				enum nfqd_stamp how, struct nfqd_counters *acc)
+{
+	char src[INET6_ADDRSTRLEN] = "?", dst[INET6_ADDRSTRLEN] = "?";
+	bool loop = how == NFQD_STAMP_REJECT_LOOP;
+	unsigned long sup;
+
+	acc->v[loop ? NFQD_CTR_REJECT_LOOPS : NFQD_CTR_REJECT_UNMARKED]++;
+	if (!ratelimit_ok(&w->rl_reject, &sup))
+		return;
+	packet_addrs(pkt, src, dst);
+	log_warning("queue %u: packet %s -> %s %s; dropped instead: load the rules of `nfqd "
+		    "rules` and send traffic to the queue only through chain NFQD (%lu similar "
+		    "messages suppressed)",
+		    nfqd_queue_num(w->queue), src, dst,
+		    loop ? "came back with a reject code: the loaded chain NFQD did "
+			   "not answer it"
+			 : "is to be rejected but did not come through chain NFQD (no marker): "
+			   "nothing would answer it",
+		    sup);
+}
+
 /*
  * The verdict for a decision (nfqd_markplan_verdict()). A dropped packet takes its unconfirmed
  * conntrack entry with it, so a dropped flow's entry is created over ctnetlink once the batch's
- * verdicts are sent; it counts as stamped when the kernel took it.
+ * verdicts are sent; it counts as stamped when the kernel took it. Returns how it is stamped.
  */
-static void make_verdict(struct worker *w, const struct nfqd_packet *pkt,
-			 const struct nfqd_decision *d, bool by_test, struct nfqd_verdict *v,
-			 struct nfqd_counters *acc)
+static enum nfqd_stamp make_verdict(struct worker *w, const struct nfqd_packet *pkt,
+				    const struct nfqd_decision *d, bool by_test,
+				    struct nfqd_verdict *v, struct nfqd_counters *acc)
 {
 	const struct nfqd_verdict_env env = {
 		.plan = &w->plan,
@@ -631,8 +669,9 @@ static void make_verdict(struct worker *w, const struct nfqd_packet *pkt,
 		.conntrack = w->conntrack,
 	};
 	uint32_t stamp;
+	enum nfqd_stamp how = nfqd_markplan_verdict(&env, pkt, d, by_test, v, &stamp);
 
-	switch (nfqd_markplan_verdict(&env, pkt, d, by_test, v, &stamp)) {
+	switch (how) {
 	case NFQD_STAMP_CREATE:
 		(void)nfqd_ct_add(w->ct, pkt, stamp, w->plan.flow | w->plan.sets,
 				  DROPPED_FLOW_TIMEOUT);
@@ -641,9 +680,17 @@ static void make_verdict(struct worker *w, const struct nfqd_packet *pkt,
 	case NFQD_STAMP_REPEAT:
 		acc->v[NFQD_CTR_STAMPED]++;
 		break;
+	case NFQD_STAMP_REJECT:
+		acc->v[NFQD_CTR_REJECTED]++;
+		break;
+	case NFQD_STAMP_REJECT_UNMARKED:
+	case NFQD_STAMP_REJECT_LOOP:
+		note_reject_dropped(w, pkt, how, acc);
+		break;
 	default:
 		break;
 	}
+	return how;
 }
 
 /*
@@ -659,12 +706,7 @@ static void note_unreadable(struct worker *w, const struct nfqd_packet *pkt,
 	acc->v[NFQD_CTR_UNREADABLE]++;
 	if (!ratelimit_ok(&w->rl_unreadable, &sup))
 		return;
-	if (pkt->flags & NFQD_PKT_HAS_L3) {
-		int af = pkt->l3 == 4 ? AF_INET : AF_INET6;
-
-		inet_ntop(af, &pkt->src, src, sizeof(src));
-		inet_ntop(af, &pkt->dst, dst, sizeof(dst));
-	}
+	packet_addrs(pkt, src, dst);
 	if (pkt->flags & NFQD_PKT_HAS_PROTO)
 		snprintf(proto, sizeof(proto), "%u", pkt->l4_proto);
 	else
@@ -750,6 +792,7 @@ static void classify(struct worker *w, struct nfqd_counters *acc)
 		struct nfqd_set_answers *ans = &w->answers[i];
 		struct nfqd_decision d;
 		struct nfqd_verdict v;
+		enum nfqd_stamp how;
 
 		if (w->by_test[i]) {
 			nfqd_setlookup_answers(w->setlookup, i, ans);
@@ -763,16 +806,16 @@ static void classify(struct worker *w, struct nfqd_counters *acc)
 		if (d.flags & NFQD_DECISION_UNREADABLE)
 			note_unreadable(w, pkt, &d, acc);
 		count_rule(w, pkt, &d);
-		make_verdict(w, pkt, &d, w->by_test[i], &v, acc);
+		how = make_verdict(w, pkt, &d, w->by_test[i], &v, acc);
 		/* fail-open holds for a queue nobody serves as for our own */
-		if ((d.verdict & NF_VERDICT_MASK) == NF_QUEUE && w->fail_verdict == NF_ACCEPT)
+		if ((v.verdict & NF_VERDICT_MASK) == NF_QUEUE && w->fail_verdict == NF_ACCEPT)
 			v.verdict |= NF_VERDICT_FLAG_QUEUE_BYPASS;
-		if ((d.verdict & NF_VERDICT_MASK) == NF_QUEUE)
+		if ((v.verdict & NF_VERDICT_MASK) == NF_QUEUE)
 			acc->v[NFQD_CTR_QUEUED]++;
-		else if (d.verdict == NF_ACCEPT)
-			acc->v[NFQD_CTR_ACCEPTED]++;
-		else
+		else if (v.verdict == NF_DROP)
 			acc->v[NFQD_CTR_DROPPED]++;
+		else if (how != NFQD_STAMP_REJECT)
+			acc->v[NFQD_CTR_ACCEPTED]++;
 		add_verdict(w, &v, acc);
 	}
 	w->n_pkts = 0;

@@ -118,6 +118,7 @@ struct worker {
 	struct ratelimit rl_kernel, rl_packet, rl_io, rl_unreadable;
 	unsigned int set_timeout_ms; /* [policy] set-timeout */
 	struct ratelimit rl_set_timeout;
+	struct ratelimit rl_reject; /* rejects nothing could answer */
 };
 
 /*

@@ -60,6 +60,47 @@ int nfqd_markplan_make(struct nfqd_markplan *plan, uint32_t mark_bits, bool flow
 	return 0;
 }
 
+int nfqd_markplan_add_rejects(struct nfqd_markplan *plan, uint32_t answers, char *why,
+			      size_t whylen)
+{
+	uint32_t free = plan->mark_bits & ~plan->all, field[32];
+	unsigned int n, width, code = 0;
+
+	answers &= ((1u << NFQD_REJECT_MAX) - 1) &
+		   ~(1u << NFQD_REJECT_NONE | 1u << NFQD_REJECT_DEFAULT);
+	n = (unsigned int)__builtin_popcount(answers);
+	if (!n)
+		return 0;
+	width = 32u - (unsigned int)__builtin_clz(n);
+	if ((unsigned int)__builtin_popcount(free) < width) {
+		unsigned int have = (unsigned int)__builtin_popcount(plan->mark_bits);
+		unsigned int other = (unsigned int)__builtin_popcount(plan->all);
+
+		snprintf(why, whylen,
+			 "mark-bits 0x%08x has %u bit%s; this configuration needs %u: %u for "
+			 "nfqd's other bits and %u for the codes of %u reject answer%s",
+			 plan->mark_bits, have, have == 1 ? "" : "s", other + width, other, width,
+			 n, n == 1 ? "" : "s");
+		return -ENOSPC;
+	}
+	for (unsigned int j = 0; j < width; j++) {
+		field[j] = take_bit(&free);
+		plan->reject |= field[j];
+	}
+	/* code k spread over the field's bits, which need not be adjacent: bit j of k in
+	 * field[j] */
+	for (int a = 0; a < NFQD_REJECT_MAX; a++) {
+		if (!(answers & (1u << a)))
+			continue;
+		code++;
+		for (unsigned int j = 0; j < width; j++)
+			if (code & (1u << j))
+				plan->reject_code[a] |= field[j];
+	}
+	plan->all |= plan->reject;
+	return 0;
+}
+
 void nfqd_markplan_answers(const struct nfqd_markplan *plan, uint32_t mark,
 			   struct nfqd_set_answers *ans)
 {
@@ -97,6 +138,25 @@ enum nfqd_stamp nfqd_markplan_verdict(const struct nfqd_verdict_env *env,
 	if (d->flags & NFQD_DECISION_SET_MARK)
 		mark = (mark & ~d->mark_mask) | d->mark;
 
+	if (pkt->mark & m->reject) {
+		v->verdict = NF_DROP;
+		how = NFQD_STAMP_REJECT_LOOP;
+	} else if (d->reject != NFQD_REJECT_NONE) {
+		bool tcp = (pkt->flags & NFQD_PKT_HAS_PROTO) && pkt->l4_proto == IPPROTO_TCP;
+		uint32_t code = m->reject_code[nfqd_reject_answer(d->reject, tcp)];
+
+		v->verdict = NF_DROP;
+		how = NFQD_STAMP_REJECT_UNMARKED;
+		/* a plan made without this answer has no code for it: dropped as unmarked */
+		if ((pkt->mark & m->marker) && code) {
+			v->verdict = NF_REPEAT;
+			mark |= code;
+			how = NFQD_STAMP_REJECT;
+		}
+	}
+	if (how != NFQD_STAMP_NONE)
+		goto out;
+
 	/* A flow bit on an incoming packet means the chain could not save it (no conntrack
 	 * entry): handing it back again would loop. */
 	if (env->flow_cache && (pkt->mark & m->marker) && !(pkt->mark & m->flow) &&
@@ -120,6 +180,7 @@ enum nfqd_stamp nfqd_markplan_verdict(const struct nfqd_verdict_env *env,
 			how = NFQD_STAMP_REPEAT;
 		}
 	}
+out:
 	if (mark != pkt->mark) {
 		v->flags |= NFQD_VERDICT_F_MARK;
 		v->mark = mark;

@@ -59,10 +59,10 @@ void nfqd_nftdump_close(struct nfqd_nftdump *d)
 	d->table = d->chain = NULL;
 }
 
-/* A request of type for d's chain in family, its messages handed to cb,
- * until the kernel's done (a dump) or acknowledgement (a single answer). */
+/* A request of type for d's chain in family (every chain of every table with whole), its
+ * messages handed to cb, until the kernel's done (a dump) or acknowledgement (a single answer). */
 static int exchange(struct nfqd_nftdump *d, uint16_t type, uint16_t flags, uint8_t family,
-		    mnl_cb_t cb, void *data)
+		    bool whole, mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(4)));
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -78,8 +78,10 @@ static int exchange(struct nfqd_nftdump *d, uint16_t type, uint16_t flags, uint8
 	nfg->nfgen_family = family;
 	nfg->version = NFNETLINK_V0;
 	nfg->res_id = 0;
-	mnl_attr_put_strz(nlh, rule ? NFTA_RULE_TABLE : NFTA_CHAIN_TABLE, d->table);
-	mnl_attr_put_strz(nlh, rule ? NFTA_RULE_CHAIN : NFTA_CHAIN_NAME, d->chain);
+	if (!whole) {
+		mnl_attr_put_strz(nlh, rule ? NFTA_RULE_TABLE : NFTA_CHAIN_TABLE, d->table);
+		mnl_attr_put_strz(nlh, rule ? NFTA_RULE_CHAIN : NFTA_CHAIN_NAME, d->chain);
+	}
 	if (mnl_socket_sendto(d->nl, nlh, nlh->nlmsg_len) == -1)
 		return -errno;
 	for (;;) {
@@ -98,12 +100,17 @@ static int exchange(struct nfqd_nftdump *d, uint16_t type, uint16_t flags, uint8
 int nfqd_nftdump_chain_exists(struct nfqd_nftdump *d, uint8_t family)
 {
 	/* the answer (NFT_MSG_NEWCHAIN) says nothing more than that it exists */
-	return exchange(d, NFT_MSG_GETCHAIN, NLM_F_ACK, family, NULL, NULL);
+	return exchange(d, NFT_MSG_GETCHAIN, NLM_F_ACK, family, false, NULL, NULL);
 }
 
 int nfqd_nftdump_rules(struct nfqd_nftdump *d, uint8_t family, mnl_cb_t cb, void *data)
 {
-	return exchange(d, NFT_MSG_GETRULE, NLM_F_DUMP, family, cb, data);
+	return exchange(d, NFT_MSG_GETRULE, NLM_F_DUMP, family, false, cb, data);
+}
+
+int nfqd_nftdump_all_rules(struct nfqd_nftdump *d, uint8_t family, mnl_cb_t cb, void *data)
+{
+	return exchange(d, NFT_MSG_GETRULE, NLM_F_DUMP, family, true, cb, data);
 }
 
 const struct nlattr *nfqd_nft_expr_data(const struct nlattr *expr, const char *name)

@@ -47,6 +47,9 @@ int nfqd_nftdump_chain_exists(struct nfqd_nftdump *d, uint8_t family);
  */
 int nfqd_nftdump_rules(struct nfqd_nftdump *d, uint8_t family, mnl_cb_t cb, void *data);
 
+/* nfqd_nftdump_rules() over every chain of every table of family, on d's socket. */
+int nfqd_nftdump_all_rules(struct nfqd_nftdump *d, uint8_t family, mnl_cb_t cb, void *data);
+
 /*
  * The NFTA_EXPR_DATA of expression expr (an NFTA_LIST_ELEM of NFTA_RULE_EXPRESSIONS) when its
  * NFTA_EXPR_NAME is name, validated as nested; NULL otherwise. Pure.

@@ -25,6 +25,9 @@ static const char *const counter_names[NFQD_CTR_MAX] = {
 	[NFQD_CTR_SET_TIMEOUTS] = "set_timeouts",
 	[NFQD_CTR_QUEUE_FULL] = "queue_full",
 	[NFQD_CTR_STALE] = "stale",
+	[NFQD_CTR_REJECTED] = "rejected",
+	[NFQD_CTR_REJECT_UNMARKED] = "reject_unmarked",
+	[NFQD_CTR_REJECT_LOOPS] = "reject_loops",
 };
 
 static const char *const counter_help[NFQD_CTR_MAX] = {

@@ -188,6 +188,7 @@ struct nfqd_rule {
 	uint32_t loop_queue; /* n of a `queue n` verdict, UINT32_MAX otherwise: the rule does not
 				match packets read from that queue */
 	uint32_t flags;	     /* NFQD_DECISION_* its verdict always carries */
+	uint8_t reject;	     /* enum nfqd_reject: with verdict NF_DROP, a reject rule */
 	struct nfqd_mark set_mark; /* with NFQD_DECISION_SET_MARK in flags */
 	uint32_t lookups;	   /* bit i: a term reads lookup i */
 	uint32_t first;		   /* index of its first term in nfqd_policy.terms */

@@ -17,6 +17,8 @@
 
 #include <linux/netfilter.h>
 
+#include "nfqd/reject.h"
+
 /*
  * Longest canonical rule: a verdict, NFQD_RULE_MAX_TERMS terms of "not NAME ARG" and a
  * set-mark action.
@@ -230,6 +232,52 @@ enum nfqd_on_unreadable nfqd_policy_on_unreadable(const struct nfqd_policy *p)
 	return p->on_unreadable;
 }
 
+/* A rule's verdict as written: "accept", "queue 3", "reject with admin-prohibited". */
+static const char *rule_verdict_text(const struct nfqd_rule *rule, char *buf, size_t size)
+{
+	if (rule->reject == NFQD_REJECT_DEFAULT)
+		return "reject";
+	if (rule->reject != NFQD_REJECT_NONE) {
+		snprintf(buf, size, "reject with %s", nfqd_reject_name(rule->reject));
+		return buf;
+	}
+	return verdict_text(rule->verdict, buf, size);
+}
+
+/*
+ * The rest of a reject verdict (its word already read): an optional `with [icmp|icmpv6|icmpx]
+ * KIND`. A word other than `with` is left for the matches.
+ */
+static int compile_reject(struct rule_words *w, struct nfqd_rule *rule,
+			  struct nfqd_policy_error *err)
+{
+	const char *next = w->next + strspn(w->next, " \t"), *prev = "with";
+	char *word;
+	int kind;
+
+	rule->verdict = NF_DROP;
+	rule->reject = NFQD_REJECT_DEFAULT;
+	/* looked at in place: words_next() would cut a match's word short */
+	if (strncmp(next, "with", 4) != 0 || (next[4] && next[4] != ' ' && next[4] != '\t'))
+		return 0;
+	words_next(w);
+	word = words_next(w);
+	if (word && (strcmp(word, "icmp") == 0 || strcmp(word, "icmpv6") == 0 ||
+		     strcmp(word, "icmpx") == 0)) {
+		prev = word;
+		word = words_next(w);
+	}
+	if (!word)
+		return fail(err, -EINVAL, w->pos, "reject: missing kind after '%s': expected %s",
+			    prev, nfqd_reject_names());
+	kind = nfqd_reject_parse(word);
+	if (kind < 0)
+		return fail(err, -EINVAL, w->pos, "unknown reject kind '%s': expected %s", word,
+			    nfqd_reject_names());
+	rule->reject = (uint8_t)kind;
+	return 0;
+}
+
 /* The verdict word (already read) and, for `queue`, its number. */
 static int compile_verdict(struct rule_words *w, const char *word, struct nfqd_rule *rule,
 			   struct nfqd_policy_error *err)
@@ -240,6 +288,8 @@ static int compile_verdict(struct rule_words *w, const char *word, struct nfqd_r
 	int r;
 
 	rule->loop_queue = UINT32_MAX;
+	if (strcmp(word, "reject") == 0)
+		return compile_reject(w, rule, err);
 	if (strcmp(word, "queue") != 0) {
 		r = nfqd_policy_parse_verdict(word, &rule->verdict, err);
 		if (r < 0)
@@ -280,7 +330,7 @@ static int compile_set_mark(struct rule_words *w, struct nfqd_rule *rule,
 		return fail(err, -EINVAL, kpos,
 			    "unexpected 'set-mark' in a %s rule: set-mark is allowed only with "
 			    "accept",
-			    verdict_text(rule->verdict, verdict, sizeof(verdict)));
+			    rule_verdict_text(rule, verdict, sizeof(verdict)));
 	if (rule->flags & NFQD_DECISION_SET_MARK)
 		return fail(err, -EINVAL, kpos,
 			    "unexpected second 'set-mark': at most one per rule");
@@ -415,12 +465,12 @@ static int compile_items(struct nfqd_policy *p, struct rule_words *w, struct nfq
 static int format_rule(const struct nfqd_rule *rule, const struct nfqd_term *terms, unsigned int n,
 		       char **out)
 {
-	char buf[RULE_TEXT_MAX], verdict[32];
+	char buf[RULE_TEXT_MAX], verdict[48];
 	size_t len;
 	int r;
 
 	len = (size_t)snprintf(buf, sizeof(buf), "%s",
-			       verdict_text(rule->verdict, verdict, sizeof(verdict)));
+			       rule_verdict_text(rule, verdict, sizeof(verdict)));
 	for (unsigned int i = 0; i < n; i++) {
 		if (len + 1 >= sizeof(buf))
 			return -ENAMETOOLONG;
@@ -602,7 +652,8 @@ int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_po
 
 	word = words_next(&w);
 	if (!word) {
-		r = fail(err, -EINVAL, 0, "empty rule: expected a verdict (accept, drop, queue N)");
+		r = fail(err, -EINVAL, 0,
+			 "empty rule: expected a verdict (accept, drop, reject, queue N)");
 		goto out;
 	}
 	r = compile_verdict(&w, word, &rule, err);
@@ -674,7 +725,23 @@ const char *nfqd_policy_rule_verdict_text(const struct nfqd_policy *p, unsigned 
 {
 	if (!p || i >= p->nrules)
 		return NULL;
-	return verdict_text(p->rules[i].verdict, buf, size);
+	return rule_verdict_text(&p->rules[i], buf, size);
+}
+
+int nfqd_policy_rule_reject(const struct nfqd_policy *p, unsigned int i)
+{
+	if (!p || i >= p->nrules)
+		return NFQD_REJECT_NONE;
+	return p->rules[i].reject;
+}
+
+uint32_t nfqd_policy_reject_answers(const struct nfqd_policy *p)
+{
+	uint32_t answers = 0;
+
+	for (unsigned int i = 0; i < p->nrules; i++)
+		answers |= nfqd_reject_answers_of(p->rules[i].reject);
+	return answers;
 }
 
 unsigned int nfqd_policy_lookup_count(const struct nfqd_policy *p)
@@ -732,6 +799,7 @@ static void decide(struct nfqd_decision *d, uint32_t verdict, int i, uint32_t fl
 	d->mark_mask = mark ? mark->mask : 0;
 	d->lookups_read = e->lookups_read;
 	d->failed_lookup = -1;
+	d->reject = NFQD_REJECT_NONE;
 }
 
 /*
@@ -758,6 +826,7 @@ eval_rule(const struct nfqd_policy *p, unsigned int i, struct nfqd_eval *e, stru
 	if (res == NFQD_TERM_HIT) {
 		decide(d, r->verdict, (int)i, e->flags | r->flags,
 		       (r->flags & NFQD_DECISION_SET_MARK) ? &r->set_mark : NULL, e);
+		d->reject = r->reject;
 		return true;
 	}
 	return false;
@@ -815,6 +884,7 @@ void nfqd_policy_eval_terms(const struct nfqd_policy *p, const struct nfqd_packe
 		if (res == NFQD_TERM_HIT) {
 			decide(d, r->verdict, (int)i, e.flags | r->flags,
 			       (r->flags & NFQD_DECISION_SET_MARK) ? &r->set_mark : NULL, &e);
+			d->reject = r->reject;
 			return;
 		}
 	}

@@ -19,6 +19,7 @@
 #include <libmnl/libmnl.h>
 
 #include "nfqd/chainplan.h"
+#include "nftmsg.h"
 
 /* The published FNV-1a 64 test vectors (Fowler, Noll, Vo). */
 static void test_hash_is_fnv1a_64(void **state)
@@ -51,20 +52,6 @@ static void test_tag_text_round_trips_and_nothing_else_parses(void **state)
 	assert_int_equal(nfqd_chainplan_tag_parse("my own comment", 14, &h), -EINVAL);
 }
 
-/* An NFT_MSG_NEWRULE message of chain NFQD in buf, with nothing but its names yet. */
-static struct nlmsghdr *rule_msg(char *buf)
-{
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct nfgenmsg *nfg;
-
-	nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWRULE;
-	nfg = mnl_nlmsg_put_extra_header(nlh, sizeof(*nfg));
-	nfg->nfgen_family = NFPROTO_IPV4;
-	mnl_attr_put_strz(nlh, NFTA_RULE_TABLE, "filter");
-	mnl_attr_put_strz(nlh, NFTA_RULE_CHAIN, "NFQD");
-	return nlh;
-}
-
 /* An xt match expression name with info (NUL-padded to 256 bytes, as struct xt_comment_info). */
 static void put_match(struct nlmsghdr *nlh, const char *name, const char *info)
 {
@@ -86,7 +73,7 @@ static void put_match(struct nlmsghdr *nlh, const char *name, const char *info)
 static void test_tag_in_an_xt_comment_match(void **state)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(4)));
-	struct nlmsghdr *nlh = rule_msg(buf);
+	struct nlmsghdr *nlh = rule_msg(buf, "NFQD");
 	struct nlattr *list = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS);
 	uint64_t h = 0;
 
@@ -105,7 +92,7 @@ static void test_tag_in_the_user_data(void **state)
 {
 	static const char tag[] = "nfqd plan fedcba9876543210";
 	char buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(4)));
-	struct nlmsghdr *nlh = rule_msg(buf);
+	struct nlmsghdr *nlh = rule_msg(buf, "NFQD");
 	uint8_t udata[64];
 	uint64_t h = 0;
 
@@ -125,7 +112,7 @@ static void test_tag_in_the_user_data(void **state)
 static void test_no_tag_and_malformed_user_data(void **state)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE] __attribute__((aligned(4)));
-	struct nlmsghdr *nlh = rule_msg(buf);
+	struct nlmsghdr *nlh = rule_msg(buf, "NFQD");
 	struct nlattr *list = mnl_attr_nest_start(nlh, NFTA_RULE_EXPRESSIONS);
 	uint8_t udata[8] = { 0, 30, 'n', 'f', 'q', 'd', ' ', 'p' };
 	uint64_t h = 0x42;
@@ -139,7 +126,7 @@ static void test_no_tag_and_malformed_user_data(void **state)
 	assert_int_equal(nfqd_chainplan_rule_tag(nlh, &h), -EBADMSG);
 	assert_true(h == 0x42);
 	/* a length that is no multiple of 4: libmnl would walk attributes past it */
-	nlh = rule_msg(buf);
+	nlh = rule_msg(buf, "NFQD");
 	mnl_attr_put(nlh, NFTA_RULE_USERDATA, 2, (const uint8_t[]){ 1, 0 });
 	nlh->nlmsg_len -= 2;
 	assert_int_equal(nfqd_chainplan_rule_tag(nlh, &h), -EBADMSG);

@@ -239,6 +239,73 @@ static void test_set_mark_applies_after_nfqds_bits_are_cleared(void **state)
 	assert_false(c.v.flags & NFQD_VERDICT_F_MARK);
 }
 
+/* vcase_init()'s plan with the reject codes of `reject`: tcp-reset 0x20, port-unreachable 0x40;
+ * its packet a UDP packet decided by a `reject` rule. */
+static void vcase_reject(struct vcase *c)
+{
+	char why[256];
+
+	vcase_init(c, false);
+	assert_int_equal(nfqd_markplan_add_rejects(&c->plan,
+						   1u << NFQD_REJECT_TCP_RESET |
+							   1u << NFQD_REJECT_PORT_UNREACHABLE,
+						   why, sizeof(why)),
+			 0);
+	c->pkt.flags |= NFQD_PKT_HAS_L3 | NFQD_PKT_HAS_PROTO;
+	c->pkt.l3 = 4;
+	c->pkt.l4_proto = IPPROTO_UDP;
+	c->d.verdict = NF_DROP;
+	c->d.reject = NFQD_REJECT_DEFAULT;
+}
+
+static void test_a_reject_is_handed_back_with_its_answers_code(void **state)
+{
+	struct vcase c;
+
+	(void)state;
+	vcase_reject(&c);
+	assert_int_equal(c.plan.reject_code[NFQD_REJECT_TCP_RESET], 0x20);
+	assert_int_equal(c.plan.reject_code[NFQD_REJECT_PORT_UNREACHABLE], 0x40);
+	assert_int_equal(vcase_run(&c, false), NFQD_STAMP_REJECT);
+	assert_int_equal(c.v.verdict, NF_REPEAT);
+	assert_true(c.v.flags & NFQD_VERDICT_F_MARK);
+	/* the code in, nfqd's other bits out, the operator's bits kept; never a flow stamp: a
+	 * TCP SYN sent again is answered again */
+	assert_int_equal(c.v.mark, 0x7000 | 0x40);
+	assert_int_equal(c.stamp, 0);
+	assert_false(c.v.flags & NFQD_VERDICT_F_CTMARK);
+
+	vcase_reject(&c);
+	c.pkt.l4_proto = IPPROTO_TCP;
+	assert_int_equal(vcase_run(&c, false), NFQD_STAMP_REJECT);
+	assert_int_equal(c.v.mark, 0x7000 | 0x20);
+}
+
+static void test_rejects_nothing_would_answer_are_dropped(void **state)
+{
+	struct vcase c;
+
+	(void)state;
+	/* not through the chain: no marker */
+	vcase_reject(&c);
+	c.pkt.mark &= ~0x1u;
+	assert_int_equal(vcase_run(&c, false), NFQD_STAMP_REJECT_UNMARKED);
+	assert_int_equal(c.v.verdict, NF_DROP);
+	/* an answer the plan has no code for */
+	vcase_reject(&c);
+	c.d.reject = NFQD_REJECT_ADMIN_PROHIBITED;
+	assert_int_equal(vcase_run(&c, false), NFQD_STAMP_REJECT_UNMARKED);
+	assert_int_equal(c.v.verdict, NF_DROP);
+	/* back with a code: dropped whatever the decision, even an accept, and not stamped */
+	vcase_reject(&c);
+	c.pkt.mark |= 0x40;
+	c.d.verdict = NF_ACCEPT;
+	c.d.reject = NFQD_REJECT_NONE;
+	assert_int_equal(vcase_run(&c, false), NFQD_STAMP_REJECT_LOOP);
+	assert_int_equal(c.v.verdict, NF_DROP);
+	assert_int_equal(c.stamp, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -252,6 +319,8 @@ int main(void)
 		cmocka_unit_test(test_drop_asks_for_the_entry_to_be_created),
 		cmocka_unit_test(test_what_is_never_stamped),
 		cmocka_unit_test(test_set_mark_applies_after_nfqds_bits_are_cleared),
+		cmocka_unit_test(test_a_reject_is_handed_back_with_its_answers_code),
+		cmocka_unit_test(test_rejects_nothing_would_answer_are_dropped),
 	};
 
 	return cmocka_run_group_tests_name("mark plan", tests, NULL, NULL);

@@ -674,11 +674,12 @@ static void test_rule_text_out_of_range_is_null(void **state)
 static void test_empty_rule_is_refused(void **state)
 {
 	(void)state;
-	assert_rule_error("", -EINVAL, 0, "empty rule: expected a verdict (accept, drop, queue N)");
+	assert_rule_error("", -EINVAL, 0,
+			  "empty rule: expected a verdict (accept, drop, reject, queue N)");
 	assert_rule_error(" \t  ", -EINVAL, 0,
-			  "empty rule: expected a verdict (accept, drop, queue N)");
+			  "empty rule: expected a verdict (accept, drop, reject, queue N)");
 	assert_rule_error(NULL, -EINVAL, 0,
-			  "empty rule: expected a verdict (accept, drop, queue N)");
+			  "empty rule: expected a verdict (accept, drop, reject, queue N)");
 }
 
 static void test_unknown_verdict_is_refused_at_word_1(void **state)

@@ -18,18 +18,9 @@
 #include "nfqd/chainplan.h"
 #include "nfqd/ipset.h"
 #include "config.h"
+#include "confload.h"
 #include "fanout.h"
 #include "rules.h"
-
-static struct config *load(const char *text)
-{
-	struct config *c = NULL;
-	char err[512];
-
-	if (config_load_string(&c, "t.conf", text, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
-	return c;
-}
 
 static struct nfqd_ipset_info info(const char *name, const char *type, uint8_t family)
 {

@@ -20,18 +20,9 @@
 #include "nfqd/ipset.h"
 
 #include "config.h"
+#include "confload.h"
 #include "ruleset.h"
 #include "rules.h"
-
-static struct config *load(const char *text)
-{
-	struct config *c = NULL;
-	char err[512];
-
-	if (config_load_string(&c, "t.conf", text, err, sizeof(err)) != 0)
-		fail_msg("%s", err);
-	return c;
-}
 
 /* A generation of a policy with one rule, its max-len set to its number. */
 static struct ruleset *gen_of(unsigned int max_len)

@@ -7,6 +7,10 @@
  *
  *	rule    := VERDICT item*
  *	VERDICT := accept | drop | queue N   N: queue number 0-65535
+ *	         | reject [with KIND]  a drop that answers: KIND as reject.h (tcp-reset,
+ *	                               port-unreachable, admin-prohibited, ...; `icmp`,
+ *	                               `icmpv6` or `icmpx` may come before it); decided as
+ *	                               NF_DROP with the kind in nfqd_decision.reject
  *	item    := [not] MATCH | ACTION
  *	MATCH   := proto PROTO         tcp, udp, icmp, icmpv6, udplite, sctp, dccp, gre, esp, ah,
  *	                               or a number 0-255
@@ -105,6 +109,8 @@ struct nfqd_decision {
 	uint32_t mark_mask;    /* ... and mask to apply to the packet mark */
 	uint32_t lookups_read; /* bit i: the evaluation read the answer to lookup i */
 	int failed_lookup;     /* with NFQD_DECISION_SET_FAILED: the lookup index, else -1 */
+	uint32_t reject;       /* enum nfqd_reject (reject.h) of a reject rule, whose verdict is
+				  NF_DROP; NFQD_REJECT_NONE for every other decision */
 };
 
 /* The mark bits a policy reads and writes, to keep them apart from nfqd's own bits. */
@@ -180,6 +186,14 @@ const char *nfqd_policy_rule_text(const struct nfqd_policy *p, unsigned int i);
  */
 const char *nfqd_policy_rule_verdict_text(const struct nfqd_policy *p, unsigned int i, char *buf,
 					  size_t size);
+
+/* The reject kind of rule i (enum nfqd_reject, reject.h): NFQD_REJECT_NONE when the rule is
+ * no reject or i is out of range. */
+int nfqd_policy_rule_reject(const struct nfqd_policy *p, unsigned int i);
+
+/* The answers (bit 1u << enum nfqd_reject of each, nfqd_reject_answers_of()) the policy's
+ * reject rules can give; 0 when it has none. */
+uint32_t nfqd_policy_reject_answers(const struct nfqd_policy *p);
 
 /* Number of distinct set lookups, and lookup i (NULL if out of range), in order of first use. */
 unsigned int nfqd_policy_lookup_count(const struct nfqd_policy *p);

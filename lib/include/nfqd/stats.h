@@ -39,6 +39,12 @@ enum nfqd_counter {
 	NFQD_CTR_SET_TIMEOUTS, /* batches whose set answers did not all come within set-timeout */
 	NFQD_CTR_STALE,	       /* messages of packets already re-queued when the queue was
 				  adopted (in flight then): no verdict of their own */
+	NFQD_CTR_REJECTED,     /* rejects handed back with NF_REPEAT and a reject code for the
+				  generated chain's REJECT rules to answer (not in dropped) */
+	NFQD_CTR_REJECT_UNMARKED, /* rejects of packets that did not come through the generated
+				     chain (no marker): nothing could answer them; dropped */
+	NFQD_CTR_REJECT_LOOPS,	  /* packets that came back with a reject code: the chain did not
+				     answer them; dropped */
 	NFQD_CTR_MAX
 };
 
