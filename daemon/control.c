@@ -149,9 +149,14 @@ int control_take(struct client *cl)
  */
 static int client_flush(struct client *cl)
 {
-	while (cl->out_off < cl->out_len) {
-		ssize_t n = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
+	return control_send_some(cl->fd, cl->out, cl->out_len, &cl->out_off);
+}
+
+int control_send_some(int fd, const void *buf, size_t len, size_t *off)
+{
+	while (*off < len) {
+		ssize_t n =
+			send(fd, (const char *)buf + *off, len - *off, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (n == -1) {
 			if (errno == EINTR)
@@ -160,7 +165,7 @@ static int client_flush(struct client *cl)
 				return 0;
 			return -errno;
 		}
-		cl->out_off += (size_t)n;
+		*off += (size_t)n;
 	}
 	return 1;
 }

@@ -89,6 +89,12 @@ int control_detach(struct control *c);
  */
 int control_take(struct client *cl);
 
+/*
+ * Send buf[*off, len) on the non-blocking socket fd as far as it takes it now, advancing *off.
+ * Returns 1 when all is sent, 0 when the rest waits for EPOLLOUT, -errno when the peer is gone.
+ */
+int control_send_some(int fd, const void *buf, size_t len, size_t *off);
+
 /* What control_request_parse() found in the bytes received so far. */
 enum control_request {
 	CONTROL_REQUEST_INCOMPLETE, /* no newline yet: read more */
