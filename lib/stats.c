@@ -25,6 +25,7 @@ static const char *const counter_names[NFQD_CTR_MAX] = {
 	[NFQD_CTR_SET_TIMEOUTS] = "set_timeouts",
 	[NFQD_CTR_QUEUE_FULL] = "queue_full",
 	[NFQD_CTR_STALE] = "stale",
+	[NFQD_CTR_CAPTURE_DROPPED] = "capture_dropped",
 };
 
 static const char *const bucket_names[NFQD_BATCH_BUCKETS] = {

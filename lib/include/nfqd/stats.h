@@ -39,6 +39,8 @@ enum nfqd_counter {
 	NFQD_CTR_SET_TIMEOUTS, /* batches whose set answers did not all come within set-timeout */
 	NFQD_CTR_STALE,	       /* messages of packets already re-queued when the queue was
 				  adopted (in flight then): no verdict of their own */
+	NFQD_CTR_CAPTURE_DROPPED, /* packets a running capture selected but had no room for in
+				     the worker's ring (its client reads too slowly) */
 	NFQD_CTR_MAX
 };
 
