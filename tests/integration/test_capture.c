@@ -189,8 +189,10 @@ static char *sorted_lines(const char *text)
 	return out;
 }
 
-/* Start `nfqctl capture ARGS -w FILE` (its stderr to the stdout bgproc reads) until it says it
- * is capturing. */
+/*
+ * Start `nfqctl capture ARGS -w FILE` (its stderr to the stdout bgproc reads) until it says it
+ * is capturing; with "-w -" in ARGS, its stdout goes to FILE.
+ */
 static void start_capture(struct itest *it, struct bgproc *bg, const char *args, char *file,
 			  size_t filelen)
 {
@@ -200,8 +202,13 @@ static void start_capture(struct itest *it, struct bgproc *bg, const char *args,
 
 	assert_int_equal(bgproc_init(bg), 0);
 	snprintf(file, filelen, "%s/cap.pcap", bg->dir);
-	snprintf(cmd, sizeof(cmd), "exec %s -s %s capture %s -w %s 2>&1", nfqctl_bin(),
-		 it->d.control, args, file);
+	/* "-w -": the pcap data on stdout into the file, the messages where bgproc reads */
+	if (strstr(args, "-w -"))
+		snprintf(cmd, sizeof(cmd), "exec %s -s %s capture %s 2>&1 >%s", nfqctl_bin(),
+			 it->d.control, args, file);
+	else
+		snprintf(cmd, sizeof(cmd), "exec %s -s %s capture %s -w %s 2>&1", nfqctl_bin(),
+			 it->d.control, args, file);
 	if (bgproc_start(bg, it->t.fw, argv, "nfqctl: capturing to", ITEST_DEADLINE_MS, &st) != 0) {
 		char *log = bgproc_log(bg);
 
@@ -333,6 +340,36 @@ static void test_ctrl_c_ends_the_capture_with_a_valid_file(void **state)
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
 	    !strstr(bg.out, "nfqctl: 5 packets captured, 0 dropped (stopped)"))
 		fail_msg("nfqctl after SIGINT: status 0x%x: %s", st, bg.out);
+	got = tshark_tuples(file);
+	if (strcmp(got, want) != 0)
+		fail_msg("tshark read:\n%swanted:\n%s", got, want);
+	free(got);
+	free(itest_stop(it, 2000, NULL));
+	bgproc_cleanup(&bg);
+}
+
+static void test_write_to_stdout_with_a_dash(void **state)
+{
+	static const struct tuple t4 = { "udp", false, 44001 }, t6 = { "udp", true, 44002 };
+	struct itest *it = *state;
+	char file[96], *got, want[512], l4[200], l6[200];
+	struct bgproc bg;
+
+	if (!have_tshark()) {
+		fprintf(stderr, "SKIP: tshark is not installed (Debian package tshark)\n");
+		skip();
+	}
+	itest_nfqd(it, RULES);
+	start_capture(it, &bg, "--verdict drop -c 2 -w -", file, sizeof(file));
+	send_one(it, &t4, 9);
+	send_one(it, &t6, 9);
+	assert_int_equal(wait_capture(it, &bg), 0);
+	if (!strstr(bg.out, "nfqctl: capturing to stdout") ||
+	    !strstr(bg.out, "nfqctl: 2 packets captured, 0 dropped (the count was reached)"))
+		fail_msg("nfqctl said: %s", bg.out);
+	tuple_text(it, &t4, 9, l4, sizeof(l4));
+	tuple_text(it, &t6, 9, l6, sizeof(l6));
+	snprintf(want, sizeof(want), "%s\n%s\n", l4, l6);
 	got = tshark_tuples(file);
 	if (strcmp(got, want) != 0)
 		fail_msg("tshark read:\n%swanted:\n%s", got, want);
@@ -505,6 +542,8 @@ int main(void)
 						setup, itest_teardown),
 		cmocka_unit_test_setup_teardown(test_ctrl_c_ends_the_capture_with_a_valid_file,
 						setup, itest_teardown),
+		cmocka_unit_test_setup_teardown(test_write_to_stdout_with_a_dash, setup,
+						itest_teardown),
 		cmocka_unit_test_setup_teardown(test_one_capture_at_a_time_and_nfqd_stop_ends_it,
 						setup, itest_teardown),
 		cmocka_unit_test_setup_teardown(
