@@ -291,7 +291,12 @@ static int read_records(const char *path, struct stream *s, pcap_dumper_t *dump,
 
 		if (take_records(s, dump, t) < 0)
 			return -1;
-		pcap_dump_flush(dump);
+		/* a valid file at every moment; a full disk or a closed pipe ends the capture */
+		if (pcap_dump_flush(dump) == -1) {
+			fprintf(stderr, "nfqctl capture: cannot write the capture: %s\n",
+				strerror(errno));
+			return -1;
+		}
 		if (t->ended)
 			return 0;
 		if (stop_requested && deadline < 0) {
@@ -423,6 +428,8 @@ int nfqctl_capture(const char *path, int argc, char **argv)
 	sigdelset(&s.waitmask, SIGTERM);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* a reader of -w - that went away is a write error, not a silent death */
+	signal(SIGPIPE, SIG_IGN);
 
 	s.buf = malloc(BUF_BYTES);
 	if (!s.buf) {
