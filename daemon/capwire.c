@@ -94,8 +94,9 @@ static int bad(char *err, size_t errlen, const char *field, unsigned long long v
 /* The fields of a PACKET record that the header alone can refute. */
 static int check_packet(const struct capwire_rec *r, char *err, size_t errlen)
 {
-	if (r->verdict != NF_DROP && r->verdict != NF_ACCEPT && r->verdict != NF_QUEUE)
-		return bad(err, errlen, "verdict", r->verdict, "(not drop, accept or queue)");
+	/* any netfilter verdict: a rule action may come to give another (NF_REPEAT) */
+	if (r->verdict > NF_MAX_VERDICT)
+		return bad(err, errlen, "verdict", r->verdict, "(not a netfilter verdict)");
 	if (r->l3 != 0 && r->l3 != 4 && r->l3 != 6)
 		return bad(err, errlen, "IP version", r->l3, "(not 4, 6 or 0)");
 	if (r->caplen > CAPWIRE_SNAP_MAX)
@@ -185,6 +186,8 @@ const char *capwire_verdict_name(uint32_t verdict)
 		return "drop";
 	case NF_QUEUE:
 		return "queue";
+	case NF_REPEAT:
+		return "repeat";
 	default:
 		return "?";
 	}

@@ -7,7 +7,8 @@
  * A record is a fixed header of CAPWIRE_HDR_LEN bytes, all fields big-endian, then caplen bytes:
  *
  *   0  u8  type      CAPWIRE_PACKET or CAPWIRE_END
- *   1  u8  verdict   PACKET: the decided verdict, NF_DROP (0), NF_ACCEPT (1) or NF_QUEUE (3);
+ *   1  u8  verdict   PACKET: the decided netfilter verdict without its high bits: NF_DROP (0),
+ *                    NF_ACCEPT (1), NF_QUEUE (3), ... up to NF_MAX_VERDICT;
  *                    END: why the capture ended (enum capwire_end)
  *   2  u8  l3        PACKET: 4 or 6, 0 when the IP version was not readable; END: 0
  *   3  u8  flags     PACKET: CAPWIRE_F_CUT when caplen < orig_len; END: 0
@@ -113,7 +114,7 @@ int capwire_parse_request(const char *args, struct capwire_request *req, char *e
 /* Parse a verdict word (accept, drop, queue) into NF_*; -EINVAL when it is none of them. */
 int capwire_verdict_parse(const char *word);
 
-/* The word of an NF_* verdict (accept, drop, queue), "?" for another value. */
+/* The word of an NF_* verdict (accept, drop, queue, repeat), "?" for another value. */
 const char *capwire_verdict_name(uint32_t verdict);
 
 #endif /* NFQD_DAEMON_CAPWIRE_H */

@@ -100,7 +100,18 @@ static void test_bad_records_are_refused_with_the_field(void **state)
 	(void)state;
 	capwire_packet_header(buf, NF_ACCEPT, 4, 1, 2, 20, 20, 3);
 	assert_refused(buf, sizeof(buf), 0, 9, "bad capture record: type 9");
-	assert_refused(buf, sizeof(buf), 1, 7, "verdict 7");
+	assert_refused(buf, sizeof(buf), 1, 7, "verdict 7 (not a netfilter verdict)");
+	{
+		struct capwire_rec rec;
+		char err[160] = "";
+
+		/* another netfilter verdict (a reject's NF_REPEAT) is a record like any */
+		buf[1] = NF_REPEAT;
+		assert_int_equal(capwire_decode(buf, sizeof(buf), &rec, err, sizeof(err)),
+				 sizeof(buf));
+		assert_int_equal(rec.verdict, NF_REPEAT);
+		buf[1] = NF_ACCEPT;
+	}
 	assert_refused(buf, sizeof(buf), 2, 5, "IP version 5");
 	assert_refused(buf, sizeof(buf), 3, 0x80, "flags 128");
 	/* the cut bit on a packet taken whole */
