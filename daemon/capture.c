@@ -40,8 +40,9 @@ struct session {
 	uint8_t *out;
 	size_t out_len, out_off;
 	uint64_t count, sent, dropped_base;
-	bool eof;    /* the client shut its side */
-	bool ending; /* the END record is in out: close once it is written */
+	uint64_t lost; /* records left in the rings at the end, for want of room in out */
+	bool eof;      /* the client shut its side */
+	bool ending;   /* the END record is in out: close once it is written */
 };
 
 struct capture {
@@ -144,7 +145,7 @@ static void session_free(struct session *s)
 		close(s->fd);
 	log_info("capture %u for pid %d uid %u ended: %llu packets sent, %llu dropped", s->id,
 		 (int)s->pid, (unsigned int)s->uid, (unsigned long long)s->sent,
-		 (unsigned long long)(dropped_now(s->c) - s->dropped_base));
+		 (unsigned long long)(dropped_now(s->c) - s->dropped_base + s->lost));
 	s->c->s = NULL;
 	free(s->out);
 	free(s);
@@ -163,9 +164,10 @@ static bool out_room(struct session *s, size_t len)
 
 /*
  * Move the session's records from the rings into out while it has room; records of an earlier
- * session, or beyond COUNT, are let go.
+ * session, or beyond COUNT, are let go. The last drain (last) empties the rings: what out has no
+ * room for then is lost, and counted.
  */
-static void drain(struct session *s)
+static void drain(struct session *s, bool last)
 {
 	for (unsigned int i = 0; i < CONFIG_MAX_QUEUES; i++) {
 		struct nfqd_spsc *ring =
@@ -179,8 +181,13 @@ static void drain(struct session *s)
 			memcpy(&id, p, 4);
 			if (id == s->id && len >= ENTRY_HDR && !s->ending &&
 			    (!s->count || s->sent < s->count)) {
-				if (!out_room(s, len - 4))
+				if (!out_room(s, len - 4) && !last)
 					break;
+				if (!out_room(s, len - 4)) {
+					s->lost++;
+					nfqd_spsc_release(ring);
+					continue;
+				}
 				memcpy(s->out + s->out_len, p + 4, len - 4);
 				s->out_len += len - 4;
 				s->sent++;
@@ -190,15 +197,33 @@ static void drain(struct session *s)
 	}
 }
 
-/* Stop the workers' copies and queue the END record; the session closes once it is written. */
-static void finish(struct session *s, enum capwire_end why)
+/* The session's timer, due after usec from now. Returns 0 or -errno. */
+static int arm_timer(struct session *s, uint64_t usec)
+{
+	uint64_t now;
+	int r = sd_event_now(s->c->ev, CLOCK_MONOTONIC, &now);
+
+	if (r >= 0)
+		r = sd_event_source_set_time(s->timer, now + usec);
+	if (r >= 0)
+		r = sd_event_source_set_enabled(s->timer, SD_EVENT_ONESHOT);
+	return r < 0 ? r : 0;
+}
+
+/*
+ * Stop the workers' copies and queue the END record; the session closes once it is written, or
+ * when the client has not read it within END_USEC. Returns 0 or -errno (the timer).
+ */
+static int finish(struct session *s, enum capwire_end why)
 {
 	atomic_store_explicit(&s->c->tap->session, 0, memory_order_release);
 	(void)out_room(s, 0);
 	/* out has room for it beyond OUT_BYTES */
-	capwire_end_record(s->out + s->out_len, why, s->sent, dropped_now(s->c) - s->dropped_base);
+	capwire_end_record(s->out + s->out_len, why, s->sent,
+			   dropped_now(s->c) - s->dropped_base + s->lost);
 	s->out_len += CAPWIRE_HDR_LEN + CAPWIRE_END_LEN;
 	s->ending = true;
+	return arm_timer(s, END_USEC);
 }
 
 /* Write what the socket takes. Returns 0 or 1, or -errno when the client is gone. */
@@ -240,8 +265,11 @@ static int on_io(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 			/* the client is done: what the rings hold goes first, then the end */
 			s->eof = true;
 			if (!s->ending) {
-				drain(s);
-				finish(s, CAPWIRE_END_CLIENT);
+				drain(s, true);
+				if (finish(s, CAPWIRE_END_CLIENT) < 0) {
+					session_free(s);
+					return 0;
+				}
 			}
 		} else if (n == -1 && errno != EAGAIN && errno != EINTR) {
 			session_free(s);
@@ -256,6 +284,8 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct session *s = userdata;
 
+	(void)src;
+	(void)usec;
 	if (s->ending) {
 		log_info("capture %u: the client did not read the end of the stream within %llu s",
 			 s->id, END_USEC / 1000000);
@@ -266,11 +296,9 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 		log_warning("capture %u: out of memory for a new queue's ring: its packets are "
 			    "dropped from the capture",
 			    s->id);
-	drain(s);
-	if (s->count && s->sent >= s->count)
-		finish(s, CAPWIRE_END_COUNT);
-	if (sd_event_source_set_time(src, usec + (s->ending ? END_USEC : DRAIN_USEC)) < 0 ||
-	    sd_event_source_set_enabled(src, SD_EVENT_ONESHOT) < 0) {
+	drain(s, false);
+	if ((s->count && s->sent >= s->count ? finish(s, CAPWIRE_END_COUNT)
+					     : arm_timer(s, DRAIN_USEC)) < 0) {
 		session_free(s);
 		return 0;
 	}
@@ -403,8 +431,8 @@ void capture_free(struct capture *c)
 		struct session *s = c->s;
 
 		if (!s->ending) {
-			drain(s);
-			finish(s, CAPWIRE_END_STOP);
+			drain(s, true);
+			(void)finish(s, CAPWIRE_END_STOP);
 		}
 		(void)flush(s);
 		session_free(s);

@@ -17,6 +17,7 @@
 #include <sys/un.h>
 
 #include "bgproc.h"
+#include "capwire.h"
 #include "itest.h"
 
 #define RULES "[policy]\ndefault = accept\nrule = drop dport 9\n"
@@ -431,12 +432,53 @@ static int stuck_capture(struct itest *it)
 	return fd;
 }
 
+/* Longer than nfqd's drain period (10 ms) by far: a client busy elsewhere. */
+#define SLOW_CLIENT_MS 500
+
+/*
+ * Read fd to its end, decoding the records after the header line (already read): the number of
+ * packet records, and the END record (type 0 when none came). Fails on a bad record.
+ */
+static void read_stream(struct itest *it, int fd, struct capwire_rec *end, uint64_t *records)
+{
+	size_t cap = 1u << 20, len = 0;
+	uint8_t *buf = malloc(cap);
+	char err[160];
+
+	assert_non_null(buf);
+	memset(end, 0, sizeof(*end));
+	*records = 0;
+	for (;;) {
+		ssize_t n = recv(fd, buf + len, cap - len, 0);
+		size_t off = 0;
+		int r;
+
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		while ((r = capwire_decode(buf + off, len - off, end, err, sizeof(err))) > 0) {
+			off += (size_t)r;
+			if (end->type == CAPWIRE_PACKET)
+				(*records)++;
+		}
+		if (r < 0) {
+			free(buf);
+			itest_print_log(it);
+			fail_msg("%s after %llu records", err, (unsigned long long)*records);
+		}
+		memmove(buf, buf + off, len - off);
+		len -= off;
+	}
+	free(buf);
+}
+
 static void test_client_that_does_not_read_loses_records_not_verdicts(void **state)
 {
 	/* far more than the session's buffer and the ring hold together (about 5 MiB) */
 	const unsigned long n = 20000;
 	struct itest *it = *state;
-	uint64_t lost;
+	struct capwire_rec end;
+	uint64_t lost, records;
 	int sink, fd;
 
 	itest_nfqd(it, "[queue]\ncopy-range = 1500\n" RULES);
@@ -451,6 +493,22 @@ static void test_client_that_does_not_read_loses_records_not_verdicts(void **sta
 		(unsigned long long)lost);
 	if (lost == 0 || lost >= n)
 		fail_msg("capture_dropped is %llu of %lu packets", (unsigned long long)lost, n);
+
+	/*
+	 * The client ends the capture, then reads only much later, as a slow client may: the rest
+	 * of the stream still comes, ended by the END record, and every packet is either in it or
+	 * counted as dropped.
+	 */
+	assert_int_equal(shutdown(fd, SHUT_WR), 0);
+	usleep(SLOW_CLIENT_MS * 1000);
+	read_stream(it, fd, &end, &records);
+	if (end.type != CAPWIRE_END || end.verdict != CAPWIRE_END_CLIENT ||
+	    end.captured != records || end.captured + end.dropped != n || end.dropped < lost)
+		fail_msg("the stream's end: type %u reason %u, %llu captured (%llu records read), "
+			 "%llu dropped (%llu counted by the workers), of %lu packets",
+			 end.type, end.verdict, (unsigned long long)end.captured,
+			 (unsigned long long)records, (unsigned long long)end.dropped,
+			 (unsigned long long)lost, n);
 	close(fd);
 	free(itest_stop(it, 2000, NULL));
 	close(sink);
