@@ -228,6 +228,8 @@ char *command_dispatch(const struct command *table, size_t n, void *user, const 
 		snprintf(msg, sizeof(msg), "'%s' takes no argument", cmd->name);
 		return command_error(msg);
 	}
+	if (cmd->run_peer)
+		return cmd->run_peer(user, args, peer);
 	return cmd->run(user, args);
 }
 
@@ -332,12 +334,23 @@ static char *cmd_status(void *user, const char *args)
 	return d->status(d->user);
 }
 
+/* Streams packets over the connection: it reveals their contents, so it is privileged. */
+static char *cmd_capture(void *user, const char *args, const struct command_peer *peer)
+{
+	const struct command_daemon *d = user;
+
+	if (!d->capture)
+		return command_error("this nfqd cannot capture");
+	return d->capture(d->user, args, peer);
+}
+
 static const struct command commands[] = {
 	{ .name = "stats", .changes_state = false, .takes_args = false, .run = cmd_stats },
 	{ .name = "status", .changes_state = false, .takes_args = false, .run = cmd_status },
 	{ .name = "reload", .changes_state = true, .takes_args = false, .run = cmd_reload },
 	{ .name = "upgrade", .changes_state = true, .takes_args = false, .run = cmd_upgrade },
 	{ .name = "metrics", .changes_state = false, .takes_args = false, .run = metrics_command },
+	{ .name = "capture", .changes_state = true, .takes_args = true, .run_peer = cmd_capture },
 };
 
 char *command_answer(void *daemon, const char *line, const struct command_peer *peer)

@@ -19,6 +19,7 @@
 
 #include "rulecount.h"
 
+struct client;
 struct config;
 struct nfqd_ipset_info;
 
@@ -27,6 +28,8 @@ struct command_peer {
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
+	/* the connection, for a command that takes it over (control_take()); NULL: none */
+	struct client *conn;
 };
 
 /* One queue, as its worker last counted it. */
@@ -82,6 +85,8 @@ struct command {
 	bool changes_state;
 	bool takes_args;
 	char *(*run)(void *user, const char *args);
+	/* instead of run: a command that needs the peer (its connection, to take it over) */
+	char *(*run_peer)(void *user, const char *args, const struct command_peer *peer);
 };
 
 /*
@@ -115,6 +120,8 @@ struct command_daemon {
 	 * saying why not. NULL: not available. */
 	int (*upgrade)(void *user, char *msg, size_t len);
 	uid_t self_uid; /* nfqd's own uid, allowed to change state */
+	/* Start a capture (capture.h, capture_start()). NULL: not available. */
+	char *(*capture)(void *user, const char *args, const struct command_peer *peer);
 };
 
 /*

@@ -54,6 +54,7 @@ struct client {
 	char buf[CONTROL_REQUEST_MAX];
 	char *out; /* the reply, newline included; NULL while the request is read */
 	size_t out_len, out_off;
+	bool taken; /* the handler took the connection over (control_take()) */
 };
 
 char *control_error_json(const char *msg, bool busy)
@@ -126,9 +127,20 @@ static void client_free(struct client *cl)
 		ctl->reply_bytes -= cl->out_len;
 	sd_event_source_disable_unref(cl->io);
 	sd_event_source_disable_unref(cl->timer);
-	close(cl->fd);
+	if (!cl->taken)
+		close(cl->fd);
 	free(cl->out);
 	free(cl);
+}
+
+int control_take(struct client *cl)
+{
+	if (!cl || cl->taken)
+		return -EBADF;
+	cl->taken = true;
+	/* the new owner watches the socket itself: epoll takes an fd once */
+	cl->io = sd_event_source_disable_unref(cl->io);
+	return cl->fd;
 }
 
 /*
@@ -137,9 +149,14 @@ static void client_free(struct client *cl)
  */
 static int client_flush(struct client *cl)
 {
-	while (cl->out_off < cl->out_len) {
-		ssize_t n = send(cl->fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
-				 MSG_DONTWAIT | MSG_NOSIGNAL);
+	return control_send_some(cl->fd, cl->out, cl->out_len, &cl->out_off);
+}
+
+int control_send_some(int fd, const void *buf, size_t len, size_t *off)
+{
+	while (*off < len) {
+		ssize_t n =
+			send(fd, (const char *)buf + *off, len - *off, MSG_DONTWAIT | MSG_NOSIGNAL);
 
 		if (n == -1) {
 			if (errno == EINTR)
@@ -148,7 +165,7 @@ static int client_flush(struct client *cl)
 				return 0;
 			return -errno;
 		}
-		cl->out_off += (size_t)n;
+		*off += (size_t)n;
 	}
 	return 1;
 }
@@ -216,7 +233,7 @@ static void client_reply(struct client *cl, char *text)
 
 static void client_read(struct client *cl)
 {
-	char cmd[CONTROL_REQUEST_MAX], err[128];
+	char cmd[CONTROL_REQUEST_MAX], err[128], *text;
 	enum control_request st;
 	ssize_t n;
 
@@ -230,10 +247,18 @@ static void client_read(struct client *cl)
 	st = control_request_parse(cl->buf, cl->len, n == 0, cmd, sizeof(cmd), err, sizeof(err));
 	if (st == CONTROL_REQUEST_INCOMPLETE)
 		return;
-	if (st == CONTROL_REQUEST_BAD)
+	if (st == CONTROL_REQUEST_BAD) {
 		client_reply(cl, control_error_json(err, false));
-	else
-		client_reply(cl, cl->ctl->fn(cl->ctl->user, cmd, &cl->peer));
+		return;
+	}
+	text = cl->ctl->fn(cl->ctl->user, cmd, &cl->peer);
+	/* A stream (capture) owns the connection now: no reply, no deadline from here. */
+	if (cl->taken) {
+		free(text);
+		client_free(cl);
+		return;
+	}
+	client_reply(cl, text);
 }
 
 static int on_client_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -302,6 +327,7 @@ static void client_add(struct control *ctl, int cfd)
 	cl->fd = cfd;
 	cl->peer.uid = (uid_t)-1;
 	cl->peer.gid = (gid_t)-1;
+	cl->peer.conn = cl;
 	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &uc, &ul) == 0) {
 		cl->peer.pid = uc.pid;
 		cl->peer.uid = uc.uid;

@@ -81,6 +81,20 @@ int control_fd(const struct control *c);
  */
 int control_detach(struct control *c);
 
+/*
+ * Take the connection of the client cl over (a command_peer's conn, from inside the command's
+ * handler): the caller owns the returned socket (non-blocking) from then on, and control.c
+ * forgets the client once the handler returns, without a reply, deadline or reply limit, and
+ * ignoring what the handler returned. Returns the socket, or -EBADF (cl NULL or taken already).
+ */
+int control_take(struct client *cl);
+
+/*
+ * Send buf[*off, len) on the non-blocking socket fd as far as it takes it now, advancing *off.
+ * Returns 1 when all is sent, 0 when the rest waits for EPOLLOUT, -errno when the peer is gone.
+ */
+int control_send_some(int fd, const void *buf, size_t len, size_t *off);
+
 /* What control_request_parse() found in the bytes received so far. */
 enum control_request {
 	CONTROL_REQUEST_INCOMPLETE, /* no newline yet: read more */

@@ -25,6 +25,7 @@ struct daemon {
 	struct worker_shared shared;
 	sd_event *ev;
 	struct control *ctl;
+	struct capture *capture;   /* `nfqctl capture` (capture.h) */
 	struct command_daemon cmd; /* what the control commands see of the daemon */
 	struct reload_status reload;
 	/* the counters of the queues reloads removed, so that the totals go on */

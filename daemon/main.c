@@ -27,6 +27,7 @@
 #include "nfqd/stats.h"
 #include "nfqd/transport.h"
 
+#include "capture.h"
 #include "command.h"
 #include "config.h"
 #include "control.h"
@@ -746,6 +747,14 @@ static int open_control(struct daemon *d, char *err, size_t errlen)
 	return r;
 }
 
+/* The capture command (command.h): packets cut where the copy range in force cuts them. */
+static char *daemon_capture(void *user, const char *args, const struct command_peer *peer)
+{
+	struct daemon *d = user;
+
+	return capture_start(d->capture, args, peer, d->cfg->copy_range);
+}
+
 /* On a hand-over the socket stays where the successor finds it: in the fd store, at its path. */
 static void close_control(struct daemon *d)
 {
@@ -871,7 +880,13 @@ static int run(struct ruleset *rs, const struct reload_status *st, char **argv)
 					 .user = &d,
 					 .n_queues = d.n_workers,
 					 .upgrade = request_upgrade,
+					 .capture = daemon_capture,
 					 .self_uid = geteuid() };
+	r = capture_new(&d.capture, d.ev, &d.shared.capture, &d.n_workers);
+	if (r < 0) {
+		log_error("cannot set up packet capture: %s", strerror(-r));
+		goto out;
+	}
 	r = open_control(&d, err, sizeof(err));
 	if (r < 0) {
 		log_error("%s", err);
@@ -946,6 +961,8 @@ stop:
 out:
 	stop_workers(&d);
 	metrics_textfile_close(metrics);
+	/* after the workers: the rings go with it */
+	capture_free(d.capture);
 	watchdog_close(d.watchdog);
 	/* A start that failed leaves what it adopted bound and stored, for the next attempt. */
 	for (unsigned int i = 0; !served && i < d.n_workers; i++)

@@ -23,6 +23,7 @@
 #include "config.h"
 #include "json.h"
 #include "nfqctl-metrics.h"
+#include "nfqctl.h"
 
 #define REPLY_MAX (4u << 20)
 /* Whole run, busy retries included: longer than nfqd's deadline for one exchange, so that a
@@ -45,6 +46,8 @@ static void usage(FILE *f)
 		   "  upgrade re-execute nfqd's binary (a new version, if installed), handing\n"
 		   "          the queues over without losing a packet; same pid\n"
 		   "  metrics the counters in Prometheus' text format (not JSON)\n"
+		   "  capture [-q QUEUE] [--verdict WORD] [--rule N] [-c COUNT] -w FILE\n"
+		   "          write the verdicted packets to a pcap file (nfqctl capture --help)\n"
 		   "\n"
 		   "Options:\n"
 		   "  -s, --socket PATH  control socket (default " CONFIG_DEFAULT_CONTROL ")\n"
@@ -55,7 +58,7 @@ static void usage(FILE *f)
 		   "short or not JSON); 2 bad command line.\n");
 }
 
-static long long now_ms(void)
+long long nfqctl_now_ms(void)
 {
 	struct timespec ts;
 
@@ -95,10 +98,10 @@ static int check_is_socket(const char *path)
 	return -1;
 }
 
-static int connect_to(const char *path, long long deadline)
+int nfqctl_connect(const char *path, long long deadline)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	long long left = deadline - now_ms();
+	long long left = deadline - nfqctl_now_ms();
 	struct timeval tv = { .tv_sec = left > 0 ? left / 1000 : 0,
 			      .tv_usec = left > 0 ? left % 1000 * 1000 : 1 };
 	int fd;
@@ -136,7 +139,7 @@ static int connect_to(const char *path, long long deadline)
 static int wait_fd(int fd, short events, long long deadline)
 {
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - nfqctl_now_ms();
 		struct pollfd p = { .fd = fd, .events = events };
 		int n;
 
@@ -158,7 +161,7 @@ static int wait_fd(int fd, short events, long long deadline)
 static long exchange(const char *path, const char *req, char *reply, long long deadline)
 {
 	size_t len = 0, sent = 0, reqlen = strlen(req);
-	int fd = connect_to(path, deadline);
+	int fd = nfqctl_connect(path, deadline);
 
 	if (fd < 0)
 		return -1;
@@ -238,14 +241,14 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = CONFIG_DEFAULT_CONTROL;
-	long long deadline = now_ms() + TIMEOUT_MS;
+	long long deadline = nfqctl_now_ms() + TIMEOUT_MS;
 	char req[300];
 	char *reply;
 	long len;
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			path = optarg;
@@ -263,6 +266,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* a sub-command with options of its own */
+	if (optind < argc && strcmp(argv[optind], "capture") == 0)
+		return nfqctl_capture(path, argc - optind, argv + optind);
 	if (optind != argc - 1) {
 		fprintf(stderr, "nfqctl: %s\nTry 'nfqctl --help'.\n",
 			optind >= argc ? "missing command" : "one command at a time");
@@ -273,7 +279,7 @@ int main(int argc, char **argv)
 	    strcmp(argv[optind], "metrics") != 0) {
 		fprintf(stderr,
 			"nfqctl: unknown command '%s' (commands: stats, status, reload, upgrade, "
-			"metrics)\n",
+			"metrics, capture)\n",
 			argv[optind]);
 		return 2;
 	}
@@ -294,7 +300,7 @@ int main(int argc, char **argv)
 		/* Busy: nfqd serves as many clients as it may; a slot frees within its
 		 * exchange deadline. */
 		if (strncmp(reply, "{\"error\":", 9) != 0 || !strstr(reply, ",\"busy\":true}") ||
-		    now_ms() + BUSY_RETRY_MS >= deadline)
+		    nfqctl_now_ms() + BUSY_RETRY_MS >= deadline)
 			break;
 		usleep(BUSY_RETRY_MS * 1000);
 	}

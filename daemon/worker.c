@@ -817,6 +817,11 @@ static void classify(struct worker *w, struct nfqd_counters *acc)
 		else if (how != NFQD_STAMP_REJECT)
 			acc->v[NFQD_CTR_ACCEPTED]++;
 		add_verdict(w, &v, acc);
+		/* The payload stays in the receive buffer until the transport's release. */
+		if (capture_on(&w->shared->capture))
+			acc->v[NFQD_CTR_CAPTURE_DROPPED] += (uint64_t)capture_packet(
+				&w->shared->capture, w->index, pkt, d.verdict,
+				d.rule >= 0 ? (uint32_t)d.rule + 1 : 0);
 	}
 	w->n_pkts = 0;
 	if (timed_out)

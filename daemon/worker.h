@@ -19,6 +19,7 @@
 #include "nfqd/policy.h"
 #include "nfqd/queue.h"
 #include "nfqd/stats.h"
+#include "capture.h"
 #include "log.h"
 #include "ruleset.h"
 
@@ -47,6 +48,7 @@ struct worker_shared {
 	sem_t started; /* posted by each worker once its queue takes packets (or failed to) */
 	struct ruleset_pub rulesets; /* the ruleset generation in force (ruleset.h) */
 	atomic_int unmarked_logged;  /* "set-lookup = mark but no marker" said once */
+	struct capture_tap capture;  /* `nfqctl capture` (capture.h) */
 };
 
 /* The last word on a queue, taken by its worker after the drain. */

@@ -28,6 +28,7 @@ static const char *const counter_names[NFQD_CTR_MAX] = {
 	[NFQD_CTR_REJECTED] = "rejected",
 	[NFQD_CTR_REJECT_UNMARKED] = "reject_unmarked",
 	[NFQD_CTR_REJECT_LOOPS] = "reject_loops",
+	[NFQD_CTR_CAPTURE_DROPPED] = "capture_dropped",
 };
 
 static const char *const counter_help[NFQD_CTR_MAX] = {

@@ -5,7 +5,7 @@
 # $NFQD_NSPAWN_ROOT). A check runs inside as a oneshot unit enabled for multi-user.target; it
 # writes its result to a file of the root, which the caller reads after the poweroff.
 
-container_pkgs=systemd,systemd-sysv,dbus,iproute2,iptables,libmnl0,libnetfilter-queue1,libnfnetlink0,libinih1,liburing2
+container_pkgs=systemd,systemd-sysv,dbus,iproute2,iptables,libmnl0,libnetfilter-queue1,libnfnetlink0,libinih1,liburing2,libpcap0.8
 
 fail() {
 	echo "FAIL: $*"

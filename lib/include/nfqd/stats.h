@@ -45,6 +45,8 @@ enum nfqd_counter {
 				     chain (no marker): nothing could answer them; dropped */
 	NFQD_CTR_REJECT_LOOPS,	  /* packets that came back with a reject code: the chain did not
 				     answer them; dropped */
+	NFQD_CTR_CAPTURE_DROPPED, /* packets a running capture selected but had no room for in
+				     the worker's ring (its client reads too slowly) */
 	NFQD_CTR_MAX
 };
 
