@@ -9,6 +9,7 @@
 
 #include "command.h"
 #include "config.h"
+#include "inspect.h"
 #include "strbuf.h"
 
 char *command_error(const char *msg)
@@ -258,6 +259,11 @@ static const struct command commands[] = {
 	{ .name = "status", .changes_state = false, .takes_args = false, .run = cmd_status },
 	{ .name = "reload", .changes_state = true, .takes_args = false, .run = cmd_reload },
 	{ .name = "upgrade", .changes_state = true, .takes_args = false, .run = cmd_upgrade },
+	{ .name = "rules", .changes_state = false, .takes_args = false, .run = inspect_cmd_rules },
+	{ .name = "explain",
+	  .changes_state = false,
+	  .takes_args = true,
+	  .run = inspect_cmd_explain },
 };
 
 char *command_answer(void *daemon, const char *line, const struct command_peer *peer)
