@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,8 +305,10 @@ int inspect_parse_packet(const char *text, struct inspect_packet *out, char *err
 	ports = proto_has_ports(proto);
 	if (parse_endpoint(ws.w[1], pname, ports, &src, err, errlen) < 0)
 		return -EINVAL;
-	if (strcmp(ws.w[2], ">") != 0) {
-		snprintf(err, errlen, "expected '>' between source and destination, not '%s'",
+	/* "to": '>' is the shell's redirection, easily left unquoted */
+	if (strcmp(ws.w[2], ">") != 0 && strcmp(ws.w[2], "to") != 0) {
+		snprintf(err, errlen,
+			 "expected '>' (or 'to') between source and destination, not '%s'",
 			 ws.w[2]);
 		return -EINVAL;
 	}
@@ -513,6 +514,21 @@ char *inspect_rules_json(const struct stats_snapshot *s, const int *now)
 	return strbuf_steal(&b);
 }
 
+/* The packet's value for term t; an interface by the name the description gave it. */
+static void term_value(const struct nfqd_policy *p, unsigned int r, unsigned int t,
+		       const struct inspect_packet *pk, const struct nfqd_set_answers *ans,
+		       const struct nfqd_term_info *ti, char *buf, size_t size)
+{
+	const char *name = !strcmp(ti->kind, "iif")   ? pk->iif
+			   : !strcmp(ti->kind, "oif") ? pk->oif
+						      : NULL;
+
+	if (name)
+		snprintf(buf, size, "%s", *name ? name : "none");
+	else
+		nfqd_policy_term_value(p, r, t, &pk->pkt, ans, buf, size);
+}
+
 /* Why rule r ended as trace says, in words, with the packet's value of the term. */
 static void why_text(const struct nfqd_policy *p, unsigned int r,
 		     const struct nfqd_explain_rule *tr, const struct inspect_packet *pk,
@@ -534,7 +550,7 @@ static void why_text(const struct nfqd_policy *p, unsigned int r,
 		return;
 	}
 	term_text(&ti, t, sizeof(t));
-	nfqd_policy_term_value(p, r, tr->term, &pk->pkt, ans, val, sizeof(val));
+	term_value(p, r, tr->term, pk, ans, &ti, val, sizeof(val));
 	if (tr->why == NFQD_EXPLAIN_FAILED)
 		snprintf(buf, size,
 			 "'%s': the set could not be tested (%s): the on-set-error verdict", t,
@@ -564,7 +580,7 @@ static void terms_json(struct strbuf *b, const struct nfqd_policy *p, unsigned i
 
 		nfqd_policy_term_info(p, r, i, &ti);
 		term_text(&ti, t, sizeof(t));
-		nfqd_policy_term_value(p, r, i, &pk->pkt, ans, val, sizeof(val));
+		term_value(p, r, i, pk, ans, &ti, val, sizeof(val));
 		strbuf_printf(b, "%s{\"term\":", i ? "," : "");
 		strbuf_json_string(b, t);
 		json_kv_str(b, "packet", val);
@@ -740,17 +756,24 @@ static int ask_sets(const struct stats_snapshot *s, const struct nfqd_packet *pk
 	return 0;
 }
 
-/* The index of an interface named on the command line, in nfqd's network namespace. */
-static int resolve_iface(const char *name, const char *key, uint32_t *index, char *msg, size_t len)
+/*
+ * The index a worker would see for an interface named on the command line: that of the
+ * policy's interface of that name, kept current by nfqd's link watch; else one no rule names
+ * (the name is shown as given). No system call: nfqd's filter allows no ioctl.
+ */
+static uint32_t iface_index(const struct nfqd_policy *p, const char *name)
 {
+	uint32_t index;
+
 	if (!*name)
 		return 0;
-	*index = if_nametoindex(name);
-	if (*index)
-		return 0;
-	snprintf(msg, len, "bad packet: %s '%s': no such interface in nfqd's network namespace",
-		 key, name);
-	return -ENODEV;
+	for (unsigned int i = 0; i < nfqd_policy_iface_count(p); i++) {
+		if (strcmp(nfqd_policy_iface_name(p, i), name) == 0) {
+			index = nfqd_policy_iface_index(p, i);
+			return index ? index : INSPECT_IFINDEX_OTHER;
+		}
+	}
+	return INSPECT_IFINDEX_OTHER;
 }
 
 char *inspect_cmd_explain(void *user, const char *args)
@@ -767,14 +790,13 @@ char *inspect_cmd_explain(void *user, const char *args)
 		snprintf(msg, sizeof(msg), "bad packet: %s", why);
 		return command_error(msg);
 	}
-	if (resolve_iface(pk.iif, "iif", &pk.pkt.indev, msg, sizeof(msg)) < 0 ||
-	    resolve_iface(pk.oif, "oif", &pk.pkt.outdev, msg, sizeof(msg)) < 0)
-		return command_error(msg);
 	r = take(user, &snap, &q);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "cannot read the rules in force: %s", strerror(-r));
 		return command_error(msg);
 	}
+	pk.pkt.indev = iface_index(snap.cfg->policy, pk.iif);
+	pk.pkt.outdev = iface_index(snap.cfg->policy, pk.oif);
 	pk.pkt.queue = (uint16_t)(pk.queue >= 0 ? pk.queue : snap.n_queues ? (int)q.num : 0);
 	r = ask_sets(&snap, &pk.pkt, &ans, err);
 	if (r < 0) {

@@ -21,6 +21,10 @@
 
 #define INSPECT_PACKET_MAX 80 /* bytes of the headers explain builds */
 
+/* The input or output index of a packet from an interface that no rule names, or that does not
+ * exist now: no kernel index is this. */
+#define INSPECT_IFINDEX_OTHER UINT32_MAX
+
 /* A packet described on the command line of `nfqctl explain`, built as the kernel queues it. */
 struct inspect_packet {
 	uint8_t bytes[INSPECT_PACKET_MAX]; /* IPv4 or IPv6 header and the L4 header */
@@ -35,8 +39,9 @@ struct inspect_packet {
 /*
  * Parse a packet description:
  *	PROTO SRC > DST [iif NAME] [oif NAME] [mark V] [ctmark V] [queue N]
- * PROTO as `proto` takes it (a name or a number); SRC and DST are ADDR:PORT for the protocols
- * with ports (tcp, udp, udplite, sctp, dccp), ADDR otherwise, an IPv6 ADDR in brackets
+ * ('to' may stand for '>'). PROTO as `proto` takes it (a name or a number); SRC and DST are
+ *ADDR:PORT for the protocols with ports (tcp, udp, udplite, sctp, dccp), ADDR otherwise, an IPv6
+ *ADDR in brackets
  * ([2001:db8::1]:443; brackets optional without a port); both of one family. V is a number
  * (0x.. hex). The headers are written as bytes and parsed by the packet parser, so the view is
  * what a worker would see. Interfaces are kept by name (pkt.indev/outdev are left 0 for the

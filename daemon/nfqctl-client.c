@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <grp.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -252,21 +253,63 @@ int nfqctl_request(const char *socket, const char *line, long timeout_ms, char *
 	return 0;
 }
 
-int nfqctl_simple(const char *socket, const char *line)
+/* The answer to line in *reply, or exit status 1 with why printed and *reply NULL. */
+static int nfqctl_simple_checked(const char *socket, const char *line, char **reply)
 {
 	char err[512];
-	char *reply;
 
-	if (nfqctl_request(socket, line, NFQCTL_TIMEOUT_MS, &reply, err, sizeof(err)) < 0) {
+	if (nfqctl_request(socket, line, NFQCTL_TIMEOUT_MS, reply, err, sizeof(err)) < 0) {
 		fprintf(stderr, "nfqctl: %s\n", err);
 		return 1;
 	}
-	if (nfqctl_is_error(reply)) {
-		fprintf(stderr, "nfqctl: nfqd answered: %s\n", reply);
-		free(reply);
+	if (nfqctl_is_error(*reply)) {
+		fprintf(stderr, "nfqctl: nfqd answered: %s\n", *reply);
+		free(*reply);
+		*reply = NULL;
 		return 1;
 	}
+	return 0;
+}
+
+int nfqctl_simple(const char *socket, const char *line)
+{
+	char *reply;
+	int r = nfqctl_simple_checked(socket, line, &reply);
+
+	if (r != 0)
+		return r;
 	printf("%s\n", reply);
 	free(reply);
+	return 0;
+}
+
+int nfqctl_get(const char *socket, const char *line, char **reply, struct json_val *doc)
+{
+	int r = nfqctl_simple_checked(socket, line, reply);
+
+	if (r != 0)
+		return r;
+	/* checked by nfqctl_request(): one JSON value */
+	json_parse(*reply, strlen(*reply), doc, NULL);
+	return 0;
+}
+
+int nfqctl_json_option(const char *cmd, int argc, char **argv, bool *json)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	opterr = 0;
+	*json = false;
+	while ((c = getopt_long(argc, argv, "+j", opts, NULL)) != -1) {
+		if (c != 'j') {
+			fprintf(stderr, "nfqctl: %s: unknown option '%s'\n", cmd, argv[optind - 1]);
+			return -1;
+		}
+		*json = true;
+	}
 	return 0;
 }

@@ -46,4 +46,24 @@ struct nfqctl_command {
  */
 int nfqctl_simple(const char *socket, const char *line);
 
+struct json_val;
+
+/*
+ * nfqctl_request() for a sub-command that reads the answer: on success *reply holds it and *doc
+ * its JSON value; otherwise the reason (or nfqd's error answer) is printed on stderr and
+ * *reply is NULL. Returns the exit status: 0, or 1.
+ */
+int nfqctl_get(const char *socket, const char *line, char **reply, struct json_val *doc);
+
+/*
+ * Parse the options of a sub-command cmd that takes only --json (-j): *json set when given;
+ * optind is left at the first other argument. Returns 0, or -1 with the unknown option said.
+ */
+int nfqctl_json_option(const char *cmd, int argc, char **argv, bool *json);
+
+/* The sub-commands of their own files. */
+int nfqctl_rules(const char *socket, int argc, char **argv);
+int nfqctl_explain(const char *socket, int argc, char **argv);
+int nfqctl_top(const char *socket, int argc, char **argv);
+
 #endif /* NFQD_DAEMON_NFQCTL_CLIENT_H */

@@ -37,6 +37,17 @@ static const struct nfqctl_command commands[] = {
 	  "upgrade\n    re-execute nfqd's binary (a new version, if installed), handing the\n"
 	  "    queues over without losing a packet; same pid",
 	  run_plain },
+	{ "rules",
+	  "rules [--json]\n    the rules as compiled, with their counters, each set term and how "
+	  "it is\n"
+	  "    answered (mark bit of the generated chain, IPSET_CMD_TEST); --json: as nfqd\n"
+	  "    answers it",
+	  nfqctl_rules },
+	{ "explain",
+	  "explain [--json] PROTO SRC > DST [iif NAME] [oif NAME] [mark V] [ctmark V] [queue N]\n"
+	  "    which rule such a packet would hit now, and why, its sets asked of the kernel;\n"
+	  "    e.g. explain tcp 192.0.2.1:1234 '>' 198.51.100.7:443 iif eth0",
+	  nfqctl_explain },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

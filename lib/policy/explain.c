@@ -6,7 +6,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -106,14 +105,14 @@ static int address_value(const struct nfqd_term *term, const union nfqd_addr *a,
 	return nfqd_match_table[term->kind].format(&v, buf, size);
 }
 
-static int iface_value(uint32_t ifindex, char *buf, size_t size)
+/* Named from the policy's own table: no system call (nfqd's filter allows no ioctl). */
+static int iface_value(const struct nfqd_policy *p, uint32_t ifindex, char *buf, size_t size)
 {
-	char name[IF_NAMESIZE];
-
 	if (!ifindex)
 		return snprintf(buf, size, "none");
-	if (if_indextoname(ifindex, name))
-		return snprintf(buf, size, "%s", name);
+	for (unsigned int i = 0; i < nfqd_policy_iface_count(p); i++)
+		if (nfqd_policy_iface_index(p, i) == ifindex)
+			return snprintf(buf, size, "%s", nfqd_policy_iface_name(p, i));
 	return snprintf(buf, size, "ifindex %u", ifindex);
 }
 
@@ -159,9 +158,9 @@ int nfqd_policy_term_value(const struct nfqd_policy *p, unsigned int rule, unsig
 		v.arg.mark = (struct nfqd_mark){ .value = pkt->mark, .mask = UINT32_MAX };
 		return nfqd_mark_format(&v.arg.mark, buf, size);
 	case NFQD_MATCH_IIF:
-		return iface_value(pkt->indev, buf, size);
+		return iface_value(p, pkt->indev, buf, size);
 	case NFQD_MATCH_OIF:
-		return iface_value(pkt->outdev, buf, size);
+		return iface_value(p, pkt->outdev, buf, size);
 	default:
 		break;
 	}

@@ -708,6 +708,13 @@ void nfqd_policy_iface_set_index(const struct nfqd_policy *p, unsigned int i, ui
 	__atomic_store_n(&p->refs.ifindex[i], ifindex, __ATOMIC_RELAXED);
 }
 
+uint32_t nfqd_policy_iface_index(const struct nfqd_policy *p, unsigned int i)
+{
+	if (!p || i >= p->refs.nifaces)
+		return 0;
+	return __atomic_load_n(&p->refs.ifindex[i], __ATOMIC_RELAXED);
+}
+
 void nfqd_policy_marks(const struct nfqd_policy *p, struct nfqd_policy_marks *m)
 {
 	*m = p->marks;

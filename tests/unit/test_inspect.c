@@ -96,8 +96,9 @@ static void test_bad_packet_descriptions_name_the_wrong_word(void **state)
 	parse_bad("tpc 1.2.3.4:1 > 5.6.7.8:2", "'tpc' is not a protocol");
 	parse_bad("tcp 1.2.3.4 > 5.6.7.8:2", "'1.2.3.4' has no port: tcp takes ADDR:PORT");
 	parse_bad("gre 1.2.3.4:5 > 5.6.7.8", "'1.2.3.4:5' has a port, but gre has no ports");
-	parse_bad("tcp 1.2.3.4:1 < 5.6.7.8:2", "expected '>' between source and destination, "
-					       "not '<'");
+	parse_bad("tcp 1.2.3.4:1 < 5.6.7.8:2",
+		  "expected '>' (or 'to') between source and destination, "
+		  "not '<'");
 	parse_bad("tcp 1.2.3.4:1 > 5.6.7.999:2", "'5.6.7.999:2' is not an address");
 	parse_bad("tcp 1.2.3.4:70000 > 5.6.7.8:2", "bad port '70000' in '1.2.3.4:70000'");
 	parse_bad("tcp 1.2.3.4:1 > [::1]:2", "are not of one family");

@@ -67,12 +67,16 @@ int nfqd_policy_term_info(const struct nfqd_policy *p, unsigned int rule, unsign
  * The packet's value for what term t of rule i compares, in the form of the term's argument
  * ("tcp", "192.0.2.1", "1234", "0x10", "eth0"; "member", "not a member", "unanswered",
  * "lookup failed" for a set term, with the answers ans; "none" for a fact the packet does not
- * have), into buf. An interface is named by if_indextoname() in the caller's namespace, or
- * "ifindex N". Returns what snprintf() returns, or -ENOENT when there is no such term.
+ * have), into buf. An interface is named when its index is that of one of the policy's
+ * interface names, else "ifindex N" ("none" for 0). Returns what snprintf() returns, or -ENOENT
+ * when there is no such term.
  */
 int nfqd_policy_term_value(const struct nfqd_policy *p, unsigned int rule, unsigned int t,
 			   const struct nfqd_packet *pkt, const struct nfqd_set_answers *ans,
 			   char *buf, size_t size);
+
+/* The index interface name i of the policy has now (0: none, or i out of range). */
+uint32_t nfqd_policy_iface_index(const struct nfqd_policy *p, unsigned int i);
 
 /*
  * Parse a protocol word as `proto` terms take it (a name: tcp, udp, icmp, icmpv6, udplite,
