@@ -4,6 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+/* the libc network headers go before the kernel ones, which defer to them */
+#include <netinet/in.h>
+#include <linux/netfilter.h>
 
 #include "nfqd/ipset.h"
 
@@ -44,7 +47,11 @@ static void stats_queues(struct strbuf *b, const struct stats_snapshot *s,
 				      "\"user_dropped\":%u,\"last_id\":%u}",
 				      q->kstats.queued, q->kstats.full_dropped,
 				      q->kstats.user_dropped, q->kstats.last_id);
-		strbuf_printf(b, "}");
+		strbuf_printf(b, ",\"batch_sizes\":{");
+		for (unsigned int k = 0; k < NFQD_BATCH_BUCKETS; k++)
+			strbuf_printf(b, "%s\"%s\":%llu", k ? "," : "", nfqd_batch_bucket_name(k),
+				      (unsigned long long)q->counters.batch[k]);
+		strbuf_printf(b, "}}");
 	}
 	/* the totals go on when a reload removes a queue */
 	for (int k = 0; s->retired && k < NFQD_CTR_MAX; k++)
@@ -74,6 +81,61 @@ static void stats_lookups(struct strbuf *b, const struct stats_snapshot *s)
 	}
 }
 
+/*
+ * ,"packets":N,"bytes":N,"queues":[{"queue":Q,"packets":N,"bytes":N},...] for entry r of the
+ * per-rule counters (the default's: r = the rule count).
+ */
+static void stats_rule_counts(struct strbuf *b, const struct stats_snapshot *s, unsigned int r)
+{
+	unsigned int n = nfqd_policy_rule_count(s->cfg->policy) + 1;
+	struct rule_count sum = { 0 };
+
+	for (unsigned int q = 0; s->rule_counts && q < s->n_queues; q++) {
+		sum.packets += s->rule_counts[q * n + r].packets;
+		sum.bytes += s->rule_counts[q * n + r].bytes;
+	}
+	strbuf_printf(b, ",\"packets\":%llu,\"bytes\":%llu,\"queues\":[",
+		      (unsigned long long)sum.packets, (unsigned long long)sum.bytes);
+	for (unsigned int q = 0; q < s->n_queues; q++) {
+		struct rule_count c = { 0 };
+
+		if (s->rule_counts)
+			c = s->rule_counts[q * n + r];
+		strbuf_printf(b, "%s{\"queue\":%u,\"packets\":%llu,\"bytes\":%llu}", q ? "," : "",
+			      s->queues[q].num, (unsigned long long)c.packets,
+			      (unsigned long long)c.bytes);
+	}
+	strbuf_printf(b, "]");
+}
+
+/* The rules in force with their counters and how their set terms are answered, then the
+ * default verdict's counters. */
+static void stats_rules(struct strbuf *b, const struct stats_snapshot *s)
+{
+	const struct config *c = s->cfg;
+	unsigned int n = nfqd_policy_rule_count(c->policy);
+	char vbuf[32];
+
+	for (unsigned int r = 0; r < n; r++) {
+		uint32_t lk = nfqd_policy_rule_lookups(c->policy, r);
+
+		strbuf_printf(b, "%s{\"rule\":%u,\"line\":%u,\"text\":", r ? "," : "", r + 1,
+			      c->rule_lines ? c->rule_lines[r] : 0);
+		strbuf_json_string(b, nfqd_policy_rule_text(c->policy, r));
+		strbuf_printf(b, ",\"verdict\":");
+		strbuf_json_string(b,
+				   nfqd_policy_rule_verdict_text(c->policy, r, vbuf, sizeof(vbuf)));
+		stats_rule_counts(b, s, r);
+		strbuf_printf(b, ",\"set_lookup\":");
+		strbuf_json_string(b, lk ? config_set_lookup_name(c->set_lookup) : "none");
+		strbuf_printf(b, "}");
+	}
+	strbuf_printf(b, "],\"default\":{\"verdict\":");
+	strbuf_json_string(b, nfqd_policy_default(c->policy) == NF_ACCEPT ? "accept" : "drop");
+	stats_rule_counts(b, s, n);
+	strbuf_printf(b, "}");
+}
+
 char *command_stats_json(const struct stats_snapshot *s)
 {
 	const struct config *c = s->cfg;
@@ -88,18 +150,9 @@ char *command_stats_json(const struct stats_snapshot *s)
 	strbuf_json_string(&b, config_set_lookup_name(c->set_lookup));
 	strbuf_printf(&b, ",\"flow_cache\":%s,\"lookups\":[", c->flow_cache ? "true" : "false");
 	stats_lookups(&b, s);
-	/* how each rule's set terms are answered */
 	strbuf_printf(&b, "],\"rules\":[");
-	for (unsigned int r = 0; r < nfqd_policy_rule_count(c->policy); r++) {
-		uint32_t lk = nfqd_policy_rule_lookups(c->policy, r);
-
-		strbuf_printf(&b, "%s{\"rule\":", r ? "," : "");
-		strbuf_json_string(&b, nfqd_policy_rule_text(c->policy, r));
-		strbuf_printf(&b, ",\"set_lookup\":");
-		strbuf_json_string(&b, lk ? config_set_lookup_name(c->set_lookup) : "none");
-		strbuf_printf(&b, "}");
-	}
-	strbuf_printf(&b, "],\"total\":{");
+	stats_rules(&b, s);
+	strbuf_printf(&b, ",\"total\":{");
 	for (int k = 0; k < NFQD_CTR_MAX; k++)
 		strbuf_printf(&b, "%s\"%s\":%llu", k ? "," : "", nfqd_counter_name(k),
 			      (unsigned long long)total.v[k]);
@@ -201,6 +254,7 @@ static char *cmd_stats(void *user, const char *args)
 	} else {
 		json = command_stats_json(&snap);
 	}
+	free(snap.rule_counts);
 	free(queues);
 	return json;
 }

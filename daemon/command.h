@@ -17,6 +17,8 @@
 #include "nfqd/queue.h"
 #include "nfqd/stats.h"
 
+#include "rulecount.h"
+
 struct config;
 struct nfqd_ipset_info;
 
@@ -57,6 +59,10 @@ struct stats_snapshot {
 	 * the generated NFQD-PASS chain counts them */
 	bool fail_open_counted;
 	uint64_t fail_open_passed;
+	/* the per-rule counters (rulecount.h) of queues[q]: rule_counts[q * (n + 1) + r] for rule r
+	 * of cfg's policy (n rules), r = n the default's; malloc'd by the snapshot and freed by
+	 * its taker; NULL: none counted (all zero) */
+	struct rule_count *rule_counts;
 };
 
 /*

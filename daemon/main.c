@@ -109,6 +109,27 @@ static const char *verdict_word(uint32_t v)
 	return v == NF_ACCEPT ? "accept" : "drop";
 }
 
+/*
+ * The per-rule counters of the snapshot's queues, as the rules in force number them (the queues
+ * of out, in the order take_snapshot() found them). Without memory the rules show zeros.
+ */
+static void snapshot_rule_counts(struct daemon *d, struct stats_snapshot *out)
+{
+	size_t n = (size_t)nfqd_policy_rule_count(d->cfg->policy) + 1;
+	unsigned int q = 0;
+
+	out->rule_counts = calloc(out->n_queues ? out->n_queues * n : 1, sizeof(*out->rule_counts));
+	for (unsigned int i = 0; out->rule_counts && i < d->n_workers && q < out->n_queues; i++) {
+		if (!d->workers[i].queue)
+			continue;
+		if (worker_rule_counts(&d->workers[i], &d->shared.rulesets, d->cfg->policy,
+				       &out->rule_counts[q++ * n]) < 0) {
+			free(out->rule_counts);
+			out->rule_counts = NULL;
+		}
+	}
+}
+
 /* Fill a snapshot of the counters for the stats command (command.h). */
 static int take_snapshot(void *user, struct stats_snapshot *out, struct stats_queue *queues,
 			 unsigned int n_max)
@@ -136,6 +157,7 @@ static int take_snapshot(void *user, struct stats_snapshot *out, struct stats_qu
 		q->conntrack = w->conntrack;
 		q->kstats_ok = nfqd_queue_kstats_of(w->queue, &q->kstats) == 0;
 	}
+	snapshot_rule_counts(d, out);
 	out->retired = d->retired;
 	out->fail_open_counted =
 		overload_fail_open_passed(d->overload, &out->fail_open_passed) == 0;

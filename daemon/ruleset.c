@@ -61,8 +61,10 @@ void ruleset_free(struct ruleset *rs)
 {
 	if (!rs)
 		return;
-	for (unsigned int i = 0; i < CONFIG_MAX_QUEUES; i++)
+	for (unsigned int i = 0; i < CONFIG_MAX_QUEUES; i++) {
 		nfqd_setlookup_free(rs->setlookup[i]);
+		free(atomic_load(&rs->rule_counts[i]));
+	}
 	free(rs->reach);
 	free(rs->infos);
 	free(rs->text);
@@ -125,6 +127,18 @@ unsigned int ruleset_reap(struct ruleset_pub *pub, uint64_t min_seen)
 		}
 	}
 	return freed;
+}
+
+struct ruleset *ruleset_find(struct ruleset_pub *pub, uint64_t gen)
+{
+	struct ruleset *rs = atomic_load(&pub->current);
+
+	if (rs && rs->gen == gen)
+		return rs;
+	for (rs = pub->retired; rs; rs = rs->next)
+		if (rs->gen == gen)
+			return rs;
+	return NULL;
 }
 
 bool ruleset_retired_pending(const struct ruleset_pub *pub)

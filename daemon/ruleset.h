@@ -26,6 +26,7 @@
 #include "nfqd/setlookup.h"
 
 #include "config.h"
+#include "rulecount.h"
 
 struct ruleset {
 	uint64_t gen;		       /* set by ruleset_publish(): 1, 2, ... */
@@ -37,8 +38,11 @@ struct ruleset {
 	/* each worker slot's IPSET_CMD_TEST lookups (NULL: the slot tests nothing) */
 	struct nfqd_setlookup *setlookup[CONFIG_MAX_QUEUES];
 	atomic_int set_state[NFQD_POLICY_MAX_LOOKUPS]; /* last logged state of each lookup */
-	struct timespec loaded;			       /* CLOCK_REALTIME of the load */
-	struct ruleset *next;			       /* the retired list */
+	/* each worker slot's per-rule counters under this generation (rulecount.h), set by the
+	 * worker when it takes the generation (NULL until then, or when out of memory); owned */
+	_Atomic(struct rule_counts *) rule_counts[CONFIG_MAX_QUEUES];
+	struct timespec loaded; /* CLOCK_REALTIME of the load */
+	struct ruleset *next;	/* the retired list */
 };
 
 /*
@@ -84,6 +88,10 @@ struct ruleset *ruleset_acquire(struct ruleset_pub *pub, _Atomic uint64_t *seen)
  * announces 0, which keeps everything. Main thread only. Returns the number freed.
  */
 unsigned int ruleset_reap(struct ruleset_pub *pub, uint64_t min_seen);
+
+/* The generation numbered gen, current or retired and not yet freed; NULL when there is none.
+ * Main thread only. */
+struct ruleset *ruleset_find(struct ruleset_pub *pub, uint64_t gen);
 
 /* Whether retired generations wait for workers. */
 bool ruleset_retired_pending(const struct ruleset_pub *pub);

@@ -30,6 +30,7 @@
 #include "config.h"
 #include "handover.h"
 #include "log.h"
+#include "rulecount.h"
 #include "worker.h"
 
 /* A blocked receive wakes this often to look at the stop flag, in case the wake-up signal
@@ -93,6 +94,28 @@ void lookup_counters_follow(const struct nfqd_policy *from, const struct nfqd_po
 }
 
 /*
+ * The per-rule counters for generation rs, carried over from the generation in use
+ * (rule_counts_follow()), published in rs for the readers before the generation is announced.
+ * A counter array left in the slot belongs to a worker of this slot that has ended: readers look
+ * at a slot's array only once its worker announced the generation, so it can go.
+ */
+static void take_rule_counts(struct worker *w, struct ruleset *rs)
+{
+	const struct nfqd_policy *to = rs->cfg->policy;
+	struct rule_counts *rc = rule_counts_follow(w->rs ? w->policy : NULL, to, w->rules);
+	struct rule_counts *old =
+		atomic_load_explicit(&rs->rule_counts[w->index], memory_order_relaxed);
+
+	if (!rc)
+		log_error("queue %u: out of memory for the counters of %u rules: they are not "
+			  "counted until the next reload",
+			  nfqd_queue_num(w->queue), nfqd_policy_rule_count(to));
+	atomic_store_explicit(&rs->rule_counts[w->index], rc, memory_order_release);
+	free(old);
+	w->rules = rc;
+}
+
+/*
  * Take the current ruleset generation for the next batch. A new one brings its policy, plan
  * and set lookups; the lookup counters follow their lookup by its text, so that a lookup the
  * new policy keeps keeps its counts wherever it is numbered now, and a new one starts at 0.
@@ -109,6 +132,7 @@ static void take_ruleset(struct worker *w)
 	/* announced when it was taken: nothing to store on the hot path */
 	if (rs == w->rs)
 		return;
+	take_rule_counts(w, rs);
 	lookup_counters_follow(w->rs ? w->policy : NULL, c->policy, w->lookups, moved);
 	for (unsigned int l = 0; l < NFQD_POLICY_MAX_LOOKUPS; l++) {
 		__atomic_store_n(&w->lookups[l].by_mark, moved[l].by_mark, __ATOMIC_RELAXED);
@@ -287,6 +311,38 @@ void worker_lookup_counters(const struct worker *w, unsigned int i, struct looku
 	out->by_test = __atomic_load_n(&c->by_test, __ATOMIC_RELAXED);
 	out->member = __atomic_load_n(&c->member, __ATOMIC_RELAXED);
 	out->failed = __atomic_load_n(&c->failed, __ATOMIC_RELAXED);
+}
+
+int worker_rule_counts(const struct worker *w, struct ruleset_pub *pub,
+		       const struct nfqd_policy *to, struct rule_count *out)
+{
+	uint64_t gen = atomic_load_explicit(&w->rs_seen, memory_order_acquire);
+	struct ruleset *rs = ruleset_find(pub, gen);
+	const struct rule_counts *rc =
+		rs ? atomic_load_explicit(&rs->rule_counts[w->index], memory_order_acquire) : NULL;
+	unsigned int n = nfqd_policy_rule_count(to);
+	int *map;
+
+	memset(out, 0, ((size_t)n + 1) * sizeof(*out));
+	if (!rc)
+		return 0;
+	rule_count_read(&rc->c[rc->n_rules], &out[n]);
+	if (rs->cfg->policy == to) {
+		for (unsigned int r = 0; r < n; r++)
+			rule_count_read(&rc->c[r], &out[r]);
+		return 0;
+	}
+	/* the worker has not taken the generation in force yet: its rules by their text */
+	map = malloc((n ? n : 1) * sizeof(*map));
+	if (!map || rule_counts_map(rs->cfg->policy, to, map) < 0) {
+		free(map);
+		return -ENOMEM;
+	}
+	for (unsigned int r = 0; r < n; r++)
+		if (map[r] >= 0)
+			rule_count_read(&rc->c[map[r]], &out[r]);
+	free(map);
+	return 0;
 }
 
 /* Single-writer update of a lookup counter, as nfqd_counter_add(). */
@@ -644,6 +700,22 @@ static void note_set_timeout(struct worker *w, uint64_t failed, struct nfqd_coun
 			    (unsigned long long)failed, sup);
 }
 
+/*
+ * Count a decision for its rule, or for the default when no rule matched; not the on-set-error
+ * and on-unreadable verdicts, which no rule gave (rulecount.h).
+ */
+static void count_rule(struct worker *w, const struct nfqd_packet *pkt,
+		       const struct nfqd_decision *d)
+{
+	if (!w->rules || (d->flags & NFQD_DECISION_SET_FAILED))
+		return;
+	if (d->rule < 0 && (d->flags & NFQD_DECISION_UNREADABLE) &&
+	    nfqd_policy_on_unreadable(w->policy) != NFQD_ON_UNREADABLE_EVALUATE)
+		return;
+	rule_count_add(&w->rules->c[d->rule >= 0 ? (unsigned int)d->rule : w->rules->n_rules],
+		       pkt->packet_len);
+}
+
 /* Classify the packets parsed so far and hand their verdicts to the batcher. */
 static void classify(struct worker *w, struct nfqd_counters *acc)
 {
@@ -690,6 +762,7 @@ static void classify(struct worker *w, struct nfqd_counters *acc)
 			acc->v[NFQD_CTR_SET_FAILED]++;
 		if (d.flags & NFQD_DECISION_UNREADABLE)
 			note_unreadable(w, pkt, &d, acc);
+		count_rule(w, pkt, &d);
 		make_verdict(w, pkt, &d, w->by_test[i], &v, acc);
 		/* fail-open holds for a queue nobody serves as for our own */
 		if ((d.verdict & NF_VERDICT_MASK) == NF_QUEUE && w->fail_verdict == NF_ACCEPT)
@@ -851,6 +924,7 @@ static int step(struct worker *w, unsigned int flags)
 		return n;
 	}
 	acc.v[NFQD_CTR_BATCHES] = 1;
+	acc.batch[nfqd_batch_bucket((uint64_t)n)] = 1;
 	handle_batch(w, msgs, n, &acc);
 	/* The views point into the receive buffers: classify before handing them back. */
 	classify(w, &acc);

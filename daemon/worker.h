@@ -83,7 +83,8 @@ struct worker {
 	/* the generation in force and what it says, taken as each batch arrives */
 	struct ruleset *rs;
 	const struct nfqd_policy *policy;
-	uint32_t fail_verdict; /* NF_ACCEPT with fail-open, else NF_DROP */
+	struct rule_counts *rules; /* rs->rule_counts[index]; NULL: not counted (out of memory) */
+	uint32_t fail_verdict;	   /* NF_ACCEPT with fail-open, else NF_DROP */
 	struct worker_shared *shared;
 
 	/* classification of a received batch */
@@ -166,6 +167,16 @@ uint64_t worker_heartbeat(const struct worker *w);
  */
 void lookup_counters_follow(const struct nfqd_policy *from, const struct nfqd_policy *to,
 			    const struct lookup_counters *in, struct lookup_counters *out);
+
+/*
+ * The worker's per-rule counters as policy to numbers the rules (rule_counts_map()): out[r] for
+ * rule r, out[n] for the default, n the rule count of to; zeros for a rule the worker's
+ * generation does not have, and all zeros before the worker took a generation. Reads the
+ * generation the worker announced, found in pub: main thread only (it frees generations).
+ * Returns 0 or -ENOMEM.
+ */
+int worker_rule_counts(const struct worker *w, struct ruleset_pub *pub,
+		       const struct nfqd_policy *to, struct rule_count *out);
 
 /* A snapshot of lookup i's counters in this worker; safe from any thread. */
 void worker_lookup_counters(const struct worker *w, unsigned int i, struct lookup_counters *out);

@@ -27,6 +27,17 @@ static const char *const counter_names[NFQD_CTR_MAX] = {
 	[NFQD_CTR_STALE] = "stale",
 };
 
+static const char *const bucket_names[NFQD_BATCH_BUCKETS] = {
+	"1", "2", "4", "8", "16", "32", "64", "128", "256", "+Inf",
+};
+
+const char *nfqd_batch_bucket_name(unsigned int b)
+{
+	if (b >= NFQD_BATCH_BUCKETS)
+		return NULL;
+	return bucket_names[b];
+}
+
 const char *nfqd_counter_name(enum nfqd_counter c)
 {
 	if ((unsigned int)c >= NFQD_CTR_MAX)
@@ -44,11 +55,16 @@ void nfqd_counters_read(struct nfqd_counters *dst, const struct nfqd_counters *s
 		s1 = __atomic_load_n(&src->seq, __ATOMIC_ACQUIRE);
 		for (int c = 0; c < NFQD_CTR_MAX; c++)
 			dst->v[c] = nfqd_counter_get(src, c);
+		for (int b = 0; b < NFQD_BATCH_BUCKETS; b++)
+			dst->batch[b] = __atomic_load_n(&src->batch[b], __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		s2 = __atomic_load_n(&src->seq, __ATOMIC_RELAXED);
 	} while ((s1 & 1) || s1 != s2);
 	dst->seq = s1;
-	if (sum)
-		for (int c = 0; c < NFQD_CTR_MAX; c++)
-			sum->v[c] += dst->v[c];
+	if (!sum)
+		return;
+	for (int c = 0; c < NFQD_CTR_MAX; c++)
+		sum->v[c] += dst->v[c];
+	for (int b = 0; b < NFQD_BATCH_BUCKETS; b++)
+		sum->batch[b] += dst->batch[b];
 }

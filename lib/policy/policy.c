@@ -669,6 +669,14 @@ const char *nfqd_policy_rule_text(const struct nfqd_policy *p, unsigned int i)
 	return p->rules[i].text;
 }
 
+const char *nfqd_policy_rule_verdict_text(const struct nfqd_policy *p, unsigned int i, char *buf,
+					  size_t size)
+{
+	if (!p || i >= p->nrules)
+		return NULL;
+	return verdict_text(p->rules[i].verdict, buf, size);
+}
+
 unsigned int nfqd_policy_lookup_count(const struct nfqd_policy *p)
 {
 	return p->refs.nlookups;

@@ -111,10 +111,10 @@ static void test_explain_refuses_bad_packets_and_sees_a_removed_set(void **state
 	free(out);
 
 	assert_int_equal(nfqctl(it, &out, "rules"), 0);
-	expect(out, "   1     5            -              -  drop src @blk\n");
+	expect(out, "   1     5            0              0  drop src @blk\n");
 	expect(out, "src @blk: set 'blk' (hash:ip, exists now)\n");
 	expect(out, "IPSET_CMD_TEST");
-	expect(out, "   3     7            -              -  drop proto udp dport 5000\n");
+	expect(out, "   3     7            0              0  drop proto udp dport 5000\n");
 	expect(out, "default accept");
 	free(out);
 

@@ -222,6 +222,17 @@ static int fake_snapshot(void *user, struct stats_snapshot *out, struct stats_qu
 	out->lookups[0].by_test = 7;
 	out->lookups[0].member = 3;
 	out->lookups[1].by_mark = 5;
+	queues[0].counters.batch[0] = 9;
+	queues[1].counters.batch[NFQD_BATCH_BUCKETS - 1] = 2;
+	/* rule r of queue q: 10 * (q + 1) + r packets of 100 bytes; the default (r = 3) too */
+	out->rule_counts = calloc(2 * 4, sizeof(*out->rule_counts));
+	assert_non_null(out->rule_counts);
+	for (unsigned int q = 0; q < 2; q++) {
+		for (unsigned int r = 0; r < 4; r++) {
+			out->rule_counts[q * 4 + r].packets = 10 * (q + 1) + r;
+			out->rule_counts[q * 4 + r].bytes = 100 * (10 * (q + 1) + r);
+		}
+	}
 	return 0;
 }
 
@@ -256,7 +267,20 @@ static void test_stats_renders_a_snapshot_as_valid_json(void **state)
 				     "\"user_dropped\":0,\"last_id\":100}"));
 	assert_non_null(strstr(json, "\"set\":\"block\",\"type\":\"hash:ip\""));
 	assert_non_null(strstr(json, "\"by_mark\":0,\"by_test\":7,\"members\":3"));
-	assert_non_null(strstr(json, "{\"rule\":\"drop proto udp\",\"set_lookup\":\"none\"}"));
+	/* rule 3 (line 6): 12 packets on queue 4, 22 on queue 5 */
+	assert_non_null(strstr(json, "\"rules\":[{\"rule\":1,\"line\":4,\"text\":\"drop src "
+				     "@block\",\"verdict\":\"drop\",\"packets\":30,"));
+	assert_non_null(strstr(json, "{\"rule\":3,\"line\":6,\"text\":\"drop proto udp\","
+				     "\"verdict\":\"drop\",\"packets\":34,\"bytes\":3400,"
+				     "\"queues\":[{\"queue\":4,\"packets\":12,\"bytes\":1200},"
+				     "{\"queue\":5,\"packets\":22,\"bytes\":2200}],"
+				     "\"set_lookup\":\"none\"}"));
+	assert_non_null(strstr(json, "\"default\":{\"verdict\":\"accept\",\"packets\":36,"
+				     "\"bytes\":3600,\"queues\":[{\"queue\":4,\"packets\":13,"));
+	assert_non_null(strstr(json, "\"batch_sizes\":{\"1\":9,\"2\":0,\"4\":0,\"8\":0,"
+				     "\"16\":0,\"32\":0,\"64\":0,\"128\":0,\"256\":0,"
+				     "\"+Inf\":0}"));
+	assert_non_null(strstr(json, "\"256\":0,\"+Inf\":2}"));
 	assert_non_null(strstr(json, "\"total\":{\"received\":300,\"accepted\":180,"
 				     "\"dropped\":120,"));
 	free(json);

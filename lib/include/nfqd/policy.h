@@ -42,6 +42,7 @@
 #ifndef NFQD_POLICY_H
 #define NFQD_POLICY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct nfqd_packet;
@@ -172,6 +173,13 @@ unsigned int nfqd_policy_rule_count(const struct nfqd_policy *p);
  * range.
  */
 const char *nfqd_policy_rule_text(const struct nfqd_policy *p, unsigned int i);
+
+/*
+ * The verdict of rule i as its text writes it ("accept", "drop", "queue 3"): a constant string,
+ * or buf (size bytes) filled; NULL if i is out of range.
+ */
+const char *nfqd_policy_rule_verdict_text(const struct nfqd_policy *p, unsigned int i, char *buf,
+					  size_t size);
 
 /* Number of distinct set lookups, and lookup i (NULL if out of range), in order of first use. */
 unsigned int nfqd_policy_lookup_count(const struct nfqd_policy *p);

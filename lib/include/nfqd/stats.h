@@ -42,9 +42,25 @@ enum nfqd_counter {
 	NFQD_CTR_MAX
 };
 
+/*
+ * The batch-size histogram: receive calls by the number of messages they returned, bucket i
+ * counting sizes in (2^(i-1), 2^i] (bucket 0: size 1), the last bucket every size above
+ * 2^(NFQD_BATCH_BUCKETS - 2). Not cumulative.
+ */
+#define NFQD_BATCH_BUCKETS 10
+
+/* The bucket of a receive that returned n messages (n >= 1). */
+static inline unsigned int nfqd_batch_bucket(uint64_t n)
+{
+	unsigned int b = n <= 1 ? 0 : 64 - (unsigned int)__builtin_clzll(n - 1);
+
+	return b < NFQD_BATCH_BUCKETS - 1 ? b : NFQD_BATCH_BUCKETS - 1;
+}
+
 /* A worker's counters, on a cache line of their own. seq is odd while a commit is under way. */
 struct nfqd_counters {
 	uint64_t v[NFQD_CTR_MAX];
+	uint64_t batch[NFQD_BATCH_BUCKETS]; /* the histogram, committed with v */
 	uint64_t seq;
 } __attribute__((aligned(64)));
 
@@ -73,6 +89,10 @@ static inline void nfqd_counters_commit(struct nfqd_counters *cs, const struct n
 	for (int c = 0; c < NFQD_CTR_MAX; c++)
 		if (acc->v[c])
 			__atomic_store_n(&cs->v[c], cs->v[c] + acc->v[c], __ATOMIC_RELAXED);
+	for (int b = 0; b < NFQD_BATCH_BUCKETS; b++)
+		if (acc->batch[b])
+			__atomic_store_n(&cs->batch[b], cs->batch[b] + acc->batch[b],
+					 __ATOMIC_RELAXED);
 	__atomic_store_n(&cs->seq, s + 2, __ATOMIC_RELEASE);
 }
 
@@ -85,6 +105,10 @@ static inline uint64_t nfqd_counter_get(const struct nfqd_counters *cs, enum nfq
 /* The counter's name as it appears in JSON ("received", "verdict_msgs", ...); NULL if c is out
  * of range. */
 const char *nfqd_counter_name(enum nfqd_counter c);
+
+/* The upper bound of histogram bucket b as the JSON key and the Prometheus le label ("1", "2",
+ * ... "256", "+Inf"); NULL if b is out of range. */
+const char *nfqd_batch_bucket_name(unsigned int b);
 
 /* Copy every counter of src into dst as they stood between two commits, and add dst into sum
  * if not NULL. */
