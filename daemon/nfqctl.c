@@ -48,6 +48,13 @@ static const struct nfqctl_command commands[] = {
 	  "    which rule such a packet would hit now, and why, its sets asked of the kernel;\n"
 	  "    e.g. explain tcp 192.0.2.1:1234 '>' 198.51.100.7:443 iif eth0",
 	  nfqctl_explain },
+	{ "top",
+	  "top [-d SECONDS] [--once] [--json]\n    a live view refreshed every interval (1 s): per "
+	  "queue packets/s and the\n"
+	  "    verdict mix, kernel drops/s, the batch sizes of the interval, the busiest\n"
+	  "    rules; q or Ctrl-C quits. --once: one plain frame (two samples one\n"
+	  "    interval apart); --json: the same figures as JSON, one object a line",
+	  nfqctl_top },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
