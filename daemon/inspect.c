@@ -687,7 +687,8 @@ char *inspect_explain_json(const struct stats_snapshot *s, const struct inspect_
 	return strbuf_steal(&b);
 }
 
-/* The daemon's configuration in force, and one queue's settings. */
+/* The daemon's configuration in force, and one queue's settings; the caller frees
+ * snap->rule_counts. */
 static int take(const struct command_daemon *d, struct stats_snapshot *snap, struct stats_queue *q)
 {
 	memset(snap, 0, sizeof(*snap));
@@ -718,7 +719,7 @@ char *inspect_cmd_rules(void *user, const char *args)
 	struct stats_snapshot snap;
 	struct stats_queue q;
 	int now[NFQD_POLICY_MAX_LOOKUPS];
-	char msg[128];
+	char msg[128], *json;
 	int r;
 
 	(void)args;
@@ -728,7 +729,9 @@ char *inspect_cmd_rules(void *user, const char *args)
 		return command_error(msg);
 	}
 	sets_now(snap.cfg, now);
-	return inspect_rules_json(&snap, now);
+	json = inspect_rules_json(&snap, now);
+	free(snap.rule_counts);
+	return json;
 }
 
 /* Ask the kernel every lookup of the policy for the packet, as a worker asks them. */
@@ -783,7 +786,7 @@ char *inspect_cmd_explain(void *user, const char *args)
 	struct nfqd_set_answers ans;
 	struct stats_queue q;
 	int err[NFQD_POLICY_MAX_LOOKUPS] = { 0 };
-	char msg[400], why[300];
+	char msg[400], why[300], *json;
 	int r;
 
 	if (inspect_parse_packet(args, &pk, why, sizeof(why)) < 0) {
@@ -802,7 +805,10 @@ char *inspect_cmd_explain(void *user, const char *args)
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "cannot ask the kernel for set memberships: %s",
 			 strerror(-r));
-		return command_error(msg);
+		json = command_error(msg);
+	} else {
+		json = inspect_explain_json(&snap, &pk, &ans, err);
 	}
-	return inspect_explain_json(&snap, &pk, &ans, err);
+	free(snap.rule_counts);
+	return json;
 }

@@ -134,12 +134,22 @@ static void test_explain_refuses_bad_packets_and_sees_a_removed_set(void **state
 	free(out);
 }
 
+/* After the inspection requests nfqd stops cleanly: nothing left behind (under the sanitizers,
+ * a leak of a request would make the exit fail). */
+static void test_nfqd_exits_cleanly_after_inspection(void **state)
+{
+	struct itest *it = *state;
+
+	free(itest_stop(it, 0, NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_explain_member_of_a_real_set_hits_the_set_rule),
 		cmocka_unit_test(test_explain_non_member_passes_the_set_rule_and_hits_the_iif_rule),
 		cmocka_unit_test(test_explain_refuses_bad_packets_and_sees_a_removed_set),
+		cmocka_unit_test(test_nfqd_exits_cleanly_after_inspection),
 	};
 
 	return cmocka_run_group_tests_name("inspect", tests, setup, itest_teardown);
