@@ -36,6 +36,17 @@ static int split(const char *text, struct words *ws, char *err, size_t errlen)
 			 sizeof(ws->buf) - 1);
 		return -EINVAL;
 	}
+	/* the control socket takes printable ASCII only; a caller of its own is held to it too,
+	 * so that every word can be quoted back in a message and in JSON as it is */
+	for (size_t i = 0; text[i]; i++) {
+		unsigned char c = (unsigned char)text[i];
+
+		if ((c < 0x20 && c != '\t') || c >= 0x7f) {
+			snprintf(err, errlen, "byte 0x%02x at offset %zu is not printable ASCII", c,
+				 i);
+			return -EINVAL;
+		}
+	}
 	strcpy(ws->buf, text);
 	for (w = strtok_r(ws->buf, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
 		if (ws->n == WORDS_MAX) {

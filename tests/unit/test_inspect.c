@@ -92,6 +92,11 @@ static void test_bad_packet_descriptions_name_the_wrong_word(void **state)
 {
 	(void)state;
 	parse_bad("", "no packet given");
+	parse_bad("tcp 1.2.3.4:1 > 5.6.7.8:2 iif e\xff"
+		  "0",
+		  "byte 0xff at offset 31 is not printable ASCII");
+	parse_bad("tcp 1.2.3.4:1 > 5.6.7.8:2 iif e\x18",
+		  "byte 0x18 at offset 31 is not printable ASCII");
 	parse_bad("tcp 1.2.3.4:1", "too few words");
 	parse_bad("tpc 1.2.3.4:1 > 5.6.7.8:2", "'tpc' is not a protocol");
 	parse_bad("tcp 1.2.3.4 > 5.6.7.8:2", "'1.2.3.4' has no port: tcp takes ADDR:PORT");
