@@ -364,18 +364,32 @@ static void catch_signals(void)
 	sigaction(SIGWINCH, &sa, NULL);
 }
 
-/* Sleep until deadline (CLOCK_MONOTONIC seconds) or a signal; with a terminal, until a key. */
+/*
+ * Sleep until deadline (CLOCK_MONOTONIC seconds), a signal, or with keys a q (or Ctrl-C read
+ * as a byte) on stdin: returns 'q' for the key, else 0. Stdin at its end is not read again.
+ */
 static int wait_until(double deadline, bool keys)
 {
+	static bool stdin_done;
+
 	for (;;) {
 		double left = deadline - now_s();
 		struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+		bool watch = keys && !stdin_done;
+		ssize_t n;
 		char c;
 
 		if (left <= 0 || stop_flag || winch_flag)
 			return 0;
-		if (poll(&p, keys ? 1 : 0, (int)(left * 1000) + 1) > 0 && read(0, &c, 1) == 1 &&
-		    (c == 'q' || c == 'Q' || c == 3))
+		if (poll(&p, watch ? 1 : 0, (int)(left * 1000) + 1) <= 0 || !watch)
+			continue;
+		n = read(STDIN_FILENO, &c, 1);
+		if (n != 1) {
+			/* its end (0), or an error other than a retry */
+			stdin_done = n == 0 || (errno != EAGAIN && errno != EINTR);
+			continue;
+		}
+		if (c == 'q' || c == 'Q' || c == 3)
 			return 'q';
 	}
 }
@@ -546,7 +560,7 @@ static int run_live(const char *socket, const struct options *o, struct sample s
 	struct term t = { 0 };
 	char err[512], status[640] = "measuring...";
 	unsigned int rows, cols;
-	bool have = false, gone = false;
+	bool have = false, gone = false, framed = false;
 	double next = now_s();
 	int cur = 0, key = 0;
 
@@ -554,12 +568,17 @@ static int run_live(const char *socket, const struct options *o, struct sample s
 	term_size(&rows, &cols);
 	while (!stop_flag && key != 'q') {
 		if (winch_flag) {
+			/* the last figures again, laid out for the new size */
 			winch_flag = 0;
 			term_size(&rows, &cols);
+			if (framed) {
+				strbuf_free(&b);
+				render(&b, &s[cur], f, rows > 2 ? rows - 2 : 1, cols);
+			}
 		} else {
 			next += o->interval;
 			if (take_sample(socket, &s[!cur], err, sizeof(err)) < 0) {
-				have = false;
+				have = framed = false;
 				gone = true;
 				strbuf_free(&b);
 				snprintf(status, sizeof(status),
@@ -577,6 +596,7 @@ static int run_live(const char *socket, const struct options *o, struct sample s
 					gone = false;
 					strbuf_free(&b);
 					render(&b, &s[cur], f, rows > 2 ? rows - 2 : 1, cols);
+					framed = true;
 				}
 				have = true;
 			}
