@@ -13,6 +13,7 @@
 #include "command.h"
 #include "config.h"
 #include "inspect.h"
+#include "metrics.h"
 #include "strbuf.h"
 
 char *command_error(const char *msg)
@@ -51,7 +52,8 @@ static void stats_queues(struct strbuf *b, const struct stats_snapshot *s,
 		for (unsigned int k = 0; k < NFQD_BATCH_BUCKETS; k++)
 			strbuf_printf(b, "%s\"%s\":%llu", k ? "," : "", nfqd_batch_bucket_name(k),
 				      (unsigned long long)q->counters.batch[k]);
-		strbuf_printf(b, "}}");
+		strbuf_printf(b, "},\"batch_messages\":%llu}",
+			      (unsigned long long)q->counters.batch_sum);
 	}
 	/* the totals go on when a reload removes a queue */
 	for (int k = 0; s->retired && k < NFQD_CTR_MAX; k++)
@@ -230,33 +232,56 @@ char *command_dispatch(const struct command *table, size_t n, void *user, const 
 	return cmd->run(user, args);
 }
 
-static char *cmd_stats(void *user, const char *args)
+int command_snapshot(const struct command_daemon *d, struct stats_snapshot *snap,
+		     struct stats_queue **queues)
 {
-	const struct command_daemon *d = user;
-	struct stats_snapshot snap = { 0 };
-	struct stats_queue *queues;
-	char msg[128];
-	char *json;
-	size_t n;
+	size_t n = d->n_queues ? d->n_queues : 1;
 	int r;
 
-	(void)args;
+	memset(snap, 0, sizeof(*snap));
 	/* The counters in each entry are cache-line aligned: calloc() does not promise that. */
-	n = d->n_queues ? d->n_queues : 1;
-	queues = aligned_alloc(_Alignof(struct stats_queue), n * sizeof(*queues));
-	if (!queues)
+	*queues = aligned_alloc(_Alignof(struct stats_queue), n * sizeof(**queues));
+	if (!*queues)
+		return -ENOMEM;
+	memset(*queues, 0, n * sizeof(**queues));
+	r = d->snapshot(d->user, snap, *queues, d->n_queues);
+	if (r < 0) {
+		command_snapshot_free(snap, *queues);
+		*queues = NULL;
+	}
+	return r;
+}
+
+void command_snapshot_free(struct stats_snapshot *snap, struct stats_queue *queues)
+{
+	free(snap->rule_counts);
+	snap->rule_counts = NULL;
+	free(queues);
+}
+
+char *command_render(void *daemon, char *(*render)(const struct stats_snapshot *s))
+{
+	struct stats_snapshot snap;
+	struct stats_queue *queues;
+	char msg[128];
+	char *out;
+	int r = command_snapshot(daemon, &snap, &queues);
+
+	if (r == -ENOMEM)
 		return NULL;
-	memset(queues, 0, n * sizeof(*queues));
-	r = d->snapshot(d->user, &snap, queues, d->n_queues);
 	if (r < 0) {
 		snprintf(msg, sizeof(msg), "cannot take the counters: %s", strerror(-r));
-		json = command_error(msg);
-	} else {
-		json = command_stats_json(&snap);
+		return command_error(msg);
 	}
-	free(snap.rule_counts);
-	free(queues);
-	return json;
+	out = render(&snap);
+	command_snapshot_free(&snap, queues);
+	return out;
+}
+
+static char *cmd_stats(void *user, const char *args)
+{
+	(void)args;
+	return command_render(user, command_stats_json);
 }
 
 static char *cmd_upgrade(void *user, const char *args)
@@ -318,6 +343,7 @@ static const struct command commands[] = {
 	  .changes_state = false,
 	  .takes_args = true,
 	  .run = inspect_cmd_explain },
+	{ .name = "metrics", .changes_state = false, .takes_args = false, .run = metrics_command },
 };
 
 char *command_answer(void *daemon, const char *line, const struct command_peer *peer)

@@ -49,6 +49,7 @@ struct stats_lookup {
 /* What the stats command reports; the caller owns every pointer. */
 struct stats_snapshot {
 	const char *version;
+	uint64_t generation;		     /* the ruleset generation in force; 0: unknown */
 	const struct config *cfg;	     /* rules, lookups, set-lookup, flow cache, mark plan */
 	const struct nfqd_ipset_info *infos; /* one per lookup of cfg's policy */
 	const struct stats_queue *queues;
@@ -115,6 +116,20 @@ struct command_daemon {
 	int (*upgrade)(void *user, char *msg, size_t len);
 	uid_t self_uid; /* nfqd's own uid, allowed to change state */
 };
+
+/*
+ * Take a snapshot of the daemon d into *snap, its queues into a new array *queues. Returns 0
+ * (free both with command_snapshot_free()), or -errno (nothing to free).
+ */
+int command_snapshot(const struct command_daemon *d, struct stats_snapshot *snap,
+		     struct stats_queue **queues);
+void command_snapshot_free(struct stats_snapshot *snap, struct stats_queue *queues);
+
+/*
+ * A command's answer from a snapshot of daemon (a struct command_daemon): render(snapshot), or
+ * {"error":...} when the snapshot cannot be taken; NULL when out of memory.
+ */
+char *command_render(void *daemon, char *(*render)(const struct stats_snapshot *s));
 
 /* Answer line with nfqd's command table (a control_handler for control_open()). */
 char *command_answer(void *daemon, const char *line, const struct command_peer *peer);

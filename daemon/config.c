@@ -47,6 +47,8 @@ enum key {
 	KEY_CONTROL_MODE,
 	KEY_USER,
 	KEY_SECCOMP,
+	KEY_METRICS_TEXTFILE,
+	KEY_METRICS_INTERVAL,
 	KEY_MAX
 };
 
@@ -89,7 +91,7 @@ struct parse {
 	size_t lmapcap;
 };
 
-static const char *const sections[] = { "queue", "policy", "daemon" };
+static const char *const sections[] = { "queue", "policy", "daemon", "metrics" };
 
 /* err_line of an error about the file as a whole */
 #define NO_LINE 0xffffffffu
@@ -618,6 +620,36 @@ static int key_seccomp(struct parse *p, const char *v)
 	return 1;
 }
 
+/* The directory must exist when nfqd writes (a temporary file beside it, then a rename): only the
+ * form is checked here. */
+static int key_metrics_textfile(struct parse *p, const char *v)
+{
+	size_t len = strlen(v);
+
+	if (v[0] != '/')
+		return fail(p, p->line, "textfile: '%s' is not an absolute path", v);
+	if (v[len - 1] == '/')
+		return fail(p, p->line, "textfile: '%s' names a directory, not a file", v);
+	if (len > CONFIG_METRICS_PATH_MAX)
+		return fail(p, p->line, "textfile: '%s' is longer than %u bytes", v,
+			    CONFIG_METRICS_PATH_MAX);
+	free(p->c->metrics_textfile);
+	p->c->metrics_textfile = strdup(v);
+	if (!p->c->metrics_textfile)
+		return fail(p, p->line, "textfile: out of memory");
+	return 1;
+}
+
+static int key_metrics_interval(struct parse *p, const char *v)
+{
+	unsigned long n;
+
+	if (!number(p, "interval", v, CONFIG_METRICS_INTERVAL_MIN, CONFIG_METRICS_INTERVAL_MAX, &n))
+		return 0;
+	p->c->metrics_interval = (unsigned int)n;
+	return 1;
+}
+
 static const struct key_def keys[KEY_MAX] = {
 	[KEY_QUEUES] = { "queue", "queues", key_queues, false },
 	[KEY_FANOUT] = { "queue", "fanout", key_fanout, false },
@@ -642,6 +674,8 @@ static const struct key_def keys[KEY_MAX] = {
 	[KEY_CONTROL_MODE] = { "daemon", "control-mode", key_control_mode, false },
 	[KEY_USER] = { "daemon", "user", key_user, false },
 	[KEY_SECCOMP] = { "daemon", "seccomp", key_seccomp, false },
+	[KEY_METRICS_TEXTFILE] = { "metrics", "textfile", key_metrics_textfile, false },
+	[KEY_METRICS_INTERVAL] = { "metrics", "interval", key_metrics_interval, false },
 };
 
 /*
@@ -675,8 +709,8 @@ static int handler(void *user, const char *section, const char *name, const char
 
 	if (section[0] == '\0')
 		return fail(p, p->line,
-			    "'%s' is outside any section; put it under [queue], [policy] or "
-			    "[daemon]",
+			    "'%s' is outside any section; put it under [queue], [policy], "
+			    "[daemon] or [metrics]",
 			    name);
 
 	for (int k = 0; k < KEY_MAX; k++) {
@@ -712,7 +746,8 @@ static void check_section(struct parse *p, const char *s)
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		if (strcmp(name, sections[i]) == 0)
 			return;
-	fail(p, p->line, "unknown section [%s] (known: [queue], [policy], [daemon])", name);
+	fail(p, p->line, "unknown section [%s] (known: [queue], [policy], [daemon], [metrics])",
+	     name);
 }
 
 static int grow(void **buf, size_t need, size_t *cap, size_t size)
@@ -987,6 +1022,7 @@ static struct config *config_new(void)
 	c->mark_bits = 0xff000000u;
 	c->set_timeout_ms = CONFIG_SET_TIMEOUT_DEFAULT_MS;
 	c->seccomp = true;
+	c->metrics_interval = CONFIG_METRICS_INTERVAL_DEFAULT;
 	c->control = strdup(CONFIG_DEFAULT_CONTROL);
 	c->control_gid = (gid_t)-1;
 	c->control_mode = CONFIG_DEFAULT_CONTROL_MODE;
@@ -1004,6 +1040,7 @@ void config_free(struct config *c)
 	nfqd_policy_free(c->policy);
 	free(c->rule_lines);
 	free(c->control);
+	free(c->metrics_textfile);
 	free(c->user);
 	free(c->path);
 	free(c);

@@ -47,6 +47,12 @@
 #define CONFIG_RCVBUF_MAX_MIN	    (256u << 10)
 #define CONFIG_RCVBUF_MAX_MAX	    2147483647u /* the kernel caps a buffer at INT_MAX */
 
+/* [metrics] */
+#define CONFIG_METRICS_INTERVAL_DEFAULT 15
+#define CONFIG_METRICS_INTERVAL_MIN	1
+#define CONFIG_METRICS_INTERVAL_MAX	3600
+#define CONFIG_METRICS_PATH_MAX		4000 /* below PATH_MAX, with room for ".tmp" */
+
 #include "nfqd/markplan.h"
 #include "nfqd/setlookup.h"
 
@@ -108,6 +114,10 @@ struct config {
 
 	/* [policy] set-timeout: bound of a worker's waits for set answers, per batch; 50 */
 	unsigned int set_timeout_ms;
+
+	/* [metrics] (metrics.h) */
+	char *metrics_textfile;	       /* textfile: write the metrics there; NULL: none */
+	unsigned int metrics_interval; /* interval: seconds between writes; 15 */
 };
 
 /* "balance", "cpu". */

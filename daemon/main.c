@@ -35,6 +35,7 @@
 #include "handover.h"
 #include "ifwatch.h"
 #include "log.h"
+#include "metrics.h"
 #include "overload.h"
 #include "placement.h"
 #include "privilege.h"
@@ -137,6 +138,7 @@ static int take_snapshot(void *user, struct stats_snapshot *out, struct stats_qu
 	struct daemon *d = user;
 
 	out->version = NFQD_VERSION;
+	out->generation = d->shared.rulesets.last_gen;
 	out->cfg = d->cfg;
 	out->infos = d->infos;
 	out->queues = queues;
@@ -740,6 +742,7 @@ static int run(struct ruleset *rs, const struct reload_status *st, char **argv)
 	struct privilege_user user = { 0 };
 	struct config *cfg = rs->cfg;
 	struct daemon d = { .cfg = cfg, .infos = rs->infos, .reload = *st };
+	struct metrics_textfile *metrics = NULL;
 	char err[512];
 	char qlist[512];
 	int r, status = 1;
@@ -883,6 +886,11 @@ static int run(struct ruleset *rs, const struct reload_status *st, char **argv)
 		log_info("watchdog: %llu ms; pinging while every worker makes progress",
 			 (unsigned long long)(watchdog_usec(d.watchdog) / 1000));
 
+	r = metrics_textfile_open(&metrics, d.ev, &d.cmd);
+	if (r < 0)
+		log_error("metrics: cannot set up the textfile's timer: %s; no textfile is written",
+			  strerror(-r));
+
 	r = sd_event_loop(d.ev);
 	status = r == 0 ? 0 : 1;
 	sd_notify(0, d.stop_mode == WORKER_STOP_HANDOVER
@@ -896,6 +904,7 @@ stop:
 			daemon_log_final(&d.workers[i]);
 out:
 	stop_workers(&d);
+	metrics_textfile_close(metrics);
 	watchdog_close(d.watchdog);
 	/* A start that failed leaves what it adopted bound and stored, for the next attempt. */
 	for (unsigned int i = 0; !served && i < d.n_workers; i++)

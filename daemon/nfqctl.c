@@ -8,10 +8,13 @@
 #define _GNU_SOURCE
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "json.h"
 #include "nfqctl-client.h"
+#include "nfqctl-metrics.h"
 
 /* A plain sub-command: its name is the request, and it takes no argument. */
 static int run_plain(const char *socket, int argc, char **argv)
@@ -21,6 +24,28 @@ static int run_plain(const char *socket, int argc, char **argv)
 		return 2;
 	}
 	return nfqctl_simple(socket, argv[0]);
+}
+
+/* metrics: the Prometheus text of nfqd's {"metrics":"TEXT"} answer, printed raw. */
+static int run_metrics(const char *socket, int argc, char **argv)
+{
+	struct json_val doc;
+	char *reply;
+	int r;
+
+	if (argc > 1) {
+		fprintf(stderr, "nfqctl: one command at a time\nTry 'nfqctl --help'.\n");
+		return 2;
+	}
+	r = nfqctl_get(socket, argv[0], &reply, &doc);
+	if (r != 0)
+		return r;
+	r = nfqctl_print_metrics(reply, stdout);
+	if (r < 0)
+		fprintf(stderr, "nfqctl: the answer of %s is not a metrics text: %s\n", socket,
+			strerror(-r));
+	free(reply);
+	return r < 0 ? 1 : 0;
 }
 
 static const struct nfqctl_command commands[] = {
@@ -37,6 +62,8 @@ static const struct nfqctl_command commands[] = {
 	  "upgrade\n    re-execute nfqd's binary (a new version, if installed), handing the\n"
 	  "    queues over without losing a packet; same pid",
 	  run_plain },
+	{ "metrics", "metrics\n    the counters in Prometheus' text format (not JSON)",
+	  run_metrics },
 	{ "rules",
 	  "rules [--json]\n    the rules as compiled, with their counters, each set term and how "
 	  "it is\n"

@@ -95,6 +95,7 @@ static const struct allowed_call allowed[] = {
 	{ "renameat", ANY, "the last good configuration, replaced whole" },
 	{ "renameat2", ANY, "the last good configuration, replaced whole" },
 	{ "fsync", ANY, "the last good configuration, on disk before the rename" },
+	{ "fchmod", ANY, "the metrics textfile: readable to node-exporter whatever the umask" },
 	/* files: the kernel's queue counters */
 	{ "pread64", ANY, "the queues' proc file, opened at start" },
 	{ "openat", ANY, "sd-event: boot id; /proc/net/netfilter/nfnetlink_queue as root" },

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,6 +79,23 @@ out:
 	free(f);
 	free(t);
 	return r;
+}
+
+int rule_counts_occurrences(const struct nfqd_policy *p, unsigned int *occ)
+{
+	unsigned int n = nfqd_policy_rule_count(p);
+	unsigned int *idx = sorted_rules(p, n);
+
+	if (!idx)
+		return -ENOMEM;
+	for (unsigned int k = 0; k < n; k++) {
+		bool same = k > 0 && strcmp(nfqd_policy_rule_text(p, idx[k - 1]),
+					    nfqd_policy_rule_text(p, idx[k])) == 0;
+
+		occ[idx[k]] = same ? occ[idx[k - 1]] + 1 : 1;
+	}
+	free(idx);
+	return 0;
 }
 
 struct rule_counts *rule_counts_follow(const struct nfqd_policy *from, const struct nfqd_policy *to,

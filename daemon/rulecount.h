@@ -61,6 +61,12 @@ static inline void rule_count_read(const struct rule_count *c, struct rule_count
 int rule_counts_map(const struct nfqd_policy *from, const struct nfqd_policy *to, int *map);
 
 /*
+ * Which occurrence of its text each rule of p is: occ[i] (nfqd_policy_rule_count(p) entries) is
+ * 1 for the first rule with that canonical text, 2 for the second, ... Returns 0 or -ENOMEM.
+ */
+int rule_counts_occurrences(const struct nfqd_policy *p, unsigned int *occ);
+
+/*
  * A new array for policy to holding the counts of in (the counts of policy from; NULL: none)
  * moved as rule_counts_map() says, the default's included; in is read as rule_count_read()
  * does. Returns it (free with free()), or NULL when out of memory.

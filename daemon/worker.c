@@ -925,6 +925,7 @@ static int step(struct worker *w, unsigned int flags)
 	}
 	acc.v[NFQD_CTR_BATCHES] = 1;
 	acc.batch[nfqd_batch_bucket((uint64_t)n)] = 1;
+	acc.batch_sum = (uint64_t)n;
 	handle_batch(w, msgs, n, &acc);
 	/* The views point into the receive buffers: classify before handing them back. */
 	classify(w, &acc);

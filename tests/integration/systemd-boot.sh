@@ -5,7 +5,8 @@
 # nfqctl, `systemctl stop` drains and exits 0 (STOPPING=1), log priorities reach the journal,
 # a restart binds the queue again, a restart with a bad file serves the last good configuration
 # and SIGHUP reloads, every thread runs with cap_net_admin alone, no_new_privs and
-# the seccomp filter, and `[daemon] user =` works under the unit. It prints
+# the seccomp filter, and `[daemon] user =` works under the unit, writing the metrics textfile
+# into node-exporter's directory. It prints
 # `systemd-analyze security nfqd` for the record.
 #
 # The Debian root is built once with debootstrap and kept in BUILD_DIR/nspawn-rootfs
@@ -129,6 +130,12 @@ CapabilityBoundingSet=CAP_NET_ADMIN CAP_SETUID CAP_SETGID CAP_SETPCAP
 SystemCallFilter=@setuid capset
 EOD
 printf '[daemon]\nuser = nfqd\n' >>/etc/nfqd/nfqd.conf
+# The metrics textfile in node-exporter's directory, which the unit's sandbox opens to nfqd.
+prom=/var/lib/prometheus/node-exporter/nfqd.prom
+# (the root is reused: a file of an earlier boot must not pass for this one's)
+rm -f "$prom" "$prom.tmp"
+mkdir -p "${prom%/*}" && chown nfqd "${prom%/*}" || fail "the textfile directory"
+printf '[metrics]\ntextfile = %s\ninterval = 1\n' "$prom" >>/etc/nfqd/nfqd.conf
 systemctl daemon-reload
 systemctl restart nfqd || fail "systemctl restart nfqd as user nfqd"
 check_privileges "$(id -u nfqd)"
@@ -138,6 +145,14 @@ sleep 0.5
 stats=$(nfqctl stats) || fail "nfqctl stats (user nfqd)"
 [ "$(num "$stats" accepted)" = 30 ] || fail "accepted is not 30 as user nfqd: $stats"
 [ "$(num "$stats" dropped)" = 20 ] || fail "dropped is not 20 as user nfqd: $stats"
+for _ in $(seq 600); do
+	grep -q '^nfqd_packets_total{queue="0",verdict="accept"} 30$' "$prom" 2>/dev/null && break
+	sleep 0.1
+done
+grep -q '^nfqd_packets_total{queue="0",verdict="accept"} 30$' "$prom" ||
+	fail "the textfile $prom lacks the counts: $(journalctl -b -u nfqd -o cat --no-pager | grep metrics)"
+[ "$(stat -c %a "$prom")" = 644 ] || fail "$prom is mode $(stat -c %a "$prom"), not 644"
+ok "[metrics] textfile: written as user nfqd under the unit's sandbox, mode 644"
 systemctl stop nfqd || fail "systemctl stop nfqd (user nfqd)"
 [ "$(systemctl show -p ExecMainStatus --value nfqd)" = 0 ] || fail "nfqd as user nfqd did not exit 0"
 journalctl -b -u nfqd -o cat --no-pager | grep -q 'final: received=50 accepted=30 dropped=20 .*kernel_queued=0' ||

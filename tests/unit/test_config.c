@@ -334,10 +334,11 @@ static void test_errors_name_file_line_and_word(void **state)
 	(void)state;
 	load_err("[queue]\ncopyrange = 5\n", "t.conf:2: unknown key 'copyrange' in [queue]");
 	load_err("[queu]\nqueues = 1\n",
-		 "t.conf:1: unknown section [queu] (known: [queue], [policy], [daemon])");
+		 "t.conf:1: unknown section [queu] (known: [queue], [policy], [daemon], "
+		 "[metrics])");
 	load_err("queues = 1\n",
-		 "t.conf:1: 'queues' is outside any section; put it under [queue], [policy] or "
-		 "[daemon]");
+		 "t.conf:1: 'queues' is outside any section; put it under [queue], [policy], "
+		 "[daemon] or [metrics]");
 	load_err("[queue]\nqueues 1\n",
 		 "t.conf:2: syntax error: expected '[section]' or 'key = value'");
 	load_err("[queue]\ncopy-range = 128\n\ncopy-range = 256\n",
@@ -750,10 +751,40 @@ static void test_daemon_user_and_seccomp_errors(void **state)
 		 "t.conf:3: user: set again (first set on line 2)");
 }
 
+/* [metrics]: the textfile and its interval, default 15 s, bounds and forms named at FILE:LINE. */
+static void test_metrics_keys_and_errors(void **state)
+{
+	struct config *c;
+
+	(void)state;
+	c = load_ok("");
+	assert_null(c->metrics_textfile);
+	assert_int_equal(c->metrics_interval, 15);
+	config_free(c);
+	c = load_ok("[metrics]\ntextfile = /var/lib/prometheus/node-exporter/nfqd.prom\n"
+		    "interval = 3600\n");
+	assert_string_equal(c->metrics_textfile, "/var/lib/prometheus/node-exporter/nfqd.prom");
+	assert_int_equal(c->metrics_interval, 3600);
+	config_free(c);
+	load_err("[metrics]\ninterval = 0\n", "t.conf:2: interval: '0' is out of range (1..3600)");
+	load_err("[metrics]\n\ninterval = 3601\n",
+		 "t.conf:3: interval: '3601' is out of range (1..3600)");
+	load_err("[metrics]\ninterval = 15s\n", "t.conf:2: interval: '15s' is not a number");
+	load_err("[metrics]\ntextfile = nfqd.prom\n",
+		 "t.conf:2: textfile: 'nfqd.prom' is not an absolute path");
+	load_err("[metrics]\ntextfile = /var/lib/\n",
+		 "t.conf:2: textfile: '/var/lib/' names a directory, not a file");
+	load_err("[metrics]\nport = 9100\n", "t.conf:2: unknown key 'port' in [metrics]");
+	load_err("[metrix]\n",
+		 "t.conf:1: unknown section [metrix] (known: [queue], [policy], [daemon], "
+		 "[metrics])");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_file_gives_documented_defaults),
+		cmocka_unit_test(test_metrics_keys_and_errors),
 		cmocka_unit_test(test_uring_and_mmsg_transports_are_accepted),
 		cmocka_unit_test(test_every_key_is_read),
 		cmocka_unit_test(test_comments_hash_and_semicolon_inline_and_full_line),

@@ -61,6 +61,7 @@ static inline unsigned int nfqd_batch_bucket(uint64_t n)
 struct nfqd_counters {
 	uint64_t v[NFQD_CTR_MAX];
 	uint64_t batch[NFQD_BATCH_BUCKETS]; /* the histogram, committed with v */
+	uint64_t batch_sum;		    /* messages those receive calls returned, in all */
 	uint64_t seq;
 } __attribute__((aligned(64)));
 
@@ -93,6 +94,8 @@ static inline void nfqd_counters_commit(struct nfqd_counters *cs, const struct n
 		if (acc->batch[b])
 			__atomic_store_n(&cs->batch[b], cs->batch[b] + acc->batch[b],
 					 __ATOMIC_RELAXED);
+	if (acc->batch_sum)
+		__atomic_store_n(&cs->batch_sum, cs->batch_sum + acc->batch_sum, __ATOMIC_RELAXED);
 	__atomic_store_n(&cs->seq, s + 2, __ATOMIC_RELEASE);
 }
 
@@ -105,6 +108,9 @@ static inline uint64_t nfqd_counter_get(const struct nfqd_counters *cs, enum nfq
 /* The counter's name as it appears in JSON ("received", "verdict_msgs", ...); NULL if c is out
  * of range. */
 const char *nfqd_counter_name(enum nfqd_counter c);
+
+/* One line saying what counter c counts, for Prometheus' HELP; NULL if c is out of range. */
+const char *nfqd_counter_help(enum nfqd_counter c);
 
 /* The upper bound of histogram bucket b as the JSON key and the Prometheus le label ("1", "2",
  * ... "256", "+Inf"); NULL if b is out of range. */
