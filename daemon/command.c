@@ -12,6 +12,7 @@
 
 #include "command.h"
 #include "config.h"
+#include "inspect.h"
 #include "metrics.h"
 #include "strbuf.h"
 
@@ -349,6 +350,11 @@ static const struct command commands[] = {
 	{ .name = "status", .changes_state = false, .takes_args = false, .run = cmd_status },
 	{ .name = "reload", .changes_state = true, .takes_args = false, .run = cmd_reload },
 	{ .name = "upgrade", .changes_state = true, .takes_args = false, .run = cmd_upgrade },
+	{ .name = "rules", .changes_state = false, .takes_args = false, .run = inspect_cmd_rules },
+	{ .name = "explain",
+	  .changes_state = false,
+	  .takes_args = true,
+	  .run = inspect_cmd_explain },
 	{ .name = "metrics", .changes_state = false, .takes_args = false, .run = metrics_command },
 	{ .name = "capture", .changes_state = true, .takes_args = true, .run_peer = cmd_capture },
 };

@@ -19,7 +19,7 @@
 
 #include "capwire.h"
 #include "json.h"
-#include "nfqctl.h"
+#include "nfqctl-client.h"
 
 /* Whole records are decoded from this buffer; the largest is a header and 64 KiB. */
 #define BUF_BYTES (256u << 10)

@@ -952,3 +952,18 @@ int nfqd_match_scope_add(struct nfqd_rule_scope *s, const struct nfqd_term *t, c
 	}
 	return 0;
 }
+
+const char *nfqd_policy_proto_name(uint8_t proto)
+{
+	return proto_name(proto);
+}
+
+int nfqd_policy_parse_proto(const char *word, uint8_t *proto, struct nfqd_policy_error *err)
+{
+	struct nfqd_term t = { .kind = NFQD_MATCH_PROTO };
+	int r = proto_parse(&t, 0, word, err);
+
+	if (r == 0)
+		*proto = t.arg.proto;
+	return r;
+}

@@ -21,6 +21,7 @@
 
 #include <nfqd/packet.h>
 #include <nfqd/policy.h>
+#include <nfqd/policy-explain.h>
 
 #define NFQD_POLICY_MAX_RULES 4096u /* rules per policy */
 #define NFQD_RULE_MAX_TERMS   16u   /* terms per rule */
@@ -437,6 +438,14 @@ int nfqd_mark_format(const struct nfqd_mark *m, char *buf, size_t size);
  */
 void nfqd_policy_eval_terms(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
 			    const struct nfqd_set_answers *ans, struct nfqd_decision *d);
+
+/*
+ * nfqd_policy_eval_terms() with, when trace is not NULL, how each rule's evaluation ended in
+ * trace[i] (nfqd_policy_explain()): the one reference evaluation serves both.
+ */
+void nfqd_policy_eval_trace(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
+			    const struct nfqd_set_answers *ans, struct nfqd_decision *d,
+			    struct nfqd_explain_rule *trace);
 
 /* The policy's rule index, for the tests. */
 const struct nfqd_rule_index *nfqd_policy_rule_index(const struct nfqd_policy *p);

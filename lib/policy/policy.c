@@ -783,6 +783,13 @@ void nfqd_policy_iface_set_index(const struct nfqd_policy *p, unsigned int i, ui
 	__atomic_store_n(&p->refs.ifindex[i], ifindex, __ATOMIC_RELAXED);
 }
 
+uint32_t nfqd_policy_iface_index(const struct nfqd_policy *p, unsigned int i)
+{
+	if (!p || i >= p->refs.nifaces)
+		return 0;
+	return __atomic_load_n(&p->refs.ifindex[i], __ATOMIC_RELAXED);
+}
+
 void nfqd_policy_marks(const struct nfqd_policy *p, struct nfqd_policy_marks *m)
 {
 	*m = p->marks;
@@ -859,22 +866,66 @@ static bool eval_begin(const struct nfqd_policy *p, const struct nfqd_packet *pk
 	return true;
 }
 
-void nfqd_policy_eval_terms(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
-			    const struct nfqd_set_answers *ans, struct nfqd_decision *d)
+/* The first term of rule r whose facts the packet lacks (rule r's need is not met). */
+static unsigned int first_unmet_term(const struct nfqd_policy *p, const struct nfqd_rule *r,
+				     uint64_t facts)
+{
+	for (unsigned int j = 0; j < r->nterms; j++) {
+		const struct nfqd_term *t = &p->terms[r->first + j];
+		struct nfqd_need need = { .proto = -1 };
+
+		nfqd_match_table[t->kind].need(t, &need);
+		if ((facts & need.facts) != need.facts)
+			return j;
+	}
+	return 0;
+}
+
+void nfqd_policy_eval_trace(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
+			    const struct nfqd_set_answers *ans, struct nfqd_decision *d,
+			    struct nfqd_explain_rule *trace)
 {
 	uint64_t facts = nfqd_packet_facts(pkt);
 	struct nfqd_eval e;
 
-	if (eval_begin(p, pkt, ans, &e, d))
+	if (trace)
+		memset(trace, 0, p->nrules * sizeof(*trace));
+	if (eval_begin(p, pkt, ans, &e, d)) {
+		for (unsigned int i = 0; trace && i < p->nrules; i++)
+			trace[i].why = NFQD_EXPLAIN_SKIPPED;
 		return;
+	}
 	for (unsigned int i = 0; i < p->nrules; i++) {
 		const struct nfqd_rule *r = &p->rules[i];
 		int res = NFQD_TERM_HIT;
+		unsigned int j = 0;
 
-		if ((uint32_t)pkt->queue == r->loop_queue || (facts & r->need) != r->need)
+		if ((uint32_t)pkt->queue == r->loop_queue || (facts & r->need) != r->need) {
+			if (trace && (uint32_t)pkt->queue == r->loop_queue)
+				trace[i].why = NFQD_EXPLAIN_LOOP;
+			else if (trace)
+				trace[i] = (struct nfqd_explain_rule){
+					.why = NFQD_EXPLAIN_UNKNOWN,
+					.term = (uint8_t)first_unmet_term(p, r, facts),
+				};
 			continue;
-		for (unsigned int j = 0; j < r->nterms && res == NFQD_TERM_HIT; j++)
+		}
+		for (; j < r->nterms; j++) {
 			res = nfqd_match_eval(&p->terms[r->first + j], &e);
+			if (res != NFQD_TERM_HIT)
+				break;
+		}
+		if (trace) {
+			static const uint8_t why[] = {
+				[NFQD_TERM_MISS] = NFQD_EXPLAIN_MISS,
+				[NFQD_TERM_HIT] = NFQD_EXPLAIN_HIT,
+				[NFQD_TERM_UNKNOWN] = NFQD_EXPLAIN_UNKNOWN,
+				[NFQD_TERM_FAILED] = NFQD_EXPLAIN_FAILED,
+			};
+
+			trace[i] =
+				(struct nfqd_explain_rule){ .why = why[res], .term = (uint8_t)j };
+		}
 		if (res == NFQD_TERM_FAILED) {
 			decide(d, p->on_set_error, (int)i, e.flags | NFQD_DECISION_SET_FAILED, NULL,
 			       &e);
@@ -889,6 +940,12 @@ void nfqd_policy_eval_terms(const struct nfqd_policy *p, const struct nfqd_packe
 		}
 	}
 	decide(d, p->default_verdict, -1, e.flags, NULL, &e);
+}
+
+void nfqd_policy_eval_terms(const struct nfqd_policy *p, const struct nfqd_packet *pkt,
+			    const struct nfqd_set_answers *ans, struct nfqd_decision *d)
+{
+	nfqd_policy_eval_trace(p, pkt, ans, d, NULL);
 }
 
 void nfqd_policy_eval(const struct nfqd_policy *p, const struct nfqd_packet *pkt,

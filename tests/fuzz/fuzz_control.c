@@ -15,16 +15,12 @@
 #include "command.h"
 #include "config.h"
 #include "control.h"
+#include "fuzz_daemon.h"
 #include "json.h"
 
-static const char config_text[] = "[queue]\n"
-				  "queues = 0-1\n"
-				  "[policy]\n"
-				  "default = drop\n"
-				  "rule = drop src @block\n"
-				  "rule = accept proto tcp dport 22 set @svc src,dst\n"
-				  "rule = accept not src @block set-mark 0x100/0x100\n"
-				  "rule = drop proto udp\n";
+static const char config_text[] =
+	FUZZ_DAEMON_CONFIG_HEAD "rule = accept not src @block set-mark 0x100/0x100\n"
+				"rule = drop proto udp\n";
 
 static struct config *cfg;
 static struct nfqd_ipset_info infos[2];
@@ -66,21 +62,11 @@ static void check_json(const char *json, const char *what)
 	}
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char err[512];
-
 	(void)argc;
 	(void)argv;
-	if (config_load_string(&cfg, "fuzz.conf", config_text, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s\n", err);
-		abort();
-	}
-	snprintf(infos[0].type, sizeof(infos[0].type), "hash:ip");
-	snprintf(infos[1].type, sizeof(infos[1].type), "hash:ip,port,ip");
+	fuzz_daemon_config(config_text, &cfg, infos);
 	return 0;
 }
 

@@ -2611,6 +2611,89 @@ static struct nfqd_packet random_pkt(uint32_t *s)
 	return pkt;
 }
 
+static const char *const random_terms[] = {
+	"proto udp",
+	"proto tcp",
+	"not proto tcp",
+	"proto icmp",
+	"src 10.0.0.0/8",
+	"src 10.1.2.0/24",
+	"not src 10.0.0.0/8",
+	"dst 10.0.0.1",
+	"src 2001:db8::/32",
+	"dst fd00:199::/64",
+	"not dst ::1",
+	"dport 53",
+	"dport 5000-5099",
+	"not dport 22",
+	"sport 1024-65535",
+	"sport 0-1023",
+	"src @a",
+	"dst @b",
+	"not src @a",
+	"set @c src,dst",
+	"ct mark 0x1/0x1",
+	"not ct mark 0x2/0x2",
+	"meta mark 0x1/0x3",
+	"iif eth0",
+	"not oif eth1",
+	"dport 80",
+};
+
+/*
+ * A random policy of every kind of term, negated or not, evaluating unreadable packets; every
+ * tenth (round) longer than the rule index holds. Interface i is ifindex i + 1, or gone (0).
+ */
+static struct nfqd_policy *random_policy(uint32_t *seed, int round)
+{
+	static const char *const verdicts[] = { "accept", "drop", "queue 1", "accept" };
+	struct nfqd_policy *p = new_policy();
+	unsigned int nrules = round % 10 == 9 ? 100 + rnd(seed) % 60 : 1 + rnd(seed) % 12;
+
+	assert_int_equal(nfqd_policy_set_on_unreadable(p, NFQD_ON_UNREADABLE_EVALUATE), 0);
+	for (unsigned int i = 0; i < nrules; i++) {
+		char text[512];
+		size_t len = (size_t)snprintf(text, sizeof(text), "%s", verdicts[rnd(seed) % 4]);
+		unsigned int nterms = 1 + rnd(seed) % 5;
+
+		for (unsigned int t = 0; t < nterms; t++)
+			len += (size_t)snprintf(
+				text + len, sizeof(text) - len, " %s",
+				random_terms[rnd(seed) %
+					     (sizeof(random_terms) / sizeof(random_terms[0]))]);
+		if (rnd(seed) % 4 == 0)
+			snprintf(text + len, sizeof(text) - len, " set-mark 0x4/0x4");
+		/* contradictions are refused; the rest make the policy */
+		(void)nfqd_policy_add_rule(p, text, NULL);
+	}
+	for (unsigned int i = 0; i < nfqd_policy_iface_count(p); i++)
+		nfqd_policy_iface_set_index(p, i, rnd(seed) % 3 ? i + 1 : 0);
+	return p;
+}
+
+/* Random answers to the three lookups a random policy may have. */
+static void random_answers(uint32_t *seed, struct nfqd_set_answers *ans)
+{
+	ans->failed = rnd(seed) % 8 == 0 ? rnd(seed) & 0x7 : 0;
+	ans->known = rnd(seed) & 0x7 & ~ans->failed;
+	ans->member = rnd(seed) & ans->known;
+}
+
+/* Fail, printing both, unless two decisions are equal field by field. */
+static void assert_same_decision(const char *what, int round, int k,
+				 const struct nfqd_decision *got, const struct nfqd_decision *want)
+{
+	if (got->verdict != want->verdict || got->rule != want->rule || got->flags != want->flags ||
+	    got->mark != want->mark || got->mark_mask != want->mark_mask ||
+	    got->lookups_read != want->lookups_read || got->failed_lookup != want->failed_lookup)
+		fail_msg("round %d packet %d: %s: rule %d verdict 0x%x flags 0x%x lookups 0x%x "
+			 "failed %d; term by term: rule %d verdict 0x%x flags 0x%x lookups 0x%x "
+			 "failed %d",
+			 round, k, what, got->rule, got->verdict, got->flags, got->lookups_read,
+			 got->failed_lookup, want->rule, want->verdict, want->flags,
+			 want->lookups_read, want->failed_lookup);
+}
+
 /*
  * The evaluation through the rule guards and the rule index decides exactly as the terms
  * evaluated in their order, rule after rule, would: verdict, rule, flags (per packet, set
@@ -2619,97 +2702,133 @@ static struct nfqd_packet random_pkt(uint32_t *s)
  */
 static void test_indexed_guarded_evaluation_agrees_with_term_by_term_evaluation(void **state)
 {
-	static const char *const pool[] = {
-		"proto udp",
-		"proto tcp",
-		"not proto tcp",
-		"proto icmp",
-		"src 10.0.0.0/8",
-		"src 10.1.2.0/24",
-		"not src 10.0.0.0/8",
-		"dst 10.0.0.1",
-		"src 2001:db8::/32",
-		"dst fd00:199::/64",
-		"not dst ::1",
-		"dport 53",
-		"dport 5000-5099",
-		"not dport 22",
-		"sport 1024-65535",
-		"sport 0-1023",
-		"src @a",
-		"dst @b",
-		"not src @a",
-		"set @c src,dst",
-		"ct mark 0x1/0x1",
-		"not ct mark 0x2/0x2",
-		"meta mark 0x1/0x3",
-		"iif eth0",
-		"not oif eth1",
-		"dport 80",
-	};
-	static const char *const verdicts[] = { "accept", "drop", "queue 1", "accept" };
 	uint32_t seed = 0x5eed1234;
 	unsigned long compared = 0;
 	unsigned int long_policies = 0;
 
 	(void)state;
 	for (int round = 0; round < 200; round++) {
-		struct nfqd_policy *p = new_policy();
-		/* every tenth policy longer than the rule index holds, so that the walk past it
-		 * is compared too */
-		unsigned int nrules = round % 10 == 9 ? 100 + rnd(&seed) % 60 : 1 + rnd(&seed) % 12;
+		struct nfqd_policy *p = random_policy(&seed, round);
 
-		assert_int_equal(nfqd_policy_set_on_unreadable(p, NFQD_ON_UNREADABLE_EVALUATE), 0);
-		for (unsigned int i = 0; i < nrules; i++) {
-			char text[512];
-			size_t len = (size_t)snprintf(text, sizeof(text), "%s",
-						      verdicts[rnd(&seed) % 4]);
-			unsigned int nterms = 1 + rnd(&seed) % 5;
-
-			for (unsigned int t = 0; t < nterms; t++)
-				len += (size_t)snprintf(
-					text + len, sizeof(text) - len, " %s",
-					pool[rnd(&seed) % (sizeof(pool) / sizeof(pool[0]))]);
-			if (rnd(&seed) % 4 == 0)
-				snprintf(text + len, sizeof(text) - len, " set-mark 0x4/0x4");
-			/* contradictions are refused; the rest make the policy */
-			(void)nfqd_policy_add_rule(p, text, NULL);
-		}
 		if (nfqd_policy_rule_count(p) > NFQD_INDEX_RULES)
 			long_policies++;
-		/* interface i is ifindex i + 1, or gone (0) */
-		for (unsigned int i = 0; i < nfqd_policy_iface_count(p); i++)
-			nfqd_policy_iface_set_index(p, i, rnd(&seed) % 3 ? i + 1 : 0);
 		for (int k = 0; k < 500; k++) {
 			struct nfqd_packet pkt = random_pkt(&seed);
 			struct nfqd_set_answers ans;
 			struct nfqd_decision want, got;
 
-			ans.failed = rnd(&seed) % 8 == 0 ? rnd(&seed) & 0x7 : 0;
-			ans.known = rnd(&seed) & 0x7 & ~ans.failed;
-			ans.member = rnd(&seed) & ans.known;
+			random_answers(&seed, &ans);
 			nfqd_policy_eval_terms(p, &pkt, &ans, &want);
 			memset(&got, 0xa5, sizeof(got));
 			nfqd_policy_eval(p, &pkt, &ans, &got);
-			if (got.verdict != want.verdict || got.rule != want.rule ||
-			    got.flags != want.flags || got.mark != want.mark ||
-			    got.mark_mask != want.mark_mask ||
-			    got.lookups_read != want.lookups_read ||
-			    got.failed_lookup != want.failed_lookup)
-				fail_msg("round %d packet %d: rule %d verdict 0x%x flags 0x%x "
-					 "lookups "
-					 "0x%x failed %d; term by term: rule %d verdict 0x%x flags "
-					 "0x%x lookups 0x%x failed %d",
-					 round, k, got.rule, got.verdict, got.flags,
-					 got.lookups_read, got.failed_lookup, want.rule,
-					 want.verdict, want.flags, want.lookups_read,
-					 want.failed_lookup);
+			assert_same_decision("indexed", round, k, &got, &want);
 			compared++;
 		}
 		nfqd_policy_free(p);
 	}
 	assert_int_equal(compared, 200 * 500);
 	assert_int_equal(long_policies, 20);
+}
+
+/*
+ * nfqd_policy_explain() decides exactly as nfqd_policy_eval() (every field of the decision),
+ * and its trace tells the same story: the deciding rule is a hit (or a failed lookup), every
+ * rule before it ended on a term that did not match, was unknown, or a loop (with the term's
+ * index inside the rule), and no rule after it was reached. Random policies, packets, answers.
+ */
+static void test_explain_decides_as_eval_and_traces_every_rule(void **state)
+{
+	uint32_t seed = 0xe7a1a1e;
+	unsigned long compared = 0, misses = 0;
+
+	(void)state;
+	for (int round = 0; round < 100; round++) {
+		struct nfqd_policy *p = random_policy(&seed, round);
+		unsigned int n = nfqd_policy_rule_count(p);
+		struct nfqd_explain_rule trace[160];
+
+		for (int k = 0; k < 300; k++) {
+			struct nfqd_packet pkt = random_pkt(&seed);
+			struct nfqd_set_answers ans;
+			struct nfqd_decision want, got;
+			unsigned int end;
+
+			random_answers(&seed, &ans);
+			nfqd_policy_eval(p, &pkt, &ans, &want);
+			memset(&got, 0xa5, sizeof(got));
+			nfqd_policy_explain(p, &pkt, &ans, &got, trace);
+			assert_same_decision("explain", round, k, &got, &want);
+			if (want.rule < 0 && (want.flags & NFQD_DECISION_UNREADABLE) &&
+			    trace[0].why == NFQD_EXPLAIN_SKIPPED)
+				continue;
+			end = want.rule < 0 ? n : (unsigned int)want.rule;
+			for (unsigned int i = 0; i < end; i++) {
+				if (trace[i].why != NFQD_EXPLAIN_MISS &&
+				    trace[i].why != NFQD_EXPLAIN_UNKNOWN &&
+				    trace[i].why != NFQD_EXPLAIN_LOOP)
+					fail_msg("round %d packet %d: rule %u before the deciding "
+						 "rule %d ended '%s'",
+						 round, k, i, want.rule,
+						 nfqd_explain_why_name(trace[i].why));
+				assert_true(trace[i].term < nfqd_policy_term_count(p, i));
+				misses += trace[i].why == NFQD_EXPLAIN_MISS;
+			}
+			if (want.rule >= 0)
+				assert_int_equal(trace[end].why,
+						 (want.flags & NFQD_DECISION_SET_FAILED)
+							 ? NFQD_EXPLAIN_FAILED
+							 : NFQD_EXPLAIN_HIT);
+			for (unsigned int i = end + 1; i < n; i++)
+				assert_int_equal(trace[i].why, NFQD_EXPLAIN_NOT_REACHED);
+			compared++;
+		}
+		nfqd_policy_free(p);
+	}
+	fprintf(stderr, "explain: %lu packets compared, %lu rules passed over on a miss\n",
+		compared, misses);
+	assert_true(compared > 100 * 250);
+	assert_true(misses > 1000);
+}
+
+/*
+ * What explain shows of one rule: each term's kind, negation and argument, the set lookup it
+ * reads, and the packet's value for it in the term's own form.
+ */
+static void test_explain_term_info_and_packet_values(void **state)
+{
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_packet pkt = tcp("10.1.2.3", "10.0.0.1", 1234, 443);
+	struct nfqd_set_answers ans = { .known = 1, .member = 1 };
+	struct nfqd_term_info ti;
+	char v[64];
+
+	(void)state;
+	assert_int_equal(nfqd_policy_add_rule(
+				 p, "drop proto tcp not dport 22 src @bl ct mark 0x1/0x1", NULL),
+			 0);
+	assert_int_equal(nfqd_policy_term_count(p, 0), 4);
+	assert_int_equal(nfqd_policy_term_info(p, 0, 1, &ti), 0);
+	assert_string_equal(ti.kind, "dport");
+	assert_true(ti.negated);
+	assert_string_equal(ti.arg, "22");
+	assert_int_equal(ti.lookup, -1);
+	assert_int_equal(nfqd_policy_term_info(p, 0, 2, &ti), 0);
+	assert_string_equal(ti.arg, "@bl");
+	assert_int_equal(ti.lookup, 0);
+	assert_int_equal(nfqd_policy_term_info(p, 0, 4, &ti), -ENOENT);
+	nfqd_policy_term_value(p, 0, 0, &pkt, &ans, v, sizeof(v));
+	assert_string_equal(v, "tcp");
+	nfqd_policy_term_value(p, 0, 1, &pkt, &ans, v, sizeof(v));
+	assert_string_equal(v, "443");
+	nfqd_policy_term_value(p, 0, 2, &pkt, &ans, v, sizeof(v));
+	assert_string_equal(v, "member");
+	ans.member = 0;
+	nfqd_policy_term_value(p, 0, 2, &pkt, &ans, v, sizeof(v));
+	assert_string_equal(v, "not a member");
+	/* no connmark known: the term cannot match, and says why */
+	nfqd_policy_term_value(p, 0, 3, &pkt, &ans, v, sizeof(v));
+	assert_string_equal(v, "none");
+	nfqd_policy_free(p);
 }
 
 int main(void)
@@ -2804,6 +2923,8 @@ int main(void)
 		cmocka_unit_test(test_index_leaves_out_the_rules_a_packet_cannot_meet),
 		cmocka_unit_test(
 			test_indexed_guarded_evaluation_agrees_with_term_by_term_evaluation),
+		cmocka_unit_test(test_explain_decides_as_eval_and_traces_every_rule),
+		cmocka_unit_test(test_explain_term_info_and_packet_values),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
