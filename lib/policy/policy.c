@@ -18,10 +18,11 @@
 #include <linux/netfilter.h>
 
 /*
- * Longest canonical rule: a verdict, NFQD_RULE_MAX_TERMS terms of "not NAME ARG" and a
- * set-mark action.
+ * Longest canonical rule: a verdict, NFQD_RULE_MAX_TERMS terms of "not NAME ARG", a set-mark
+ * action and the log actions.
  */
-#define RULE_TEXT_MAX (32u + NFQD_RULE_MAX_TERMS * (NFQD_TERM_TEXT_MAX + 32u) + 32u)
+#define RULE_TEXT_MAX                                                                              \
+	(32u + NFQD_RULE_MAX_TERMS * (NFQD_TERM_TEXT_MAX + 32u) + 32u + 32u + NFQD_LOG_PREFIX_MAX)
 
 /* Queue numbers of the `queue N` verdict: the 16 bits NF_QUEUE_NR() has room for. */
 #define QUEUE_NUM_MAX 65535u
@@ -120,8 +121,10 @@ void nfqd_policy_free(struct nfqd_policy *p)
 {
 	if (!p)
 		return;
-	for (unsigned int i = 0; i < p->nrules; i++)
+	for (unsigned int i = 0; i < p->nrules; i++) {
 		free(p->rules[i].text);
+		free(p->rules[i].log_prefix);
+	}
 	free(p->rules);
 	free(p->terms);
 	free(p->refs.ifindex);
@@ -296,6 +299,71 @@ static int compile_set_mark(struct rule_words *w, struct nfqd_rule *rule,
 	return 0;
 }
 
+/* The log action (its word already read); *seen: the rule had one before. */
+static int compile_log(struct rule_words *w, bool *seen, struct nfqd_rule *rule,
+		       struct nfqd_policy_error *err)
+{
+	if (*seen)
+		return fail(err, -EINVAL, w->pos, "unexpected second 'log': at most one per rule");
+	*seen = true;
+	/* every packet is to be seen: no flow verdict may let the rest of a flow pass by */
+	rule->flags |= NFQD_DECISION_LOG | NFQD_DECISION_PER_PACKET;
+	return 0;
+}
+
+/*
+ * The log-prefix action (its word already read): the quoted TEXT after it, read from the rule
+ * text itself (it may hold blanks) as one word. It implies log.
+ */
+static int compile_log_prefix(struct rule_words *w, struct nfqd_rule *rule,
+			      struct nfqd_policy_error *err)
+{
+	unsigned int kpos = w->pos;
+	char *s = w->next, *end;
+
+	if (rule->log_prefix)
+		return fail(err, -EINVAL, kpos,
+			    "unexpected second 'log-prefix': at most one per rule");
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '\0')
+		return fail(err, -EINVAL, kpos, "log-prefix: missing \"TEXT\" after 'log-prefix'");
+	if (*s != '"') {
+		const char *word;
+
+		w->next = s;
+		word = words_next(w);
+		return fail(err, -EINVAL, w->pos,
+			    "log-prefix: '%s' is not in double quotes: write log-prefix \"TEXT\"",
+			    word);
+	}
+	w->pos++;
+	for (end = s + 1; *end && *end != '"'; end++) {
+		if (*end < 0x20 || *end > 0x7e || *end == '\\')
+			return fail(err, -EINVAL, w->pos,
+				    "log-prefix: character 0x%02x at %zu is not allowed: printable "
+				    "ASCII only, no '\\'",
+				    (unsigned char)*end, (size_t)(end - s));
+	}
+	if (*end != '"')
+		return fail(err, -EINVAL, w->pos, "log-prefix: %s has no closing '\"'", s);
+	if (end[1] != '\0' && end[1] != ' ' && end[1] != '\t')
+		return fail(err, -EINVAL, w->pos,
+			    "log-prefix: a blank must follow the closing '\"' of %.*s",
+			    (int)(end - s + 1), s);
+	if (end == s + 1)
+		return fail(err, -EINVAL, w->pos, "log-prefix: \"\" is empty");
+	if (end - s - 1 > NFQD_LOG_PREFIX_MAX)
+		return fail(err, -EINVAL, w->pos, "log-prefix: %.*s is longer than %u characters",
+			    (int)(end - s + 1), s, NFQD_LOG_PREFIX_MAX);
+	rule->log_prefix = strndup(s + 1, (size_t)(end - s - 1));
+	if (!rule->log_prefix)
+		return -ENOMEM;
+	w->next = end[1] ? end + 2 : end + 1;
+	rule->flags |= NFQD_DECISION_LOG | NFQD_DECISION_PER_PACKET;
+	return 0;
+}
+
 /*
  * Parse one match (its first word, after any `not`, already read) into t, entering what it
  * names into the policy's tables, and add it to the rule's scope.
@@ -372,6 +440,7 @@ static int compile_items(struct nfqd_policy *p, struct rule_words *w, struct nfq
 			 struct nfqd_policy_error *err)
 {
 	unsigned int count = 0;
+	bool log = false;
 	char *word;
 	int r;
 
@@ -379,8 +448,14 @@ static int compile_items(struct nfqd_policy *p, struct rule_words *w, struct nfq
 		bool negate = false;
 
 		/* an action is no match: it does not count against the terms of a rule */
-		if (strcmp(word, "set-mark") == 0) {
-			r = compile_set_mark(w, rule, err);
+		if (strcmp(word, "set-mark") == 0 || strcmp(word, "log") == 0 ||
+		    strcmp(word, "log-prefix") == 0) {
+			if (word[0] == 's')
+				r = compile_set_mark(w, rule, err);
+			else if (word[3] == '\0')
+				r = compile_log(w, &log, rule, err);
+			else
+				r = compile_log_prefix(w, rule, err);
 			if (r < 0)
 				return r;
 			continue;
@@ -397,10 +472,12 @@ static int compile_items(struct nfqd_policy *p, struct rule_words *w, struct nfq
 			if (strcmp(word, "not") == 0)
 				return fail(err, -EINVAL, w->pos,
 					    "unexpected 'not' after 'not': expected a match");
-			if (strcmp(word, "set-mark") == 0)
+			if (strcmp(word, "set-mark") == 0 || strcmp(word, "log") == 0 ||
+			    strcmp(word, "log-prefix") == 0)
 				return fail(err, -EINVAL, w->pos,
-					    "unexpected 'set-mark' after 'not': an action cannot "
-					    "be negated");
+					    "unexpected '%s' after 'not': an action cannot "
+					    "be negated",
+					    word);
 		}
 		r = compile_term(p, w, word, negate, &terms[count], scope, err);
 		if (r < 0)
@@ -411,7 +488,25 @@ static int compile_items(struct nfqd_policy *p, struct rule_words *w, struct nfq
 	return 0;
 }
 
-/* The canonical text: the verdict, the terms in their order, then the action. */
+/* Append to the text of *len bytes in buf. Returns 0, or -ENAMETOOLONG when it does not fit. */
+static int append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(buf + *len, size - *len, fmt, ap);
+	va_end(ap);
+	if (r < 0 || (size_t)r >= size - *len)
+		return -ENAMETOOLONG;
+	*len += (size_t)r;
+	return 0;
+}
+
+/* The canonical text: the verdict, the terms in their order, then the actions. */
 static int format_rule(const struct nfqd_rule *rule, const struct nfqd_term *terms, unsigned int n,
 		       char **out)
 {
@@ -431,14 +526,18 @@ static int format_rule(const struct nfqd_rule *rule, const struct nfqd_term *ter
 		len += (size_t)r;
 	}
 	if (rule->flags & NFQD_DECISION_SET_MARK) {
-		r = snprintf(buf + len, sizeof(buf) - len, " set-mark ");
-		if (r < 0 || (size_t)r >= sizeof(buf) - len)
-			return -ENAMETOOLONG;
-		len += (size_t)r;
-		r = nfqd_mark_format(&rule->set_mark, buf + len, sizeof(buf) - len);
-		if (r < 0 || (size_t)r >= sizeof(buf) - len)
-			return -ENAMETOOLONG;
+		char mark[32];
+
+		nfqd_mark_format(&rule->set_mark, mark, sizeof(mark));
+		r = append(buf, sizeof(buf), &len, " set-mark %s", mark);
+		if (r < 0)
+			return r;
 	}
+	if ((rule->flags & NFQD_DECISION_LOG) && append(buf, sizeof(buf), &len, " log") < 0)
+		return -ENAMETOOLONG;
+	if (rule->log_prefix &&
+	    append(buf, sizeof(buf), &len, " log-prefix \"%s\"", rule->log_prefix) < 0)
+		return -ENAMETOOLONG;
 	*out = strdup(buf);
 	return *out ? 0 : -ENOMEM;
 }
@@ -636,6 +735,7 @@ int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_po
 out_text:
 	free(rule.text);
 out:
+	free(rule.log_prefix);
 	refs_truncate(&p->refs, nlookups, nifaces);
 	free(copy);
 	return r;
@@ -667,6 +767,13 @@ const char *nfqd_policy_rule_text(const struct nfqd_policy *p, unsigned int i)
 	if (!p || i >= p->nrules)
 		return NULL;
 	return p->rules[i].text;
+}
+
+const char *nfqd_policy_rule_log_prefix(const struct nfqd_policy *p, unsigned int i)
+{
+	if (!p || i >= p->nrules)
+		return NULL;
+	return p->rules[i].log_prefix;
 }
 
 unsigned int nfqd_policy_lookup_count(const struct nfqd_policy *p)
