@@ -25,6 +25,9 @@ static const char *const counter_names[NFQD_CTR_MAX] = {
 	[NFQD_CTR_SET_TIMEOUTS] = "set_timeouts",
 	[NFQD_CTR_QUEUE_FULL] = "queue_full",
 	[NFQD_CTR_STALE] = "stale",
+	[NFQD_CTR_LOGGED] = "logged",
+	[NFQD_CTR_LOG_SUPPRESSED] = "log_suppressed",
+	[NFQD_CTR_LOG_RING_FULL] = "log_ring_full",
 };
 
 const char *nfqd_counter_name(enum nfqd_counter c)

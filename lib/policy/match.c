@@ -44,6 +44,11 @@ static const char *proto_name(uint8_t num)
 	return NULL;
 }
 
+const char *nfqd_policy_proto_name(uint8_t num)
+{
+	return proto_name(num);
+}
+
 /* Whether the packet view can know ports for this protocol (NFQD_PKT_HAS_PORTS). */
 static bool proto_has_ports(int num)
 {

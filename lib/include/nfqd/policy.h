@@ -187,6 +187,9 @@ const char *nfqd_policy_rule_text(const struct nfqd_policy *p, unsigned int i);
  */
 const char *nfqd_policy_rule_log_prefix(const struct nfqd_policy *p, unsigned int i);
 
+/* The name `proto` rules give protocol num ("tcp"), or NULL when it has none. */
+const char *nfqd_policy_proto_name(uint8_t num);
+
 /* Number of distinct set lookups, and lookup i (NULL if out of range), in order of first use. */
 unsigned int nfqd_policy_lookup_count(const struct nfqd_policy *p);
 const struct nfqd_set_lookup *nfqd_policy_lookup(const struct nfqd_policy *p, unsigned int i);

@@ -39,6 +39,11 @@ enum nfqd_counter {
 	NFQD_CTR_SET_TIMEOUTS, /* batches whose set answers did not all come within set-timeout */
 	NFQD_CTR_STALE,	       /* messages of packets already re-queued when the queue was
 				  adopted (in flight then): no verdict of their own */
+	NFQD_CTR_LOGGED,       /* packets handed to the drop log (a `log` rule, within its
+				  [log] rate and burst) */
+	NFQD_CTR_LOG_SUPPRESSED, /* packets of `log` rules the [log] rate limit kept out of it */
+	NFQD_CTR_LOG_RING_FULL,	 /* packets of `log` rules lost because the worker's log ring was
+				    full (the logging thread is behind) */
 	NFQD_CTR_MAX
 };
 

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The drop log on the real kernel: a `drop log log-prefix "BL" src @bl` rule and a member of
+ * the set sending N datagrams. Exactly burst lines come out, each with the rule, prefix, verdict,
+ * queue, protocol, addresses, ports, interface and length of a packet sent; log_suppressed
+ * counts the rest; packets no log rule decides are not logged; and every packet still got its
+ * verdict (the kernel holds none, dropped none, and the sink got exactly the accepted ones).
+ */
+#include "itest.h"
+
+#define LISTED	"10.199.0.100"
+#define N	30 /* datagrams from the listed address */
+#define M	10 /* from the unlisted one */
+#define BURST	5
+#define PAYLOAD 32
+
+static int setup(void **state)
+{
+	struct itest *it;
+
+	if (itest_setup(state, "droplog") < 0)
+		return -1;
+	it = *state;
+	if (ns_sh(it->t.cli, "ip addr add %s/24 dev veth0", LISTED) != 0 ||
+	    ns_sh(it->t.fw,
+		  "ipset create bl hash:ip && ipset add bl %s && "
+		  "iptables -A INPUT -p udp --dport 5000 -j NFQUEUE --queue-num 0",
+		  LISTED) != 0)
+		return -1;
+	return 0;
+}
+
+/* The lines of log holding "nfqd-drop: ", each checked against what was sent. */
+static unsigned int check_lines(const char *log, unsigned int *bad)
+{
+	char want[128];
+	unsigned int n = 0;
+
+	/* the rate limit holds an hour: no line comes after the burst */
+	snprintf(want, sizeof(want), " -> %s:5000 iif veth0 len %u", "10.199.0.2",
+		 20 + 8 + PAYLOAD);
+	*bad = 0;
+	for (const char *s = strstr(log, "nfqd-drop: "); s; s = strstr(s + 1, "nfqd-drop: ")) {
+		const char *end = strchr(s, '\n');
+		char line[512];
+		unsigned int sport = 0;
+
+		snprintf(line, sizeof(line), "%.*s", end ? (int)(end - s) : (int)strlen(s), s);
+		if (n++ == 0)
+			fprintf(stderr, "first line: %s\n", line);
+		if (sscanf(line, "nfqd-drop: [BL] rule 1 drop queue 0 udp " LISTED ":%u", &sport) !=
+			    1 ||
+		    sport == 0 || !strstr(line, want)) {
+			fprintf(stderr, "unexpected drop log line: %s\n", line);
+			(*bad)++;
+		}
+	}
+	return n;
+}
+
+static void test_drop_log_writes_burst_lines_and_counts_the_rest(void **state)
+{
+	struct itest *it = *state;
+	struct nfqd_queue_kstats ks;
+	struct itest_count before;
+	uint64_t logged, suppressed, ring_full, dropped, accepted, got;
+	unsigned int lines, bad;
+	char *log;
+	int sink;
+
+	itest_nfqd(it, "[policy]\n"
+		       "rule = drop log log-prefix \"BL\" src @bl\n"
+		       "[log]\n"
+		       "rate = 1/h\n"
+		       "burst = 5\n");
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
+	assert_true(sink >= 0);
+	before = itest_count(it);
+	assert_int_equal(udp_send(it->t.cli, LISTED, it->t.fw4, 5000, N, PAYLOAD, 1, 10, 200), N);
+	assert_int_equal(udp_send(it->t.cli, it->t.cli4, it->t.fw4, 5000, M, PAYLOAD, 1, 10, 200),
+			 M);
+	got = itest_delivered(it, &before, N + M, sink);
+	close(sink);
+	itest_wait_stat(it, 0, "dropped", N);
+	itest_wait_stat(it, 0, "accepted", M);
+	itest_wait_stat(it, 0, "log_suppressed", N - BURST);
+	logged = itest_stat(it, 0, "logged");
+	suppressed = itest_stat(it, 0, "log_suppressed");
+	ring_full = itest_stat(it, 0, "log_ring_full");
+	dropped = itest_stat(it, 0, "dropped");
+	accepted = itest_stat(it, 0, "accepted");
+	ks = itest_kline(it, 0);
+	/* the stop drains the logging thread's rings after the workers: every line is written */
+	log = itest_stop(it, 5000, NULL);
+	lines = check_lines(log, &bad);
+	fprintf(stderr,
+		"sent %d+%d: delivered %llu, dropped %llu, accepted %llu; logged %llu, suppressed "
+		"%llu, ring full %llu; %u lines (%u bad); kernel queued %u, full-dropped %u, "
+		"user-dropped %u\n",
+		N, M, (unsigned long long)got, (unsigned long long)dropped,
+		(unsigned long long)accepted, (unsigned long long)logged,
+		(unsigned long long)suppressed, (unsigned long long)ring_full, lines, bad,
+		ks.queued, ks.full_dropped, ks.user_dropped);
+	if (lines != BURST || bad)
+		fprintf(stderr, "---- nfqd log ----\n%s------------------\n", log);
+	free(log);
+	assert_int_equal(got, M);
+	assert_int_equal(dropped, N);
+	assert_int_equal(accepted, M);
+	assert_int_equal(logged, BURST);
+	assert_int_equal(suppressed, N - BURST);
+	assert_int_equal(ring_full, 0);
+	assert_int_equal(lines, BURST);
+	assert_int_equal(bad, 0);
+	assert_int_equal(ks.queued, 0);
+	assert_int_equal(ks.full_dropped, 0);
+	assert_int_equal(ks.user_dropped, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+			test_drop_log_writes_burst_lines_and_counts_the_rest, setup,
+			itest_teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
