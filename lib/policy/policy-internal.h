@@ -192,8 +192,7 @@ struct nfqd_rule {
 	uint32_t lookups;	   /* bit i: a term reads lookup i */
 	uint32_t first;		   /* index of its first term in nfqd_policy.terms */
 	uint32_t nterms;
-	char *text;	  /* canonical text, owned */
-	char *log_prefix; /* with NFQD_DECISION_LOG: the log-prefix, owned, or NULL */
+	char *text; /* canonical text, owned */
 	struct nfqd_rule_guard guard;
 	uint8_t nrest;			   /* terms evaluated one by one after the guard ... */
 	uint8_t rest[NFQD_RULE_MAX_TERMS]; /* ... in their order, as indexes from first */

@@ -32,6 +32,9 @@ struct nfqd_policy {
 	uint32_t on_set_error;
 	enum nfqd_on_unreadable on_unreadable;
 	struct nfqd_rule *rules;
+	/* rules_cap log-prefixes, of each rule (NULL: none): apart from the rules, whose size
+	 * the evaluator's walk feels */
+	char **log_prefixes;
 	unsigned int nrules;
 	unsigned int rules_cap;
 	struct nfqd_term *terms; /* every rule's terms, each rule a contiguous slice */
@@ -123,9 +126,10 @@ void nfqd_policy_free(struct nfqd_policy *p)
 		return;
 	for (unsigned int i = 0; i < p->nrules; i++) {
 		free(p->rules[i].text);
-		free(p->rules[i].log_prefix);
+		free(p->log_prefixes[i]);
 	}
 	free(p->rules);
+	free(p->log_prefixes);
 	free(p->terms);
 	free(p->refs.ifindex);
 	free(p);
@@ -315,13 +319,13 @@ static int compile_log(struct rule_words *w, bool *seen, struct nfqd_rule *rule,
  * The log-prefix action (its word already read): the quoted TEXT after it, read from the rule
  * text itself (it may hold blanks) as one word. It implies log.
  */
-static int compile_log_prefix(struct rule_words *w, struct nfqd_rule *rule,
+static int compile_log_prefix(struct rule_words *w, struct nfqd_rule *rule, char **prefix,
 			      struct nfqd_policy_error *err)
 {
 	unsigned int kpos = w->pos;
 	char *s = w->next, *end;
 
-	if (rule->log_prefix)
+	if (*prefix)
 		return fail(err, -EINVAL, kpos,
 			    "unexpected second 'log-prefix': at most one per rule");
 	while (*s == ' ' || *s == '\t')
@@ -356,8 +360,8 @@ static int compile_log_prefix(struct rule_words *w, struct nfqd_rule *rule,
 	if (end - s - 1 > NFQD_LOG_PREFIX_MAX)
 		return fail(err, -EINVAL, w->pos, "log-prefix: %.*s is longer than %u characters",
 			    (int)(end - s + 1), s, NFQD_LOG_PREFIX_MAX);
-	rule->log_prefix = strndup(s + 1, (size_t)(end - s - 1));
-	if (!rule->log_prefix)
+	*prefix = strndup(s + 1, (size_t)(end - s - 1));
+	if (!*prefix)
 		return -ENOMEM;
 	w->next = end[1] ? end + 2 : end + 1;
 	rule->flags |= NFQD_DECISION_LOG | NFQD_DECISION_PER_PACKET;
@@ -436,8 +440,8 @@ static int compile_term(struct nfqd_policy *p, struct rule_words *w, char *word,
 /* Parse the items after the verdict: terms into terms[] (their count into *n), actions into
  * rule. */
 static int compile_items(struct nfqd_policy *p, struct rule_words *w, struct nfqd_rule *rule,
-			 struct nfqd_term *terms, unsigned int *n, struct nfqd_rule_scope *scope,
-			 struct nfqd_policy_error *err)
+			 char **prefix, struct nfqd_term *terms, unsigned int *n,
+			 struct nfqd_rule_scope *scope, struct nfqd_policy_error *err)
 {
 	unsigned int count = 0;
 	bool log = false;
@@ -455,7 +459,7 @@ static int compile_items(struct nfqd_policy *p, struct rule_words *w, struct nfq
 			else if (word[3] == '\0')
 				r = compile_log(w, &log, rule, err);
 			else
-				r = compile_log_prefix(w, rule, err);
+				r = compile_log_prefix(w, rule, prefix, err);
 			if (r < 0)
 				return r;
 			continue;
@@ -507,8 +511,8 @@ static int append(char *buf, size_t size, size_t *len, const char *fmt, ...)
 }
 
 /* The canonical text: the verdict, the terms in their order, then the actions. */
-static int format_rule(const struct nfqd_rule *rule, const struct nfqd_term *terms, unsigned int n,
-		       char **out)
+static int format_rule(const struct nfqd_rule *rule, const char *prefix,
+		       const struct nfqd_term *terms, unsigned int n, char **out)
 {
 	char buf[RULE_TEXT_MAX], verdict[32];
 	size_t len;
@@ -535,8 +539,7 @@ static int format_rule(const struct nfqd_rule *rule, const struct nfqd_term *ter
 	}
 	if ((rule->flags & NFQD_DECISION_LOG) && append(buf, sizeof(buf), &len, " log") < 0)
 		return -ENAMETOOLONG;
-	if (rule->log_prefix &&
-	    append(buf, sizeof(buf), &len, " log-prefix \"%s\"", rule->log_prefix) < 0)
+	if (prefix && append(buf, sizeof(buf), &len, " log-prefix \"%s\"", prefix) < 0)
 		return -ENAMETOOLONG;
 	*out = strdup(buf);
 	return *out ? 0 : -ENOMEM;
@@ -548,10 +551,15 @@ static int reserve(struct nfqd_policy *p, unsigned int n)
 	if (p->nrules == p->rules_cap) {
 		unsigned int cap = p->rules_cap ? p->rules_cap * 2 : 16;
 		struct nfqd_rule *rules = reallocarray(p->rules, cap, sizeof(*rules));
+		char **prefixes;
 
 		if (!rules)
 			return -ENOMEM;
 		p->rules = rules;
+		prefixes = reallocarray(p->log_prefixes, cap, sizeof(*prefixes));
+		if (!prefixes)
+			return -ENOMEM;
+		p->log_prefixes = prefixes;
 		p->rules_cap = cap;
 	}
 	if (p->terms_cap - p->nterms < n) {
@@ -681,6 +689,7 @@ int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_po
 	struct nfqd_rule_scope scope = { 0 };
 	struct nfqd_policy_error ignored;
 	struct nfqd_rule rule = { 0 };
+	char *prefix = NULL;
 	struct rule_words w;
 	unsigned int n = 0;
 	char *copy, *word;
@@ -707,13 +716,13 @@ int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_po
 	r = compile_verdict(&w, word, &rule, err);
 	if (r < 0)
 		goto out;
-	r = compile_items(p, &w, &rule, terms, &n, &scope, err);
+	r = compile_items(p, &w, &rule, &prefix, terms, &n, &scope, err);
 	if (r < 0)
 		goto out;
 	rule.need = scope.facts;
 	rule.lookups = scope.lookups;
 	compile_guard(&rule, terms, n);
-	r = format_rule(&rule, terms, n, &rule.text);
+	r = format_rule(&rule, prefix, terms, n, &rule.text);
 	if (r < 0)
 		goto out;
 	r = reserve(p, n);
@@ -726,6 +735,7 @@ int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_po
 		memcpy(&p->terms[p->nterms], terms, n * sizeof(terms[0]));
 	p->nterms += n;
 	marks_add(&p->marks, &scope, &rule, (int)p->nrules);
+	p->log_prefixes[p->nrules] = prefix;
 	p->rules[p->nrules++] = rule;
 	if (p->nrules <= NFQD_INDEX_RULES)
 		nfqd_rule_index_build(&p->index, p->rules, p->nrules);
@@ -735,7 +745,7 @@ int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_po
 out_text:
 	free(rule.text);
 out:
-	free(rule.log_prefix);
+	free(prefix);
 	refs_truncate(&p->refs, nlookups, nifaces);
 	free(copy);
 	return r;
@@ -773,7 +783,7 @@ const char *nfqd_policy_rule_log_prefix(const struct nfqd_policy *p, unsigned in
 {
 	if (!p || i >= p->nrules)
 		return NULL;
-	return p->rules[i].log_prefix;
+	return p->log_prefixes[i];
 }
 
 unsigned int nfqd_policy_lookup_count(const struct nfqd_policy *p)
