@@ -164,9 +164,40 @@ struct droplog {
 	bool started;
 };
 
-/* Log every record the rings hold now. Returns how many. */
+/* Interface names looked up during one drain: a flood from one interface asks once. */
+#define IFNAME_CACHE 8
+
+struct ifname_cache {
+	unsigned int n;
+	uint32_t index[IFNAME_CACHE];
+	char name[IFNAME_CACHE][IF_NAMESIZE];
+	bool known[IFNAME_CACHE];
+};
+
+/* The name of interface index now (NULL: none), looked up once per cache. */
+static const char *ifname(struct ifname_cache *c, uint32_t index)
+{
+	unsigned int i;
+
+	if (!index)
+		return NULL;
+	for (i = 0; i < c->n; i++)
+		if (c->index[i] == index)
+			return c->known[i] ? c->name[i] : NULL;
+	/* a full cache takes the last slot again: a drain sees few interfaces */
+	i = c->n < IFNAME_CACHE ? c->n++ : IFNAME_CACHE - 1;
+	c->index[i] = index;
+	c->known[i] = if_indextoname(index, c->name[i]) != NULL;
+	return c->known[i] ? c->name[i] : NULL;
+}
+
+/*
+ * Log every record the rings hold now. Returns how many. Names are those of the interfaces at
+ * the drain, which are those at the packet's time unless one was renamed in between.
+ */
 static unsigned int drain(struct droplog *dl)
 {
+	struct ifname_cache names = { .n = 0 };
 	unsigned int n = 0;
 
 	for (unsigned int s = 0; s < CONFIG_MAX_QUEUES; s++) {
@@ -175,11 +206,9 @@ static unsigned int drain(struct droplog *dl)
 		size_t len;
 
 		while (ring && (r = nfqd_spsc_peek(ring, &len))) {
-			char line[512], iif[IF_NAMESIZE], oif[IF_NAMESIZE];
+			char line[512];
 
-			/* the name now, which is the name then unless it was renamed since */
-			droplog_format(r, r->iif ? if_indextoname(r->iif, iif) : NULL,
-				       r->oif ? if_indextoname(r->oif, oif) : NULL, line,
+			droplog_format(r, ifname(&names, r->iif), ifname(&names, r->oif), line,
 				       sizeof(line));
 			nfqd_spsc_release(ring);
 			log_notice("%s", line);
