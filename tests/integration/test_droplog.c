@@ -30,16 +30,22 @@ static int setup(void **state)
 	return 0;
 }
 
-/* The lines of log holding "nfqd-drop: ", each checked against what was sent. */
-static unsigned int check_lines(const char *log, unsigned int *bad)
+/*
+ * The lines of log holding "nfqd-drop: ", each checked against what was sent: *bad counts
+ * those that are not a line of a listed UDP packet, *head those that start with head
+ * ("[BL] rule 1 drop"). Returns the number of lines.
+ */
+static unsigned int check_lines(const char *log, const char *head, unsigned int *with_head,
+				unsigned int *bad)
 {
-	char want[128];
+	char want[128], fmt[128];
 	unsigned int n = 0;
 
-	/* the rate limit holds an hour: no line comes after the burst */
 	snprintf(want, sizeof(want), " -> %s:5000 iif veth0 len %u", "10.199.0.2",
 		 20 + 8 + PAYLOAD);
+	snprintf(fmt, sizeof(fmt), "nfqd-drop: %s queue 0 udp " LISTED ":%%u", head);
 	*bad = 0;
+	*with_head = 0;
 	for (const char *s = strstr(log, "nfqd-drop: "); s; s = strstr(s + 1, "nfqd-drop: ")) {
 		const char *end = strchr(s, '\n');
 		char line[512];
@@ -48,14 +54,21 @@ static unsigned int check_lines(const char *log, unsigned int *bad)
 		snprintf(line, sizeof(line), "%.*s", end ? (int)(end - s) : (int)strlen(s), s);
 		if (n++ == 0)
 			fprintf(stderr, "first line: %s\n", line);
-		if (sscanf(line, "nfqd-drop: [BL] rule 1 drop queue 0 udp " LISTED ":%u", &sport) !=
-			    1 ||
-		    sport == 0 || !strstr(line, want)) {
+		if (sscanf(line, fmt, &sport) == 1 && sport != 0 && strstr(line, want))
+			(*with_head)++;
+		else if (!strstr(line, " udp " LISTED ":") || !strstr(line, want)) {
 			fprintf(stderr, "unexpected drop log line: %s\n", line);
 			(*bad)++;
 		}
 	}
 	return n;
+}
+
+/* Send n datagrams from the listed address and wait until nfqd dropped drops in all. */
+static void send_listed(struct itest *it, unsigned int n, uint64_t drops)
+{
+	assert_int_equal(udp_send(it->t.cli, LISTED, it->t.fw4, 5000, n, PAYLOAD, 1, 10, 200), n);
+	itest_wait_stat(it, 0, "dropped", drops);
 }
 
 static void test_drop_log_writes_burst_lines_and_counts_the_rest(void **state)
@@ -64,7 +77,7 @@ static void test_drop_log_writes_burst_lines_and_counts_the_rest(void **state)
 	struct nfqd_queue_kstats ks;
 	struct itest_count before;
 	uint64_t logged, suppressed, ring_full, dropped, accepted, got;
-	unsigned int lines, bad;
+	unsigned int lines, bad, head;
 	char *log;
 	int sink;
 
@@ -92,7 +105,7 @@ static void test_drop_log_writes_burst_lines_and_counts_the_rest(void **state)
 	ks = itest_kline(it, 0);
 	/* the stop drains the logging thread's rings after the workers: every line is written */
 	log = itest_stop(it, 5000, NULL);
-	lines = check_lines(log, &bad);
+	lines = check_lines(log, "[BL] rule 1 drop", &head, &bad);
 	fprintf(stderr,
 		"sent %d+%d: delivered %llu, dropped %llu, accepted %llu; logged %llu, suppressed "
 		"%llu, ring full %llu; %u lines (%u bad); kernel queued %u, full-dropped %u, "
@@ -111,10 +124,56 @@ static void test_drop_log_writes_burst_lines_and_counts_the_rest(void **state)
 	assert_int_equal(suppressed, N - BURST);
 	assert_int_equal(ring_full, 0);
 	assert_int_equal(lines, BURST);
+	assert_int_equal(head, BURST);
 	assert_int_equal(bad, 0);
 	assert_int_equal(ks.queued, 0);
 	assert_int_equal(ks.full_dropped, 0);
 	assert_int_equal(ks.user_dropped, 0);
+}
+
+/*
+ * After a reload, lines carry the new rules' numbers and prefix, each rule starts with the new
+ * [log] burst whole, and the lines of the old rules stay as they were.
+ */
+static void test_drop_log_follows_a_reload(void **state)
+{
+	struct itest *it = *state;
+	unsigned int lines, bad, old_lines, new_lines;
+	uint64_t suppressed;
+	char *log;
+
+	itest_nfqd(it, "[policy]\n"
+		       "rule = drop log log-prefix \"BL\" src @bl\n"
+		       "[log]\n"
+		       "rate = 1/h\n"
+		       "burst = 5\n");
+	send_listed(it, 10, 10);
+	itest_wait_stat(it, 0, "log_suppressed", 5);
+	itest_reload_ok(it,
+			"[policy]\n"
+			"rule = accept proto icmp\n"
+			"rule = drop log-prefix \"BL two\" src @bl\n"
+			"[log]\n"
+			"rate = 1/h\n"
+			"burst = 3\n",
+			2);
+	send_listed(it, 10, 20);
+	suppressed = itest_wait_stat(it, 0, "log_suppressed", 5 + 7);
+	log = itest_stop(it, 5000, NULL);
+	lines = check_lines(log, "[BL] rule 1 drop", &old_lines, &bad);
+	check_lines(log, "[BL two] rule 2 drop", &new_lines, &bad);
+	fprintf(stderr,
+		"%u lines: %u of the first rules, %u of the reloaded ones, %u bad; "
+		"suppressed %llu\n",
+		lines, old_lines, new_lines, bad, (unsigned long long)suppressed);
+	if (lines != 8 || bad)
+		fprintf(stderr, "---- nfqd log ----\n%s------------------\n", log);
+	free(log);
+	assert_int_equal(old_lines, 5);
+	assert_int_equal(new_lines, 3);
+	assert_int_equal(lines, 8);
+	assert_int_equal(bad, 0);
+	assert_int_equal(suppressed, 12);
 }
 
 int main(void)
@@ -123,6 +182,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_drop_log_writes_burst_lines_and_counts_the_rest, setup,
 			itest_teardown),
+		cmocka_unit_test_setup_teardown(test_drop_log_follows_a_reload, setup,
+						itest_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
