@@ -76,7 +76,8 @@ int droplog_push(struct nfqd_spsc *ring, const struct nfqd_packet *pkt,
 		r->sport = pkt->sport;
 		r->dport = pkt->dport;
 	}
-	memcpy(r->prefix, prefix, plen);
+	if (plen)
+		memcpy(r->prefix, prefix, plen);
 	nfqd_spsc_commit(ring);
 	return 0;
 }

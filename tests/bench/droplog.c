@@ -16,6 +16,8 @@
  *
  * The contenders take turns within each round, so that a change in the machine's load hits them
  * alike; each figure is the median of the rounds with its min-max, and its ratio to `drop`.
+ * Besides the rate, nfqd's CPU time per packet over the drain (all its threads, the logging
+ * thread included: proc_runtime_ns()), which the machine's other load does not inflate.
  * After each drain the counters logged, log_suppressed and log_ring_full of that drain are read
  * from nfqd, and every packet is checked to have been dropped.
  *
@@ -52,6 +54,7 @@ static const struct contender contenders[] = {
 /* What one drain measured. */
 struct drain {
 	double pps;
+	double ns_per_packet; /* nfqd's CPU time over the drain, all its threads */
 	unsigned int queued;
 	uint64_t dropped, logged, suppressed, ring_full;
 };
@@ -77,6 +80,7 @@ static int drain_once(struct topo *t, const struct contender *c, unsigned long n
 	struct nfqd_proc d;
 	unsigned int q, last;
 	char *json = NULL;
+	unsigned long long r0, r1;
 	double t0;
 	int st, r = -1;
 
@@ -88,6 +92,8 @@ static int drain_once(struct topo *t, const struct contender *c, unsigned long n
 	if (nfqd_pause(&d) < 0 || udp_send(t->cli, NULL, t->fw4, 5000, n, 18, 4, 32, 0) < 0)
 		goto out;
 	out->queued = bench_settle(t->fw);
+	if (out->queued == 0 || proc_runtime_ns(d.pid, &r0) < 0)
+		goto out;
 	t0 = bench_now();
 	kill(d.pid, SIGCONT);
 	do {
@@ -101,6 +107,9 @@ static int drain_once(struct topo *t, const struct contender *c, unsigned long n
 			usleep(500);
 	} while (q);
 	out->pps = out->queued / (bench_now() - t0);
+	if (proc_runtime_ns(d.pid, &r1) < 0)
+		goto out;
+	out->ns_per_packet = (double)(r1 - r0) / out->queued;
 	json = stats_when_dropped(&d, out->queued);
 	if (!json) {
 		fprintf(stderr, "bench_droplog: nfqd did not count %u drops (%s)\n", out->queued,
@@ -148,11 +157,11 @@ int main(int argc, char **argv)
 		{ "quick", no_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static double pps[N_CONTENDERS][MAX_RUNS];
+	static double pps[N_CONTENDERS][MAX_RUNS], cpu[N_CONTENDERS][MAX_RUNS];
 	static struct drain last[N_CONTENDERS];
 	unsigned long n = 50000;
 	int runs = 5, c;
-	double base = 0;
+	double base = 0, cpu_base = 0;
 	struct topo t;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -186,6 +195,7 @@ int main(int argc, char **argv)
 				return 1;
 			}
 			pps[k][i] = last[k].pps;
+			cpu[k][i] = last[k].ns_per_packet;
 		}
 	}
 	topo_destroy(&t);
@@ -193,17 +203,20 @@ int main(int argc, char **argv)
 	printf("drain of a pre-filled queue: %lu UDP packets of 18 bytes, every one dropped by "
 	       "one rule; contenders in turn, median (min-max) of %d rounds\n\n",
 	       n, runs);
-	printf("%-10s %10s %21s %8s   %s\n", "contender", "packets/s", "min-max", "vs drop",
-	       "last drain: logged / suppressed / ring full");
+	printf("%-10s %10s %21s %8s %10s %8s   %s\n", "contender", "packets/s", "min-max",
+	       "vs drop", "nfqd ns/p", "vs drop", "last drain: logged / suppressed / ring full");
 	for (size_t k = 0; k < N_CONTENDERS; k++) {
-		double lo, hi, med;
+		double lo, hi, med, ns;
 
 		min_max(pps[k], runs, &lo, &hi);
 		med = bench_median(pps[k], runs);
-		if (k == 0)
+		ns = bench_median(cpu[k], runs);
+		if (k == 0) {
 			base = med;
-		printf("%-10s %10.0f %10.0f-%-10.0f %7.2fx   %llu / %llu / %llu\n",
-		       contenders[k].name, med, lo, hi, med / base,
+			cpu_base = ns;
+		}
+		printf("%-10s %10.0f %10.0f-%-10.0f %7.2fx %10.0f %7.2fx   %llu / %llu / %llu\n",
+		       contenders[k].name, med, lo, hi, med / base, ns, ns / cpu_base,
 		       (unsigned long long)last[k].logged, (unsigned long long)last[k].suppressed,
 		       (unsigned long long)last[k].ring_full);
 	}
