@@ -165,6 +165,8 @@ struct droplog {
 	bool started;
 };
 
+#define DROPLOG_TURN 256
+
 /* Interface names looked up during one drain: a flood from one interface asks once. */
 #define IFNAME_CACHE 8
 
@@ -206,7 +208,10 @@ static unsigned int drain(struct droplog *dl)
 		const struct droplog_record *r;
 		size_t len;
 
-		while (ring && (r = nfqd_spsc_peek(ring, &len))) {
+		/* at most DROPLOG_TURN records of a ring at a time: a flood into one ring does not
+		 * starve the others */
+		for (unsigned int k = 0;
+		     ring && k < DROPLOG_TURN && (r = nfqd_spsc_peek(ring, &len)); k++) {
 			char line[512];
 
 			droplog_format(r, ifname(&names, r->iif), ifname(&names, r->oif), line,
@@ -226,17 +231,16 @@ static void *droplog_main(void *arg)
 	struct droplog *dl = arg;
 
 	for (;;) {
-		/* read before the drain: a record committed before stop is in this drain */
+		/* read before the drain: a record committed before stop is in the rings now */
 		bool stop = atomic_load(&dl->stop);
+		struct pollfd pfd = { .fd = dl->efd, .events = POLLIN };
 
-		if (drain(dl) == 0 && !stop) {
-			struct pollfd pfd = { .fd = dl->efd, .events = POLLIN };
-
-			/* workers never wake this thread: a system call is not theirs to make */
-			poll(&pfd, 1, DROPLOG_WAKE_MS);
-		}
+		if (drain(dl))
+			continue;
 		if (stop)
 			return NULL;
+		/* workers never wake this thread: a system call is not theirs to make */
+		poll(&pfd, 1, DROPLOG_WAKE_MS);
 	}
 }
 
@@ -302,7 +306,8 @@ void droplog_free(struct droplog *dl)
 	if (dl->started)
 		pthread_join(dl->thread, NULL);
 	else
-		drain(dl);
+		while (drain(dl))
+			;
 	close(dl->efd);
 	for (unsigned int s = 0; s < CONFIG_MAX_QUEUES; s++) {
 		struct nfqd_spsc *ring = atomic_load(&dl->rings[s]);

@@ -176,6 +176,38 @@ static void test_drop_log_follows_a_reload(void **state)
 	assert_int_equal(suppressed, 12);
 }
 
+/*
+ * Every packet handed to the drop log is written, also those still in the ring when nfqd is
+ * told to stop right after their verdicts: the logging thread stops after the workers and
+ * drains first (more records than it takes from one ring in one turn).
+ */
+static void test_every_logged_packet_is_written_by_the_stop(void **state)
+{
+	struct itest *it = *state;
+	unsigned int lines, bad, head;
+	uint64_t logged, ring_full;
+	char *log;
+
+	itest_nfqd(it, "[policy]\n"
+		       "rule = drop log src @bl\n"
+		       "[log]\n"
+		       "rate = 1/h\n"
+		       "burst = 400\n");
+	send_listed(it, 300, 300);
+	logged = itest_wait_stat(it, 0, "logged", 300);
+	ring_full = itest_stat(it, 0, "log_ring_full");
+	log = itest_stop(it, 5000, NULL);
+	lines = check_lines(log, "rule 1 drop", &head, &bad);
+	fprintf(stderr, "logged %llu, ring full %llu: %u lines (%u as expected, %u bad)\n",
+		(unsigned long long)logged, (unsigned long long)ring_full, lines, head, bad);
+	free(log);
+	assert_int_equal(logged, 300);
+	assert_int_equal(ring_full, 0);
+	assert_int_equal(lines, 300);
+	assert_int_equal(head, 300);
+	assert_int_equal(bad, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +216,8 @@ int main(void)
 			itest_teardown),
 		cmocka_unit_test_setup_teardown(test_drop_log_follows_a_reload, setup,
 						itest_teardown),
+		cmocka_unit_test_setup_teardown(test_every_logged_packet_is_written_by_the_stop,
+						setup, itest_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
