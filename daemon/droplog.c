@@ -261,10 +261,13 @@ int droplog_new(struct droplog **out)
 	return 0;
 }
 
-int droplog_start(struct droplog *dl)
+int droplog_start(struct droplog *dl, const struct nfqd_policy *policy)
 {
-	int r = -pthread_create(&dl->thread, NULL, droplog_main, dl);
+	int r;
 
+	if (dl->started || !nfqd_policy_log_rules(policy))
+		return 0;
+	r = -pthread_create(&dl->thread, NULL, droplog_main, dl);
 	dl->started = r == 0;
 	return r;
 }

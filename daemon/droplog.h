@@ -97,8 +97,12 @@ struct droplog;
  */
 int droplog_new(struct droplog **out);
 
-/* Start the logging thread (once). Returns 0 or -errno. */
-int droplog_start(struct droplog *dl);
+/*
+ * Start the logging thread when policy has a `log` rule and it is not running yet: nfqd
+ * without log rules has no such thread. Main thread only, after the privilege drop (which
+ * wants one thread) and before workers judge packets with policy. Returns 0 or -errno.
+ */
+int droplog_start(struct droplog *dl, const struct nfqd_policy *policy);
 
 /*
  * The ring of worker slot (< CONFIG_MAX_QUEUES), created the first time and kept until

@@ -842,7 +842,7 @@ static int run(struct ruleset *rs, const struct reload_status *st, char **argv)
 		goto out;
 	}
 	sem = true;
-	r = droplog_start(d.shared.droplog);
+	r = droplog_start(d.shared.droplog, cfg->policy);
 	if (r < 0) {
 		log_error("cannot start the drop log's thread: %s", strerror(-r));
 		goto stop;

@@ -779,6 +779,15 @@ const char *nfqd_policy_rule_text(const struct nfqd_policy *p, unsigned int i)
 	return p->rules[i].text;
 }
 
+unsigned int nfqd_policy_log_rules(const struct nfqd_policy *p)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < p->nrules; i++)
+		n += !!(p->rules[i].flags & NFQD_DECISION_LOG);
+	return n;
+}
+
 const char *nfqd_policy_rule_log_prefix(const struct nfqd_policy *p, unsigned int i)
 {
 	if (!p || i >= p->nrules)

@@ -132,8 +132,9 @@ static void test_drop_log_writes_burst_lines_and_counts_the_rest(void **state)
 }
 
 /*
- * After a reload, lines carry the new rules' numbers and prefix, each rule starts with the new
- * [log] burst whole, and the lines of the old rules stay as they were.
+ * A reload that brings the first log rule starts the logging thread; after a reload, lines
+ * carry the new rules' numbers and prefix, each rule starts with the new [log] burst whole, and
+ * the lines of the old rules stay as they were.
  */
 static void test_drop_log_follows_a_reload(void **state)
 {
@@ -142,12 +143,16 @@ static void test_drop_log_follows_a_reload(void **state)
 	uint64_t suppressed;
 	char *log;
 
-	itest_nfqd(it, "[policy]\n"
-		       "rule = drop log log-prefix \"BL\" src @bl\n"
-		       "[log]\n"
-		       "rate = 1/h\n"
-		       "burst = 5\n");
+	itest_nfqd(it, "[policy]\nrule = drop src @bl\n");
 	send_listed(it, 10, 10);
+	itest_reload_ok(it,
+			"[policy]\n"
+			"rule = drop log log-prefix \"BL\" src @bl\n"
+			"[log]\n"
+			"rate = 1/h\n"
+			"burst = 5\n",
+			2);
+	send_listed(it, 10, 20);
 	itest_wait_stat(it, 0, "log_suppressed", 5);
 	itest_reload_ok(it,
 			"[policy]\n"
@@ -156,15 +161,14 @@ static void test_drop_log_follows_a_reload(void **state)
 			"[log]\n"
 			"rate = 1/h\n"
 			"burst = 3\n",
-			2);
-	send_listed(it, 10, 20);
+			3);
+	send_listed(it, 10, 30);
 	suppressed = itest_wait_stat(it, 0, "log_suppressed", 5 + 7);
 	log = itest_stop(it, 5000, NULL);
 	lines = check_lines(log, "[BL] rule 1 drop", &old_lines, &bad);
 	check_lines(log, "[BL two] rule 2 drop", &new_lines, &bad);
 	fprintf(stderr,
-		"%u lines: %u of the first rules, %u of the reloaded ones, %u bad; "
-		"suppressed %llu\n",
+		"%u lines: %u of the second rules, %u of the third, %u bad; suppressed %llu\n",
 		lines, old_lines, new_lines, bad, (unsigned long long)suppressed);
 	if (lines != 8 || bad)
 		fprintf(stderr, "---- nfqd log ----\n%s------------------\n", log);

@@ -2740,6 +2740,7 @@ static void test_log_action_flags_the_decision_and_keeps_the_verdict(void **stat
 	assert_false(d.flags & (NFQD_DECISION_LOG | NFQD_DECISION_PER_PACKET));
 	assert_null(nfqd_policy_rule_log_prefix(p, 2));
 	assert_null(nfqd_policy_rule_log_prefix(p, 3));
+	assert_int_equal(nfqd_policy_log_rules(p), 2);
 	pkt.dport = 25; /* the default verdict is never logged */
 	nfqd_policy_eval(p, &pkt, NULL, &d);
 	assert_int_equal(d.rule, -1);

@@ -187,6 +187,9 @@ const char *nfqd_policy_rule_text(const struct nfqd_policy *p, unsigned int i);
  */
 const char *nfqd_policy_rule_log_prefix(const struct nfqd_policy *p, unsigned int i);
 
+/* Number of rules with the log action. */
+unsigned int nfqd_policy_log_rules(const struct nfqd_policy *p);
+
 /* The name `proto` rules give protocol num ("tcp"), or NULL when it has none. */
 const char *nfqd_policy_proto_name(uint8_t num);
 
