@@ -281,7 +281,8 @@ struct nfqd_spsc *droplog_ring(struct droplog *dl, unsigned int slot)
 	ring = atomic_load_explicit(&dl->rings[slot], memory_order_relaxed);
 	if (ring)
 		return ring;
-	ring = malloc(sizeof(*ring));
+	/* the ring's positions each have a cache line: malloc() promises only 16 bytes */
+	ring = aligned_alloc(_Alignof(struct nfqd_spsc), sizeof(*ring));
 	if (!ring || nfqd_spsc_init(ring, DROPLOG_RING_SIZE) < 0) {
 		free(ring);
 		return NULL;
