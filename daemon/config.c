@@ -50,6 +50,8 @@ enum key {
 	KEY_SECCOMP,
 	KEY_METRICS_TEXTFILE,
 	KEY_METRICS_INTERVAL,
+	KEY_LOG_RATE,
+	KEY_LOG_BURST,
 	KEY_MAX
 };
 
@@ -92,7 +94,7 @@ struct parse {
 	size_t lmapcap;
 };
 
-static const char *const sections[] = { "queue", "policy", "daemon", "metrics" };
+static const char *const sections[] = { "queue", "policy", "daemon", "metrics", "log" };
 
 /* err_line of an error about the file as a whole */
 #define NO_LINE 0xffffffffu
@@ -414,7 +416,10 @@ static unsigned int line_at(const struct parse *p, const char *at)
 	return line;
 }
 
-/* Where the 1-based word n of a rule (words split as the policy splits them) starts. */
+/*
+ * Where the 1-based word n of a rule (words split as the policy splits them: a quoted
+ * log-prefix is one word) starts.
+ */
 static const char *rule_word(const char *v, unsigned int n)
 {
 	const char *s = v;
@@ -424,6 +429,8 @@ static const char *rule_word(const char *v, unsigned int n)
 			s++;
 		if (i + 1 == n || !*s)
 			return s;
+		if (*s == '"' && strchr(s + 1, '"'))
+			s = strchr(s + 1, '"') + 1;
 		while (*s && *s != ' ' && *s != '\t')
 			s++;
 	}
@@ -651,6 +658,47 @@ static int key_metrics_interval(struct parse *p, const char *v)
 	return 1;
 }
 
+/* [log] rate = N/s, N/m or N/h: the lines each rule may log, on average. */
+static int key_log_rate(struct parse *p, const char *v)
+{
+	static const struct {
+		const char *unit;
+		unsigned int seconds;
+	} units[] = { { "/s", 1 }, { "/m", 60 }, { "/h", 3600 } };
+	const char *slash = strchr(v, '/');
+	unsigned long n;
+	const char *why;
+	char num[16];
+
+	for (size_t i = 0; slash && i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(slash, units[i].unit) != 0)
+			continue;
+		if ((size_t)(slash - v) >= sizeof(num))
+			break;
+		memcpy(num, v, (size_t)(slash - v));
+		num[slash - v] = '\0';
+		if (parse_uint(num, 1, CONFIG_LOG_RATE_MAX, &n, &why) < 0)
+			return fail(p, p->line, "rate: '%s': '%s' %s (1..%u)", v, num, why,
+				    CONFIG_LOG_RATE_MAX);
+		p->c->log_rate = (unsigned int)n;
+		p->c->log_period_s = units[i].seconds;
+		return 1;
+	}
+	return fail(p, p->line, "rate: '%s' is not N/s, N/m or N/h (N: 1-%u)", v,
+		    CONFIG_LOG_RATE_MAX);
+}
+
+/* [log] burst = N: the lines each rule may log at once, before the rate holds it back. */
+static int key_log_burst(struct parse *p, const char *v)
+{
+	unsigned long n;
+
+	if (!number(p, "burst", v, 1, CONFIG_LOG_BURST_MAX, &n))
+		return 0;
+	p->c->log_burst = (unsigned int)n;
+	return 1;
+}
+
 static const struct key_def keys[KEY_MAX] = {
 	[KEY_QUEUES] = { "queue", "queues", key_queues, false },
 	[KEY_FANOUT] = { "queue", "fanout", key_fanout, false },
@@ -677,6 +725,8 @@ static const struct key_def keys[KEY_MAX] = {
 	[KEY_SECCOMP] = { "daemon", "seccomp", key_seccomp, false },
 	[KEY_METRICS_TEXTFILE] = { "metrics", "textfile", key_metrics_textfile, false },
 	[KEY_METRICS_INTERVAL] = { "metrics", "interval", key_metrics_interval, false },
+	[KEY_LOG_RATE] = { "log", "rate", key_log_rate, false },
+	[KEY_LOG_BURST] = { "log", "burst", key_log_burst, false },
 };
 
 /*
@@ -747,8 +797,8 @@ static void check_section(struct parse *p, const char *s)
 	for (size_t i = 0; i < sizeof(sections) / sizeof(sections[0]); i++)
 		if (strcmp(name, sections[i]) == 0)
 			return;
-	fail(p, p->line, "unknown section [%s] (known: [queue], [policy], [daemon], [metrics])",
-	     name);
+	fail(p, p->line,
+	     "unknown section [%s] (known: [queue], [policy], [daemon], [metrics], [log])", name);
 }
 
 static int grow(void **buf, size_t need, size_t *cap, size_t size)
@@ -1033,6 +1083,9 @@ static struct config *config_new(void)
 	c->set_timeout_ms = CONFIG_SET_TIMEOUT_DEFAULT_MS;
 	c->seccomp = true;
 	c->metrics_interval = CONFIG_METRICS_INTERVAL_DEFAULT;
+	c->log_rate = CONFIG_LOG_RATE_DEFAULT;
+	c->log_period_s = 1;
+	c->log_burst = CONFIG_LOG_BURST_DEFAULT;
 	c->control = strdup(CONFIG_DEFAULT_CONTROL);
 	c->control_gid = (gid_t)-1;
 	c->control_mode = CONFIG_DEFAULT_CONTROL_MODE;

@@ -8,6 +8,7 @@
  *	          set-lookup, mark-bits, set-timeout
  *	[daemon]  control, control-group, control-mode, user,
  *	          seccomp
+ *	[log]     rate, burst (the drop log's limit per rule)
  *
  * Comments start with '#' or ';', at the start of a line or after a blank. A line that ends with
  * a backslash (before any comment) continues on the next line, the backslash read as a blank; a
@@ -65,6 +66,12 @@
 #define CONFIG_SET_TIMEOUT_MIN_MS     1
 #define CONFIG_SET_TIMEOUT_MAX_MS     1000
 
+/* [log]: each rule logs at most burst lines at once and rate lines per period on average. */
+#define CONFIG_LOG_RATE_DEFAULT	 10
+#define CONFIG_LOG_BURST_DEFAULT 20
+#define CONFIG_LOG_RATE_MAX	 1000000
+#define CONFIG_LOG_BURST_MAX	 1000000
+
 struct nfqd_policy;
 
 /* How set lookups are answered (the worker chooses per packet with SET_LOOKUP_AUTO). */
@@ -118,6 +125,10 @@ struct config {
 	/* [metrics] (metrics.h) */
 	char *metrics_textfile;	       /* textfile: write the metrics there; NULL: none */
 	unsigned int metrics_interval; /* interval: seconds between writes; 15 */
+	/* [log] rate = log_rate/log_period_s (10/s), burst = log_burst (20) */
+	unsigned int log_rate;
+	unsigned int log_period_s;
+	unsigned int log_burst;
 };
 
 /* "balance", "cpu". */

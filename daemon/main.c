@@ -32,6 +32,7 @@
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
+#include "droplog.h"
 #include "fanout.h"
 #include "handover.h"
 #include "ifwatch.h"
@@ -847,6 +848,11 @@ static int run(struct ruleset *rs, const struct reload_status *st, char **argv)
 		log_info("%d socket%s passed by a previous nfqd (LISTEN_FDS)", r,
 			 r == 1 ? "" : "s");
 	d.shared.handover = &d.handover;
+	r = droplog_new(&d.shared.droplog);
+	if (r < 0) {
+		log_error("cannot set up the drop log: %s", strerror(-r));
+		goto out;
+	}
 
 	/*
 	 * struct worker is cache-line aligned (its counters); calloc() promises only 16 bytes.
@@ -917,6 +923,11 @@ static int run(struct ruleset *rs, const struct reload_status *st, char **argv)
 		goto out;
 	}
 	sem = true;
+	r = droplog_start(d.shared.droplog, cfg->policy);
+	if (r < 0) {
+		log_error("cannot start the drop log's thread: %s", strerror(-r));
+		goto stop;
+	}
 	if (start_workers(&d) < 0)
 		goto stop;
 	served = true;
@@ -963,6 +974,9 @@ out:
 	metrics_textfile_close(metrics);
 	/* after the workers: the rings go with it */
 	capture_free(d.capture);
+	/* after the workers: every record they committed is logged */
+	droplog_free(d.shared.droplog);
+	d.shared.droplog = NULL;
 	watchdog_close(d.watchdog);
 	/* A start that failed leaves what it adopted bound and stored, for the next attempt. */
 	for (unsigned int i = 0; !served && i < d.n_workers; i++)

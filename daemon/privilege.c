@@ -83,6 +83,7 @@ static const struct allowed_call allowed[] = {
 	{ "connect", ANY, "D-Bus: at SIGTERM, asking systemd whether a restart follows" },
 	{ "getsockname", ANY, "D-Bus: sd-bus checks its connection" },
 	{ "ioctl", ARG(1, SIOCGIFINDEX), "if_nametoindex on link events" },
+	{ "ioctl", ARG(1, SIOCGIFNAME), "if_indextoname: interface names in drop log lines" },
 	{ "fcntl", ARG(1, F_GETFL), "control replies: blocking mode" },
 	{ "fcntl", ARG(1, F_SETFL), "control replies: blocking mode" },
 	{ "unlink", ANY, "the control socket at exit" },

@@ -474,7 +474,13 @@ static void swap_in(struct daemon *d, const struct ruleset *old, struct ruleset 
 		    struct ifwatch *iw)
 {
 	struct lookup_counters moved[NFQD_POLICY_MAX_LOOKUPS];
+	int r = droplog_start(d->shared.droplog, rs->cfg->policy);
 
+	/* its packets are still judged; their records wait in the rings, counted when full */
+	if (r < 0)
+		log_error("reload: cannot start the drop log's thread: %s; the lines of log rules "
+			  "are not written",
+			  strerror(-r));
 	ruleset_publish(&d->shared.rulesets, rs);
 	switch_workers(d, rs->gen);
 	/* old is retired, not freed: only reap() frees, later */

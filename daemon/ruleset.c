@@ -19,9 +19,15 @@ int ruleset_new(struct ruleset **out, struct config *cfg, char *text, struct nfq
 	unsigned int n = nfqd_policy_rule_count(cfg->policy);
 	uint32_t acc = 0;
 
-	if (rs)
+	if (rs) {
 		rs->reach = calloc(n ? n : 1, sizeof(*rs->reach));
-	if (!rs || !rs->reach) {
+		rs->log_tat = calloc(n ? n : 1, sizeof(*rs->log_tat));
+	}
+	if (!rs || !rs->reach || !rs->log_tat) {
+		if (rs) {
+			free(rs->reach);
+			free(rs->log_tat);
+		}
 		free(rs);
 		config_free(cfg);
 		free(text);
@@ -66,6 +72,7 @@ void ruleset_free(struct ruleset *rs)
 		free(atomic_load(&rs->rule_counts[i]));
 	}
 	free(rs->reach);
+	free(rs->log_tat);
 	free(rs->infos);
 	free(rs->text);
 	config_free(rs->cfg);

@@ -35,6 +35,7 @@ struct ruleset {
 	size_t text_len;	       /* its bytes */
 	struct nfqd_ipset_info *infos; /* owned: the set of each lookup, read at load */
 	uint32_t *reach;	       /* reach[i]: the lookups rules 0..i read */
+	uint64_t *log_tat; /* log_tat[i]: rule i's drop log rate limit (droplog_admit()) */
 	/* each worker slot's IPSET_CMD_TEST lookups (NULL: the slot tests nothing) */
 	struct nfqd_setlookup *setlookup[CONFIG_MAX_QUEUES];
 	atomic_int set_state[NFQD_POLICY_MAX_LOOKUPS]; /* last logged state of each lookup */

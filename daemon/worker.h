@@ -20,6 +20,7 @@
 #include "nfqd/queue.h"
 #include "nfqd/stats.h"
 #include "capture.h"
+#include "droplog.h"
 #include "log.h"
 #include "ruleset.h"
 
@@ -49,6 +50,7 @@ struct worker_shared {
 	struct ruleset_pub rulesets; /* the ruleset generation in force (ruleset.h) */
 	atomic_int unmarked_logged;  /* "set-lookup = mark but no marker" said once */
 	struct capture_tap capture;  /* `nfqctl capture` (capture.h) */
+	struct droplog *droplog;     /* the drop log's rings; NULL: no drop log */
 };
 
 /* The last word on a queue, taken by its worker after the drain. */
@@ -119,6 +121,11 @@ struct worker {
 	bool sweep_owed;
 	struct ratelimit rl_kernel, rl_packet, rl_io, rl_unreadable;
 	unsigned int set_timeout_ms; /* [policy] set-timeout */
+	/* the drop log: this worker's ring (NULL: none), the generation's limit, and the time
+	 * of the batch, read at its first logged packet (0: not yet) */
+	struct nfqd_spsc *logring;
+	struct droplog_limit log_limit;
+	uint64_t log_now;
 	struct ratelimit rl_set_timeout;
 	struct ratelimit rl_reject; /* rejects nothing could answer */
 };

@@ -29,6 +29,9 @@ static const char *const counter_names[NFQD_CTR_MAX] = {
 	[NFQD_CTR_REJECT_UNMARKED] = "reject_unmarked",
 	[NFQD_CTR_REJECT_LOOPS] = "reject_loops",
 	[NFQD_CTR_CAPTURE_DROPPED] = "capture_dropped",
+	[NFQD_CTR_LOGGED] = "logged",
+	[NFQD_CTR_LOG_SUPPRESSED] = "log_suppressed",
+	[NFQD_CTR_LOG_RING_FULL] = "log_ring_full",
 };
 
 static const char *const counter_help[NFQD_CTR_MAX] = {

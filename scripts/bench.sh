@@ -166,6 +166,7 @@ plots() {
 	bench bench_latency --quick --out "$out" -- --out "$out"
 	bench bench_scaling --quick --out "$out" -- --out "$out"
 	bench bench_rules --quick --out "$out" -- --out "$out"
+	bench bench_droplog --quick --
 	# ---- end of the list ----
 	plots
 	exit "$status"

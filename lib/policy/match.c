@@ -44,6 +44,11 @@ static const char *proto_name(uint8_t num)
 	return NULL;
 }
 
+const char *nfqd_policy_proto_name(uint8_t num)
+{
+	return proto_name(num);
+}
+
 /* Whether the packet view can know ports for this protocol (NFQD_PKT_HAS_PORTS). */
 static bool proto_has_ports(int num)
 {
@@ -951,11 +956,6 @@ int nfqd_match_scope_add(struct nfqd_rule_scope *s, const struct nfqd_term *t, c
 		s->ct_mask |= need.mark_mask;
 	}
 	return 0;
-}
-
-const char *nfqd_policy_proto_name(uint8_t proto)
-{
-	return proto_name(proto);
 }
 
 int nfqd_policy_parse_proto(const char *word, uint8_t *proto, struct nfqd_policy_error *err)

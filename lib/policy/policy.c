@@ -20,10 +20,11 @@
 #include "nfqd/reject.h"
 
 /*
- * Longest canonical rule: a verdict, NFQD_RULE_MAX_TERMS terms of "not NAME ARG" and a
- * set-mark action.
+ * Longest canonical rule: a verdict, NFQD_RULE_MAX_TERMS terms of "not NAME ARG", a set-mark
+ * action and the log actions.
  */
-#define RULE_TEXT_MAX (32u + NFQD_RULE_MAX_TERMS * (NFQD_TERM_TEXT_MAX + 32u) + 32u)
+#define RULE_TEXT_MAX                                                                              \
+	(32u + NFQD_RULE_MAX_TERMS * (NFQD_TERM_TEXT_MAX + 32u) + 32u + 32u + NFQD_LOG_PREFIX_MAX)
 
 /* Queue numbers of the `queue N` verdict: the 16 bits NF_QUEUE_NR() has room for. */
 #define QUEUE_NUM_MAX 65535u
@@ -33,6 +34,9 @@ struct nfqd_policy {
 	uint32_t on_set_error;
 	enum nfqd_on_unreadable on_unreadable;
 	struct nfqd_rule *rules;
+	/* rules_cap log-prefixes, of each rule (NULL: none): apart from the rules, whose size
+	 * the evaluator's walk feels */
+	char **log_prefixes;
 	unsigned int nrules;
 	unsigned int rules_cap;
 	struct nfqd_term *terms; /* every rule's terms, each rule a contiguous slice */
@@ -122,9 +126,12 @@ void nfqd_policy_free(struct nfqd_policy *p)
 {
 	if (!p)
 		return;
-	for (unsigned int i = 0; i < p->nrules; i++)
+	for (unsigned int i = 0; i < p->nrules; i++) {
 		free(p->rules[i].text);
+		free(p->log_prefixes[i]);
+	}
 	free(p->rules);
+	free(p->log_prefixes);
 	free(p->terms);
 	free(p->refs.ifindex);
 	free(p);
@@ -346,6 +353,71 @@ static int compile_set_mark(struct rule_words *w, struct nfqd_rule *rule,
 	return 0;
 }
 
+/* The log action (its word already read); *seen: the rule had one before. */
+static int compile_log(struct rule_words *w, bool *seen, struct nfqd_rule *rule,
+		       struct nfqd_policy_error *err)
+{
+	if (*seen)
+		return fail(err, -EINVAL, w->pos, "unexpected second 'log': at most one per rule");
+	*seen = true;
+	/* every packet is to be seen: no flow verdict may let the rest of a flow pass by */
+	rule->flags |= NFQD_DECISION_LOG | NFQD_DECISION_PER_PACKET;
+	return 0;
+}
+
+/*
+ * The log-prefix action (its word already read): the quoted TEXT after it, read from the rule
+ * text itself (it may hold blanks) as one word. It implies log.
+ */
+static int compile_log_prefix(struct rule_words *w, struct nfqd_rule *rule, char **prefix,
+			      struct nfqd_policy_error *err)
+{
+	unsigned int kpos = w->pos;
+	char *s = w->next, *end;
+
+	if (*prefix)
+		return fail(err, -EINVAL, kpos,
+			    "unexpected second 'log-prefix': at most one per rule");
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s == '\0')
+		return fail(err, -EINVAL, kpos, "log-prefix: missing \"TEXT\" after 'log-prefix'");
+	if (*s != '"') {
+		const char *word;
+
+		w->next = s;
+		word = words_next(w);
+		return fail(err, -EINVAL, w->pos,
+			    "log-prefix: '%s' is not in double quotes: write log-prefix \"TEXT\"",
+			    word);
+	}
+	w->pos++;
+	for (end = s + 1; *end && *end != '"'; end++) {
+		if (*end < 0x20 || *end > 0x7e || *end == '\\')
+			return fail(err, -EINVAL, w->pos,
+				    "log-prefix: character 0x%02x at %zu is not allowed: printable "
+				    "ASCII only, no '\\'",
+				    (unsigned char)*end, (size_t)(end - s));
+	}
+	if (*end != '"')
+		return fail(err, -EINVAL, w->pos, "log-prefix: %s has no closing '\"'", s);
+	if (end[1] != '\0' && end[1] != ' ' && end[1] != '\t')
+		return fail(err, -EINVAL, w->pos,
+			    "log-prefix: a blank must follow the closing '\"' of %.*s",
+			    (int)(end - s + 1), s);
+	if (end == s + 1)
+		return fail(err, -EINVAL, w->pos, "log-prefix: \"\" is empty");
+	if (end - s - 1 > NFQD_LOG_PREFIX_MAX)
+		return fail(err, -EINVAL, w->pos, "log-prefix: %.*s is longer than %u characters",
+			    (int)(end - s + 1), s, NFQD_LOG_PREFIX_MAX);
+	*prefix = strndup(s + 1, (size_t)(end - s - 1));
+	if (!*prefix)
+		return -ENOMEM;
+	w->next = end[1] ? end + 2 : end + 1;
+	rule->flags |= NFQD_DECISION_LOG | NFQD_DECISION_PER_PACKET;
+	return 0;
+}
+
 /*
  * Parse one match (its first word, after any `not`, already read) into t, entering what it
  * names into the policy's tables, and add it to the rule's scope.
@@ -418,10 +490,11 @@ static int compile_term(struct nfqd_policy *p, struct rule_words *w, char *word,
 /* Parse the items after the verdict: terms into terms[] (their count into *n), actions into
  * rule. */
 static int compile_items(struct nfqd_policy *p, struct rule_words *w, struct nfqd_rule *rule,
-			 struct nfqd_term *terms, unsigned int *n, struct nfqd_rule_scope *scope,
-			 struct nfqd_policy_error *err)
+			 char **prefix, struct nfqd_term *terms, unsigned int *n,
+			 struct nfqd_rule_scope *scope, struct nfqd_policy_error *err)
 {
 	unsigned int count = 0;
+	bool log = false;
 	char *word;
 	int r;
 
@@ -429,8 +502,14 @@ static int compile_items(struct nfqd_policy *p, struct rule_words *w, struct nfq
 		bool negate = false;
 
 		/* an action is no match: it does not count against the terms of a rule */
-		if (strcmp(word, "set-mark") == 0) {
-			r = compile_set_mark(w, rule, err);
+		if (strcmp(word, "set-mark") == 0 || strcmp(word, "log") == 0 ||
+		    strcmp(word, "log-prefix") == 0) {
+			if (word[0] == 's')
+				r = compile_set_mark(w, rule, err);
+			else if (word[3] == '\0')
+				r = compile_log(w, &log, rule, err);
+			else
+				r = compile_log_prefix(w, rule, prefix, err);
 			if (r < 0)
 				return r;
 			continue;
@@ -447,10 +526,12 @@ static int compile_items(struct nfqd_policy *p, struct rule_words *w, struct nfq
 			if (strcmp(word, "not") == 0)
 				return fail(err, -EINVAL, w->pos,
 					    "unexpected 'not' after 'not': expected a match");
-			if (strcmp(word, "set-mark") == 0)
+			if (strcmp(word, "set-mark") == 0 || strcmp(word, "log") == 0 ||
+			    strcmp(word, "log-prefix") == 0)
 				return fail(err, -EINVAL, w->pos,
-					    "unexpected 'set-mark' after 'not': an action cannot "
-					    "be negated");
+					    "unexpected '%s' after 'not': an action cannot "
+					    "be negated",
+					    word);
 		}
 		r = compile_term(p, w, word, negate, &terms[count], scope, err);
 		if (r < 0)
@@ -461,9 +542,27 @@ static int compile_items(struct nfqd_policy *p, struct rule_words *w, struct nfq
 	return 0;
 }
 
-/* The canonical text: the verdict, the terms in their order, then the action. */
-static int format_rule(const struct nfqd_rule *rule, const struct nfqd_term *terms, unsigned int n,
-		       char **out)
+/* Append to the text of *len bytes in buf. Returns 0, or -ENAMETOOLONG when it does not fit. */
+static int append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int append(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vsnprintf(buf + *len, size - *len, fmt, ap);
+	va_end(ap);
+	if (r < 0 || (size_t)r >= size - *len)
+		return -ENAMETOOLONG;
+	*len += (size_t)r;
+	return 0;
+}
+
+/* The canonical text: the verdict, the terms in their order, then the actions. */
+static int format_rule(const struct nfqd_rule *rule, const char *prefix,
+		       const struct nfqd_term *terms, unsigned int n, char **out)
 {
 	char buf[RULE_TEXT_MAX], verdict[48];
 	size_t len;
@@ -481,14 +580,17 @@ static int format_rule(const struct nfqd_rule *rule, const struct nfqd_term *ter
 		len += (size_t)r;
 	}
 	if (rule->flags & NFQD_DECISION_SET_MARK) {
-		r = snprintf(buf + len, sizeof(buf) - len, " set-mark ");
-		if (r < 0 || (size_t)r >= sizeof(buf) - len)
-			return -ENAMETOOLONG;
-		len += (size_t)r;
-		r = nfqd_mark_format(&rule->set_mark, buf + len, sizeof(buf) - len);
-		if (r < 0 || (size_t)r >= sizeof(buf) - len)
-			return -ENAMETOOLONG;
+		char mark[32];
+
+		nfqd_mark_format(&rule->set_mark, mark, sizeof(mark));
+		r = append(buf, sizeof(buf), &len, " set-mark %s", mark);
+		if (r < 0)
+			return r;
 	}
+	if ((rule->flags & NFQD_DECISION_LOG) && append(buf, sizeof(buf), &len, " log") < 0)
+		return -ENAMETOOLONG;
+	if (prefix && append(buf, sizeof(buf), &len, " log-prefix \"%s\"", prefix) < 0)
+		return -ENAMETOOLONG;
 	*out = strdup(buf);
 	return *out ? 0 : -ENOMEM;
 }
@@ -499,10 +601,15 @@ static int reserve(struct nfqd_policy *p, unsigned int n)
 	if (p->nrules == p->rules_cap) {
 		unsigned int cap = p->rules_cap ? p->rules_cap * 2 : 16;
 		struct nfqd_rule *rules = reallocarray(p->rules, cap, sizeof(*rules));
+		char **prefixes;
 
 		if (!rules)
 			return -ENOMEM;
 		p->rules = rules;
+		prefixes = reallocarray(p->log_prefixes, cap, sizeof(*prefixes));
+		if (!prefixes)
+			return -ENOMEM;
+		p->log_prefixes = prefixes;
 		p->rules_cap = cap;
 	}
 	if (p->terms_cap - p->nterms < n) {
@@ -632,6 +739,7 @@ int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_po
 	struct nfqd_rule_scope scope = { 0 };
 	struct nfqd_policy_error ignored;
 	struct nfqd_rule rule = { 0 };
+	char *prefix = NULL;
 	struct rule_words w;
 	unsigned int n = 0;
 	char *copy, *word;
@@ -659,13 +767,13 @@ int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_po
 	r = compile_verdict(&w, word, &rule, err);
 	if (r < 0)
 		goto out;
-	r = compile_items(p, &w, &rule, terms, &n, &scope, err);
+	r = compile_items(p, &w, &rule, &prefix, terms, &n, &scope, err);
 	if (r < 0)
 		goto out;
 	rule.need = scope.facts;
 	rule.lookups = scope.lookups;
 	compile_guard(&rule, terms, n);
-	r = format_rule(&rule, terms, n, &rule.text);
+	r = format_rule(&rule, prefix, terms, n, &rule.text);
 	if (r < 0)
 		goto out;
 	r = reserve(p, n);
@@ -678,6 +786,7 @@ int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_po
 		memcpy(&p->terms[p->nterms], terms, n * sizeof(terms[0]));
 	p->nterms += n;
 	marks_add(&p->marks, &scope, &rule, (int)p->nrules);
+	p->log_prefixes[p->nrules] = prefix;
 	p->rules[p->nrules++] = rule;
 	if (p->nrules <= NFQD_INDEX_RULES)
 		nfqd_rule_index_build(&p->index, p->rules, p->nrules);
@@ -687,6 +796,7 @@ int nfqd_policy_add_rule(struct nfqd_policy *p, const char *text, struct nfqd_po
 out_text:
 	free(rule.text);
 out:
+	free(prefix);
 	refs_truncate(&p->refs, nlookups, nifaces);
 	free(copy);
 	return r;
@@ -742,6 +852,22 @@ uint32_t nfqd_policy_reject_answers(const struct nfqd_policy *p)
 	for (unsigned int i = 0; i < p->nrules; i++)
 		answers |= nfqd_reject_answers_of(p->rules[i].reject);
 	return answers;
+}
+
+unsigned int nfqd_policy_log_rules(const struct nfqd_policy *p)
+{
+	unsigned int n = 0;
+
+	for (unsigned int i = 0; i < p->nrules; i++)
+		n += !!(p->rules[i].flags & NFQD_DECISION_LOG);
+	return n;
+}
+
+const char *nfqd_policy_rule_log_prefix(const struct nfqd_policy *p, unsigned int i)
+{
+	if (!p || i >= p->nrules)
+		return NULL;
+	return p->log_prefixes[i];
 }
 
 unsigned int nfqd_policy_lookup_count(const struct nfqd_policy *p)

@@ -137,42 +137,6 @@ static int cpu_ticks(unsigned long long *busy)
 }
 
 /*
- * CPU time the threads of process pid have run, in nanoseconds (the first field of each
- * /proc/PID/task/TID/schedstat). A drain's work, the kernel's included (receive, verdict,
- * re-injection), runs in nfqd's worker thread, so this measures it with the other load of the
- * machine left out, at a resolution far finer than /proc/stat's ticks.
- */
-static int proc_runtime_ns(pid_t pid, unsigned long long *ns)
-{
-	char path[64];
-	struct dirent *de;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	dir = opendir(path);
-	if (!dir)
-		return -1;
-	*ns = 0;
-	while ((de = readdir(dir))) {
-		unsigned long long run = 0;
-		char file[300];
-		FILE *f;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(file, sizeof(file), "/proc/%d/task/%s/schedstat", (int)pid, de->d_name);
-		f = fopen(file, "r");
-		if (!f)
-			continue;
-		if (fscanf(f, "%llu", &run) == 1)
-			*ns += run;
-		fclose(f);
-	}
-	closedir(dir);
-	return 0;
-}
-
-/*
  * Fill the queue with about n packets: IPv4 to port 5000 from the 64 client addresses (70%), to
  * port 514 (15%) and IPv6 to port 5000 (15%), in ten interleaved chunks.
  */

@@ -335,7 +335,7 @@ static void test_errors_name_file_line_and_word(void **state)
 	load_err("[queue]\ncopyrange = 5\n", "t.conf:2: unknown key 'copyrange' in [queue]");
 	load_err("[queu]\nqueues = 1\n",
 		 "t.conf:1: unknown section [queu] (known: [queue], [policy], [daemon], "
-		 "[metrics])");
+		 "[metrics], [log])");
 	load_err("queues = 1\n",
 		 "t.conf:1: 'queues' is outside any section; put it under [queue], [policy], "
 		 "[daemon] or [metrics]");
@@ -777,7 +777,47 @@ static void test_metrics_keys_and_errors(void **state)
 	load_err("[metrics]\nport = 9100\n", "t.conf:2: unknown key 'port' in [metrics]");
 	load_err("[metrix]\n",
 		 "t.conf:1: unknown section [metrix] (known: [queue], [policy], [daemon], "
-		 "[metrics])");
+		 "[metrics], [log])");
+}
+
+/* Issue 9: the [log] keys, and log-prefix errors at the line of the word. */
+static void test_log_keys_are_read_with_their_defaults(void **state)
+{
+	struct config *c = load_ok("");
+
+	(void)state;
+	assert_int_equal(c->log_rate, CONFIG_LOG_RATE_DEFAULT);
+	assert_int_equal(c->log_period_s, 1);
+	assert_int_equal(c->log_burst, CONFIG_LOG_BURST_DEFAULT);
+	config_free(c);
+	c = load_ok("[log]\nrate = 3/m\nburst = 7\n");
+	assert_int_equal(c->log_rate, 3);
+	assert_int_equal(c->log_period_s, 60);
+	assert_int_equal(c->log_burst, 7);
+	config_free(c);
+	c = load_ok("[log]\nrate = 1/h\n");
+	assert_int_equal(c->log_period_s, 3600);
+	config_free(c);
+}
+
+static void test_log_key_errors_name_the_value_and_the_line(void **state)
+{
+	(void)state;
+	load_err("[log]\n\nrate = 10\n",
+		 "t.conf:3: rate: '10' is not N/s, N/m or N/h (N: 1-1000000)");
+	load_err("[log]\nrate = 10/d\n",
+		 "t.conf:2: rate: '10/d' is not N/s, N/m or N/h (N: 1-1000000)");
+	load_err("[log]\nrate = 0/s\n", "t.conf:2: rate: '0/s': '0' is out of range (1..1000000)");
+	load_err("[log]\nrate = x/s\n", "t.conf:2: rate: 'x/s': 'x' is not a number (1..1000000)");
+	load_err("[log]\nburst = 0\n", "t.conf:2: burst: '0' is out of range (1..1000000)");
+	load_err("[log]\nburst = many\n", "t.conf:2: burst: 'many' is not a number");
+	load_err(
+		"[policy]\nrule = drop src 10.0.0.0/8 \\\n  log-prefix \"a b c d\" \\\n  dport x\n",
+		"t.conf:4: rule 'drop src 10.0.0.0/8 log-prefix \"a b c d\" dport x': bad port 'x' "
+		"after 'dport': expected a port 0-65535 or a range LO-HI");
+	load_err("[policy]\nrule = drop src 10.0.0.0/8 \\\n  log-prefix BL\n",
+		 "t.conf:3: rule 'drop src 10.0.0.0/8 log-prefix BL': log-prefix: 'BL' is not in "
+		 "double quotes: write log-prefix \"TEXT\"");
 }
 
 int main(void)
@@ -785,6 +825,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty_file_gives_documented_defaults),
 		cmocka_unit_test(test_metrics_keys_and_errors),
+		cmocka_unit_test(test_log_keys_are_read_with_their_defaults),
+		cmocka_unit_test(test_log_key_errors_name_the_value_and_the_line),
 		cmocka_unit_test(test_uring_and_mmsg_transports_are_accepted),
 		cmocka_unit_test(test_every_key_is_read),
 		cmocka_unit_test(test_comments_hash_and_semicolon_inline_and_full_line),

@@ -2831,6 +2831,98 @@ static void test_explain_term_info_and_packet_values(void **state)
 	nfqd_policy_free(p);
 }
 
+/* Issue 9: the log action and log-prefix. */
+static void test_log_action_flags_the_decision_and_keeps_the_verdict(void **state)
+{
+	struct nfqd_policy *p = new_policy();
+	struct nfqd_packet pkt = tcp("192.0.2.1", "198.51.100.1", 1234, 22);
+	struct nfqd_decision d;
+
+	(void)state;
+	add(p, "drop log dport 22");
+	add(p, "accept dport 23 log-prefix \"ssh? \"");
+	add(p, "accept dport 24");
+	nfqd_policy_eval(p, &pkt, NULL, &d);
+	assert_int_equal(d.rule, 0);
+	assert_int_equal(d.verdict, NF_DROP);
+	assert_true(d.flags & NFQD_DECISION_LOG);
+	assert_true(d.flags & NFQD_DECISION_PER_PACKET);
+	assert_null(nfqd_policy_rule_log_prefix(p, 0));
+	pkt.dport = 23;
+	nfqd_policy_eval(p, &pkt, NULL, &d);
+	assert_int_equal(d.rule, 1);
+	assert_int_equal(d.verdict, NF_ACCEPT);
+	assert_true(d.flags & NFQD_DECISION_LOG);
+	assert_string_equal(nfqd_policy_rule_log_prefix(p, 1), "ssh? ");
+	pkt.dport = 24;
+	nfqd_policy_eval(p, &pkt, NULL, &d);
+	assert_int_equal(d.rule, 2);
+	assert_false(d.flags & (NFQD_DECISION_LOG | NFQD_DECISION_PER_PACKET));
+	assert_null(nfqd_policy_rule_log_prefix(p, 2));
+	assert_null(nfqd_policy_rule_log_prefix(p, 3));
+	assert_int_equal(nfqd_policy_log_rules(p), 2);
+	pkt.dport = 25; /* the default verdict is never logged */
+	nfqd_policy_eval(p, &pkt, NULL, &d);
+	assert_int_equal(d.rule, -1);
+	assert_false(d.flags & NFQD_DECISION_LOG);
+	nfqd_policy_free(p);
+}
+
+static void test_log_actions_have_a_canonical_text_that_reads_back_the_same(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "drop log src @bl", "drop src @bl log" },
+		{ "drop  log-prefix   \"BL\"  src @bl", "drop src @bl log log-prefix \"BL\"" },
+		{ "drop log log-prefix \"a b: \" src @bl",
+		  "drop src @bl log log-prefix \"a b: \"" },
+		{ "accept log-prefix \"x\" set-mark 1 log",
+		  "accept set-mark 0x1 log log-prefix \"x\"" },
+		{ "queue 3 log", "queue 3 log" },
+		{ "drop log-prefix \"0123456789abcdef0123456789abcdef\"",
+		  "drop log log-prefix \"0123456789abcdef0123456789abcdef\"" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_canonical(cases[i][0], cases[i][1]);
+		assert_canonical(cases[i][1], cases[i][1]);
+	}
+}
+
+static void test_log_errors_name_the_word(void **state)
+{
+	(void)state;
+	assert_rule_error("drop log log", -EINVAL, 3,
+			  "unexpected second 'log': at most one per rule");
+	assert_rule_error("drop log-prefix", -EINVAL, 2,
+			  "log-prefix: missing \"TEXT\" after 'log-prefix'");
+	assert_rule_error("drop src @s log-prefix BL dport 1", -EINVAL, 5,
+			  "log-prefix: 'BL' is not in double quotes: write log-prefix \"TEXT\"");
+	assert_rule_error("drop log-prefix \"BL dport 1", -EINVAL, 3,
+			  "log-prefix: \"BL dport 1 has no closing '\"'");
+	assert_rule_error("drop log-prefix \"\"", -EINVAL, 3, "log-prefix: \"\" is empty");
+	assert_rule_error("drop log-prefix \"a\"b", -EINVAL, 3,
+			  "log-prefix: a blank must follow the closing '\"' of \"a\"");
+	assert_rule_error("drop log-prefix \"0123456789abcdef0123456789abcdefg\"", -EINVAL, 3,
+			  "log-prefix: \"0123456789abcdef0123456789abcdefg\" is longer than 32 "
+			  "characters");
+	assert_rule_error(
+		"drop log-prefix \"a\\b\"", -EINVAL, 3,
+		"log-prefix: character 0x5c at 2 is not allowed: printable ASCII only, no "
+		"'\\'");
+	assert_rule_error(
+		"drop log-prefix \"a\tb\"", -EINVAL, 3,
+		"log-prefix: character 0x09 at 2 is not allowed: printable ASCII only, no "
+		"'\\'");
+	assert_rule_error("drop log-prefix \"a\" log-prefix \"b\"", -EINVAL, 4,
+			  "unexpected second 'log-prefix': at most one per rule");
+	assert_rule_error("drop not log", -EINVAL, 3,
+			  "unexpected 'log' after 'not': an action cannot be negated");
+	/* the words after a quoted prefix with blanks are counted as the policy reads them */
+	assert_rule_error("drop log-prefix \"a b c\" dport x", -EINVAL, 5,
+			  "bad port 'x' after 'dport': expected a port 0-65535 or a range LO-HI");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2925,6 +3017,9 @@ int main(void)
 			test_indexed_guarded_evaluation_agrees_with_term_by_term_evaluation),
 		cmocka_unit_test(test_explain_decides_as_eval_and_traces_every_rule),
 		cmocka_unit_test(test_explain_term_info_and_packet_values),
+		cmocka_unit_test(test_log_action_flags_the_decision_and_keeps_the_verdict),
+		cmocka_unit_test(test_log_actions_have_a_canonical_text_that_reads_back_the_same),
+		cmocka_unit_test(test_log_errors_name_the_word),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

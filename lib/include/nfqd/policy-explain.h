@@ -84,7 +84,4 @@ uint32_t nfqd_policy_iface_index(const struct nfqd_policy *p, unsigned int i);
  */
 int nfqd_policy_parse_proto(const char *word, uint8_t *proto, struct nfqd_policy_error *err);
 
-/* The name of protocol number proto ("tcp"), or NULL when it has none. */
-const char *nfqd_policy_proto_name(uint8_t proto);
-
 #endif /* NFQD_POLICY_EXPLAIN_H */

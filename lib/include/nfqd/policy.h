@@ -27,6 +27,10 @@
  *	         | iif NAME            input interface
  *	         | oif NAME            output interface
  *	ACTION  := set-mark V[/M]      with an accept verdict: packet mark = (mark & ~M) | V
+ *	         | log                 hand each packet the rule decides to the drop log
+ *	         | log-prefix "TEXT"   log, with TEXT in its lines: 1-NFQD_LOG_PREFIX_MAX printable
+ *	                               ASCII characters (blanks too), no '"' or '\', in double
+ *	                               quotes; the only item that may hold blanks
  *
  * All matches of a rule must hold (AND). A match on a fact the packet view could not establish
  * (ports of a non-first fragment, a truncated header, a connmark nobody provided, a set lookup
@@ -54,6 +58,7 @@ struct nfqd_policy;
 
 #define NFQD_POLICY_MAX_LOOKUPS 32 /* distinct (set, sides) lookups per policy */
 #define NFQD_POLICY_MAX_IFACES	64 /* distinct interface names per policy */
+#define NFQD_LOG_PREFIX_MAX	32 /* characters of a log-prefix, without its NUL */
 
 /* Why a rule (or a verdict word) was refused. */
 struct nfqd_policy_error {
@@ -89,6 +94,9 @@ enum nfqd_decision_flag {
 	NFQD_DECISION_UNREADABLE = 1u << 3, /* the packet is unreadable (NFQD_PKT_UNREADABLE): the
 					       verdict is the on-unreadable one (rule -1), or with
 					       `evaluate` that of the rules over what is known */
+	NFQD_DECISION_LOG = 1u << 4, /* the rule has the log action: the packet goes to the drop
+					log (its prefix: nfqd_policy_rule_log_prefix()); with it
+					NFQD_DECISION_PER_PACKET, so that every packet is seen */
 };
 
 /* What an unreadable packet (NFQD_PKT_UNREADABLE, packet.h) gets: [policy] on-unreadable. */
@@ -194,6 +202,18 @@ int nfqd_policy_rule_reject(const struct nfqd_policy *p, unsigned int i);
 /* The answers (bit 1u << enum nfqd_reject of each, nfqd_reject_answers_of()) the policy's
  * reject rules can give; 0 when it has none. */
 uint32_t nfqd_policy_reject_answers(const struct nfqd_policy *p);
+
+/*
+ * The log-prefix of rule i, owned by the policy: NULL when the rule has none (or no log
+ * action) or i is out of range.
+ */
+const char *nfqd_policy_rule_log_prefix(const struct nfqd_policy *p, unsigned int i);
+
+/* Number of rules with the log action. */
+unsigned int nfqd_policy_log_rules(const struct nfqd_policy *p);
+
+/* The name `proto` rules give protocol num ("tcp"), or NULL when it has none. */
+const char *nfqd_policy_proto_name(uint8_t num);
 
 /* Number of distinct set lookups, and lookup i (NULL if out of range), in order of first use. */
 unsigned int nfqd_policy_lookup_count(const struct nfqd_policy *p);

@@ -47,6 +47,11 @@ enum nfqd_counter {
 				     answer them; dropped */
 	NFQD_CTR_CAPTURE_DROPPED, /* packets a running capture selected but had no room for in
 				     the worker's ring (its client reads too slowly) */
+	NFQD_CTR_LOGGED,	  /* packets handed to the drop log (a `log` rule, within its
+				     [log] rate and burst) */
+	NFQD_CTR_LOG_SUPPRESSED,  /* packets of `log` rules the [log] rate limit kept out of it */
+	NFQD_CTR_LOG_RING_FULL,	  /* packets of `log` rules lost because the worker's log ring was
+				     full (the logging thread is behind) */
 	NFQD_CTR_MAX
 };
 
