@@ -213,16 +213,19 @@ char *command_dispatch(const struct command *table, size_t n, void *user, const 
 	if (!cmd)
 		return error_with_names(table, n, "unknown command '%s'", line);
 	if (cmd->changes_state && (!peer || (peer->uid != 0 && peer->uid != self_uid))) {
+		const char *why =
+			cmd->privileged_why ? cmd->privileged_why : "changes nfqd's state";
+
 		if (peer)
 			snprintf(msg, sizeof(msg),
-				 "permission denied: '%s' changes nfqd's state and is allowed to "
-				 "root and to uid %u only, not to uid %u",
-				 cmd->name, (unsigned int)self_uid, (unsigned int)peer->uid);
+				 "permission denied: '%s' %s and is allowed to root and to uid %u "
+				 "only, not to uid %u",
+				 cmd->name, why, (unsigned int)self_uid, (unsigned int)peer->uid);
 		else
-			snprintf(msg, sizeof(msg),
-				 "permission denied: '%s' changes nfqd's state and the peer's "
-				 "credentials are unknown",
-				 cmd->name);
+			snprintf(
+				msg, sizeof(msg),
+				"permission denied: '%s' %s and the peer's credentials are unknown",
+				cmd->name, why);
 		return command_error(msg);
 	}
 	if (!cmd->takes_args && *args) {
@@ -356,7 +359,11 @@ static const struct command commands[] = {
 	  .takes_args = true,
 	  .run = inspect_cmd_explain },
 	{ .name = "metrics", .changes_state = false, .takes_args = false, .run = metrics_command },
-	{ .name = "capture", .changes_state = true, .takes_args = true, .run_peer = cmd_capture },
+	{ .name = "capture",
+	  .changes_state = true,
+	  .privileged_why = "shows the packets' contents",
+	  .takes_args = true,
+	  .run_peer = cmd_capture },
 };
 
 char *command_answer(void *daemon, const char *line, const struct command_peer *peer)

@@ -83,6 +83,9 @@ char *command_stats_json(const struct stats_snapshot *s);
 struct command {
 	const char *name;
 	bool changes_state;
+	/* with changes_state: why the command is privileged, as a refusal says it ("shows the
+	 * packets' contents"); NULL: "changes nfqd's state" */
+	const char *privileged_why;
 	bool takes_args;
 	char *(*run)(void *user, const char *args);
 	/* instead of run: a command that needs the peer (its connection, to take it over) */

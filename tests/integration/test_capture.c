@@ -535,7 +535,8 @@ static void test_capture_is_refused_to_an_unprivileged_user(void **state)
 		len = strlen(out);
 	pclose(f);
 	if (!strstr(out, "nfqctl: nfqd answered: {\"error\":\"permission denied: 'capture' "
-			 "changes nfqd's state and is allowed to root and to uid 0 only, not to "
+			 "shows the packets' contents and is allowed to root and to uid 0 only, "
+			 "not to "
 			 "uid 65534\"}\nstatus=1\n"))
 		fail_msg("nfqctl capture as nobody: %s", out);
 	/* refused before anything was written */

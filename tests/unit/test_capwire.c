@@ -212,8 +212,9 @@ static void test_capture_is_refused_to_other_users(void **state)
 	d.user = &d;
 	captures = 0;
 	json = command_answer(&d, "capture count=1", &other);
-	assert_string_equal(json, "{\"error\":\"permission denied: 'capture' changes nfqd's state "
-				  "and is allowed to root and to uid 996 only, not to uid 1000\"}");
+	assert_string_equal(
+		json, "{\"error\":\"permission denied: 'capture' shows the packets' "
+		      "contents and is allowed to root and to uid 996 only, not to uid 1000\"}");
 	free(json);
 	assert_int_equal(captures, 0);
 	json = command_answer(&d, "capture count=1", &self);
