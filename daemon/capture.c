@@ -119,11 +119,9 @@ static int make_rings(struct capture *c)
 
 		if (atomic_load_explicit(&c->tap->slot[i].ring, memory_order_relaxed))
 			continue;
-		r = calloc(1, sizeof(*r));
-		if (!r || nfqd_spsc_init(r, RING_BYTES) < 0) {
-			free(r);
+		r = nfqd_spsc_new(RING_BYTES);
+		if (!r)
 			return -ENOMEM;
-		}
 		atomic_store_explicit(&c->tap->slot[i].ring, r, memory_order_release);
 	}
 	return 0;
@@ -444,11 +442,8 @@ void capture_free(struct capture *c)
 	for (unsigned int i = 0; i < CONFIG_MAX_QUEUES; i++) {
 		struct nfqd_spsc *r = atomic_load(&c->tap->slot[i].ring);
 
-		if (r) {
-			nfqd_spsc_free(r);
-			free(r);
-			atomic_store(&c->tap->slot[i].ring, NULL);
-		}
+		nfqd_spsc_delete(r);
+		atomic_store(&c->tap->slot[i].ring, NULL);
 	}
 	free(c);
 }

@@ -281,12 +281,9 @@ struct nfqd_spsc *droplog_ring(struct droplog *dl, unsigned int slot)
 	ring = atomic_load_explicit(&dl->rings[slot], memory_order_relaxed);
 	if (ring)
 		return ring;
-	/* the ring's positions each have a cache line: malloc() promises only 16 bytes */
-	ring = aligned_alloc(_Alignof(struct nfqd_spsc), sizeof(*ring));
-	if (!ring || nfqd_spsc_init(ring, DROPLOG_RING_SIZE) < 0) {
-		free(ring);
+	ring = nfqd_spsc_new(DROPLOG_RING_SIZE);
+	if (!ring)
 		return NULL;
-	}
 	/* the thread reads the ring's fields after this release */
 	atomic_store_explicit(&dl->rings[slot], ring, memory_order_release);
 	return ring;
@@ -316,10 +313,7 @@ void droplog_free(struct droplog *dl)
 	for (unsigned int s = 0; s < CONFIG_MAX_QUEUES; s++) {
 		struct nfqd_spsc *ring = atomic_load(&dl->rings[s]);
 
-		if (ring) {
-			nfqd_spsc_free(ring);
-			free(ring);
-		}
+		nfqd_spsc_delete(ring);
 	}
 	free(dl);
 }

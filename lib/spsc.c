@@ -47,6 +47,25 @@ void nfqd_spsc_free(struct nfqd_spsc *ring)
 	ring->size = 0;
 }
 
+struct nfqd_spsc *nfqd_spsc_new(size_t size)
+{
+	struct nfqd_spsc *ring = aligned_alloc(_Alignof(struct nfqd_spsc), sizeof(*ring));
+
+	if (ring && nfqd_spsc_init(ring, size) < 0) {
+		free(ring);
+		ring = NULL;
+	}
+	return ring;
+}
+
+void nfqd_spsc_delete(struct nfqd_spsc *ring)
+{
+	if (!ring)
+		return;
+	nfqd_spsc_free(ring);
+	free(ring);
+}
+
 size_t nfqd_spsc_max_record(const struct nfqd_spsc *ring)
 {
 	return ring->size / 4 - SPSC_HDR;

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -185,6 +186,32 @@ static void test_payloads_are_aligned(void **state)
 	nfqd_spsc_free(&r);
 }
 
+/*
+ * nfqd_spsc_new() puts the ring on its cache-line alignment, whatever malloc() would give (a
+ * calloc'd ring is misaligned for its 64-byte members: the UBSan build aborts on it), and
+ * refuses a bad size.
+ */
+static void test_new_ring_is_cache_line_aligned(void **state)
+{
+	struct nfqd_spsc *rings[64];
+
+	(void)state;
+	for (unsigned int i = 0; i < 64; i++) {
+		void *pad = malloc(i * 8 + 1); /* vary the heap's state between allocations */
+
+		rings[i] = nfqd_spsc_new(256);
+		free(pad);
+		assert_non_null(rings[i]);
+		if ((uintptr_t)rings[i] % 64 != 0)
+			fail_msg("ring %u at %p: not on a 64-byte boundary", i, (void *)rings[i]);
+		assert_non_null(nfqd_spsc_reserve(rings[i], 8));
+	}
+	for (unsigned int i = 0; i < 64; i++)
+		nfqd_spsc_delete(rings[i]);
+	assert_null(nfqd_spsc_new(0));
+	nfqd_spsc_delete(NULL);
+}
+
 static void test_second_reserve_abandons_the_first(void **state)
 {
 	struct nfqd_spsc r;
@@ -286,6 +313,7 @@ int main(void)
 		cmocka_unit_test(test_full_ring_refuses_until_the_consumer_releases),
 		cmocka_unit_test(test_record_at_the_end_wraps_to_the_start_after_a_pad),
 		cmocka_unit_test(test_payloads_are_aligned),
+		cmocka_unit_test(test_new_ring_is_cache_line_aligned),
 		cmocka_unit_test(test_second_reserve_abandons_the_first),
 		cmocka_unit_test(test_two_threads_pass_a_million_records_intact_in_order),
 	};

@@ -57,6 +57,16 @@ int nfqd_spsc_init(struct nfqd_spsc *ring, size_t size);
 void nfqd_spsc_free(struct nfqd_spsc *ring);
 
 /*
+ * A ring of its own allocation, on the cache-line alignment struct nfqd_spsc needs (malloc()
+ * promises 16 bytes only), set up by nfqd_spsc_init(). NULL when size is refused or out of
+ * memory. Release with nfqd_spsc_delete().
+ */
+struct nfqd_spsc *nfqd_spsc_new(size_t size);
+
+/* Free a ring from nfqd_spsc_new() and its buffer; NULL is accepted. */
+void nfqd_spsc_delete(struct nfqd_spsc *ring);
+
+/*
  * The longest payload a record of this ring may have: a quarter of the ring, so that a record
  * always fits in an empty ring wherever its head stands, and several are in flight at once.
  */
