@@ -68,11 +68,15 @@ static int setup(void **state)
 /* Run a tmux command on the test's server; its output in *out (may be NULL). */
 static int tmux(struct top_test *tt, char **out, const char *fmt, const char *arg)
 {
-	char cmd[512], *o = NULL;
+	char cmd[1024], *o = NULL;
+	size_t len;
 	int r;
 
 	snprintf(cmd, sizeof(cmd), "%s ", tt->tmux);
-	snprintf(cmd + strlen(cmd), sizeof(cmd) - strlen(cmd), fmt, arg);
+	len = strlen(cmd);
+	/* a command cut short would run something else: refuse it */
+	if ((size_t)snprintf(cmd + len, sizeof(cmd) - len, fmt, arg) >= sizeof(cmd) - len)
+		fail_msg("tmux command too long: %s %s", fmt, arg);
 	r = ns_sh_out(tt->it->t.fw, &o, "%s", cmd);
 	if (out)
 		*out = o;
