@@ -172,6 +172,16 @@ static int cmp_lines(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* tshark reads exactly the lines want holds, as tshark_tuples() writes them, in file order. */
+static void expect_tshark(const char *file, const char *want)
+{
+	char *got = tshark_tuples(file);
+
+	if (strcmp(got, want) != 0)
+		fail_msg("tshark read:\n%swanted:\n%s", got, want);
+	free(got);
+}
+
 /* The lines of text sorted, newline-ended, into a new string (malloc'd). */
 static char *sorted_lines(const char *text)
 {
@@ -312,7 +322,7 @@ static void test_ctrl_c_ends_the_capture_with_a_valid_file(void **state)
 	struct itest *it = *state;
 	/* pcap file header, then per packet a record header and IPv4 + UDP + 7 bytes */
 	const long long want_size = 24 + 5 * (16 + 20 + 8 + 7);
-	char file[96], *got, line[200], want[1200] = "";
+	char file[96], line[200], want[1200] = "";
 	struct bgproc bg;
 	long long deadline;
 	int st = -1;
@@ -341,10 +351,7 @@ static void test_ctrl_c_ends_the_capture_with_a_valid_file(void **state)
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
 	    !strstr(bg.out, "nfqctl: 5 packets captured, 0 dropped (stopped)"))
 		fail_msg("nfqctl after SIGINT: status 0x%x: %s", st, bg.out);
-	got = tshark_tuples(file);
-	if (strcmp(got, want) != 0)
-		fail_msg("tshark read:\n%swanted:\n%s", got, want);
-	free(got);
+	expect_tshark(file, want);
 	free(itest_stop(it, 2000, NULL));
 	bgproc_cleanup(&bg);
 }
@@ -353,7 +360,7 @@ static void test_write_to_stdout_with_a_dash(void **state)
 {
 	static const struct tuple t4 = { "udp", false, 44001 }, t6 = { "udp", true, 44002 };
 	struct itest *it = *state;
-	char file[96], *got, want[512], l4[200], l6[200];
+	char file[96], want[512], l4[200], l6[200];
 	struct bgproc bg;
 
 	if (!have_tshark()) {
@@ -371,10 +378,7 @@ static void test_write_to_stdout_with_a_dash(void **state)
 	tuple_text(it, &t4, 9, l4, sizeof(l4));
 	tuple_text(it, &t6, 9, l6, sizeof(l6));
 	snprintf(want, sizeof(want), "%s\n%s\n", l4, l6);
-	got = tshark_tuples(file);
-	if (strcmp(got, want) != 0)
-		fail_msg("tshark read:\n%swanted:\n%s", got, want);
-	free(got);
+	expect_tshark(file, want);
 	free(itest_stop(it, 2000, NULL));
 	bgproc_cleanup(&bg);
 }
