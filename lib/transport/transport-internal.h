@@ -24,7 +24,10 @@ struct nfqd_transport_ops {
 	unsigned int (*tx_errors)(struct nfqd_transport *t, int *err);
 	int (*tx_wait)(struct nfqd_transport *t, int timeout_ms);
 	int (*rx_stop)(struct nfqd_transport *t, int timeout_ms);
-	int (*attach)(struct nfqd_transport *t); /* may be NULL */
+	int (*attach)(struct nfqd_transport *t);	  /* may be NULL */
+	int (*caught_up)(const struct nfqd_transport *t); /* may be NULL: never caught up */
+	/* may be NULL: nothing counted */
+	void (*stats)(const struct nfqd_transport *t, struct nfqd_transport_stats *out);
 };
 
 struct nfqd_transport {

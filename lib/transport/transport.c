@@ -145,6 +145,18 @@ int nfqd_transport_attach(struct nfqd_transport *t)
 	return t->ops->attach ? t->ops->attach(t) : 0;
 }
 
+int nfqd_transport_caught_up(const struct nfqd_transport *t)
+{
+	return t->ops->caught_up ? t->ops->caught_up(t) : 0;
+}
+
+void nfqd_transport_stats(const struct nfqd_transport *t, struct nfqd_transport_stats *out)
+{
+	*out = (struct nfqd_transport_stats){ 0 };
+	if (t->ops->stats)
+		t->ops->stats(t, out);
+}
+
 int transport_ensure_sndbuf(int fd, size_t need)
 {
 	int cur;

@@ -136,4 +136,28 @@ int nfqd_transport_tx_wait(struct nfqd_transport *t, int timeout_ms);
  */
 int nfqd_transport_rx_stop(struct nfqd_transport *t, int timeout_ms);
 
+/*
+ * For a backend without NFQD_TRANSPORT_ORDERED (the mmap ring, whose frame order is the order the
+ * kernel allocated frames in, not the order of packet ids): 1 when the last
+ * nfqd_transport_recv() left nothing the kernel had begun to deliver, so that every packet the
+ * kernel had given an id before that receive looked has had its message returned by it or by an
+ * earlier receive (or was never queued). A caller that has added the verdicts of everything it
+ * read may then cover "every queued id up to the highest read" with one batch verdict sent after
+ * those verdicts: it reaches only packets whose messages could not be read. 0 otherwise, and
+ * always 0 for a backend that does not say (the ordered ones need not).
+ */
+int nfqd_transport_caught_up(const struct nfqd_transport *t);
+
+/* What a ring backend counts (nfqd_transport_stats()); all 0 for the others. */
+struct nfqd_transport_stats {
+	uint64_t ring_full;    /* receives that found every RX frame holding a message */
+	uint64_t ring_copies;  /* COPY frames: messages too long for a frame, read with recv() */
+	uint64_t ring_empty;   /* zero-length VALID frames (a message the kernel failed to build) */
+	uint64_t tx_ring_full; /* verdict sends (or their tails) that went by send() for want of
+				  free TX frames */
+};
+
+/* The counters since open. Safe to call from any thread while the owner receives and sends. */
+void nfqd_transport_stats(const struct nfqd_transport *t, struct nfqd_transport_stats *out);
+
 #endif /* NFQD_TRANSPORT_H */
