@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +24,9 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/ipset/ip_set.h>
+#include <linux/netfilter/ipset/ip_set_bitmap.h>
+#include <linux/netfilter/ipset/ip_set_hash.h>
+#include <linux/netfilter/ipset/ip_set_list.h>
 #include <linux/netlink.h>
 #include <libmnl/libmnl.h>
 
@@ -55,6 +59,13 @@
 /* A HEADER or LIST request: the longest set name. */
 #define HEADER_MSG_MAX (MSG_HEAD + ATTR_SIZE(1) + ATTR_SIZE(IPSET_MAXNAMELEN))
 
+/* The PROTOCOL request. */
+#define PROTOCOL_MSG_MAX (MSG_HEAD + ATTR_SIZE(1))
+
+/* Where every request carries its version: the first attribute's payload (the kernel reads
+ * attributes by type, the ipset tool puts the version first, and so does nfqd). */
+#define VERSION_OFF (MSG_HEAD + MNL_ATTR_HDRLEN)
+
 /* Room a header answer takes in the receive buffer, in acknowledgements: the kernel builds it
  * in a page-sized buffer that netlink trims on delivery; this bounds both. */
 #define HEADER_ANSWER_ACKS 8
@@ -82,6 +93,9 @@ struct nfqd_ipset {
 	struct sockaddr_nl from[RECV_SLOTS];
 	int64_t deadline; /* of every wait for an answer (nfqd_now_ns()); 0: per call */
 	bool stale;	  /* an exchange ended without its answers: they may still come */
+	uint8_t proto;	  /* the version spoken, 0 before the kernel was asked */
+	bool refused;	  /* the last asking found no version in common: why says so */
+	char why[128];
 };
 
 struct batch_entry {
@@ -630,8 +644,13 @@ static bool put_addr(struct nlmsghdr *nlh, size_t len, uint16_t type, uint8_t fa
 	return true;
 }
 
-/* Write the request for canonical element c; name checked. */
-static int put_test(void *buf, size_t len, uint32_t seq, const char *set,
+static bool proto_ok(uint8_t proto)
+{
+	return proto >= NFQD_IPSET_PROTOCOL_MIN && proto <= NFQD_IPSET_PROTOCOL_MAX;
+}
+
+/* Write the request for canonical element c; name and version checked. */
+static int put_test(void *buf, size_t len, uint32_t seq, uint8_t proto, const char *set,
 		    const struct nfqd_ipset_elem *c)
 {
 	struct nlmsghdr *nlh;
@@ -644,7 +663,7 @@ static int put_test(void *buf, size_t len, uint32_t seq, const char *set,
 	/* libmnl leaves the padding of attributes unwritten: no stale byte goes out. */
 	memset(buf, 0, len < TEST_MSG_MAX ? len : TEST_MSG_MAX);
 	nlh = put_request(buf, IPSET_CMD_TEST, NLM_F_ACK, seq);
-	if (!mnl_attr_put_u8_check(nlh, len, IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL) ||
+	if (!mnl_attr_put_u8_check(nlh, len, IPSET_ATTR_PROTOCOL, proto) ||
 	    !mnl_attr_put_strz_check(nlh, len, IPSET_ATTR_SETNAME, set))
 		return -ENOSPC;
 	data = mnl_attr_nest_start_check(nlh, len, IPSET_ATTR_DATA);
@@ -671,7 +690,7 @@ static int put_test(void *buf, size_t len, uint32_t seq, const char *set,
 	return (int)nlh->nlmsg_len;
 }
 
-int nfqd_ipset_put_test(void *buf, size_t len, uint32_t seq, const char *set,
+int nfqd_ipset_put_test(void *buf, size_t len, uint32_t seq, uint8_t proto, const char *set,
 			const struct nfqd_ipset_elem *e)
 {
 	struct nfqd_ipset_elem c;
@@ -683,9 +702,75 @@ int nfqd_ipset_put_test(void *buf, size_t len, uint32_t seq, const char *set,
 	err = canonical(e, &c);
 	if (err < 0)
 		return err;
+	if (!proto_ok(proto))
+		return -EINVAL;
 	if (!buf)
 		return -ENOSPC;
-	return put_test(buf, len, seq, set, &c);
+	return put_test(buf, len, seq, proto, set, &c);
+}
+
+/* A request of cmd carrying only the version and maybe a set name (checked), into buf of len
+ * bytes (at least MSG_HEAD). Returns its length or -ENOSPC. */
+static int put_named(void *buf, size_t len, uint8_t cmd, uint16_t flags, uint32_t seq,
+		     uint8_t proto, const char *set)
+{
+	struct nlmsghdr *nlh;
+
+	memset(buf, 0, len < HEADER_MSG_MAX ? len : HEADER_MSG_MAX);
+	nlh = put_request(buf, cmd, flags, seq);
+	if (!mnl_attr_put_u8_check(nlh, len, IPSET_ATTR_PROTOCOL, proto) ||
+	    (set && !mnl_attr_put_strz_check(nlh, len, IPSET_ATTR_SETNAME, set)))
+		return -ENOSPC;
+	return (int)nlh->nlmsg_len;
+}
+
+int nfqd_ipset_put_header(void *buf, size_t len, uint32_t seq, uint8_t proto, const char *set)
+{
+	int err = check_name(set);
+
+	if (err < 0)
+		return err;
+	if (!proto_ok(proto))
+		return -EINVAL;
+	if (!buf || len < MSG_HEAD)
+		return -ENOSPC;
+	return put_named(buf, len, IPSET_CMD_HEADER, 0, seq, proto, set);
+}
+
+int nfqd_ipset_put_protocol(void *buf, size_t len, uint32_t seq)
+{
+	if (!buf || len < MSG_HEAD)
+		return -ENOSPC;
+	/* The kernel answers with its own versions whatever this says; the ipset tool sends its
+	 * highest, and so does nfqd. */
+	return put_named(buf, len, IPSET_CMD_PROTOCOL, 0, seq, NFQD_IPSET_PROTOCOL_MAX, NULL);
+}
+
+int nfqd_ipset_protocol_pick(uint8_t kmin, uint8_t kmax)
+{
+	uint8_t lo = kmin > NFQD_IPSET_PROTOCOL_MIN ? kmin : NFQD_IPSET_PROTOCOL_MIN;
+	uint8_t hi = kmax < NFQD_IPSET_PROTOCOL_MAX ? kmax : NFQD_IPSET_PROTOCOL_MAX;
+
+	if (kmin > kmax)
+		return -EINVAL;
+	return hi >= lo ? hi : -EPROTO;
+}
+
+const char *nfqd_ipset_protocol_refusal(char *buf, size_t len, uint8_t kmin, uint8_t kmax)
+{
+	if (!buf || len == 0)
+		return "";
+	if (kmin == kmax)
+		snprintf(
+			buf, len,
+			"the kernel speaks ipset protocol %u only; nfqd speaks protocols %u and %u",
+			kmax, NFQD_IPSET_PROTOCOL_MIN, NFQD_IPSET_PROTOCOL_MAX);
+	else
+		snprintf(buf, len,
+			 "the kernel speaks ipset protocols %u to %u; nfqd speaks protocols %u and "
+			 "%u",
+			 kmin, kmax, NFQD_IPSET_PROTOCOL_MIN, NFQD_IPSET_PROTOCOL_MAX);
+	return buf;
 }
 
 /* ---- the socket ---- */
@@ -948,6 +1033,8 @@ static int attr_cb(const struct nlattr *a, void *data)
 		    mnl_attr_get_payload_len(a) > IPSET_MAXNAMELEN)
 			return MNL_CB_OK;
 		break;
+	case IPSET_ATTR_PROTOCOL:
+	case IPSET_ATTR_PROTOCOL_MIN:
 	case IPSET_ATTR_FAMILY:
 	case IPSET_ATTR_REVISION:
 		if (mnl_attr_validate(a, MNL_TYPE_U8) < 0)
@@ -1025,6 +1112,54 @@ int nfqd_ipset_parse_header(const void *buf, size_t len, uint32_t portid, uint32
 		return st.err < 0 ? st.err : 1;
 	if (r.done)
 		/* The request asks for no acknowledgement: a success without the header is bad. */
+		return r.error ? r.error : -EBADMSG;
+	return 0;
+}
+
+struct versions {
+	uint8_t min, max;
+	bool seen;
+};
+
+static int protocol_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct nlattr *tb[IPSET_ATTR_CMD_MAX + 1] = { NULL };
+	struct versions *v = data;
+
+	if (nlh->nlmsg_type != IPSET_MSG(IPSET_CMD_PROTOCOL) || v->seen)
+		return 0;
+	if (mnl_attr_parse(nlh, sizeof(struct nfgenmsg), attr_cb, tb) < 0 ||
+	    !tb[IPSET_ATTR_PROTOCOL])
+		return -EBADMSG;
+	v->max = mnl_attr_get_u8(tb[IPSET_ATTR_PROTOCOL]);
+	/* Kernels of protocol 6 answer with their version only (ip_set_protocol() of 4.4). */
+	v->min =
+		tb[IPSET_ATTR_PROTOCOL_MIN] ? mnl_attr_get_u8(tb[IPSET_ATTR_PROTOCOL_MIN]) : v->max;
+	if (v->min > v->max)
+		return -EBADMSG;
+	v->seen = true;
+	return 0;
+}
+
+int nfqd_ipset_parse_protocol(const void *buf, size_t len, uint32_t portid, uint32_t seq,
+			      uint8_t *kmin, uint8_t *kmax)
+{
+	struct versions v = { 0 };
+	struct reply r = { .portid = portid, .seq = seq, .data_cb = protocol_cb, .data = &v };
+	int err;
+
+	if (!kmin || !kmax)
+		return -EINVAL;
+	err = run_reply(buf, len, &r);
+	if (err < 0)
+		return err;
+	if (v.seen) {
+		*kmin = v.min;
+		*kmax = v.max;
+		return 1;
+	}
+	if (r.done)
+		/* The request asks for no acknowledgement: a success without the answer is bad. */
 		return r.error ? r.error : -EBADMSG;
 	return 0;
 }
@@ -1138,10 +1273,9 @@ int nfqd_ipset_parse_answers(const void *buf, size_t len, uint32_t portid,
  */
 static int ask(struct nfqd_ipset *s, const struct nlmsghdr *nlh,
 	       int (*parse)(const void *buf, size_t len, uint32_t portid, uint32_t seq, void *arg),
-	       void *arg)
+	       void *arg, int64_t deadline)
 {
 	int fd = mnl_socket_get_fd(s->nl);
-	int64_t deadline = exchange_start(s);
 	int err = send_all(s, nlh, nlh->nlmsg_len);
 
 	while (err == 0) {
@@ -1189,22 +1323,76 @@ static int parse_list_arg(const void *buf, size_t len, uint32_t portid, uint32_t
 	return nfqd_ipset_parse_list(buf, len, portid, seq, arg);
 }
 
-/* The HEADER request for set `name` (checked), without acknowledgement: the answer is either
- * the header or the refusal. Returns its length. */
-static size_t put_header_request(void *buf, uint32_t seq, const char *name)
+static int parse_protocol_arg(const void *buf, size_t len, uint32_t portid, uint32_t seq, void *arg)
 {
-	struct nlmsghdr *nlh;
+	struct versions *v = arg;
 
-	memset(buf, 0, HEADER_MSG_MAX);
-	nlh = put_request(buf, IPSET_CMD_HEADER, 0, seq);
-	mnl_attr_put_u8(nlh, IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL);
-	mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, name);
-	return nlh->nlmsg_len;
+	return nfqd_ipset_parse_protocol(buf, len, portid, seq, &v->min, &v->max);
+}
+
+/* Ask the kernel which versions it speaks and keep the one to speak. */
+static int negotiate(struct nfqd_ipset *s, int64_t deadline)
+{
+	uint8_t buf[PROTOCOL_MSG_MAX];
+	struct versions v = { 0 };
+	int r;
+
+	nfqd_ipset_put_protocol(buf, sizeof(buf), next_seq(s, 1));
+	r = ask(s, (const struct nlmsghdr *)buf, parse_protocol_arg, &v, deadline);
+	if (r < 0)
+		return r;
+	r = nfqd_ipset_protocol_pick(v.min, v.max);
+	s->refused = r == -EPROTO;
+	if (r < 0) {
+		nfqd_ipset_protocol_refusal(s->why, sizeof(s->why), v.min, v.max);
+		return r;
+	}
+	s->proto = (uint8_t)r;
+	return r;
+}
+
+/* Begin an exchange: its deadline in *deadline, once the version to speak is known. Returns 0
+ * or the errors of nfqd_ipset_protocol(). */
+static int exchange_begin(struct nfqd_ipset *s, int64_t *deadline)
+{
+	int r;
+
+	*deadline = exchange_start(s);
+	if (s->proto)
+		return 0;
+	r = negotiate(s, *deadline);
+	return r < 0 ? r : 0;
+}
+
+int nfqd_ipset_protocol(struct nfqd_ipset *s)
+{
+	int64_t deadline;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	r = exchange_begin(s, &deadline);
+	return r < 0 ? r : s->proto;
+}
+
+const char *nfqd_ipset_error(const struct nfqd_ipset *s, int err)
+{
+	if (s && s->refused && (err == -EPROTO || err == EPROTO))
+		return s->why;
+	return nfqd_ipset_strerror(err);
+}
+
+/* The HEADER request for set `name` (checked) in version proto (negotiated), without
+ * acknowledgement: the answer is either the header or the refusal. Returns its length. */
+static size_t put_header_request(void *buf, uint32_t seq, uint8_t proto, const char *name)
+{
+	return (size_t)put_named(buf, HEADER_MSG_MAX, IPSET_CMD_HEADER, 0, seq, proto, name);
 }
 
 int nfqd_ipset_info(struct nfqd_ipset *s, const char *name, struct nfqd_ipset_info *info)
 {
 	uint8_t buf[HEADER_MSG_MAX];
+	int64_t deadline;
 	int err;
 
 	if (!s || !info)
@@ -1213,8 +1401,11 @@ int nfqd_ipset_info(struct nfqd_ipset *s, const char *name, struct nfqd_ipset_in
 	if (err < 0)
 		return err;
 	memset(info, 0, sizeof(*info));
-	put_header_request(buf, next_seq(s, 1), name);
-	err = ask(s, (const struct nlmsghdr *)buf, parse_header_arg, info);
+	err = exchange_begin(s, &deadline);
+	if (err < 0)
+		return err;
+	put_header_request(buf, next_seq(s, 1), s->proto, name);
+	err = ask(s, (const struct nlmsghdr *)buf, parse_header_arg, info, deadline);
 	if (err < 0 && err != -EPROTONOSUPPORT) {
 		memset(info, 0, sizeof(*info));
 		return err;
@@ -1228,9 +1419,9 @@ int nfqd_ipset_info(struct nfqd_ipset *s, const char *name, struct nfqd_ipset_in
 int nfqd_ipset_list_members(struct nfqd_ipset *s, const char *name,
 			    char (*names)[NFQD_IPSET_NAME_MAX], unsigned int max)
 {
-	uint8_t buf[HEADER_MSG_MAX] = { 0 };
+	uint8_t buf[HEADER_MSG_MAX];
 	struct nfqd_ipset_members m = { .names = names, .max = names ? max : 0 };
-	struct nlmsghdr *nlh;
+	int64_t deadline;
 	int err;
 
 	if (!s)
@@ -1238,12 +1429,14 @@ int nfqd_ipset_list_members(struct nfqd_ipset *s, const char *name,
 	err = check_name(name);
 	if (err < 0)
 		return err;
-	/* A dump without NLM_F_ACK: a refused one is answered with an error message, a finished
-	 * one ends with NLMSG_DONE. */
-	nlh = put_request(buf, IPSET_CMD_LIST, NLM_F_DUMP, next_seq(s, 1));
-	mnl_attr_put_u8(nlh, IPSET_ATTR_PROTOCOL, IPSET_PROTOCOL);
-	mnl_attr_put_strz(nlh, IPSET_ATTR_SETNAME, name);
-	err = ask(s, nlh, parse_list_arg, &m);
+	err = exchange_begin(s, &deadline);
+	if (err < 0)
+		return err;
+	/* A dump without NLM_F_ACK: a refused one is answered with an error message (Linux 4.4:
+	 * with NLMSG_DONE carrying the error), a finished one ends with NLMSG_DONE. Version 7
+	 * adds the set's index (IPSET_ATTR_INDEX) to the first message; nothing reads it. */
+	put_named(buf, sizeof(buf), IPSET_CMD_LIST, NLM_F_DUMP, next_seq(s, 1), s->proto, name);
+	err = ask(s, (const struct nlmsghdr *)buf, parse_list_arg, &m, deadline);
 	if (err < 0)
 		return err;
 	if (m.not_list)
@@ -1394,7 +1587,8 @@ int nfqd_ipset_batch_add(struct nfqd_ipset_batch *b, const char *set,
 		return -ENOSPC;
 
 	ent = &b->entries[b->count];
-	err = put_test(b->buf + b->used, TEST_MSG_MAX, 0, set, &c);
+	/* Numbered and versioned by the run that sends it, when the socket's version is known. */
+	err = put_test(b->buf + b->used, TEST_MSG_MAX, 0, NFQD_IPSET_PROTOCOL_MAX, set, &c);
 	if (err < 0)
 		return err;
 	ent->set = set;
@@ -1563,8 +1757,10 @@ static int read_results(struct nfqd_ipset *s, struct run_chunk *c)
 	return 0;
 }
 
-/* Write the pending header requests into hbuf, numbered from seq. Returns their length. */
-static size_t put_headers(struct nfqd_ipset_batch *b, uint32_t seq, unsigned int *count)
+/* Write the pending header requests into hbuf, numbered from seq, in version proto. Returns
+ * their length. */
+static size_t put_headers(struct nfqd_ipset_batch *b, uint32_t seq, uint8_t proto,
+			  unsigned int *count)
 {
 	size_t used = 0;
 	unsigned int i;
@@ -1577,7 +1773,7 @@ static size_t put_headers(struct nfqd_ipset_batch *b, uint32_t seq, unsigned int
 			continue;
 		h->seq = seq++;
 		h->result = RESULT_PENDING;
-		used += put_header_request(b->hbuf + used, h->seq, h->set);
+		used += put_header_request(b->hbuf + used, h->seq, proto, h->set);
 		(*count)++;
 	}
 	return used;
@@ -1614,15 +1810,21 @@ static int run_from(struct nfqd_ipset *s, struct nfqd_ipset_batch *b)
 	int err = 0;
 
 	n_tests = b->count - b->run_from;
-	c.base = next_seq(s, n_tests + NFQD_IPSET_HEADERS_MAX);
-	hlen = put_headers(b, c.base + n_tests, &n_hdrs);
+	n_hdrs = 0;
+	for (i = 0; i < b->n_headers; i++)
+		n_hdrs += b->headers[i].pending;
 	if (n_tests == 0 && n_hdrs == 0)
 		return 0;
-	c.deadline = exchange_start(s);
+	err = exchange_begin(s, &c.deadline);
+	if (err < 0)
+		goto fail;
+	c.base = next_seq(s, n_tests + NFQD_IPSET_HEADERS_MAX);
+	hlen = put_headers(b, c.base + n_tests, s->proto, &n_hdrs);
 	for (i = b->run_from; i < b->count; i++) {
-		struct nlmsghdr *nlh = (struct nlmsghdr *)(b->buf + b->entries[i].off);
+		uint8_t *req = b->buf + b->entries[i].off;
 
-		nlh->nlmsg_seq = c.base + (i - b->run_from);
+		((struct nlmsghdr *)req)->nlmsg_seq = c.base + (i - b->run_from);
+		req[VERSION_OFF] = s->proto;
 		b->entries[i].result = RESULT_PENDING;
 	}
 
@@ -1690,4 +1892,103 @@ int nfqd_ipset_batch_run_new(struct nfqd_ipset *s, struct nfqd_ipset_batch *b)
 	if (!s || !b)
 		return -EINVAL;
 	return run_from(s, b);
+}
+
+/* ---- naming the kernel's errors ---- */
+
+/* The core's codes (ip_set.h), from IPSET_ERR_PRIVATE. */
+static const char *const core_errors[] = {
+	[0] = "ipset refused the request (IPSET_ERR_PRIVATE)",
+	[IPSET_ERR_PROTOCOL - IPSET_ERR_PRIVATE] =
+		"the kernel refused the request: an ipset protocol version it does not speak, or "
+		"an attribute the set's type does not take (IPSET_ERR_PROTOCOL)",
+	[IPSET_ERR_FIND_TYPE - IPSET_ERR_PRIVATE] =
+		"the kernel has no such set type or revision (IPSET_ERR_FIND_TYPE)",
+	[IPSET_ERR_MAX_SETS - IPSET_ERR_PRIVATE] =
+		"the kernel's limit on the number of sets is reached (IPSET_ERR_MAX_SETS)",
+	[IPSET_ERR_BUSY - IPSET_ERR_PRIVATE] =
+		"the set is in use by a rule or another set (IPSET_ERR_BUSY)",
+	[IPSET_ERR_EXIST_SETNAME2 - IPSET_ERR_PRIVATE] =
+		"the second set name is taken (rename) or names no set (swap) "
+		"(IPSET_ERR_EXIST_SETNAME2)",
+	[IPSET_ERR_TYPE_MISMATCH - IPSET_ERR_PRIVATE] =
+		"the sets differ in type or family (IPSET_ERR_TYPE_MISMATCH)",
+	[IPSET_ERR_EXIST - IPSET_ERR_PRIVATE] =
+		"the element is not in the set, or is already (IPSET_ERR_EXIST)",
+	[IPSET_ERR_INVALID_CIDR - IPSET_ERR_PRIVATE] =
+		"a prefix length out of the set's range (IPSET_ERR_INVALID_CIDR)",
+	[IPSET_ERR_INVALID_NETMASK - IPSET_ERR_PRIVATE] =
+		"a netmask out of the set's range (IPSET_ERR_INVALID_NETMASK)",
+	[IPSET_ERR_INVALID_FAMILY - IPSET_ERR_PRIVATE] =
+		"an address family the set does not take (IPSET_ERR_INVALID_FAMILY)",
+	[IPSET_ERR_TIMEOUT - IPSET_ERR_PRIVATE] =
+		"the set was created without timeout support (IPSET_ERR_TIMEOUT)",
+	[IPSET_ERR_REFERENCED - IPSET_ERR_PRIVATE] =
+		"the set is referenced and cannot be renamed (IPSET_ERR_REFERENCED)",
+	[IPSET_ERR_IPADDR_IPV4 - IPSET_ERR_PRIVATE] =
+		"an IPv4 address was expected (IPSET_ERR_IPADDR_IPV4)",
+	[IPSET_ERR_IPADDR_IPV6 - IPSET_ERR_PRIVATE] =
+		"an IPv6 address was expected (IPSET_ERR_IPADDR_IPV6)",
+	[IPSET_ERR_COUNTER - IPSET_ERR_PRIVATE] =
+		"the set was created without counters (IPSET_ERR_COUNTER)",
+	[IPSET_ERR_COMMENT - IPSET_ERR_PRIVATE] =
+		"the set was created without comments (IPSET_ERR_COMMENT)",
+	[IPSET_ERR_INVALID_MARKMASK - IPSET_ERR_PRIVATE] =
+		"a markmask the set does not take (IPSET_ERR_INVALID_MARKMASK)",
+	[IPSET_ERR_SKBINFO - IPSET_ERR_PRIVATE] =
+		"the set was created without skbinfo (IPSET_ERR_SKBINFO)",
+};
+
+/*
+ * The set types' own codes start again at IPSET_ERR_TYPE_SPECIFIC for each family of types: an
+ * answer does not say which type refused, so each code is named for every type that uses it.
+ */
+static const char *const type_errors[] = {
+	[IPSET_ERR_BITMAP_RANGE - IPSET_ERR_TYPE_SPECIFIC] =
+		"refused by the set's type: bitmap: the element is out of the set's range "
+		"(IPSET_ERR_BITMAP_RANGE); hash: the set is full (IPSET_ERR_HASH_FULL); list:set: "
+		"no set of that name (IPSET_ERR_NAME)",
+	[IPSET_ERR_BITMAP_RANGE_SIZE - IPSET_ERR_TYPE_SPECIFIC] =
+		"refused by the set's type: bitmap: the range exceeds the type's size limit "
+		"(IPSET_ERR_BITMAP_RANGE_SIZE); hash: a null element (IPSET_ERR_HASH_ELEM); "
+		"list:set: a list:set cannot be a member (IPSET_ERR_LOOP)",
+	[IPSET_ERR_INVALID_PROTO - IPSET_ERR_TYPE_SPECIFIC] =
+		"refused by the set's type: hash: a protocol the type does not take "
+		"(IPSET_ERR_INVALID_PROTO); list:set: the reference set is missing "
+		"(IPSET_ERR_BEFORE)",
+	[IPSET_ERR_MISSING_PROTO - IPSET_ERR_TYPE_SPECIFIC] =
+		"refused by the set's type: hash: the protocol is missing "
+		"(IPSET_ERR_MISSING_PROTO); list:set: the reference set does not exist "
+		"(IPSET_ERR_NAMEREF)",
+	[IPSET_ERR_HASH_RANGE_UNSUPPORTED - IPSET_ERR_TYPE_SPECIFIC] =
+		"refused by the set's type: hash: ranges are not supported "
+		"(IPSET_ERR_HASH_RANGE_UNSUPPORTED); list:set: the set is full "
+		"(IPSET_ERR_LIST_FULL)",
+	[IPSET_ERR_HASH_RANGE - IPSET_ERR_TYPE_SPECIFIC] =
+		"refused by the set's type: hash: an invalid range (IPSET_ERR_HASH_RANGE); "
+		"list:set: the reference set is not in the set (IPSET_ERR_REF_EXIST)",
+};
+
+#define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *nfqd_ipset_strerror(int err)
+{
+	unsigned int e = err < 0 ? 0u - (unsigned int)err : (unsigned int)err;
+	const char *text;
+
+	if (e >= IPSET_ERR_TYPE_SPECIFIC && e - IPSET_ERR_TYPE_SPECIFIC < N_ELEMS(type_errors))
+		return type_errors[e - IPSET_ERR_TYPE_SPECIFIC];
+	/* The kernel leaves the type-specific range unbounded; types use a few codes each. */
+	if (e >= IPSET_ERR_TYPE_SPECIFIC && e < IPSET_ERR_TYPE_SPECIFIC + 256)
+		return "an error of the set's type that nfqd does not know (above "
+		       "IPSET_ERR_TYPE_SPECIFIC: a newer kernel's)";
+	if (e >= IPSET_ERR_PRIVATE && e - IPSET_ERR_PRIVATE < N_ELEMS(core_errors))
+		return core_errors[e - IPSET_ERR_PRIVATE];
+	if (e >= IPSET_ERR_PRIVATE && e < IPSET_ERR_TYPE_SPECIFIC)
+		return "an ipset error that nfqd does not know (above IPSET_ERR_PRIVATE: a newer "
+		       "kernel's)";
+	/* glibc's own table, without its "Unknown error N" for a code it lacks (and without the
+	 * buffer strerror() may fill for that). */
+	text = e < IPSET_ERR_PRIVATE ? strerrordesc_np((int)e) : NULL;
+	return text ? text : "an error code that is neither an errno nor an ipset error";
 }

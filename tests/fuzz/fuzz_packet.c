@@ -190,7 +190,8 @@ static void check_elements(const struct nfqd_packet *p)
 				    in->family != (e.family == 4 ? NFPROTO_IPV4 : NFPROTO_IPV6))
 					FUZZ_FAIL("%s: IPv%u element for a set of family %u",
 						  in->type, e.family, in->family);
-				r = nfqd_ipset_put_test(msg, sizeof(msg), 1, in->name, &e);
+				r = nfqd_ipset_put_test(msg, sizeof(msg), 1,
+							NFQD_IPSET_PROTOCOL_MAX, in->name, &e);
 				if (r <= 0)
 					FUZZ_FAIL("%s: element not encodable: %d", in->type, r);
 			}

@@ -916,8 +916,9 @@ struct decoded {
 	unsigned int ndata;
 };
 
-/* Decode a TEST request and check what every request has. */
-static void decode(const void *buf, int len, uint32_t seq, const char *set, struct decoded *d)
+/* Decode a TEST request of version proto and check what every request has. */
+static void decode_as(const void *buf, int len, uint32_t seq, uint8_t proto, const char *set,
+		      struct decoded *d)
 {
 	const struct nlattr *a;
 
@@ -943,7 +944,7 @@ static void decode(const void *buf, int len, uint32_t seq, const char *set, stru
 	/* The protocol version comes first, as the kernel's parser expects of ipset. */
 	assert_int_equal(d->attrs[0]->nla_type, IPSET_ATTR_PROTOCOL);
 	assert_int_equal(mnl_attr_validate(d->attrs[0], MNL_TYPE_U8), 0);
-	assert_int_equal(mnl_attr_get_u8(d->attrs[0]), IPSET_PROTOCOL);
+	assert_int_equal(mnl_attr_get_u8(d->attrs[0]), proto);
 	assert_int_equal(d->attrs[1]->nla_type, IPSET_ATTR_SETNAME);
 	assert_int_equal(mnl_attr_validate(d->attrs[1], MNL_TYPE_NUL_STRING), 0);
 	assert_string_equal(mnl_attr_get_str(d->attrs[1]), set);
@@ -959,6 +960,11 @@ static void decode(const void *buf, int len, uint32_t seq, const char *set, stru
 		d->data_types[t] = a->nla_type;
 		d->ndata++;
 	}
+}
+
+static void decode(const void *buf, int len, uint32_t seq, const char *set, struct decoded *d)
+{
+	decode_as(buf, len, seq, NFQD_IPSET_PROTOCOL_MAX, set, d);
 }
 
 /* Check a nested address attribute: the IPv4 or IPv6 address, network order flag. */
@@ -1008,7 +1014,7 @@ static void check_proto_attr(const struct decoded *d, uint8_t proto)
 
 static int put(uint8_t *buf, uint32_t seq, const char *set, const struct nfqd_ipset_elem *e)
 {
-	return nfqd_ipset_put_test(buf, 512, seq, set, e);
+	return nfqd_ipset_put_test(buf, 512, seq, NFQD_IPSET_PROTOCOL_MAX, set, e);
 }
 
 static void test_encoding_of_an_address_v4_and_v6(void **state)
@@ -1180,21 +1186,23 @@ static void test_encoding_needs_room_for_the_whole_message_and_writes_no_more(vo
 	e.flags = NFQD_ELEM_IP | NFQD_ELEM_PORT | NFQD_ELEM_IP2;
 	e.proto = IPPROTO_UDP;
 	e.port = 53;
-	full = nfqd_ipset_put_test(buf, sizeof(buf), 1, "a-name-of-thirty-one-characters", &e);
+	full = nfqd_ipset_put_test(buf, sizeof(buf), 1, NFQD_IPSET_PROTOCOL_MAX,
+				   "a-name-of-thirty-one-characters", &e);
 	assert_true(full > 0);
 	for (len = 0; len < (size_t)full; len++) {
 		memset(buf, 0xee, sizeof(buf));
-		assert_int_equal(
-			nfqd_ipset_put_test(buf, len, 1, "a-name-of-thirty-one-characters", &e),
-			-ENOSPC);
+		assert_int_equal(nfqd_ipset_put_test(buf, len, 1, NFQD_IPSET_PROTOCOL_MAX,
+						     "a-name-of-thirty-one-characters", &e),
+				 -ENOSPC);
 	}
 	memset(buf, 0xee, sizeof(buf));
-	assert_int_equal(
-		nfqd_ipset_put_test(buf, (size_t)full, 1, "a-name-of-thirty-one-characters", &e),
-		full);
+	assert_int_equal(nfqd_ipset_put_test(buf, (size_t)full, 1, NFQD_IPSET_PROTOCOL_MAX,
+					     "a-name-of-thirty-one-characters", &e),
+			 full);
 	for (len = (size_t)full; len < sizeof(buf); len++)
 		assert_int_equal(buf[len], 0xee);
-	assert_int_equal(nfqd_ipset_put_test(NULL, 0, 1, "s", &e), -ENOSPC);
+	assert_int_equal(nfqd_ipset_put_test(NULL, 0, 1, NFQD_IPSET_PROTOCOL_MAX, "s", &e),
+			 -ENOSPC);
 }
 
 static void test_encoding_refuses_bad_names_and_elements(void **state)
@@ -1243,7 +1251,7 @@ static void test_requests_laid_end_to_end_read_back_as_one_stream(void **state)
 	for (i = 0; i < 20; i++) {
 		e.port = (uint16_t)i;
 		n = nfqd_ipset_put_test(buf + off, sizeof(buf) - off, (uint32_t)(100 + i),
-					i % 2 ? "odd" : "even-set", &e);
+					NFQD_IPSET_PROTOCOL_MAX, i % 2 ? "odd" : "even-set", &e);
 		assert_true(n > 0);
 		off += (size_t)n;
 	}

@@ -12,6 +12,14 @@
  * - nfqd_ipset_list_members() reads the member sets of a list:set, for the caller to test each.
  *
  * Messages are built with libmnl; NETLINK_CAP_ACK keeps error answers short.
+ *
+ * The ipset netlink protocol has versions: older kernels (Linux 4.4 among them) speak protocol
+ * 6 only and refuse every request of another version with IPSET_ERR_PROTOCOL; the kernels of
+ * protocol 7 (Linux 6.x among them) speak 6 and 7. A socket asks the kernel once, at its first
+ * exchange, with IPSET_CMD_PROTOCOL (as the ipset tool does), and builds every later request in the
+ * highest version both speak. The requests and answers nfqd uses differ between 6 and 7 only in
+ * that version byte, and in IPSET_ATTR_INDEX in the first message of a list dump of 7, which is not
+ * read.
  */
 #ifndef NFQD_IPSET_H
 #define NFQD_IPSET_H
@@ -26,6 +34,10 @@
 #define NFQD_IPSET_DIMS_MAX    3    /* dimensions of the element types supported */
 #define NFQD_IPSET_BATCH_MAX   4096 /* tests in one batch, at most */
 #define NFQD_IPSET_HEADERS_MAX 64   /* header checks in one batch, at most */
+
+/* The ipset protocol versions nfqd speaks (IPSET_PROTOCOL_MIN and IPSET_PROTOCOL of Linux 6.x). */
+#define NFQD_IPSET_PROTOCOL_MIN 6
+#define NFQD_IPSET_PROTOCOL_MAX 7
 
 /* How an element is built for a set type (from the type name). */
 enum nfqd_ipset_kind {
@@ -87,9 +99,60 @@ bool nfqd_ipset_elem_equal(const struct nfqd_ipset_elem *a, const struct nfqd_ip
 
 /*
  * Open a netlink socket for ipset requests (one per thread that uses it). Returns 0 and *out, or
- * -errno. Must be called in the network namespace of the sets.
+ * -errno. Must be called in the network namespace of the sets. Opening sends nothing: the
+ * protocol version is asked at the first exchange (so that opening stays cheap and needs no
+ * CAP_NET_ADMIN), and every call that exchanges may fail with the errors of
+ * nfqd_ipset_protocol().
  */
 int nfqd_ipset_open(struct nfqd_ipset **out);
+
+/*
+ * The ipset protocol version s speaks with the kernel, asked of the kernel (IPSET_CMD_PROTOCOL)
+ * when s has not asked yet: NFQD_IPSET_PROTOCOL_MAX when the kernel speaks it, else the highest
+ * version both speak. Returns the version, -EPROTO when the kernel speaks none nfqd speaks
+ * (nfqd_ipset_error(s, -EPROTO) then names both sides' versions), the kernel's refusal, or
+ * -errno (-ETIMEDOUT past the deadline, -EPERM without CAP_NET_ADMIN). A failure is not kept:
+ * the next exchange asks again.
+ */
+int nfqd_ipset_protocol(struct nfqd_ipset *s);
+
+/*
+ * What err, returned by a call on s, means, for a message: for -EPROTO after the kernel spoke
+ * no version nfqd speaks, a sentence naming both ("the kernel speaks ipset protocol 5 only;
+ * nfqd speaks protocols 6 and 7"); else nfqd_ipset_strerror(err). The string lives until the
+ * next call on s.
+ */
+const char *nfqd_ipset_error(const struct nfqd_ipset *s, int err);
+
+/*
+ * The meaning of an error code that can come from an ipset answer (either sign): the ipset
+ * codes (IPSET_ERR_PRIVATE, 4096, and up, including the set types' own from
+ * IPSET_ERR_TYPE_SPECIFIC, 4352, which mean different things for bitmap, hash and list:set
+ * types and are named for each) by their meaning and their name; an errno by strerror's text;
+ * any other code by a sentence saying it is unknown, never as "Unknown error N". Static
+ * strings. Pure.
+ */
+const char *nfqd_ipset_strerror(int err);
+
+/*
+ * The version to speak with a kernel that speaks versions kmin..kmax (kmin = kmax for a kernel
+ * whose answer has no IPSET_ATTR_PROTOCOL_MIN): the highest both speak. Returns it, -EPROTO
+ * when there is none, -EINVAL for kmin > kmax. Pure.
+ */
+int nfqd_ipset_protocol_pick(uint8_t kmin, uint8_t kmax);
+
+/*
+ * The sentence saying that a kernel speaking kmin..kmax and nfqd have no version in common,
+ * into buf (truncated to len, NUL-terminated). Returns buf. Pure.
+ */
+const char *nfqd_ipset_protocol_refusal(char *buf, size_t len, uint8_t kmin, uint8_t kmax);
+
+/*
+ * Encode the IPSET_CMD_PROTOCOL request (carrying NFQD_IPSET_PROTOCOL_MAX, without
+ * acknowledgement: the answer is the kernel's versions or its refusal) with nlmsg_seq seq.
+ * Returns the message length or -ENOSPC. Pure.
+ */
+int nfqd_ipset_put_protocol(void *buf, size_t len, uint32_t seq);
 
 /* Close; NULL is accepted. */
 void nfqd_ipset_close(struct nfqd_ipset *s);
@@ -147,13 +210,17 @@ int nfqd_ipset_elem_from_packet(const struct nfqd_ipset_info *info, const uint8_
 				const struct nfqd_packet *pkt, struct nfqd_ipset_elem *e);
 
 /*
- * Encode one IPSET_CMD_TEST request for element e in set `set` into buf, with nlmsg_seq seq.
- * Returns the message length, -ENOSPC when len is too small, -EINVAL for an empty name or an
- * element without flags or with an address of no family, -ENAMETOOLONG for a name of
- * NFQD_IPSET_NAME_MAX bytes or more. Pure.
+ * Encode one IPSET_CMD_TEST request for element e in set `set` into buf, with nlmsg_seq seq, in
+ * ipset protocol version `proto`. Returns the message length, -ENOSPC when len is too small,
+ * -EINVAL for an empty name, an element without flags or with an address of no family, or a
+ * version nfqd does not speak, -ENAMETOOLONG for a name of NFQD_IPSET_NAME_MAX bytes or more.
+ * Pure.
  */
-int nfqd_ipset_put_test(void *buf, size_t len, uint32_t seq, const char *set,
+int nfqd_ipset_put_test(void *buf, size_t len, uint32_t seq, uint8_t proto, const char *set,
 			const struct nfqd_ipset_elem *e);
+
+/* The same for an IPSET_CMD_HEADER request of set `set` (without acknowledgement). Pure. */
+int nfqd_ipset_put_header(void *buf, size_t len, uint32_t seq, uint8_t proto, const char *set);
 
 /* A batch of up to `capacity` (1..NFQD_IPSET_BATCH_MAX) distinct tests. Allocates everything
  * here. Returns 0, -EINVAL for a capacity out of range, or -ENOMEM. */
@@ -241,6 +308,15 @@ int nfqd_ipset_answer_index(uint32_t base, unsigned int n, uint32_t seq);
  */
 int nfqd_ipset_parse_header(const void *buf, size_t len, uint32_t portid, uint32_t seq,
 			    struct nfqd_ipset_info *info);
+
+/*
+ * The answer to an IPSET_CMD_PROTOCOL request of sequence number seq: 1 with the versions the
+ * kernel speaks in *kmin..*kmax (IPSET_ATTR_PROTOCOL_MIN, or IPSET_ATTR_PROTOCOL when the
+ * answer has no minimum, as 6-only kernels answer), 0 when the datagram held no answer to seq,
+ * the kernel's refusal, or -EBADMSG for a malformed answer (no version, or a minimum above it).
+ */
+int nfqd_ipset_parse_protocol(const void *buf, size_t len, uint32_t portid, uint32_t seq,
+			      uint8_t *kmin, uint8_t *kmax);
 
 /* What the messages of a list:set dump have told so far. Zero it, set names and max. */
 struct nfqd_ipset_members {
