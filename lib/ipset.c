@@ -91,10 +91,11 @@ struct nfqd_ipset {
 	struct mmsghdr msgs[RECV_SLOTS];
 	struct iovec iov[RECV_SLOTS];
 	struct sockaddr_nl from[RECV_SLOTS];
-	int64_t deadline; /* of every wait for an answer (nfqd_now_ns()); 0: per call */
-	bool stale;	  /* an exchange ended without its answers: they may still come */
-	uint8_t proto;	  /* the version spoken, 0 before the kernel was asked */
-	bool refused;	  /* the last asking found no version in common: why says so */
+	int64_t deadline;  /* of every wait for an answer (nfqd_now_ns()); 0: per call */
+	bool stale;	   /* an exchange ended without its answers: they may still come */
+	uint8_t proto;	   /* the version spoken, 0 before the kernel was asked */
+	uint8_t proto_max; /* the highest version s may speak */
+	bool refused;	   /* the last asking found no version in common: why says so */
 	char why[128];
 };
 
@@ -746,14 +747,20 @@ int nfqd_ipset_put_protocol(void *buf, size_t len, uint32_t seq)
 	return put_named(buf, len, IPSET_CMD_PROTOCOL, 0, seq, NFQD_IPSET_PROTOCOL_MAX, NULL);
 }
 
-int nfqd_ipset_protocol_pick(uint8_t kmin, uint8_t kmax)
+/* The highest version of kmin..kmax and NFQD_IPSET_PROTOCOL_MIN..max. */
+static int pick_upto(uint8_t kmin, uint8_t kmax, uint8_t max)
 {
 	uint8_t lo = kmin > NFQD_IPSET_PROTOCOL_MIN ? kmin : NFQD_IPSET_PROTOCOL_MIN;
-	uint8_t hi = kmax < NFQD_IPSET_PROTOCOL_MAX ? kmax : NFQD_IPSET_PROTOCOL_MAX;
+	uint8_t hi = kmax < max ? kmax : max;
 
 	if (kmin > kmax)
 		return -EINVAL;
 	return hi >= lo ? hi : -EPROTO;
+}
+
+int nfqd_ipset_protocol_pick(uint8_t kmin, uint8_t kmax)
+{
+	return pick_upto(kmin, kmax, NFQD_IPSET_PROTOCOL_MAX);
 }
 
 const char *nfqd_ipset_protocol_refusal(char *buf, size_t len, uint8_t kmin, uint8_t kmax)
@@ -823,6 +830,7 @@ int nfqd_ipset_open(struct nfqd_ipset **out)
 	s->send_max = sndbuf > SNDBUF_SLACK + TEST_MSG_MAX ? sndbuf - SNDBUF_SLACK : TEST_MSG_MAX;
 	s->ack_max = rcvbuf / ACK_TRUESIZE > 1 ? (unsigned int)(rcvbuf / ACK_TRUESIZE) : 1;
 	s->seq = 1;
+	s->proto_max = NFQD_IPSET_PROTOCOL_MAX;
 
 	for (i = 0; i < RECV_SLOTS; i++) {
 		s->iov[i].iov_base = s->rbuf + (size_t)i * RECV_SLOT;
@@ -1065,6 +1073,7 @@ static int header_of(const struct nlmsghdr *nlh, struct nfqd_ipset_info *info)
 	strcpy(info->type, mnl_attr_get_str(tb[IPSET_ATTR_TYPENAME]));
 	info->family = mnl_attr_get_u8(tb[IPSET_ATTR_FAMILY]);
 	info->revision = tb[IPSET_ATTR_REVISION] ? mnl_attr_get_u8(tb[IPSET_ATTR_REVISION]) : 0;
+	info->protocol = tb[IPSET_ATTR_PROTOCOL] ? mnl_attr_get_u8(tb[IPSET_ATTR_PROTOCOL]) : 0;
 	kind = nfqd_ipset_kind_of(info->type, &info->dims);
 	if (kind < 0) {
 		info->kind = NFQD_IPSET_KIND_MAX;
@@ -1341,7 +1350,7 @@ static int negotiate(struct nfqd_ipset *s, int64_t deadline)
 	r = ask(s, (const struct nlmsghdr *)buf, parse_protocol_arg, &v, deadline);
 	if (r < 0)
 		return r;
-	r = nfqd_ipset_protocol_pick(v.min, v.max);
+	r = pick_upto(v.min, v.max, s->proto_max);
 	s->refused = r == -EPROTO;
 	if (r < 0) {
 		nfqd_ipset_protocol_refusal(s->why, sizeof(s->why), v.min, v.max);
@@ -1373,6 +1382,15 @@ int nfqd_ipset_protocol(struct nfqd_ipset *s)
 		return -EINVAL;
 	r = exchange_begin(s, &deadline);
 	return r < 0 ? r : s->proto;
+}
+
+int nfqd_ipset_limit_protocol(struct nfqd_ipset *s, uint8_t max)
+{
+	if (!s || !proto_ok(max))
+		return -EINVAL;
+	s->proto_max = max;
+	s->proto = 0;
+	return 0;
 }
 
 const char *nfqd_ipset_error(const struct nfqd_ipset *s, int err)
@@ -1587,8 +1605,9 @@ int nfqd_ipset_batch_add(struct nfqd_ipset_batch *b, const char *set,
 		return -ENOSPC;
 
 	ent = &b->entries[b->count];
-	/* Numbered and versioned by the run that sends it, when the socket's version is known. */
-	err = put_test(b->buf + b->used, TEST_MSG_MAX, 0, NFQD_IPSET_PROTOCOL_MAX, set, &c);
+	/* Numbered and versioned by the run that sends it, once the socket's version is known:
+	 * version 0 until then, which every kernel refuses, so that none goes out unversioned. */
+	err = put_test(b->buf + b->used, TEST_MSG_MAX, 0, 0, set, &c);
 	if (err < 0)
 		return err;
 	ent->set = set;
@@ -1900,8 +1919,8 @@ int nfqd_ipset_batch_run_new(struct nfqd_ipset *s, struct nfqd_ipset_batch *b)
 static const char *const core_errors[] = {
 	[0] = "ipset refused the request (IPSET_ERR_PRIVATE)",
 	[IPSET_ERR_PROTOCOL - IPSET_ERR_PRIVATE] =
-		"the kernel refused the request: an ipset protocol version it does not speak, or "
-		"an attribute the set's type does not take (IPSET_ERR_PROTOCOL)",
+		("the kernel refused the request: an ipset protocol version it does not speak, or "
+		 "an attribute the set's type does not take (IPSET_ERR_PROTOCOL)"),
 	[IPSET_ERR_FIND_TYPE - IPSET_ERR_PRIVATE] =
 		"the kernel has no such set type or revision (IPSET_ERR_FIND_TYPE)",
 	[IPSET_ERR_MAX_SETS - IPSET_ERR_PRIVATE] =
@@ -1909,8 +1928,8 @@ static const char *const core_errors[] = {
 	[IPSET_ERR_BUSY - IPSET_ERR_PRIVATE] =
 		"the set is in use by a rule or another set (IPSET_ERR_BUSY)",
 	[IPSET_ERR_EXIST_SETNAME2 - IPSET_ERR_PRIVATE] =
-		"the second set name is taken (rename) or names no set (swap) "
-		"(IPSET_ERR_EXIST_SETNAME2)",
+		("the second set name is taken (rename) or names no set (swap) "
+		 "(IPSET_ERR_EXIST_SETNAME2)"),
 	[IPSET_ERR_TYPE_MISMATCH - IPSET_ERR_PRIVATE] =
 		"the sets differ in type or family (IPSET_ERR_TYPE_MISMATCH)",
 	[IPSET_ERR_EXIST - IPSET_ERR_PRIVATE] =
@@ -1945,28 +1964,28 @@ static const char *const core_errors[] = {
  */
 static const char *const type_errors[] = {
 	[IPSET_ERR_BITMAP_RANGE - IPSET_ERR_TYPE_SPECIFIC] =
-		"refused by the set's type: bitmap: the element is out of the set's range "
-		"(IPSET_ERR_BITMAP_RANGE); hash: the set is full (IPSET_ERR_HASH_FULL); list:set: "
-		"no set of that name (IPSET_ERR_NAME)",
+		("refused by the set's type: bitmap: the element is out of the set's range "
+		 "(IPSET_ERR_BITMAP_RANGE); hash: the set is full (IPSET_ERR_HASH_FULL); list:set: "
+		 "no set of that name (IPSET_ERR_NAME)"),
 	[IPSET_ERR_BITMAP_RANGE_SIZE - IPSET_ERR_TYPE_SPECIFIC] =
-		"refused by the set's type: bitmap: the range exceeds the type's size limit "
-		"(IPSET_ERR_BITMAP_RANGE_SIZE); hash: a null element (IPSET_ERR_HASH_ELEM); "
-		"list:set: a list:set cannot be a member (IPSET_ERR_LOOP)",
+		("refused by the set's type: bitmap: the range exceeds the type's size limit "
+		 "(IPSET_ERR_BITMAP_RANGE_SIZE); hash: a null element (IPSET_ERR_HASH_ELEM); "
+		 "list:set: a list:set cannot be a member (IPSET_ERR_LOOP)"),
 	[IPSET_ERR_INVALID_PROTO - IPSET_ERR_TYPE_SPECIFIC] =
-		"refused by the set's type: hash: a protocol the type does not take "
-		"(IPSET_ERR_INVALID_PROTO); list:set: the reference set is missing "
-		"(IPSET_ERR_BEFORE)",
+		("refused by the set's type: hash: a protocol the type does not take "
+		 "(IPSET_ERR_INVALID_PROTO); list:set: the reference set is missing "
+		 "(IPSET_ERR_BEFORE)"),
 	[IPSET_ERR_MISSING_PROTO - IPSET_ERR_TYPE_SPECIFIC] =
-		"refused by the set's type: hash: the protocol is missing "
-		"(IPSET_ERR_MISSING_PROTO); list:set: the reference set does not exist "
-		"(IPSET_ERR_NAMEREF)",
+		("refused by the set's type: hash: the protocol is missing "
+		 "(IPSET_ERR_MISSING_PROTO); list:set: the reference set does not exist "
+		 "(IPSET_ERR_NAMEREF)"),
 	[IPSET_ERR_HASH_RANGE_UNSUPPORTED - IPSET_ERR_TYPE_SPECIFIC] =
-		"refused by the set's type: hash: ranges are not supported "
-		"(IPSET_ERR_HASH_RANGE_UNSUPPORTED); list:set: the set is full "
-		"(IPSET_ERR_LIST_FULL)",
+		("refused by the set's type: hash: ranges are not supported "
+		 "(IPSET_ERR_HASH_RANGE_UNSUPPORTED); list:set: the set is full "
+		 "(IPSET_ERR_LIST_FULL)"),
 	[IPSET_ERR_HASH_RANGE - IPSET_ERR_TYPE_SPECIFIC] =
-		"refused by the set's type: hash: an invalid range (IPSET_ERR_HASH_RANGE); "
-		"list:set: the reference set is not in the set (IPSET_ERR_REF_EXIST)",
+		("refused by the set's type: hash: an invalid range (IPSET_ERR_HASH_RANGE); "
+		 "list:set: the reference set is not in the set (IPSET_ERR_REF_EXIST)"),
 };
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))

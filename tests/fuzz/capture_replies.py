@@ -20,7 +20,7 @@ NETLINK_CAP_ACK = 10
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_DUMP = 1, 4, 0x300
 NLM_F_CREATE = 0x400
 IPSET = 6 << 8
-CMD_LIST, CMD_HEADER, CMD_TEST = 7, 12, 11
+CMD_PROTOCOL, CMD_LIST, CMD_HEADER, CMD_TEST = 1, 7, 12, 11
 CTNL_NEW = (1 << 8) | 0
 
 
@@ -38,8 +38,8 @@ def msg(mtype, flags, seq, body, family=2):
     return struct.pack("IHHII", 16 + len(body), mtype, NLM_F_REQUEST | flags, seq, 0) + body
 
 
-def ipset_body(name, data=b""):
-    return attr(1, b"\x07") + attr(2, name.encode() + b"\0") + data
+def ipset_body(name, data=b"", version=7):
+    return attr(1, bytes([version])) + attr(2, name.encode() + b"\0") + data
 
 
 def ipv4(addr):
@@ -96,6 +96,13 @@ def capture(outdir):
                                        ipset_body("a", nest(7, ipv4("10.0.0.2")))), 1)
         ips.ask("test-protocol", msg(IPSET | CMD_TEST, NLM_F_ACK, 7, ipset_body(
             "a", nest(7, ipv4("10.0.0.1") + attr(4 | 0x4000, b"\0\x35"))),), 1)
+        # The protocol versions the kernel speaks, and the same requests in version 6 and in a
+        # version no kernel speaks (answered IPSET_ERR_PROTOCOL).
+        ips.ask("protocol", msg(IPSET | CMD_PROTOCOL, 0, 8, attr(1, b"\x07")), 1)
+        ips.ask("header-v6", msg(IPSET | CMD_HEADER, 0, 9, ipset_body("a", version=6)), 1)
+        ips.ask("list-v6", msg(IPSET | CMD_LIST, NLM_F_DUMP, 10, ipset_body("l", version=6)), 2)
+        ips.ask("test-v5", msg(IPSET | CMD_TEST, NLM_F_ACK, 11,
+                               ipset_body("a", nest(7, ipv4("10.0.0.1")), version=5)), 1)
         ct = Capture(outdir, "ct_reply")
         tup = lambda s, d, sp, dp: nest(1, attr(1, socket.inet_aton(s)) + attr(
             2, socket.inet_aton(d))) + nest(2, attr(1, b"\x11") + attr(

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * libFuzzer harness: every parser of the kernel's ipset answers (header, list:set dump,
- * acknowledgements and headers of a batch) over arbitrary bytes. The portid and sequence
- * number come from the input's first message, so that the parsers read it as an answer to us.
- * Seeds: tests/fuzz/corpus/ipset_reply/, real answers captured by capture_replies.py.
+ * libFuzzer harness: every parser of the kernel's ipset answers (protocol versions, header,
+ * list:set dump, acknowledgements and headers of a batch) over arbitrary bytes. The portid and
+ * sequence number come from the input's first message, so that the parsers read it as an answer to
+ * us. Seeds: tests/fuzz/corpus/ipset_reply/, real answers captured by capture_replies.py.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct nfqd_ipset_members m = { .names = names, .max = 4 };
 	struct nfqd_ipset_info info;
 	uint32_t portid = 0, seq = 0;
+	uint8_t kmin = 0, kmax = 0;
 	unsigned int n = 0;
 	void *buf;
 
@@ -51,6 +52,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (strlen(names[i]) >= NFQD_IPSET_NAME_MAX)
 			abort();
 	(void)nfqd_ipset_parse_answers(buf, size, portid, take, &n);
+	/* versions are handed over only as a range the kernel could speak */
+	if (nfqd_ipset_parse_protocol(buf, size, portid, seq, &kmin, &kmax) > 0 && kmin > kmax)
+		abort();
+	/* and every refusal, whatever its code, is named */
+	if (strstr(nfqd_ipset_strerror((int)seq), "Unknown error"))
+		abort();
 	free(buf);
 	return 0;
 }

@@ -65,6 +65,7 @@ struct nfqd_ipset_info {
 	uint8_t dims;			/* dimensions of an element, 1..NFQD_IPSET_DIMS_MAX */
 	uint8_t kind;			/* enum nfqd_ipset_kind (_MAX: not supported) */
 	uint8_t revision;
+	uint8_t protocol; /* the version of the answer (kernels of 7 echo the request's), 0: none */
 };
 
 /* An element to test. Addresses in network order; port and mark in host order. */
@@ -115,6 +116,13 @@ int nfqd_ipset_open(struct nfqd_ipset **out);
  * the next exchange asks again.
  */
 int nfqd_ipset_protocol(struct nfqd_ipset *s);
+
+/*
+ * Speak no version above max (NFQD_IPSET_PROTOCOL_MIN..NFQD_IPSET_PROTOCOL_MAX) on s from its
+ * next exchange, which asks the kernel again. The tests use it to speak 6 with a kernel that
+ * speaks 7 too. Returns 0, or -EINVAL for a version nfqd does not speak.
+ */
+int nfqd_ipset_limit_protocol(struct nfqd_ipset *s, uint8_t max);
 
 /*
  * What err, returned by a call on s, means, for a message: for -EPROTO after the kernel spoke
