@@ -1182,6 +1182,102 @@ static void test_a_deadline_already_past_still_reads_every_answer_queued(void **
 	assert_int_equal(nfqd_ipset_info(f->s, "nope", &info), -ENOENT);
 }
 
+/* ---- protocol versions ---- */
+
+/*
+ * This kernel speaks ipset protocols 6 and 7: a socket asks it at its first exchange and speaks
+ * 7, the kernel echoes that version in its header answers, and set lookups (a batch of tests
+ * and header checks, as the workers run them for set rules) answer right in it.
+ */
+static void test_this_kernel_is_spoken_to_in_version_7_and_set_lookups_work_in_it(void **state)
+{
+	struct fx *f = *state;
+	struct nfqd_ipset_info info;
+	const struct probe p[] = {
+		{ "member", "bl", view_ip("10.1.0.1", "10.1.0.9", IPPROTO_UDP), { SRC }, 1 },
+		{ "not a member", "bl", view_ip("10.1.0.2", "10.1.0.9", IPPROTO_UDP), { SRC }, 0 },
+		{ "member by destination",
+		  "bl",
+		  view_ip("10.1.0.9", "10.1.0.1", IPPROTO_TCP),
+		  { DST },
+		  1 },
+	};
+	int v;
+
+	sh("ipset create bl hash:ip && ipset add bl 10.1.0.1");
+	/* the first exchange of a new socket asks the version itself */
+	info_ok(f, "bl", &info);
+	assert_int_equal(info.protocol, NFQD_IPSET_PROTOCOL_MAX);
+	v = nfqd_ipset_protocol(f->s);
+	fprintf(stderr, "negotiated ipset protocol %d\n", v);
+	assert_int_equal(v, 7);
+	CHECK(f, p);
+	nfqd_ipset_batch_reset(f->b);
+	assert_int_equal(nfqd_ipset_batch_add_header(f->b, "bl"), 0);
+	assert_int_equal(nfqd_ipset_batch_run(f->s, f->b), 0);
+	assert_int_equal(nfqd_ipset_batch_header(f->b, 0, &info), 0);
+	assert_int_equal(info.protocol, 7);
+}
+
+/*
+ * Every request nfqd sends works in version 6, which this kernel still speaks (a 4.4 kernel
+ * speaks nothing else): the kernel echoes 6 in its header answers, so the header requests, alone
+ * and in a batch, went out in 6; tests, a list:set dump (laid out without IPSET_ATTR_INDEX in 6)
+ * and refusals answer as in 7.
+ */
+static void test_every_request_works_in_version_6_which_this_kernel_speaks_too(void **state)
+{
+	struct fx *f = *state;
+	struct nfqd_ipset_info info;
+	char names[4][NFQD_IPSET_NAME_MAX];
+	const struct probe p[] = {
+		{ "member", "bl", view_ip("10.1.0.1", "10.1.0.9", IPPROTO_UDP), { SRC }, 1 },
+		{ "not a member", "bl", view_ip("10.1.0.2", "10.1.0.9", IPPROTO_UDP), { SRC }, 0 },
+		{ "port member",
+		  "bp",
+		  view_ports("2001:db8::1", "2001:db8::9", IPPROTO_TCP, 4000, 443),
+		  { SRC, DST },
+		  1 },
+		{ "port not a member",
+		  "bp",
+		  view_ports("2001:db8::1", "2001:db8::9", IPPROTO_TCP, 4000, 80),
+		  { SRC, DST },
+		  0 },
+	};
+
+	assert_int_equal(nfqd_ipset_limit_protocol(f->s, 5), -EINVAL);
+	assert_int_equal(nfqd_ipset_limit_protocol(f->s, 8), -EINVAL);
+	assert_int_equal(nfqd_ipset_limit_protocol(f->s, 6), 0);
+	assert_int_equal(nfqd_ipset_protocol(f->s), 6);
+	sh("ipset create bl hash:ip && ipset add bl 10.1.0.1");
+	sh("ipset create bp hash:ip,port family inet6 && ipset add bp 2001:db8::1,tcp:443");
+	sh("ipset create L list:set && ipset add L bl && ipset add L bp");
+
+	info_ok(f, "bl", &info);
+	assert_int_equal(info.protocol, 6);
+	assert_string_equal(info.type, "hash:ip");
+	CHECK(f, p);
+	nfqd_ipset_batch_reset(f->b);
+	assert_int_equal(nfqd_ipset_batch_add_header(f->b, "bp"), 0);
+	assert_int_equal(nfqd_ipset_batch_add_header(f->b, "gone"), 1);
+	assert_int_equal(nfqd_ipset_batch_run(f->s, f->b), 0);
+	assert_int_equal(nfqd_ipset_batch_header(f->b, 0, &info), 0);
+	assert_int_equal(info.protocol, 6);
+	assert_int_equal(info.kind, NFQD_IPSET_IP_PORT);
+	assert_int_equal(nfqd_ipset_batch_header(f->b, 1, &info), -ENOENT);
+	assert_int_equal(nfqd_ipset_list_members(f->s, "L", names, 4), 2);
+	assert_string_equal(names[0], "bl");
+	assert_string_equal(names[1], "bp");
+	assert_int_equal(nfqd_ipset_list_members(f->s, "nope", names, 4), -ENOENT);
+	assert_int_equal(nfqd_ipset_info(f->s, "nope", &info), -ENOENT);
+
+	/* and back to the highest: the kernel is asked again */
+	assert_int_equal(nfqd_ipset_limit_protocol(f->s, NFQD_IPSET_PROTOCOL_MAX), 0);
+	info_ok(f, "bl", &info);
+	assert_int_equal(info.protocol, 7);
+	assert_int_equal(nfqd_ipset_protocol(f->s), 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1214,6 +1310,8 @@ int main(void)
 		T(test_a_batch_mixing_sets_types_and_families_maps_each_answer_to_its_test),
 		T(test_a_batch_of_no_tests_runs_without_asking),
 		T(test_a_deadline_already_past_still_reads_every_answer_queued),
+		T(test_this_kernel_is_spoken_to_in_version_7_and_set_lookups_work_in_it),
+		T(test_every_request_works_in_version_6_which_this_kernel_speaks_too),
 #undef T
 	};
 
