@@ -565,7 +565,7 @@ static void why_text(const struct nfqd_policy *p, unsigned int r,
 	if (tr->why == NFQD_EXPLAIN_FAILED)
 		snprintf(buf, size,
 			 "'%s': the set could not be tested (%s): the on-set-error verdict", t,
-			 err && err[ti.lookup] ? strerror(-err[ti.lookup]) : "failed");
+			 err && err[ti.lookup] ? nfqd_ipset_strerror(err[ti.lookup]) : "failed");
 	else if (tr->why == NFQD_EXPLAIN_UNKNOWN)
 		snprintf(buf, size,
 			 "'%s': the packet's %s is %s: a term on an unknown fact matches neither "
@@ -620,7 +620,8 @@ static void answers_json(struct strbuf *b, const struct stats_snapshot *s,
 						  : "not a member");
 		if (err && err[l])
 			json_kv_str(b, "error",
-				    err[l] == -ENOENT ? "no such set" : strerror(-err[l]));
+				    err[l] == -ENOENT ? "no such set"
+						      : nfqd_ipset_strerror(err[l]));
 		strbuf_printf(b, ",\"asked\":\"IPSET_CMD_TEST\"}");
 	}
 	strbuf_printf(b, "]");

@@ -399,7 +399,7 @@ static int check_config(struct config *cfg, const char *path)
 			infos = NULL;
 			log_notice("cannot reach the kernel's ipset (%s): the sets the rules name "
 				   "were not checked, only the file",
-				   strerror(-r));
+				   nfqd_ipset_strerror(r));
 			snprintf(sets, sizeof(sets), "; sets not checked");
 		} else if (r < 0) {
 			log_error("%s", err);

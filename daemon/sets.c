@@ -52,7 +52,7 @@ int sets_read_with(struct nfqd_ipset *s, const struct config *c, struct nfqd_ips
 		}
 		if (r < 0) {
 			snprintf(err, errlen, "%s:%u: rule '%s': cannot read set '%s': %s", c->path,
-				 c->rule_lines[rule], text, lk->set, strerror(-r));
+				 c->rule_lines[rule], text, lk->set, nfqd_ipset_error(s, r));
 			goto out;
 		}
 		if (!lk->side && lk->ndirs < infos[l].dims && infos[l].kind != NFQD_IPSET_LIST) {
@@ -82,7 +82,7 @@ int sets_read(const struct config *c, struct nfqd_ipset_info **out, char *err, s
 	if (nfqd_policy_lookup_count(c->policy)) {
 		r = nfqd_ipset_open(&s);
 		if (r < 0) {
-			snprintf(err, errlen, "cannot talk to ipset: %s", strerror(-r));
+			snprintf(err, errlen, "cannot talk to ipset: %s", nfqd_ipset_strerror(r));
 			return r;
 		}
 	}

@@ -532,7 +532,7 @@ static void log_set_state(struct worker *w, unsigned int i, int err)
 	else
 		log_warning("set '%s' (%s) cannot be tested: %s; its rules give the on-set-error "
 			    "verdict (%s)",
-			    l->set, l->text, err > -4096 ? strerror(-err) : "refused by ipset",
+			    l->set, l->text, nfqd_ipset_strerror(err),
 			    verdict_name(nfqd_policy_on_set_error(w->policy)));
 }
 
