@@ -1945,6 +1945,27 @@ static void test_the_4_4_answer_without_a_minimum_makes_negotiation_pick_6(void 
 	assert_int_equal(kmax, 6);
 }
 
+/*
+ * Linux 4.4 refuses a dump of a set that does not exist without an error message: its
+ * netlink_dump() ends the dump with NLMSG_DONE carrying the dump callback's -ENOENT
+ * (reconstructed from 4.4's ip_set_dump_start() and net/netlink/af_netlink.c, not recorded).
+ */
+static void test_a_4_4_dump_refused_in_its_nlmsg_done_is_that_refusal(void **state)
+{
+	char names[2][NFQD_IPSET_NAME_MAX];
+	struct nfqd_ipset_members m = { .names = names, .max = 2 };
+	struct dgram d = { .len = 0 };
+	struct nlmsghdr *nlh;
+
+	(void)state;
+	nlh = dgram_msg(&d, NLMSG_DONE, 12);
+	nlh->nlmsg_flags = NLM_F_MULTI;
+	*(int *)mnl_nlmsg_put_extra_header(nlh, sizeof(int)) = -ENOENT;
+	dgram_end(&d, nlh);
+	assert_int_equal(nfqd_ipset_parse_list(d.b, d.len, PORTID, 12, &m), -ENOENT);
+	assert_int_equal(m.count, 0);
+}
+
 static void test_requests_built_after_negotiating_6_carry_version_6(void **state)
 {
 	struct nfqd_ipset_elem e = { .family = 4, .flags = NFQD_ELEM_IP };
@@ -2235,6 +2256,7 @@ int main(void)
 		cmocka_unit_test(
 			test_the_recorded_6_18_answer_offers_6_to_7_and_negotiation_picks_7),
 		cmocka_unit_test(test_the_4_4_answer_without_a_minimum_makes_negotiation_pick_6),
+		cmocka_unit_test(test_a_4_4_dump_refused_in_its_nlmsg_done_is_that_refusal),
 		cmocka_unit_test(test_requests_built_after_negotiating_6_carry_version_6),
 		cmocka_unit_test(test_recorded_version_6_answers_parse_as_version_7_ones_do),
 		cmocka_unit_test(test_an_ipset_protocol_refusal_is_named_not_unknown_error_4097),
