@@ -29,6 +29,7 @@
 
 #include "config.h"
 #include "handover.h"
+#include "kernelcaps.h"
 #include "log.h"
 #include "rulecount.h"
 #include "worker.h"
@@ -232,6 +233,7 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 		return r;
 	}
 	w->conntrack = nfqd_queue_has_conntrack(w->queue);
+	kernelcaps_note_queue(w->queue);
 
 	r = nfqd_transport_open(&w->transport, c->transport, nfqd_queue_fd(w->queue), &tp, &why);
 	if (r < 0) {
