@@ -170,11 +170,111 @@ static void test_old_kernel_starts_says_once_and_serves(void **state)
 	stop_with_lines(it, want, 4, NULL, 0);
 }
 
+/* The kernel's lines of queues 0 and 1 summed: (last_id, queued, user_dropped) */
+static void klines(struct itest *it, uint64_t *last, uint64_t *queued, uint64_t *user)
+{
+	struct nfqd_queue_kstats k0 = itest_kline(it, 0), k1 = itest_kline(it, 1);
+
+	*last = (uint64_t)k0.last_id + k1.last_id;
+	*queued = (uint64_t)k0.queued + k1.queued;
+	*user = (uint64_t)k0.user_dropped + k1.user_dropped;
+}
+
+/*
+ * Without SO_MEMINFO, `nfqctl stats` counts enobufs from the kernel's user_dropped: with nfqd
+ * stopped, M packets overflow the two sockets' smallest receive buffer (rcvbuf-max 256 KiB,
+ * fail-open = no); once nfqd reads again, each queue's enobufs is its user_dropped, more than
+ * none, and every packet is either read by nfqd or dropped so (it stayed 0: SO_MEMINFO failed).
+ * Only the SO_MEMINFO line is logged: the receive buffer is all nfqd asked for.
+ */
+static void test_enobufs_counts_user_dropped_without_so_meminfo(void **state)
+{
+	static const char *const want[] = { LINE_MEMINFO };
+	static const char *const not_want[] = { LINE_CAP_ACK, LINE_RCVBUF };
+	const uint64_t m = 3000;
+	struct itest *it = *state;
+	uint64_t last = 0, queued = 0, user = 0;
+	char srcs[512];
+	char *json;
+
+	assert_int_equal(topo_add_client_addrs(&it->t, 16, srcs, sizeof(srcs)), 0);
+	old_kernel("meminfo");
+	itest_nfqd(it, "[queue]\nqueues = 0-1\ncopy-range = 64\nmax-len = 8192\n"
+		       "rcvbuf-max = 262144\nfail-open = no\n[policy]\ndefault = accept\n");
+	assert_int_equal(nfqd_pause(&it->d), 0);
+	assert_int_equal(udp_send(it->t.cli, srcs, it->t.fw4, PORT, m, 32, 16, 8, 0), (long long)m);
+	for (int waited = 0;; waited += 10) {
+		klines(it, &last, &queued, &user);
+		if (last == m)
+			break;
+		if (waited >= ITEST_DEADLINE_MS)
+			fail_msg("the kernel gave %llu ids of %llu sent", (unsigned long long)last,
+				 (unsigned long long)m);
+		usleep(10000);
+	}
+	assert_int_equal(kill(it->d.pid, SIGCONT), 0);
+	assert_int_equal(itest_wait_total(it, "received", queued), queued);
+	json = itest_stats(it);
+	fprintf(stderr,
+		"sent %llu: queued %llu, user_dropped %llu (queue 0 %u, 1 %u); enobufs %llu "
+		"(queue 0 %llu, 1 %llu)\n",
+		(unsigned long long)m, (unsigned long long)queued, (unsigned long long)user,
+		itest_kline(it, 0).user_dropped, itest_kline(it, 1).user_dropped,
+		(unsigned long long)stats_get(json, -1, "enobufs"),
+		(unsigned long long)stats_get(json, 0, "enobufs"),
+		(unsigned long long)stats_get(json, 1, "enobufs"));
+	assert_true(user > 0);
+	assert_int_equal(queued + user, m);
+	assert_int_equal(stats_get(json, 0, "enobufs"), itest_kline(it, 0).user_dropped);
+	assert_int_equal(stats_get(json, 1, "enobufs"), itest_kline(it, 1).user_dropped);
+	free(json);
+	stop_with_lines(it, want, 1, not_want, 2);
+}
+
+/*
+ * Each refusal alone says its own line and no other, and nfqd serves: 50 packets, exact.
+ */
+static void test_each_missing_feature_alone_says_its_line(void **state)
+{
+	static const struct {
+		const char *refuse, *line;
+	} cases[] = {
+		{ "cap_ack", LINE_CAP_ACK },
+		{ "meminfo", LINE_MEMINFO },
+		{ "bufforce", LINE_RCVBUF },
+	};
+	struct itest *it = *state;
+	int sink = udp_sink_open(it->t.fw, "0.0.0.0", PORT);
+
+	assert_true(sink >= 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *others[2];
+		size_t n = 0;
+
+		for (size_t j = 0; j < sizeof(cases) / sizeof(cases[0]); j++)
+			if (j != i)
+				others[n++] = cases[j].line;
+		fprintf(stderr, "refusing %s\n", cases[i].refuse);
+		old_kernel(cases[i].refuse);
+		itest_nfqd(it, "[queue]\nqueues = 0-1\n" BIG_QUEUE "[policy]\ndefault = accept\n");
+		assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, PORT, 50, 32, 4, 8, 0), 50);
+		assert_int_equal(udp_sink_wait(sink, 50, ITEST_DEADLINE_MS), 50);
+		stop_with_lines(it, &cases[i].line, 1, others, n);
+		nfqd_cleanup(&it->d);
+		it->have_d = false;
+	}
+	close(sink);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_old_kernel_starts_says_once_and_serves, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_enobufs_counts_user_dropped_without_so_meminfo,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_each_missing_feature_alone_says_its_line,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
