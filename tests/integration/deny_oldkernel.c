@@ -7,7 +7,9 @@
  *   meminfo   getsockopt(SOL_SOCKET, SO_MEMINFO)                    ENOPROTOOPT (before 4.12)
  *   bufforce  setsockopt(SOL_SOCKET, SO_RCVBUFFORCE / SO_SNDBUFFORCE) EPERM (no CAP_NET_ADMIN
  *             in the initial user namespace)
- * Unset or empty: all three. Used as NFQD_TEST_BIN by integration.oldkernel.
+ *   syscalls  every system call Linux 3.10 did not have: ENOSYS (x86-64 only: numbers above
+ *             finit_module, 313, the last of 3.10)
+ * Unset or empty: all but syscalls. Used as NFQD_TEST_BIN by integration.oldkernel.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -31,13 +33,18 @@ static int refuse(scmp_filter_ctx ctx, int err, int syscall, int level, int opt)
 				SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)opt));
 }
 
-/* Whether name is one of the comma-separated words of list (all of them when list is empty). */
+/* The last system call number of Linux 3.10 on x86-64 (finit_module), and a bound above every
+ * number a later kernel has given so far. */
+#define SYSCALL_LAST_3_10 313
+#define SYSCALL_BOUND	  512
+
+/* Whether name is one of the comma-separated words of list (empty: all but syscalls). */
 static bool listed(const char *list, const char *name)
 {
 	size_t n = strlen(name);
 
 	if (!list || !*list)
-		return true;
+		return strcmp(name, "syscalls") != 0;
 	for (const char *p = list; p; p = strchr(p, ',')) {
 		if (*p == ',')
 			p++;
@@ -62,6 +69,14 @@ int main(int argc, char **argv)
 		r = refuse(ctx, EPERM, SCMP_SYS(setsockopt), SOL_SOCKET, SO_RCVBUFFORCE);
 	if (r == 0 && listed(what, "bufforce"))
 		r = refuse(ctx, EPERM, SCMP_SYS(setsockopt), SOL_SOCKET, SO_SNDBUFFORCE);
+	if (r == 0 && listed(what, "syscalls")) {
+#ifdef __x86_64__
+		for (int nr = SYSCALL_LAST_3_10 + 1; r == 0 && nr < SYSCALL_BOUND; nr++)
+			r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+#else
+		r = -EOPNOTSUPP;
+#endif
+	}
 	if (r < 0 || seccomp_load(ctx) < 0) {
 		fprintf(stderr, "deny_oldkernel: cannot load the filter: %s\n", strerror(-r));
 		return 126;

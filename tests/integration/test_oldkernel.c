@@ -266,6 +266,38 @@ static void test_each_missing_feature_alone_says_its_line(void **state)
 	close(sink);
 }
 
+#define LINE_TSYNC "kernel: no seccomp() thread synchronisation (Linux 3.17+)"
+
+/*
+ * The system calls of Linux 3.10 only (x86-64): every later one (seccomp, getrandom, statx,
+ * rseq, clone3, io_uring, ...) fails with ENOSYS as on that kernel, besides the three socket
+ * options. nfqd starts (it did not: libseccomp's TSYNC needs seccomp() of 3.17), with its
+ * system call filter on, says the TSYNC line once, and serves both queues exactly.
+ */
+static void test_linux_3_10_system_calls(void **state)
+{
+	static const char *const want[] = { LINE_CAP_ACK, LINE_MEMINFO, LINE_RCVBUF, LINE_TSYNC };
+	struct itest *it = *state;
+	char srcs[512];
+	int sink;
+
+#ifndef __x86_64__
+	skip();
+#endif
+	assert_int_equal(topo_add_client_addrs(&it->t, 16, srcs, sizeof(srcs)), 0);
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", PORT);
+	assert_true(sink >= 0);
+	old_kernel("cap_ack,meminfo,bufforce,syscalls");
+	itest_nfqd(it, "[queue]\nqueues = 0-1\n" BIG_QUEUE "[policy]\ndefault = accept\n");
+	assert_int_equal(udp_send(it->t.cli, srcs, it->t.fw4, PORT, N, 32, 16, 8, 0), N);
+	assert_int_equal(udp_sink_wait(sink, N, ITEST_DEADLINE_MS), N);
+	assert_int_equal(itest_wait_total(it, "accepted", N), N);
+	assert_int_equal(itest_total(it, "received"), N);
+	assert_true(itest_stat(it, 0, "received") > 0 && itest_stat(it, 1, "received") > 0);
+	close(sink);
+	stop_with_lines(it, want, 4, NULL, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +307,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_each_missing_feature_alone_says_its_line,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_linux_3_10_system_calls, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
