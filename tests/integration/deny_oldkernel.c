@@ -9,7 +9,8 @@
  *             in the initial user namespace)
  *   syscalls  every system call Linux 3.10 did not have: ENOSYS (x86-64 only: numbers above
  *             finit_module, 313, the last of 3.10)
- * Unset or empty: all but syscalls. Used as NFQD_TEST_BIN by integration.oldkernel.
+ *   ambient   prctl(PR_CAP_AMBIENT): EINVAL (before 4.3)
+ * Unset or empty: all but syscalls and ambient. Used as NFQD_TEST_BIN by integration.oldkernel.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <linux/netlink.h>
 #include <seccomp.h>
@@ -38,13 +40,13 @@ static int refuse(scmp_filter_ctx ctx, int err, int syscall, int level, int opt)
 #define SYSCALL_LAST_3_10 313
 #define SYSCALL_BOUND	  512
 
-/* Whether name is one of the comma-separated words of list (empty: all but syscalls). */
+/* Whether name is one of the comma-separated words of list (empty: the socket options). */
 static bool listed(const char *list, const char *name)
 {
 	size_t n = strlen(name);
 
 	if (!list || !*list)
-		return strcmp(name, "syscalls") != 0;
+		return strcmp(name, "syscalls") != 0 && strcmp(name, "ambient") != 0;
 	for (const char *p = list; p; p = strchr(p, ',')) {
 		if (*p == ',')
 			p++;
@@ -69,6 +71,9 @@ int main(int argc, char **argv)
 		r = refuse(ctx, EPERM, SCMP_SYS(setsockopt), SOL_SOCKET, SO_RCVBUFFORCE);
 	if (r == 0 && listed(what, "bufforce"))
 		r = refuse(ctx, EPERM, SCMP_SYS(setsockopt), SOL_SOCKET, SO_SNDBUFFORCE);
+	if (r == 0 && listed(what, "ambient"))
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(prctl), 1,
+				     SCMP_A0(SCMP_CMP_EQ, PR_CAP_AMBIENT));
 	if (r == 0 && listed(what, "syscalls")) {
 #ifdef __x86_64__
 		for (int nr = SYSCALL_LAST_3_10 + 1; r == 0 && nr < SYSCALL_BOUND; nr++)

@@ -270,9 +270,10 @@ static void test_each_missing_feature_alone_says_its_line(void **state)
 
 /*
  * The system calls of Linux 3.10 only (x86-64): every later one (seccomp, getrandom, statx,
- * rseq, clone3, io_uring, ...) fails with ENOSYS as on that kernel, besides the three socket
- * options. nfqd starts (it did not: libseccomp's TSYNC needs seccomp() of 3.17), with its
- * system call filter on, says the TSYNC line once, and serves both queues exactly.
+ * rseq, clone3, io_uring, ...) fails with ENOSYS as on that kernel, and prctl(PR_CAP_AMBIENT)
+ * (4.3) with EINVAL, besides the three socket options. nfqd starts (it did not: libseccomp's
+ * TSYNC needs seccomp() of 3.17), with its system call filter on, says the TSYNC line once,
+ * and serves both queues exactly.
  */
 static void test_linux_3_10_system_calls(void **state)
 {
@@ -287,7 +288,7 @@ static void test_linux_3_10_system_calls(void **state)
 	assert_int_equal(topo_add_client_addrs(&it->t, 16, srcs, sizeof(srcs)), 0);
 	sink = udp_sink_open(it->t.fw, "0.0.0.0", PORT);
 	assert_true(sink >= 0);
-	old_kernel("cap_ack,meminfo,bufforce,syscalls");
+	old_kernel("cap_ack,meminfo,bufforce,syscalls,ambient");
 	itest_nfqd(it, "[queue]\nqueues = 0-1\n" BIG_QUEUE "[policy]\ndefault = accept\n");
 	assert_int_equal(udp_send(it->t.cli, srcs, it->t.fw4, PORT, N, 32, 16, 8, 0), N);
 	assert_int_equal(udp_sink_wait(sink, N, ITEST_DEADLINE_MS), N);
