@@ -30,7 +30,7 @@ void kernelcaps_note_queue(const struct nfqd_queue *q)
 	if (!nfqd_queue_has_meminfo(q) && first_time(KERNELCAP_MEMINFO))
 		log_notice("kernel: no SO_MEMINFO (Linux 4.12+): enobufs counts the kernel's "
 			   "user_dropped column of /proc/net/netfilter/nfnetlink_queue instead "
-			   "(packets dropped with the socket full; not those fail-open accepted)");
+			   "(packets dropped with the socket full)");
 	/* Only SO_RCVBUFFORCE can go past net.core.rmem_max; the kernel doubles the value. */
 	if (got < want && first_time(KERNELCAP_QUEUE_RCVBUF))
 		log_warning(
