@@ -168,9 +168,10 @@ bool nfqd_queue_has_meminfo(const struct nfqd_queue *q);
 /*
  * Messages the kernel could not deliver because the receive buffer was full, since the socket
  * was opened (SO_MEMINFO drops). Where SO_MEMINFO is missing (nfqd_queue_has_meminfo() false):
- * the queue's user_dropped of /proc/net/netfilter/nfnetlink_queue, which counts only the
- * packets the kernel dropped (not those fail-open accepted), since the queue was bound (across
- * a hand-over too). Safe to call from any thread. Returns 0 or -errno.
+ * the queue's user_dropped of /proc/net/netfilter/nfnetlink_queue since the queue was bound
+ * (across a hand-over too): the messages a full socket lost, as those kernels drop them whatever
+ * fail-open says (a newer kernel refusing SO_MEMINFO leaves out the ones fail-open accepted).
+ * Safe to call from any thread. Returns 0 or -errno.
  */
 int nfqd_queue_drops(const struct nfqd_queue *q, uint64_t *drops);
 
