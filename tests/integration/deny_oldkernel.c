@@ -31,8 +31,8 @@
 static int refuse(scmp_filter_ctx ctx, int err, int syscall, int level, int opt)
 {
 	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(err), syscall, 2,
-				SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)level),
-				SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)opt));
+				SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)level, 0),
+				SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)opt, 0));
 }
 
 /* The last system call number of Linux 3.10 on x86-64 (finit_module), and a bound above every
@@ -73,7 +73,7 @@ int main(int argc, char **argv)
 		r = refuse(ctx, EPERM, SCMP_SYS(setsockopt), SOL_SOCKET, SO_SNDBUFFORCE);
 	if (r == 0 && listed(what, "ambient"))
 		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EINVAL), SCMP_SYS(prctl), 1,
-				     SCMP_A0(SCMP_CMP_EQ, PR_CAP_AMBIENT));
+				     SCMP_A0(SCMP_CMP_EQ, PR_CAP_AMBIENT, 0));
 	if (r == 0 && listed(what, "syscalls")) {
 #ifdef __x86_64__
 		for (int nr = SYSCALL_LAST_3_10 + 1; r == 0 && nr < SYSCALL_BOUND; nr++)
