@@ -24,6 +24,9 @@
 #define LINE_CAP_ACK "kernel: no NETLINK_CAP_ACK (Linux 4.3+)"
 #define LINE_MEMINFO "kernel: no SO_MEMINFO (Linux 4.12+)"
 #define LINE_RCVBUF  "SO_RCVBUFFORCE was refused"
+/* nfqd's report of the kernel's answer to send_unknown_verdict() */
+#define LINE_UNKNOWN_ID                                                                            \
+	"queue 0: the kernel refused a message (type 0x301, seq 4242): No such file or directory"
 
 /* max-len 65536 at copy range 1500 wants a receive buffer of about 330 MB (rcvbuf-max lifted),
  * beyond what net.core.rmem_max lets the plain SO_RCVBUF give */
@@ -127,8 +130,7 @@ static void test_old_kernel_starts_says_once_and_serves(void **state)
 		LINE_CAP_ACK,
 		LINE_MEMINFO,
 		LINE_RCVBUF,
-		"queue 0: the kernel refused a message (type 0x301, seq 4242): No such file or "
-		"directory",
+		LINE_UNKNOWN_ID,
 	};
 	struct itest *it = *state;
 	uint64_t q0, q1;
