@@ -703,6 +703,10 @@ static int drop_privileges(const struct config *c, const struct privilege_user *
 	else
 		log_info("privileges: cap_net_admin only, no_new_privs, system call filter %s",
 			 c->seccomp ? "on" : "off (seccomp = no)");
+	if (c->seccomp && privilege_seccomp_unsynced())
+		log_notice("kernel: no seccomp() thread synchronisation (Linux 3.17+): the system "
+			   "call filter was installed while nfqd had one thread, so every thread "
+			   "started after it inherits it");
 	return 0;
 }
 

@@ -287,6 +287,13 @@ static int add_rule(scmp_filter_ctx ctx, const struct allowed_call *a, char *err
 	return 0;
 }
 
+static bool unsynced;
+
+bool privilege_seccomp_unsynced(void)
+{
+	return unsynced;
+}
+
 int privilege_seccomp_install(char *err, size_t errlen)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
@@ -306,8 +313,12 @@ int privilege_seccomp_install(char *err, size_t errlen)
 		snprintf(err, errlen, "seccomp: cannot create a filter");
 		return -ENOMEM;
 	}
-	/* Every thread gets the filter, not only the caller. */
+	/* Every thread gets the filter, not only the caller. Kernels before 3.17 cannot: the
+	 * filter then binds this thread, the only one, and the threads it creates. */
 	r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	unsynced = r == -EOPNOTSUPP;
+	if (unsynced)
+		r = 0;
 	if (r < 0) {
 		snprintf(err, errlen, "seccomp: cannot ask for thread synchronisation: %s",
 			 strerror(-r));

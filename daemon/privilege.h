@@ -41,6 +41,14 @@ int privilege_user_lookup(const char *name, struct privilege_user *u, char *err,
 int privilege_seccomp_install(char *err, size_t errlen);
 
 /*
+ * Whether the last privilege_seccomp_install() went without TSYNC because the kernel lacks it
+ * (the seccomp() system call and its thread synchronisation came in Linux 3.17). The filter
+ * then binds the calling thread and every thread it creates afterwards: all of nfqd, as the
+ * privileges are dropped while the process has one thread.
+ */
+bool privilege_seccomp_unsynced(void);
+
+/*
  * Drop to the privileges above: switch to user when not NULL, keep only CAP_NET_ADMIN, set
  * no_new_privs, then install the seccomp filter when seccomp is true.
  *

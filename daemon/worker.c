@@ -29,6 +29,7 @@
 
 #include "config.h"
 #include "handover.h"
+#include "kernelcaps.h"
 #include "log.h"
 #include "rulecount.h"
 #include "worker.h"
@@ -227,11 +228,20 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 			 queue);
 		return r;
 	}
+	if (r == -EOPNOTSUPP) {
+		/* conntrack data was already retried without: fail-open (3.6) or GSO (3.10) */
+		snprintf(err, errlen,
+			 "queue %u: the kernel refuses a flag of the queue's configuration "
+			 "(fail-open needs Linux 3.6, NFQA_CFG_F_GSO 3.10): %s",
+			 queue, strerror(-r));
+		return r;
+	}
 	if (r < 0) {
 		snprintf(err, errlen, "queue %u: cannot bind the queue: %s", queue, strerror(-r));
 		return r;
 	}
 	w->conntrack = nfqd_queue_has_conntrack(w->queue);
+	kernelcaps_note_queue(w->queue);
 
 	r = nfqd_transport_open(&w->transport, c->transport, nfqd_queue_fd(w->queue), &tp, &why);
 	if (r < 0) {

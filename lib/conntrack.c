@@ -22,8 +22,11 @@
 #define SNDBUF_SLACK 32
 
 /* What one refusal costs in the receive buffer (skb truesize of a NETLINK_CAP_ACK error
- * message: measured 832 bytes on 6.18; the margin covers other kernels). */
-#define ACK_TRUESIZE 1024
+ * message: measured 832 bytes on 6.18; the margin covers other kernels). Without
+ * NETLINK_CAP_ACK (kernels before 4.3) a refusal echoes its request, up to CREATE_MSG_MAX:
+ * measured 1280 bytes for a 300-byte answer; ACK_TRUESIZE_ECHO bounds it. */
+#define ACK_TRUESIZE	  1024
+#define ACK_TRUESIZE_ECHO 2048
 
 struct nfqd_ct {
 	struct mnl_socket *nl;
@@ -121,6 +124,7 @@ static int need_buf(int fd, bool rcv, size_t want)
 
 int nfqd_ct_open(struct nfqd_ct **out, unsigned int capacity)
 {
+	size_t rcvbuf_need = nfqd_ct_rcvbuf_need(capacity);
 	struct nfqd_ct *ct;
 	int one = 1, fd, r;
 
@@ -142,17 +146,19 @@ int nfqd_ct_open(struct nfqd_ct **out, unsigned int capacity)
 	}
 	fd = mnl_socket_get_fd(ct->nl);
 	/* Answers to refusals carry only the header. Kernels before 4.3 lack the option and
-	 * echo the request, which the receive buffer's margin absorbs. */
-	if (mnl_socket_setsockopt(ct->nl, NETLINK_CAP_ACK, &one, sizeof(one)) == -1 &&
-	    errno != ENOPROTOOPT) {
-		r = -errno;
-		goto err;
+	 * echo the request: each refusal then takes ACK_TRUESIZE_ECHO of the receive buffer. */
+	if (mnl_socket_setsockopt(ct->nl, NETLINK_CAP_ACK, &one, sizeof(one)) == -1) {
+		if (errno != ENOPROTOOPT) {
+			r = -errno;
+			goto err;
+		}
+		rcvbuf_need = (size_t)capacity * ACK_TRUESIZE_ECHO;
 	}
 	/* A batch goes in one send(), and every refusal is queued before send() returns. */
 	r = need_buf(fd, false, nfqd_ct_sndbuf_need(capacity));
 	if (r < 0)
 		goto err;
-	r = need_buf(fd, true, nfqd_ct_rcvbuf_need(capacity));
+	r = need_buf(fd, true, rcvbuf_need);
 	if (r < 0)
 		goto err;
 	if (mnl_socket_bind(ct->nl, 0, MNL_SOCKET_AUTOPID) == -1) {

@@ -41,8 +41,11 @@
 #define RECV_SLOTS (RECV_BUF / RECV_SLOT)
 
 /* What one acknowledgement costs in the receive buffer (skb truesize: measured 832 bytes on
- * 6.18 for a 36-byte NETLINK_CAP_ACK error message); the margin covers other kernels. */
-#define ACK_TRUESIZE 1024
+ * 6.18 for a 36-byte NETLINK_CAP_ACK error message); the margin covers other kernels. Without
+ * NETLINK_CAP_ACK (kernels before 4.3) an error answer echoes its request: measured 832 bytes
+ * up to a 180-byte answer, 1280 from 300 bytes; ACK_TRUESIZE_ECHO bounds either. */
+#define ACK_TRUESIZE	  1024
+#define ACK_TRUESIZE_ECHO 2048
 
 /* netlink_sendmsg() refuses a message longer than the send buffer minus this. */
 #define SNDBUF_SLACK 32
@@ -785,7 +788,7 @@ const char *nfqd_ipset_protocol_refusal(char *buf, size_t len, uint8_t kmin, uin
 int nfqd_ipset_open(struct nfqd_ipset **out)
 {
 	struct nfqd_ipset *s;
-	size_t sndbuf, rcvbuf;
+	size_t sndbuf, rcvbuf, ack_truesize = ACK_TRUESIZE;
 	unsigned int i;
 	int one = 1;
 	int err;
@@ -811,11 +814,14 @@ int nfqd_ipset_open(struct nfqd_ipset **out)
 	}
 	s->portid = mnl_socket_get_portid(s->nl);
 	/* Short error answers: without this each one echoes its whole request. Kernels before
-	 * 4.3 lack it and answer longer messages, which still fit a receive slot. */
-	if (mnl_socket_setsockopt(s->nl, NETLINK_CAP_ACK, &one, sizeof(one)) == -1 &&
-	    errno != ENOPROTOOPT) {
-		err = -errno;
-		goto fail;
+	 * 4.3 lack it and answer longer messages, which still fit a receive slot but take more
+	 * of the receive buffer each. */
+	if (mnl_socket_setsockopt(s->nl, NETLINK_CAP_ACK, &one, sizeof(one)) == -1) {
+		if (errno != ENOPROTOOPT) {
+			err = -errno;
+			goto fail;
+		}
+		ack_truesize = ACK_TRUESIZE_ECHO;
 	}
 	err = nfqd_sockbuf_set(mnl_socket_get_fd(s->nl), false,
 			       (size_t)NFQD_IPSET_BATCH_MAX * TEST_MSG_MAX + SNDBUF_SLACK, &sndbuf);
@@ -824,11 +830,11 @@ int nfqd_ipset_open(struct nfqd_ipset **out)
 	/* Every answer to a send() is queued before send() returns: the receive buffer must
 	 * hold them all, or the kernel drops the rest. */
 	err = nfqd_sockbuf_set(mnl_socket_get_fd(s->nl), true,
-			       (size_t)NFQD_IPSET_BATCH_MAX * ACK_TRUESIZE, &rcvbuf);
+			       (size_t)NFQD_IPSET_BATCH_MAX * ack_truesize, &rcvbuf);
 	if (err < 0)
 		goto fail;
 	s->send_max = sndbuf > SNDBUF_SLACK + TEST_MSG_MAX ? sndbuf - SNDBUF_SLACK : TEST_MSG_MAX;
-	s->ack_max = rcvbuf / ACK_TRUESIZE > 1 ? (unsigned int)(rcvbuf / ACK_TRUESIZE) : 1;
+	s->ack_max = rcvbuf / ack_truesize > 1 ? (unsigned int)(rcvbuf / ack_truesize) : 1;
 	s->seq = 1;
 	s->proto_max = NFQD_IPSET_PROTOCOL_MAX;
 

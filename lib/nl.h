@@ -11,7 +11,9 @@
  * doubles the value it is given, and caps it at INT_MAX). SO_RCVBUFFORCE / SO_SNDBUFFORCE
  * first, which lift the net.core.{r,w}mem_max cap and need CAP_NET_ADMIN; on EPERM the plain
  * option, which the kernel caps. Returns 0 with *got the size obtained (may be less than
- * want), or -errno.
+ * want: EPERM without CAP_NET_ADMIN in the initial user namespace, as in a container), or
+ * -errno. The value given is at most INT_MAX / 2: kernels before 4.9 doubled it without a
+ * check, and a larger one came out negative.
  */
 int nfqd_sockbuf_set(int fd, bool rcv, size_t want, size_t *got);
 

@@ -37,6 +37,8 @@ struct nfqd_queue {
 	uint32_t rcvbuf;
 	uint32_t seq;
 	bool conntrack;	       /* NFQA_CFG_F_CONNTRACK granted */
+	bool cap_ack;	       /* NETLINK_CAP_ACK set (kernel 4.3+) */
+	bool meminfo;	       /* SO_MEMINFO answers with the drop count (kernel 4.12+) */
 	bool skipped;	       /* packet messages were read and left unanswered (wait_ack) ... */
 	uint32_t skipped_upto; /* ... up to this id */
 	int proc_fd;	       /* the namespace's nfnetlink_queue proc file, -1 when not open */
@@ -329,6 +331,16 @@ int nfqd_queue_freeze(struct nfqd_queue *q)
 	return set_maxlen(q, 0);
 }
 
+/* Whether SO_MEMINFO reports the socket's drops: kernels before 4.12 refuse the option. */
+static bool meminfo_works(const struct nfqd_queue *q)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+
+	return getsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_MEMINFO, mi, &len) == 0 &&
+	       len >= (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t);
+}
+
 /* Receive buffer, NETLINK_NO_ENOBUFS and NETLINK_CAP_ACK: what nfqd needs of any queue socket,
  * bound here or inherited. */
 static int set_socket_opts(struct nfqd_queue *q)
@@ -337,9 +349,16 @@ static int set_socket_opts(struct nfqd_queue *q)
 
 	if (err == 0)
 		err = set_netlink_opt(q->nl, NETLINK_NO_ENOBUFS);
-	/* Error answers to verdicts carry only the header, not the whole request. */
-	if (err == 0)
+	/* Error answers to verdicts carry only the header, not the whole request. Kernels before
+	 * 4.3 lack the option: their error answers echo the request, a verdict message of less
+	 * than a packet message's size, which every receive buffer of the queue holds. */
+	if (err == 0) {
 		err = set_netlink_opt(q->nl, NETLINK_CAP_ACK);
+		q->cap_ack = err == 0;
+		if (err == -ENOPROTOOPT)
+			err = 0;
+	}
+	q->meminfo = meminfo_works(q);
 	return err;
 }
 
@@ -589,11 +608,30 @@ const struct nfqd_queue_config *nfqd_queue_config(const struct nfqd_queue *q)
 	return &q->cfg;
 }
 
+bool nfqd_queue_has_cap_ack(const struct nfqd_queue *q)
+{
+	return q->cap_ack;
+}
+
+bool nfqd_queue_has_meminfo(const struct nfqd_queue *q)
+{
+	return q->meminfo;
+}
+
 int nfqd_queue_drops(const struct nfqd_queue *q, uint64_t *drops)
 {
 	uint32_t mi[SK_MEMINFO_VARS];
 	socklen_t len = sizeof(mi);
 
+	if (!q->meminfo) {
+		struct nfqd_queue_kstats ks;
+		int err = nfqd_queue_kstats_of(q, &ks);
+
+		if (err < 0)
+			return err;
+		*drops = ks.user_dropped;
+		return 0;
+	}
 	if (getsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_MEMINFO, mi, &len) == -1)
 		return -errno;
 	if (len < (SK_MEMINFO_DROPS + 1) * sizeof(uint32_t))

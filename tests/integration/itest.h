@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <linux/netlink.h>
 #include <cmocka.h>
 
 #include "nfqd/queue.h"
@@ -337,6 +340,45 @@ static inline void itest_reload_ok(struct itest *it, const char *text, unsigned 
 	/* read nfqd's notifications (RELOADING=1, READY=1) as systemd would: an unread socket
 	 * holds only a few, and a full one blocks the sender */
 	assert_false(nfqd_saw_stopping(&it->d));
+}
+
+/* How many times what occurs in text (a log, a stats answer). */
+static inline unsigned int itest_count_of(const char *text, const char *what)
+{
+	unsigned int n = 0;
+
+	for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
+		n++;
+	return n;
+}
+
+/*
+ * nfqd's socket of queue num, taken from its process (pidfd_getfd): the netlink socket bound
+ * to the queue's port. The caller closes it.
+ */
+static inline int itest_queue_socket(struct itest *it, unsigned int num)
+{
+	uint32_t portid = itest_kline(it, num).portid;
+	int pidfd = (int)syscall(SYS_pidfd_open, it->d.pid, 0);
+
+	assert_true(pidfd >= 0);
+	for (int fd = 0; fd < 1024; fd++) {
+		int s = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+		struct sockaddr_nl sa;
+		socklen_t len = sizeof(sa);
+
+		if (s < 0)
+			continue;
+		if (getsockname(s, (struct sockaddr *)&sa, &len) == 0 &&
+		    sa.nl_family == AF_NETLINK && sa.nl_pid == portid) {
+			close(pidfd);
+			return s;
+		}
+		close(s);
+	}
+	close(pidfd);
+	fail_msg("no socket of nfqd has netlink port %u", portid);
+	return -1;
 }
 
 #endif /* NFQD_ITEST_H */

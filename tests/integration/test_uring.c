@@ -35,15 +35,6 @@ static int teardown(void **state)
 	return itest_teardown(state);
 }
 
-static unsigned int count_of(const char *text, const char *what)
-{
-	unsigned int n = 0;
-
-	for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
-		n++;
-	return n;
-}
-
 #define NO_URING_WHY                                                                               \
 	"io_uring: refused (kernel.io_uring_disabled, or a seccomp filter denies "                 \
 	"io_uring_setup)"
@@ -95,7 +86,7 @@ static void test_auto_takes_mmsg_and_needs_no_io_uring(void **state)
 	assert_non_null(strstr(json, "\"queue\":0,"));
 	assert_non_null(strstr(json, "\"queue\":1,"));
 	assert_null(strstr(json, "\"transport\":\"uring\""));
-	assert_int_equal(count_of(json, "\"transport\":\"mmsg\""), 2);
+	assert_int_equal(itest_count_of(json, "\"transport\":\"mmsg\""), 2);
 	free(json);
 	assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, PORT, 200, 32, 8, 8, 0), 200);
 	assert_int_equal(udp_sink_wait(sink, 200, ITEST_DEADLINE_MS), 200);
@@ -103,40 +94,11 @@ static void test_auto_takes_mmsg_and_needs_no_io_uring(void **state)
 
 	/* mmsg is auto's first choice: io_uring is never tried, so there is nothing to explain */
 	log = itest_stop(it, 5000, NULL);
-	if (count_of(log, "transport auto:") != 0 || count_of(log, "io_uring") != 0)
+	if (itest_count_of(log, "transport auto:") != 0 || itest_count_of(log, "io_uring") != 0)
 		fprintf(stderr, "want no word of io_uring in:\n%s\n", log);
-	assert_int_equal(count_of(log, "transport auto:"), 0);
-	assert_int_equal(count_of(log, "io_uring"), 0);
+	assert_int_equal(itest_count_of(log, "transport auto:"), 0);
+	assert_int_equal(itest_count_of(log, "io_uring"), 0);
 	free(log);
-}
-
-/*
- * nfqd's socket of queue 0, taken from its process (pidfd_getfd): the netlink socket bound to
- * the queue's port.
- */
-static int take_queue_socket(struct itest *it)
-{
-	uint32_t portid = itest_kline(it, 0).portid;
-	int pidfd = (int)syscall(SYS_pidfd_open, it->d.pid, 0);
-
-	assert_true(pidfd >= 0);
-	for (int fd = 0; fd < 1024; fd++) {
-		int s = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
-		struct sockaddr_nl sa;
-		socklen_t len = sizeof(sa);
-
-		if (s < 0)
-			continue;
-		if (getsockname(s, (struct sockaddr *)&sa, &len) == 0 &&
-		    sa.nl_family == AF_NETLINK && sa.nl_pid == portid) {
-			close(pidfd);
-			return s;
-		}
-		close(s);
-	}
-	close(pidfd);
-	fail_msg("no socket of nfqd has netlink port %u", portid);
-	return -1;
 }
 
 /* Point nfqd's queue socket s at netlink port portid: its sends without an address go there. */
@@ -172,7 +134,7 @@ static void test_a_send_failed_at_completion_leads_to_the_sweep(void **state)
 	assert_true(sink >= 0);
 	itest_nfqd(it, "[queue]\nqueues = 0\ntransport = uring\nfail-open = no\n"
 		       "[policy]\ndefault = accept\n");
-	qs = take_queue_socket(it);
+	qs = itest_queue_socket(it, 0);
 
 	/* in the socket before it is connected: a connected socket takes nothing from the kernel */
 	assert_int_equal(nfqd_pause(&it->d), 0);

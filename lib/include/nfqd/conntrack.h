@@ -35,7 +35,8 @@ int nfqd_ct_open(struct nfqd_ct **out, unsigned int capacity);
 /* The socket, for inspection (its buffers); it stays owned by ct. */
 int nfqd_ct_fd(const struct nfqd_ct *ct);
 
-/* Bytes of send and receive buffer `capacity` requests need. Pure. */
+/* Bytes of send and receive buffer `capacity` requests need (the receive buffer where the
+ * kernel has NETLINK_CAP_ACK; twice that without it). Pure. */
 size_t nfqd_ct_sndbuf_need(unsigned int capacity);
 size_t nfqd_ct_rcvbuf_need(unsigned int capacity);
 

@@ -59,9 +59,10 @@ struct nfqd_queue;
 /*
  * Open a netlink socket, size its receive buffer (SO_RCVBUFFORCE, falling back to SO_RCVBUF),
  * set NETLINK_NO_ENOBUFS (losses are counted by nfqd_queue_drops(), not reported as errors)
- * and NETLINK_CAP_ACK, bind the queue with copy range, max-len and flags (fail-open, GSO) in
- * one request. The queue takes packets at once: their messages, and possibly the bind's
- * success answer after them, are left in the socket for the reader.
+ * and NETLINK_CAP_ACK where the kernel has it (nfqd_queue_has_cap_ack()), bind the queue with
+ * copy range, max-len and flags (fail-open, GSO) in one request. The queue takes packets at once:
+ * their messages, and possibly the bind's success answer after them, are left in the socket for the
+ * reader.
  *
  * Returns 0 and *out, or: -EBUSY when another socket has the queue bound, -EPERM without
  * CAP_NET_ADMIN, -EOPNOTSUPP when the kernel refuses a flag, -EINVAL for a bad config, or
@@ -153,8 +154,24 @@ bool nfqd_queue_has_conntrack(const struct nfqd_queue *q);
 const struct nfqd_queue_config *nfqd_queue_config(const struct nfqd_queue *q);
 
 /*
+ * Whether the kernel took NETLINK_CAP_ACK on the queue socket (Linux 4.3+). Without it the
+ * queue works the same, but an error answer echoes the whole request it refuses.
+ */
+bool nfqd_queue_has_cap_ack(const struct nfqd_queue *q);
+
+/*
+ * Whether getsockopt(SO_MEMINFO) reports the socket's drops (Linux 4.12+). Without it
+ * nfqd_queue_drops() counts from the kernel's per-queue user_dropped column instead.
+ */
+bool nfqd_queue_has_meminfo(const struct nfqd_queue *q);
+
+/*
  * Messages the kernel could not deliver because the receive buffer was full, since the socket
- * was opened (SO_MEMINFO drops). Safe to call from any thread. Returns 0 or -errno.
+ * was opened (SO_MEMINFO drops). Where SO_MEMINFO is missing (nfqd_queue_has_meminfo() false):
+ * the queue's user_dropped of /proc/net/netfilter/nfnetlink_queue since the queue was bound
+ * (across a hand-over too): the messages a full socket lost, as those kernels drop them whatever
+ * fail-open says (a newer kernel refusing SO_MEMINFO leaves out the ones fail-open accepted).
+ * Safe to call from any thread. Returns 0 or -errno.
  */
 int nfqd_queue_drops(const struct nfqd_queue *q, uint64_t *drops);
 
