@@ -18,6 +18,10 @@
  * numbers the packet): caps 0, and caught_up() says when nothing numbered is left unread
  * (nfnetlink_queue marks the frame VALID, or COPY, inside the same locked section that gave the
  * id; so when the frame at our head is UNUSED, every id given so far is in a frame already taken).
+ * One window: a message too long for a frame gets its COPY frame only at delivery, after its id,
+ * in that locked section; a receive that looks inside the window sees UNUSED at the head while
+ * that id has no frame yet. Such an id is higher than every id read so far (ids before it were
+ * given earlier, in the same lock's order), so a sweep up to the highest id read never reaches it.
  *
  * Only the libc calls setsockopt, getsockopt, mmap, munmap, poll, recv, sendto and send touch the
  * socket (the tests' simulated kernel stands in for exactly these).
@@ -370,17 +374,18 @@ static int mm_recv(struct nfqd_transport *t, const struct nfqd_rx_msg **msgs, un
 	    NL_MMAP_STATUS_UNUSED)
 		count(&m->ring_full);
 
-	for (;;) {
+	for (bool woken = false;; woken = true) {
 		n = take(m);
 		if (n != 0 || (flags & NFQD_RECV_NOWAIT))
 			break;
+		/* poll() answers as soon as the frame the kernel took last is not UNUSED, also
+		 * while it is still building it (RESERVED): that build ends soon, in the kernel;
+		 * let it run rather than spin on poll(). */
+		if (woken)
+			sched_yield();
 		n = wait_ready(m, deadline);
 		if (n <= 0)
 			break;
-		/* poll() also answers for a VALID frame behind a head the kernel is still
-		 * building (RESERVED): its build ends soon, in the kernel. */
-		if (status_of(rx_frame(m, m->rx_head)) == NL_MMAP_STATUS_RESERVED)
-			sched_yield();
 	}
 	if (n >= 0)
 		m->caught_up = status_of(rx_frame(m, m->rx_head)) == NL_MMAP_STATUS_UNUSED;
