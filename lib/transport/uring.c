@@ -271,6 +271,15 @@ static int uring_open(struct nfqd_transport **out, int fd, const struct nfqd_tra
 	if (!u->pend || !u->rx || !u->rx_bid || !u->tx)
 		goto err;
 
+	if (p->adopted) {
+		err = transport_clear_rings(fd);
+		/* Only a ring that stays (EBUSY) stops reading; another refusal (EPERM: no
+		 * CAP_NET_ADMIN, which verdicts need too) is for the first send to report. */
+		if (err == -EBUSY) {
+			*why = TRANSPORT_WHY_RING_LEFT;
+			goto err;
+		}
+	}
 	u->bufs = mmap(NULL, u->buf_size * u->entries, PROT_READ | PROT_WRITE,
 		       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
 	if (u->bufs == MAP_FAILED) {

@@ -158,10 +158,10 @@ static inline char *itest_stats(struct itest *it)
 	return json;
 }
 
-/* The transport queue 0 of the running nfqd uses ("mmsg", "uring"), from its stats. */
+/* The transport queue 0 of the running nfqd uses ("mmap", "mmsg", "uring"), from its stats. */
 static inline const char *itest_transport(struct itest *it)
 {
-	static const char *const names[] = { "mmsg", "uring" };
+	static const char *const names[] = { "mmap", "mmsg", "uring" };
 	char *json = itest_stats(it);
 	const char *found = NULL;
 
@@ -176,6 +176,16 @@ static inline const char *itest_transport(struct itest *it)
 		fail_msg("no known transport in %s", json);
 	free(json);
 	return found;
+}
+
+/* How many times `what` occurs in text (lines of a log, transports in a stats answer). */
+static inline unsigned int itest_count_of(const char *text, const char *what)
+{
+	unsigned int n = 0;
+
+	for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
+		n++;
+	return n;
 }
 
 /* Stop nfqd as itest_stop() does, and fail the test unless its log holds text. */
@@ -340,16 +350,6 @@ static inline void itest_reload_ok(struct itest *it, const char *text, unsigned 
 	/* read nfqd's notifications (RELOADING=1, READY=1) as systemd would: an unread socket
 	 * holds only a few, and a full one blocks the sender */
 	assert_false(nfqd_saw_stopping(&it->d));
-}
-
-/* How many times what occurs in text (a log, a stats answer). */
-static inline unsigned int itest_count_of(const char *text, const char *what)
-{
-	unsigned int n = 0;
-
-	for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
-		n++;
-	return n;
 }
 
 /*
