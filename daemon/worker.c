@@ -1122,8 +1122,6 @@ static int step(struct worker *w, unsigned int flags)
 	bool caught = !w->ordered && n >= 0 && nfqd_transport_caught_up(w->transport);
 	uint64_t adds = w->adds;
 
-	w->caught = caught;
-
 	/*
 	 * One generation judges the whole batch: the one in force when the batch came, so that
 	 * a packet read after a reload was answered is judged by the new rules. Taken after an
@@ -1215,12 +1213,6 @@ static uint64_t drain_read(struct worker *w, bool frozen)
 		}
 		/* unfrozen, a queue under a flood never runs dry: stop at the first empty socket */
 		if (!frozen || nfqd_queue_kstats_of(w->queue, &ks) < 0 || ks.queued == 0)
-			return read;
-		/*
-		 * Caught up with a frozen queue, without ordered ids: no message is on its way,
-		 * so what is still queued nobody can read (sweep it now, not after the wait).
-		 */
-		if (!w->ordered && r == 0 && w->caught && !w->sweep_owed)
 			return read;
 		if (ks.queued < last_queued) {
 			last_queued = ks.queued;

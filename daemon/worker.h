@@ -132,7 +132,6 @@ struct worker {
 	uint32_t orphans_upto;	 /* ... up to this id (the kernel's last id then) ... */
 	uint32_t orphans_queued; /* ... of the kernel's count of queued packets then */
 	uint64_t adds;		 /* verdicts the batcher took */
-	bool caught;		 /* the last receive left the transport caught up */
 	struct ratelimit rl_kernel, rl_packet, rl_io, rl_unreadable;
 	unsigned int set_timeout_ms; /* [policy] set-timeout */
 	/* the drop log: this worker's ring (NULL: none), the generation's limit, and the time
