@@ -259,8 +259,19 @@ int nfqd_batcher_sweep_read(struct nfqd_batcher *b, uint32_t verdict)
 
 	if (r < 0 || !b->seen)
 		return r;
+	return nfqd_batcher_sweep_upto(b, verdict, b->highest);
+}
+
+int nfqd_batcher_sweep_upto(struct nfqd_batcher *b, uint32_t verdict, uint32_t upto)
+{
+	int r = sweep_check(b, verdict, false);
+
+	if (r < 0)
+		return r;
+	/* one message reaches both a pending request's packets and these */
+	if (!b->read_due || id_after(upto, b->read_upto))
+		b->read_upto = upto;
 	b->read_due = true;
-	b->read_upto = b->highest;
 	b->read_verdict = verdict;
 	return 0;
 }

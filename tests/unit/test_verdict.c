@@ -2242,6 +2242,7 @@ struct ring_worker {
 	bool orphans_owed;
 	uint32_t orphans_upto;
 	unsigned int fail_pct; /* sends that fail, in percent */
+	bool use_pre;	       /* the kernel's last id can be read (the proc file) */
 	/* what happened, so that the test knows it tested it */
 	unsigned int failed_sends, sweep_reads, out_of_order, unreadables, orphans;
 	unsigned int settled_unreadables; /* given their verdict before the drain */
@@ -2349,9 +2350,12 @@ static void ring_flush(struct nfqd_batcher *b, struct ring_worker *w)
 	}
 }
 
-/* What the worker asks for after a receive: caught says whether it caught up, added whether it
- * added a verdict. */
-static void ring_settle(struct nfqd_batcher *b, struct ring_worker *w, bool caught, bool added)
+/*
+ * What the worker asks for after a receive: caught says whether it caught up, added whether it
+ * added a verdict, have_pre whether it read the kernel's last id pre before the receive.
+ */
+static void ring_settle(struct nfqd_batcher *b, struct ring_worker *w, bool caught, bool added,
+			bool have_pre, uint32_t pre)
 {
 	bool tail;
 
@@ -2365,10 +2369,12 @@ static void ring_settle(struct nfqd_batcher *b, struct ring_worker *w, bool caug
 			model_fail("orphans_upto refused");
 		w->orphans_owed = false;
 	}
-	tail = w->unread_wait && (w->unread_wait_added || added);
+	tail = w->unread_wait && (w->unread_wait_added || added || have_pre);
 	if (w->unread_met || tail) {
 		if (nfqd_batcher_sweep_read(b, NF_DROP) < 0)
 			model_fail("sweep_read refused");
+		if (have_pre && w->unread_wait && nfqd_batcher_sweep_upto(b, NF_DROP, pre) < 0)
+			model_fail("sweep_upto refused");
 		w->sweep_reads++;
 	}
 	w->unread_wait = w->unread_met || (w->unread_wait && !tail);
@@ -2379,8 +2385,9 @@ static void ring_settle(struct nfqd_batcher *b, struct ring_worker *w, bool caug
 /*
  * When each unreadable packet must have had its verdict, from the ring's events alone (not the
  * worker's flags): its message taken (stage 0), a receive that caught up (1), a readable packet
- * taken by a later receive, whose id is then above its own (2), a receive that caught up (3, due):
- * once no failed build is owed after that, it is no longer queued.
+ * taken by a later receive, whose id is then above its own (2), a receive that caught up (3, due);
+ * or due at once at a receive that caught up after the kernel's last id was read before it. Once
+ * no failed build is owed after that, it is no longer queued.
  */
 struct ring_oracle {
 	unsigned int idx[SIM_MAX]; /* indexes in sim.pkt of the unreadable packets followed */
@@ -2389,14 +2396,18 @@ struct ring_oracle {
 	unsigned int due_checked; /* packets found done when due */
 };
 
-static void oracle_turn(struct ring_oracle *o, bool added, bool caught, bool owed)
+static void oracle_turn(struct ring_oracle *o, bool added, bool caught, bool owed, bool pre_due,
+			unsigned int n0)
 {
 	unsigned int i, m = 0;
 
 	for (i = 0; i < o->n; i++) {
 		unsigned char s = o->stage[i];
 
-		if (s == 0 && caught)
+		/* taken before the kernel's last id was read, and caught up since */
+		if (pre_due && i < n0)
+			o->stage[i] = 3;
+		else if (s == 0 && caught)
 			o->stage[i] = 1;
 		else if (s == 1 && added)
 			o->stage[i] = caught ? 3 : 2;
@@ -2421,18 +2432,21 @@ static void oracle_turn(struct ring_oracle *o, bool added, bool caught, bool owe
 static void ring_turn(struct nfqd_batcher *b, struct ring_model *r, struct ring_worker *w,
 		      struct ring_oracle *o, unsigned int batch)
 {
-	unsigned int k = 1 + rnd() % batch, slot;
+	unsigned int k = 1 + rnd() % batch, slot, n0;
 	struct nfqd_verdict v;
-	uint32_t prev = 0;
-	bool added = false, caught, have_prev = false;
+	uint32_t prev = 0, pre = r->id_seq;
+	bool added = false, caught, have_prev = false, have_pre;
 
 	if (w->owed) {
 		ring_flush(b, w);
 		if (w->owed) {
-			oracle_turn(o, false, false, true);
+			oracle_turn(o, false, false, true, false, 0);
 			return;
 		}
 	}
+	/* with an unreadable packet perhaps above every id read, the kernel's last id first */
+	have_pre = w->use_pre && w->unread_wait;
+	n0 = o->n;
 	while (k-- > 0 && r->taken != r->alloc && r->valid[r->taken % r->frames]) {
 		slot = r->taken++ % r->frames;
 		ring_pkt(r, r->id[slot])->unread = false;
@@ -2452,11 +2466,11 @@ static void ring_turn(struct nfqd_batcher *b, struct ring_model *r, struct ring_
 		added = true;
 	}
 	caught = r->taken == r->alloc;
-	ring_settle(b, w, caught, added);
+	ring_settle(b, w, caught, added, have_pre, pre);
 	ring_flush(b, w);
 	/* after the verdicts, as nfqd_transport_release() */
 	r->released = r->taken;
-	oracle_turn(o, added, caught, w->owed);
+	oracle_turn(o, added, caught, w->owed, have_pre && caught, n0);
 }
 
 enum ring_kind {
@@ -2535,6 +2549,7 @@ static void test_ring_model_gives_every_packet_one_right_verdict_in_any_order(vo
 		batch = 1 + rnd() % (r.frames + 2);
 		unreadable_pct = (unsigned int[]){ 0, 5, 30 }[rnd() % 3];
 		w.fail_pct = (unsigned int[]){ 0, 10, 40 }[rnd() % 3];
+		w.use_pre = rnd() % 2;
 		packets = 50 + rnd() % 350;
 		r.base = run % 2 ? 0xffffff00u : 0;
 		r.id_seq = r.base;
@@ -2633,6 +2648,34 @@ static void test_ring_model_gives_every_packet_one_right_verdict_in_any_order(vo
 	assert_true(due_checked > 1000);
 }
 
+/*
+ * An unreadable packet above every id read (5, after 1..4): sweep_read up to 4 misses it; the
+ * kernel's last id read before a caught-up receive (5) reaches it, in one message with a pending
+ * sweep_read (the later id wins), and 6, not read yet, stays queued.
+ */
+static void test_sweep_upto_reaches_an_unreadable_above_every_id_read(void **state)
+{
+	struct nfqd_batcher *b = batcher(8, 0);
+	uint32_t id;
+
+	(void)state;
+	sim_reset(&sim);
+	queue_range(1, 6);
+	for (id = 4; id >= 1; id--)
+		add_ok(b, &(struct nfqd_verdict){ .id = id, .verdict = NF_ACCEPT });
+	assert_int_equal(nfqd_batcher_sweep_upto(b, NF_DROP, 5), 0);
+	assert_int_equal(nfqd_batcher_sweep_read(b, NF_DROP), 0);
+	assert_int_equal(nfqd_batcher_sweep_upto(b, NF_STOLEN, 5), -EINVAL);
+	assert_int_equal(build_apply(b, NULL), 5);
+	assert_int_equal(sim.sweeps, 1);
+	assert_int_equal(sim.last_batch_id, 5);
+	for (id = 1; id <= 4; id++)
+		assert_fate(&(struct nfqd_verdict){ .id = id, .verdict = NF_ACCEPT });
+	assert_swept(5, NF_DROP);
+	assert_untouched(6);
+	nfqd_batcher_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2694,6 +2737,7 @@ int main(void)
 		cmocka_unit_test(test_unsent_full_builds_fit_and_what_does_not_waits),
 		cmocka_unit_test(test_unordered_orphans_upto_follow_the_singles),
 		cmocka_unit_test(test_unordered_sweep_all_takes_every_queued_packet),
+		cmocka_unit_test(test_sweep_upto_reaches_an_unreadable_above_every_id_read),
 		cmocka_unit_test(test_ring_model_gives_every_packet_one_right_verdict_in_any_order),
 	};
 

@@ -131,11 +131,21 @@ int nfqd_batcher_sweep_seen(struct nfqd_batcher *b, uint32_t verdict);
  * (even an empty one) ends with it, one message after all of its own verdicts, so it reaches
  * only packets whose messages could not be read (no id), or none (ENOENT; it carries
  * nfqd_batcher_sweep_seq()). An unreadable packet with an id above every id added is beyond its
- * reach: a request after a later caught-up receive that added a packet reaches it. A new request
- * replaces a pending one (its id is the same or higher). With no id ever added nothing is
+ * reach: a request after a later caught-up receive that added a packet reaches it, or
+ * nfqd_batcher_sweep_upto(). A new request replaces a pending one (its id is the same or
+ * higher). With no id ever added nothing is
  * requested. Returns 0, or -EINVAL for a verdict nfqd_batcher_add() would refuse.
  */
 int nfqd_batcher_sweep_read(struct nfqd_batcher *b, uint32_t verdict);
+
+/*
+ * The same up to upto instead of the highest id added, for a caller whose transport was caught
+ * up after a receive that began after the kernel had given upto (its last id, read before that
+ * receive): every queued packet up to upto has then had its message returned. It reaches an
+ * unreadable packet above every id added. With a request pending, the one message goes up to the
+ * later of the two ids. Returns 0, or -EINVAL for a verdict nfqd_batcher_add() would refuse.
+ */
+int nfqd_batcher_sweep_upto(struct nfqd_batcher *b, uint32_t verdict, uint32_t upto);
 
 /*
  * The send of the latest build failed and nothing of it reached the kernel: the next build
