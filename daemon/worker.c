@@ -1071,12 +1071,10 @@ static void stamp_dropped_flows(struct worker *w, struct nfqd_counters *acc)
  * can read. First the re-queue of those the set-up left without a message, then the sweep of the
  * unreadable ones. An unreadable packet may have an id above every id read so far: the sweep
  * reaches it only once a receive after a caught-up one has read a packet (its id is higher),
- * so a second sweep follows then; or at once when the kernel's last id was read before this
- * receive (have_pre: pre), as step() does while such a packet waits. added: this receive gave the
- * batcher a verdict. Returns whether something was requested.
+ * so a second sweep follows then. added: this receive gave the batcher a verdict. Returns
+ * whether something was requested.
  */
-static bool settle_unordered(struct worker *w, bool caught, bool added, bool have_pre, uint32_t pre,
-			     struct nfqd_counters *acc)
+static bool settle_unordered(struct worker *w, bool caught, bool added, struct nfqd_counters *acc)
 {
 	bool tail, asked = false;
 	int r;
@@ -1113,12 +1111,9 @@ static bool settle_unordered(struct worker *w, bool caught, bool added, bool hav
 			asked = true;
 		}
 	}
-	tail = w->unread_wait && (w->unread_wait_added || added || have_pre);
+	tail = w->unread_wait && (w->unread_wait_added || added);
 	if (w->unread_met || tail) {
 		request_sweep(w, SWEEP_READ, acc);
-		/* the fail-side verdict is one the batcher takes (request_sweep()) */
-		if (have_pre && w->unread_wait)
-			(void)nfqd_batcher_sweep_upto(w->batcher, w->fail_verdict, pre);
 		asked = true;
 	}
 	w->unread_wait = w->unread_met || (w->unread_wait && !tail);
@@ -1132,12 +1127,6 @@ static int step(struct worker *w, unsigned int flags)
 {
 	struct nfqd_counters acc = { .v = { 0 } };
 	const struct nfqd_rx_msg *msgs;
-	struct nfqd_queue_kstats pre = { 0 };
-	/*
-	 * An unreadable packet that may lie above every id read waits: the kernel's last id, read
-	 * before the receive, bounds it (one read of the proc file per receive until then).
-	 */
-	bool have_pre = !w->ordered && w->unread_wait && nfqd_queue_kstats_of(w->queue, &pre) == 0;
 	int n = nfqd_transport_recv(w->transport, &msgs, flags);
 	/* what this receive left, before anything else can receive */
 	bool caught = !w->ordered && n >= 0 && nfqd_transport_caught_up(w->transport);
@@ -1153,7 +1142,7 @@ static int step(struct worker *w, unsigned int flags)
 	note_tx_errors(w, &acc);
 	if (n <= 0) {
 		/* a quiet queue settles what it owes at the receive timeout */
-		if (n == 0 && settle_unordered(w, caught, false, have_pre, pre.last_id, &acc))
+		if (n == 0 && settle_unordered(w, caught, false, &acc))
 			flush(w, &acc);
 		commit(w, &acc);
 		return n;
@@ -1165,7 +1154,7 @@ static int step(struct worker *w, unsigned int flags)
 	/* The views point into the receive buffers: classify before handing them back. */
 	classify(w, &acc);
 	/* after this receive's verdicts, so that its sweeps go after them */
-	settle_unordered(w, caught, w->adds != adds, have_pre, pre.last_id, &acc);
+	settle_unordered(w, caught, w->adds != adds, &acc);
 	/* Never hold a verdict back waiting for more packets. */
 	flush(w, &acc);
 	/* After the verdicts: a ring backend gives the buffers back to the kernel. */
