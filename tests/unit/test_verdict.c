@@ -45,6 +45,7 @@ struct sim_pkt {
 	uint32_t ctmark;
 	uint32_t ctmark_mask;
 	bool by_sweep;
+	bool unread; /* a model ring holds its message and the reader has not taken it */
 };
 
 struct sim {
@@ -61,6 +62,7 @@ struct sim {
 	unsigned int sweep_enoent;   /* ENOENT answers to sweeps */
 	unsigned int einval;	     /* verdicts the kernel refuses */
 	unsigned int errors;	     /* malformed messages, or a rule of the batcher broken */
+	bool unordered;		     /* singles may follow sweeps (a failed build sent again) */
 	char error[200];
 	uint32_t single_ids[SIM_MAX]; /* ids of single verdicts, in message order */
 	unsigned int nsingles;
@@ -80,6 +82,7 @@ static void sim_reset(struct sim *s)
 {
 	s->n = 0;
 	s->head = 0;
+	s->unordered = false;
 }
 
 /* Queue a packet: ids must be given in the order the kernel would have queued them. */
@@ -116,6 +119,8 @@ static void sim_error(struct sim *s, const char *what)
 static void sim_deliver(struct sim_pkt *p, uint32_t verdict, const struct nlattr *mark,
 			uint32_t *ctmark, bool sweep)
 {
+	if (p->unread)
+		sim_error(&sim, "a verdict reached a packet whose message was not read yet");
 	p->queued = false;
 	p->verdicts++;
 	p->verdict = verdict;
@@ -202,7 +207,7 @@ static void sim_msg(struct sim *s, const struct nlmsghdr *nlh)
 	/* a sweep of a lost send leads; those of unreadable packets come after all the rest */
 	if (sweep && s->messages == s->leading_sweeps)
 		s->leading_sweeps++;
-	if (!sweep && s->sweeps > s->leading_sweeps) {
+	if (!sweep && s->sweeps > s->leading_sweeps && !s->unordered) {
 		sim_error(s, "a message after a sweep");
 		return;
 	}
@@ -1296,16 +1301,34 @@ static void queue_range(uint32_t from, uint32_t to)
 		sim_queue(&sim, id);
 }
 
+/*
+ * The sweeps that need ids in order (below the next id, up to the highest id after a lost send,
+ * below the first id) are refused without NFQD_BATCHER_ORDERED; those daemon/worker.c makes on an
+ * unordered transport (everything at the drain, what was read, the lost build again, the
+ * re-queue up to a known id) are accepted there, and unsent() only there.
+ */
 static void test_sweep_needs_ordered_and_a_valid_verdict(void **state)
 {
 	struct nfqd_batcher *b = batcher(4, 0);
+	struct nfqd_verdict v = mk(5, NF_ACCEPT, 0, 0, 0);
 
 	(void)state;
 	assert_int_equal(nfqd_batcher_sweep(b, NF_DROP, 0), -EOPNOTSUPP);
-	assert_int_equal(nfqd_batcher_sweep(b, NF_DROP, 1), -EOPNOTSUPP);
 	assert_int_equal(nfqd_batcher_sweep_seen(b, NF_DROP), -EOPNOTSUPP);
+	assert_int_equal(nfqd_batcher_orphans(b, NF_REPEAT), -EOPNOTSUPP);
+	add_ok(b, &v);
+	assert_int_equal(nfqd_batcher_sweep(b, NF_DROP, 1), 0);
+	assert_int_equal(nfqd_batcher_sweep_read(b, NF_DROP), 0);
+	assert_int_equal(nfqd_batcher_unsent(b), 0);
+	assert_int_equal(nfqd_batcher_orphans_upto(b, NF_REPEAT, 3), 0);
+	assert_int_equal(nfqd_batcher_sweep(b, NF_STOLEN, 1), -EINVAL);
+	assert_int_equal(nfqd_batcher_sweep_read(b, NF_STOLEN), -EINVAL);
+	assert_int_equal(nfqd_batcher_orphans_upto(b, NF_STOLEN, 3), -EINVAL);
+	assert_int_equal(nfqd_batcher_unsent(NULL), -EINVAL);
 	nfqd_batcher_free(b);
 	b = batcher(4, NFQD_BATCHER_ORDERED);
+	assert_int_equal(nfqd_batcher_unsent(b), -EOPNOTSUPP);
+	assert_int_equal(nfqd_batcher_sweep_read(b, NF_DROP), 0);
 	assert_int_equal(nfqd_batcher_sweep(b, NF_STOLEN, 0), -EINVAL);
 	assert_int_equal(nfqd_batcher_sweep_seen(b, NF_STOLEN), -EINVAL);
 	assert_int_equal(nfqd_batcher_sweep(b, 6, 1), -EINVAL);
@@ -1956,11 +1979,701 @@ static void test_orphans_need_ordered_and_a_valid_verdict(void **state)
 
 	(void)state;
 	assert_int_equal(nfqd_batcher_orphans(b, NF_REPEAT), -EOPNOTSUPP);
-	assert_int_equal(nfqd_batcher_orphans_upto(b, NF_REPEAT, 5), -EOPNOTSUPP);
 	assert_int_equal(nfqd_batcher_orphans(o, NF_STOLEN), -EINVAL);
+	assert_int_equal(nfqd_batcher_orphans_upto(o, NF_STOLEN, 5), -EINVAL);
 	assert_false(nfqd_batcher_orphans_pending(o));
 	nfqd_batcher_free(b);
 	nfqd_batcher_free(o);
+}
+
+/* ---- unordered transports: the lost build again, the sweep of what was read, the re-queue ---- */
+
+/*
+ * Read 1..10 out of order, 4 and 7 unreadable, 11 not read yet: the sweep of what was read goes
+ * after the singles and gives only 4 and 7 its verdict, and reaches nothing above the highest id
+ * read.
+ */
+static void test_sweep_read_goes_after_the_singles_and_takes_only_the_unreadable(void **state)
+{
+	static const uint32_t order[] = { 3, 1, 2, 9, 10, 5, 6, 8 };
+	struct nfqd_batcher *b = batcher(16, 0);
+	struct nfqd_batch_stats st;
+	unsigned int i;
+
+	(void)state;
+	sim_reset(&sim);
+	queue_range(1, 11);
+	assert_int_equal(nfqd_batcher_sweep_read(b, NF_DROP), 0);
+	/* with no id ever added there is nothing read to sweep */
+	assert_int_equal(build_apply(b, NULL), 0);
+	for (i = 0; i < 8; i++)
+		add_ok(b, &(struct nfqd_verdict){ .id = order[i], .verdict = NF_ACCEPT });
+	assert_int_equal(nfqd_batcher_sweep_read(b, NF_DROP), 0);
+	assert_int_equal(build_apply(b, &st), 9);
+	assert_int_equal(st.batch_messages, 1);
+	assert_true(sim.last_is_batch == false && sim.sweeps == 1);
+	assert_int_equal(sim.sweep_enoent, 0);
+	for (i = 0; i < 8; i++)
+		assert_fate(&(struct nfqd_verdict){ .id = order[i], .verdict = NF_ACCEPT });
+	assert_swept(4, NF_DROP);
+	assert_swept(7, NF_DROP);
+	assert_untouched(11);
+	/* a request is served once */
+	assert_int_equal(build_apply(b, NULL), 0);
+	nfqd_batcher_free(b);
+}
+
+/*
+ * With an ordered batcher too it comes after the build's own verdicts, their batch message
+ * included: here it finds nothing left (ENOENT) and 9, not read, stays queued.
+ */
+static void test_sweep_read_with_ordered_follows_the_batch(void **state)
+{
+	struct nfqd_batcher *b = batcher(16, NFQD_BATCHER_ORDERED);
+	struct nfqd_batch_stats st;
+	uint32_t id;
+
+	(void)state;
+	sim_reset(&sim);
+	queue_range(1, 9);
+	add_range(b, 1, 8, NF_ACCEPT);
+	assert_int_equal(nfqd_batcher_sweep_read(b, NF_DROP), 0);
+	assert_int_equal(build_apply(b, &st), 2);
+	assert_int_equal(sim.sweeps, 1);
+	assert_int_equal(sim.leading_sweeps, 0);
+	assert_int_equal(sim.sweep_enoent, 1);
+	for (id = 1; id <= 8; id++)
+		assert_fate(&(struct nfqd_verdict){ .id = id, .verdict = NF_ACCEPT });
+	assert_untouched(9);
+	nfqd_batcher_free(b);
+}
+
+/*
+ * A failed send: the next build, even with nothing added, is the failed one again, byte for
+ * byte, with its counts; after a second failure with new verdicts added, both go out, the
+ * failed build first.
+ */
+static void test_unsent_build_goes_out_again_first_even_with_nothing_added(void **state)
+{
+	struct nfqd_batcher *b = batcher(4, 0);
+	struct nfqd_batch_stats st;
+	static char first[4096];
+	const void *buf;
+	size_t len, flen;
+	uint32_t id;
+
+	(void)state;
+	sim_reset(&sim);
+	sim.unordered = true;
+	queue_range(1, 8);
+	for (id = 1; id <= 3; id++)
+		add_ok(b, &(struct nfqd_verdict){ .id = id, .verdict = NF_DROP });
+	assert_int_equal(nfqd_batcher_sweep_read(b, NF_ACCEPT), 0);
+	assert_int_equal(nfqd_batcher_build(b, &buf, &flen, NULL), 4);
+	assert_true(flen <= sizeof(first));
+	memcpy(first, buf, flen);
+	/* nothing reached the kernel */
+	assert_int_equal(nfqd_batcher_unsent(b), 0);
+	assert_int_equal(nfqd_batcher_build(b, &buf, &len, &st), 4);
+	assert_int_equal(len, flen);
+	assert_memory_equal(buf, first, flen);
+	assert_int_equal(st.verdicts, 3);
+	assert_int_equal(st.batch_messages, 1);
+	/* lost again; meanwhile 5..8 were read (4 unreadable): the old sweep covers up to 3 */
+	assert_int_equal(nfqd_batcher_unsent(b), 0);
+	for (id = 5; id <= 8; id++)
+		add_ok(b, &(struct nfqd_verdict){ .id = id, .verdict = NF_ACCEPT });
+	assert_int_equal(nfqd_batcher_sweep_read(b, NF_ACCEPT), 0);
+	assert_int_equal(build_apply(b, &st), 4 + 5);
+	assert_int_equal(st.verdicts, 7);
+	assert_int_equal(sim.sweep_enoent, 1);
+	for (id = 1; id <= 3; id++)
+		assert_fate(&(struct nfqd_verdict){ .id = id, .verdict = NF_DROP });
+	assert_swept(4, NF_ACCEPT);
+	for (id = 5; id <= 8; id++)
+		assert_fate(&(struct nfqd_verdict){ .id = id, .verdict = NF_ACCEPT });
+	/* sent: nothing is owed any more */
+	assert_int_equal(build_apply(b, NULL), 0);
+	nfqd_batcher_free(b);
+}
+
+/*
+ * The bound of the buffer: a failed full build plus a full new one fit (the longest messages,
+ * every sweep; ASan watches). A caller that fails that one too and adds more gets the two failed
+ * ones first and its new verdicts in the build after, none lost (17..24 are queued only after
+ * the sweep of everything, which would take them otherwise).
+ */
+static void test_unsent_full_builds_fit_and_what_does_not_waits(void **state)
+{
+	struct nfqd_batcher *b = batcher(8, 0);
+	struct nfqd_batch_stats st;
+	struct nfqd_verdict v;
+	const void *buf;
+	size_t len;
+	uint32_t id;
+
+	(void)state;
+	sim_reset(&sim);
+	sim.unordered = true;
+	queue_range(1, 16);
+	for (id = 1; id <= 16; id++) {
+		v = mk(id, NF_QUEUE_NR(65535u), F_MARK | F_CT, 0xffffffffu, 0xffffffffu);
+		add_ok(b, &v);
+		if (id == 8 || id == 16) {
+			assert_int_equal(nfqd_batcher_orphans_upto(b, NF_REPEAT, 0), 0);
+			assert_int_equal(nfqd_batcher_sweep_read(b, NF_DROP), 0);
+			/* the drain's sweep, after which nothing more is read */
+			if (id == 16)
+				assert_int_equal(nfqd_batcher_sweep(b, NF_DROP, 1), 0);
+			assert_true(nfqd_batcher_build(b, &buf, &len, NULL) > 0);
+			assert_int_equal(nfqd_batcher_unsent(b), 0);
+			/* the re-queue went out in the failed build: it goes again only with it */
+			nfqd_batcher_orphans_cancel(b);
+		}
+	}
+	for (id = 17; id <= 24; id++)
+		add_ok(b, &(struct nfqd_verdict){ .id = id, .verdict = NF_ACCEPT });
+	assert_int_equal(nfqd_batcher_build(b, &buf, &len, &st), 2 * (8 + 1 + 1) + 3);
+	assert_int_equal(st.verdicts, 16);
+	assert_int_equal(nfqd_batcher_pending(b), 8);
+	sim_apply(&sim, buf, len);
+	if (sim.errors)
+		fail_msg("kernel simulation: %s", sim.error);
+	queue_range(17, 24);
+	for (id = 1; id <= 16; id++) {
+		v = mk(id, NF_QUEUE_NR(65535u), F_MARK | F_CT, 0xffffffffu, 0xffffffffu);
+		assert_fate(&v);
+	}
+	assert_int_equal(build_apply(b, &st), 8);
+	for (id = 17; id <= 24; id++)
+		assert_fate(&(struct nfqd_verdict){ .id = id, .verdict = NF_ACCEPT });
+	nfqd_batcher_free(b);
+}
+
+/*
+ * Without ORDERED the re-queue goes after the build's own verdicts: 6 and 7 came into the ring
+ * after its set-up, below the kernel's last id 7 read then, and were read (out of order) before
+ * the reader caught up. Only 1..5, whose messages nobody will read, are re-queued.
+ */
+static void test_unordered_orphans_upto_follow_the_singles(void **state)
+{
+	struct nfqd_batcher *b = batcher(8, 0);
+	struct nfqd_batch_stats st;
+
+	(void)state;
+	sim_reset(&sim);
+	queue_range(1, 9);
+	add_ok(b, &(struct nfqd_verdict){ .id = 8, .verdict = NF_DROP });
+	add_ok(b, &(struct nfqd_verdict){ .id = 6, .verdict = NF_ACCEPT });
+	add_ok(b, &(struct nfqd_verdict){ .id = 7, .verdict = NF_DROP });
+	assert_int_equal(nfqd_batcher_orphans_upto(b, NF_REPEAT, 7), 0);
+	assert_true(nfqd_batcher_orphans_pending(b));
+	assert_int_equal(build_apply(b, &st), 4);
+	assert_swept_range(1, 5, NF_REPEAT);
+	assert_fate(&(struct nfqd_verdict){ .id = 6, .verdict = NF_ACCEPT });
+	assert_fate(&(struct nfqd_verdict){ .id = 7, .verdict = NF_DROP });
+	assert_fate(&(struct nfqd_verdict){ .id = 8, .verdict = NF_DROP });
+	assert_untouched(9);
+	/* once emitted it is not emitted again; the send done, it is no longer pending */
+	assert_int_equal(build_apply(b, NULL), 0);
+	assert_true(nfqd_batcher_orphans_pending(b));
+	nfqd_batcher_orphans_sent(b);
+	assert_false(nfqd_batcher_orphans_pending(b));
+	nfqd_batcher_free(b);
+}
+
+/* The drain without ORDERED: every packet still queued, read or not, gets the sweep's verdict. */
+static void test_unordered_sweep_all_takes_every_queued_packet(void **state)
+{
+	struct nfqd_batcher *b = batcher(8, 0);
+
+	(void)state;
+	sim_reset(&sim);
+	queue_range(0xfffffff0u, 0x10);
+	add_ok(b, &(struct nfqd_verdict){ .id = 3, .verdict = NF_ACCEPT });
+	add_ok(b, &(struct nfqd_verdict){ .id = 0xfffffff5u, .verdict = NF_ACCEPT });
+	assert_int_equal(nfqd_batcher_sweep(b, NF_DROP, 1), 0);
+	assert_int_equal(build_apply(b, NULL), 2 + 3);
+	assert_fate(&(struct nfqd_verdict){ .id = 3, .verdict = NF_ACCEPT });
+	assert_fate(&(struct nfqd_verdict){ .id = 0xfffffff5u, .verdict = NF_ACCEPT });
+	for (unsigned int i = 0; i < sim.n; i++)
+		if (sim.pkt[i].id != 3 && sim.pkt[i].id != 0xfffffff5u)
+			assert_pkt_swept(&sim.pkt[i], NF_DROP);
+	nfqd_batcher_free(b);
+}
+
+/* ---- a model kernel ring: ids given in another order than frames, thousands of runs ---- */
+
+#define RING_MAX 32
+
+/*
+ * nfnetlink_queue on an mmap ring (Linux 3.10-4.5): a packet's message frame is allocated in ring
+ * order and marked RESERVED before the queue lock is taken; under the lock the packet gets its
+ * id and is queued, and its frame turns VALID. Several CPUs build messages at once, so frames in
+ * build get their ids in any order. The reader takes VALID frames from its head and stops at the
+ * first that is not; it has caught up when its head frame is UNUSED, i.e. it took every frame
+ * the kernel allocated. Frames are numbered for ever; frame f lies in slot f % frames.
+ */
+struct ring_model {
+	unsigned int frames;
+	unsigned int alloc;    /* frames the kernel allocated */
+	unsigned int taken;    /* frames the reader took */
+	unsigned int released; /* frames handed back to the kernel */
+	bool valid[RING_MAX];
+	bool unreadable[RING_MAX];
+	uint32_t id[RING_MAX];
+	uint32_t id_seq; /* the kernel's last id given */
+	uint32_t base;	 /* id_seq at the start: packet id base + k + 1 is sim.pkt[k] */
+	bool frozen;
+};
+
+/*
+ * daemon/worker.c on a transport without NFQD_TRANSPORT_ORDERED, as it calls the batcher: a
+ * failed send is re-emitted (unsent) and nothing is received while it is owed; unreadable
+ * messages are swept by sweep_read at caught-up points (a second time after a packet read past
+ * the first, for an unreadable id above every id read); the re-queue of the packets whose
+ * messages the ring's set-up threw away goes at the first caught-up point.
+ */
+struct ring_worker {
+	bool owed;
+	bool unread_met;	/* unreadable messages since the last caught-up point */
+	bool unread_wait;	/* unreadable ones perhaps above every id read at that point */
+	bool unread_wait_added; /* ... and a packet was read since */
+	bool orphans_owed;
+	uint32_t orphans_upto;
+	unsigned int fail_pct; /* sends that fail, in percent */
+	bool use_pre;	       /* the kernel's last id can be read (the proc file) */
+	/* what happened, so that the test knows it tested it */
+	unsigned int failed_sends, sweep_reads, out_of_order, unreadables, orphans;
+	unsigned int settled_unreadables; /* given their verdict before the drain */
+};
+
+static uint64_t model_seed;
+
+#define model_fail(...)                                                                            \
+	fail_msg("seed %llu: %s", (unsigned long long)model_seed, model_text(__VA_ARGS__))
+
+static const char *model_text(const char *fmt, ...)
+{
+	static char text[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	return text;
+}
+
+/* The verdict the classifier gives packet id (any function of the id will do). */
+static struct nfqd_verdict ring_verdict(uint32_t id)
+{
+	struct nfqd_verdict v = classes[(id * 2654435761u >> 7) % NCLASSES_ALL];
+
+	v.id = id;
+	return v;
+}
+
+static struct sim_pkt *ring_pkt(const struct ring_model *r, uint32_t id)
+{
+	return &sim.pkt[id - r->base - 1];
+}
+
+/* The kernel allocates a frame for a packet; with the ring full the packet is not queued. */
+static void ring_alloc(struct ring_model *r)
+{
+	unsigned int slot = r->alloc % r->frames;
+
+	if (r->frozen || r->alloc - r->released == r->frames)
+		return;
+	r->valid[slot] = false;
+	r->alloc++;
+}
+
+/* One of the frames in build, any of them, gets its id and turns VALID. */
+static void ring_complete(struct ring_model *r, unsigned int unreadable_pct)
+{
+	unsigned int building = 0, pick, f, slot;
+	struct sim_pkt *p;
+
+	for (f = r->taken; f != r->alloc; f++)
+		building += !r->valid[f % r->frames];
+	if (building == 0)
+		return;
+	pick = rnd() % building;
+	for (f = r->taken;; f++) {
+		if (r->valid[f % r->frames])
+			continue;
+		if (pick-- == 0)
+			break;
+	}
+	slot = f % r->frames;
+	r->id[slot] = ++r->id_seq;
+	r->valid[slot] = true;
+	r->unreadable[slot] = rnd() % 100 < unreadable_pct;
+	sim_queue(&sim, r->id_seq);
+	p = ring_pkt(r, r->id_seq);
+	p->unread = true;
+}
+
+static void ring_flush(struct nfqd_batcher *b, struct ring_worker *w)
+{
+	const void *buf;
+	size_t len;
+
+	for (int attempt = 0;; attempt++) {
+		if (nfqd_batcher_build(b, &buf, &len, NULL) < 0)
+			model_fail("build failed");
+		if (len == 0) {
+			w->owed = false;
+			return;
+		}
+		if (rnd() % 100 >= w->fail_pct) {
+			sim_apply(&sim, buf, len);
+			if (sim.errors)
+				model_fail("kernel: %s", sim.error);
+			if (sim.enoent || sim.einval)
+				model_fail(
+					"a single verdict found no packet (%u) or was refused (%u)",
+					sim.enoent, sim.einval);
+			w->owed = false;
+			nfqd_batcher_orphans_sent(b);
+			if (nfqd_batcher_pending(b) == 0)
+				return;
+			continue;
+		}
+		w->failed_sends++;
+		if (nfqd_batcher_unsent(b) < 0)
+			model_fail("unsent refused");
+		w->owed = true;
+		if (attempt > 0)
+			return;
+	}
+}
+
+/*
+ * What the worker asks for after a receive: caught says whether it caught up, added whether it
+ * added a verdict, have_pre whether it read the kernel's last id pre before the receive.
+ */
+static void ring_settle(struct nfqd_batcher *b, struct ring_worker *w, bool caught, bool added,
+			bool have_pre, uint32_t pre)
+{
+	bool tail;
+
+	if (!caught) {
+		if (w->unread_wait && added)
+			w->unread_wait_added = true;
+		return;
+	}
+	if (w->orphans_owed) {
+		if (nfqd_batcher_orphans_upto(b, NF_REPEAT, w->orphans_upto) < 0)
+			model_fail("orphans_upto refused");
+		w->orphans_owed = false;
+	}
+	tail = w->unread_wait && (w->unread_wait_added || added || have_pre);
+	if (w->unread_met || tail) {
+		if (nfqd_batcher_sweep_read(b, NF_DROP) < 0)
+			model_fail("sweep_read refused");
+		if (have_pre && w->unread_wait && nfqd_batcher_sweep_upto(b, NF_DROP, pre) < 0)
+			model_fail("sweep_upto refused");
+		w->sweep_reads++;
+	}
+	w->unread_wait = w->unread_met || (w->unread_wait && !tail);
+	w->unread_wait_added = false;
+	w->unread_met = false;
+}
+
+/*
+ * When each unreadable packet must have had its verdict, from the ring's events alone (not the
+ * worker's flags): its message taken (stage 0), a receive that caught up (1), a readable packet
+ * taken by a later receive, whose id is then above its own (2), a receive that caught up (3, due);
+ * or due at once at a receive that caught up after the kernel's last id was read before it. Once
+ * no failed build is owed after that, it is no longer queued.
+ */
+struct ring_oracle {
+	unsigned int idx[SIM_MAX]; /* indexes in sim.pkt of the unreadable packets followed */
+	unsigned char stage[SIM_MAX];
+	unsigned int n;
+	unsigned int due_checked; /* packets found done when due */
+};
+
+static void oracle_turn(struct ring_oracle *o, bool added, bool caught, bool owed, bool pre_due,
+			unsigned int n0)
+{
+	unsigned int i, m = 0;
+
+	for (i = 0; i < o->n; i++) {
+		unsigned char s = o->stage[i];
+
+		/* taken before the kernel's last id was read, and caught up since */
+		if (pre_due && i < n0)
+			o->stage[i] = 3;
+		else if (s == 0 && caught)
+			o->stage[i] = 1;
+		else if (s == 1 && added)
+			o->stage[i] = caught ? 3 : 2;
+		else if (s == 2 && caught)
+			o->stage[i] = 3;
+		if (o->stage[i] == 3 && !owed) {
+			if (sim.pkt[o->idx[i]].queued)
+				model_fail("unreadable id %u still queued when due",
+					   sim.pkt[o->idx[i]].id);
+			o->due_checked++;
+			continue;
+		}
+		if (!sim.pkt[o->idx[i]].queued)
+			continue;
+		o->idx[m] = o->idx[i];
+		o->stage[m++] = o->stage[i];
+	}
+	o->n = m;
+}
+
+/* One turn of the worker: the owed build first; else a receive, its verdicts, the release. */
+static void ring_turn(struct nfqd_batcher *b, struct ring_model *r, struct ring_worker *w,
+		      struct ring_oracle *o, unsigned int batch)
+{
+	unsigned int k = 1 + rnd() % batch, slot, n0;
+	struct nfqd_verdict v;
+	uint32_t prev = 0, pre = r->id_seq;
+	bool added = false, caught, have_prev = false, have_pre;
+
+	if (w->owed) {
+		ring_flush(b, w);
+		if (w->owed) {
+			oracle_turn(o, false, false, true, false, 0);
+			return;
+		}
+	}
+	/* with an unreadable packet perhaps above every id read, the kernel's last id first */
+	have_pre = w->use_pre && w->unread_wait;
+	n0 = o->n;
+	while (k-- > 0 && r->taken != r->alloc && r->valid[r->taken % r->frames]) {
+		slot = r->taken++ % r->frames;
+		ring_pkt(r, r->id[slot])->unread = false;
+		if (r->unreadable[slot]) {
+			o->idx[o->n] = (unsigned int)(ring_pkt(r, r->id[slot]) - sim.pkt);
+			o->stage[o->n++] = 0;
+			w->unread_met = true;
+			w->unreadables++;
+			continue;
+		}
+		if (have_prev && after(prev, r->id[slot]))
+			w->out_of_order++;
+		prev = r->id[slot];
+		have_prev = true;
+		v = ring_verdict(r->id[slot]);
+		add_ok(b, &v);
+		added = true;
+	}
+	caught = r->taken == r->alloc;
+	ring_settle(b, w, caught, added, have_pre, pre);
+	ring_flush(b, w);
+	/* after the verdicts, as nfqd_transport_release() */
+	r->released = r->taken;
+	oracle_turn(o, added, caught, w->owed, have_pre && caught, n0);
+}
+
+enum ring_kind {
+	RING_READABLE,
+	RING_UNREADABLE,
+	RING_ORPHAN, /* queued before the ring's set-up: its message is gone */
+	RING_KIND_MAX,
+};
+
+/* Why packet p of kind k has the wrong fate, or NULL; repeat: it is re-queued with the orphans. */
+static const char *ring_fate_error(const struct sim_pkt *p, enum ring_kind k, bool repeat)
+{
+	struct nfqd_verdict v = ring_verdict(p->id);
+
+	if (k == RING_READABLE)
+		return fate_error(p, &v);
+	if (p->verdicts != 1 || p->queued)
+		return p->verdicts ? "more than one verdict" : "no verdict";
+	if (!p->by_sweep || p->has_mark || p->verdict != (repeat ? NF_REPEAT : NF_DROP))
+		return repeat ? "not re-queued by the sweep" : "not the sweep's fail-side verdict";
+	return NULL;
+}
+
+/*
+ * Nothing owed: every packet whose message the worker took has its one right verdict (from
+ * *lo on; *lo moves past the packets done).
+ */
+static void ring_check_settled(const enum ring_kind *kind, unsigned int *lo, uint32_t s_id)
+{
+	const char *err;
+
+	while (*lo < sim.n && !sim.pkt[*lo].queued)
+		(*lo)++;
+	for (unsigned int i = *lo; i < sim.n; i++) {
+		const struct sim_pkt *p = &sim.pkt[i];
+
+		if (p->unread || kind[i] == RING_ORPHAN)
+			continue;
+		err = ring_fate_error(p, kind[i], !after(p->id, s_id));
+		if (err)
+			model_fail("id %u (%s, taken, nothing owed): %s", p->id,
+				   kind[i] == RING_UNREADABLE ? "unreadable" : "readable", err);
+	}
+}
+
+/*
+ * The worker's paths on a ring whose ids come out of order, over thousands of seeded runs: a
+ * random ring size, batch, share of unreadable messages and of failed sends; packets a previous
+ * reader left (re-queued once caught up); frames completed in random order; the reader taking
+ * only a prefix of complete frames; at the end a drain (freeze, read all, sweep all). Whenever
+ * nothing is owed every message taken has had its packet's one right verdict; no verdict ever
+ * reaches a packet whose message was not taken; at the end the queue is empty, every readable
+ * packet has its own verdict, every unreadable one the fail-side verdict of a sweep, and every
+ * orphan NF_REPEAT.
+ */
+static void test_ring_model_gives_every_packet_one_right_verdict_in_any_order(void **state)
+{
+	static enum ring_kind kind[SIM_MAX];
+	static struct ring_oracle oracle;
+	struct ring_worker total = { 0 };
+	unsigned int run, runs = 3000, due_checked = 0;
+	uint64_t saved = rng_state;
+
+	(void)state;
+	for (run = 0; run < runs; run++) {
+		struct ring_model r = { 0 };
+		struct ring_worker w = { 0 };
+		unsigned int batch, unreadable_pct, packets, i, lo = 0, pre;
+		struct nfqd_batcher *b;
+		uint32_t s_id;
+		const char *err;
+
+		model_seed = 0x5eed0000ull + run;
+		rng_state = model_seed * 0x9e3779b97f4a7c15ull | 1;
+		r.frames = 2 + rnd() % (RING_MAX - 1);
+		batch = 1 + rnd() % (r.frames + 2);
+		unreadable_pct = (unsigned int[]){ 0, 5, 30 }[rnd() % 3];
+		w.fail_pct = (unsigned int[]){ 0, 10, 40 }[rnd() % 3];
+		w.use_pre = rnd() % 2;
+		packets = 50 + rnd() % 350;
+		r.base = run % 2 ? 0xffffff00u : 0;
+		r.id_seq = r.base;
+		b = batcher(batch, 0);
+		sim_reset(&sim);
+		sim.unordered = true;
+		oracle.n = 0;
+
+		/* a previous reader's packets, then a few that reached the new ring before the
+		 * kernel's last id was read, and frames in build */
+		for (i = rnd() % 3 ? rnd() % 20 : 0; i > 0; i--) {
+			sim_queue(&sim, ++r.id_seq);
+			kind[sim.n - 1] = RING_ORPHAN;
+			w.orphans++;
+		}
+		for (pre = rnd() % 4; pre > 0; pre--) {
+			ring_alloc(&r);
+			ring_complete(&r, unreadable_pct);
+			kind[sim.n - 1] = r.unreadable[(r.alloc - 1) % r.frames] ? RING_UNREADABLE
+										 : RING_READABLE;
+		}
+		s_id = r.id_seq;
+		w.orphans_owed = sim.n > 0;
+		w.orphans_upto = s_id;
+		ring_alloc(&r);
+
+		while (sim.n < packets || r.alloc != r.taken) {
+			unsigned int what = rnd() % 8;
+
+			if (what < 3 && sim.n < packets) {
+				ring_alloc(&r);
+			} else if (what < 6) {
+				unsigned int before = sim.n;
+
+				ring_complete(&r, unreadable_pct);
+				if (sim.n > before) {
+					unsigned int slot;
+
+					/* the frame just completed holds the last id */
+					for (slot = 0; r.id[slot] != r.id_seq || !r.valid[slot];
+					     slot++)
+						;
+					kind[sim.n - 1] = r.unreadable[slot] ? RING_UNREADABLE
+									     : RING_READABLE;
+				}
+			} else {
+				ring_turn(b, &r, &w, &oracle, batch);
+				if (!w.owed && !w.unread_met && !w.unread_wait && !w.orphans_owed)
+					ring_check_settled(kind, &lo, s_id);
+			}
+			if (sim.n >= packets)
+				r.frozen = true;
+		}
+		for (i = 0; i < sim.n; i++)
+			w.settled_unreadables += kind[i] == RING_UNREADABLE && !sim.pkt[i].queued;
+		/* the drain: frozen, every message read, then the sweep of what is left */
+		while (w.owed || r.taken != r.alloc)
+			ring_turn(b, &r, &w, &oracle, batch);
+		for (i = 0; i < sim.n && !sim.pkt[i].queued; i++)
+			;
+		if (i < sim.n && nfqd_batcher_sweep(b, NF_DROP, 1) < 0)
+			model_fail("sweep of everything refused");
+		do
+			ring_flush(b, &w);
+		while (w.owed);
+		for (i = 0; i < sim.n; i++) {
+			err = ring_fate_error(&sim.pkt[i], kind[i], !after(sim.pkt[i].id, s_id));
+			if (err)
+				model_fail("id %u (%s) at the end: %s", sim.pkt[i].id,
+					   kind[i] == RING_ORPHAN	? "orphan"
+					   : kind[i] == RING_UNREADABLE ? "unreadable"
+									: "readable",
+					   err);
+		}
+		total.failed_sends += w.failed_sends;
+		total.sweep_reads += w.sweep_reads;
+		total.out_of_order += w.out_of_order;
+		total.unreadables += w.unreadables;
+		total.orphans += w.orphans;
+		total.settled_unreadables += w.settled_unreadables;
+		due_checked += oracle.due_checked;
+		oracle.due_checked = 0;
+		nfqd_batcher_free(b);
+	}
+	rng_state = saved;
+	/* the runs did what they are meant to test */
+	print_message("ring model: %u runs, %u failed sends, %u sweeps of what was read, %u "
+		      "packets read below an earlier one, %u unreadable (%u swept before the "
+		      "drain, %u checked when due), %u orphans\n",
+		      runs, total.failed_sends, total.sweep_reads, total.out_of_order,
+		      total.unreadables, total.settled_unreadables, due_checked, total.orphans);
+	assert_true(total.failed_sends > 1000 && total.sweep_reads > 1000 &&
+		    total.out_of_order > 1000 && total.unreadables > 1000 && total.orphans > 1000);
+	/* the sweeps of what was read reach them before the drain, not the drain's sweep */
+	assert_true(total.settled_unreadables > total.unreadables / 2);
+	assert_true(due_checked > 1000);
+}
+
+/*
+ * An unreadable packet above every id read (5, after 1..4): sweep_read up to 4 misses it; the
+ * kernel's last id read before a caught-up receive (5) reaches it, in one message with a pending
+ * sweep_read (the later id wins), and 6, not read yet, stays queued.
+ */
+static void test_sweep_upto_reaches_an_unreadable_above_every_id_read(void **state)
+{
+	struct nfqd_batcher *b = batcher(8, 0);
+	uint32_t id;
+
+	(void)state;
+	sim_reset(&sim);
+	queue_range(1, 6);
+	for (id = 4; id >= 1; id--)
+		add_ok(b, &(struct nfqd_verdict){ .id = id, .verdict = NF_ACCEPT });
+	assert_int_equal(nfqd_batcher_sweep_upto(b, NF_DROP, 5), 0);
+	assert_int_equal(nfqd_batcher_sweep_read(b, NF_DROP), 0);
+	assert_int_equal(nfqd_batcher_sweep_upto(b, NF_STOLEN, 5), -EINVAL);
+	assert_int_equal(build_apply(b, NULL), 5);
+	assert_int_equal(sim.sweeps, 1);
+	assert_int_equal(sim.last_batch_id, 5);
+	for (id = 1; id <= 4; id++)
+		assert_fate(&(struct nfqd_verdict){ .id = id, .verdict = NF_ACCEPT });
+	assert_swept(5, NF_DROP);
+	assert_untouched(6);
+	nfqd_batcher_free(b);
 }
 
 int main(void)
@@ -2017,6 +2730,15 @@ int main(void)
 		cmocka_unit_test(test_orphans_survive_a_lost_send_and_precede_the_seen_sweep),
 		cmocka_unit_test(test_orphans_upto_goes_out_without_entries),
 		cmocka_unit_test(test_orphans_need_ordered_and_a_valid_verdict),
+		cmocka_unit_test(
+			test_sweep_read_goes_after_the_singles_and_takes_only_the_unreadable),
+		cmocka_unit_test(test_sweep_read_with_ordered_follows_the_batch),
+		cmocka_unit_test(test_unsent_build_goes_out_again_first_even_with_nothing_added),
+		cmocka_unit_test(test_unsent_full_builds_fit_and_what_does_not_waits),
+		cmocka_unit_test(test_unordered_orphans_upto_follow_the_singles),
+		cmocka_unit_test(test_unordered_sweep_all_takes_every_queued_packet),
+		cmocka_unit_test(test_sweep_upto_reaches_an_unreadable_above_every_id_read),
+		cmocka_unit_test(test_ring_model_gives_every_packet_one_right_verdict_in_any_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
