@@ -644,6 +644,7 @@ static short ring_events(const struct nlmmap_emu *k)
 }
 
 #ifdef NLMMAP_EMU_PRELOAD
+/* buf: the first NLMSG_HDRLEN bytes of a datagram of len bytes. */
 static int is_packet_msg(const void *buf, size_t len)
 {
 	const struct nlmsghdr *nlh = buf;
@@ -730,12 +731,15 @@ static ssize_t pull_one(struct nlmmap_emu *k, size_t len)
 static void pull(struct nlmmap_emu *k)
 {
 	bool overrun = false;
+	unsigned int budget;
 
 	if (!ring_frames(&k->rx))
 		return;
 	for (unsigned int j = 0; j < k->n_held; j++)
 		k->held_new[j] = false;
-	for (;;) {
+	/* as many messages as the kernel happens to have built by now */
+	budget = 1 + rnd(ring_frames(&k->rx));
+	while (budget--) {
 		unsigned char peek[NLMSG_HDRLEN];
 		ssize_t len =
 			REAL(recv)(k->fd, peek, sizeof(peek), MSG_DONTWAIT | MSG_PEEK | MSG_TRUNC);
@@ -746,7 +750,7 @@ static void pull(struct nlmmap_emu *k)
 		if (len <= 0)
 			break;
 		in_place = (size_t)len >= NLMSG_HDRLEN && (size_t)len <= frame_room(&k->rx) &&
-			   is_packet_msg(peek, sizeof(peek));
+			   is_packet_msg(peek, (size_t)len);
 		if (in_place && env.reserve_permille && rnd(1000) < env.reserve_permille)
 			held_grow(k);
 		if (!(in_place && k->n_held) && !head_free) {
@@ -775,6 +779,9 @@ static void pull(struct nlmmap_emu *k)
 	}
 	if (overrun)
 		k->counts.overruns++;
+	/* builds under way as the reader looks: their ids come with the next messages */
+	if (env.reserve_permille && rnd(1000) < env.reserve_permille)
+		held_grow(k);
 	/* a frame in build since the last call whose message never came: a failed build */
 	for (unsigned int j = 0; j < k->n_held;) {
 		if (k->held_new[j]) {
