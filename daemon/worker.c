@@ -184,6 +184,7 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 		.batch = c->batch,
 		.msg_size = c->recv_buffer ? c->recv_buffer : nfqd_queue_msg_size(c->copy_range),
 		.timeout_ms = RECV_TIMEOUT_MS,
+		.depth = c->max_len,
 	};
 	const char *why = NULL;
 	int r;
@@ -233,6 +234,7 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 	}
 	w->conntrack = nfqd_queue_has_conntrack(w->queue);
 
+	tp.adopted = w->adopted;
 	r = nfqd_transport_open(&w->transport, c->transport, nfqd_queue_fd(w->queue), &tp, &why);
 	if (r < 0) {
 		snprintf(err, errlen, "queue %u: transport '%s' cannot work here: %s", queue,
@@ -310,6 +312,15 @@ void worker_counters(const struct worker *w, struct nfqd_counters *out)
 		out->v[NFQD_CTR_ENOBUFS] = drops;
 	if (nfqd_queue_kstats_of(w->queue, &ks) == 0)
 		out->v[NFQD_CTR_QUEUE_FULL] = ks.full_dropped;
+	if (w->transport) {
+		struct nfqd_transport_stats ts;
+
+		nfqd_transport_stats(w->transport, &ts);
+		out->v[NFQD_CTR_RING_FULL] = ts.ring_full;
+		out->v[NFQD_CTR_RING_COPIES] = ts.ring_copies;
+		out->v[NFQD_CTR_RING_EMPTY] = ts.ring_empty;
+		out->v[NFQD_CTR_RING_TX_FULL] = ts.tx_ring_full;
+	}
 }
 
 void worker_lookup_counters(const struct worker *w, unsigned int i, struct lookup_counters *out)

@@ -32,6 +32,10 @@ static const char *const counter_names[NFQD_CTR_MAX] = {
 	[NFQD_CTR_LOGGED] = "logged",
 	[NFQD_CTR_LOG_SUPPRESSED] = "log_suppressed",
 	[NFQD_CTR_LOG_RING_FULL] = "log_ring_full",
+	[NFQD_CTR_RING_FULL] = "ring_full",
+	[NFQD_CTR_RING_COPIES] = "ring_copies",
+	[NFQD_CTR_RING_EMPTY] = "ring_empty",
+	[NFQD_CTR_RING_TX_FULL] = "ring_tx_full",
 };
 
 static const char *const counter_help[NFQD_CTR_MAX] = {
@@ -56,6 +60,10 @@ static const char *const counter_help[NFQD_CTR_MAX] = {
 	[NFQD_CTR_QUEUE_FULL] = "Packets the kernel dropped because the queue held max-len.",
 	[NFQD_CTR_SET_TIMEOUTS] = "Batches whose set answers did not all come within set-timeout.",
 	[NFQD_CTR_STALE] = "Late messages of packets re-queued when the queue was adopted.",
+	[NFQD_CTR_RING_FULL] = "Receives that found every mmap RX frame holding a message.",
+	[NFQD_CTR_RING_COPIES] = "mmap COPY frames: messages too long for a frame, read by recv().",
+	[NFQD_CTR_RING_EMPTY] = "mmap frames of zero length: messages the kernel failed to build.",
+	[NFQD_CTR_RING_TX_FULL] = "Verdict sends that went by send() for want of a free TX frame.",
 };
 
 const char *nfqd_counter_help(enum nfqd_counter c)

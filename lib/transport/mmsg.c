@@ -61,7 +61,6 @@ static int mmsg_open(struct nfqd_transport **out, int fd, const struct nfqd_tran
 	struct mmsg *m = calloc(1, sizeof(*m));
 	int err = -ENOMEM;
 
-	(void)why;
 	if (!m)
 		return -ENOMEM;
 	m->base.ops = &nfqd_transport_mmsg;
@@ -87,6 +86,13 @@ static int mmsg_open(struct nfqd_transport **out, int fd, const struct nfqd_tran
 		m->rx[i].data = m->iov[i].iov_base;
 	}
 
+	if (p->adopted) {
+		err = transport_clear_rings(fd);
+		if (err < 0) {
+			*why = TRANSPORT_WHY_RING_LEFT;
+			goto err;
+		}
+	}
 	err = set_timeout(fd, p->timeout_ms);
 	if (err < 0)
 		goto err;

@@ -42,6 +42,23 @@ int transport_ensure_sndbuf(int fd, size_t need);
  * -errno. */
 int transport_send_now(int fd, const void *buf, size_t len);
 
+/*
+ * Take away mmap netlink rings (NETLINK_RX_RING/TX_RING, Linux 3.10-4.5) left on fd, so that a
+ * backend reading with recv() finds a plain socket: a predecessor's ring (an mmap nfqd that
+ * crashed or handed the socket over) would swallow every message. Setting the rings to nothing
+ * also purges the socket's receive queue: the packets of the messages lost stay queued in the
+ * kernel under ids below every id read afterwards, the orphans a worker re-queues after a
+ * hand-over. A ring still mapped by another process, or with frames in flight (EBUSY), is waited
+ * for, up to 3 s. Returns 0 (none left, or a kernel without mmap netlink) or -errno.
+ */
+int transport_clear_rings(int fd);
+
+/* The reason to give when transport_clear_rings() fails. */
+#define TRANSPORT_WHY_RING_LEFT                                                                    \
+	"the socket still carries the mmap netlink ring of another process (it did not go away "   \
+	"within 3 s)"
+
+extern const struct nfqd_transport_ops nfqd_transport_mmap;
 extern const struct nfqd_transport_ops nfqd_transport_mmsg;
 extern const struct nfqd_transport_ops nfqd_transport_uring;
 

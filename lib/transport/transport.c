@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
 #include <stddef.h>
+#include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
+#include <linux/netlink.h>
+
+#include "nfqd/deadline.h"
 
 #include "transport-internal.h"
 
@@ -21,8 +27,11 @@
  * A tie in speed and more CPU per packet for uring; and with mmsg every operation nfqd makes
  * passes its seccomp filter, which io_uring's operations do not. So mmsg comes first, and uring
  * is there to be chosen (`transport = uring`) where it measures better.
+ * mmap comes before both: where the kernel still has mmap netlink (3.10-4.5) it is the only one
+ * that reads packets in place; everywhere else it refuses at once (ENOPROTOOPT) and auto goes on.
  */
 static const struct nfqd_transport_ops *const backends[] = {
+	&nfqd_transport_mmap,
 	&nfqd_transport_mmsg,
 	&nfqd_transport_uring,
 };
@@ -42,9 +51,23 @@ int nfqd_transport_known(const char *name)
 	return strcmp(name, "auto") == 0 || find(name) != NULL;
 }
 
+/* "auto" and every backend of the table, in auto's order, for messages. */
+static char names[64];
+
+static void names_build(void)
+{
+	size_t n = strlen(strcpy(names, "auto"));
+
+	for (size_t i = 0; i < N_BACKENDS && n + 2 + strlen(backends[i]->name) < sizeof(names); i++)
+		n += (size_t)snprintf(names + n, sizeof(names) - n, ", %s", backends[i]->name);
+}
+
 const char *nfqd_transport_names(void)
 {
-	return "auto, uring, mmsg";
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, names_build);
+	return names;
 }
 
 static int params_ok(const struct nfqd_transport_params *p)
@@ -155,6 +178,30 @@ void nfqd_transport_stats(const struct nfqd_transport *t, struct nfqd_transport_
 	*out = (struct nfqd_transport_stats){ 0 };
 	if (t->ops->stats)
 		t->ops->stats(t, out);
+}
+
+/* How long a ring still mapped elsewhere, or with frames in flight, is waited for. */
+#define RING_BUSY_MS	  3000
+#define RING_BUSY_STEP_NS (20 * 1000 * 1000)
+
+int transport_clear_rings(int fd)
+{
+	static const struct nl_mmap_req none;
+	int64_t deadline = nfqd_deadline_after(nfqd_now_ns(), RING_BUSY_MS);
+	static const int opts[] = { NETLINK_RX_RING, NETLINK_TX_RING };
+
+	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+		while (setsockopt(fd, SOL_NETLINK, opts[i], &none, sizeof(none)) == -1) {
+			struct timespec step = { .tv_nsec = RING_BUSY_STEP_NS };
+
+			if (errno == ENOPROTOOPT || errno == EINVAL)
+				break;
+			if (errno != EBUSY || nfqd_now_ns() >= deadline)
+				return -errno;
+			nanosleep(&step, NULL);
+		}
+	}
+	return 0;
 }
 
 int transport_ensure_sndbuf(int fd, size_t need)

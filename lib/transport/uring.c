@@ -271,6 +271,13 @@ static int uring_open(struct nfqd_transport **out, int fd, const struct nfqd_tra
 	if (!u->pend || !u->rx || !u->rx_bid || !u->tx)
 		goto err;
 
+	if (p->adopted) {
+		err = transport_clear_rings(fd);
+		if (err < 0) {
+			*why = TRANSPORT_WHY_RING_LEFT;
+			goto err;
+		}
+	}
 	u->bufs = mmap(NULL, u->buf_size * u->entries, PROT_READ | PROT_WRITE,
 		       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
 	if (u->bufs == MAP_FAILED) {

@@ -155,10 +155,10 @@ static inline char *itest_stats(struct itest *it)
 	return json;
 }
 
-/* The transport queue 0 of the running nfqd uses ("mmsg", "uring"), from its stats. */
+/* The transport queue 0 of the running nfqd uses ("mmap", "mmsg", "uring"), from its stats. */
 static inline const char *itest_transport(struct itest *it)
 {
-	static const char *const names[] = { "mmsg", "uring" };
+	static const char *const names[] = { "mmap", "mmsg", "uring" };
 	char *json = itest_stats(it);
 	const char *found = NULL;
 

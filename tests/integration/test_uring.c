@@ -78,8 +78,8 @@ static void test_explicit_uring_without_io_uring_fails_the_start_with_the_reason
 }
 
 /*
- * `transport = auto` takes mmsg first (lib/transport/transport.c, measured): where io_uring is
- * refused, both queues run on mmsg, every packet is delivered, and the log has no word of
+ * `transport = auto` takes mmsg before uring (lib/transport/transport.c, measured): where io_uring
+ * is refused, both queues run on mmsg, every packet is delivered, and the log has no word of
  * io_uring, because it was never tried.
  */
 static void test_auto_takes_mmsg_and_needs_no_io_uring(void **state)
@@ -101,11 +101,15 @@ static void test_auto_takes_mmsg_and_needs_no_io_uring(void **state)
 	assert_int_equal(udp_sink_wait(sink, 200, ITEST_DEADLINE_MS), 200);
 	close(sink);
 
-	/* mmsg is auto's first choice: io_uring is never tried, so there is nothing to explain */
+	/* mmsg comes before uring in auto's order: io_uring is never tried, so there is nothing
+	 * to explain about it (the one line auto logs is about mmap, which this kernel lacks) */
 	log = itest_stop(it, 5000, NULL);
-	if (count_of(log, "transport auto:") != 0 || count_of(log, "io_uring") != 0)
+	if (count_of(log, "transport auto: kernel has no mmap netlink") !=
+		    count_of(log, "transport auto:") ||
+	    count_of(log, "io_uring") != 0)
 		fprintf(stderr, "want no word of io_uring in:\n%s\n", log);
-	assert_int_equal(count_of(log, "transport auto:"), 0);
+	assert_int_equal(count_of(log, "transport auto: kernel has no mmap netlink"),
+			 count_of(log, "transport auto:"));
 	assert_int_equal(count_of(log, "io_uring"), 0);
 	free(log);
 }

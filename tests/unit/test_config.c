@@ -43,7 +43,7 @@ static void load_err(const char *text, const char *want)
 /* Every transport this build has is accepted by name. */
 static void test_uring_and_mmsg_transports_are_accepted(void **state)
 {
-	static const char *const names[] = { "uring", "mmsg", "auto" };
+	static const char *const names[] = { "mmap", "uring", "mmsg", "auto" };
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -355,8 +355,8 @@ static void test_errors_name_file_line_and_word(void **state)
 	load_err("[queue]\nmax-len = 99999999999999999999999\n",
 		 "t.conf:2: max-len: '99999999999999999999999' is out of range (1..65536)");
 	load_err("[queue]\nfail-open = maybe\n", "t.conf:2: fail-open: 'maybe' is not yes or no");
-	load_err("[queue]\ntransport = mmap\n", "t.conf:2: transport: unknown transport 'mmap' "
-						"(this build has: auto, uring, mmsg)");
+	load_err("[queue]\ntransport = ring\n", "t.conf:2: transport: unknown transport 'ring' "
+						"(this build has: auto, mmap, mmsg, uring)");
 	load_err("[queue]\nbatch = 0\n", "t.conf:2: batch: '0' is out of range (1..1024)");
 	load_err("[queue]\nbatch = 1025\n", "t.conf:2: batch: '1025' is out of range (1..1024)");
 	load_err("[queue]\nrecv-buffer = big\n",

@@ -52,6 +52,12 @@ enum nfqd_counter {
 	NFQD_CTR_LOG_SUPPRESSED,  /* packets of `log` rules the [log] rate limit kept out of it */
 	NFQD_CTR_LOG_RING_FULL,	  /* packets of `log` rules lost because the worker's log ring was
 				     full (the logging thread is behind) */
+	/* The mmap transport's rings (struct nfqd_transport_stats; 0 on the other transports). */
+	NFQD_CTR_RING_FULL,    /* receives that found every RX frame holding a message */
+	NFQD_CTR_RING_COPIES,  /* COPY frames: messages too long for a frame, read with recv() */
+	NFQD_CTR_RING_EMPTY,   /* zero-length frames (messages the kernel failed to build) */
+	NFQD_CTR_RING_TX_FULL, /* verdict sends (or their tails) sent by send() for want of a
+				  free TX frame */
 	NFQD_CTR_MAX
 };
 

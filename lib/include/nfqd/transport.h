@@ -10,6 +10,7 @@
 #ifndef NFQD_TRANSPORT_H
 #define NFQD_TRANSPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,11 @@ struct nfqd_transport_params {
 	unsigned int batch; /* datagrams per receive, 1..NFQD_TRANSPORT_BATCH_MAX */
 	size_t msg_size;    /* buffer bytes per datagram (nfqd_queue_msg_size()), 64..1 MiB */
 	int timeout_ms;	    /* a receive with nothing to read returns 0 after this long; >= 1 */
+	unsigned int depth; /* the queue's max-len: packets the kernel may hold (0: 8192); the
+			       mmap ring sizes its RX frames by it */
+	bool adopted;	    /* the socket comes from a predecessor (hand-over, fd store): it may
+			       carry the mmap ring of an mmap nfqd, which the other backends take
+			       away (transport_clear_rings()) */
 };
 
 #define NFQD_TRANSPORT_BATCH_MAX 1024
