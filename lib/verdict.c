@@ -46,6 +46,9 @@
 #define BATCH_MAX_LEN	   (MSG_HDR_LEN + ATTR_VHDR_LEN + ATTR_U32_LEN)
 #define SWEEP_LEN	   (MSG_HDR_LEN + ATTR_VHDR_LEN)
 #define SWEEP_ALL_MESSAGES 3u
+/* Besides a sweep of everything: the re-queue, the sweep of a lost send, the sweep of what was
+ * read. */
+#define SWEEP_OTHER_MESSAGES 3u
 
 /* One (verdict, mark) class seen in a build, in an open-addressing table. */
 struct class_slot {
@@ -96,6 +99,16 @@ struct nfqd_batcher {
 	bool seen_due;	       /* a nfqd_batcher_sweep_seen() request is pending */
 	uint32_t seen_upto;    /* ... up to this id */
 	uint32_t seen_verdict; /* ... with this verdict */
+
+	bool read_due;	       /* a nfqd_batcher_sweep_read() request is pending */
+	uint32_t read_upto;    /* ... up to this id */
+	uint32_t read_verdict; /* ... with this verdict */
+
+	size_t build_max;	      /* the longest one build's own messages can be */
+	size_t last_len;	      /* bytes of the latest build, at the start of buf */
+	struct nfqd_batch_stats last; /* its counts */
+	size_t unsent_len;	      /* nfqd_batcher_unsent(): the next build starts with these */
+	struct nfqd_batch_stats unsent; /* ... and counts them again */
 };
 
 static bool id_after(uint32_t a, uint32_t b)
@@ -133,11 +146,13 @@ int nfqd_batcher_new(struct nfqd_batcher **out, uint16_t queue, unsigned int cap
 	b->cls_mask = slots - 1;
 	/*
 	 * The chosen encoding never has more messages than entries, and no message is longer than
-	 * a single verdict; then come at most three sweeps. One batch more is a margin, should an
-	 * encoding ever add a message.
+	 * a single verdict; then come at most six sweeps. One batch more is a margin, should an
+	 * encoding ever add a message. Without ORDERED a build may start with a whole failed
+	 * build (nfqd_batcher_unsent()): room for two.
 	 */
-	b->buf_size = (size_t)capacity * SINGLE_MAX_LEN + BATCH_MAX_LEN +
-		      (SWEEP_ALL_MESSAGES + 1) * SWEEP_LEN;
+	b->build_max = (size_t)capacity * SINGLE_MAX_LEN + BATCH_MAX_LEN +
+		       (SWEEP_ALL_MESSAGES + SWEEP_OTHER_MESSAGES) * SWEEP_LEN;
+	b->buf_size = (flags & NFQD_BATCHER_ORDERED) ? b->build_max : 2 * b->build_max;
 
 	b->ent = calloc(capacity, sizeof(*b->ent));
 	b->tmp = calloc(capacity, sizeof(*b->tmp));
@@ -185,19 +200,24 @@ unsigned int nfqd_batcher_pending(const struct nfqd_batcher *b)
 	return b ? b->n : 0;
 }
 
-/* Whether a sweep with this verdict may be requested: 0, -EOPNOTSUPP or -EINVAL. */
-static int sweep_check(const struct nfqd_batcher *b, uint32_t verdict)
+/*
+ * Whether a sweep with this verdict may be requested (ordered_only: only with
+ * NFQD_BATCHER_ORDERED): 0, -EOPNOTSUPP or -EINVAL.
+ */
+static int sweep_check(const struct nfqd_batcher *b, uint32_t verdict, bool ordered_only)
 {
 	if (!b)
 		return -EINVAL;
-	if (!(b->flags & NFQD_BATCHER_ORDERED))
+	if (ordered_only && !(b->flags & NFQD_BATCHER_ORDERED))
 		return -EOPNOTSUPP;
 	return verdict_valid(verdict) ? 0 : -EINVAL;
 }
 
 int nfqd_batcher_sweep(struct nfqd_batcher *b, uint32_t verdict, int all)
 {
-	int r = sweep_check(b, verdict);
+	/* Everything still queued, of a frozen and drained queue, is what nobody could read,
+	 * whatever order the ids came in; a sweep below the next id needs that order. */
+	int r = sweep_check(b, verdict, !all);
 
 	if (r < 0)
 		return r;
@@ -223,7 +243,7 @@ int nfqd_batcher_sweep(struct nfqd_batcher *b, uint32_t verdict, int all)
 
 int nfqd_batcher_sweep_seen(struct nfqd_batcher *b, uint32_t verdict)
 {
-	int r = sweep_check(b, verdict);
+	int r = sweep_check(b, verdict, true);
 
 	if (r < 0 || !b->seen)
 		return r;
@@ -233,9 +253,34 @@ int nfqd_batcher_sweep_seen(struct nfqd_batcher *b, uint32_t verdict)
 	return 0;
 }
 
+int nfqd_batcher_sweep_read(struct nfqd_batcher *b, uint32_t verdict)
+{
+	int r = sweep_check(b, verdict, false);
+
+	if (r < 0 || !b->seen)
+		return r;
+	b->read_due = true;
+	b->read_upto = b->highest;
+	b->read_verdict = verdict;
+	return 0;
+}
+
+int nfqd_batcher_unsent(struct nfqd_batcher *b)
+{
+	if (!b)
+		return -EINVAL;
+	/* An ordered batcher's messages cannot go out again later: a batch message of a later
+	 * build may have reached their packets first (nfqd_batcher_sweep_seen() instead). */
+	if (b->flags & NFQD_BATCHER_ORDERED)
+		return -EOPNOTSUPP;
+	b->unsent_len = b->last_len;
+	b->unsent = b->last;
+	return 0;
+}
+
 int nfqd_batcher_orphans(struct nfqd_batcher *b, uint32_t verdict)
 {
-	int r = sweep_check(b, verdict);
+	int r = sweep_check(b, verdict, true);
 
 	if (r < 0)
 		return r;
@@ -247,7 +292,7 @@ int nfqd_batcher_orphans(struct nfqd_batcher *b, uint32_t verdict)
 
 int nfqd_batcher_orphans_upto(struct nfqd_batcher *b, uint32_t verdict, uint32_t upto)
 {
-	int r = sweep_check(b, verdict);
+	int r = sweep_check(b, verdict, false);
 
 	if (r < 0)
 		return r;
@@ -587,49 +632,101 @@ static void emit_orphans(struct nfqd_batcher *b, struct emit *e)
 	b->orphans_emitted = true;
 }
 
-int nfqd_batcher_build(struct nfqd_batcher *b, const void **buf, size_t *len,
-		       struct nfqd_batch_stats *st)
+/* One build's own messages, without ORDERED: all single, then the sweeps. */
+static void emit_unordered(struct nfqd_batcher *b, struct emit *e)
 {
-	struct emit e = { .buf = NULL };
-	unsigned int dups = 0, runs, best = 0, last = 0, sf;
-
-	if (!b || !buf || !len)
-		return -EINVAL;
-	e.buf = b->buf;
-
-	if (b->n > 0) {
-		sort_entries(b);
-		dups = dedup_entries(b);
+	emit_singles(b, e);
+	/*
+	 * After the singles: the caller requested these once caught up past every id they cover,
+	 * so every packet up to there that was read has its single verdict above (or in a build
+	 * already sent, or re-emitted first); they reach only those nobody could read. A failed
+	 * send is re-emitted whole (nfqd_batcher_unsent()), so the re-queue goes out once.
+	 */
+	if (b->orphans == ORPHANS_DUE && !b->orphans_emitted)
+		emit_orphans(b, e);
+	if (b->read_due) {
+		put_sweep_verdict(b, e, b->read_upto, b->read_verdict);
+		b->read_due = false;
 	}
+	emit_sweep(b, e);
+}
 
-	emit_orphans(b, &e);
+/* The worst case of a build's own messages (no encoding has more messages than entries). */
+static size_t own_max(const struct nfqd_batcher *b)
+{
+	return (size_t)b->n * SINGLE_MAX_LEN +
+	       (SWEEP_ALL_MESSAGES + SWEEP_OTHER_MESSAGES) * SWEEP_LEN;
+}
+
+/* The ordered encodings (see nfqd/verdict.h). */
+static void emit_ordered(struct nfqd_batcher *b, struct emit *e)
+{
+	unsigned int runs, best = 0, last = 0, sf;
+
+	emit_orphans(b, e);
 	/* Before the build's own verdicts, whose batch messages would otherwise reach them. */
 	if (b->seen_due) {
-		put_sweep_verdict(b, &e, b->seen_upto, b->seen_verdict);
+		put_sweep_verdict(b, e, b->seen_upto, b->seen_verdict);
 		b->seen_due = false;
 	}
-
-	if (!(b->flags & NFQD_BATCHER_ORDERED)) {
-		emit_singles(b, &e);
-	} else if (b->n > 0) {
+	if (b->n > 0) {
 		runs = count_runs(b);
 		best = best_class(b, &last);
 		/* A batch of one is a single verdict: then there is nothing to gain. */
 		sf = best >= 2 ? b->n - best + 1 : b->n;
 		if (runs <= sf)
-			emit_runs(b, &e);
+			emit_runs(b, e);
 		else
-			emit_singles_first(b, &e, last);
+			emit_singles_first(b, e, last);
 	}
-	emit_sweep(b, &e);
+	/* After every verdict of the build: every packet read up to read_upto has its own. */
+	if (b->read_due) {
+		put_sweep_verdict(b, e, b->read_upto, b->read_verdict);
+		b->read_due = false;
+	}
+	emit_sweep(b, e);
+}
 
-	if (st) {
-		st->verdicts = b->n;
-		st->messages = e.messages;
-		st->batch_messages = e.batch_messages;
-		st->duplicates = dups;
+int nfqd_batcher_build(struct nfqd_batcher *b, const void **buf, size_t *len,
+		       struct nfqd_batch_stats *st)
+{
+	struct emit e = { .buf = NULL };
+	unsigned int dups = 0, verdicts = 0;
+
+	if (!b || !buf || !len)
+		return -EINVAL;
+	e.buf = b->buf;
+	/* A failed build goes out again first, as it was (nfqd_batcher_unsent()). */
+	e.len = b->unsent_len;
+	e.messages = b->unsent.messages;
+	e.batch_messages = b->unsent.batch_messages;
+	verdicts = b->unsent.verdicts;
+	b->unsent_len = 0;
+	memset(&b->unsent, 0, sizeof(b->unsent));
+
+	/*
+	 * Only a caller that added verdicts while a failed build was owed, and failed again, can
+	 * leave too little room: its new verdicts and sweeps then wait for the next build.
+	 */
+	if (e.len + own_max(b) <= b->buf_size) {
+		if (b->n > 0) {
+			sort_entries(b);
+			dups = dedup_entries(b);
+		}
+		if (b->flags & NFQD_BATCHER_ORDERED)
+			emit_ordered(b, &e);
+		else
+			emit_unordered(b, &e);
+		verdicts += b->n;
+		b->n = 0;
 	}
-	b->n = 0;
+	b->last_len = e.len;
+	b->last.verdicts = verdicts;
+	b->last.messages = e.messages;
+	b->last.batch_messages = e.batch_messages;
+	b->last.duplicates = dups;
+	if (st)
+		*st = b->last;
 	*buf = b->buf;
 	*len = e.len;
 	return (int)e.messages;

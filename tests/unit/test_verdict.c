@@ -45,6 +45,7 @@ struct sim_pkt {
 	uint32_t ctmark;
 	uint32_t ctmark_mask;
 	bool by_sweep;
+	bool unread; /* a model ring holds its message and the reader has not taken it */
 };
 
 struct sim {
@@ -61,6 +62,7 @@ struct sim {
 	unsigned int sweep_enoent;   /* ENOENT answers to sweeps */
 	unsigned int einval;	     /* verdicts the kernel refuses */
 	unsigned int errors;	     /* malformed messages, or a rule of the batcher broken */
+	bool unordered;		     /* singles may follow sweeps (a failed build sent again) */
 	char error[200];
 	uint32_t single_ids[SIM_MAX]; /* ids of single verdicts, in message order */
 	unsigned int nsingles;
@@ -80,6 +82,7 @@ static void sim_reset(struct sim *s)
 {
 	s->n = 0;
 	s->head = 0;
+	s->unordered = false;
 }
 
 /* Queue a packet: ids must be given in the order the kernel would have queued them. */
@@ -116,6 +119,8 @@ static void sim_error(struct sim *s, const char *what)
 static void sim_deliver(struct sim_pkt *p, uint32_t verdict, const struct nlattr *mark,
 			uint32_t *ctmark, bool sweep)
 {
+	if (p->unread)
+		sim_error(&sim, "a verdict reached a packet whose message was not read yet");
 	p->queued = false;
 	p->verdicts++;
 	p->verdict = verdict;
@@ -202,7 +207,7 @@ static void sim_msg(struct sim *s, const struct nlmsghdr *nlh)
 	/* a sweep of a lost send leads; those of unreadable packets come after all the rest */
 	if (sweep && s->messages == s->leading_sweeps)
 		s->leading_sweeps++;
-	if (!sweep && s->sweeps > s->leading_sweeps) {
+	if (!sweep && s->sweeps > s->leading_sweeps && !s->unordered) {
 		sim_error(s, "a message after a sweep");
 		return;
 	}
@@ -1296,16 +1301,34 @@ static void queue_range(uint32_t from, uint32_t to)
 		sim_queue(&sim, id);
 }
 
+/*
+ * The sweeps that need ids in order (below the next id, up to the highest id after a lost send,
+ * below the first id) are refused without NFQD_BATCHER_ORDERED; those daemon/worker.c makes on an
+ * unordered transport (everything at the drain, what was read, the lost build again, the
+ * re-queue up to a known id) are accepted there, and unsent() only there.
+ */
 static void test_sweep_needs_ordered_and_a_valid_verdict(void **state)
 {
 	struct nfqd_batcher *b = batcher(4, 0);
+	struct nfqd_verdict v = mk(5, NF_ACCEPT, 0, 0, 0);
 
 	(void)state;
 	assert_int_equal(nfqd_batcher_sweep(b, NF_DROP, 0), -EOPNOTSUPP);
-	assert_int_equal(nfqd_batcher_sweep(b, NF_DROP, 1), -EOPNOTSUPP);
 	assert_int_equal(nfqd_batcher_sweep_seen(b, NF_DROP), -EOPNOTSUPP);
+	assert_int_equal(nfqd_batcher_orphans(b, NF_REPEAT), -EOPNOTSUPP);
+	add_ok(b, &v);
+	assert_int_equal(nfqd_batcher_sweep(b, NF_DROP, 1), 0);
+	assert_int_equal(nfqd_batcher_sweep_read(b, NF_DROP), 0);
+	assert_int_equal(nfqd_batcher_unsent(b), 0);
+	assert_int_equal(nfqd_batcher_orphans_upto(b, NF_REPEAT, 3), 0);
+	assert_int_equal(nfqd_batcher_sweep(b, NF_STOLEN, 1), -EINVAL);
+	assert_int_equal(nfqd_batcher_sweep_read(b, NF_STOLEN), -EINVAL);
+	assert_int_equal(nfqd_batcher_orphans_upto(b, NF_STOLEN, 3), -EINVAL);
+	assert_int_equal(nfqd_batcher_unsent(NULL), -EINVAL);
 	nfqd_batcher_free(b);
 	b = batcher(4, NFQD_BATCHER_ORDERED);
+	assert_int_equal(nfqd_batcher_unsent(b), -EOPNOTSUPP);
+	assert_int_equal(nfqd_batcher_sweep_read(b, NF_DROP), 0);
 	assert_int_equal(nfqd_batcher_sweep(b, NF_STOLEN, 0), -EINVAL);
 	assert_int_equal(nfqd_batcher_sweep_seen(b, NF_STOLEN), -EINVAL);
 	assert_int_equal(nfqd_batcher_sweep(b, 6, 1), -EINVAL);
@@ -1956,11 +1979,227 @@ static void test_orphans_need_ordered_and_a_valid_verdict(void **state)
 
 	(void)state;
 	assert_int_equal(nfqd_batcher_orphans(b, NF_REPEAT), -EOPNOTSUPP);
-	assert_int_equal(nfqd_batcher_orphans_upto(b, NF_REPEAT, 5), -EOPNOTSUPP);
 	assert_int_equal(nfqd_batcher_orphans(o, NF_STOLEN), -EINVAL);
+	assert_int_equal(nfqd_batcher_orphans_upto(o, NF_STOLEN, 5), -EINVAL);
 	assert_false(nfqd_batcher_orphans_pending(o));
 	nfqd_batcher_free(b);
 	nfqd_batcher_free(o);
+}
+
+/* ---- unordered transports: the lost build again, the sweep of what was read, the re-queue ---- */
+
+/*
+ * Read 1..10 out of order, 4 and 7 unreadable, 11 not read yet: the sweep of what was read goes
+ * after the singles and gives only 4 and 7 its verdict, and reaches nothing above the highest id
+ * read.
+ */
+static void test_sweep_read_goes_after_the_singles_and_takes_only_the_unreadable(void **state)
+{
+	static const uint32_t order[] = { 3, 1, 2, 9, 10, 5, 6, 8 };
+	struct nfqd_batcher *b = batcher(16, 0);
+	struct nfqd_batch_stats st;
+	unsigned int i;
+
+	(void)state;
+	sim_reset(&sim);
+	queue_range(1, 11);
+	assert_int_equal(nfqd_batcher_sweep_read(b, NF_DROP), 0);
+	/* with no id ever added there is nothing read to sweep */
+	assert_int_equal(build_apply(b, NULL), 0);
+	for (i = 0; i < 8; i++)
+		add_ok(b, &(struct nfqd_verdict){ .id = order[i], .verdict = NF_ACCEPT });
+	assert_int_equal(nfqd_batcher_sweep_read(b, NF_DROP), 0);
+	assert_int_equal(build_apply(b, &st), 9);
+	assert_int_equal(st.batch_messages, 1);
+	assert_true(sim.last_is_batch == false && sim.sweeps == 1);
+	assert_int_equal(sim.sweep_enoent, 0);
+	for (i = 0; i < 8; i++)
+		assert_fate(&(struct nfqd_verdict){ .id = order[i], .verdict = NF_ACCEPT });
+	assert_swept(4, NF_DROP);
+	assert_swept(7, NF_DROP);
+	assert_untouched(11);
+	/* a request is served once */
+	assert_int_equal(build_apply(b, NULL), 0);
+	nfqd_batcher_free(b);
+}
+
+/*
+ * With an ordered batcher too it comes after the build's own verdicts, their batch message
+ * included: here it finds nothing left (ENOENT) and 9, not read, stays queued.
+ */
+static void test_sweep_read_with_ordered_follows_the_batch(void **state)
+{
+	struct nfqd_batcher *b = batcher(16, NFQD_BATCHER_ORDERED);
+	struct nfqd_batch_stats st;
+	uint32_t id;
+
+	(void)state;
+	sim_reset(&sim);
+	queue_range(1, 9);
+	add_range(b, 1, 8, NF_ACCEPT);
+	assert_int_equal(nfqd_batcher_sweep_read(b, NF_DROP), 0);
+	assert_int_equal(build_apply(b, &st), 2);
+	assert_int_equal(sim.sweeps, 1);
+	assert_int_equal(sim.leading_sweeps, 0);
+	assert_int_equal(sim.sweep_enoent, 1);
+	for (id = 1; id <= 8; id++)
+		assert_fate(&(struct nfqd_verdict){ .id = id, .verdict = NF_ACCEPT });
+	assert_untouched(9);
+	nfqd_batcher_free(b);
+}
+
+/*
+ * A failed send: the next build, even with nothing added, is the failed one again, byte for
+ * byte, with its counts; after a second failure with new verdicts added, both go out, the
+ * failed build first.
+ */
+static void test_unsent_build_goes_out_again_first_even_with_nothing_added(void **state)
+{
+	struct nfqd_batcher *b = batcher(4, 0);
+	struct nfqd_batch_stats st;
+	static char first[4096];
+	const void *buf;
+	size_t len, flen;
+	uint32_t id;
+
+	(void)state;
+	sim_reset(&sim);
+	sim.unordered = true;
+	queue_range(1, 8);
+	for (id = 1; id <= 3; id++)
+		add_ok(b, &(struct nfqd_verdict){ .id = id, .verdict = NF_DROP });
+	assert_int_equal(nfqd_batcher_sweep_read(b, NF_ACCEPT), 0);
+	assert_int_equal(nfqd_batcher_build(b, &buf, &flen, NULL), 4);
+	assert_true(flen <= sizeof(first));
+	memcpy(first, buf, flen);
+	/* nothing reached the kernel */
+	assert_int_equal(nfqd_batcher_unsent(b), 0);
+	assert_int_equal(nfqd_batcher_build(b, &buf, &len, &st), 4);
+	assert_int_equal(len, flen);
+	assert_memory_equal(buf, first, flen);
+	assert_int_equal(st.verdicts, 3);
+	assert_int_equal(st.batch_messages, 1);
+	/* lost again; meanwhile 5..8 were read (4 unreadable): the old sweep covers up to 3 */
+	assert_int_equal(nfqd_batcher_unsent(b), 0);
+	for (id = 5; id <= 8; id++)
+		add_ok(b, &(struct nfqd_verdict){ .id = id, .verdict = NF_ACCEPT });
+	assert_int_equal(nfqd_batcher_sweep_read(b, NF_ACCEPT), 0);
+	assert_int_equal(build_apply(b, &st), 4 + 5);
+	assert_int_equal(st.verdicts, 7);
+	assert_int_equal(sim.sweep_enoent, 1);
+	for (id = 1; id <= 3; id++)
+		assert_fate(&(struct nfqd_verdict){ .id = id, .verdict = NF_DROP });
+	assert_swept(4, NF_ACCEPT);
+	for (id = 5; id <= 8; id++)
+		assert_fate(&(struct nfqd_verdict){ .id = id, .verdict = NF_ACCEPT });
+	/* sent: nothing is owed any more */
+	assert_int_equal(build_apply(b, NULL), 0);
+	nfqd_batcher_free(b);
+}
+
+/*
+ * The bound of the buffer: a failed full build plus a full new one fit (the longest messages,
+ * every sweep; ASan watches). A caller that fails that one too and adds more gets the two failed
+ * ones first and its new verdicts in the build after, none lost (17..24 are queued only after
+ * the sweep of everything, which would take them otherwise).
+ */
+static void test_unsent_full_builds_fit_and_what_does_not_waits(void **state)
+{
+	struct nfqd_batcher *b = batcher(8, 0);
+	struct nfqd_batch_stats st;
+	struct nfqd_verdict v;
+	const void *buf;
+	size_t len;
+	uint32_t id;
+
+	(void)state;
+	sim_reset(&sim);
+	sim.unordered = true;
+	queue_range(1, 16);
+	for (id = 1; id <= 16; id++) {
+		v = mk(id, NF_QUEUE_NR(65535u), F_MARK | F_CT, 0xffffffffu, 0xffffffffu);
+		add_ok(b, &v);
+		if (id == 8 || id == 16) {
+			assert_int_equal(nfqd_batcher_orphans_upto(b, NF_REPEAT, 0), 0);
+			assert_int_equal(nfqd_batcher_sweep_read(b, NF_DROP), 0);
+			/* the drain's sweep, after which nothing more is read */
+			if (id == 16)
+				assert_int_equal(nfqd_batcher_sweep(b, NF_DROP, 1), 0);
+			assert_true(nfqd_batcher_build(b, &buf, &len, NULL) > 0);
+			assert_int_equal(nfqd_batcher_unsent(b), 0);
+			/* the re-queue went out in the failed build: it goes again only with it */
+			nfqd_batcher_orphans_cancel(b);
+		}
+	}
+	for (id = 17; id <= 24; id++)
+		add_ok(b, &(struct nfqd_verdict){ .id = id, .verdict = NF_ACCEPT });
+	assert_int_equal(nfqd_batcher_build(b, &buf, &len, &st), 2 * (8 + 1 + 1) + 3);
+	assert_int_equal(st.verdicts, 16);
+	assert_int_equal(nfqd_batcher_pending(b), 8);
+	sim_apply(&sim, buf, len);
+	if (sim.errors)
+		fail_msg("kernel simulation: %s", sim.error);
+	queue_range(17, 24);
+	for (id = 1; id <= 16; id++) {
+		v = mk(id, NF_QUEUE_NR(65535u), F_MARK | F_CT, 0xffffffffu, 0xffffffffu);
+		assert_fate(&v);
+	}
+	assert_int_equal(build_apply(b, &st), 8);
+	for (id = 17; id <= 24; id++)
+		assert_fate(&(struct nfqd_verdict){ .id = id, .verdict = NF_ACCEPT });
+	nfqd_batcher_free(b);
+}
+
+/*
+ * Without ORDERED the re-queue goes after the build's own verdicts: 6 and 7 came into the ring
+ * after its set-up, below the kernel's last id 7 read then, and were read (out of order) before
+ * the reader caught up. Only 1..5, whose messages nobody will read, are re-queued.
+ */
+static void test_unordered_orphans_upto_follow_the_singles(void **state)
+{
+	struct nfqd_batcher *b = batcher(8, 0);
+	struct nfqd_batch_stats st;
+
+	(void)state;
+	sim_reset(&sim);
+	queue_range(1, 9);
+	add_ok(b, &(struct nfqd_verdict){ .id = 8, .verdict = NF_DROP });
+	add_ok(b, &(struct nfqd_verdict){ .id = 6, .verdict = NF_ACCEPT });
+	add_ok(b, &(struct nfqd_verdict){ .id = 7, .verdict = NF_DROP });
+	assert_int_equal(nfqd_batcher_orphans_upto(b, NF_REPEAT, 7), 0);
+	assert_true(nfqd_batcher_orphans_pending(b));
+	assert_int_equal(build_apply(b, &st), 4);
+	assert_swept_range(1, 5, NF_REPEAT);
+	assert_fate(&(struct nfqd_verdict){ .id = 6, .verdict = NF_ACCEPT });
+	assert_fate(&(struct nfqd_verdict){ .id = 7, .verdict = NF_DROP });
+	assert_fate(&(struct nfqd_verdict){ .id = 8, .verdict = NF_DROP });
+	assert_untouched(9);
+	/* once emitted it is not emitted again; the send done, it is no longer pending */
+	assert_int_equal(build_apply(b, NULL), 0);
+	assert_true(nfqd_batcher_orphans_pending(b));
+	nfqd_batcher_orphans_sent(b);
+	assert_false(nfqd_batcher_orphans_pending(b));
+	nfqd_batcher_free(b);
+}
+
+/* The drain without ORDERED: every packet still queued, read or not, gets the sweep's verdict. */
+static void test_unordered_sweep_all_takes_every_queued_packet(void **state)
+{
+	struct nfqd_batcher *b = batcher(8, 0);
+
+	(void)state;
+	sim_reset(&sim);
+	queue_range(0xfffffff0u, 0x10);
+	add_ok(b, &(struct nfqd_verdict){ .id = 3, .verdict = NF_ACCEPT });
+	add_ok(b, &(struct nfqd_verdict){ .id = 0xfffffff5u, .verdict = NF_ACCEPT });
+	assert_int_equal(nfqd_batcher_sweep(b, NF_DROP, 1), 0);
+	assert_int_equal(build_apply(b, NULL), 2 + 3);
+	assert_fate(&(struct nfqd_verdict){ .id = 3, .verdict = NF_ACCEPT });
+	assert_fate(&(struct nfqd_verdict){ .id = 0xfffffff5u, .verdict = NF_ACCEPT });
+	for (unsigned int i = 0; i < sim.n; i++)
+		if (sim.pkt[i].id != 3 && sim.pkt[i].id != 0xfffffff5u)
+			assert_pkt_swept(&sim.pkt[i], NF_DROP);
+	nfqd_batcher_free(b);
 }
 
 int main(void)
@@ -2017,6 +2256,13 @@ int main(void)
 		cmocka_unit_test(test_orphans_survive_a_lost_send_and_precede_the_seen_sweep),
 		cmocka_unit_test(test_orphans_upto_goes_out_without_entries),
 		cmocka_unit_test(test_orphans_need_ordered_and_a_valid_verdict),
+		cmocka_unit_test(
+			test_sweep_read_goes_after_the_singles_and_takes_only_the_unreadable),
+		cmocka_unit_test(test_sweep_read_with_ordered_follows_the_batch),
+		cmocka_unit_test(test_unsent_build_goes_out_again_first_even_with_nothing_added),
+		cmocka_unit_test(test_unsent_full_builds_fit_and_what_does_not_waits),
+		cmocka_unit_test(test_unordered_orphans_upto_follow_the_singles),
+		cmocka_unit_test(test_unordered_sweep_all_takes_every_queued_packet),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -85,7 +85,7 @@ unsigned int nfqd_batcher_pending(const struct nfqd_batcher *b);
 /*
  * Request a sweep: VERDICT_BATCH messages with `verdict`, after all other messages of a build,
  * for queued packets whose message could not be read (no id) and so got no verdict of their own.
- * Only with NFQD_BATCHER_ORDERED (-EOPNOTSUPP otherwise).
+ * all == 0 only with NFQD_BATCHER_ORDERED (-EOPNOTSUPP otherwise); all != 0 with or without it.
  *
  * With all == 0 the sweep is one message that covers ids up to the highest of the build that
  * emits it, and it is emitted by the first build holding an id above every id added before the
@@ -124,6 +124,34 @@ int nfqd_batcher_sweep(struct nfqd_batcher *b, uint32_t verdict, int all);
 int nfqd_batcher_sweep_seen(struct nfqd_batcher *b, uint32_t verdict);
 
 /*
+ * Request a sweep of every queued packet up to the highest id added so far, with `verdict`, for
+ * a caller that has read every queued packet up to that id: with NFQD_BATCHER_ORDERED that is
+ * always so; without it, call it only after a receive that left the transport caught up
+ * (nfqd_transport_caught_up()) and once the packets of that receive are added. The next build
+ * (even an empty one) ends with it, one message after all of its own verdicts, so it reaches
+ * only packets whose messages could not be read (no id), or none (ENOENT; it carries
+ * nfqd_batcher_sweep_seq()). An unreadable packet with an id above every id added is beyond its
+ * reach: a request after a later caught-up receive that added a packet reaches it. A new request
+ * replaces a pending one (its id is the same or higher). With no id ever added nothing is
+ * requested. Returns 0, or -EINVAL for a verdict nfqd_batcher_add() would refuse.
+ */
+int nfqd_batcher_sweep_read(struct nfqd_batcher *b, uint32_t verdict);
+
+/*
+ * The send of the latest build failed and nothing of it reached the kernel: the next build
+ * starts with every message of it again, as it was, even when nothing new was added (then it is
+ * all that build holds), and its counts include them. Only without NFQD_BATCHER_ORDERED (an
+ * ordered batcher uses nfqd_batcher_sweep_seen(); -EOPNOTSUPP): sound there because every
+ * verdict is a single one and the sweeps of the failed build cover only ids read before it, which
+ * no later verdict can name. The buffer holds two builds: a failed build and a full new one
+ * (capacity verdicts, with sweeps). A caller that adds verdicts while a failed build is owed and
+ * fails again may leave less room than the next build needs: that build then holds only the
+ * failed ones and its new verdicts stay pending (nfqd_batcher_pending()) for the one after.
+ * Returns 0, -EOPNOTSUPP, or -EINVAL for NULL.
+ */
+int nfqd_batcher_unsent(struct nfqd_batcher *b);
+
+/*
  * The packets a previous reader of the queue (a process that died or handed the socket over)
  * read and never answered are still queued, with ids below every id this batcher will see, and
  * no message of theirs will ever come again. Request one VERDICT_BATCH with `verdict` (NF_REPEAT:
@@ -142,6 +170,12 @@ int nfqd_batcher_orphans(struct nfqd_batcher *b, uint32_t verdict);
  * The same with a known bound: every queued id up to upto (for a socket found empty while the
  * kernel listed packets queued, upto being the kernel's last id read before). The next build
  * emits it even with nothing added. Returns as nfqd_batcher_orphans().
+ *
+ * Also without NFQD_BATCHER_ORDERED: upto is then the kernel's last id once the transport was
+ * set up (which left every earlier message unread for good), and the caller requests it only
+ * after a receive that left the transport caught up, so that every packet up to upto with a
+ * message has been read. The message then goes after the build's own verdicts, is emitted once,
+ * and goes out again only with nfqd_batcher_unsent().
  */
 int nfqd_batcher_orphans_upto(struct nfqd_batcher *b, uint32_t verdict, uint32_t upto);
 
@@ -162,6 +196,12 @@ uint32_t nfqd_batcher_sweep_seq(void);
  * the kernel must process them, and clear the pending set. *buf and *len are set to the encoded
  * messages, owned by the batcher and valid until the next add or build. With nothing to send,
  * *len is 0. st, if not NULL, receives the counts. Returns the number of messages (>= 0).
+ *
+ * The order: with NFQD_BATCHER_ORDERED the re-queue (orphans), the sweep of a lost send, the
+ * build's verdicts, the sweep of what was read, the sweeps of unreadable packets or of everything.
+ * Without it: the failed build (nfqd_batcher_unsent()), the build's single verdicts, the re-queue
+ * (orphans_upto), the sweep of what was read, the sweep of everything. Without ORDERED the
+ * pending set stays when a repeated failed build leaves no room (nfqd_batcher_unsent()).
  */
 int nfqd_batcher_build(struct nfqd_batcher *b, const void **buf, size_t *len,
 		       struct nfqd_batch_stats *st);
