@@ -344,6 +344,11 @@ int nlmmap_emu_rx_status(const struct nlmmap_emu *k, unsigned int i)
 	return (int)get_status(frame(k, &k->rx, i));
 }
 
+void *nlmmap_emu_tx_frame(const struct nlmmap_emu *k, unsigned int i)
+{
+	return i < ring_frames(&k->tx) ? frame(k, &k->tx, i) : NULL;
+}
+
 unsigned int nlmmap_emu_rx_count(const struct nlmmap_emu *k, int status)
 {
 	unsigned int n = 0;

@@ -109,6 +109,9 @@ unsigned int nlmmap_emu_rx_head(const struct nlmmap_emu *k);
 /* The NL_MMAP_STATUS_* of RX frame `frame`, or -EINVAL when there is no such frame. */
 int nlmmap_emu_rx_status(const struct nlmmap_emu *k, unsigned int frame);
 
+/* The header of TX frame `frame` (struct nl_mmap_hdr), or NULL when there is no such frame. */
+void *nlmmap_emu_tx_frame(const struct nlmmap_emu *k, unsigned int frame);
+
 /* RX frames in status `status` (NL_MMAP_STATUS_*). */
 unsigned int nlmmap_emu_rx_count(const struct nlmmap_emu *k, int status);
 

@@ -18,8 +18,16 @@
 #include <sys/socket.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_queue.h>
 #include <linux/netlink.h>
 
+#include "nfqd/packet.h"
+#include "nfqd/transport.h"
+#include "nfqd/verdict.h"
 #include "nlmmap_emu.h"
 #include "pktbuild.h"
 
@@ -84,8 +92,8 @@ static struct nl_mmap_hdr *tx_frame(struct ring_user *u, unsigned int i)
 				      (size_t)i * FRAME_SIZE);
 }
 
-/* A real nfqueue packet message of a UDP packet with this id and payload size. */
-static int packet_msg(void *buf, size_t cap, uint32_t id, size_t payload)
+/* A real nfqueue packet message of a UDP packet with this id, payload size and PB_NFQ_* attrs. */
+static int packet_msg(void *buf, size_t cap, uint32_t id, size_t payload, uint32_t attrs)
 {
 	uint8_t pkt[PB_PKT_MAX];
 	struct pb pb;
@@ -99,6 +107,7 @@ static int packet_msg(void *buf, size_t cap, uint32_t id, size_t payload)
 	len = pb_finish(&pb);
 	assert_true(len > 0);
 	pb_nfq_init(&m, 4, id);
+	m.attrs = attrs;
 	len = pb_nfq_msg(buf, cap, &m, pkt, (size_t)len);
 	assert_true(len > 0);
 	return len;
@@ -205,9 +214,9 @@ static void test_emu_rx_frames_and_poll(void **state)
 	p = (struct pollfd){ .fd = u.fd, .events = POLLIN };
 	assert_int_equal(poll(&p, 1, 1000), 0); /* an empty ring: in-process, at once */
 
-	len[0] = packet_msg(msg[0], sizeof(msg[0]), 7, 100);
-	len[1] = packet_msg(msg[1], sizeof(msg[1]), 8, 3000); /* longer than a frame */
-	len[2] = packet_msg(msg[2], sizeof(msg[2]), 9, 100);
+	len[0] = packet_msg(msg[0], sizeof(msg[0]), 7, 100, 0);
+	len[1] = packet_msg(msg[1], sizeof(msg[1]), 8, 3000, 0); /* longer than a frame */
+	len[2] = packet_msg(msg[2], sizeof(msg[2]), 9, 100, 0);
 	assert_int_equal(nlmmap_emu_deliver(u.k, msg[0], (size_t)len[0], NLMMAP_EMU_VALID), 0);
 	assert_int_equal(nlmmap_emu_deliver(u.k, msg[1], (size_t)len[1], NLMMAP_EMU_VALID), 1);
 	assert_int_equal(nlmmap_emu_deliver(u.k, NULL, 0, NLMMAP_EMU_FAILED), 2);
@@ -268,7 +277,7 @@ static void test_emu_rx_wraps_around(void **state)
 	(void)state;
 	ring_open(&u, 1); /* 2 frames */
 	for (uint32_t id = 1; id <= 101; id++) {
-		int len = packet_msg(msg, sizeof(msg), id, 10);
+		int len = packet_msg(msg, sizeof(msg), id, 10, 0);
 		int i = nlmmap_emu_deliver(u.k, msg, (size_t)len, NLMMAP_EMU_VALID);
 
 		assert_int_equal(i, (int)((id - 1) % 2));
@@ -367,6 +376,463 @@ static void test_emu_passes_other_sockets_through(void **state)
 	assert_int_equal(close(fd), 0);
 }
 
+/*
+ * The transport (lib/transport/mmap.c) against the emulated kernel. A model of nfnetlink_queue
+ * applies the verdicts that leave the socket: VERDICT answers one queued id, VERDICT_BATCH every
+ * queued id up to its id; a verdict that finds nothing is the kernel's ENOENT (harmless: counted
+ * apart). Every id must get exactly one verdict that takes effect, the intended one.
+ */
+#define MODEL_IDS 65536
+
+struct model {
+	uint8_t queued[MODEL_IDS];
+	uint8_t times[MODEL_IDS];
+	uint32_t verdict[MODEL_IDS];
+	uint32_t last_id; /* ids given: 1..last_id */
+	unsigned int enoent, ring_datagrams, plain_datagrams;
+	unsigned int fail_every, datagrams; /* every fail_every-th datagram refused (ENOBUFS) */
+	unsigned int fail_next;		    /* the next fail_next datagrams refused */
+};
+
+static void model_apply(struct model *m, uint32_t id, uint32_t verdict)
+{
+	m->queued[id] = 0;
+	m->times[id]++;
+	m->verdict[id] = verdict;
+}
+
+static int model_sink(void *arg, const void *buf, size_t len, int from_ring)
+{
+	struct model *m = arg;
+	const struct nlmsghdr *nlh = buf;
+	int left = (int)len;
+
+	m->datagrams++;
+	if (m->fail_next) {
+		m->fail_next--;
+		return -ENOBUFS;
+	}
+	if (m->fail_every && m->datagrams % m->fail_every == 0)
+		return -ENOBUFS;
+	if (from_ring)
+		m->ring_datagrams++;
+	else
+		m->plain_datagrams++;
+	for (; mnl_nlmsg_ok(nlh, left); nlh = mnl_nlmsg_next(nlh, &left)) {
+		const struct nlattr *a;
+		const struct nfqnl_msg_verdict_hdr *vh = NULL;
+		uint16_t type = nlh->nlmsg_type & 0xff;
+		uint32_t id, v, hit = 0;
+
+		assert_int_equal(nlh->nlmsg_type >> 8, NFNL_SUBSYS_QUEUE);
+		mnl_attr_for_each (a, nlh, sizeof(struct nfgenmsg)) {
+			if (mnl_attr_get_type(a) == NFQA_VERDICT_HDR)
+				vh = mnl_attr_get_payload(a);
+		}
+		assert_non_null(vh);
+		id = ntohl(vh->id);
+		v = ntohl(vh->verdict);
+		assert_true(id < MODEL_IDS);
+		if (type == NFQNL_MSG_VERDICT) {
+			if (m->queued[id]) {
+				model_apply(m, id, v);
+				hit = 1;
+			}
+		} else {
+			assert_int_equal(type, NFQNL_MSG_VERDICT_BATCH);
+			for (uint32_t i = 1; i <= id && i <= m->last_id; i++)
+				if (m->queued[i]) {
+					model_apply(m, i, v);
+					hit++;
+				}
+		}
+		m->enoent += hit == 0;
+	}
+	return 0;
+}
+
+struct fx {
+	int fd;
+	struct nfqd_transport *t;
+	struct nlmmap_emu *k;
+	struct nfqd_batcher *b;
+	struct model m;
+	unsigned char msg[PB_MSG_MAX];
+};
+
+/* An mmap transport on a fresh netlink socket, batch 4, a queue of 16: 16 RX frames. */
+static struct fx *fx_open(unsigned int batch, unsigned int depth)
+{
+	static struct fx fx;
+	struct nfqd_transport_params p = {
+		.batch = batch, .msg_size = 512, .timeout_ms = 1, .depth = depth
+	};
+	const char *why = NULL;
+
+	memset(&fx, 0, sizeof(fx));
+	fx.fd = nl_socket();
+	assert_int_equal(nfqd_transport_open(&fx.t, "mmap", fx.fd, &p, &why), 0);
+	assert_string_equal(nfqd_transport_name(fx.t), "mmap");
+	fx.k = nlmmap_emu_of(fx.fd);
+	assert_non_null(fx.k);
+	nlmmap_emu_set_sink(fx.k, model_sink, &fx.m);
+	assert_int_equal(nfqd_batcher_new(&fx.b, 0, 1024, 0), 0);
+	return &fx;
+}
+
+static void fx_close(struct fx *fx)
+{
+	nfqd_batcher_free(fx->b);
+	nfqd_transport_close(fx->t);
+	/* the transport took its rings away: a successor finds a plain socket */
+	assert_int_equal(nlmmap_emu_rx_frames(fx->k), 0);
+	close(fx->fd);
+}
+
+/* The kernel gives the next id to a packet and builds its message in fx->msg; its length. */
+static int give(struct fx *fx, size_t payload, uint32_t attrs, uint32_t *id)
+{
+	*id = ++fx->m.last_id;
+	fx->m.queued[*id] = 1;
+	return packet_msg(fx->msg, sizeof(fx->msg), *id, payload, attrs);
+}
+
+/* Deliver a new packet's message as how says; returns its id. */
+static uint32_t put(struct fx *fx, enum nlmmap_emu_how how, size_t payload)
+{
+	uint32_t id;
+	int len = give(fx, payload, 0, &id);
+
+	assert_true(nlmmap_emu_deliver(fx->k, fx->msg, (size_t)len, how) >= 0);
+	return id;
+}
+
+static uint32_t intended(uint32_t id)
+{
+	return id % 3 == 0 ? NF_DROP : NF_ACCEPT;
+}
+
+/* Receive once; add each packet's intended verdict; returns the ids read (in ring order). */
+static int take(struct fx *fx, uint32_t *ids, unsigned int *unreadable)
+{
+	const struct nfqd_rx_msg *msgs;
+	int n = nfqd_transport_recv(fx->t, &msgs, NFQD_RECV_NOWAIT), got = 0;
+
+	assert_true(n >= 0);
+	for (int i = 0; i < n; i++) {
+		struct nfqd_packet pkt;
+		struct nfqd_verdict v = { 0 };
+
+		if (nfqd_packet_parse(&pkt, msgs[i].data, msgs[i].len) < 0) {
+			assert_non_null(unreadable);
+			(*unreadable)++;
+			continue;
+		}
+		v.id = pkt.id;
+		v.verdict = intended(pkt.id);
+		assert_int_equal(nfqd_batcher_add(fx->b, &v), 0);
+		if (ids)
+			ids[got] = pkt.id;
+		got++;
+	}
+	return got;
+}
+
+/* Build and send what was added; 0 or the transport's -errno. */
+static int answer_all(struct fx *fx)
+{
+	const void *buf;
+	size_t len;
+
+	nfqd_batcher_build(fx->b, &buf, &len, NULL);
+	return len ? nfqd_transport_send(fx->t, buf, len) : 0;
+}
+
+/* Send the verdicts added, then hand the frames back: the worker's order. */
+static void answer_release(struct fx *fx)
+{
+	assert_int_equal(answer_all(fx), 0);
+	nfqd_transport_release(fx->t);
+}
+
+/* Every TX frame is the process's (UNUSED). */
+static void assert_tx_unused(struct fx *fx)
+{
+	for (unsigned int i = 0; nlmmap_emu_tx_frame(fx->k, i); i++) {
+		struct nl_mmap_hdr *h = nlmmap_emu_tx_frame(fx->k, i);
+
+		assert_int_equal(h->nm_status, NL_MMAP_STATUS_UNUSED);
+	}
+}
+
+static void assert_all_answered(struct fx *fx)
+{
+	for (uint32_t id = 1; id <= fx->m.last_id; id++) {
+		if (fx->m.times[id] != 1 || fx->m.queued[id])
+			fail_msg("id %u: %u verdicts, still queued %u", id, fx->m.times[id],
+				 fx->m.queued[id]);
+	}
+}
+
+/* VALID frames are read in place, in ring order (not id order); frames go back only at release. */
+static void test_mmap_valid_frames_read_in_place_out_of_id_order(void **state)
+{
+	struct fx *fx = fx_open(4, 16);
+	uint32_t ids[4], a, b, c;
+	int i0, i1, i2;
+
+	(void)state;
+	/* three builds at once: frames 0, 1, 2 taken in that order, ids given 2, 3, 1 */
+	i0 = nlmmap_emu_deliver(fx->k, NULL, 0, NLMMAP_EMU_RESERVE);
+	i1 = nlmmap_emu_deliver(fx->k, NULL, 0, NLMMAP_EMU_RESERVE);
+	i2 = nlmmap_emu_deliver(fx->k, NULL, 0, NLMMAP_EMU_RESERVE);
+	int len = give(fx, 30, 0, &a);
+	assert_int_equal(nlmmap_emu_complete(fx->k, (unsigned int)i2, fx->msg, (size_t)len), 0);
+	len = give(fx, 30, 0, &b);
+	assert_int_equal(nlmmap_emu_complete(fx->k, (unsigned int)i0, fx->msg, (size_t)len), 0);
+	len = give(fx, 30, 0, &c);
+	assert_int_equal(nlmmap_emu_complete(fx->k, (unsigned int)i1, fx->msg, (size_t)len), 0);
+
+	assert_int_equal(take(fx, ids, NULL), 3);
+	assert_int_equal(ids[0], b);
+	assert_int_equal(ids[1], c);
+	assert_int_equal(ids[2], a);
+	assert_int_equal(nfqd_transport_caught_up(fx->t), 1);
+	/* not one frame back to the kernel before the verdicts are sent */
+	assert_int_equal(nlmmap_emu_frames_owned_by_user(fx->k), 3);
+	assert_int_equal(answer_all(fx), 0);
+	assert_int_equal(nlmmap_emu_frames_owned_by_user(fx->k), 3);
+	nfqd_transport_release(fx->t);
+	assert_int_equal(nlmmap_emu_frames_owned_by_user(fx->k), 0);
+	assert_int_equal(nlmmap_emu_rx_count(fx->k, NL_MMAP_STATUS_UNUSED),
+			 nlmmap_emu_rx_frames(fx->k));
+	assert_all_answered(fx);
+	assert_int_equal(fx->m.verdict[c], intended(c));
+	assert_true(fx->m.ring_datagrams >= 1);
+	fx_close(fx);
+}
+
+/* COPY: the message read with recv(), the frame handed back at once; a failed build likewise. */
+static void test_mmap_copy_and_empty_frames_released_at_once(void **state)
+{
+	struct fx *fx = fx_open(4, 16);
+	struct nfqd_transport_stats st;
+	uint32_t ids[4], big, small;
+
+	(void)state;
+	assert_true(nlmmap_emu_deliver(fx->k, NULL, 0, NLMMAP_EMU_FAILED) >= 0);
+	big = put(fx, NLMMAP_EMU_VALID, 6000); /* longer than a 4096-byte frame: COPY */
+	small = put(fx, NLMMAP_EMU_VALID, 30);
+	assert_int_equal(nlmmap_emu_rx_status(fx->k, 1), NL_MMAP_STATUS_COPY);
+	assert_int_equal(take(fx, ids, NULL), 2);
+	assert_int_equal(ids[0], big);
+	assert_int_equal(ids[1], small);
+	/* the empty and the COPY frame are back already; the VALID one waits for its verdict */
+	assert_int_equal(nlmmap_emu_rx_status(fx->k, 0), NL_MMAP_STATUS_UNUSED);
+	assert_int_equal(nlmmap_emu_rx_status(fx->k, 1), NL_MMAP_STATUS_UNUSED);
+	assert_int_equal(nlmmap_emu_rx_status(fx->k, 2), NL_MMAP_STATUS_VALID);
+	assert_int_equal(nlmmap_emu_queued(fx->k), 0);
+	answer_release(fx);
+	nfqd_transport_stats(fx->t, &st);
+	assert_int_equal(st.ring_copies, 1);
+	assert_int_equal(st.ring_empty, 1);
+	assert_all_answered(fx);
+	fx_close(fx);
+}
+
+/* A full ring: counted, the kernel loses what has no frame, and no frame held is lost. */
+static void test_mmap_full_ring_counted_no_frame_lost(void **state)
+{
+	struct fx *fx = fx_open(4, 16);
+	struct nfqd_transport_stats st;
+	unsigned int frames = nlmmap_emu_rx_frames(fx->k), read = 0;
+	struct nlmmap_emu_counts c;
+	uint32_t id;
+
+	(void)state;
+	assert_int_equal(frames, 16);
+	for (unsigned int i = 0; i < frames; i++)
+		put(fx, NLMMAP_EMU_VALID, 30);
+	int len = give(fx, 30, 0, &id);
+	assert_int_equal(nlmmap_emu_deliver(fx->k, fx->msg, (size_t)len, NLMMAP_EMU_VALID),
+			 -ENOBUFS);
+	fx->m.queued[id] = 0; /* the kernel dropped it: never queued */
+	fx->m.times[id] = 1;
+	while (read < frames) {
+		int n = take(fx, NULL, NULL);
+
+		assert_true(n > 0 && n <= 4);
+		read += (unsigned int)n;
+		answer_release(fx);
+	}
+	nfqd_transport_stats(fx->t, &st);
+	assert_int_equal(st.ring_full, 1);
+	nlmmap_emu_counts(fx->k, &c);
+	assert_int_equal(c.overruns, 1);
+	assert_all_answered(fx);
+	assert_int_equal(nlmmap_emu_rx_count(fx->k, NL_MMAP_STATUS_UNUSED), frames);
+	fx_close(fx);
+}
+
+/* Many times round a small ring: 1,000 packets through 16 frames, each read once in order. */
+static void test_mmap_wraps_around_many_times(void **state)
+{
+	struct fx *fx = fx_open(4, 16);
+	uint32_t ids[4], want = 1;
+
+	(void)state;
+	while (want <= 1000) {
+		unsigned int burst = 1 + fx->m.last_id % 7;
+
+		for (unsigned int i = 0; i < burst && fx->m.last_id < 1000; i++)
+			put(fx, NLMMAP_EMU_VALID, 30);
+		for (int n; (n = take(fx, ids, NULL)) > 0;) {
+			for (int i = 0; i < n; i++)
+				assert_int_equal(ids[i], want++);
+			answer_release(fx);
+		}
+	}
+	assert_int_equal(nlmmap_emu_rx_head(fx->k), 1000 % 16);
+	assert_all_answered(fx);
+	fx_close(fx);
+}
+
+/*
+ * TX: verdicts go through TX frames; a send longer than the TX ring sends its tail by send()
+ * (counted); a sendto that consumes some frames and then fails is retried for the rest.
+ */
+static void test_mmap_tx_frames_tail_by_send_and_partial_failure(void **state)
+{
+	struct fx *fx = fx_open(4, 16);
+	struct nfqd_transport_stats st;
+	struct nfqd_verdict v = { .verdict = NF_ACCEPT };
+
+	(void)state;
+	/* 1,000 single verdicts, about 32 KB: more than the 4 TX frames hold */
+	for (uint32_t i = 1; i <= 1000; i++) {
+		fx->m.queued[i] = 1;
+		v.id = i;
+		assert_int_equal(nfqd_batcher_add(fx->b, &v), 0);
+	}
+	fx->m.last_id = 1000;
+	assert_int_equal(answer_all(fx), 0);
+	nfqd_transport_stats(fx->t, &st);
+	assert_int_equal(st.tx_ring_full, 1);
+	assert_true(fx->m.ring_datagrams >= 4);
+	assert_int_equal(fx->m.plain_datagrams, 1);
+	assert_all_answered(fx);
+
+	/* the second frame refused once: the first stays sent, the rest goes on a retry */
+	for (uint32_t i = 1001; i <= 1200; i++) {
+		fx->m.queued[i] = 1;
+		v.id = i;
+		assert_int_equal(nfqd_batcher_add(fx->b, &v), 0);
+	}
+	fx->m.last_id = 1200;
+	fx->m.datagrams = 0;
+	fx->m.fail_every = 2;
+	assert_int_equal(answer_all(fx), 0);
+	fx->m.fail_every = 0;
+	assert_all_answered(fx);
+	assert_int_equal(fx->m.enoent, 0);
+	/* every TX frame is the process's again */
+	assert_tx_unused(fx);
+	fx_close(fx);
+}
+
+/* A send the kernel keeps refusing fails, and its TX frames come back to the process. */
+static void test_mmap_tx_failure_returns_frames(void **state)
+{
+	struct fx *fx = fx_open(4, 16);
+	uint32_t id = put(fx, NLMMAP_EMU_VALID, 30);
+
+	(void)state;
+	assert_int_equal(take(fx, NULL, NULL), 1);
+	fx->m.fail_next = 1000;
+	assert_int_equal(answer_all(fx), -ENOBUFS);
+	fx->m.fail_next = 0;
+	assert_int_equal(fx->m.queued[id], 1);
+	assert_tx_unused(fx);
+	/* the worker's way: the failed build again */
+	assert_int_equal(nfqd_batcher_unsent(fx->b), 0);
+	answer_release(fx);
+	assert_all_answered(fx);
+	fx_close(fx);
+}
+
+/* caught_up() is 1 exactly when the frame at the head is UNUSED after a receive. */
+static void test_mmap_caught_up_exactly_when_head_unused(void **state)
+{
+	struct fx *fx = fx_open(4, 16);
+	uint32_t ids[4], id;
+	int r;
+
+	(void)state;
+	assert_int_equal(take(fx, ids, NULL), 0);
+	assert_int_equal(nfqd_transport_caught_up(fx->t), 1);
+	put(fx, NLMMAP_EMU_VALID, 30);
+	r = nlmmap_emu_deliver(fx->k, NULL, 0, NLMMAP_EMU_RESERVE); /* a build under way */
+	put(fx, NLMMAP_EMU_VALID, 30);
+	assert_int_equal(take(fx, ids, NULL), 1); /* stops at the RESERVED frame */
+	assert_int_equal(nfqd_transport_caught_up(fx->t), 0);
+	answer_release(fx);
+	int len = give(fx, 30, 0, &id);
+	assert_int_equal(nlmmap_emu_complete(fx->k, (unsigned int)r, fx->msg, (size_t)len), 0);
+	assert_int_equal(take(fx, ids, NULL), 2);
+	assert_int_equal(ids[0], id); /* the highest id, in the lower frame */
+	assert_int_equal(nfqd_transport_caught_up(fx->t), 1);
+	answer_release(fx);
+	/* a full batch that leaves frames behind is not caught up */
+	for (int i = 0; i < 6; i++)
+		put(fx, NLMMAP_EMU_VALID, 30);
+	assert_int_equal(take(fx, ids, NULL), 4);
+	assert_int_equal(nfqd_transport_caught_up(fx->t), 0);
+	answer_release(fx);
+	assert_int_equal(take(fx, ids, NULL), 2);
+	assert_int_equal(nfqd_transport_caught_up(fx->t), 1);
+	answer_release(fx);
+	assert_all_answered(fx);
+	fx_close(fx);
+}
+
+/* Set-up refused: ENOPROTOOPT and EINVAL say why; EBUSY (a predecessor's ring) is cleared. */
+static void test_mmap_setup_refusals(void **state)
+{
+	struct nfqd_transport_params p = {
+		.batch = 4, .msg_size = 512, .timeout_ms = 1, .depth = 16
+	};
+	struct nl_mmap_req old = req_of(2);
+	struct nfqd_transport *t = NULL;
+	const char *why = NULL;
+	int fd = nl_socket();
+
+	(void)state;
+	nlmmap_emu_refuse(ENOPROTOOPT, 1);
+	assert_int_equal(nfqd_transport_open(&t, "mmap", fd, &p, &why), -ENOPROTOOPT);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "no mmap netlink"));
+	why = NULL;
+	nlmmap_emu_refuse(EINVAL, 1);
+	assert_int_equal(nfqd_transport_open(&t, "mmap", fd, &p, &why), -EINVAL);
+	assert_non_null(why);
+	assert_non_null(strstr(why, "EINVAL"));
+	/* auto falls back to the next backend and says why once */
+	why = NULL;
+	nlmmap_emu_refuse(ENOPROTOOPT, 1);
+	assert_int_equal(nfqd_transport_open(&t, "auto", fd, &p, &why), 0);
+	assert_string_not_equal(nfqd_transport_name(t), "mmap");
+	assert_non_null(why);
+	assert_non_null(strstr(why, "mmap"));
+	nfqd_transport_close(t);
+
+	/* a ring left by a predecessor: EBUSY, taken away, set again */
+	assert_int_equal(set_rx(fd, &old), 0);
+	assert_int_equal(nfqd_transport_open(&t, "mmap", fd, &p, &why), 0);
+	assert_int_equal(nlmmap_emu_rx_frames(nlmmap_emu_of(fd)), 16);
+	nfqd_transport_close(t);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +842,14 @@ int main(void)
 		cmocka_unit_test(test_emu_rx_wraps_around),
 		cmocka_unit_test(test_emu_tx_consumes_valid_frames_in_order),
 		cmocka_unit_test(test_emu_passes_other_sockets_through),
+		cmocka_unit_test(test_mmap_valid_frames_read_in_place_out_of_id_order),
+		cmocka_unit_test(test_mmap_copy_and_empty_frames_released_at_once),
+		cmocka_unit_test(test_mmap_full_ring_counted_no_frame_lost),
+		cmocka_unit_test(test_mmap_wraps_around_many_times),
+		cmocka_unit_test(test_mmap_tx_frames_tail_by_send_and_partial_failure),
+		cmocka_unit_test(test_mmap_tx_failure_returns_frames),
+		cmocka_unit_test(test_mmap_caught_up_exactly_when_head_unused),
+		cmocka_unit_test(test_mmap_setup_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
