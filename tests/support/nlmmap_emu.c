@@ -463,6 +463,17 @@ static int relayout(struct nlmmap_emu *k, const struct emu_ring *rx, const struc
 	return 0;
 }
 
+#ifdef NLMMAP_EMU_PRELOAD
+/* Read and drop everything waiting in the real socket. */
+static void drain_real(int fd)
+{
+	unsigned char b[256];
+
+	while (REAL(recv)(fd, b, sizeof(b), MSG_DONTWAIT | MSG_TRUNC) >= 0)
+		;
+}
+#endif
+
 /* netlink_set_ring(): returns 0 or -errno. */
 static int set_ring(struct nlmmap_emu *k, const struct nl_mmap_req *req, bool is_tx)
 {
@@ -471,6 +482,13 @@ static int set_ring(struct nlmmap_emu *k, const struct nl_mmap_req *req, bool is
 
 	if (k->mapped)
 		return -EBUSY;
+#ifdef NLMMAP_EMU_PRELOAD
+	/* a build under way in the kernel ends by itself, within microseconds: here, when the
+	 * process next calls; one whose message never came is a failed build */
+	for (unsigned int j = 0; j < k->n_held; j++)
+		rx_complete(k, k->held[j], NULL, 0);
+	k->n_held = 0;
+#endif
 	if (!is_tx && nlmmap_emu_rx_count(k, NL_MMAP_STATUS_RESERVED))
 		return -EBUSY; /* the kernel's ring->pending: skbs being built in frames */
 	if (req->nm_block_nr) {
@@ -515,6 +533,16 @@ static int emu_setsockopt(int fd, const void *val, socklen_t len, bool is_tx)
 		return -EINVAL;
 	memcpy(&req, val, sizeof(req));
 	k = lookup(fd);
+#ifdef NLMMAP_EMU_PRELOAD
+	/*
+	 * netlink_set_ring() purges the receive queue of a socket without an RX ring too: the
+	 * messages waiting in the real socket are lost, their packets stay queued (orphans).
+	 */
+	if (!is_tx && (!k || !ring_frames(&k->rx)))
+		drain_real(fd);
+#endif
+	if (!k && !req.nm_block_nr && !req.nm_frame_nr)
+		return 0; /* nothing to keep for a socket without rings */
 	if (!k) {
 		if (fd >= EMU_FD_MAX)
 			return -EMFILE;
