@@ -129,22 +129,37 @@ static const char *why_of(int err)
 	}
 }
 
-/*
- * Set one ring. EBUSY means a ring is already there (a predecessor's: a crashed mmap nfqd, or
- * one that handed the socket over) or is still mapped or sending: take it away and try again,
- * within transport_clear_rings()'s bounded wait.
- */
-static int set_ring(int fd, int opt, const struct nl_mmap_req *req)
+/* Set the RX ring, then the TX ring; when the TX ring fails, the RX ring is taken away again. */
+static int set_both(const struct mmring *m)
 {
-	if (setsockopt(fd, SOL_NETLINK, opt, req, sizeof(*req)) == 0)
-		return 0;
-	if (errno != EBUSY)
+	static const struct nl_mmap_req none;
+
+	if (setsockopt(m->fd, SOL_NETLINK, NETLINK_RX_RING, &m->rxr, sizeof(m->rxr)) == -1)
 		return -errno;
-	if (transport_clear_rings(fd) < 0)
-		return -EBUSY;
-	if (setsockopt(fd, SOL_NETLINK, opt, req, sizeof(*req)) == 0)
-		return 0;
-	return -errno;
+	if (setsockopt(m->fd, SOL_NETLINK, NETLINK_TX_RING, &m->txr, sizeof(m->txr)) == -1) {
+		int err = -errno;
+
+		(void)setsockopt(m->fd, SOL_NETLINK, NETLINK_RX_RING, &none, sizeof(none));
+		return err;
+	}
+	return 0;
+}
+
+/*
+ * EBUSY means a ring is already there (a predecessor's: a crashed mmap nfqd, or one that handed
+ * the socket over), or is still mapped or sending: take both away, within
+ * transport_clear_rings()'s bounded wait, and set both again.
+ */
+static int set_rings(const struct mmring *m)
+{
+	int err = set_both(m);
+
+	if (err != -EBUSY)
+		return err;
+	err = transport_clear_rings(m->fd);
+	if (err < 0)
+		return err;
+	return set_both(m);
 }
 
 static void mm_close(struct nfqd_transport *t)
@@ -198,12 +213,7 @@ static int mm_open(struct nfqd_transport **out, int fd, const struct nfqd_transp
 	if (!m->held || !m->msgs || !m->copy)
 		goto err;
 
-	err = set_ring(fd, NETLINK_RX_RING, &m->rxr);
-	if (err == 0) {
-		err = set_ring(fd, NETLINK_TX_RING, &m->txr);
-		if (err < 0)
-			(void)transport_clear_rings(fd);
-	}
+	err = set_rings(m);
 	if (err < 0) {
 		*why = why_of(-err);
 		goto err;
@@ -257,12 +267,19 @@ static int take_copy(struct mmring *m, struct nfqd_rx_msg *msg, unsigned int c)
 	return 1;
 }
 
-/* Take ready frames from the head, in ring order, up to a batch. Returns the count or -errno. */
+/*
+ * Take ready frames from the head, in ring order, up to a batch. Returns the count or -errno.
+ * A message is cut to msg_size (flagged NFQD_RX_TRUNC) even where its frame holds more: the
+ * configured receive buffer means the same on every transport.
+ */
 static int take(struct mmring *m)
 {
-	uint32_t room = m->rxr.nm_frame_size - NL_MMAP_HDRLEN;
+	size_t room = m->rxr.nm_frame_size - NL_MMAP_HDRLEN;
 	unsigned int copies = 0;
 	int n = 0;
+
+	if (room > m->msg_size)
+		room = m->msg_size;
 
 	while (n < (int)m->batch) {
 		struct nl_mmap_hdr *h = rx_frame(m, m->rx_head);
@@ -275,7 +292,7 @@ static int take(struct mmring *m)
 			struct nfqd_rx_msg *msg = &m->msgs[n++];
 
 			msg->data = (const uint8_t *)h + NL_MMAP_HDRLEN;
-			msg->len = h->nm_len > room ? room : h->nm_len;
+			msg->len = h->nm_len > room ? (uint32_t)room : h->nm_len;
 			msg->flags = h->nm_len > room ? NFQD_RX_TRUNC : 0;
 			m->held[m->nheld++] = m->rx_head;
 		} else if (st == NL_MMAP_STATUS_COPY && copies < COPY_BUFS) {

@@ -88,7 +88,9 @@ static int mmsg_open(struct nfqd_transport **out, int fd, const struct nfqd_tran
 
 	if (p->adopted) {
 		err = transport_clear_rings(fd);
-		if (err < 0) {
+		/* Only a ring that stays (EBUSY) stops reading; another refusal (EPERM: no
+		 * CAP_NET_ADMIN, which verdicts need too) is for the first send to report. */
+		if (err == -EBUSY) {
 			*why = TRANSPORT_WHY_RING_LEFT;
 			goto err;
 		}

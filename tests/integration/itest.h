@@ -175,6 +175,16 @@ static inline const char *itest_transport(struct itest *it)
 	return found;
 }
 
+/* How many times `what` occurs in text (lines of a log, transports in a stats answer). */
+static inline unsigned int itest_count_of(const char *text, const char *what)
+{
+	unsigned int n = 0;
+
+	for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
+		n++;
+	return n;
+}
+
 /* Stop nfqd as itest_stop() does, and fail the test unless its log holds text. */
 static inline void itest_stop_logged(struct itest *it, const char *text)
 {

@@ -34,15 +34,6 @@ static int teardown(void **state)
 	return itest_teardown(state);
 }
 
-static unsigned int count_of(const char *text, const char *what)
-{
-	unsigned int n = 0;
-
-	for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
-		n++;
-	return n;
-}
-
 /*
  * auto on a kernel without mmap netlink: both queues on mmsg, exactly one line for the whole
  * process (not one per queue) naming mmap's reason and the transport taken, and every packet
@@ -59,10 +50,10 @@ static void test_auto_falls_back_to_mmsg_with_one_line_and_serves_every_packet(v
 	assert_true(sink >= 0);
 	itest_nfqd(it, "[queue]\nqueues = 0-1\ntransport = auto\n[policy]\ndefault = accept\n");
 	json = itest_stats(it);
-	if (count_of(json, "\"transport\":\"mmsg\"") != 2)
+	if (itest_count_of(json, "\"transport\":\"mmsg\"") != 2)
 		fprintf(stderr, "want both queues on mmsg: %s\n", json);
-	assert_int_equal(count_of(json, "\"transport\":\"mmsg\""), 2);
-	assert_int_equal(count_of(json, "\"transport\":\"mmap\""), 0);
+	assert_int_equal(itest_count_of(json, "\"transport\":\"mmsg\""), 2);
+	assert_int_equal(itest_count_of(json, "\"transport\":\"mmap\""), 0);
 	free(json);
 
 	assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, PORT, PACKETS, 32, 8, 8, 0), PACKETS);
@@ -90,12 +81,12 @@ static void test_auto_falls_back_to_mmsg_with_one_line_and_serves_every_packet(v
 	assert_int_equal(itest_total(it, "ring_tx_full"), 0);
 
 	log = itest_stop(it, 5000, NULL);
-	if (count_of(log, "transport auto:") != 1 ||
-	    count_of(log, "transport auto: " NO_MMAP_WHY "; using mmsg") != 1)
+	if (itest_count_of(log, "transport auto:") != 1 ||
+	    itest_count_of(log, "transport auto: " NO_MMAP_WHY "; using mmsg") != 1)
 		fprintf(stderr, "want one line 'transport auto: %s; using mmsg' in:\n%s\n",
 			NO_MMAP_WHY, log);
-	assert_int_equal(count_of(log, "transport auto:"), 1);
-	assert_int_equal(count_of(log, "transport auto: " NO_MMAP_WHY "; using mmsg"), 1);
+	assert_int_equal(itest_count_of(log, "transport auto:"), 1);
+	assert_int_equal(itest_count_of(log, "transport auto: " NO_MMAP_WHY "; using mmsg"), 1);
 	free(log);
 }
 

@@ -35,15 +35,6 @@ static int teardown(void **state)
 	return itest_teardown(state);
 }
 
-static unsigned int count_of(const char *text, const char *what)
-{
-	unsigned int n = 0;
-
-	for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
-		n++;
-	return n;
-}
-
 #define NO_URING_WHY                                                                               \
 	"io_uring: refused (kernel.io_uring_disabled, or a seccomp filter denies "                 \
 	"io_uring_setup)"
@@ -95,7 +86,7 @@ static void test_auto_takes_mmsg_and_needs_no_io_uring(void **state)
 	assert_non_null(strstr(json, "\"queue\":0,"));
 	assert_non_null(strstr(json, "\"queue\":1,"));
 	assert_null(strstr(json, "\"transport\":\"uring\""));
-	assert_int_equal(count_of(json, "\"transport\":\"mmsg\""), 2);
+	assert_int_equal(itest_count_of(json, "\"transport\":\"mmsg\""), 2);
 	free(json);
 	assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, PORT, 200, 32, 8, 8, 0), 200);
 	assert_int_equal(udp_sink_wait(sink, 200, ITEST_DEADLINE_MS), 200);
@@ -104,13 +95,13 @@ static void test_auto_takes_mmsg_and_needs_no_io_uring(void **state)
 	/* mmsg comes before uring in auto's order: io_uring is never tried, so there is nothing
 	 * to explain about it (the one line auto logs is about mmap, which this kernel lacks) */
 	log = itest_stop(it, 5000, NULL);
-	if (count_of(log, "transport auto: kernel has no mmap netlink") !=
-		    count_of(log, "transport auto:") ||
-	    count_of(log, "io_uring") != 0)
+	if (itest_count_of(log, "transport auto: kernel has no mmap netlink") !=
+		    itest_count_of(log, "transport auto:") ||
+	    itest_count_of(log, "io_uring") != 0)
 		fprintf(stderr, "want no word of io_uring in:\n%s\n", log);
-	assert_int_equal(count_of(log, "transport auto: kernel has no mmap netlink"),
-			 count_of(log, "transport auto:"));
-	assert_int_equal(count_of(log, "io_uring"), 0);
+	assert_int_equal(itest_count_of(log, "transport auto: kernel has no mmap netlink"),
+			 itest_count_of(log, "transport auto:"));
+	assert_int_equal(itest_count_of(log, "io_uring"), 0);
 	free(log);
 }
 
