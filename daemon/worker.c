@@ -244,10 +244,8 @@ int worker_init(struct worker *w, unsigned int index, uint16_t queue, const stru
 	note_fallback(w, c, why);
 
 	/* Batch verdicts and sweeps cover id ranges: only where ids come in order. */
-	r = nfqd_batcher_new(&w->batcher, queue, c->batch,
-			     (nfqd_transport_caps(w->transport) & NFQD_TRANSPORT_ORDERED)
-				     ? NFQD_BATCHER_ORDERED
-				     : 0);
+	w->ordered = nfqd_transport_caps(w->transport) & NFQD_TRANSPORT_ORDERED;
+	r = nfqd_batcher_new(&w->batcher, queue, c->batch, w->ordered ? NFQD_BATCHER_ORDERED : 0);
 	if (r < 0) {
 		snprintf(err, errlen, "queue %u: cannot set up the verdict batcher: %s", queue,
 			 strerror(-r));
@@ -391,13 +389,16 @@ enum sweep_kind {
 	SWEEP_NEXT, /* the unreadable packets below the next id: nfqd_batcher_sweep(all 0) */
 	SWEEP_ALL,  /* every queued packet, at the drain: nfqd_batcher_sweep(all 1) */
 	SWEEP_SEEN, /* up to the highest id read, after a failed send: nfqd_batcher_sweep_seen() */
+	SWEEP_READ, /* unordered: what was read and had no id, once caught up: sweep_read() */
+	SWEEP_UNSENT, /* unordered: a failed build again, first: nfqd_batcher_unsent() */
 	SWEEP_KIND_MAX,
 };
 
 /*
  * Ask the batcher for a sweep with the fail-side verdict. The batcher refuses only a verdict it
- * cannot send, which the fail-side one never is; should it happen, say so, as those packets
- * then wait for the shutdown's sweep.
+ * cannot send, which the fail-side one never is, and a sweep that needs ids in order on a
+ * transport without it, which the worker never asks for; should either happen, say so, as those
+ * packets then wait for the shutdown's sweep.
  */
 static void request_sweep(struct worker *w, enum sweep_kind kind, struct nfqd_counters *acc)
 {
@@ -405,26 +406,73 @@ static void request_sweep(struct worker *w, enum sweep_kind kind, struct nfqd_co
 		[SWEEP_NEXT] = "the unreadable packets",
 		[SWEEP_ALL] = "every queued packet",
 		[SWEEP_SEEN] = "the packets of a failed send",
+		[SWEEP_READ] = "the unreadable packets read",
+		[SWEEP_UNSENT] = "the packets of a failed send (sent again)",
 	};
 	int r;
 
-	if (kind == SWEEP_SEEN)
+	switch (kind) {
+	case SWEEP_SEEN:
 		r = nfqd_batcher_sweep_seen(w->batcher, w->fail_verdict);
-	else
+		break;
+	case SWEEP_READ:
+		r = nfqd_batcher_sweep_read(w->batcher, w->fail_verdict);
+		break;
+	case SWEEP_UNSENT:
+		r = nfqd_batcher_unsent(w->batcher);
+		break;
+	default:
 		r = nfqd_batcher_sweep(w->batcher, w->fail_verdict, kind == SWEEP_ALL);
+		break;
+	}
 	if (r == 0)
 		return;
 	acc->v[NFQD_CTR_ERRORS]++;
-	log_error("queue %u: cannot sweep %s with the fail-side verdict (%s): %s",
-		  nfqd_queue_num(w->queue), what[kind], verdict_name(w->fail_verdict),
-		  strerror(-r));
+	log_error("queue %u: cannot sweep %s with the fail-side verdict (%s): %s%s",
+		  nfqd_queue_num(w->queue), what[kind], verdict_name(w->fail_verdict), strerror(-r),
+		  r == -EOPNOTSUPP ? " (transport gives no id order); they wait for the drain"
+				   : "");
+}
+
+/*
+ * A packet message met without a verdict of its own (no readable id, or one the batcher
+ * refused). In order, a sweep below the next id reaches it; without order, a sweep of what was
+ * read, once the transport has caught up (settle_unordered()).
+ */
+static void owe_unreadable(struct worker *w, struct nfqd_counters *acc)
+{
+	if (w->ordered)
+		request_sweep(w, SWEEP_NEXT, acc);
+	else
+		w->unread_met = true;
+}
+
+/* Say what becomes of the verdicts of a send that failed (flush()). */
+static void log_send_failed(const struct worker *w, const struct nfqd_batch_stats *st, int err,
+			    bool again, unsigned long sup)
+{
+	if (w->ordered)
+		log_error("queue %u: cannot send %u verdicts (%u messages): %s; their packets get "
+			  "the fail-side verdict (%s) by a sweep%s (%lu similar messages "
+			  "suppressed)",
+			  nfqd_queue_num(w->queue), st->verdicts, st->messages, strerror(-err),
+			  verdict_name(w->fail_verdict),
+			  again ? ", tried again until it goes out" : ", sent now", sup);
+	else
+		log_error("queue %u: cannot send %u verdicts (%u messages): %s; they are sent "
+			  "again%s, before anything more is received (%lu similar messages "
+			  "suppressed)",
+			  nfqd_queue_num(w->queue), st->verdicts, st->messages, strerror(-err),
+			  again ? " until they go out" : " now", sup);
 }
 
 /*
  * Send every verdict the batcher holds, in one send. When the send fails, its packets are still
  * queued: with ordered delivery every packet up to the highest id read has been given a verdict
  * in some build, so a sweep up to that id reaches only them (and the unreadable ones among them)
- * and is sent at once. If that fails too it stays owed, and the receive loop tries again on
+ * and is sent at once. Without ordered delivery no such sweep is sound (an id below the highest
+ * read may not have been read yet), so the failed build itself goes out again, first
+ * (nfqd_batcher_unsent()). If that fails too it stays owed, and the receive loop tries again on
  * every turn: on a quiet queue no later packet would bring it.
  */
 static void flush(struct worker *w, struct nfqd_counters *acc)
@@ -448,19 +496,16 @@ static void flush(struct worker *w, struct nfqd_counters *acc)
 			acc->v[NFQD_CTR_BATCH_MSGS] += st.batch_messages;
 			w->sweep_owed = false;
 			nfqd_batcher_orphans_sent(w->batcher);
-			return;
+			/* a build after a repeated failure may have left verdicts for the next */
+			if (nfqd_batcher_pending(w->batcher) == 0)
+				return;
+			continue;
 		}
 		acc->v[NFQD_CTR_ERRORS]++;
-		request_sweep(w, SWEEP_SEEN, acc);
+		request_sweep(w, w->ordered ? SWEEP_SEEN : SWEEP_UNSENT, acc);
 		w->sweep_owed = true;
 		if (ratelimit_ok(&w->rl_io, &sup))
-			log_error(
-				"queue %u: cannot send %u verdicts (%u messages): %s; their "
-				"packets get the fail-side verdict (%s) by a sweep%s (%lu similar "
-				"messages suppressed)",
-				nfqd_queue_num(w->queue), st.verdicts, st.messages, strerror(-r),
-				verdict_name(w->fail_verdict),
-				attempt ? ", tried again until it goes out" : ", sent now", sup);
+			log_send_failed(w, &st, r, attempt > 0, sup);
 		if (attempt > 0)
 			return;
 	}
@@ -501,6 +546,17 @@ static void send_owed_sweep(struct worker *w)
 	commit(w, &acc);
 }
 
+/*
+ * Send what a failed send left owed; returns whether the worker may receive. Without ordered
+ * ids it may not while a failed build is owed: that build goes out first, and the batcher holds
+ * only it and one batch more.
+ */
+static bool may_receive(struct worker *w)
+{
+	send_owed_sweep(w);
+	return w->ordered || !w->sweep_owed;
+}
+
 static void add_verdict(struct worker *w, const struct nfqd_verdict *v, struct nfqd_counters *acc)
 {
 	int r = nfqd_batcher_add(w->batcher, v);
@@ -509,12 +565,14 @@ static void add_verdict(struct worker *w, const struct nfqd_verdict *v, struct n
 		flush(w, acc);
 		r = nfqd_batcher_add(w->batcher, v);
 	}
+	if (r == 0)
+		w->adds++;
 	if (r < 0) {
 		unsigned long sup;
 
 		acc->v[NFQD_CTR_ERRORS]++;
 		/* In receive order: every packet read before this one is in the batcher. */
-		request_sweep(w, SWEEP_NEXT, acc);
+		owe_unreadable(w, acc);
 		if (ratelimit_ok(&w->rl_packet, &sup))
 			log_error("queue %u: packet %u: verdict refused by the batcher: %s (%lu "
 				  "similar messages suppressed)",
@@ -888,13 +946,14 @@ static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, size_t a
 		unsigned long sup;
 
 		/*
-		 * No id, so no verdict of its own: a sweep over it comes with the first later id.
-		 * The batcher requires the packets read before it to be added first (their ids
-		 * bound where it lies), so classify them now.
+		 * No id, so no verdict of its own: in order, a sweep over it comes with the first
+		 * later id, and the batcher requires the packets read before it to be added first
+		 * (their ids bound where it lies), so classify them now.
 		 */
 		acc->v[NFQD_CTR_ERRORS]++;
-		classify(w, acc);
-		request_sweep(w, SWEEP_NEXT, acc);
+		if (w->ordered)
+			classify(w, acc);
+		owe_unreadable(w, acc);
 		if (ratelimit_ok(&w->rl_packet, &sup))
 			log_warning("queue %u: a packet message without a readable id (%zu bytes); "
 				    "it gets the fail-side verdict (%s) (%lu similar messages "
@@ -910,7 +969,7 @@ static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, size_t a
 	}
 	if (!w->got_packet) {
 		w->got_packet = true;
-		if (nfqd_batcher_orphans_pending(w->batcher))
+		if (w->ordered && nfqd_batcher_orphans_pending(w->batcher))
 			log_info("queue %u: adopted: any packets below id %u, read by a previous "
 				 "nfqd and never "
 				 "answered, are re-queued (NF_REPEAT) and classified again",
@@ -948,6 +1007,18 @@ static void handle_error(struct worker *w, const struct nlmsghdr *nlh, struct nf
 			  strerror(-e->error), sup);
 }
 
+/*
+ * Bytes that are no netlink message. Without ordered ids they may be a packet's message (a ring
+ * frame holds one), so what was read is swept once caught up: a sweep that finds nothing costs
+ * an ENOENT, a packet left without a verdict would wait for the drain.
+ */
+static void note_garbage(struct worker *w, struct nfqd_counters *acc)
+{
+	acc->v[NFQD_CTR_ERRORS]++;
+	if (!w->ordered)
+		w->unread_met = true;
+}
+
 static void handle_batch(struct worker *w, const struct nfqd_rx_msg *msgs, int n,
 			 struct nfqd_counters *acc)
 {
@@ -961,7 +1032,7 @@ static void handle_batch(struct worker *w, const struct nfqd_rx_msg *msgs, int n
 			if ((size_t)len >= sizeof(*nlh) && nlh->nlmsg_type == PACKET_MSG_TYPE)
 				handle_packet(w, nlh, (size_t)len, acc);
 			else
-				acc->v[NFQD_CTR_ERRORS]++;
+				note_garbage(w, acc);
 			continue;
 		}
 		while (mnl_nlmsg_ok(nlh, len)) {
@@ -974,7 +1045,7 @@ static void handle_batch(struct worker *w, const struct nfqd_rx_msg *msgs, int n
 			nlh = mnl_nlmsg_next(nlh, &len);
 		}
 		if (len > 0)
-			acc->v[NFQD_CTR_ERRORS]++;
+			note_garbage(w, acc);
 	}
 }
 
@@ -1000,12 +1071,67 @@ static void stamp_dropped_flows(struct worker *w, struct nfqd_counters *acc)
 	}
 }
 
+/*
+ * Without ordered ids, what a receive that left the transport caught up settles (docs/DESIGN.md,
+ * "Order"): every packet given an id before it looked has had its message read, so a batch
+ * verdict up to an id read, after the verdicts of everything read, reaches only packets nobody
+ * can read. First the re-queue of those the set-up left without a message, then the sweep of the
+ * unreadable ones. An unreadable packet may have an id above every id read so far: the sweep
+ * reaches it only once a receive after a caught-up one has read a packet (its id is higher),
+ * so a second sweep follows then. added: this receive gave the batcher a verdict. Returns
+ * whether something was requested.
+ */
+static bool settle_unordered(struct worker *w, bool caught, bool added, struct nfqd_counters *acc)
+{
+	bool tail, asked = false;
+	int r;
+
+	if (w->ordered)
+		return false;
+	if (!caught) {
+		if (w->unread_wait && added)
+			w->unread_wait_added = true;
+		return false;
+	}
+	if (w->orphans_owed) {
+		w->orphans_owed = false;
+		r = nfqd_batcher_orphans_upto(w->batcher, NF_REPEAT, w->orphans_upto);
+		if (r < 0) {
+			acc->v[NFQD_CTR_ERRORS]++;
+			log_error(
+				"queue %u: cannot re-queue the packets up to id %u left without a "
+				"message: %s; they wait for the drain",
+				nfqd_queue_num(w->queue), w->orphans_upto, strerror(-r));
+		} else {
+			log_info("queue %u: %u packets were queued when transport %s was set up: "
+				 "those up to id %u it holds no message of (a previous nfqd read "
+				 "them, or the set-up dropped their messages) are re-queued "
+				 "(NF_REPEAT) to be classified again",
+				 nfqd_queue_num(w->queue), w->orphans_queued,
+				 nfqd_transport_name(w->transport), w->orphans_upto);
+			asked = true;
+		}
+	}
+	tail = w->unread_wait && (w->unread_wait_added || added);
+	if (w->unread_met || tail) {
+		request_sweep(w, SWEEP_READ, acc);
+		asked = true;
+	}
+	w->unread_wait = w->unread_met || (w->unread_wait && !tail);
+	w->unread_wait_added = false;
+	w->unread_met = false;
+	return asked;
+}
+
 /* One receive, its verdicts sent. Returns what the receive returned. */
 static int step(struct worker *w, unsigned int flags)
 {
 	struct nfqd_counters acc = { .v = { 0 } };
 	const struct nfqd_rx_msg *msgs;
 	int n = nfqd_transport_recv(w->transport, &msgs, flags);
+	/* what this receive left, before anything else can receive */
+	bool caught = !w->ordered && n >= 0 && nfqd_transport_caught_up(w->transport);
+	uint64_t adds = w->adds;
 
 	/*
 	 * One generation judges the whole batch: the one in force when the batch came, so that
@@ -1016,6 +1142,9 @@ static int step(struct worker *w, unsigned int flags)
 	w->log_now = 0;
 	note_tx_errors(w, &acc);
 	if (n <= 0) {
+		/* a quiet queue settles what it owes at the receive timeout */
+		if (n == 0 && settle_unordered(w, caught, false, &acc))
+			flush(w, &acc);
 		commit(w, &acc);
 		return n;
 	}
@@ -1025,6 +1154,8 @@ static int step(struct worker *w, unsigned int flags)
 	handle_batch(w, msgs, n, &acc);
 	/* The views point into the receive buffers: classify before handing them back. */
 	classify(w, &acc);
+	/* after this receive's verdicts, so that its sweeps go after them */
+	settle_unordered(w, caught, w->adds != adds, &acc);
 	/* Never hold a verdict back waiting for more packets. */
 	flush(w, &acc);
 	/* After the verdicts: a ring backend gives the buffers back to the kernel. */
@@ -1065,8 +1196,21 @@ static uint64_t drain_read(struct worker *w, bool frozen)
 
 	for (;;) {
 		struct nfqd_queue_kstats ks;
-		int r = step(w, NFQD_RECV_NOWAIT);
+		int r;
 
+		if (!may_receive(w)) {
+			if (now_ms() - progress > DRAIN_IDLE_MS) {
+				log_warning(
+					"queue %u: the drain could not send verdicts for %d ms; "
+					"stopping after %llu packets read",
+					num, DRAIN_IDLE_MS, (unsigned long long)read);
+				return read;
+			}
+			/* a send that fails now may not in a moment; do not spin meanwhile */
+			usleep(1000);
+			continue;
+		}
+		r = step(w, NFQD_RECV_NOWAIT);
 		if (r > 0) {
 			read += (uint64_t)r;
 			progress = now_ms();
@@ -1092,7 +1236,8 @@ static uint64_t drain_read(struct worker *w, bool frozen)
 				    now_ms() - start);
 			return read;
 		}
-		send_owed_sweep(w);
+		if (!may_receive(w))
+			continue;
 		/* a blocking receive: wakes when a message comes, else after RECV_TIMEOUT_MS */
 		r = step(w, 0);
 		if (r > 0) {
@@ -1215,13 +1360,49 @@ static void hand_over(struct worker *w)
 	if (r < 0)
 		log_error("queue %u: the transport did not stop receiving for the hand-over: %s",
 			  nfqd_queue_num(w->queue), strerror(-r));
-	while (step(w, NFQD_RECV_NOWAIT) > 0)
+	while (may_receive(w) && step(w, NFQD_RECV_NOWAIT) > 0)
 		;
 	send_owed_sweep(w);
 	settle_sends(w);
 	w->final.kstats_ok = nfqd_queue_kstats_of(w->queue, &w->final.kstats) == 0;
 	(void)nfqd_queue_drops(w->queue, &w->final.drops);
 	w->handed_over = true;
+}
+
+/*
+ * Without ordered ids (the mmap ring, whose set-up leaves every message the socket held unread
+ * for good, after a fresh bind as after an adoption): the packets queued now up to the kernel's
+ * last id that the ring holds no message of will never be read. They are re-queued at the first
+ * receive that leaves the transport caught up, after the verdicts of those it does hold
+ * (settle_unordered()). Without the proc file (not root), what the adoption itself read is
+ * known; otherwise they stay queued until the drain, and that is said.
+ */
+static void note_orphans_unordered(struct worker *w)
+{
+	struct nfqd_queue_kstats ks;
+	uint32_t upto;
+
+	if (nfqd_queue_kstats_of(w->queue, &ks) == 0) {
+		w->orphans_owed = ks.queued > 0;
+		w->orphans_upto = ks.last_id;
+		w->orphans_queued = ks.queued;
+		return;
+	}
+	if (nfqd_queue_skipped(w->queue, &upto)) {
+		w->orphans_owed = true;
+		w->orphans_upto = upto;
+		w->orphans_queued = 0;
+		log_warning(
+			"queue %u: cannot read the kernel's queue statistics "
+			"(/proc/net/netfilter/nfnetlink_queue); re-queueing only the packets up "
+			"to id %u the adoption read",
+			nfqd_queue_num(w->queue), upto);
+		return;
+	}
+	log_warning("queue %u: cannot read the kernel's queue statistics "
+		    "(/proc/net/netfilter/nfnetlink_queue): packets queued before transport %s "
+		    "was set up, whose messages it dropped, stay queued until the drain",
+		    nfqd_queue_num(w->queue), nfqd_transport_name(w->transport));
 }
 
 static void *worker_main(void *arg)
@@ -1241,11 +1422,19 @@ static void *worker_main(void *arg)
 	if (w->start_err < 0)
 		return NULL;
 
-	requeue_orphans(w);
+	if (w->ordered)
+		requeue_orphans(w);
+	else
+		note_orphans_unordered(w);
 	while (!atomic_load_explicit(&w->shared->stop, memory_order_relaxed) &&
 	       !atomic_load_explicit(&w->stop, memory_order_relaxed)) {
 		/* Single writer: a plain increment, no locked instruction per turn. */
 		atomic_store_explicit(&w->heartbeat, worker_heartbeat(w) + 1, memory_order_relaxed);
+		if (!may_receive(w)) {
+			/* the failed build goes first; do not spin on a send that keeps failing */
+			usleep(1000);
+			continue;
+		}
 		r = step(w, 0);
 		send_owed_sweep(w);
 		if (r >= 0)

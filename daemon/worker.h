@@ -114,11 +114,24 @@ struct worker {
 	bool handed_over;    /* stopped for a successor: the queue stays bound */
 	int kept_fd;	     /* after a hand-over, the queue socket (worker_destroy), else -1 */
 	/*
-	 * A send failed and the sweep of its packets (nfqd_batcher_sweep_seen()) has not reached
-	 * the kernel yet: every turn of the receive loop (at least every RECV_TIMEOUT_MS) tries
-	 * again, so that they never wait for traffic.
+	 * A send failed and the sweep of its packets (nfqd_batcher_sweep_seen()), or without
+	 * ordered ids the failed build itself (nfqd_batcher_unsent()), has not reached the kernel
+	 * yet: every turn of the receive loop (at least every RECV_TIMEOUT_MS) tries again, so that
+	 * they never wait for traffic. Without ordered ids nothing more is received meanwhile.
 	 */
 	bool sweep_owed;
+	/*
+	 * Without NFQD_TRANSPORT_ORDERED (the mmap ring), what waits for a receive that leaves the
+	 * transport caught up (docs/DESIGN.md, "Order").
+	 */
+	bool ordered;		 /* the transport has NFQD_TRANSPORT_ORDERED */
+	bool unread_met;	 /* unreadable messages since the last caught-up receive */
+	bool unread_wait;	 /* unreadable ones that may lie above every id read then ... */
+	bool unread_wait_added;	 /* ... and a later receive has read a packet since */
+	bool orphans_owed;	 /* packets queued at the set-up with no message to come ... */
+	uint32_t orphans_upto;	 /* ... up to this id (the kernel's last id then) ... */
+	uint32_t orphans_queued; /* ... of the kernel's count of queued packets then */
+	uint64_t adds;		 /* verdicts the batcher took */
 	struct ratelimit rl_kernel, rl_packet, rl_io, rl_unreadable;
 	unsigned int set_timeout_ms; /* [policy] set-timeout */
 	/* the drop log: this worker's ring (NULL: none), the generation's limit, and the time

@@ -2202,6 +2202,437 @@ static void test_unordered_sweep_all_takes_every_queued_packet(void **state)
 	nfqd_batcher_free(b);
 }
 
+/* ---- a model kernel ring: ids given in another order than frames, thousands of runs ---- */
+
+#define RING_MAX 32
+
+/*
+ * nfnetlink_queue on an mmap ring (Linux 3.10-4.5): a packet's message frame is allocated in ring
+ * order and marked RESERVED before the queue lock is taken; under the lock the packet gets its
+ * id and is queued, and its frame turns VALID. Several CPUs build messages at once, so frames in
+ * build get their ids in any order. The reader takes VALID frames from its head and stops at the
+ * first that is not; it has caught up when its head frame is UNUSED, i.e. it took every frame
+ * the kernel allocated. Frames are numbered for ever; frame f lies in slot f % frames.
+ */
+struct ring_model {
+	unsigned int frames;
+	unsigned int alloc;    /* frames the kernel allocated */
+	unsigned int taken;    /* frames the reader took */
+	unsigned int released; /* frames handed back to the kernel */
+	bool valid[RING_MAX];
+	bool unreadable[RING_MAX];
+	uint32_t id[RING_MAX];
+	uint32_t id_seq; /* the kernel's last id given */
+	uint32_t base;	 /* id_seq at the start: packet id base + k + 1 is sim.pkt[k] */
+	bool frozen;
+};
+
+/*
+ * daemon/worker.c on a transport without NFQD_TRANSPORT_ORDERED, as it calls the batcher: a
+ * failed send is re-emitted (unsent) and nothing is received while it is owed; unreadable
+ * messages are swept by sweep_read at caught-up points (a second time after a packet read past
+ * the first, for an unreadable id above every id read); the re-queue of the packets whose
+ * messages the ring's set-up threw away goes at the first caught-up point.
+ */
+struct ring_worker {
+	bool owed;
+	bool unread_met;	/* unreadable messages since the last caught-up point */
+	bool unread_wait;	/* unreadable ones perhaps above every id read at that point */
+	bool unread_wait_added; /* ... and a packet was read since */
+	bool orphans_owed;
+	uint32_t orphans_upto;
+	unsigned int fail_pct; /* sends that fail, in percent */
+	/* what happened, so that the test knows it tested it */
+	unsigned int failed_sends, sweep_reads, out_of_order, unreadables, orphans;
+	unsigned int settled_unreadables; /* given their verdict before the drain */
+};
+
+static uint64_t model_seed;
+
+#define model_fail(...)                                                                            \
+	fail_msg("seed %llu: %s", (unsigned long long)model_seed, model_text(__VA_ARGS__))
+
+static const char *model_text(const char *fmt, ...)
+{
+	static char text[200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
+	return text;
+}
+
+/* The verdict the classifier gives packet id (any function of the id will do). */
+static struct nfqd_verdict ring_verdict(uint32_t id)
+{
+	struct nfqd_verdict v = classes[(id * 2654435761u >> 7) % NCLASSES_ALL];
+
+	v.id = id;
+	return v;
+}
+
+static struct sim_pkt *ring_pkt(const struct ring_model *r, uint32_t id)
+{
+	return &sim.pkt[id - r->base - 1];
+}
+
+/* The kernel allocates a frame for a packet; with the ring full the packet is not queued. */
+static void ring_alloc(struct ring_model *r)
+{
+	unsigned int slot = r->alloc % r->frames;
+
+	if (r->frozen || r->alloc - r->released == r->frames)
+		return;
+	r->valid[slot] = false;
+	r->alloc++;
+}
+
+/* One of the frames in build, any of them, gets its id and turns VALID. */
+static void ring_complete(struct ring_model *r, unsigned int unreadable_pct)
+{
+	unsigned int building = 0, pick, f, slot;
+	struct sim_pkt *p;
+
+	for (f = r->taken; f != r->alloc; f++)
+		building += !r->valid[f % r->frames];
+	if (building == 0)
+		return;
+	pick = rnd() % building;
+	for (f = r->taken;; f++) {
+		if (r->valid[f % r->frames])
+			continue;
+		if (pick-- == 0)
+			break;
+	}
+	slot = f % r->frames;
+	r->id[slot] = ++r->id_seq;
+	r->valid[slot] = true;
+	r->unreadable[slot] = rnd() % 100 < unreadable_pct;
+	sim_queue(&sim, r->id_seq);
+	p = ring_pkt(r, r->id_seq);
+	p->unread = true;
+}
+
+static void ring_flush(struct nfqd_batcher *b, struct ring_worker *w)
+{
+	const void *buf;
+	size_t len;
+
+	for (int attempt = 0;; attempt++) {
+		if (nfqd_batcher_build(b, &buf, &len, NULL) < 0)
+			model_fail("build failed");
+		if (len == 0) {
+			w->owed = false;
+			return;
+		}
+		if (rnd() % 100 >= w->fail_pct) {
+			sim_apply(&sim, buf, len);
+			if (sim.errors)
+				model_fail("kernel: %s", sim.error);
+			if (sim.enoent || sim.einval)
+				model_fail(
+					"a single verdict found no packet (%u) or was refused (%u)",
+					sim.enoent, sim.einval);
+			w->owed = false;
+			nfqd_batcher_orphans_sent(b);
+			if (nfqd_batcher_pending(b) == 0)
+				return;
+			continue;
+		}
+		w->failed_sends++;
+		if (nfqd_batcher_unsent(b) < 0)
+			model_fail("unsent refused");
+		w->owed = true;
+		if (attempt > 0)
+			return;
+	}
+}
+
+/* What the worker asks for after a receive: caught says whether it caught up, added whether it
+ * added a verdict. */
+static void ring_settle(struct nfqd_batcher *b, struct ring_worker *w, bool caught, bool added)
+{
+	bool tail;
+
+	if (!caught) {
+		if (w->unread_wait && added)
+			w->unread_wait_added = true;
+		return;
+	}
+	if (w->orphans_owed) {
+		if (nfqd_batcher_orphans_upto(b, NF_REPEAT, w->orphans_upto) < 0)
+			model_fail("orphans_upto refused");
+		w->orphans_owed = false;
+	}
+	tail = w->unread_wait && (w->unread_wait_added || added);
+	if (w->unread_met || tail) {
+		if (nfqd_batcher_sweep_read(b, NF_DROP) < 0)
+			model_fail("sweep_read refused");
+		w->sweep_reads++;
+	}
+	w->unread_wait = w->unread_met || (w->unread_wait && !tail);
+	w->unread_wait_added = false;
+	w->unread_met = false;
+}
+
+/*
+ * When each unreadable packet must have had its verdict, from the ring's events alone (not the
+ * worker's flags): its message taken (stage 0), a receive that caught up (1), a readable packet
+ * taken by a later receive, whose id is then above its own (2), a receive that caught up (3, due):
+ * once no failed build is owed after that, it is no longer queued.
+ */
+struct ring_oracle {
+	unsigned int idx[SIM_MAX]; /* indexes in sim.pkt of the unreadable packets followed */
+	unsigned char stage[SIM_MAX];
+	unsigned int n;
+	unsigned int due_checked; /* packets found done when due */
+};
+
+static void oracle_turn(struct ring_oracle *o, bool added, bool caught, bool owed)
+{
+	unsigned int i, m = 0;
+
+	for (i = 0; i < o->n; i++) {
+		unsigned char s = o->stage[i];
+
+		if (s == 0 && caught)
+			o->stage[i] = 1;
+		else if (s == 1 && added)
+			o->stage[i] = caught ? 3 : 2;
+		else if (s == 2 && caught)
+			o->stage[i] = 3;
+		if (o->stage[i] == 3 && !owed) {
+			if (sim.pkt[o->idx[i]].queued)
+				model_fail("unreadable id %u still queued when due",
+					   sim.pkt[o->idx[i]].id);
+			o->due_checked++;
+			continue;
+		}
+		if (!sim.pkt[o->idx[i]].queued)
+			continue;
+		o->idx[m] = o->idx[i];
+		o->stage[m++] = o->stage[i];
+	}
+	o->n = m;
+}
+
+/* One turn of the worker: the owed build first; else a receive, its verdicts, the release. */
+static void ring_turn(struct nfqd_batcher *b, struct ring_model *r, struct ring_worker *w,
+		      struct ring_oracle *o, unsigned int batch)
+{
+	unsigned int k = 1 + rnd() % batch, slot;
+	struct nfqd_verdict v;
+	uint32_t prev = 0;
+	bool added = false, caught, have_prev = false;
+
+	if (w->owed) {
+		ring_flush(b, w);
+		if (w->owed) {
+			oracle_turn(o, false, false, true);
+			return;
+		}
+	}
+	while (k-- > 0 && r->taken != r->alloc && r->valid[r->taken % r->frames]) {
+		slot = r->taken++ % r->frames;
+		ring_pkt(r, r->id[slot])->unread = false;
+		if (r->unreadable[slot]) {
+			o->idx[o->n] = (unsigned int)(ring_pkt(r, r->id[slot]) - sim.pkt);
+			o->stage[o->n++] = 0;
+			w->unread_met = true;
+			w->unreadables++;
+			continue;
+		}
+		if (have_prev && after(prev, r->id[slot]))
+			w->out_of_order++;
+		prev = r->id[slot];
+		have_prev = true;
+		v = ring_verdict(r->id[slot]);
+		add_ok(b, &v);
+		added = true;
+	}
+	caught = r->taken == r->alloc;
+	ring_settle(b, w, caught, added);
+	ring_flush(b, w);
+	/* after the verdicts, as nfqd_transport_release() */
+	r->released = r->taken;
+	oracle_turn(o, added, caught, w->owed);
+}
+
+enum ring_kind {
+	RING_READABLE,
+	RING_UNREADABLE,
+	RING_ORPHAN, /* queued before the ring's set-up: its message is gone */
+	RING_KIND_MAX,
+};
+
+/* Why packet p of kind k has the wrong fate, or NULL; repeat: it is re-queued with the orphans. */
+static const char *ring_fate_error(const struct sim_pkt *p, enum ring_kind k, bool repeat)
+{
+	struct nfqd_verdict v = ring_verdict(p->id);
+
+	if (k == RING_READABLE)
+		return fate_error(p, &v);
+	if (p->verdicts != 1 || p->queued)
+		return p->verdicts ? "more than one verdict" : "no verdict";
+	if (!p->by_sweep || p->has_mark || p->verdict != (repeat ? NF_REPEAT : NF_DROP))
+		return repeat ? "not re-queued by the sweep" : "not the sweep's fail-side verdict";
+	return NULL;
+}
+
+/*
+ * Nothing owed: every packet whose message the worker took has its one right verdict (from
+ * *lo on; *lo moves past the packets done).
+ */
+static void ring_check_settled(const enum ring_kind *kind, unsigned int *lo, uint32_t s_id)
+{
+	const char *err;
+
+	while (*lo < sim.n && !sim.pkt[*lo].queued)
+		(*lo)++;
+	for (unsigned int i = *lo; i < sim.n; i++) {
+		const struct sim_pkt *p = &sim.pkt[i];
+
+		if (p->unread || kind[i] == RING_ORPHAN)
+			continue;
+		err = ring_fate_error(p, kind[i], !after(p->id, s_id));
+		if (err)
+			model_fail("id %u (%s, taken, nothing owed): %s", p->id,
+				   kind[i] == RING_UNREADABLE ? "unreadable" : "readable", err);
+	}
+}
+
+/*
+ * The worker's paths on a ring whose ids come out of order, over thousands of seeded runs: a
+ * random ring size, batch, share of unreadable messages and of failed sends; packets a previous
+ * reader left (re-queued once caught up); frames completed in random order; the reader taking
+ * only a prefix of complete frames; at the end a drain (freeze, read all, sweep all). Whenever
+ * nothing is owed every message taken has had its packet's one right verdict; no verdict ever
+ * reaches a packet whose message was not taken; at the end the queue is empty, every readable
+ * packet has its own verdict, every unreadable one the fail-side verdict of a sweep, and every
+ * orphan NF_REPEAT.
+ */
+static void test_ring_model_gives_every_packet_one_right_verdict_in_any_order(void **state)
+{
+	static enum ring_kind kind[SIM_MAX];
+	static struct ring_oracle oracle;
+	struct ring_worker total = { 0 };
+	unsigned int run, runs = 3000, due_checked = 0;
+	uint64_t saved = rng_state;
+
+	(void)state;
+	for (run = 0; run < runs; run++) {
+		struct ring_model r = { 0 };
+		struct ring_worker w = { 0 };
+		unsigned int batch, unreadable_pct, packets, i, lo = 0, pre;
+		struct nfqd_batcher *b;
+		uint32_t s_id;
+		const char *err;
+
+		model_seed = 0x5eed0000ull + run;
+		rng_state = model_seed * 0x9e3779b97f4a7c15ull | 1;
+		r.frames = 2 + rnd() % (RING_MAX - 1);
+		batch = 1 + rnd() % (r.frames + 2);
+		unreadable_pct = (unsigned int[]){ 0, 5, 30 }[rnd() % 3];
+		w.fail_pct = (unsigned int[]){ 0, 10, 40 }[rnd() % 3];
+		packets = 50 + rnd() % 350;
+		r.base = run % 2 ? 0xffffff00u : 0;
+		r.id_seq = r.base;
+		b = batcher(batch, 0);
+		sim_reset(&sim);
+		sim.unordered = true;
+		oracle.n = 0;
+
+		/* a previous reader's packets, then a few that reached the new ring before the
+		 * kernel's last id was read, and frames in build */
+		for (i = rnd() % 3 ? rnd() % 20 : 0; i > 0; i--) {
+			sim_queue(&sim, ++r.id_seq);
+			kind[sim.n - 1] = RING_ORPHAN;
+			w.orphans++;
+		}
+		for (pre = rnd() % 4; pre > 0; pre--) {
+			ring_alloc(&r);
+			ring_complete(&r, unreadable_pct);
+			kind[sim.n - 1] = r.unreadable[(r.alloc - 1) % r.frames] ? RING_UNREADABLE
+										 : RING_READABLE;
+		}
+		s_id = r.id_seq;
+		w.orphans_owed = sim.n > 0;
+		w.orphans_upto = s_id;
+		ring_alloc(&r);
+
+		while (sim.n < packets || r.alloc != r.taken) {
+			unsigned int what = rnd() % 8;
+
+			if (what < 3 && sim.n < packets) {
+				ring_alloc(&r);
+			} else if (what < 6) {
+				unsigned int before = sim.n;
+
+				ring_complete(&r, unreadable_pct);
+				if (sim.n > before) {
+					unsigned int slot;
+
+					/* the frame just completed holds the last id */
+					for (slot = 0; r.id[slot] != r.id_seq || !r.valid[slot];
+					     slot++)
+						;
+					kind[sim.n - 1] = r.unreadable[slot] ? RING_UNREADABLE
+									     : RING_READABLE;
+				}
+			} else {
+				ring_turn(b, &r, &w, &oracle, batch);
+				if (!w.owed && !w.unread_met && !w.unread_wait && !w.orphans_owed)
+					ring_check_settled(kind, &lo, s_id);
+			}
+			if (sim.n >= packets)
+				r.frozen = true;
+		}
+		for (i = 0; i < sim.n; i++)
+			w.settled_unreadables += kind[i] == RING_UNREADABLE && !sim.pkt[i].queued;
+		/* the drain: frozen, every message read, then the sweep of what is left */
+		while (w.owed || r.taken != r.alloc)
+			ring_turn(b, &r, &w, &oracle, batch);
+		for (i = 0; i < sim.n && !sim.pkt[i].queued; i++)
+			;
+		if (i < sim.n && nfqd_batcher_sweep(b, NF_DROP, 1) < 0)
+			model_fail("sweep of everything refused");
+		do
+			ring_flush(b, &w);
+		while (w.owed);
+		for (i = 0; i < sim.n; i++) {
+			err = ring_fate_error(&sim.pkt[i], kind[i], !after(sim.pkt[i].id, s_id));
+			if (err)
+				model_fail("id %u (%s) at the end: %s", sim.pkt[i].id,
+					   kind[i] == RING_ORPHAN	? "orphan"
+					   : kind[i] == RING_UNREADABLE ? "unreadable"
+									: "readable",
+					   err);
+		}
+		total.failed_sends += w.failed_sends;
+		total.sweep_reads += w.sweep_reads;
+		total.out_of_order += w.out_of_order;
+		total.unreadables += w.unreadables;
+		total.orphans += w.orphans;
+		total.settled_unreadables += w.settled_unreadables;
+		due_checked += oracle.due_checked;
+		oracle.due_checked = 0;
+		nfqd_batcher_free(b);
+	}
+	rng_state = saved;
+	/* the runs did what they are meant to test */
+	print_message("ring model: %u runs, %u failed sends, %u sweeps of what was read, %u "
+		      "packets read below an earlier one, %u unreadable (%u swept before the "
+		      "drain, %u checked when due), %u orphans\n",
+		      runs, total.failed_sends, total.sweep_reads, total.out_of_order,
+		      total.unreadables, total.settled_unreadables, due_checked, total.orphans);
+	assert_true(total.failed_sends > 1000 && total.sweep_reads > 1000 &&
+		    total.out_of_order > 1000 && total.unreadables > 1000 && total.orphans > 1000);
+	/* the sweeps of what was read reach them before the drain, not the drain's sweep */
+	assert_true(total.settled_unreadables > total.unreadables / 2);
+	assert_true(due_checked > 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2263,6 +2694,7 @@ int main(void)
 		cmocka_unit_test(test_unsent_full_builds_fit_and_what_does_not_waits),
 		cmocka_unit_test(test_unordered_orphans_upto_follow_the_singles),
 		cmocka_unit_test(test_unordered_sweep_all_takes_every_queued_packet),
+		cmocka_unit_test(test_ring_model_gives_every_packet_one_right_verdict_in_any_order),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
