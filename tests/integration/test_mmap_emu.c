@@ -4,6 +4,8 @@
  * over a REAL nfqueue socket and the real kernel's queue: this process reads the ring as a
  * process of the 3.10-4.5 era does, and every packet sent must come out of the ring exactly
  * once, be answered through the TX ring, and reach the sink; the kernel's queue ends empty.
+ * Then the real nfqd with `transport = mmap` under the emulator (nlmmap_run), with faults
+ * injected: exactly once for every packet.
  */
 #include <netinet/in.h>
 #include <poll.h>
@@ -200,11 +202,92 @@ static void test_emulated_ring_over_a_real_queue_loses_nothing(void **state)
 	close(sink);
 }
 
+/*
+ * nfqd on the emulated ring over the real queue, with ids out of frame order, builds held across
+ * receives, every 7th message unreadable (its NFQA_PACKET_HDR stripped: no id) and every 5th TX
+ * send refused with ENOBUFS before the kernel took anything: every message read once (nfqd's
+ * received = the kernel's last id), every readable one accepted and delivered once, every
+ * unreadable one given the fail-side verdict (drop, fail-open no) by a sweep or re-queued
+ * (NF_REPEAT, a new id: the packets below the kernel's last id at the ring's set-up without a
+ * message), and the kernel's queue empty at the end.
+ */
+static void test_nfqd_on_the_emulated_ring_answers_every_packet_once(void **state)
+{
+	enum {
+		PKTS = 1401
+	};
+	struct itest *it = *state;
+	unsigned int queued = 0, last_id = 0;
+	uint64_t got, received, accepted, dropped, errors;
+	unsigned long long stripped = 0;
+	char *log, *emu;
+	int sink;
+
+	setenv("NFQD_TEST_BIN", NLMMAP_RUN_BIN, 1);
+	setenv("NLMMAP_EMU_SEED", "11", 1);
+	setenv("NLMMAP_EMU_RESERVE_PERMILLE", "300", 1);
+	setenv("NLMMAP_EMU_UNREADABLE_EVERY", "7", 1);
+	setenv("NLMMAP_EMU_SENDFAIL_EVERY", "5", 1);
+	itest_nfqd(it, "[queue]\nqueues = 0\ntransport = mmap\nfail-open = no\n"
+		       "[policy]\ndefault = accept\n");
+	unsetenv("NFQD_TEST_BIN");
+	sink = udp_sink_open(it->t.fw, "0.0.0.0", 5000);
+	assert_true(sink >= 0);
+	assert_int_equal(udp_send(it->t.cli, NULL, it->t.fw4, 5000, PKTS, 64, 4, 32, 200), PKTS);
+
+	/* every packet read and answered: the kernel holds none, nfqd read as many as it gave */
+	for (int waited = 0;; waited += 10) {
+		assert_int_equal(kernel_queue_line(it->t.fw, 0, &queued, &last_id), 0);
+		if ((last_id >= PKTS && queued == 0 && itest_stat(it, 0, "received") == last_id) ||
+		    waited >= ITEST_DEADLINE_MS)
+			break;
+		usleep(10 * 1000);
+	}
+	log = itest_stop(it, 5000, NULL);
+	received = final_get(log, 0, "received");
+	accepted = final_get(log, 0, "accepted");
+	dropped = final_get(log, 0, "dropped");
+	errors = final_get(log, 0, "errors");
+	last_id = (unsigned int)final_get(log, 0, "kernel_last_id");
+	emu = strstr(log, "nlmmap_emu: fd");
+	if (!emu || !strstr(emu, " unreadable ") ||
+	    sscanf(strstr(emu, " unreadable "), " unreadable %llu", &stripped) != 1)
+		fail_msg("no counters of the emulator in the log:\n%s", log);
+	got = udp_sink_wait(sink, accepted, ITEST_DEADLINE_MS);
+	fprintf(stderr,
+		"sent %d: nfqd received %llu, accepted %llu, dropped %llu, unreadable %llu "
+		"(emulator: %llu stripped); sink %llu; kernel last id %u\n",
+		PKTS, (unsigned long long)received, (unsigned long long)accepted,
+		(unsigned long long)dropped, (unsigned long long)errors, stripped,
+		(unsigned long long)got, last_id);
+	if (got != accepted || received != last_id || errors != stripped)
+		fprintf(stderr, "%s", log);
+	/* the faults were there */
+	assert_true(stripped >= PKTS / 7);
+	assert_null(strstr(log, "tx_failed 0 "));
+	/* nothing lost: every id's message read once, nothing left queued */
+	assert_int_equal(final_get(log, 0, "kernel_queued"), 0);
+	assert_int_equal(received, last_id);
+	/* each message read: accepted (and delivered once), or unreadable */
+	assert_int_equal(got, accepted);
+	assert_int_equal(dropped, 0);
+	assert_int_equal(errors, stripped);
+	assert_int_equal(accepted + errors, received);
+	/* a packet sent and not delivered is an unreadable one dropped; the ids beyond PKTS are
+	 * unreadable ones re-queued, read again */
+	assert_int_equal(PKTS - got, errors - (last_id - PKTS));
+	free(log);
+	close(sink);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_emulated_ring_over_a_real_queue_loses_nothing,
 						setup, itest_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_nfqd_on_the_emulated_ring_answers_every_packet_once, setup,
+			itest_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
