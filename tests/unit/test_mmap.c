@@ -9,9 +9,11 @@
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
@@ -432,19 +434,24 @@ static int model_sink(void *arg, const void *buf, size_t len, int from_ring)
 		assert_non_null(vh);
 		id = ntohl(vh->id);
 		v = ntohl(vh->verdict);
-		assert_true(id < MODEL_IDS);
 		if (type == NFQNL_MSG_VERDICT) {
+			assert_true(id < MODEL_IDS);
 			if (m->queued[id]) {
 				model_apply(m, id, v);
 				hit = 1;
 			}
 		} else {
 			assert_int_equal(type, NFQNL_MSG_VERDICT_BATCH);
-			for (uint32_t i = 1; i <= id && i <= m->last_id; i++)
-				if (m->queued[i]) {
-					model_apply(m, i, v);
-					hit++;
-				}
+			/* nfqnl_recv_verdict_batch(): the queue's list in id order, up to the
+			 * first entry after id (nfq_id_after(), modulo 2^32) */
+			for (uint32_t i = 1; i <= m->last_id; i++) {
+				if (!m->queued[i])
+					continue;
+				if ((int32_t)(i - id) > 0)
+					break;
+				model_apply(m, i, v);
+				hit++;
+			}
 		}
 		m->enoent += hit == 0;
 	}
@@ -833,6 +840,143 @@ static void test_mmap_setup_refusals(void **state)
 	close(fd);
 }
 
+/* ---- random interleavings ---- */
+
+static uint64_t rng_state;
+
+static unsigned int rnd(unsigned int n)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return (unsigned int)(rng_state % n);
+}
+
+struct run {
+	struct fx *fx;
+	int in_build[8]; /* RX frames the kernel is building messages in */
+	unsigned int n_build;
+	uint8_t unreadable[MODEL_IDS];
+	unsigned int unread_seen;
+	bool unsent;
+};
+
+/* The kernel finishes one build: a packet's message (readable, unreadable, or too long for a
+ * frame), or a failed build (no id given). */
+static void kernel_complete(struct run *r, unsigned int j, bool all_readable)
+{
+	struct fx *fx = r->fx;
+	unsigned int frame = (unsigned int)r->in_build[j], kind = all_readable ? 99 : rnd(100);
+	uint32_t id;
+	int len;
+
+	r->in_build[j] = r->in_build[--r->n_build];
+	if (kind < 4) {
+		assert_int_equal(nlmmap_emu_complete(fx->k, frame, NULL, 0), 0);
+		return;
+	}
+	len = give(fx, kind < 12 ? 5000 : 30, kind >= 4 && kind < 8 ? PB_NFQ_NO_PACKET_HDR : 0,
+		   &id);
+	r->unreadable[id] = kind >= 4 && kind < 8;
+	assert_int_equal(nlmmap_emu_complete(fx->k, frame, fx->msg, (size_t)len), 0);
+}
+
+/* The kernel's side of one step: frames taken for new packets, some builds finished in any
+ * order (ids in the order of finishing). A packet with no frame is dropped by the kernel. */
+static void kernel_step(struct run *r)
+{
+	for (unsigned int n = rnd(4); n > 0 && r->n_build < 8; n--) {
+		int i = nlmmap_emu_deliver(r->fx->k, NULL, 0, NLMMAP_EMU_RESERVE);
+
+		if (i < 0)
+			break; /* overrun: the packet never got an id */
+		r->in_build[r->n_build++] = i;
+	}
+	for (unsigned int n = rnd(r->n_build + 1); n > 0; n--)
+		kernel_complete(r, rnd(r->n_build), false);
+}
+
+/* The worker's side: receive, verdicts, the sweep of unreadable packets once caught up, one send
+ * (which may fail: then the failed build again), the frames back. Returns the messages read. */
+static int worker_step(struct run *r, bool faults)
+{
+	struct fx *fx = r->fx;
+	unsigned int unread = 0;
+	int n = take(fx, NULL, &unread), err;
+
+	r->unread_seen += unread;
+	if (r->unread_seen && nfqd_transport_caught_up(fx->t))
+		assert_int_equal(nfqd_batcher_sweep_read(fx->b, NF_DROP), 0);
+	fx->m.fail_next = !faults ? 0 : rnd(8) == 0 ? 1000 : rnd(4) == 0 ? 1 + rnd(3) : 0;
+	err = answer_all(fx);
+	fx->m.fail_next = 0;
+	if (err < 0)
+		assert_int_equal(nfqd_batcher_unsent(fx->b), 0);
+	r->unsent = err < 0;
+	nfqd_transport_release(fx->t);
+	return n + (int)unread;
+}
+
+static void interleaving(uint64_t seed)
+{
+	struct run *r = calloc(1, sizeof(*r));
+	struct fx *fx = fx_open(8, 32);
+	unsigned int frames = nlmmap_emu_rx_frames(fx->k);
+
+	assert_non_null(r);
+	rng_state = seed * 0x9E3779B97F4A7C15ull + 1;
+	r->fx = fx;
+	for (unsigned int step = 0; step < 60; step++) {
+		kernel_step(r);
+		if (rnd(3))
+			worker_step(r, true);
+	}
+	/* the end: every build finishes, the worker reads everything, then the drain's sweep */
+	while (r->n_build)
+		kernel_complete(r, 0, true);
+	while (worker_step(r, false) > 0 || r->unsent || !nfqd_transport_caught_up(fx->t))
+		;
+	assert_int_equal(nfqd_batcher_sweep(fx->b, NF_DROP, 1), 0);
+	assert_int_equal(answer_all(fx), 0);
+	nfqd_transport_release(fx->t);
+
+	for (uint32_t id = 1; id <= fx->m.last_id; id++) {
+		uint32_t want = r->unreadable[id] ? NF_DROP : intended(id);
+
+		if (fx->m.times[id] != 1 || fx->m.queued[id] || fx->m.verdict[id] != want)
+			fail_msg("seed %llu: id %u: %u verdicts (%u, intended %u), still queued %u",
+				 (unsigned long long)seed, id, fx->m.times[id], fx->m.verdict[id],
+				 want, fx->m.queued[id]);
+	}
+	if (nlmmap_emu_rx_count(fx->k, NL_MMAP_STATUS_UNUSED) != frames)
+		fail_msg("seed %llu: %u of %u frames back to the kernel", (unsigned long long)seed,
+			 nlmmap_emu_rx_count(fx->k, NL_MMAP_STATUS_UNUSED), frames);
+	assert_int_equal(nlmmap_emu_queued(fx->k), 0);
+	fx_close(fx);
+	free(r);
+}
+
+/*
+ * Thousands of random interleavings of a model nfqueue (frames taken in order, ids given in the
+ * order builds finish, some builds left RESERVED across receives, unreadable messages, COPY
+ * messages, failed builds, a full ring) with the worker's use of the transport and the batcher
+ * without id order (sweep of what was read once caught up, the failed build again, the drain's
+ * sweep of everything): every id gets exactly one verdict, the intended one, and every frame is
+ * the kernel's again at the end. NFQD_TEST_SEED=N runs that seed alone.
+ */
+static void test_mmap_random_interleavings_answer_every_id_once(void **state)
+{
+	const char *one = getenv("NFQD_TEST_SEED");
+
+	(void)state;
+	if (one) {
+		interleaving(strtoull(one, NULL, 10));
+		return;
+	}
+	for (uint64_t seed = 1; seed <= 3000; seed++)
+		interleaving(seed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -850,6 +994,7 @@ int main(void)
 		cmocka_unit_test(test_mmap_tx_failure_returns_frames),
 		cmocka_unit_test(test_mmap_caught_up_exactly_when_head_unused),
 		cmocka_unit_test(test_mmap_setup_refusals),
+		cmocka_unit_test(test_mmap_random_interleavings_answer_every_id_once),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
