@@ -205,7 +205,8 @@ static void test_emu_setup_busy_while_a_frame_is_in_build(void **state)
  */
 static void test_emu_rx_frames_and_poll(void **state)
 {
-	static unsigned char msg[3][PB_MSG_MAX], got[PB_MSG_MAX];
+	/* messages are 4-byte aligned, as the kernel's are */
+	static unsigned char msg[3][(PB_MSG_MAX + 3) & ~3], got[PB_MSG_MAX];
 	struct nlmmap_emu_counts c;
 	struct ring_user u;
 	struct pollfd p;
@@ -273,7 +274,7 @@ static void test_emu_rx_frames_and_poll(void **state)
 /* Many times round the ring: the head wraps, frames are reused in order. */
 static void test_emu_rx_wraps_around(void **state)
 {
-	static unsigned char msg[PB_MSG_MAX];
+	static unsigned char msg[PB_MSG_MAX] __attribute__((aligned(4)));
 	struct ring_user u;
 
 	(void)state;
@@ -464,7 +465,7 @@ struct fx {
 	struct nlmmap_emu *k;
 	struct nfqd_batcher *b;
 	struct model m;
-	unsigned char msg[PB_MSG_MAX];
+	unsigned char msg[PB_MSG_MAX] __attribute__((aligned(4)));
 };
 
 /* An mmap transport on a fresh netlink socket, batch 4, a queue of 16: 16 RX frames. */
