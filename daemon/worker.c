@@ -962,11 +962,15 @@ static void handle_packet(struct worker *w, const struct nlmsghdr *nlh, size_t a
 				    sup);
 		return;
 	}
-	/* Re-queued already (requeue_orphans()): the kernel has it under a new id. */
+	/* Re-queued already (requeue_orphans(), settle_unordered()): the kernel has it under a
+	 * new id. */
 	if (w->stale_set && (int32_t)(pkt->id - w->stale_upto) <= 0) {
 		acc->v[NFQD_CTR_STALE]++;
 		return;
 	}
+	/* far past the re-queue: before the ids wrap round to it, no late message can come */
+	if (!w->ordered && w->stale_set && (int32_t)(pkt->id - w->stale_upto) > 0x40000000)
+		w->stale_set = false;
 	if (!w->got_packet) {
 		w->got_packet = true;
 		if (w->ordered && nfqd_batcher_orphans_pending(w->batcher))
@@ -1109,6 +1113,12 @@ static bool settle_unordered(struct worker *w, bool caught, bool added, struct n
 				 "(NF_REPEAT) to be classified again",
 				 nfqd_queue_num(w->queue), w->orphans_queued,
 				 nfqd_transport_name(w->transport), w->orphans_upto);
+			/*
+			 * On the kernel's ring every message up to there was read by now; a ring
+			 * emulated over a socket may still hold some: they are re-queued already.
+			 */
+			w->stale_set = true;
+			w->stale_upto = w->orphans_upto;
 			asked = true;
 		}
 	}
