@@ -934,8 +934,10 @@ static bool any_ring(const struct pollfd *fds, nfds_t n)
  * glibc declares poll()'s and ppoll()'s array write-only (attribute access), which it is not:
  * the definitions below read it, as the kernel does.
  */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 int poll(struct pollfd *fds, nfds_t n, int timeout_ms)
 {
 	if (!any_ring(fds, n))
@@ -951,7 +953,9 @@ int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_
 		return REAL(ppoll)(fds, n, ts, mask);
 	return emu_poll(fds, n, ms, mask);
 }
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 /* Read the receive queue's first message into iov: netlink_recvmsg() on a ring socket. */
 static ssize_t queue_read(struct nlmmap_emu *k, const struct iovec *iov, size_t iovlen, int flags,
