@@ -56,8 +56,12 @@ static void test_accept_policy_delivers_every_packet(void **state)
 	assert_int_equal(itest_stat(it, 0, "dropped"), 0);
 	assert_int_equal(itest_wait_stat(it, -1, "received", N), N);
 	assert_int_equal(itest_stat(it, 0, "errors"), 0);
-	/* verdicts went out batched: fewer messages than packets */
-	assert_true(itest_stat(it, 0, "verdict_msgs") < N);
+	/* verdicts went out batched: fewer messages than packets; on the mmap ring, whose order is
+	 * not id order, one single verdict per packet */
+	if (strcmp(itest_transport(it), "mmap") == 0)
+		assert_int_equal(itest_stat(it, 0, "verdict_msgs"), N);
+	else
+		assert_true(itest_stat(it, 0, "verdict_msgs") < N);
 	/* the kernel saw exactly these packets, and holds none */
 	assert_int_equal(kernel_queue_line(it->t.fw, 0, &queued, &last_id), 0);
 	assert_int_equal(last_id, N);
