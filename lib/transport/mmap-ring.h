@@ -9,8 +9,10 @@
  *    attribute), so only messages longer than msg_size come as COPY frames;
  *  - block = max(frame, page size): a frame never straddles a block, a block is a whole number
  *    of pages, and (both powers of two) frames fill blocks exactly;
- *  - RX frames = the queue's depth (`[queue] max-len`: every packet the kernel may hold waiting
- *    for a verdict can sit in a frame), at least 4 batches, rounded up to whole blocks; then
+ *  - RX frames = the queue's depth (`[queue] max-len`) plus one batch: every packet the kernel
+ *    may hold waiting for a verdict can sit in a frame while the frames of the batch being
+ *    answered are still ours (they go back once its verdicts are sent); at least 4 batches,
+ *    rounded up to whole blocks; then
  *    capped so that the RX ring stays <= 64 MiB (the cap wins over "4 batches": kernel memory
  *    per queue is bounded first), never fewer than one block;
  *  - TX frame = one page; TX frames = enough for one batch's verdict messages at 128 bytes
@@ -67,7 +69,7 @@ static inline void nfqd_mmap_geometry(size_t msg_size, unsigned int batch, unsig
 	block = frame > page_size ? frame : (uint32_t)page_size;
 	per_block = block / frame;
 
-	want = depth ? depth : NFQD_MMAP_DEPTH_DEFAULT;
+	want = (depth ? depth : NFQD_MMAP_DEPTH_DEFAULT) + batch;
 	if (want < 4 * batch)
 		want = 4 * batch;
 	blocks = (want + per_block - 1) / per_block;

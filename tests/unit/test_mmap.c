@@ -468,7 +468,7 @@ struct fx {
 	unsigned char msg[PB_MSG_MAX] __attribute__((aligned(4)));
 };
 
-/* An mmap transport on a fresh netlink socket, batch 4, a queue of 16: 16 RX frames. */
+/* An mmap transport on a fresh netlink socket, e.g. batch 4 and a queue of 12: 16 RX frames. */
 static struct fx *fx_open(unsigned int batch, unsigned int depth)
 {
 	static struct fx fx;
@@ -585,7 +585,7 @@ static void assert_all_answered(struct fx *fx)
 /* VALID frames are read in place, in ring order (not id order); frames go back only at release. */
 static void test_mmap_valid_frames_read_in_place_out_of_id_order(void **state)
 {
-	struct fx *fx = fx_open(4, 16);
+	struct fx *fx = fx_open(4, 12);
 	uint32_t ids[4], a, b, c;
 	int i0, i1, i2;
 
@@ -623,7 +623,7 @@ static void test_mmap_valid_frames_read_in_place_out_of_id_order(void **state)
 /* COPY: the message read with recv(), the frame handed back at once; a failed build likewise. */
 static void test_mmap_copy_and_empty_frames_released_at_once(void **state)
 {
-	struct fx *fx = fx_open(4, 16);
+	struct fx *fx = fx_open(4, 12);
 	struct nfqd_transport_stats st;
 	uint32_t ids[4], big, small;
 
@@ -651,7 +651,7 @@ static void test_mmap_copy_and_empty_frames_released_at_once(void **state)
 /* A full ring: counted, the kernel loses what has no frame, and no frame held is lost. */
 static void test_mmap_full_ring_counted_no_frame_lost(void **state)
 {
-	struct fx *fx = fx_open(4, 16);
+	struct fx *fx = fx_open(4, 12);
 	struct nfqd_transport_stats st;
 	unsigned int frames = nlmmap_emu_rx_frames(fx->k), read = 0;
 	struct nlmmap_emu_counts c;
@@ -685,7 +685,7 @@ static void test_mmap_full_ring_counted_no_frame_lost(void **state)
 /* Many times round a small ring: 1,000 packets through 16 frames, each read once in order. */
 static void test_mmap_wraps_around_many_times(void **state)
 {
-	struct fx *fx = fx_open(4, 16);
+	struct fx *fx = fx_open(4, 12);
 	uint32_t ids[4], want = 1;
 
 	(void)state;
@@ -711,7 +711,7 @@ static void test_mmap_wraps_around_many_times(void **state)
  */
 static void test_mmap_tx_frames_tail_by_send_and_partial_failure(void **state)
 {
-	struct fx *fx = fx_open(4, 16);
+	struct fx *fx = fx_open(4, 12);
 	struct nfqd_transport_stats st;
 	struct nfqd_verdict v = { .verdict = NF_ACCEPT };
 
@@ -751,7 +751,7 @@ static void test_mmap_tx_frames_tail_by_send_and_partial_failure(void **state)
 /* A send the kernel keeps refusing fails, and its TX frames come back to the process. */
 static void test_mmap_tx_failure_returns_frames(void **state)
 {
-	struct fx *fx = fx_open(4, 16);
+	struct fx *fx = fx_open(4, 12);
 	uint32_t id = put(fx, NLMMAP_EMU_VALID, 30);
 
 	(void)state;
@@ -771,7 +771,7 @@ static void test_mmap_tx_failure_returns_frames(void **state)
 /* caught_up() is 1 exactly when the frame at the head is UNUSED after a receive. */
 static void test_mmap_caught_up_exactly_when_head_unused(void **state)
 {
-	struct fx *fx = fx_open(4, 16);
+	struct fx *fx = fx_open(4, 12);
 	uint32_t ids[4], id;
 	int r;
 
@@ -807,7 +807,7 @@ static void test_mmap_caught_up_exactly_when_head_unused(void **state)
 static void test_mmap_setup_refusals(void **state)
 {
 	struct nfqd_transport_params p = {
-		.batch = 4, .msg_size = 512, .timeout_ms = 1, .depth = 16
+		.batch = 4, .msg_size = 512, .timeout_ms = 1, .depth = 12
 	};
 	struct nl_mmap_req old = req_of(2);
 	struct nfqd_transport *t = NULL;

@@ -42,7 +42,7 @@ static int kernel_accepts(const struct nl_mmap_req *r, size_t page)
 static void check(size_t msg_size, unsigned int batch, unsigned int depth, size_t page)
 {
 	struct nl_mmap_req rx, tx;
-	unsigned int want = depth ? depth : 8192;
+	unsigned int want = (depth ? depth : 8192) + batch;
 	size_t rx_bytes;
 
 	nfqd_mmap_geometry(msg_size, batch, depth, page, &rx, &tx);
@@ -59,8 +59,8 @@ static void check(size_t msg_size, unsigned int batch, unsigned int depth, size_
 	assert_true(rx.nm_frame_size >= 4096);
 	/* the smallest such: half of it would not hold header and message */
 	assert_true(rx.nm_frame_size == 4096 || rx.nm_frame_size / 2 < NL_MMAP_HDRLEN + msg_size);
-	/* depth and 4 batches unless the 64 MiB cap holds it lower (then the cap is full, or one
-	 * block) */
+	/* depth plus a batch, and 4 batches, unless the 64 MiB cap holds it lower (then the cap is
+	 * full, or one block) */
 	if (want < 4 * batch)
 		want = 4 * batch;
 	if (rx.nm_frame_nr < want)
@@ -100,8 +100,8 @@ static void test_the_defaults_take_the_readmes_ring_sizes(void **state)
 	nfqd_mmap_geometry(1152, 64, 8192, 4096, &rx, &tx);
 	assert_int_equal(rx.nm_frame_size, 4096);
 	assert_int_equal(rx.nm_block_size, 4096);
-	assert_int_equal(rx.nm_frame_nr, 8192);
-	assert_int_equal(nfqd_mmap_ring_bytes(&rx), 32u << 20);
+	assert_int_equal(rx.nm_frame_nr, 8192 + 64);
+	assert_int_equal(nfqd_mmap_ring_bytes(&rx), (8192u + 64) * 4096);
 	assert_int_equal(tx.nm_frame_nr, 6);
 	/* copy-range 65531: 66560 */
 	nfqd_mmap_geometry(66560, 64, 8192, 4096, &rx, &tx);
@@ -112,10 +112,10 @@ static void test_the_defaults_take_the_readmes_ring_sizes(void **state)
 	nfqd_mmap_geometry(1152, 64, 10, 4096, &rx, &tx);
 	assert_int_equal(rx.nm_frame_nr, 256);
 	/* 64 KiB pages: 16 frames of 4096 per block, frames in whole blocks */
-	nfqd_mmap_geometry(1152, 64, 100, 65536, &rx, &tx);
+	nfqd_mmap_geometry(1152, 64, 200, 65536, &rx, &tx);
 	assert_int_equal(rx.nm_block_size, 65536);
-	assert_int_equal(rx.nm_frame_nr, 256);
-	assert_int_equal(rx.nm_block_nr, 16);
+	assert_int_equal(rx.nm_frame_nr, 272);
+	assert_int_equal(rx.nm_block_nr, 17);
 }
 
 /* Frames lie where the kernel puts them: in order within a block, never across two. */
